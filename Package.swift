@@ -1,0 +1,84 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Settings every Holdfast target shares: Swift 6 mode plus the upcoming features the house style asks for.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Holdfast",
+    products: [
+        .executable(name: "holdfast", targets: ["holdfast"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // OpenSSL 3 (libssl + libcrypto) through pkg-config; Debian: libssl-dev.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // zlib for permessage-deflate (RFC 7692); Debian: zlib1g-dev.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // Small C shims for what Swift cannot import (epoll, eventfd, variadic fcntl, accept4, cmsg macros).
+        .target(name: "CHoldfast"),
+        .target(
+            name: "HoldfastCore",
+            dependencies: ["CHoldfast"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "HoldfastTLS",
+            dependencies: ["COpenSSL"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "HoldfastHTTP",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "HoldfastWebSocket",
+            dependencies: ["HoldfastHTTP", "CZlib", "COpenSSL"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "HoldfastServer",
+            dependencies: [
+                "HoldfastCore", "HoldfastTLS", "HoldfastHTTP", "HoldfastWebSocket",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "holdfast",
+            dependencies: [
+                "HoldfastServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "HoldfastCoreTests", dependencies: ["HoldfastCore"], swiftSettings: strictSettings),
+        .testTarget(name: "HoldfastTLSTests", dependencies: ["HoldfastTLS", "COpenSSL"], swiftSettings: strictSettings),
+        .testTarget(name: "HoldfastHTTPTests", dependencies: ["HoldfastHTTP"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "HoldfastWebSocketTests",
+            dependencies: ["HoldfastWebSocket", "HoldfastHTTP", "CZlib"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "HoldfastServerTests", dependencies: ["HoldfastServer"], swiftSettings: strictSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)
