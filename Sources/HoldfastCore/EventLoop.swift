@@ -1,0 +1,222 @@
+import CHoldfast
+import Glibc
+import Synchronization
+
+/// One epoll reactor, run by one thread.
+///
+/// Lifecycle: create it, register handlers, call ``run()`` on the thread that will own it (``EventLoopGroup``
+/// does this), and call ``stop()`` from anywhere to end it.
+///
+/// Thread ownership: everything except ``execute(_:)``, ``stop()`` and ``isInLoop`` must be called on the loop's
+/// own thread; the fd table, timers and flush queue are confined to it, which is why the class is
+/// `@unchecked Sendable`.
+///
+/// Stale events: each registration carries a generation number packed with the fd into the epoll user data,
+/// so an event queued for an fd that was closed and reused in the same batch is recognised and dropped.
+public final class EventLoop: @unchecked Sendable {
+    /// This loop's position in its group (0-based).
+    public let index: Int
+    /// A scratch buffer that handlers read into, shared by every connection of this loop, so an idle
+    /// connection keeps no receive buffer of its own. Valid only during a handler call.
+    public let readBuffer: UnsafeMutableRawBufferPointer
+
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    // Loop-thread state.
+    private var table: [Slot] = []
+    private var generationCounter: UInt32 = 0
+    private var flushQueue: [any EventHandler] = []
+    private var timers = TimerHeap()
+    private var running = true
+    private var events: UnsafeMutablePointer<holdfast_event>
+    private let eventCapacity = 1024
+    // Cross-thread state.
+    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    private let sleeping = Atomic<Bool>(false)
+    private let threadID = Atomic<Int32>(0)
+
+    private struct Slot {
+        var generation: UInt32
+        var handler: (any EventHandler)?
+    }
+
+    private static let wakeToken: UInt64 = UInt64.max
+
+    /// Creates a loop (epoll instance and wake-up eventfd). Call ``run()`` on the owning thread.
+    public init(index: Int = 0, readBufferSize: Int = 64 * 1024) throws(SystemError) {
+        self.index = index
+        let epollFD = holdfast_epoll_create()
+        guard epollFD >= 0 else { throw SystemError("epoll_create1") }
+        let wakeFD = holdfast_eventfd()
+        guard wakeFD >= 0 else {
+            Glibc.close(epollFD)
+            throw SystemError("eventfd")
+        }
+        guard holdfast_epoll_ctl(epollFD, 0, wakeFD, HOLDFAST_EPOLLIN, EventLoop.wakeToken) == 0 else {
+            Glibc.close(epollFD)
+            Glibc.close(wakeFD)
+            throw SystemError("epoll_ctl(eventfd)")
+        }
+        self.epollFD = epollFD
+        self.wakeFD = wakeFD
+        self.readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
+        self.events = .allocate(capacity: eventCapacity)
+    }
+
+    deinit {
+        Glibc.close(epollFD)
+        Glibc.close(wakeFD)
+        readBuffer.deallocate()
+        events.deallocate()
+    }
+
+    /// Whether the caller runs on this loop's thread.
+    public var isInLoop: Bool { threadID.load(ordering: .relaxed) == holdfast_gettid() }
+
+    // MARK: Registration (loop thread)
+
+    /// Starts watching `fd` for `interest`, delivering events to `handler`, which the loop retains until
+    /// ``deregister(fd:)``.
+    public func register(fd: Int32, interest: Interest, handler: any EventHandler) throws(SystemError) {
+        let index = Int(fd)
+        if index >= table.count {
+            table.append(contentsOf: repeatElement(Slot(generation: 0, handler: nil), count: index - table.count + 1))
+        }
+        generationCounter &+= 1
+        table[index] = Slot(generation: generationCounter, handler: handler)
+        let data = UInt64(UInt32(bitPattern: fd)) | UInt64(generationCounter) << 32
+        guard holdfast_epoll_ctl(epollFD, 0, fd, epollEvents(interest), data) == 0 else {
+            table[index].handler = nil
+            throw SystemError("epoll_ctl(add)")
+        }
+    }
+
+    /// Changes the readiness `fd` is watched for.
+    public func modify(fd: Int32, interest: Interest) {
+        let index = Int(fd)
+        guard index < table.count, table[index].handler != nil else { return }
+        let data = UInt64(UInt32(bitPattern: fd)) | UInt64(table[index].generation) << 32
+        _ = holdfast_epoll_ctl(epollFD, 1, fd, epollEvents(interest), data)
+    }
+
+    /// Stops watching `fd` and releases its handler. Call before closing the fd.
+    public func deregister(fd: Int32) {
+        let index = Int(fd)
+        guard index < table.count, table[index].handler != nil else { return }
+        _ = holdfast_epoll_ctl(epollFD, 2, fd, 0, 0)
+        table[index].handler = nil
+    }
+
+    /// Every registered handler, e.g. to close them all on shutdown or to sweep idle connections.
+    public var handlers: [any EventHandler] { table.compactMap(\.handler) }
+
+    private func epollEvents(_ interest: Interest) -> UInt32 {
+        var events: UInt32 = 0
+        if interest.contains(.readable) { events |= HOLDFAST_EPOLLIN }
+        if interest.contains(.writable) { events |= HOLDFAST_EPOLLOUT }
+        return events
+    }
+
+    // MARK: Flushing, timers, tasks
+
+    /// Asks the loop to call `handler.flush()` once before it next sleeps. The handler keeps its own flag so it
+    /// enqueues itself at most once per iteration.
+    public func scheduleFlush(_ handler: any EventHandler) {
+        flushQueue.append(handler)
+    }
+
+    /// Runs `body` on this loop after `milliseconds` (loop thread only).
+    @discardableResult
+    public func schedule(afterMilliseconds milliseconds: Int64, _ body: @escaping () -> Void) -> TimerID {
+        timers.schedule(at: MonotonicClock.nowMilliseconds() + milliseconds, body)
+    }
+
+    /// Cancels a timer that has not fired yet.
+    public func cancel(_ timer: TimerID) {
+        timers.cancel(timer)
+    }
+
+    /// Runs `task` on this loop's thread as soon as possible; callable from any thread.
+    public func execute(_ task: @escaping @Sendable () -> Void) {
+        tasks.withLock { $0.append(task) }
+        // Only a sleeping loop needs the eventfd write; the loop sets `sleeping` before it checks the queue a
+        // last time, so a task is never stranded.
+        if sleeping.load(ordering: .sequentiallyConsistent) {
+            var one: UInt64 = 1
+            _ = Glibc.write(wakeFD, &one, 8)
+        }
+    }
+
+    /// Ends ``run()`` after the current iteration; callable from any thread.
+    public func stop() {
+        execute { [self] in running = false }
+    }
+
+    // MARK: The loop
+
+    /// Runs the loop on the calling thread until ``stop()``.
+    public func run() {
+        threadID.store(holdfast_gettid(), ordering: .relaxed)
+        while running {
+            runTasks()
+            runFlushes()
+            sleeping.store(true, ordering: .sequentiallyConsistent)
+            let pendingTasks = tasks.withLock { !$0.isEmpty }
+            let timeout = pendingTasks || !flushQueue.isEmpty ? 0 : waitTimeout()
+            let count = holdfast_epoll_wait(epollFD, events, Int32(eventCapacity), timeout)
+            sleeping.store(false, ordering: .relaxed)
+            if count > 0 { dispatch(count: Int(count)) }
+            runTimers()
+        }
+        runFlushes()
+    }
+
+    private func waitTimeout() -> Int32 {
+        guard let deadline = timers.nextDeadline() else { return -1 }
+        let wait = deadline - MonotonicClock.nowMilliseconds()
+        return Int32(clamping: max(0, wait))
+    }
+
+    private func dispatch(count: Int) {
+        for position in 0..<count {
+            let event = events[position]
+            if event.data == EventLoop.wakeToken {
+                var value: UInt64 = 0
+                _ = Glibc.read(wakeFD, &value, 8)
+                continue
+            }
+            let fd = Int(UInt32(truncatingIfNeeded: event.data))
+            let generation = UInt32(truncatingIfNeeded: event.data >> 32)
+            guard fd < table.count, table[fd].generation == generation, let handler = table[fd].handler else {
+                continue  // stale: the fd was closed (and maybe reused) earlier in this batch
+            }
+            let errorOrHangup = event.events & (HOLDFAST_EPOLLERR | HOLDFAST_EPOLLHUP) != 0
+            handler.handleEvent(
+                readable: event.events & HOLDFAST_EPOLLIN != 0 || errorOrHangup,
+                writable: event.events & HOLDFAST_EPOLLOUT != 0
+            )
+        }
+    }
+
+    private func runTasks() {
+        let batch = tasks.withLock { queue -> [@Sendable () -> Void] in
+            defer { queue.removeAll(keepingCapacity: true) }
+            return queue
+        }
+        for task in batch { task() }
+    }
+
+    private func runFlushes() {
+        // Flushing may enqueue more flushes (e.g. a write that frees room for another connection's data).
+        while !flushQueue.isEmpty {
+            let batch = flushQueue
+            flushQueue.removeAll(keepingCapacity: true)
+            for handler in batch { handler.flush() }
+        }
+    }
+
+    private func runTimers() {
+        guard !timers.isEmpty else { return }
+        for body in timers.popExpired(now: MonotonicClock.nowMilliseconds()) { body() }
+    }
+}

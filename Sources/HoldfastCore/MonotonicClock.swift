@@ -1,0 +1,20 @@
+import Glibc
+
+/// Milliseconds on the monotonic clock: immune to wall-clock jumps, used for every deadline in the reactor.
+public enum MonotonicClock {
+    /// Milliseconds since an arbitrary fixed point (boot).
+    @inline(__always)
+    public static func nowMilliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+
+    /// Nanoseconds since the same fixed point, for latency measurements.
+    @inline(__always)
+    public static func nowNanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}

@@ -1,0 +1,68 @@
+import CHoldfast
+import Glibc
+
+/// Plain functions over socket file descriptors. Every fd Holdfast opens is non-blocking and close-on-exec, so
+/// a binary upgrade passes exactly the fds it means to (by SCM_RIGHTS) and nothing leaks through `exec`.
+public enum Socket {
+    /// Opens a listening TCP socket on `address` with `SO_REUSEADDR`, and `SO_REUSEPORT` when `reusePort`
+    /// (one listener per event loop, the kernel spreads connections between them).
+    public static func listen(on address: SocketAddress, backlog: Int32 = 4096, reusePort: Bool) throws -> Int32 {
+        let fd = Glibc.socket(address.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError("socket") }
+        do {
+            try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+            if reusePort { try setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1) }
+            try address.withSockAddr { pointer, length in
+                guard bind(fd, pointer, length) == 0 else { throw SystemError("bind(\(address))") }
+            }
+            guard Glibc.listen(fd, backlog) == 0 else { throw SystemError("listen(\(address))") }
+            return fd
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+    }
+
+    /// Accepts one connection as a non-blocking, close-on-exec fd with `TCP_NODELAY` set.
+    @inline(__always)
+    public static func accept(_ listener: Int32) -> IOResult<Int32> {
+        let result = retryingInterrupts("accept4") { holdfast_accept(listener) }
+        if case .done(let fd) = result {
+            var one: Int32 = 1
+            // Small WebSocket frames must not wait for Nagle's algorithm.
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+        return result
+    }
+
+    /// Reads into `buffer`; `.done(0)` means the peer closed its side.
+    @inline(__always)
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult<Int> {
+        retryingInterrupts("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+    }
+
+    /// Writes as much of `bytes` as the kernel takes now, without raising `SIGPIPE`.
+    @inline(__always)
+    public static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult<Int> {
+        retryingInterrupts("send") { Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Closes an fd. A close is never retried: on Linux the fd is released even when `close` reports `EINTR`.
+    public static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+
+    /// Sets an integer socket option.
+    public static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) throws(SystemError) {
+        var value = value
+        guard setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            throw SystemError("setsockopt(\(name))")
+        }
+    }
+
+    /// Shrinks the kernel's send and receive buffers of a connection (memory per idle connection).
+    public static func setBufferSizes(_ fd: Int32, send: Int32?, receive: Int32?) {
+        if let send { try? setOption(fd, SOL_SOCKET, SO_SNDBUF, send) }
+        if let receive { try? setOption(fd, SOL_SOCKET, SO_RCVBUF, receive) }
+    }
+}
