@@ -1,0 +1,96 @@
+public import HoldfastCore
+
+/// Everything `holdfast serve` can be told, with the embedded defaults of the design.
+///
+/// Sources override each other in this order: defaults, the TOML file (`--config`), `HOLDFAST_*` environment
+/// variables, command-line flags. `config/holdfast.toml` documents every key; ``ConfigurationKey/all`` is the
+/// single list of keys that the file, the environment and the documentation test all read.
+public struct Configuration: Sendable {
+    // [server]
+    /// The plaintext client listener (ws, http).
+    public var listen = SocketAddress(host: "127.0.0.1", port: 4000)
+    /// Event loops (threads); 0 means one per core.
+    public var eventLoops = 0
+    /// Open client connections above which new ones are answered 503.
+    public var maxConnections = 19_000
+    /// Time a new connection has to complete its TLS handshake and its HTTP request.
+    public var handshakeTimeoutMilliseconds: Int64 = 10_000
+    /// An open WebSocket with no traffic at all for this long is closed (0 disables).
+    public var idleTimeoutMilliseconds: Int64 = 120_000
+    /// Upper bound for a graceful shutdown: close frames sent, output flushed, then exit.
+    public var shutdownTimeoutMilliseconds: Int64 = 5_000
+    /// Serve the raw RFC 6455 echo endpoint `GET /ws/echo`.
+    public var echoEndpoint = true
+    /// Directory for durable state (history database, secrets, handoff socket).
+    public var stateDirectory = "./var/holdfast"
+    /// Output a connection may have queued before it is treated as a slow consumer and closed (1008).
+    public var maxOutboundBytes = 4 * 1024 * 1024
+    /// Queued output above which the server stops reading from that connection until it drains.
+    public var outboundHighWaterBytes = 256 * 1024
+    /// Origins allowed to open WebSockets; empty allows any.
+    public var allowedOrigins: [String] = []
+
+    // [admin]
+    /// The admin listener (upgrade, status); loopback only by default.
+    public var adminListen = SocketAddress(host: "127.0.0.1", port: 4001)
+    /// Bearer token for the admin endpoints; generated into the state dir when empty.
+    public var adminToken = ""
+
+    // [tls]
+    /// The TLS listener (wss, https); off unless a certificate and key are configured.
+    public var tlsListen = SocketAddress(host: "127.0.0.1", port: 4443)
+    /// PEM certificate chain path.
+    public var tlsCertificatePath = ""
+    /// PEM private key path.
+    public var tlsKeyPath = ""
+    /// Lowest TLS version accepted: "1.2" or "1.3".
+    public var tlsMinimumVersion = "1.2"
+
+    // [http]
+    public var maxRequestLineBytes = 8192
+    public var maxHeaderCount = 64
+    public var maxHeaderBytes = 16_384
+    public var maxBodyBytes = 1 << 20
+
+    // [websocket]
+    public var maxFrameBytes = 1 << 20
+    public var maxMessageBytes = 1 << 20
+    public var permessageDeflate = true
+    public var deflateServerMaxWindowBits = 15
+    public var deflateLevel = 6
+    public var deflateMinimumBytes = 64
+
+    // [log]
+    /// trace, debug, info, notice, warning, error or critical.
+    public var logLevel = "info"
+
+    /// The embedded defaults.
+    public init() {}
+
+    /// Whether a TLS listener is configured.
+    public var tlsEnabled: Bool { !tlsCertificatePath.isEmpty && !tlsKeyPath.isEmpty }
+
+    /// The loop count after resolving 0 to the core count.
+    public var resolvedEventLoops: Int { eventLoops > 0 ? eventLoops : EventLoopGroup.processorCount }
+}
+
+/// A configuration problem, saying which key or file is wrong and how to fix it.
+public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
+    case unreadableFile(path: String, reason: String)
+    case invalidTOML(path: String, reason: String)
+    case unknownKey(String, source: String)
+    case invalidValue(key: String, value: String, expected: String, source: String)
+
+    public var description: String {
+        switch self {
+        case .unreadableFile(let path, let reason):
+            "cannot read config file \(path): \(reason); pass an existing file to --config"
+        case .invalidTOML(let path, let reason):
+            "config file \(path) is not valid TOML: \(reason)"
+        case .unknownKey(let key, let source):
+            "unknown config key '\(key)' in \(source); config/holdfast.toml lists every key"
+        case .invalidValue(let key, let value, let expected, let source):
+            "config key '\(key)' from \(source) has value '\(value)', expected \(expected)"
+        }
+    }
+}

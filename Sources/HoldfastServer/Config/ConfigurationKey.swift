@@ -1,0 +1,140 @@
+import HoldfastCore
+
+/// One configuration key: its TOML section and name, its environment variable, and how to apply a value.
+///
+/// Values arrive as text (environment variables) or as TOML scalars rendered to text, so one parser per key
+/// serves both sources.
+public struct ConfigurationKey: Sendable {
+    /// The TOML section (`server`, `tls`, ...).
+    public let section: String
+    /// The key inside its section.
+    public let name: String
+    /// What the value must look like, for error messages.
+    public let expected: String
+    let apply: @Sendable (inout Configuration, String) -> Bool
+
+    /// `section.name`.
+    public var path: String { "\(section).\(name)" }
+
+    /// `HOLDFAST_NAME` for keys of `[server]`, `HOLDFAST_SECTION_NAME` for the others.
+    public var environmentVariable: String {
+        let base = section == "server" ? name : "\(section)_\(name)"
+        return "HOLDFAST_" + base.uppercased()
+    }
+
+    /// Applies `text` to `configuration`, or throws naming the key and `source`.
+    public func apply(_ text: String, to configuration: inout Configuration, source: String) throws(ConfigurationError) {
+        guard apply(&configuration, text) else {
+            throw .invalidValue(key: path, value: text, expected: expected, source: source)
+        }
+    }
+
+    init(_ section: String, _ name: String, expected: String, apply: @escaping @Sendable (inout Configuration, String) -> Bool) {
+        self.section = section
+        self.name = name
+        self.expected = expected
+        self.apply = apply
+    }
+
+    static func integer<Value: FixedWidthInteger & Sendable>(
+        _ section: String, _ name: String, _ range: ClosedRange<Value>,
+        _ keyPath: any WritableKeyPath<Configuration, Value> & Sendable
+    ) -> ConfigurationKey {
+        ConfigurationKey(section, name, expected: "an integer in \(range.lowerBound)...\(range.upperBound)") {
+            guard let value = Value($1), range.contains(value) else { return false }
+            $0[keyPath: keyPath] = value
+            return true
+        }
+    }
+
+    static func boolean(
+        _ section: String, _ name: String, _ keyPath: any WritableKeyPath<Configuration, Bool> & Sendable
+    ) -> ConfigurationKey {
+        ConfigurationKey(section, name, expected: "true or false") {
+            switch $1.lowercased() {
+            case "true", "1", "yes", "on": $0[keyPath: keyPath] = true
+            case "false", "0", "no", "off": $0[keyPath: keyPath] = false
+            default: return false
+            }
+            return true
+        }
+    }
+
+    static func string(
+        _ section: String, _ name: String, _ keyPath: any WritableKeyPath<Configuration, String> & Sendable,
+        allowed: [String]? = nil
+    ) -> ConfigurationKey {
+        let expected = allowed.map { "one of " + $0.joined(separator: ", ") } ?? "a string"
+        return ConfigurationKey(section, name, expected: expected) {
+            if let allowed, !allowed.contains($1) { return false }
+            $0[keyPath: keyPath] = $1
+            return true
+        }
+    }
+
+    static func address(
+        _ section: String, _ name: String, _ keyPath: any WritableKeyPath<Configuration, SocketAddress> & Sendable
+    ) -> ConfigurationKey {
+        ConfigurationKey(section, name, expected: "HOST:PORT with a numeric host, e.g. 127.0.0.1:4000 or [::1]:4000") {
+            guard let address = SocketAddress(parsing: $1) else { return false }
+            $0[keyPath: keyPath] = address
+            return true
+        }
+    }
+
+    static func list(
+        _ section: String, _ name: String, _ keyPath: any WritableKeyPath<Configuration, [String]> & Sendable
+    ) -> ConfigurationKey {
+        ConfigurationKey(section, name, expected: "a list of strings (comma-separated in the environment)") {
+            $0[keyPath: keyPath] = $1.split(separator: ",").map { String($0).trimmingCharacters(in: " ") }
+                .filter { !$0.isEmpty }
+            return true
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        var view = self[...]
+        while view.first == set { view = view.dropFirst() }
+        while view.last == set { view = view.dropLast() }
+        return String(view)
+    }
+}
+
+extension ConfigurationKey {
+    /// Every key Holdfast understands, in the order `config/holdfast.toml` documents them.
+    public static let all: [ConfigurationKey] = [
+        .address("server", "listen", \.listen),
+        .integer("server", "event_loops", 0...256, \.eventLoops),
+        .integer("server", "max_connections", 1...1_000_000, \.maxConnections),
+        .integer("server", "handshake_timeout_ms", 100...600_000, \.handshakeTimeoutMilliseconds),
+        .integer("server", "idle_timeout_ms", 0...86_400_000, \.idleTimeoutMilliseconds),
+        .integer("server", "shutdown_timeout_ms", 0...600_000, \.shutdownTimeoutMilliseconds),
+        .boolean("server", "echo_endpoint", \.echoEndpoint),
+        .string("server", "state_dir", \.stateDirectory),
+        .integer("server", "max_outbound_bytes", 4096...(1 << 30), \.maxOutboundBytes),
+        .integer("server", "outbound_high_water_bytes", 1024...(1 << 30), \.outboundHighWaterBytes),
+        .list("server", "allowed_origins", \.allowedOrigins),
+        .address("admin", "listen", \.adminListen),
+        .string("admin", "token", \.adminToken),
+        .address("tls", "listen", \.tlsListen),
+        .string("tls", "cert", \.tlsCertificatePath),
+        .string("tls", "key", \.tlsKeyPath),
+        .string("tls", "min_version", \.tlsMinimumVersion, allowed: ["1.2", "1.3"]),
+        .integer("http", "max_request_line", 64...(1 << 20), \.maxRequestLineBytes),
+        .integer("http", "max_header_count", 1...1024, \.maxHeaderCount),
+        .integer("http", "max_header_bytes", 256...(1 << 20), \.maxHeaderBytes),
+        .integer("http", "max_body_bytes", 0...(1 << 30), \.maxBodyBytes),
+        .integer("websocket", "max_frame_size", 125...(1 << 30), \.maxFrameBytes),
+        .integer("websocket", "max_message_size", 125...(1 << 30), \.maxMessageBytes),
+        .boolean("websocket", "permessage_deflate", \.permessageDeflate),
+        .integer("websocket", "deflate_server_max_window_bits", 9...15, \.deflateServerMaxWindowBits),
+        .integer("websocket", "deflate_level", 0...9, \.deflateLevel),
+        .integer("websocket", "deflate_min_size", 0...(1 << 30), \.deflateMinimumBytes),
+        .string(
+            "log", "level", \.logLevel,
+            allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+        ),
+    ]
+}

@@ -1,0 +1,54 @@
+import HoldfastCore
+import HoldfastHTTP
+import HoldfastWebSocket
+import Logging
+
+extension Connection {
+    /// Called by the loop's periodic sweep: enforces the handshake, idle and closing deadlines.
+    func sweep(now: Int64) {
+        switch phase {
+        case .webSocket:
+            let idleTimeout = context.configuration.idleTimeoutMilliseconds
+            guard idleTimeout > 0 else { return }
+            if sawTraffic {
+                sawTraffic = false
+                deadline = now + idleTimeout
+            } else if deadline == 0 {
+                deadline = now + idleTimeout
+            } else if now >= deadline {
+                logger.info("idle timeout, closing WebSocket", metadata: ["fd": "\(fd)"])
+                closeWebSocket(code: .normalClosure, reason: "idle timeout")
+            }
+        case .tlsHandshake:
+            if now >= deadline {
+                logger.info("TLS handshake timeout, dropping connection", metadata: ["fd": "\(fd)"])
+                close()
+            }
+        case .http:
+            if now >= deadline {
+                logger.info("request timeout, dropping connection", metadata: ["fd": "\(fd)"])
+                respond(.plainText(.requestTimeout, "request timeout"), keepAlive: false)
+            }
+        case .webSocketClosing, .draining, .lingering:
+            if deadline == 0 {
+                deadline = now + 2_000
+            } else if now >= deadline {
+                close()
+            }
+        case .closed:
+            break
+        }
+    }
+
+    /// Graceful shutdown: WebSockets get a 1001 close frame, everything else is closed once its output is out.
+    func beginShutdown() {
+        switch phase {
+        case .webSocket:
+            closeWebSocket(code: .goingAway, reason: "server shutting down")
+        case .http, .tlsHandshake:
+            if pendingOutputBytes > 0 { closeAfterFlush() } else { close() }
+        case .webSocketClosing, .draining, .lingering, .closed:
+            break
+        }
+    }
+}

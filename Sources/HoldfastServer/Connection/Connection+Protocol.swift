@@ -1,0 +1,88 @@
+import HoldfastCore
+import HoldfastHTTP
+import HoldfastWebSocket
+import Logging
+
+extension Connection {
+    /// Runs plaintext through HTTP or WebSocket, in place. Returns how many bytes were consumed; the caller keeps
+    /// the rest (an incomplete request or frame) for the next read.
+    func processPlaintext(_ bytes: UnsafeMutableRawBufferPointer) -> Int {
+        var offset = 0
+        while offset < bytes.count {
+            switch phase {
+            case .http:
+                let (result, consumed) = http!.parse(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+                offset += consumed
+                switch result {
+                case .needMoreInput:
+                    return offset
+                case .request(let request):
+                    handle(request)
+                case .failed(let error):
+                    logger.info(
+                        "bad HTTP request",
+                        metadata: ["fd": "\(fd)", "status": "\(error.status.rawValue)", "error": "\(error)"]
+                    )
+                    respond(HTTPResponse.plainText(error.status, error.description), keepAlive: false)
+                    return bytes.count
+                }
+            case .webSocket, .webSocketClosing:
+                let input = UnsafeMutableRawBufferPointer(rebasing: bytes[offset...])
+                let (event, consumed) = withApplicationOutput { webSocket!.nextEvent(input: input, output: &$0) }
+                offset += consumed
+                if !handle(event) { return offset }
+            case .tlsHandshake:
+                return offset
+            case .draining, .lingering, .closed:
+                return bytes.count
+            }
+        }
+        return offset
+    }
+
+    /// Acts on one WebSocket event; returns false when no further input should be parsed now.
+    private func handle(_ event: WebSocketEvent) -> Bool {
+        switch event {
+        case .needMoreInput:
+            return false
+        case .text(let payload):
+            if phase == .webSocket { onMessage(payload, opcode: .text) }
+        case .binary(let payload):
+            if phase == .webSocket { onMessage(payload, opcode: .binary) }
+        case .ping, .pong:
+            break  // the pong for a ping is already queued by the protocol layer
+        case .closed(let code, let reason, let initiatedByPeer, let error):
+            if let error {
+                logger.info(
+                    "WebSocket protocol error, closing",
+                    metadata: ["fd": "\(fd)", "code": "\(code.rawValue)", "error": "\(error)"]
+                )
+            } else {
+                logger.debug(
+                    "WebSocket closed",
+                    metadata: ["fd": "\(fd)", "code": "\(code.rawValue)", "reason": "\(reason)", "by-peer": "\(initiatedByPeer)"]
+                )
+            }
+            closeAfterFlush()
+            return false
+        }
+        return true
+    }
+
+    /// A complete message from the client.
+    private func onMessage(_ payload: UnsafeRawBufferPointer, opcode: WebSocketOpcode) {
+        switch application {
+        case .echo:
+            withApplicationOutput { webSocket!.appendMessage(payload, opcode: opcode, into: &$0) }
+        }
+    }
+
+    /// Sends a close frame and waits (bounded) for the peer's close before closing TCP.
+    func closeWebSocket(code: WebSocketCloseCode, reason: String) {
+        guard phase == .webSocket else { return }
+        withApplicationOutput { webSocket!.appendClose(code: code, reason: reason, into: &$0) }
+        phase = .webSocketClosing
+        deadline = MonotonicClock.nowMilliseconds() + 2_000
+        requestFlushIfNeeded()
+    }
+}

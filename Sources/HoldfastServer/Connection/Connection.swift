@@ -1,0 +1,184 @@
+import Glibc
+import HoldfastCore
+import HoldfastHTTP
+import HoldfastTLS
+import HoldfastWebSocket
+import Logging
+
+/// One client connection, owned by one event loop for its whole life.
+///
+/// Layers, bottom up: TCP, optionally TLS (OpenSSL for the handshake only, then our own record layer), HTTP/1.1
+/// until an upgrade, then WebSocket. Every piece of state is a stored property here (buffers, parser states,
+/// TLS record state), so a later binary upgrade can export it; nothing lives in OpenSSL or the kernel beyond the
+/// socket itself.
+///
+/// Memory: an idle connection holds no buffers (each is released when it drains); see `ConnectionLayoutTests`.
+///
+/// Thread ownership: every member is touched only on `loop`'s thread.
+final class Connection: EventHandler {
+    enum Phase {
+        /// OpenSSL is running the TLS handshake.
+        case tlsHandshake
+        /// Reading HTTP requests (health checks, the WebSocket upgrade).
+        case http
+        /// An open WebSocket.
+        case webSocket
+        /// Our close frame is out; waiting for the peer's close (or the deadline) before closing TCP.
+        case webSocketClosing
+        /// Done with the protocol: writing the last queued bytes (a response, a close frame, an alert), then
+        /// lingering. Input is ignored.
+        case draining
+        /// Our last bytes are out and our write side is shut; discarding input until EOF or the deadline, so the
+        /// kernel does not answer late input with a reset that could destroy the response in flight.
+        case lingering
+        /// Closed; the object only waits to be released.
+        case closed
+    }
+
+    /// What the socket serves once upgraded.
+    enum Application {
+        case echo
+    }
+
+    let fd: Int32
+    unowned let loop: EventLoop
+    let context: ServerContext
+    unowned let owner: LoopConnections
+
+    var phase: Phase
+    /// Answer every request with 503 (accepted while over the connection limit).
+    let overLimit: Bool
+    var application: Application = .echo
+
+    var tlsHandshake: TLSServerHandshake?
+    var tls: TLSRecordLayer?
+    var http: HTTPRequestParser?
+    var webSocket: WebSocketConnection?
+
+    /// Received bytes not consumed yet (ciphertext on TLS connections).
+    var inbound: [UInt8] = []
+    /// TLS only: decrypted bytes not consumed yet.
+    var plainInbound: [UInt8] = []
+    /// Bytes to write to the socket; `outboundOffset` of them are already written.
+    var outbound: [UInt8] = []
+    var outboundOffset = 0
+    /// TLS only: application bytes to seal into records at the next flush (one record for many small frames).
+    var plainOutbound: [UInt8] = []
+
+    var flushScheduled = false
+    var writableRegistered = false
+    var readingPaused = false
+    var closeWhenFlushed = false
+    /// When the current phase times out (monotonic ms); 0 when no deadline applies.
+    var deadline: Int64
+    /// Set by any received bytes; the idle sweep clears it.
+    var sawTraffic = false
+    /// Position in the loop's connection list (for O(1) removal).
+    var slot = -1
+
+    init(fd: Int32, loop: EventLoop, context: ServerContext, owner: LoopConnections, tls: Bool, overLimit: Bool) {
+        self.fd = fd
+        self.loop = loop
+        self.context = context
+        self.owner = owner
+        self.overLimit = overLimit
+        self.deadline = MonotonicClock.nowMilliseconds() + context.configuration.handshakeTimeoutMilliseconds
+        if tls, let tlsContext = context.tls {
+            phase = .tlsHandshake
+            tlsHandshake = TLSServerHandshake(context: tlsContext)
+        } else {
+            phase = .http
+        }
+        http = HTTPRequestParser(limits: context.httpLimits)
+    }
+
+    var isTLS: Bool { tls != nil || tlsHandshake != nil }
+    var logger: Logger { context.logger }
+
+    // MARK: Events
+
+    func handleEvent(readable: Bool, writable: Bool) {
+        if writable { flush() }
+        if readable && !readingPaused && phase != .closed { readAvailable() }
+    }
+
+    /// Reads until the kernel has nothing more (bounded, so one busy peer cannot starve the loop).
+    private func readAvailable() {
+        let buffer = loop.readBuffer
+        for _ in 0..<4 {
+            switch Socket.read(fd, into: buffer) {
+            case .done(0):
+                peerClosedInput()
+                return
+            case .done(let count):
+                sawTraffic = true
+                ingest(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
+                if count < buffer.count || phase == .closed || readingPaused { return }
+            case .wouldBlock:
+                return
+            case .failed(let error):
+                logger.debug("read failed, closing", metadata: ["fd": "\(fd)", "error": "\(error)"])
+                close()
+                return
+            }
+        }
+    }
+
+    private func peerClosedInput() {
+        switch phase {
+        case .lingering, .draining, .webSocketClosing, .tlsHandshake, .http, .closed:
+            close()
+        case .webSocket:
+            // A TCP close without a close frame: RFC 6455 calls this abnormal (1006); nothing to answer.
+            logger.debug("peer closed without a close frame", metadata: ["fd": "\(fd)"])
+            close()
+        }
+    }
+
+    /// Feeds freshly read bytes through the layers. Bytes a layer cannot consume yet are kept in `inbound`.
+    private func ingest(_ bytes: UnsafeMutableRawBufferPointer) {
+        if phase == .lingering || phase == .draining { return }
+        if inbound.isEmpty {
+            let consumed = isTLS ? processCiphertext(bytes) : processPlaintext(bytes)
+            if consumed < bytes.count && phase != .closed {
+                inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[consumed...]))
+            }
+        } else {
+            inbound.append(contentsOf: UnsafeRawBufferPointer(bytes))
+            let consumed = inbound.withUnsafeMutableBytes { isTLS ? processCiphertext($0) : processPlaintext($0) }
+            if phase != .closed { inbound.removeFirst(consumed) }
+        }
+        if inbound.isEmpty && inbound.capacity > 0 { inbound = [] }
+        requestFlushIfNeeded()
+    }
+
+    // MARK: Closing
+
+    /// Closes the socket now and releases the connection. Safe to call more than once.
+    func close() {
+        guard phase != .closed else { return }
+        phase = .closed
+        loop.deregister(fd: fd)
+        Socket.close(fd)
+        owner.remove(self)
+        context.openConnections.subtract(1, ordering: .relaxed)
+    }
+
+    /// Writes what is queued, shuts our write side and discards input until the peer closes (or a short deadline).
+    func closeAfterFlush() {
+        guard phase != .closed, phase != .lingering else { return }
+        phase = .draining
+        closeWhenFlushed = true
+        requestFlushIfNeeded(force: true)
+    }
+
+    /// Called by the flush once `closeWhenFlushed` output is fully written.
+    func beginLingering() {
+        guard phase == .draining else { return }
+        phase = .lingering
+        shutdown(fd, Int32(SHUT_WR))
+        deadline = MonotonicClock.nowMilliseconds() + 2_000
+        if !inbound.isEmpty { inbound = [] }
+        if !plainInbound.isEmpty { plainInbound = [] }
+    }
+}

@@ -1,0 +1,83 @@
+import Glibc
+import HoldfastCore
+import Logging
+
+/// A listening socket registered on one loop; accepted connections stay on that loop.
+///
+/// Each loop has its own listening socket on the same port (`SO_REUSEPORT`), so the kernel spreads new
+/// connections over the loops and no accepted fd ever crosses threads.
+final class Listener: EventHandler {
+    let fd: Int32
+    let isTLS: Bool
+    unowned let loop: EventLoop
+    let context: ServerContext
+    let connections: LoopConnections
+    private var paused = false
+    private var closed = false
+
+    init(fd: Int32, isTLS: Bool, loop: EventLoop, context: ServerContext, connections: LoopConnections) {
+        self.fd = fd
+        self.isTLS = isTLS
+        self.loop = loop
+        self.context = context
+        self.connections = connections
+    }
+
+    func handleEvent(readable: Bool, writable: Bool) {
+        // Bounded per wake-up so a connection storm cannot starve the established connections.
+        for _ in 0..<64 {
+            switch Socket.accept(fd) {
+            case .done(let client):
+                adopt(client)
+            case .wouldBlock:
+                return
+            case .failed(let error) where error.code == EMFILE || error.code == ENFILE:
+                // Out of file descriptors: stop accepting briefly instead of spinning on a readable listener.
+                context.logger.warning("accept: out of file descriptors, pausing accepts for 100 ms")
+                pause(milliseconds: 100)
+                return
+            case .failed(let error):
+                context.logger.debug("accept failed", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+    }
+
+    func flush() {}
+
+    private func adopt(_ client: Int32) {
+        let open = context.openConnections.wrappingAdd(1, ordering: .relaxed).newValue
+        context.acceptedConnections.wrappingAdd(1, ordering: .relaxed)
+        let connection = Connection(
+            fd: client, loop: loop, context: context, owner: connections, tls: isTLS,
+            overLimit: open > context.configuration.maxConnections
+        )
+        do {
+            try loop.register(fd: client, interest: .readable, handler: connection)
+            connections.add(connection)
+        } catch {
+            context.logger.error("cannot register connection", metadata: ["error": "\(error)"])
+            Socket.close(client)
+            context.openConnections.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    private func pause(milliseconds: Int64) {
+        guard !paused else { return }
+        paused = true
+        loop.deregister(fd: fd)
+        loop.schedule(afterMilliseconds: milliseconds) { [self] in
+            paused = false
+            guard !closed else { return }
+            try? loop.register(fd: fd, interest: .readable, handler: self)
+        }
+    }
+
+    /// Stops accepting and closes the listening socket.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        loop.deregister(fd: fd)
+        Socket.close(fd)
+    }
+}
