@@ -101,7 +101,7 @@ extension HTTPRequestParser {
             length = next
         }
         if length == 0 { return .complete }
-        body.reserveCapacity(length)
+        body.reserveCapacity(min(length, Self.maxBodyReservation))
         state = .body(remaining: length)
         return .proceed
     }

@@ -20,6 +20,9 @@ public enum HTTPParseResult: Sendable {
 ///
 /// Accepted leniencies (RFC 9112 §2.2): bare LF line endings and a few empty lines before the request line.
 /// Header values keep obs-text bytes, decoded as UTF-8 with replacement.
+///
+/// Size: at most 160 bytes inline per connection plus the line buffer and the request being built (checked by a
+/// `MemoryLayout` test), since one parser lives in every connection.
 public struct HTTPRequestParser: Sendable {
     enum State: Sendable {
         case requestLine
@@ -38,6 +41,10 @@ public struct HTTPRequestParser: Sendable {
         case complete
         case failed(HTTPParseError)
     }
+
+    /// How much body storage a declared `Content-Length` reserves up front; larger bodies grow as bytes arrive,
+    /// so a head alone cannot make the server allocate a full ``HTTPLimits/maxBodyBytes``.
+    static let maxBodyReservation = 64 * 1024
 
     /// How many empty lines may precede a request line (RFC 9112 §2.2 asks to ignore "at least one").
     static let maxLeadingEmptyLines = 8
@@ -60,7 +67,7 @@ public struct HTTPRequestParser: Sendable {
 
     /// Creates a parser waiting for the first request line.
     ///
-    /// - Parameter limits: The limits to enforce; defaults to ``HTTPLimits/init(maxRequestLineLength:maxHeaderCount:maxHeaderBytes:maxBodyBytes:maxChunkLineLength:)``.
+    /// - Parameter limits: The limits to enforce; the defaults suit a chat and presence server.
     public init(limits: HTTPLimits = HTTPLimits()) {
         self.limits = limits
     }

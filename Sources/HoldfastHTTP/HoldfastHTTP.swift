@@ -9,4 +9,5 @@
 //   sent with `HTTPResponse.parseFailure(_:)` before closing. Untrusted input never reaches a trap.
 // - Limits: `HTTPLimits` bounds what a connection can make the parser buffer, enforced as bytes arrive.
 // - Performance: each input byte is examined once (linear on byte-at-a-time input); a head allocates one
-//   reusable line buffer plus the strings of the resulting request; a body is reserved once from its length.
+//   reusable line buffer plus the strings of the resulting request; a body reserves up to
+//   64 KiB from its declared length and grows only as bytes arrive.

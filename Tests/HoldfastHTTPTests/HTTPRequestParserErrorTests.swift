@@ -124,7 +124,8 @@ import Testing
 
     @Test func rejectsOverlongChunkSizeLines() {
         let limits = HTTPLimits(maxChunkLineLength: 16)
-        let text = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "e", count: 20)
+        let text = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;"
+            + String(repeating: "e", count: 20)
         #expect(failure(text, limits: limits) == .invalidChunk)
     }
 

@@ -172,3 +172,22 @@ import Testing
         #expect(!parser.hasPartialRequest)
     }
 }
+
+@Suite struct HTTPRequestParserLayoutTests {
+    /// One parser lives in every connection, so its inline size is kept in check.
+    @Test func keepsTheParserSmall() {
+        #expect(MemoryLayout<HTTPRequestParser>.size <= 160)
+    }
+
+    @Test func reservesOnlyPartOfALargeDeclaredBodyUpFront() {
+        var parser = HTTPRequestParser()
+        let head = Array("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n".utf8)
+        let (result, consumed) = head.withUnsafeBytes { parser.parse($0) }
+        guard case .needMoreInput = result else {
+            Issue.record("expected needMoreInput, got \(result)")
+            return
+        }
+        #expect(consumed == head.count)
+        #expect(parser.hasPartialRequest)
+    }
+}

@@ -7,7 +7,8 @@ import Testing
     }
 
     @Test func serializesStatusHeadersContentLengthAndBody() {
-        let response = HTTPResponse(status: .ok, headers: [("Content-Type", "application/json")], body: Array("{}".utf8))
+        let response = HTTPResponse(
+            status: .ok, headers: [("Content-Type", "application/json")], body: Array("{}".utf8))
         #expect(text(response, keepAlive: true)
             == "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
     }

@@ -20,22 +20,22 @@ func feed(_ chunks: [[UInt8]], limits: HTTPLimits = HTTPLimits()) -> ParseOutcom
     var outcome = ParseOutcome()
     for chunk in chunks {
         pending += chunk
-        while true {
+        var parsing = true
+        while parsing {
             let (result, consumed) = pending.withUnsafeBytes { parser.parse($0) }
             precondition(consumed >= 0 && consumed <= pending.count, "consumed out of range")
             pending.removeFirst(consumed)
             switch result {
             case .request(let request):
                 outcome.requests.append(request)
-                if pending.isEmpty { break }
-                continue
+                parsing = !pending.isEmpty
             case .needMoreInput:
                 precondition(pending.isEmpty, "needMoreInput must consume everything")
+                parsing = false
             case .failed(let error):
                 outcome.error = error
                 return outcome
             }
-            break
         }
     }
     outcome.leftover = pending
