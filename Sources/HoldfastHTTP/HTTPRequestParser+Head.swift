@@ -1,0 +1,136 @@
+/// The request line and header fields (RFC 9112 §3 and §5).
+extension HTTPRequestParser {
+    /// Parses `method SP request-target SP HTTP-version`, skipping a few leading empty lines.
+    mutating func requestLine(_ line: [UInt8]) -> LineOutcome {
+        if line.isEmpty {
+            leadingEmptyLines += 1
+            return leadingEmptyLines > Self.maxLeadingEmptyLines ? .failed(.malformedRequestLine) : .proceed
+        }
+        // Exactly two single spaces: extra whitespace is a classic smuggling ambiguity, so it is rejected.
+        guard let firstSpace = line.firstIndex(of: .space),
+            let secondSpace = line[(firstSpace + 1)...].firstIndex(of: .space)
+        else { return .failed(.malformedRequestLine) }
+        let methodBytes = line[..<firstSpace]
+        let targetBytes = line[(firstSpace + 1)..<secondSpace]
+        let versionBytes = line[(secondSpace + 1)...]
+        guard methodBytes.isToken, !versionBytes.contains(.space) else { return .failed(.malformedRequestLine) }
+        switch Self.version(versionBytes) {
+        case .success(let minor): minorVersion = minor
+        case .failure(let error): return .failed(error)
+        }
+        guard Self.isAcceptableTarget(targetBytes, method: methodBytes) else { return .failed(.invalidTarget) }
+        method = String(decoding: methodBytes, as: UTF8.self)
+        target = String(decoding: targetBytes, as: UTF8.self)
+        state = .headers
+        return .proceed
+    }
+
+    /// The minor version of `HTTP/1.0` or `HTTP/1.1`; 505 for another well-formed version, 400 for garbage.
+    static func version(_ bytes: ArraySlice<UInt8>) -> Result<Int, HTTPParseError> {
+        let prefix = "HTTP/".utf8
+        guard bytes.starts(with: prefix) else { return .failure(.malformedRequestLine) }
+        let number = bytes.dropFirst(prefix.count)
+        if number.elementsEqual("1.1".utf8) { return .success(1) }
+        if number.elementsEqual("1.0".utf8) { return .success(0) }
+        let digitsAndDots = number.allSatisfy { $0 == UInt8(ascii: ".") || ($0 >= 0x30 && $0 <= 0x39) }
+        let wellFormed = !number.isEmpty && digitsAndDots && number.first != UInt8(ascii: ".")
+        return .failure(wellFormed ? .unsupportedVersion : .malformedRequestLine)
+    }
+
+    /// Whether the target is origin-form, absolute-form with an http(s) scheme, or `*` for OPTIONS.
+    static func isAcceptableTarget(_ target: ArraySlice<UInt8>, method: ArraySlice<UInt8>) -> Bool {
+        // Visible ASCII only: no controls, spaces, DEL or raw non-ASCII bytes (URIs are percent-encoded).
+        guard let first = target.first, target.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return false }
+        if first == .slash { return true }
+        if target.count == 1 && first == .asterisk { return method.elementsEqual("OPTIONS".utf8) }
+        for scheme in ["http://", "https://"] where target.count > scheme.utf8.count {
+            if target.prefix(scheme.utf8.count).equalsCaseInsensitive(scheme.utf8) { return true }
+        }
+        return false
+    }
+
+    /// Parses one `name: value` field, or finishes the head on the empty line.
+    mutating func headerLine(_ line: [UInt8]) -> LineOutcome {
+        if line.isEmpty { return endOfHead() }
+        guard let first = line.first, !first.isWhitespace else { return .failed(.obsoleteLineFolding) }
+        guard headers.count < limits.maxHeaderCount else { return .failed(.tooManyHeaders) }
+        headerBytes += line.count
+        guard let colon = line.firstIndex(of: .colon) else { return .failed(.malformedHeader) }
+        // A non-token name also covers whitespace before the colon, which RFC 9112 §5.1 requires rejecting.
+        let name = line[..<colon]
+        guard name.isToken else { return .failed(.malformedHeader) }
+        var value = line[(colon + 1)...]
+        while let byte = value.first, byte.isWhitespace { value = value.dropFirst() }
+        while let byte = value.last, byte.isWhitespace { value = value.dropLast() }
+        guard value.allSatisfy(\.isFieldValueCharacter) else { return .failed(.invalidCharacter) }
+        headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        return .proceed
+    }
+
+    /// Validates the head and chooses the body framing (RFC 9112 §6.3).
+    mutating func endOfHead() -> LineOutcome {
+        var hostCount = 0
+        var hasTransferEncoding = false
+        var contentLengthDigits: [UInt8]?
+        for field in headers {
+            if field.name.equalsCaseInsensitive("Host") {
+                hostCount += 1
+            } else if field.name.equalsCaseInsensitive("Transfer-Encoding") {
+                hasTransferEncoding = true
+            } else if field.name.equalsCaseInsensitive("Content-Length") {
+                switch Self.contentLength(field.value, previous: contentLengthDigits) {
+                case .success(let digits): contentLengthDigits = digits
+                case .failure(let error): return .failed(error)
+                }
+            }
+        }
+        if hostCount > 1 { return .failed(.duplicateHost) }
+        if hostCount == 0 && minorVersion == 1 { return .failed(.missingHost) }
+        if hasTransferEncoding {
+            if contentLengthDigits != nil { return .failed(.contentLengthWithTransferEncoding) }
+            if let error = transferEncodingError() { return .failed(error) }
+            state = .chunkSize
+            return .proceed
+        }
+        guard let digits = contentLengthDigits else { return .complete }
+        var length = 0
+        for digit in digits {
+            guard let next = length.appendingDigit(Int(digit - UInt8(ascii: "0")), base: 10),
+                next <= limits.maxBodyBytes
+            else { return .failed(.bodyTooLarge) }
+            length = next
+        }
+        if length == 0 { return .complete }
+        body.reserveCapacity(min(length, Self.maxBodyReservation))
+        state = .body(remaining: length)
+        return .proceed
+    }
+
+    /// The digits of a `Content-Length` field (leading zeros dropped), which may repeat one value as a list.
+    static func contentLength(_ value: String, previous: [UInt8]?) -> Result<[UInt8], HTTPParseError> {
+        var result = previous
+        for element in value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+            var digits = element.drop(while: \.isWhitespace)
+            while let last = digits.last, last.isWhitespace { digits = digits.dropLast() }
+            guard !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                return .failure(.invalidContentLength)
+            }
+            let significant = Array(digits.drop(while: { $0 == UInt8(ascii: "0") }))
+            if let result, result != significant { return .failure(.conflictingContentLength) }
+            result = significant
+        }
+        guard let result else { return .failure(.invalidContentLength) }
+        return .success(result)
+    }
+
+    /// Nil when the transfer codings are exactly `chunked`; otherwise why they are refused.
+    func transferEncodingError() -> HTTPParseError? {
+        var codings: [Substring] = []
+        for field in headers where field.name.equalsCaseInsensitive("Transfer-Encoding") {
+            codings += field.value.split(separator: ",").map(\.trimmingSpaces).filter { !$0.isEmpty }
+        }
+        guard !codings.isEmpty else { return .invalidTransferEncoding }
+        guard codings.allSatisfy({ $0.equalsCaseInsensitive("chunked") }) else { return .unsupportedTransferEncoding }
+        return codings.count == 1 ? nil : .invalidTransferEncoding
+    }
+}

@@ -1,0 +1,13 @@
+// HoldfastHTTP: HTTP/1.1 request parsing and response writing for Holdfast (RFC 9110, RFC 9112).
+//
+// Contract:
+// - Pure: bytes in, values out. No sockets, threads, clocks or Foundation; the server owns all I/O.
+// - Lifecycle: one `HTTPRequestParser` per connection. Feed it received bytes; on `.request` route the request
+//   and keep the bytes after `consumed` (the next pipelined request, or WebSocket frames after an upgrade).
+//   The parser is then ready for the next request.
+// - Errors: every peer fault is an `HTTPParseError` whose `status` is the answer (400, 413, 414, 431, 501, 505),
+//   sent with `HTTPResponse.parseFailure(_:)` before closing. Untrusted input never reaches a trap.
+// - Limits: `HTTPLimits` bounds what a connection can make the parser buffer, enforced as bytes arrive.
+// - Performance: each input byte is examined once (linear on byte-at-a-time input); a head allocates one
+//   reusable line buffer plus the strings of the resulting request; a body reserves up to
+//   64 KiB from its declared length and grows only as bytes arrive.
