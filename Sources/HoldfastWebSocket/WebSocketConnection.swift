@@ -10,7 +10,7 @@
 /// holds only the inline fields. Copying the struct shares those parts; keep exactly one copy per connection.
 /// All state is in stored properties and can be moved to another process with ``exportState()``.
 public struct WebSocketConnection {
-    // Size note: 56 bytes inline on 64-bit platforms (see the MemoryLayout test); keep it small, servers hold
+    // Size note: 64 bytes inline on 64-bit platforms (see the MemoryLayout test); keep it small, servers hold
     // one per idle connection.
 
     /// The limits applied to incoming frames and messages.
