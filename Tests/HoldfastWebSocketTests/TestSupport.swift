@@ -50,6 +50,8 @@ struct Harness {
     mutating func feed(_ bytes: [UInt8]) -> [Recorded] {
         buffer += bytes
         var fresh: [Recorded] = []
+        // A real caller stops reading once the closed event arrived.
+        if case .closed = events.last { return fresh }
         while true {
             let (recorded, consumed) = buffer.withUnsafeMutableBytes { input in
                 let (event, consumed) = connection.nextEvent(input: input, output: &output)
