@@ -1,0 +1,97 @@
+/// Serialization of the whole record state, for handing a live connection to a newly started process.
+///
+/// Format (big-endian): `"RL1" | version16 | suite16 | readSeq64 | writeSeq64 | maxFragment16 | pendingLength8 |
+/// pending | readMaterial | writeMaterial`, where the material is the traffic secret for TLS 1.3 and key ‖ IV for
+/// TLS 1.2. That is 90 bytes for TLS 1.3 SHA-256 suites, 122 for TLS_AES_256_GCM_SHA384, and 66, 98 or 114
+/// bytes for TLS 1.2 AES-128-GCM, AES-256-GCM or ChaCha20-Poly1305.
+extension TLSRecordLayer {
+    static let stateMagic: [UInt8] = Array("RL1".utf8)
+
+    /// The whole session state as bytes, for handing the connection to another process.
+    ///
+    /// The bytes contain live traffic secrets: send them only over an inherited socketpair and wipe them
+    /// afterwards. After exporting, this process must never read or write the connection again, because
+    /// reusing a sequence number under the same key breaks AES-GCM.
+    public func exportState() -> [UInt8] {
+        var state = Self.stateMagic
+        state.reserveCapacity(27 + pendingHandshake.count + 2 * suite.materialLength)
+        appendBigEndian(UInt64(version == .v1_3 ? 0x0304 : 0x0303), bytes: 2, to: &state)
+        appendBigEndian(UInt64(suite.rawValue), bytes: 2, to: &state)
+        appendBigEndian(readSequence, bytes: 8, to: &state)
+        appendBigEndian(writeSequence, bytes: 8, to: &state)
+        appendBigEndian(UInt64(maxFragmentLength), bytes: 2, to: &state)
+        state.append(UInt8(pendingHandshake.count))
+        state += pendingHandshake
+        state += reader.material
+        state += writer.material
+        return state
+    }
+
+    /// Rebuilds a record layer from ``exportState()`` bytes.
+    ///
+    /// - Throws: ``TLSError/invalidState(_:)`` for anything malformed (wrong magic, unknown suite, version
+    ///   mismatch, wrong length); never traps.
+    public init(importing state: [UInt8]) throws(TLSError) {
+        var reader = StateReader(bytes: state)
+        guard reader.take(3) == Self.stateMagic else { throw .invalidState("missing RL1 prefix") }
+        guard let versionCode = reader.bigEndian(2), let suiteCode = reader.bigEndian(2),
+              let readSequence = reader.bigEndian(8), let writeSequence = reader.bigEndian(8),
+              let maxFragment = reader.bigEndian(2), let pendingLength = reader.bigEndian(1)
+        else { throw .invalidState("truncated header") }
+        guard let suite = CipherSuite(rawValue: UInt16(truncatingIfNeeded: suiteCode)) else {
+            throw .invalidState("unknown cipher suite \(suiteCode)")
+        }
+        guard versionCode == (suite.version == .v1_3 ? 0x0304 : 0x0303) else {
+            throw .invalidState("version \(versionCode) does not match \(suite.name)")
+        }
+        guard [512, 1024, 2048, 4096, 16384].contains(maxFragment) else {
+            throw .invalidState("invalid maximum fragment length \(maxFragment)")
+        }
+        guard pendingLength == 0 || (suite.version == .v1_3 && pendingLength < 5) else {
+            throw .invalidState("invalid pending handshake length \(pendingLength)")
+        }
+        guard let pending = reader.take(Int(pendingLength)), pending.first.map({ $0 == 24 }) ?? true else {
+            throw .invalidState("invalid pending handshake bytes")
+        }
+        guard var readMaterial = reader.take(suite.materialLength),
+              var writeMaterial = reader.take(suite.materialLength), reader.isAtEnd
+        else { throw .invalidState("wrong length for \(suite.name)") }
+        defer {
+            wipe(&readMaterial)
+            wipe(&writeMaterial)
+        }
+        // Our write key is rotated before 2^23 records in TLS 1.3, so a larger value means corrupt state.
+        guard suite.version == .v1_2 || writeSequence <= Self.keyUpdateThreshold else {
+            throw .invalidState("write sequence \(writeSequence) out of range")
+        }
+        try self.init(
+            suite: suite, readMaterial: readMaterial, writeMaterial: writeMaterial,
+            readSequence: readSequence, writeSequence: writeSequence, maxFragmentLength: Int(maxFragment))
+        self.pendingHandshake = pending
+    }
+}
+
+private func appendBigEndian(_ value: UInt64, bytes: Int, to output: inout [UInt8]) {
+    for index in stride(from: bytes - 1, through: 0, by: -1) {
+        output.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(index))))
+    }
+}
+
+/// A bounds-checked cursor over untrusted bytes.
+private struct StateReader {
+    let bytes: [UInt8]
+    var offset = 0
+
+    var isAtEnd: Bool { offset == bytes.count }
+
+    mutating func take(_ count: Int) -> [UInt8]? {
+        guard count >= 0, bytes.count - offset >= count else { return nil }
+        defer { offset += count }
+        return Array(bytes[offset..<offset + count])
+    }
+
+    mutating func bigEndian(_ count: Int) -> UInt64? {
+        guard let field = take(count) else { return nil }
+        return field.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}

@@ -1,0 +1,167 @@
+/// One connection's WebSocket protocol state after the handshake (RFC 6455, RFC 7692).
+///
+/// Lifecycle: create it from the handshake result, then call ``nextEvent(input:output:)`` until it returns
+/// ``WebSocketEvent/needMoreInput``, dropping the consumed bytes from the receive buffer each time; send with
+/// ``appendMessage(_:opcode:into:)``, ``appendPing(_:into:)`` and ``appendClose(code:reason:into:)``. After a
+/// ``WebSocketEvent/closed(code:reason:initiatedByPeer:error:)`` event, flush the output and close the socket.
+///
+/// The struct is pure: bytes in, bytes and events out; it owns no socket and no thread. Its class-backed parts
+/// (message buffer, zlib streams) are created lazily and released when a message completes, so an idle connection
+/// holds only the inline fields. Copying the struct shares those parts; keep exactly one copy per connection.
+/// All state is in stored properties and can be moved to another process with ``exportState()``.
+public struct WebSocketConnection {
+    // Size note: 64 bytes inline on 64-bit platforms (see the MemoryLayout test); keep it small, servers hold
+    // one per idle connection.
+
+    /// The limits applied to incoming frames and messages.
+    public private(set) var limits: WebSocketLimits
+    /// The negotiated permessage-deflate parameters, nil when uncompressed.
+    public let deflateParameters: PerMessageDeflateParameters?
+    /// Messages shorter than this are sent uncompressed.
+    var minimumSizeToCompress: Int32
+    var compressionLevel: Int8
+    var memoryLevel: Int8
+    /// The opcode (text or binary) of the fragmented message being received, or nil.
+    var openMessage: WebSocketOpcode?
+    /// Whether the message being received has RSV1 set on its first frame.
+    var openMessageCompressed = false
+    /// UTF-8 state of the text message being received, carried across fragments.
+    var utf8 = UTF8Validator()
+    /// Our close frame is in the output; data from the peer is ignored from now on.
+    var closeSent = false
+    /// The closed event was delivered; nothing more is parsed.
+    var finished = false
+    /// The last delivered message lives in `message`; release it at the next call (the caller's pointer is
+    /// valid until then).
+    var releaseMessageOnNextCall = false
+    /// The code reported again if the caller asks for events after the closed event.
+    var finishedCode: UInt16 = 0
+    /// Reassembly or inflation target of the message being received.
+    var message: MessageBuffer?
+    /// Created with the first compressed message received.
+    var inflater: ZlibStream?
+    /// Created with the first compressed message sent.
+    var deflater: ZlibStream?
+
+    /// Creates the state for a freshly upgraded connection.
+    /// - Parameters:
+    ///   - limits: frame and message size limits.
+    ///   - deflate: the negotiated permessage-deflate parameters, or nil.
+    ///   - deflateConfiguration: the server's compression settings (level, memory level, minimum size).
+    public init(
+        limits: WebSocketLimits,
+        deflate: PerMessageDeflateParameters?,
+        deflateConfiguration: PerMessageDeflateConfiguration
+    ) {
+        // Clamped so `count + length` arithmetic on peer-announced lengths can never overflow.
+        self.limits = WebSocketLimits(
+            maxFrameSize: min(max(limits.maxFrameSize, 0), 1 << 48),
+            maxMessageSize: min(max(limits.maxMessageSize, 0), 1 << 48)
+        )
+        self.deflateParameters = deflate
+        self.minimumSizeToCompress = Int32(clamping: deflateConfiguration.minimumSizeToCompress)
+        self.compressionLevel = Int8(clamping: deflateConfiguration.compressionLevel)
+        self.memoryLevel = Int8(clamping: deflateConfiguration.memoryLevel)
+    }
+
+    /// Whether our close frame has been written (by ``appendClose(code:reason:into:)``, as a reply, or because of
+    /// a protocol error). Once the closed event was delivered, the peer's close has been received too.
+    public var isClosed: Bool { closeSent }
+
+    /// Appends one complete message frame: compressed (RSV1) when deflate was negotiated and the payload is at least
+    /// the minimum size, otherwise plain. Ignored once the close handshake started.
+    /// - Parameters:
+    ///   - payload: the message bytes (UTF-8 for text; not validated).
+    ///   - opcode: `.text` or `.binary`; any other opcode is a programming error.
+    ///   - output: the send buffer to append to.
+    public mutating func appendMessage(
+        _ payload: UnsafeRawBufferPointer,
+        opcode: WebSocketOpcode,
+        into output: inout [UInt8]
+    ) {
+        precondition(opcode == .text || opcode == .binary, "appendMessage sends text or binary only")
+        guard !closeSent else { return }
+        if let parameters = deflateParameters, payload.count >= Int(minimumSizeToCompress),
+            appendCompressed(payload, opcode: opcode, parameters: parameters, into: &output)
+        {
+            return
+        }
+        WebSocketFrame.appendFrame(opcode: opcode, fin: true, payload: payload, into: &output)
+    }
+
+    /// Starts the close handshake: appends a close frame with the code and the reason (cut to 123 bytes on a
+    /// character boundary). Afterwards data from the peer is ignored until its close arrives. Does nothing when a
+    /// close was already sent.
+    public mutating func appendClose(code: WebSocketCloseCode, reason: String, into output: inout [UInt8]) {
+        guard !closeSent else { return }
+        closeSent = true
+        // A partly received message will never complete; drop it at the next call (its pointer may be in use).
+        openMessage = nil
+        releaseMessageOnNextCall = true
+        Self.appendCloseFrame(code: code, reason: reason, into: &output)
+    }
+
+    /// Appends a ping; payloads longer than 125 bytes are a programming error.
+    public mutating func appendPing(_ payload: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+        precondition(payload.count <= 125, "control frame payloads are at most 125 bytes")
+        WebSocketFrame.appendFrame(opcode: .ping, fin: true, payload: payload, into: &output)
+    }
+
+    /// Writes a close frame; 1005 means "no code" and is sent as an empty close payload.
+    static func appendCloseFrame(code: WebSocketCloseCode, reason: String, into output: inout [UInt8]) {
+        guard code != .noStatusReceived else {
+            WebSocketFrame.appendFrame(opcode: .close, fin: true, payload: UnsafeRawBufferPointer(start: nil, count: 0),
+                                       into: &output)
+            return
+        }
+        var body: [UInt8] = [UInt8(code.rawValue >> 8), UInt8(code.rawValue & 0xFF)]
+        var reasonBytes = Array(reason.utf8.prefix(123))
+        // Never cut a character in half: drop trailing continuation bytes and their lead byte.
+        if reasonBytes.count < reason.utf8.count {
+            while let last = reasonBytes.last, last & 0xC0 == 0x80 { reasonBytes.removeLast() }
+            if let last = reasonBytes.last, last >= 0xC0 { reasonBytes.removeLast() }
+        }
+        body += reasonBytes
+        body.withUnsafeBytes { WebSocketFrame.appendFrame(opcode: .close, fin: true, payload: $0, into: &output) }
+    }
+
+    /// Compresses one message into a frame; false when zlib is unavailable (the caller then sends it plain).
+    private mutating func appendCompressed(
+        _ payload: UnsafeRawBufferPointer,
+        opcode: WebSocketOpcode,
+        parameters: PerMessageDeflateParameters,
+        into output: inout [UInt8]
+    ) -> Bool {
+        if deflater == nil {
+            deflater = ZlibStream(
+                deflateWindowBits: Int(parameters.serverMaxWindowBits), level: Int(compressionLevel),
+                memoryLevel: Int(memoryLevel)
+            )
+        }
+        guard let deflater else { return false }
+        defer { if parameters.serverNoContextTakeover { self.deflater = nil } }
+        // Compress behind 10 bytes of headroom, then write the header right-aligned into it and drop the gap.
+        let headroom = 10
+        let frameStart = output.count
+        output.append(contentsOf: repeatElement(0, count: headroom))
+        guard deflater.deflate(payload, appendingTo: &output) else {
+            output.removeSubrange(frameStart...)
+            self.deflater = nil
+            return false
+        }
+        if output.count - frameStart >= headroom + 4, output.suffix(4).elementsEqual(ZlibStream.syncTail) {
+            output.removeLast(4)
+        }
+        let length = output.count - frameStart - headroom
+        var header = (UInt64(0), UInt64(0))
+        let size = withUnsafeMutableBytes(of: &header) {
+            WebSocketFrame.writeHeader(opcode: opcode, fin: true, rsv1: true, length: length, mask: nil, into: $0)
+        }
+        let headerStart = frameStart + headroom - size
+        withUnsafeBytes(of: &header) { bytes in
+            for index in 0..<size { output[headerStart + index] = bytes[index] }
+        }
+        output.removeSubrange(frameStart..<headerStart)
+        return true
+    }
+}
