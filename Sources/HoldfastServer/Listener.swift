@@ -1,12 +1,15 @@
 import Glibc
 import HoldfastCore
+import HoldfastTLS
 import Logging
+import Synchronization
 
 /// A listening socket registered on one loop; accepted connections stay on that loop.
 ///
 /// Each loop has its own listening socket on the same port (`SO_REUSEPORT`), so the kernel spreads new
 /// connections over the loops and no accepted fd ever crosses threads.
-final class Listener: EventHandler {
+/// `@unchecked Sendable`: it is handed to its loop once and from then on touched only on that loop's thread.
+final class Listener: EventHandler, @unchecked Sendable {
     let fd: Int32
     let isTLS: Bool
     unowned let loop: EventLoop
@@ -46,10 +49,20 @@ final class Listener: EventHandler {
     func flush() {}
 
     private func adopt(_ client: Int32) {
+        var handshake: TLSServerHandshake?
+        if isTLS, let tls = context.tls {
+            do {
+                handshake = try TLSServerHandshake(context: tls)
+            } catch {
+                context.logger.error("cannot start a TLS handshake, dropping connection", metadata: ["error": "\(error)"])
+                Socket.close(client)
+                return
+            }
+        }
         let open = context.openConnections.wrappingAdd(1, ordering: .relaxed).newValue
         context.acceptedConnections.wrappingAdd(1, ordering: .relaxed)
         let connection = Connection(
-            fd: client, loop: loop, context: context, owner: connections, tls: isTLS,
+            fd: client, loop: loop, context: context, owner: connections, tlsHandshake: handshake,
             overLimit: open > context.configuration.maxConnections
         )
         do {

@@ -3,7 +3,8 @@ import HoldfastCore
 /// The connections one event loop owns, for the periodic deadline sweep and for shutdown.
 ///
 /// Thread ownership: the loop's thread only.
-final class LoopConnections {
+/// `@unchecked Sendable` for the same reason: created by the server, then used only on its loop.
+final class LoopConnections: @unchecked Sendable {
     private(set) var connections: [Connection] = []
 
     func add(_ connection: Connection) {

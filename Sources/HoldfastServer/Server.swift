@@ -137,9 +137,10 @@ public final class Server: Sendable {
         guard !context.shuttingDown.exchange(true, ordering: .relaxed) else { return }
         let (listeners, perLoop) = state.withLock { ($0.listeners, $0.loopConnections) }
         for (index, loop) in group.loops.enumerated() {
+            // Both are confined to `loop`; the closure runs there.
             let mine = listeners.filter { $0.loop === loop }.map(\.listener)
             let connections = perLoop[index]
-            loop.execute { [mine, connections] in
+            loop.execute {
                 for listener in mine { listener.close() }
                 connections.forEach { $0.beginShutdown() }
             }

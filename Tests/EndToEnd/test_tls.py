@@ -24,6 +24,7 @@ def client_context(certificate, version=None, ciphers=None):
 def tls_request(tls_server, context, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", tls_server.tls_port), timeout=5) as raw:
         with context.wrap_socket(raw, server_hostname="localhost") as sock:
+            negotiated = sock.version(), sock.cipher()[0], sock.selected_alpn_protocol()
             sock.sendall(request)
             data = b""
             while True:
@@ -34,7 +35,7 @@ def tls_request(tls_server, context, request: bytes) -> bytes:
                 if not chunk:
                     break
                 data += chunk
-            return data, sock.version(), sock.cipher()[0], sock.selected_alpn_protocol()
+            return (data, *negotiated)
 
 
 @pytest.mark.parametrize(
@@ -59,16 +60,75 @@ def test_https_health_check_over_each_version_and_suite(tls_server, certificate,
     assert alpn == "http/1.1"
 
 
-def test_tls13_suites_each_work(tls_server, certificate):
-    for suite in ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"):
-        result = subprocess.run(
-            ["openssl", "s_client", "-connect", f"127.0.0.1:{tls_server.tls_port}", "-tls1_3",
-             "-ciphersuites", suite, "-quiet", "-no_ign_eof"],
-            input=b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-            capture_output=True,
-            timeout=10,
+class SClient:
+    """`openssl s_client` as a subprocess whose output is collected in the background."""
+
+    def __init__(self, port, *options):
+        import threading
+
+        self.process = subprocess.Popen(
+            ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", *options],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
-        assert b"HTTP/1.1 200" in result.stdout, (suite, result.stderr)
+        self.output = b""
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for chunk in iter(lambda: self.process.stdout.read1(65536), b""):
+            self.output += chunk
+
+    def send(self, data: bytes):
+        self.process.stdin.write(data)
+        self.process.stdin.flush()
+
+    def wait_for(self, needle: bytes, count: int = 1, timeout: float = 10) -> bool:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.output.count(needle) >= count:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def close(self):
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def test_tls13_suites_each_work_with_s_client(tls_server):
+    for suite in ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"):
+        client = SClient(tls_server.tls_port, "-tls1_3", "-ciphersuites", suite)
+        client.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert client.wait_for(b"HTTP/1.1 200"), (suite, client.output[-2000:])
+        assert suite.encode() in client.output
+        client.close()
+
+
+def test_tls12_with_s_client(tls_server):
+    client = SClient(tls_server.tls_port, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384")
+    client.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert client.wait_for(b"HTTP/1.1 200"), client.output[-2000:]
+    client.close()
+
+
+def test_s_client_key_updates_keep_the_session_working(tls_server):
+    # In interactive mode s_client turns a line "K" into a KeyUpdate that requests ours, "k" into one that does not.
+    client = SClient(tls_server.tls_port, "-tls1_3")
+    client.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert client.wait_for(b"HTTP/1.1 200", 1)
+    client.send(b"K\n")
+    assert client.wait_for(b"KEYUPDATE", 1)
+    client.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert client.wait_for(b"HTTP/1.1 200", 2), client.output[-2000:]
+    client.send(b"k\n")
+    assert client.wait_for(b"KEYUPDATE", 2)
+    client.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert client.wait_for(b"HTTP/1.1 200", 3), client.output[-2000:]
+    client.close()
 
 
 def test_secure_websocket_echo_with_compression(tls_server, certificate):
@@ -99,22 +159,6 @@ def test_curl_fetches_health_over_https(tls_server, certificate):
         timeout=10,
     )
     assert result.stdout == b"ok\n", result.stderr
-
-
-def test_s_client_key_update_keeps_the_session_working(tls_server):
-    # "K" asks s_client to send a KeyUpdate requesting ours; the request after it must still be answered.
-    process = subprocess.Popen(
-        ["openssl", "s_client", "-connect", f"127.0.0.1:{tls_server.tls_port}", "-tls1_3", "-quiet", "-no_ign_eof"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    process.stdin.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-    process.stdin.flush()
-    process.stdin.write(b"K\n")
-    process.stdin.flush()
-    process.stdin.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    process.stdin.flush()
-    out, err = process.communicate(timeout=10)
-    assert out.count(b"HTTP/1.1 200") == 2, err
 
 
 def test_plaintext_on_the_tls_port_is_refused_and_logged(tls_server):

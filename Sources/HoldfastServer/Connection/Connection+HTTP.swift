@@ -2,6 +2,7 @@ import HoldfastCore
 import HoldfastHTTP
 import HoldfastWebSocket
 import Logging
+import Synchronization
 
 extension Connection {
     /// Routes one request: health check, WebSocket upgrade, or the right error status.
@@ -55,7 +56,7 @@ extension Connection {
             logger.info("WebSocket handshake refused", metadata: ["fd": "\(fd)", "status": "\(error.status)", "error": "\(error)"])
             let headers = error.extraHeaders.map { (name: $0.0, value: $0.1) }
             respond(
-                .plainText(HTTPStatus(rawValue: error.status) ?? .badRequest, error.reason, extraHeaders: headers),
+                .plainText(HTTPStatus(rawValue: error.status), error.reason, extraHeaders: headers),
                 keepAlive: false
             )
         case .success(let accepted):

@@ -4,6 +4,7 @@ import HoldfastHTTP
 import HoldfastTLS
 import HoldfastWebSocket
 import Logging
+import Synchronization
 
 /// One client connection, owned by one event loop for its whole life.
 ///
@@ -76,16 +77,19 @@ final class Connection: EventHandler {
     /// Position in the loop's connection list (for O(1) removal).
     var slot = -1
 
-    init(fd: Int32, loop: EventLoop, context: ServerContext, owner: LoopConnections, tls: Bool, overLimit: Bool) {
+    init(
+        fd: Int32, loop: EventLoop, context: ServerContext, owner: LoopConnections,
+        tlsHandshake: TLSServerHandshake?, overLimit: Bool
+    ) {
         self.fd = fd
         self.loop = loop
         self.context = context
         self.owner = owner
         self.overLimit = overLimit
         self.deadline = MonotonicClock.nowMilliseconds() + context.configuration.handshakeTimeoutMilliseconds
-        if tls, let tlsContext = context.tls {
+        if let tlsHandshake {
             phase = .tlsHandshake
-            tlsHandshake = TLSServerHandshake(context: tlsContext)
+            self.tlsHandshake = tlsHandshake
         } else {
             phase = .http
         }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what building and testing Holdfast needs, only where it is missing:
+# Debian packages (OpenSSL 3 and zlib headers, the openssl CLI and curl for interop tests) and the Python
+# test clients (websockets, pytest).
+set -euo pipefail
+
+apt_packages=(libssl-dev zlib1g-dev openssl curl pkg-config)
+missing=()
+for package in "${apt_packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    sudo_cmd=""
+    [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
+fi
+
+if [[ ${1:-} == "--with-python" ]]; then
+    if ! python3 -c 'import websockets, pytest' >/dev/null 2>&1; then
+        echo "setup: installing Python test clients"
+        python3 -m pip install -q -r Tests/EndToEnd/requirements.txt
+    fi
+fi
