@@ -3,7 +3,9 @@ extension TLSRecordLayer {
     /// Encrypts `plaintext` into as many application-data records as needed (at most
     /// min(2^14, max_fragment_length) bytes each), appended to `output`. Empty input writes nothing.
     ///
-    /// TLS 1.3: starts a KeyUpdate of our own when the write sequence reaches 2^23.
+    /// TLS 1.3: starts a KeyUpdate of our own when the write sequence reaches 2^23. A peer's update_requested
+    /// was already answered by ``open(_:plaintext:output:)``. After the layer failed or answered close_notify,
+    /// nothing is written.
     public mutating func seal(_ plaintext: UnsafeRawBufferPointer, into output: inout [UInt8]) {
         var offset = 0
         while offset < plaintext.count && !isClosed {

@@ -86,7 +86,7 @@ public final class TLSServerHandshake {
             if status == 1 { return establish(ssl, consumed: offset) }
             let error = SSL_get_error(ssl, status)
             guard error == SSL_ERROR_WANT_READ else {
-                let reason = openSSLErrorDescription()
+                let reason = ERR_peek_error() == 0 ? "SSL_get_error \(error)" : openSSLErrorDescription()
                 release()
                 return .failed(.handshakeFailed(reason), consumed: offset)
             }

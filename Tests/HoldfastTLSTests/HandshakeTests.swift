@@ -51,6 +51,15 @@ func handshakeThenDataFlowsBothWays(_ suite: SuiteCase) throws {
     exchange(&connection, size: 1, seed: 3)
 }
 
+@Test(arguments: SuiteCase.tls13)
+func applicationDataInTheSameFlightAsFinishedReachesTheRecordLayer(_ suite: SuiteCase) throws {
+    let first = Array("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
+    var connection = try TestConnection.establish(client: suite.makeClient(), firstData: first)
+    #expect(!connection.serverInput.isEmpty, "the record after Finished is left for the record layer")
+    #expect(connection.deliver([]).plaintext == first)
+    exchange(&connection, size: 100, seed: 30)
+}
+
 @Test func alpnWithoutHTTP11IsNotAcknowledged() throws {
     let connection = try TestConnection.establish(client: SuiteCase.tls13[0].makeClient(alpn: ["h2"]))
     #expect(connection.alpn == nil)
