@@ -54,7 +54,12 @@ extension TLSRecordLayer {
         let recordLength = explicitLength + textLength + 16
         output.reserveCapacity(start + 5 + recordLength)
         let outerType = tls13 ? ContentType.applicationData : type
-        output.append(contentsOf: [outerType, 3, 3, UInt8(recordLength >> 8), UInt8(recordLength & 0xFF)])
+        // Byte by byte: an array literal here would allocate once per record.
+        output.append(outerType)
+        output.append(3)
+        output.append(3)
+        output.append(UInt8(truncatingIfNeeded: recordLength >> 8))
+        output.append(UInt8(truncatingIfNeeded: recordLength))
         for index in 0..<explicitLength {
             output.append(UInt8(truncatingIfNeeded: writeSequence >> (8 * UInt64(7 - index))))
         }

@@ -172,3 +172,22 @@ func byteStreamsInRandomChunksStillWork(_ suite: SuiteCase) throws {
         #expect(connection.serverSends(data) == data)
     }
 }
+
+@Test(arguments: SuiteCase.tls12)
+func tls12RenegotiationFromAnOpenSSLClientIsRefused(_ suite: SuiteCase) throws {
+    var connection = try TestConnection.establish(client: suite.makeClient())
+    exchange(&connection, size: 10, seed: 31)
+    #expect(SSL_renegotiate(connection.client.ssl) == 1)
+    _ = SSL_do_handshake(connection.client.ssl)
+    let hello = connection.deliver(connection.client.takeOutput())
+    #expect(hello.event == .none)
+    #expect(!hello.output.isEmpty, "warning no_renegotiation")
+    // The OpenSSL client gives up on a refused renegotiation and says so with a fatal alert.
+    connection.client.feed(hello.output)
+    #expect(SSL_do_handshake(connection.client.ssl) <= 0)
+    let abort = connection.deliver(connection.client.takeOutput())
+    guard case .failed(.peerAlert) = abort.event else {
+        Issue.record("expected the client's fatal alert, got \(abort.event)")
+        return
+    }
+}
