@@ -51,7 +51,7 @@ enum FrameWriter {
             var phase = 0
             while index < payload.count {
                 payload[index] ^= keyBytes[phase]
-                phase += 1
+                phase = (phase + 1) & 3
                 index += 1
             }
         }
