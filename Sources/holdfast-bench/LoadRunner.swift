@@ -58,8 +58,23 @@ final class LoadRunner {
         for client in clients {
             if let result = client.progress.withLock({ $0.result }) { merged.merge(result) }
         }
-        group.stopAndJoin()
+        stopLoops()
         return merged
+    }
+
+    /// Stops every loop and joins its thread.
+    ///
+    /// `EventLoop.run()` checks its `running` flag only after `epoll_wait` returns, so a stop task that runs at
+    /// the top of an iteration is followed by an unbounded wait when the loop has no fds or timers left. A 1 ms
+    /// timer armed next to the stop bounds that wait.
+    private func stopLoops() {
+        for loop in group.loops {
+            loop.execute {
+                loop.stop()
+                loop.schedule(afterMilliseconds: 1) {}
+            }
+        }
+        group.join()
     }
 
     /// Polls every 2 ms until `condition` holds for every loop or `deadline` passes; true when it held.
