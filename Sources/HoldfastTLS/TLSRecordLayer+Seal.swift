@@ -3,7 +3,9 @@ extension TLSRecordLayer {
     /// Encrypts `plaintext` into as many application-data records as needed (at most
     /// min(2^14, max_fragment_length) bytes each), appended to `output`. Empty input writes nothing.
     ///
-    /// TLS 1.3: starts a KeyUpdate of our own when the write sequence reaches 2^23.
+    /// TLS 1.3: starts a KeyUpdate of our own when the write sequence reaches 2^23. A peer's update_requested
+    /// was already answered by ``open(_:plaintext:output:)``. After the layer failed or answered close_notify,
+    /// nothing is written.
     public mutating func seal(_ plaintext: UnsafeRawBufferPointer, into output: inout [UInt8]) {
         var offset = 0
         while offset < plaintext.count && !isClosed {
@@ -52,7 +54,12 @@ extension TLSRecordLayer {
         let recordLength = explicitLength + textLength + 16
         output.reserveCapacity(start + 5 + recordLength)
         let outerType = tls13 ? ContentType.applicationData : type
-        output.append(contentsOf: [outerType, 3, 3, UInt8(recordLength >> 8), UInt8(recordLength & 0xFF)])
+        // Byte by byte: an array literal here would allocate once per record.
+        output.append(outerType)
+        output.append(3)
+        output.append(3)
+        output.append(UInt8(truncatingIfNeeded: recordLength >> 8))
+        output.append(UInt8(truncatingIfNeeded: recordLength))
         for index in 0..<explicitLength {
             output.append(UInt8(truncatingIfNeeded: writeSequence >> (8 * UInt64(7 - index))))
         }

@@ -3,10 +3,10 @@
 ///
 /// Its whole state serializes with ``exportState()`` so a connection can move to another process.
 ///
-/// Memory: the struct itself is about 50 bytes inline; each direction's ``TrafficKeys`` object is about
-/// 100 bytes plus its secret, and its `EVP_CIPHER_CTX` with the expanded AES-GCM or ChaCha20-Poly1305 state
-/// costs roughly 0.7-1 KB in libcrypto. One connection's record layer is therefore about 2 KB, dominated
-/// by the two cipher contexts (about 40 MB for 19,000 idle connections).
+/// Memory per connection (measured with OpenSSL 3.0 on x86-64): the struct is at most 64 bytes inline; each
+/// direction's ``TrafficKeys`` is about 180 bytes of Swift objects and arrays plus an `EVP_CIPHER_CTX` of about
+/// 1,170 bytes (AES-GCM) or 1,060 bytes (ChaCha20-Poly1305) inside libcrypto. About 2.7 KB in all, so roughly
+/// 50 MB for 19,000 idle connections; the cipher contexts dominate.
 ///
 /// Not thread-safe: use one record layer from one thread at a time. Copies share immutable keys but keep their
 /// own sequence numbers; only one copy may ever be used on the wire, since reusing a sequence number under the

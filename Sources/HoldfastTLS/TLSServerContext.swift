@@ -113,7 +113,9 @@ public final class TLSServerContext: @unchecked Sendable {
         }
     }
 
-    private static func checkReadable(_ path: String, role: TLSConfigurationError.FileRole) throws(TLSConfigurationError) {
+    private static func checkReadable(
+        _ path: String, role: TLSConfigurationError.FileRole
+    ) throws(TLSConfigurationError) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             let code = errno

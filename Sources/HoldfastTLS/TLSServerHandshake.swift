@@ -86,7 +86,7 @@ public final class TLSServerHandshake {
             if status == 1 { return establish(ssl, consumed: offset) }
             let error = SSL_get_error(ssl, status)
             guard error == SSL_ERROR_WANT_READ else {
-                let reason = openSSLErrorDescription()
+                let reason = ERR_peek_error() == 0 ? "SSL_get_error \(error)" : openSSLErrorDescription()
                 release()
                 return .failed(.handshakeFailed(reason), consumed: offset)
             }
@@ -161,7 +161,9 @@ public final class TLSServerHandshake {
         var alpnData: UnsafePointer<UInt8>?
         var alpnLength: UInt32 = 0
         SSL_get0_alpn_selected(ssl, &alpnData, &alpnLength)
-        let alpn = alpnData.map { String(decoding: UnsafeBufferPointer(start: $0, count: Int(alpnLength)), as: UTF8.self) }
+        let alpn = alpnData.map {
+            String(decoding: UnsafeBufferPointer(start: $0, count: Int(alpnLength)), as: UTF8.self)
+        }
         do throws(TLSError) {
             let layer = suite.version == .v1_3
                 ? try tls13RecordLayer(suite: suite, maxFragment: maxFragment)

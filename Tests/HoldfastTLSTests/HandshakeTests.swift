@@ -51,6 +51,15 @@ func handshakeThenDataFlowsBothWays(_ suite: SuiteCase) throws {
     exchange(&connection, size: 1, seed: 3)
 }
 
+@Test(arguments: SuiteCase.tls13)
+func applicationDataInTheSameFlightAsFinishedReachesTheRecordLayer(_ suite: SuiteCase) throws {
+    let first = Array("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
+    var connection = try TestConnection.establish(client: suite.makeClient(), firstData: first)
+    #expect(!connection.serverInput.isEmpty, "the record after Finished is left for the record layer")
+    #expect(connection.deliver([]).plaintext == first)
+    exchange(&connection, size: 100, seed: 30)
+}
+
 @Test func alpnWithoutHTTP11IsNotAcknowledged() throws {
     let connection = try TestConnection.establish(client: SuiteCase.tls13[0].makeClient(alpn: ["h2"]))
     #expect(connection.alpn == nil)
@@ -161,5 +170,24 @@ func byteStreamsInRandomChunksStillWork(_ suite: SuiteCase) throws {
         let delivery = connection.clientSends(data, chunkSize: { Int.random(in: 1...3000, using: &random) })
         #expect(delivery.plaintext == data, "round \(round)")
         #expect(connection.serverSends(data) == data)
+    }
+}
+
+@Test(arguments: SuiteCase.tls12)
+func tls12RenegotiationFromAnOpenSSLClientIsRefused(_ suite: SuiteCase) throws {
+    var connection = try TestConnection.establish(client: suite.makeClient())
+    exchange(&connection, size: 10, seed: 31)
+    #expect(SSL_renegotiate(connection.client.ssl) == 1)
+    _ = SSL_do_handshake(connection.client.ssl)
+    let hello = connection.deliver(connection.client.takeOutput())
+    #expect(hello.event == .none)
+    #expect(!hello.output.isEmpty, "warning no_renegotiation")
+    // The OpenSSL client gives up on a refused renegotiation and says so with a fatal alert.
+    connection.client.feed(hello.output)
+    #expect(SSL_do_handshake(connection.client.ssl) <= 0)
+    let abort = connection.deliver(connection.client.takeOutput())
+    guard case .failed(.peerAlert) = abort.event else {
+        Issue.record("expected the client's fatal alert, got \(abort.event)")
+        return
     }
 }

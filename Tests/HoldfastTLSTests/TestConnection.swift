@@ -15,13 +15,20 @@ struct TestConnection {
         var event: TLSReadOutcome.Event = .none
     }
 
-    /// Runs the handshake, feeding the server `chunkSize()` bytes at a time.
-    static func establish(client: TestClient, chunkSize: () -> Int = { .max }) throws -> TestConnection {
+    /// Runs the handshake, feeding the server `chunkSize()` bytes at a time. `firstData` is written by the client
+    /// as soon as it considers itself connected, so it travels in the same flight as its Finished (TLS 1.3).
+    static func establish(
+        client: TestClient, firstData: [UInt8] = [], chunkSize: () -> Int = { .max }
+    ) throws -> TestConnection {
         let handshake = try TLSServerHandshake(context: TestCredentials.context)
         var pending: [UInt8] = []
         var established: (layer: TLSRecordLayer, alpn: String?)?
+        var wroteFirstData = firstData.isEmpty
         for _ in 0..<100 {
-            client.step()
+            if client.step() && !wroteFirstData {
+                client.write(firstData)
+                wroteFirstData = true
+            }
             let bytes = client.takeOutput()
             var index = 0
             while index < bytes.count && established == nil {

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `holdfast-bench` command: load scenarios against a running Holdfast server.
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "holdfast-bench",
+        abstract: "Load-test a Holdfast server over WebSocket.",
+        subcommands: [EchoCommand.self, IdleCommand.self]
+    )
+}

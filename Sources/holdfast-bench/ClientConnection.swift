@@ -1,0 +1,249 @@
+import HoldfastCore
+
+/// One benchmark WebSocket connection, driven by its loop's readiness events.
+///
+/// Lifecycle: `connecting` (non-blocking connect) → `handshaking` (upgrade request out, `101` in) → `open`
+/// (echo traffic) → `closing` (our close frame sent, waiting for the server's) → `closed`. Every transition
+/// is reported to the owning ``LoopClient``, which keeps the counts; this class only does the I/O.
+///
+/// Thread ownership: created, driven and released on its loop's thread only.
+///
+/// Memory: the handshake state is dropped once open and reads go through the loop's shared buffer, so an
+/// idle open connection holds the object, a parser of a few dozen bytes and an empty output array.
+final class ClientConnection: EventHandler {
+    /// Where a connection is in its life.
+    enum State {
+        case connecting, handshaking, open, closing, closed
+    }
+
+    private unowned let owner: LoopClient
+    let fd: Int32
+    private(set) var state = State.connecting
+    /// Echo messages sent and not yet answered (closed-loop pacing).
+    var inFlight = 0
+
+    private var handshake: Handshake?
+    private var response: [UInt8] = []
+    private var reader = FrameReader()
+    // Bytes queued for the socket; `written` of them already went out.
+    private var output: [UInt8] = []
+    private var written = 0
+    private var flushScheduled = false
+    private var watchingWritable = false
+
+    /// Wraps an fd whose connect is under way; the caller registers it for writability.
+    init(owner: LoopClient, fd: Int32, handshake: Handshake) {
+        self.owner = owner
+        self.fd = fd
+        self.handshake = handshake
+    }
+
+    // MARK: Events
+
+    func handleEvent(readable: Bool, writable: Bool) {
+        if state == .connecting {
+            finishConnect()
+            return
+        }
+        if writable { writeOutput() }
+        if readable { readInput() }
+    }
+
+    func flush() {
+        flushScheduled = false
+        writeOutput()
+    }
+
+    private func finishConnect() {
+        if let error = Target.connectError(fd) {
+            fail("\(error)")
+            return
+        }
+        guard let handshake else { return }
+        state = .handshaking
+        owner.loop.modify(fd: fd, interest: .readable)
+        enqueue(handshake.request)
+    }
+
+    private func readInput() {
+        let buffer = owner.loop.readBuffer
+        while state != .closed && state != .connecting {
+            switch Socket.read(fd, into: buffer) {
+            case .done(0):
+                peerClosed("connection closed without a close frame")
+                return
+            case .done(let count):
+                received(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                if count < buffer.count { return }
+            case .wouldBlock:
+                return
+            case .failed(let error):
+                peerClosed("\(error)")
+                return
+            }
+        }
+    }
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        guard state == .handshaking, let handshake else {
+            consumeFrames(bytes)
+            return
+        }
+        response.append(contentsOf: bytes)
+        switch handshake.check(response) {
+        case .incomplete:
+            return
+        case .rejected(let reason):
+            fail("handshake: \(reason)")
+        case .upgraded(let headLength):
+            let leftover = Array(response[headLength...])
+            self.handshake = nil
+            response = []
+            output = []
+            written = 0
+            state = .open
+            owner.connectionOpened(self)
+            leftover.withUnsafeBytes { consumeFrames($0) }
+        }
+    }
+
+    private func consumeFrames(_ bytes: UnsafeRawBufferPointer) {
+        var offset = 0
+        while state == .open || state == .closing {
+            let event: FrameReader.Event?
+            do {
+                event = try reader.next(bytes, &offset)
+            } catch {
+                owner.connectionLost(self, reason: "protocol violation: \(error)", violation: true)
+                terminate()
+                return
+            }
+            guard let event else { return }
+            switch event {
+            case .message(let binary, let length, let prefix):
+                owner.messageReceived(self, binary: binary, length: length, prefix: prefix)
+            case .ping(let payload):
+                sendControl(.pong, payload)
+            case .pong:
+                break
+            case .close(let code):
+                if state == .open {
+                    owner.connectionLost(self, reason: "server closed (code \(code.map(String.init) ?? "none"))", violation: false)
+                    sendClose(code: code ?? 1000)
+                    writeOutput()
+                }
+                terminate()
+                return
+            }
+        }
+    }
+
+    // MARK: Sending
+
+    /// Queues an echo message stamped with `timestamp`; false when the connection is no longer open.
+    @discardableResult
+    func sendEcho(size: Int, text: Bool, timestamp: UInt64, maskKey: UInt32) -> Bool {
+        guard state == .open else { return false }
+        FrameWriter.append(to: &output, opcode: text ? .text : .binary, length: size, maskKey: maskKey) {
+            EchoPayload.fill($0, timestamp: timestamp, text: text)
+        }
+        inFlight += 1
+        scheduleFlush()
+        return true
+    }
+
+    /// Starts the closing handshake: sends close 1000 and waits for the server's close or EOF.
+    func close() {
+        switch state {
+        case .open:
+            sendClose(code: 1000)
+            state = .closing
+        case .connecting, .handshaking:
+            terminate()
+        case .closing, .closed:
+            break
+        }
+    }
+
+    /// Drops the connection at once, e.g. when a close times out.
+    func terminate() {
+        guard state != .closed else { return }
+        state = .closed
+        owner.loop.deregister(fd: fd)
+        Socket.close(fd)
+        output = []
+        owner.connectionTerminated(self)
+    }
+
+    private func sendClose(code: UInt16) {
+        sendControl(.close, [UInt8(code >> 8), UInt8(truncatingIfNeeded: code)])
+    }
+
+    private func sendControl(_ opcode: FrameWriter.Opcode, _ payload: [UInt8]) {
+        FrameWriter.append(to: &output, opcode: opcode, length: payload.count, maskKey: owner.nextMaskKey()) { target in
+            payload.withUnsafeBytes { target.copyMemory(from: $0) }
+        }
+        scheduleFlush()
+    }
+
+    private func enqueue(_ bytes: [UInt8]) {
+        output.append(contentsOf: bytes)
+        scheduleFlush()
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        owner.loop.scheduleFlush(self)
+    }
+
+    private func writeOutput() {
+        guard state != .closed, state != .connecting else { return }
+        while written < output.count {
+            let result = output.withUnsafeBytes { Socket.write(fd, UnsafeRawBufferPointer(rebasing: $0[written...])) }
+            switch result {
+            case .done(let count):
+                written += count
+            case .wouldBlock:
+                // Only now ask for writability; a permanently writable registration would spin the loop.
+                if !watchingWritable {
+                    watchingWritable = true
+                    owner.loop.modify(fd: fd, interest: [.readable, .writable])
+                }
+                return
+            case .failed(let error):
+                peerClosed("\(error)")
+                return
+            }
+        }
+        output.removeAll(keepingCapacity: true)
+        written = 0
+        if watchingWritable {
+            watchingWritable = false
+            owner.loop.modify(fd: fd, interest: .readable)
+        }
+    }
+
+    // MARK: Failure
+
+    /// Gives up on a connection that has not opened yet (connect error, bad handshake, timeout).
+    func fail(_ reason: String) {
+        guard state == .connecting || state == .handshaking else { return }
+        owner.connectionFailed(self, reason: reason)
+        terminate()
+    }
+
+    private func peerClosed(_ reason: String) {
+        switch state {
+        case .connecting, .handshaking:
+            fail(reason)
+        case .open:
+            owner.connectionLost(self, reason: reason, violation: false)
+            terminate()
+        case .closing:
+            terminate()
+        case .closed:
+            break
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import HoldfastCore
+
+/// The client side of a run: either a ``LoadRunner`` in this process, or worker processes that each run one.
+///
+/// Workers are this same binary re-executed with a hidden `--worker INDEX` flag (one process may hold only so
+/// many fds). They talk over pipes, one line per message: the worker says `ready` once its connections are
+/// open, the parent answers `begin WARMUP START END` (echo only) and later `finish`, and the worker replies
+/// with its ``RunResult`` as one JSON line. Windows are absolute monotonic times, which every process on the
+/// machine shares, so all workers measure the same interval.
+enum Fleet {
+    case local(LoadRunner)
+    case workers([WorkerProcess])
+
+    /// Opens every connection: in this process when `processes` is 1, else in `processes` workers started with
+    /// `workerArguments(index)`. Returns once all are open or have failed.
+    static func connect(
+        processes: Int,
+        connectTimeout: Double,
+        workerArguments: (Int) -> [String],
+        makeRunner: () throws -> LoadRunner
+    ) throws -> Fleet {
+        guard processes > 1 else {
+            let runner = try makeRunner()
+            runner.connect(timeout: connectTimeout)
+            return .local(runner)
+        }
+        let executable = try selfExecutable()
+        let workers = try (0..<processes).map { try WorkerProcess(executable: executable, arguments: workerArguments($0)) }
+        for (index, worker) in workers.enumerated() {
+            guard worker.readLine() == "ready" else { throw BenchError("worker \(index) did not report ready") }
+        }
+        return .workers(workers)
+    }
+
+    /// Starts echo traffic for `window` everywhere.
+    func begin(_ window: Window) throws {
+        switch self {
+        case .local(let runner):
+            runner.begin(window)
+        case .workers(let workers):
+            for worker in workers {
+                try worker.send("begin \(window.warmupStart) \(window.measureStart) \(window.measureEnd)")
+            }
+        }
+    }
+
+    /// Closes every connection and returns the merged result.
+    func finish(closeTimeout: Double) throws -> RunResult {
+        switch self {
+        case .local(let runner):
+            return runner.finish(closeTimeout: closeTimeout)
+        case .workers(let workers):
+            for worker in workers { try worker.send("finish") }
+            var merged = RunResult()
+            for (index, worker) in workers.enumerated() {
+                guard let line = worker.readLine(),
+                      let result = try? JSONDecoder().decode(RunResult.self, from: Data(line.utf8)) else {
+                    throw BenchError("worker \(index) sent no result")
+                }
+                merged.merge(result)
+                worker.wait()
+            }
+            return merged
+        }
+    }
+
+    /// The path of the running binary, so workers run exactly the same build.
+    private static func selfExecutable() throws -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { throw BenchError("cannot read /proc/self/exe") }
+        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// The parent's handle on one worker: its process and the two pipes of the line protocol.
+final class WorkerProcess {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private var pending: [UInt8] = []
+
+    /// Starts `executable` with `arguments`; the worker's stderr is this process's.
+    init(executable: String, arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+    }
+
+    /// Sends one protocol line.
+    func send(_ line: String) throws {
+        try input.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+    }
+
+    /// Blocks for the next protocol line; nil when the worker closed its output (it exited).
+    func readLine() -> String? {
+        while true {
+            if let newline = pending.firstIndex(of: 10) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                return line
+            }
+            // `availableData` returns as soon as anything arrives; `read(upToCount:)` would wait for the full count.
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { return nil }
+            pending.append(contentsOf: chunk)
+        }
+    }
+
+    /// Waits for the worker to exit.
+    func wait() {
+        process.waitUntilExit()
+    }
+}
+
+/// The worker side of the line protocol: open connections, say `ready`, obey `begin` and `finish`.
+enum WorkerMode {
+    /// Runs this process as worker `index` with `runner`, then exits the protocol after `finish`.
+    static func serve(runner: LoadRunner, connectTimeout: Double) throws {
+        runner.connect(timeout: connectTimeout)
+        reply("ready")
+        while let line = Swift.readLine() {
+            let words = line.split(separator: " ")
+            switch words.first {
+            case "begin" where words.count == 4:
+                guard let warmup = UInt64(words[1]), let start = UInt64(words[2]), let end = UInt64(words[3]) else {
+                    throw BenchError("bad begin line: \(line)")
+                }
+                runner.begin(Window(warmupStart: warmup, measureStart: start, measureEnd: end))
+            case "finish":
+                let result = runner.finish(closeTimeout: 2)
+                reply(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+                return
+            default:
+                throw BenchError("unknown command from parent: \(line)")
+            }
+        }
+        // The parent went away: close politely anyway.
+        _ = runner.finish(closeTimeout: 2)
+    }
+
+    // Written unbuffered, straight to fd 1: the parent blocks on each line.
+    private static func reply(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+}

@@ -1,0 +1,165 @@
+/// The client half of the WebSocket opening handshake (RFC 6455 §4.1): the upgrade request, and the checks on
+/// the server's `101` that prove it speaks WebSocket and negotiated nothing we did not offer.
+struct Handshake {
+    /// The `Sec-WebSocket-Accept` value a correct server must answer with.
+    let expectedAccept: String
+    /// The request bytes to send.
+    let request: [UInt8]
+
+    /// The largest response head accepted; a larger one is a broken server, not a slow one.
+    static let maximumResponseBytes = 8192
+
+    private static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    /// Builds a request for `target` with a fresh random 16-byte key.
+    init(target: Target, random: inout SplitMix) {
+        var nonce: [UInt8] = []
+        for _ in 0..<2 { withUnsafeBytes(of: random.next()) { nonce.append(contentsOf: $0) } }
+        let key = Base64.encode(nonce)
+        expectedAccept = Base64.encode(SHA1.digest(Array((key + Handshake.guid).utf8)))
+        let text = "GET \(target.path) HTTP/1.1\r\n"
+            + "Host: \(target.hostHeader)\r\n"
+            + "Upgrade: websocket\r\n"
+            + "Connection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: \(key)\r\n"
+            + "Sec-WebSocket-Version: 13\r\n\r\n"
+        request = Array(text.utf8)
+    }
+
+    /// What the response bytes received so far amount to.
+    enum Outcome: Equatable {
+        /// The head is not complete yet.
+        case incomplete
+        /// A valid `101`; frames start at this offset.
+        case upgraded(headLength: Int)
+        /// Anything else, with the reason.
+        case rejected(String)
+    }
+
+    /// Checks the response head in `bytes`.
+    func check(_ bytes: [UInt8]) -> Outcome {
+        guard let end = Handshake.headEnd(bytes) else {
+            return bytes.count > Handshake.maximumResponseBytes ? .rejected("response head too large") : .incomplete
+        }
+        let lines = String(decoding: bytes[..<end], as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: false)
+        guard let status = lines.first, status.hasPrefix("HTTP/1.1 101") else {
+            return .rejected("expected 101, got \"\(lines.first ?? "")\"")
+        }
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingSpaces()
+            headers[name] = headers[name].map { "\($0), \(value)" } ?? value
+        }
+        guard headers["upgrade"]?.lowercased() == "websocket" else { return .rejected("missing Upgrade: websocket") }
+        guard headers["connection"]?.lowercased().contains("upgrade") == true else {
+            return .rejected("missing Connection: Upgrade")
+        }
+        guard headers["sec-websocket-accept"] == expectedAccept else { return .rejected("wrong Sec-WebSocket-Accept") }
+        // We offered no extension, so a server that names one has broken the protocol.
+        guard headers["sec-websocket-extensions"] == nil else { return .rejected("unrequested extension") }
+        return .upgraded(headLength: end + 4)
+    }
+
+    /// The index of the `\r\n\r\n` that ends the head, if present.
+    private static func headEnd(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        for index in 0...(bytes.count - 4)
+        where bytes[index] == 13 && bytes[index + 1] == 10 && bytes[index + 2] == 13 && bytes[index + 3] == 10 {
+            return index
+        }
+        return nil
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingSpaces() -> String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
+
+/// A small, fast, seedable generator (SplitMix64) for handshake nonces and mask keys: the benchmark needs
+/// unpredictability only against caching intermediaries, not against attackers.
+struct SplitMix {
+    private var state: UInt64
+
+    /// Seeds from the system generator.
+    init() {
+        var system = SystemRandomNumberGenerator()
+        state = system.next()
+    }
+
+    /// The next 64 random bits.
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Standard base64 with padding, for the handshake key and accept value only.
+enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            let b0 = bytes[index]
+            let b1 = index + 1 < bytes.count ? bytes[index + 1] : 0
+            let b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
+            out.append(alphabet[Int(b0 >> 2)])
+            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
+            out.append(index + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "="))
+            out.append(index + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// SHA-1 (FIPS 180-4), needed only to check `Sec-WebSocket-Accept`; not used for anything secret.
+enum SHA1 {
+    static func digest(_ message: [UInt8]) -> [UInt8] {
+        var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
+        var data = message
+        data.append(0x80)
+        while data.count % 64 != 56 { data.append(0) }
+        let bits = UInt64(message.count) * 8
+        for shift in stride(from: 56, through: 0, by: -8) { data.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        var w = [UInt32](repeating: 0, count: 80)
+        for chunk in stride(from: 0, to: data.count, by: 64) {
+            for i in 0..<16 {
+                let base = chunk + i * 4
+                w[i] = UInt32(data[base]) << 24 | UInt32(data[base + 1]) << 16 | UInt32(data[base + 2]) << 8
+                    | UInt32(data[base + 3])
+            }
+            for i in 16..<80 { w[i] = rotate(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1) }
+            var (a, b, c, d, e) = h
+            for i in 0..<80 {
+                let (f, k): (UInt32, UInt32)
+                switch i {
+                case 0..<20: (f, k) = ((b & c) | (~b & d), 0x5A82_7999)
+                case 20..<40: (f, k) = (b ^ c ^ d, 0x6ED9_EBA1)
+                case 40..<60: (f, k) = ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC)
+                default: (f, k) = (b ^ c ^ d, 0xCA62_C1D6)
+                }
+                let temp = rotate(a, 5) &+ f &+ e &+ k &+ w[i]
+                (e, d, c, b, a) = (d, c, rotate(b, 30), a, temp)
+            }
+            h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
+        }
+        var out: [UInt8] = []
+        for word in [h.0, h.1, h.2, h.3, h.4] {
+            for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
+        }
+        return out
+    }
+
+    private static func rotate(_ value: UInt32, _ count: UInt32) -> UInt32 {
+        value << count | value >> (32 - count)
+    }
+}

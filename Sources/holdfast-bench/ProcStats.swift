@@ -1,0 +1,26 @@
+import Foundation
+import Glibc
+
+/// Readings of another process from `/proc`, for the server's CPU time and memory.
+enum ProcStats {
+    /// User plus system CPU time of `pid` in seconds, from fields 14 and 15 of `/proc/PID/stat`.
+    static func cpuSeconds(pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        // The command name (field 2) may hold spaces and parentheses, so split only after its last ')'.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // fields[0] is field 3 (state), so utime (14) and stime (15) sit at 11 and 12.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return (user + system) / ticks
+    }
+
+    /// Resident set size of `pid` in KiB, from `VmRSS` in `/proc/PID/status`.
+    static func residentKiB(pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
+        }
+        return nil
+    }
+}
