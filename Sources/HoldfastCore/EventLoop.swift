@@ -159,6 +159,8 @@ public final class EventLoop: @unchecked Sendable {
         threadID.store(holdfast_gettid(), ordering: .relaxed)
         while running {
             runTasks()
+            // A task may have stopped the loop; sleeping now could block forever.
+            guard running else { break }
             runFlushes()
             sleeping.store(true, ordering: .sequentiallyConsistent)
             let pendingTasks = tasks.withLock { !$0.isEmpty }

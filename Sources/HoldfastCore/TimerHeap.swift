@@ -26,6 +26,7 @@ struct TimerHeap {
         return entries.first?.deadline
     }
 
+    @discardableResult
     mutating func schedule(at deadline: Int64, _ body: @escaping () -> Void) -> TimerID {
         let id = nextID
         nextID += 1

@@ -1,0 +1,59 @@
+import Glibc
+import HoldfastCore
+import Testing
+
+@Suite struct SocketTests {
+    @Test func parsesListenAddresses() {
+        #expect(SocketAddress(parsing: "127.0.0.1:4000") == SocketAddress(host: "127.0.0.1", port: 4000))
+        #expect(SocketAddress(parsing: "[::1]:4443") == SocketAddress(host: "::1", port: 4443))
+        #expect(SocketAddress(parsing: ":9") == SocketAddress(host: "127.0.0.1", port: 9))
+        #expect(SocketAddress(parsing: "localhost") == nil)
+        #expect(SocketAddress(parsing: "1.2.3.4:70000") == nil)
+        #expect(SocketAddress(host: "::1", port: 1).description == "[::1]:1")
+    }
+
+    @Test func listensOnAnEphemeralPortAndAccepts() throws {
+        let listener = try Socket.listen(on: SocketAddress(host: "127.0.0.1", port: 0), reusePort: true)
+        defer { Socket.close(listener) }
+        let bound = try SocketAddress.local(of: listener)
+        #expect(bound.port != 0)
+        guard case .wouldBlock = Socket.accept(listener) else {
+            Issue.record("accept on an idle listener must report wouldBlock")
+            return
+        }
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(client) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = bound.port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        var accepted: Int32 = -1
+        for _ in 0..<100 {
+            if case .done(let fd) = Socket.accept(listener) { accepted = fd; break }
+            usleep(1000)
+        }
+        #expect(accepted >= 0)
+        _ = "ping".withCString { write(client, $0, 4) }
+        usleep(10_000)
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let result = buffer.withUnsafeMutableBytes { Socket.read(accepted, into: $0) }
+        guard case .done(4) = result else {
+            Issue.record("expected 4 bytes, got \(result)")
+            return
+        }
+        Socket.close(accepted)
+    }
+
+    @Test func refusesAnAddressInUseWithATypedError() throws {
+        let first = try Socket.listen(on: SocketAddress(host: "127.0.0.1", port: 0), reusePort: false)
+        defer { Socket.close(first) }
+        let port = try SocketAddress.local(of: first).port
+        #expect(throws: SystemError.self) {
+            try Socket.listen(on: SocketAddress(host: "127.0.0.1", port: port), reusePort: false)
+        }
+    }
+}
