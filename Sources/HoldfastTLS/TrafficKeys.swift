@@ -6,12 +6,17 @@ internal import COpenSSL
 /// Immutable after init: a KeyUpdate makes a new instance rather than re-keying this one, so copies of a
 /// ``TLSRecordLayer`` never see each other's keys change. Only the nonce is set per record.
 /// Not thread-safe: the cipher context is scratch space for each record.
+///
+/// Memory: the keyed `EVP_CIPHER_CTX` (about 1.1 KiB, mostly the expanded key schedule) is the bulk of a
+/// connection's TLS cost, so an idle connection drops it with ``releaseContext()`` and the next record re-keys
+/// one from the raw key (about a microsecond).
 final class TrafficKeys {
     let suite: CipherSuite
     /// Traffic secret (TLS 1.3) or key ‖ fixed IV (TLS 1.2); wiped on deinit.
     private(set) var material: [UInt8]
     private var iv: [UInt8]
-    private let context: OpaquePointer
+    private var key: [UInt8]
+    private var keyedContext: OpaquePointer?
     private let encrypting: Bool
 
     /// Keys one direction. Returns nil if the material has the wrong length or libcrypto fails.
@@ -26,31 +31,46 @@ final class TrafficKeys {
             key = Array(material[0..<suite.aead.keyLength])
             iv = Array(material[suite.aead.keyLength...])
         }
-        defer { wipe(&key) }
-        guard let cipher = suite.cipher, let context = EVP_CIPHER_CTX_new() else {
-            wipe(&iv)
-            return nil
-        }
-        let keyed = key.withUnsafeBufferPointer { keyBytes in
-            EVP_CipherInit_ex(context, cipher, nil, keyBytes.baseAddress, nil, encrypting ? 1 : 0)
-        }
-        guard keyed == 1 else {
-            EVP_CIPHER_CTX_free(context)
-            wipe(&iv)
-            return nil
-        }
         self.iv = iv
+        self.key = key
         self.suite = suite
         self.material = material
-        self.context = context
         self.encrypting = encrypting
+        guard makeContext() != nil else {
+            wipe(&self.key)
+            wipe(&self.iv)
+            return nil
+        }
     }
 
     deinit {
         wipe(&material)
         wipe(&iv)
+        wipe(&key)
+        releaseContext()
+    }
+
+    /// The keyed cipher context, created from the raw key when missing.
+    private func makeContext() -> OpaquePointer? {
+        if let keyedContext { return keyedContext }
+        guard let cipher = suite.cipher, let context = EVP_CIPHER_CTX_new() else { return nil }
+        let keyed = key.withUnsafeBufferPointer { keyBytes in
+            EVP_CipherInit_ex(context, cipher, nil, keyBytes.baseAddress, nil, encrypting ? 1 : 0)
+        }
+        guard keyed == 1 else {
+            EVP_CIPHER_CTX_free(context)
+            return nil
+        }
+        keyedContext = context
+        return context
+    }
+
+    /// Frees the keyed cipher context (an idle connection's largest allocation); the next record re-creates it.
+    func releaseContext() {
+        guard let keyedContext else { return }
         // EVP_CIPHER_CTX_free cleanses the expanded key schedule.
-        EVP_CIPHER_CTX_free(context)
+        EVP_CIPHER_CTX_free(keyedContext)
+        self.keyedContext = nil
     }
 
     /// The keys after a TLS 1.3 KeyUpdate in this direction.
@@ -68,8 +88,8 @@ final class TrafficKeys {
         counter: UInt64, aad: UnsafeRawBufferPointer, text: UnsafeMutableRawBufferPointer,
         tag: UnsafeMutableRawPointer
     ) -> Bool {
-        guard encrypting, begin(counter: counter, aad: aad) else { return false }
-        guard process(text) else { return false }
+        guard encrypting, let context = makeContext(), begin(context, counter: counter, aad: aad) else { return false }
+        guard process(context, text) else { return false }
         var finalLength: Int32 = 0
         let end = text.baseAddress.map { $0 + text.count } ?? tag
         guard EVP_CipherFinal_ex(context, end.assumingMemoryBound(to: UInt8.self), &finalLength) == 1 else {
@@ -82,8 +102,10 @@ final class TrafficKeys {
     func open(
         counter: UInt64, aad: UnsafeRawBufferPointer, text: UnsafeMutableRawBufferPointer, tag: UnsafeRawPointer
     ) -> Bool {
-        guard !encrypting, begin(counter: counter, aad: aad) else { return false }
-        guard process(text) else { return false }
+        guard !encrypting, let context = makeContext(), begin(context, counter: counter, aad: aad) else {
+            return false
+        }
+        guard process(context, text) else { return false }
         // OpenSSL only reads the tag, but the control call is not const-correct.
         guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, 16, UnsafeMutableRawPointer(mutating: tag)) == 1
         else { return false }
@@ -93,7 +115,7 @@ final class TrafficKeys {
     }
 
     /// Sets the per-record nonce and feeds the additional data.
-    private func begin(counter: UInt64, aad: UnsafeRawBufferPointer) -> Bool {
+    private func begin(_ context: OpaquePointer, counter: UInt64, aad: UnsafeRawBufferPointer) -> Bool {
         var nonce: (UInt64, UInt32) = (0, 0)
         let nonceSet = withUnsafeMutableBytes(of: &nonce) { nonceBytes in
             for index in 0..<12 {
@@ -115,7 +137,7 @@ final class TrafficKeys {
             context, nil, &length, aad.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(aad.count)) == 1
     }
 
-    private func process(_ text: UnsafeMutableRawBufferPointer) -> Bool {
+    private func process(_ context: OpaquePointer, _ text: UnsafeMutableRawBufferPointer) -> Bool {
         guard let base = text.baseAddress, text.count > 0 else { return true }
         let bytes = base.assumingMemoryBound(to: UInt8.self)
         var length: Int32 = 0

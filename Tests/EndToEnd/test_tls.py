@@ -200,3 +200,14 @@ def test_mismatched_key_is_a_clear_startup_error(tmp_path, certificate):
     )
     assert result.returncode != 0
     assert b"match" in result.stderr.lower()
+
+
+def test_idle_tls_connection_resumes_after_releasing_its_cipher_contexts(tls_server, certificate):
+    import time
+
+    # The sweep (every 250 ms) drops an idle connection's cipher contexts; traffic afterwards re-creates them.
+    with connect(tls_server.tls_url + "/ws/echo", ssl=client_context(certificate), ping_interval=None) as ws:
+        for round_number in range(3):
+            ws.send(f"round {round_number}")
+            assert ws.recv(timeout=5) == f"round {round_number}"
+            time.sleep(0.7)

@@ -1,5 +1,6 @@
 import HoldfastCore
 import HoldfastHTTP
+import HoldfastTLS
 import HoldfastWebSocket
 import Logging
 
@@ -8,8 +9,12 @@ extension Connection {
     func sweep(now: Int64) {
         switch phase {
         case .webSocket:
+            if !sawTraffic { releaseIdleMemory() }
             let idleTimeout = context.configuration.idleTimeoutMilliseconds
-            guard idleTimeout > 0 else { return }
+            guard idleTimeout > 0 else {
+                sawTraffic = false
+                return
+            }
             if sawTraffic {
                 sawTraffic = false
                 deadline = now + idleTimeout
@@ -38,6 +43,18 @@ extension Connection {
         case .closed:
             break
         }
+    }
+
+    /// A connection quiet for a whole sweep interval gives back its buffers and its TLS cipher contexts; both
+    /// are re-created on the next traffic.
+    private func releaseIdleMemory() {
+        tls?.releaseIdleMemory()
+        if outboundOffset == outbound.count && outbound.capacity > 0 {
+            outbound = []
+            outboundOffset = 0
+        }
+        if plainOutbound.isEmpty && plainOutbound.capacity > 0 { plainOutbound = [] }
+        if plainInbound.isEmpty && plainInbound.capacity > 0 { plainInbound = [] }
     }
 
     /// Graceful shutdown: WebSockets get a 1001 close frame, everything else is closed once its output is out.
