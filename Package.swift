@@ -32,6 +32,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // SQLite for durable chat history; Debian: libsqlite3-dev.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         // Small C shims for what Swift cannot import (epoll, eventfd, variadic fcntl, accept4, cmsg macros).
         .target(name: "CHoldfast"),
         .target(
@@ -51,6 +57,30 @@ let package = Package(
         .target(
             name: "HoldfastWebSocket",
             dependencies: ["HoldfastHTTP", "CZlib", "COpenSSL"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "HoldfastChannels",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "HoldfastPresence",
+            dependencies: ["HoldfastChannels"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "HoldfastHistory",
+            dependencies: ["CSQLite"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "HoldfastAuth",
+            dependencies: ["COpenSSL"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "HoldfastActors",
+            dependencies: ["HoldfastCore"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -86,6 +116,19 @@ let package = Package(
         .testTarget(
             name: "HoldfastWebSocketTests",
             dependencies: ["HoldfastWebSocket", "HoldfastHTTP", "CZlib"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "HoldfastChannelsTests", dependencies: ["HoldfastChannels"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "HoldfastPresenceTests",
+            dependencies: ["HoldfastPresence", "HoldfastChannels"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "HoldfastHistoryTests", dependencies: ["HoldfastHistory"], swiftSettings: strictSettings),
+        .testTarget(name: "HoldfastAuthTests", dependencies: ["HoldfastAuth"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "HoldfastActorsTests",
+            dependencies: ["HoldfastActors", "HoldfastCore"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "HoldfastServerTests", dependencies: ["HoldfastServer"], swiftSettings: strictSettings),

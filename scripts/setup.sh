@@ -4,7 +4,7 @@
 # test clients (websockets, pytest).
 set -euo pipefail
 
-apt_packages=(libssl-dev zlib1g-dev openssl curl pkg-config)
+apt_packages=(libssl-dev zlib1g-dev libsqlite3-dev openssl curl pkg-config)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
