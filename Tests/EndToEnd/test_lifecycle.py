@@ -34,8 +34,8 @@ def test_silent_tls_client_is_dropped_after_the_handshake_timeout(server_factory
 
 def test_connections_over_the_limit_get_503(server_factory):
     server = server_factory({"HOLDFAST_MAX_CONNECTIONS": "2"})
-    first = connect(server.url + "/ws/echo")
-    second = connect(server.url + "/ws/echo")
+    first = connect(server.url + "/ws/echo").__enter__()
+    second = connect(server.url + "/ws/echo").__enter__()
     with pytest.raises(InvalidStatus) as refused:
         connect(server.url + "/ws/echo")
     assert refused.value.response.status_code == 503
@@ -57,7 +57,7 @@ def test_idle_websocket_is_closed(server_factory):
 
 
 def test_sigterm_sends_1001_to_every_client_and_exits_zero(server):
-    clients = [connect(server.url + "/ws/echo") for _ in range(3)]
+    clients = [connect(server.url + "/ws/echo").__enter__() for _ in range(3)]
     for index, ws in enumerate(clients):
         ws.send(f"before {index}")
         assert ws.recv(timeout=5) == f"before {index}"

@@ -39,7 +39,7 @@ def test_ping_is_answered_with_pong(server):
 
 
 def test_close_handshake_completes_with_the_clients_code(server):
-    ws = connect(server.url + "/ws/echo")
+    ws = connect(server.url + "/ws/echo").__enter__()
     ws.close(code=1000, reason="bye")
     assert ws.protocol.close_rcvd is not None
     assert ws.protocol.close_rcvd.code == 1000
