@@ -86,7 +86,8 @@ let package = Package(
         .target(
             name: "HoldfastServer",
             dependencies: [
-                "HoldfastCore", "HoldfastTLS", "HoldfastHTTP", "HoldfastWebSocket",
+                "HoldfastCore", "HoldfastTLS", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels",
+                "HoldfastPresence", "HoldfastHistory", "HoldfastAuth", "HoldfastActors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
@@ -95,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "holdfast",
             dependencies: [
-                "HoldfastServer",
+                "HoldfastServer", "HoldfastAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

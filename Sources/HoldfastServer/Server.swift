@@ -1,6 +1,8 @@
 public import HoldfastCore
 import CHoldfast
 import Glibc
+import HoldfastAuth
+import HoldfastHistory
 import HoldfastTLS
 public import Logging
 import Synchronization
@@ -36,8 +38,28 @@ public final class Server: Sendable {
                 minimumVersion: configuration.tlsMinimumVersion == "1.3" ? .v1_3 : .v1_2
             )
         }
-        self.context = ServerContext(configuration: configuration, logger: logger, tls: tls)
-        self.group = try EventLoopGroup(count: configuration.resolvedEventLoops)
+        let group = try EventLoopGroup(count: configuration.resolvedEventLoops)
+        try StateDirectory.prepare(configuration.stateDirectory)
+        let secret = try SecretStore.loadOrCreate(
+            configured: configuration.secretKey, stateDirectory: configuration.stateDirectory)
+        if configuration.allowUserIDParam {
+            logger.warning("server.allow_user_id_param is on: sockets may connect as any user without a token")
+        }
+        let historyPath = configuration.stateDirectory + "/history.sqlite3"
+        var stores: [HistoryStore] = []
+        for _ in group.loops {
+            stores.append(try HistoryStore(path: historyPath, keepPerRoom: configuration.historyPerRoom))
+        }
+        let metrics = ServerMetrics()
+        let services = RoomServices(
+            handler: DefaultChatHandler(), logger: logger, metrics: metrics, stores: stores,
+            presenceRefPrefix: PresenceRefPrefix.make(),
+            presenceWindowMilliseconds: configuration.presenceWindowMilliseconds,
+            historyLimit: configuration.historyPerRoom)
+        let rooms = RoomRegistry(loops: group.loops, services: services)
+        self.group = group
+        self.context = ServerContext(
+            configuration: configuration, logger: logger, tls: tls, metrics: metrics, rooms: rooms, secret: secret)
     }
 
     /// The address of the plaintext listener once started (with the real port when 0 was configured).

@@ -1,3 +1,6 @@
+import Glibc
+import HoldfastAuth
+import HoldfastChannels
 import HoldfastCore
 import HoldfastHTTP
 import HoldfastTLS
@@ -20,11 +23,29 @@ final class ServerContext: Sendable {
     let acceptedConnections = Atomic<Int>(0)
     /// Set once a graceful shutdown begins.
     let shuttingDown = Atomic<Bool>(false)
+    let metrics: ServerMetrics
+    let rooms: RoomRegistry
+    let channelLimits: ChannelSocketLimits
+    private let secret: [UInt8]
+    private let connectionIDs = Atomic<UInt64>(0)
 
-    init(configuration: Configuration, logger: Logger, tls: TLSServerContext?) {
+    init(
+        configuration: Configuration, logger: Logger, tls: TLSServerContext?, metrics: ServerMetrics,
+        rooms: RoomRegistry, secret: [UInt8]
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.tls = tls
+        self.metrics = metrics
+        self.rooms = rooms
+        self.secret = secret
+        var limits = ChannelSocketLimits()
+        limits.maxTopics = configuration.maxTopicsPerSocket
+        limits.maxPayloadBytes = configuration.maxChannelPayloadBytes
+        limits.heartbeatTimeoutMilliseconds = configuration.heartbeatTimeoutMilliseconds
+        limits.maxMessagesPerWindow = configuration.rateLimitMessages
+        limits.rateWindowMilliseconds = configuration.rateLimitWindowMilliseconds
+        self.channelLimits = limits
         self.httpLimits = HTTPLimits(
             maxRequestLineLength: configuration.maxRequestLineBytes,
             maxHeaderCount: configuration.maxHeaderCount,
@@ -42,4 +63,34 @@ final class ServerContext: Sendable {
         deflate.minimumSizeToCompress = configuration.deflateMinimumBytes
         self.deflate = deflate
     }
+}
+
+extension ServerContext {
+    /// A process-unique id for a Phoenix socket (presence owner, room member identity).
+    func nextConnectionID() -> UInt64 {
+        connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+
+    /// Phoenix's `connect/3`: the signed `token` param names the user; a plain `user_id` is accepted only when
+    /// configured for local trials.
+    func authenticate(_ params: [String: String]) -> Result<String, AuthenticationFailure> {
+        if let token = params["token"], !token.isEmpty {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            switch ConnectToken.verify(token[...], secret: secret, now: Int64(now.tv_sec)) {
+            case .success(let user): return .success(user)
+            case .failure(let error): return .failure(AuthenticationFailure(reason: "\(error)"))
+            }
+        }
+        if configuration.allowUserIDParam, let user = params["user_id"], !user.isEmpty, user.utf8.count <= 256 {
+            return .success(user)
+        }
+        return .failure(AuthenticationFailure(reason: "missing token"))
+    }
+}
+
+/// Why a socket connect was refused (sent in the 403 body and logged).
+struct AuthenticationFailure: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { reason }
 }

@@ -24,8 +24,9 @@ def holdfast_binary() -> Path:
 class RunningServer:
     """A server process plus the log lines it printed (stderr), collected by a background thread."""
 
-    def __init__(self, process: subprocess.Popen):
+    def __init__(self, process: subprocess.Popen, env: dict):
         self.process = process
+        self.env = env
         self.lines: list[str] = []
         self.lock = threading.Lock()
         self.port = None
@@ -95,7 +96,7 @@ def start_server(extra_env=None, args=None, tmp_path=None) -> RunningServer:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    server = RunningServer(process)
+    server = RunningServer(process, env)
     if not server.listening.wait(15):
         server.stop()
         raise RuntimeError("server did not start:\n" + server.log())

@@ -30,6 +30,27 @@ public struct Configuration: Sendable {
     /// Origins allowed to open WebSockets; empty allows any.
     public var allowedOrigins: [String] = []
 
+    /// Secret for signing connect tokens; generated into the state dir when empty.
+    public var secretKey = ""
+    /// Accept a plain `user_id` connect param instead of a signed token (local trials only; logs a warning).
+    public var allowUserIDParam = false
+
+    // [channels]
+    /// A socket that sends nothing (not even a heartbeat) for this long is closed (Phoenix: 60 s).
+    public var heartbeatTimeoutMilliseconds: Int64 = 60_000
+    /// Topics one socket may join at once.
+    public var maxTopicsPerSocket = 100
+    /// Largest Phoenix frame accepted from a client.
+    public var maxChannelPayloadBytes = 65_536
+    /// Messages a socket may send per rate window (heartbeats excepted) before getting `rate limited` errors.
+    public var rateLimitMessages = 100
+    /// The rate window.
+    public var rateLimitWindowMilliseconds: Int64 = 1_000
+    /// Presence diffs are coalesced over this window (0 = sent immediately).
+    public var presenceWindowMilliseconds: Int64 = 20
+    /// Messages kept per room for recovery (`last_seen_id`).
+    public var historyPerRoom = 1_000
+
     // [admin]
     /// The admin listener (upgrade, status); loopback only by default.
     public var adminListen = SocketAddress(host: "127.0.0.1", port: 4001)

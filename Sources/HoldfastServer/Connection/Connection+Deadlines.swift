@@ -9,6 +9,11 @@ extension Connection {
     func sweep(now: Int64) {
         switch phase {
         case .webSocket:
+            if let phoenix, let action = phoenix.state.checkHeartbeat(now: now), case .closeSocket(let reason) = action {
+                logger.info("Phoenix heartbeat missed, closing", metadata: ["fd": "\(fd)", "reason": "\(reason)"])
+                closeWebSocket(code: .normalClosure, reason: reason)
+                return
+            }
             if !sawTraffic { releaseIdleMemory() }
             let idleTimeout = context.configuration.idleTimeoutMilliseconds
             guard idleTimeout > 0 else {

@@ -1,3 +1,4 @@
+import HoldfastChannels
 import HoldfastCore
 import HoldfastHTTP
 import HoldfastWebSocket
@@ -31,6 +32,15 @@ extension Connection {
         case .echo:
             guard request.method == "GET" else { return methodNotAllowed(request, allow: "GET") }
             upgrade(request, to: .echo)
+        case .phoenix:
+            guard request.method == "GET" else { return methodNotAllowed(request, allow: "GET") }
+            upgradePhoenix(request)
+        case .metrics:
+            guard request.method == "GET" else { return methodNotAllowed(request, allow: "GET") }
+            let body = context.metrics.render(context: context)
+            respond(
+                HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(body.utf8)),
+                keepAlive: keepAlive)
         case .notFound:
             logger.debug("no route", metadata: ["fd": "\(fd)", "path": "\(request.path)"])
             respond(.plainText(.notFound, "not found"), keepAlive: keepAlive)
@@ -42,14 +52,39 @@ extension Connection {
         respond(.plainText(.methodNotAllowed, "method not allowed", extraHeaders: [("Allow", allow)]), keepAlive: request.keepAlive)
     }
 
-    /// Answers the WebSocket handshake and switches the connection to the WebSocket phase.
-    private func upgrade(_ request: HTTPRequest, to application: Application) {
+    /// Checks the connect params of a Phoenix socket (serializer version, token) before the upgrade, as Phoenix
+    /// runs `connect/3` before accepting the socket: a refused connect gets 403.
+    private func upgradePhoenix(_ request: HTTPRequest) {
+        let params = QueryString.parse(request.query)
+        guard let version = PhoenixSerializerVersion(vsn: params["vsn"].map { $0[...] }) else {
+            logger.info("unsupported Phoenix serializer version", metadata: ["fd": "\(fd)", "vsn": "\(params["vsn"] ?? "")"])
+            respond(.plainText(.badRequest, "unsupported vsn"), keepAlive: false)
+            return
+        }
+        let user: String
+        switch context.authenticate(params) {
+        case .success(let verified):
+            user = verified
+        case .failure(let reason):
+            logger.info("socket connect refused", metadata: ["fd": "\(fd)", "reason": "\(reason)"])
+            respond(.plainText(.forbidden, "connect refused: \(reason)"), keepAlive: false)
+            return
+        }
+        guard upgrade(request, to: .phoenix) else { return }
+        phoenix = PhoenixSession(
+            connection: self, connectionID: context.nextConnectionID(), user: user, version: version,
+            rooms: context.rooms, limits: context.channelLimits)
+    }
+
+    /// Answers the WebSocket handshake and switches the connection to the WebSocket phase; false if refused.
+    @discardableResult
+    private func upgrade(_ request: HTTPRequest, to application: Application) -> Bool {
         if !context.configuration.allowedOrigins.isEmpty, let origin = request.header("Origin"),
             !context.configuration.allowedOrigins.contains(origin)
         {
             logger.info("origin not allowed", metadata: ["fd": "\(fd)", "origin": "\(origin)"])
             respond(.plainText(.forbidden, "origin not allowed"), keepAlive: false)
-            return
+            return false
         }
         switch WebSocketHandshake.negotiate(request: request, deflate: context.deflate, selectSubprotocol: { _ in nil }) {
         case .failure(let error):
@@ -59,6 +94,7 @@ extension Connection {
                 .plainText(HTTPStatus(rawValue: error.status), error.reason, extraHeaders: headers),
                 keepAlive: false
             )
+            return false
         case .success(let accepted):
             withApplicationOutput { $0.append(contentsOf: accepted.responseBytes) }
             webSocket = WebSocketConnection(
@@ -71,6 +107,7 @@ extension Connection {
             phase = .webSocket
             deadline = 0
             requestFlushIfNeeded()
+            return true
         }
     }
 
@@ -91,12 +128,16 @@ extension Connection {
 enum Route {
     case health
     case echo
+    case phoenix
+    case metrics
     case notFound
 
     init(path: Substring, configuration: Configuration) {
         switch path {
         case "/healthz": self = .health
         case "/ws/echo" where configuration.echoEndpoint: self = .echo
+        case "/socket/websocket": self = .phoenix
+        case "/metrics": self = .metrics
         default: self = .notFound
         }
     }

@@ -1,3 +1,4 @@
+import HoldfastChannels
 import HoldfastCore
 import HoldfastHTTP
 import HoldfastWebSocket
@@ -74,7 +75,34 @@ extension Connection {
         switch application {
         case .echo:
             withApplicationOutput { webSocket!.appendMessage(payload, opcode: opcode, into: &$0) }
+        case .phoenix:
+            if opcode == .text { phoenix?.receiveText(payload) } else { phoenix?.receiveBinary(payload) }
         }
+    }
+
+    /// Sends one text message (a Phoenix reply or push encoded for this connection).
+    func sendText(_ text: [UInt8]) {
+        guard phase == .webSocket else { return }
+        text.withUnsafeBytes { bytes in
+            withApplicationOutput { webSocket!.appendMessage(bytes, opcode: .text, into: &$0) }
+        }
+        context.metrics.messagesOut.add()
+        requestFlushIfNeeded()
+    }
+
+    /// Sends a broadcast encoded once for all members: the ready-made frame is copied as is, unless this
+    /// connection compresses, in which case the payload is compressed for it alone.
+    func sendBroadcast(_ broadcast: EncodedBroadcast, version: PhoenixSerializerVersion) {
+        guard phase == .webSocket else { return }
+        if webSocket!.deflateParameters != nil {
+            broadcast.payload(for: version).withUnsafeBytes { bytes in
+                withApplicationOutput { webSocket!.appendMessage(bytes, opcode: .text, into: &$0) }
+            }
+        } else {
+            let frame = broadcast.frame(for: version)
+            withApplicationOutput { $0.append(contentsOf: frame) }
+        }
+        requestFlushIfNeeded()
     }
 
     /// Sends a close frame and waits (bounded) for the peer's close before closing TCP.

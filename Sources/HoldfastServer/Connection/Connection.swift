@@ -38,7 +38,10 @@ final class Connection: EventHandler {
 
     /// What the socket serves once upgraded.
     enum Application {
+        /// `/ws/echo`: every message comes back.
         case echo
+        /// `/socket/websocket`: Phoenix Channels (the session is in ``phoenix``).
+        case phoenix
     }
 
     let fd: Int32
@@ -55,6 +58,8 @@ final class Connection: EventHandler {
     var tls: TLSRecordLayer?
     var http: HTTPRequestParser?
     var webSocket: WebSocketConnection?
+    /// The Phoenix Channels session of a `/socket/websocket` connection.
+    var phoenix: PhoenixSession?
 
     /// Received bytes not consumed yet (ciphertext on TLS connections).
     var inbound: [UInt8] = []
@@ -165,6 +170,8 @@ final class Connection: EventHandler {
         loop.deregister(fd: fd)
         Socket.close(fd)
         owner.remove(self)
+        phoenix?.connectionClosed()
+        phoenix = nil
         context.openConnections.subtract(1, ordering: .relaxed)
     }
 

@@ -1,0 +1,163 @@
+import HoldfastChannels
+import HoldfastCore
+import HoldfastWebSocket
+import Logging
+
+/// The Phoenix Channels side of one WebSocket: decodes frames, runs the socket protocol state machine, and
+/// turns its actions into replies, pushes and room messages.
+///
+/// Thread ownership: the connection's loop only.
+final class PhoenixSession {
+    let connectionID: UInt64
+    let user: String
+    let version: PhoenixSerializerVersion
+    var state: ChannelSocketState
+    /// The current join of each topic (the room holds the same member object).
+    private(set) var joined: [String: RoomMember] = [:]
+    unowned let connection: Connection
+    let rooms: RoomRegistry
+
+    init(connection: Connection, connectionID: UInt64, user: String, version: PhoenixSerializerVersion, rooms: RoomRegistry, limits: ChannelSocketLimits) {
+        self.connection = connection
+        self.connectionID = connectionID
+        self.user = user
+        self.version = version
+        self.rooms = rooms
+        self.state = ChannelSocketState(version: version, limits: limits, now: MonotonicClock.nowMilliseconds())
+    }
+
+    private var logger: Logger { connection.logger }
+
+    // MARK: Inbound
+
+    /// A text frame from the client.
+    func receiveText(_ frame: UnsafeRawBufferPointer) {
+        connection.context.metrics.messagesIn.add()
+        let now = MonotonicClock.nowMilliseconds()
+        do {
+            let message = try PhoenixSerializer.decode(frame, version: version)
+            perform(state.receive(message, frameSize: frame.count, now: now))
+        } catch {
+            connection.context.metrics.protocolErrors.add()
+            perform(state.receiveUndecodable(error, now: now))
+        }
+    }
+
+    /// A binary frame: Phoenix's binary push format. Holdfast's chat handlers take JSON only, so a binary push
+    /// to a joined topic gets an error reply; anything else is treated as an undecodable frame.
+    func receiveBinary(_ frame: UnsafeRawBufferPointer) {
+        connection.context.metrics.messagesIn.add()
+        let now = MonotonicClock.nowMilliseconds()
+        guard version == .v2, let push = try? PhoenixSerializer.decodeBinary(frame) else {
+            connection.context.metrics.protocolErrors.add()
+            perform(state.receiveUndecodable(.wrongShape("binary frame"), now: now))
+            return
+        }
+        let response = JSONValue.object([JSONMember("reason", .string("binary payloads are not supported"))])
+        logger.info("binary push refused", metadata: ["topic": "\(push.topic)", "event": "\(push.event)"])
+        send(reply: push.joinRef, ref: push.ref, topic: push.topic, status: "error", response: response)
+    }
+
+    // MARK: Actions
+
+    private func perform(_ actions: [ChannelAction]) {
+        for action in actions {
+            switch action {
+            case .reply(let joinRef, let ref, let topic, let status, let response):
+                send(reply: joinRef, ref: ref, topic: topic, status: status, response: response)
+            case .push(let message):
+                send(message)
+            case .join(let topic, let joinRef, let ref, let payload):
+                join(topic: topic, joinRef: joinRef, ref: ref, payload: payload)
+            case .leave(let topic, _):
+                if let member = joined.removeValue(forKey: topic) {
+                    rooms.send(topic, .leave(connectionID: member.connectionID))
+                }
+            case .handleIn(let topic, let event, let payload, let ref, let joinRef):
+                handleIn(topic: topic, event: event, payload: payload, ref: ref, joinRef: joinRef)
+            case .closeSocket(let reason):
+                logger.info("closing Phoenix socket", metadata: ["fd": "\(connection.fd)", "reason": "\(reason)"])
+                connection.closeWebSocket(code: .normalClosure, reason: reason)
+            case .log(let text):
+                logger.info("\(text)", metadata: ["fd": "\(connection.fd)", "user": "\(user)"])
+            }
+        }
+    }
+
+    private func join(topic: String, joinRef: String?, ref: String?, payload: JSONValue) {
+        guard topic.hasPrefix("room:") else {
+            logger.info("join of a topic without a channel", metadata: ["topic": "\(topic)"])
+            let response = JSONValue.object([JSONMember("reason", .string("unmatched topic"))])
+            perform(state.completeJoin(topic: topic, joinRef: joinRef, ref: ref, result: .error(response)))
+            return
+        }
+        connection.context.metrics.joins.add()
+        let member = RoomMember(
+            connectionID: connectionID, user: user, topic: topic, joinRef: joinRef, version: version,
+            loop: connection.loop, connection: connection)
+        joined[topic] = member
+        rooms.send(topic, .join(member, ref: ref, payload: payload))
+    }
+
+    private func handleIn(topic: String, event: String, payload: JSONValue, ref: String?, joinRef: String?) {
+        guard let member = joined[topic] else { return }
+        switch event {
+        case "new_msg":
+            guard let body = payload["body"]?.stringValue else {
+                let response = JSONValue.object([JSONMember("reason", .string("body must be a string"))])
+                send(reply: joinRef, ref: ref, topic: topic, status: "error", response: response)
+                return
+            }
+            rooms.send(topic, .chat(connectionID: member.connectionID, body: body, clientID: payload["client_id"], ref: ref))
+        case "typing":
+            rooms.send(topic, .typing(connectionID: member.connectionID))
+        default:
+            // Phoenix crashes a channel that has no handler for the event: the client gets phx_error and
+            // rejoins. Holdfast does the same, minus the crash.
+            logger.info("unknown event on a joined topic", metadata: ["topic": "\(topic)", "event": "\(event)"])
+            joined.removeValue(forKey: topic)
+            rooms.send(topic, .leave(connectionID: member.connectionID))
+            perform(state.serverClosedChannel(topic: topic, error: true))
+        }
+    }
+
+    // MARK: Called by rooms (on this loop)
+
+    /// A room finished a join: reply, then the extra pushes (presence_state, missed messages), unless this join
+    /// was superseded meanwhile.
+    func joinFinished(member: RoomMember, ref: String?, result: JoinResult, extra: [PhoenixMessage]) {
+        guard joined[member.topic] === member else { return }
+        perform(state.completeJoin(topic: member.topic, joinRef: member.joinRef, ref: ref, result: result))
+        guard case .ok = result else {
+            joined.removeValue(forKey: member.topic)
+            return
+        }
+        for message in extra { send(message) }
+    }
+
+    /// A reply from a room to a push of the join `joinRef`; dropped if that join is over.
+    func reply(topic: String, joinRef: String?, ref: String?, status: String, response: JSONValue) {
+        guard let member = joined[topic], member.joinRef == joinRef else { return }
+        send(reply: joinRef, ref: ref, topic: topic, status: status, response: response)
+    }
+
+    /// The socket is gone: leave every room.
+    func connectionClosed() {
+        for (topic, member) in joined { rooms.send(topic, .leave(connectionID: member.connectionID)) }
+        joined.removeAll()
+    }
+
+    // MARK: Encoding
+
+    private func send(reply joinRef: String?, ref: String?, topic: String, status: String, response: JSONValue) {
+        var text: [UInt8] = []
+        PhoenixSerializer.encodeReply(joinRef: joinRef, ref: ref, topic: topic, status: status, response: response, version: version, into: &text)
+        connection.sendText(text)
+    }
+
+    private func send(_ message: PhoenixMessage) {
+        var text: [UInt8] = []
+        PhoenixSerializer.encode(message, version: version, into: &text)
+        connection.sendText(text)
+    }
+}

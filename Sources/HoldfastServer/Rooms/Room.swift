@@ -1,0 +1,227 @@
+import Glibc
+import HoldfastChannels
+import HoldfastCore
+import HoldfastHistory
+import HoldfastPresence
+import HoldfastWebSocket
+import Logging
+
+/// What a room is asked to do; every message is handled on the room's home loop, one at a time.
+enum RoomMessage: Sendable {
+    /// A connection joins (the member carries its identity and where to deliver).
+    case join(RoomMember, ref: String?, payload: JSONValue)
+    /// A connection leaves (phx_leave, a rejoin, or the socket closed).
+    case leave(connectionID: UInt64)
+    /// A chat message from a member.
+    case chat(connectionID: UInt64, body: String, clientID: JSONValue?, ref: String?)
+    /// A typing notice from a member, relayed to the others.
+    case typing(connectionID: UInt64)
+}
+
+/// One chat room: its members, presence, message numbering and the batch of messages waiting to become durable.
+///
+/// Thread ownership: everything here runs on `loop`, the room's home loop. Members live on any loop; the room
+/// reaches them only through ``RoomMember/deliver(_:)``.
+///
+/// Restart: a room rebuilds itself from what outlives it: the members' joins (the room registry keeps them),
+/// each member's presence meta and phx_ref (kept in `RoomMembership`), and the history in SQLite.
+final class Room {
+    let topic: String
+    unowned let loop: EventLoop
+    let services: RoomServices
+    let membership: RoomMembership
+    private var presence: PresenceState
+    private var coalescer: PresenceDiffCoalescer
+    private var lastID: Int64
+    private var pending: [(message: StoredMessage, sender: RoomMember, ref: String?)] = []
+    private var commitScheduled = false
+
+    init(topic: String, loop: EventLoop, services: RoomServices, membership: RoomMembership) throws {
+        self.topic = topic
+        self.loop = loop
+        self.services = services
+        self.membership = membership
+        self.presence = PresenceState(refPrefix: services.presenceRefPrefix)
+        self.coalescer = PresenceDiffCoalescer(windowMilliseconds: services.presenceWindowMilliseconds)
+        self.lastID = try services.history(for: loop).lastID(room: topic)
+        // After a restart: re-track every live member with its old phx_ref, so clients see no change.
+        for entry in membership.entries {
+            presence.track(owner: entry.member.connectionID, key: entry.member.user, meta: entry.meta, phxRef: entry.phxRef)
+        }
+        _ = presence.takeDiff()
+    }
+
+    var memberCount: Int { membership.count }
+
+    func handle(_ message: RoomMessage) throws {
+        switch message {
+        case .join(let member, let ref, let payload):
+            try join(member, ref: ref, payload: payload)
+        case .leave(let connectionID):
+            leave(connectionID)
+        case .chat(let connectionID, let body, let clientID, let ref):
+            chat(from: connectionID, body: body, clientID: clientID, ref: ref)
+        case .typing(let connectionID):
+            guard let member = membership.member(connectionID) else { return }
+            let payload = JSONValue.object([JSONMember("user", .string(member.user))])
+            broadcast(event: "typing", payload: payload, except: connectionID)
+        }
+    }
+
+    // MARK: Joining and leaving
+
+    private func join(_ member: RoomMember, ref: String?, payload: JSONValue) throws {
+        let now = wallClockMilliseconds()
+        switch services.handler.authorizeJoin(topic: topic, user: member.user, payload: payload, now: now) {
+        case .deny(let reason):
+            let response = JSONValue.object([JSONMember("reason", .string(reason))])
+            member.deliver { $0.phoenix?.joinFinished(member: member, ref: ref, result: .error(response), extra: []) }
+            return
+        case .allow(let meta):
+            if membership.member(member.connectionID) != nil { leave(member.connectionID) }
+            let phxRef = presence.track(owner: member.connectionID, key: member.user, meta: meta)
+            membership.add(member, meta: meta, phxRef: phxRef)
+            recordPresenceChange()
+
+            var recovered = true
+            var missed: [StoredMessage] = []
+            if let lastSeen = payload["last_seen_id"]?.integerValue, lastSeen < lastID {
+                let found = try services.history(for: loop).messages(room: topic, after: lastSeen, limit: services.historyLimit)
+                missed = found.messages
+                recovered = found.complete
+            }
+            let response = JSONValue.object([
+                JSONMember("last_id", .integer(lastID)), JSONMember("recovered", .bool(recovered)),
+            ])
+            var extra: [PhoenixMessage] = [
+                PhoenixMessage(joinRef: member.joinRef, ref: nil, topic: topic, event: "presence_state", payload: presence.statePayload())
+            ]
+            for stored in missed {
+                let payload = services.handler.messagePayload(
+                    id: stored.id, user: stored.user, body: stored.body, timestamp: stored.timestamp,
+                    clientID: stored.clientID.map { .string($0) })
+                extra.append(PhoenixMessage(joinRef: member.joinRef, ref: nil, topic: topic, event: "new_msg", payload: payload))
+            }
+            member.deliver { [extra] in $0.phoenix?.joinFinished(member: member, ref: ref, result: .ok(response), extra: extra) }
+        }
+    }
+
+    private func leave(_ connectionID: UInt64) {
+        guard membership.remove(connectionID) != nil else { return }
+        presence.untrackAll(owner: connectionID)
+        recordPresenceChange()
+    }
+
+    // MARK: Presence diffs
+
+    private func recordPresenceChange() {
+        guard let flushAt = coalescer.changeRecorded(now: MonotonicClock.nowMilliseconds()) else { return }
+        let delay = flushAt - MonotonicClock.nowMilliseconds()
+        if delay <= 0 {
+            loop.execute { [self] in flushPresence() }
+        } else {
+            loop.schedule(afterMilliseconds: delay) { [self] in flushPresence() }
+        }
+    }
+
+    private func flushPresence() {
+        coalescer.flushed()
+        guard let diff = presence.takeDiff() else { return }
+        services.metrics.presenceDiffs.add(membership.count)
+        broadcast(event: "presence_diff", payload: diff, except: nil)
+    }
+
+    // MARK: Chat
+
+    private func chat(from connectionID: UInt64, body: String, clientID: JSONValue?, ref: String?) {
+        guard let sender = membership.member(connectionID) else { return }
+        if let problem = services.handler.validateMessage(body: body) {
+            let response = JSONValue.object([JSONMember("reason", .string(problem))])
+            sender.deliver { $0.phoenix?.reply(topic: sender.topic, joinRef: sender.joinRef, ref: ref, status: "error", response: response) }
+            return
+        }
+        lastID += 1
+        let stored = StoredMessage(
+            room: topic, id: lastID, user: sender.user, body: body, timestamp: wallClockMilliseconds(),
+            clientID: clientID?.stringValue)
+        pending.append((stored, sender, ref))
+        if !commitScheduled {
+            commitScheduled = true
+            // Runs after the messages already queued for this loop: one transaction for all of them.
+            loop.execute { [self] in commitPending() }
+        }
+    }
+
+    /// Makes the pending messages durable in one transaction, then broadcasts them and acknowledges each sender.
+    private func commitPending() {
+        commitScheduled = false
+        let batch = pending
+        pending.removeAll(keepingCapacity: true)
+        guard !batch.isEmpty else { return }
+        do {
+            try services.history(for: loop).append(batch.map(\.message))
+        } catch {
+            services.logger.error("history append failed; messages not acknowledged", metadata: ["room": "\(topic)", "error": "\(error)"])
+            lastID -= Int64(batch.count)
+            for item in batch {
+                let sender = item.sender
+                let ref = item.ref
+                let response = JSONValue.object([JSONMember("reason", .string("message not stored, try again"))])
+                sender.deliver { $0.phoenix?.reply(topic: sender.topic, joinRef: sender.joinRef, ref: ref, status: "error", response: response) }
+            }
+            return
+        }
+        for item in batch {
+            let stored = item.message
+            let payload = services.handler.messagePayload(
+                id: stored.id, user: stored.user, body: stored.body, timestamp: stored.timestamp,
+                clientID: stored.clientID.map { .string($0) })
+            broadcast(event: "new_msg", payload: payload, except: nil)
+            let sender = item.sender
+            let ref = item.ref
+            let response = JSONValue.object([JSONMember("id", .integer(stored.id))])
+            sender.deliver { $0.phoenix?.reply(topic: sender.topic, joinRef: sender.joinRef, ref: ref, status: "ok", response: response) }
+        }
+    }
+
+    // MARK: Fan-out
+
+    /// Encodes the push once per serializer version and hands each member loop one task that writes it to
+    /// every local member.
+    private func broadcast(event: String, payload: JSONValue, except: UInt64?) {
+        let message = PhoenixMessage(joinRef: nil, ref: nil, topic: topic, event: event, payload: payload)
+        var encoded = EncodedBroadcast()
+        for version in [PhoenixSerializerVersion.v1, .v2] {
+            var text: [UInt8] = []
+            PhoenixSerializer.encode(message, version: version, into: &text)
+            var frame: [UInt8] = []
+            text.withUnsafeBytes { WebSocketFrame.appendFrame(opcode: .text, fin: true, payload: $0, into: &frame) }
+            if version == .v1 {
+                encoded.v1Payload = text
+                encoded.v1Frame = frame
+            } else {
+                encoded.v2Payload = text
+                encoded.v2Frame = frame
+            }
+        }
+        let sent = encoded
+        for (loop, members) in membership.membersByLoop() {
+            let recipients = except.map { skip in members.filter { $0.connectionID != skip } } ?? members
+            guard !recipients.isEmpty else { continue }
+            services.metrics.deliveries.add(recipients.count)
+            loop.execute {
+                for member in recipients {
+                    guard let connection = member.connection else { continue }
+                    connection.sendBroadcast(sent, version: member.version)
+                }
+            }
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch (message timestamps, presence `online_at`).
+func wallClockMilliseconds() -> Int64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+}

@@ -1,0 +1,44 @@
+import HoldfastChannels
+import HoldfastCore
+
+/// The members of one room with their presence metas and phx_refs.
+///
+/// Kept outside ``Room`` on purpose: when a room crashes and is restarted, the new instance re-tracks presence
+/// from this list with the same phx_refs, so clients see at most a resync, never an empty room.
+/// Thread ownership: the room's home loop only.
+final class RoomMembership: @unchecked Sendable {
+    struct Entry {
+        let member: RoomMember
+        let meta: JSONValue
+        let phxRef: String
+    }
+
+    private var entriesByID: [UInt64: Entry] = [:]
+    /// Members grouped by the index of the loop that owns their connection (the fan-out groups).
+    private var byLoop: [Int: [UInt64: RoomMember]] = [:]
+
+    var count: Int { entriesByID.count }
+    var entries: [Entry] { Array(entriesByID.values) }
+
+    func member(_ connectionID: UInt64) -> RoomMember? { entriesByID[connectionID]?.member }
+
+    func add(_ member: RoomMember, meta: JSONValue, phxRef: String) {
+        entriesByID[member.connectionID] = Entry(member: member, meta: meta, phxRef: phxRef)
+        byLoop[member.loop.index, default: [:]][member.connectionID] = member
+    }
+
+    @discardableResult
+    func remove(_ connectionID: UInt64) -> RoomMember? {
+        guard let entry = entriesByID.removeValue(forKey: connectionID) else { return nil }
+        byLoop[entry.member.loop.index]?.removeValue(forKey: connectionID)
+        return entry.member
+    }
+
+    /// Each loop with members, and its members.
+    func membersByLoop() -> [(EventLoop, [RoomMember])] {
+        byLoop.values.compactMap { group in
+            guard let first = group.values.first else { return nil }
+            return (first.loop, Array(group.values))
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import HoldfastCore
+import HoldfastHistory
+import Logging
+
+/// What every room shares: the chat handler, one history connection per event loop (SQLite connections are
+/// used by one thread at a time), presence settings, logger and metrics.
+final class RoomServices: @unchecked Sendable {
+    let handler: any ChatHandler
+    let logger: Logger
+    let metrics: ServerMetrics
+    let presenceRefPrefix: String
+    let presenceWindowMilliseconds: Int64
+    let historyLimit: Int
+    // One store per loop, indexed by loop index; each is touched only on its loop.
+    private let stores: [HistoryStore]
+
+    init(
+        handler: any ChatHandler, logger: Logger, metrics: ServerMetrics, stores: [HistoryStore],
+        presenceRefPrefix: String, presenceWindowMilliseconds: Int64, historyLimit: Int
+    ) {
+        self.handler = handler
+        self.logger = logger
+        self.metrics = metrics
+        self.stores = stores
+        self.presenceRefPrefix = presenceRefPrefix
+        self.presenceWindowMilliseconds = presenceWindowMilliseconds
+        self.historyLimit = historyLimit
+    }
+
+    /// The history connection of `loop` (call on that loop).
+    func history(for loop: EventLoop) -> HistoryStore { stores[loop.index] }
+}

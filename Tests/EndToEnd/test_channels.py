@@ -1,0 +1,290 @@
+"""Phoenix Channels over real sockets: connect auth, the socket protocol's edge cases, presence, chat and history."""
+
+import json
+import time
+
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from phx import Phoenix, make_token
+
+
+def metas_of(state: dict, key: str) -> list[dict]:
+    return state.get(key, {}).get("metas", [])
+
+
+# --- connecting ------------------------------------------------------------------------------------------------
+
+def test_connect_without_a_token_is_refused_with_403(server):
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{server.url}/socket/websocket?vsn=2.0.0")
+    assert refused.value.response.status_code == 403
+    assert server.wait_for_log("socket connect refused")
+
+
+def test_connect_with_a_forged_token_is_refused(server):
+    token = make_token(server, "mallory")
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{server.url}/socket/websocket?vsn=2.0.0&token={forged}")
+    assert refused.value.response.status_code == 403
+
+
+def test_expired_token_is_refused(server):
+    token = make_token(server, "late", ttl=1)
+    time.sleep(2.1)
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{server.url}/socket/websocket?vsn=2.0.0&token={token}")
+    assert refused.value.response.status_code == 403
+
+
+def test_unknown_serializer_version_is_400(server):
+    token = make_token(server, "alice")
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{server.url}/socket/websocket?vsn=9.9.9&token={token}")
+    assert refused.value.response.status_code == 400
+
+
+def test_plain_user_id_param_only_when_enabled(server_factory):
+    server = server_factory({"HOLDFAST_ALLOW_USER_ID_PARAM": "true"})
+    with connect(f"{server.url}/socket/websocket?vsn=2.0.0&user_id=trial") as ws:
+        ws.send(json.dumps([None, "1", "phoenix", "heartbeat", {}]))
+        assert json.loads(ws.recv(timeout=5))[3] == "phx_reply"
+    assert server.wait_for_log("allow_user_id_param is on")
+
+
+# --- socket protocol ---------------------------------------------------------------------------------------------
+
+def test_heartbeat_gets_an_ok_reply(server):
+    client = Phoenix(server)
+    ref = client.push("phoenix", "heartbeat", {})
+    reply = client.reply_to(ref)
+    assert reply["payload"] == {"status": "ok", "response": {}}
+    client.close()
+
+
+def test_push_to_a_topic_not_joined_is_unmatched(server):
+    client = Phoenix(server)
+    ref = client.push("room:nowhere", "new_msg", {"body": "hi"})
+    reply = client.reply_to(ref)
+    assert reply["payload"]["status"] == "error"
+    assert reply["payload"]["response"] == {"reason": "unmatched topic"}
+    client.close()
+
+
+def test_malformed_frames_do_not_break_the_socket(server):
+    client = Phoenix(server)
+    client.send_raw("this is not json")
+    client.send_raw(json.dumps(["1", "2", "room:x"]))  # wrong arity
+    ref = client.push("phoenix", "heartbeat", {})
+    assert client.reply_to(ref)["payload"]["status"] == "ok"
+    assert server.wait_for_log("fd")
+    client.close()
+
+
+def test_rejoining_a_topic_closes_the_earlier_channel(server):
+    client = Phoenix(server)
+    first = client.join("room:rejoin")
+    assert first["payload"]["status"] == "ok"
+    first_join_ref = first["join_ref"]
+    second = client.join("room:rejoin")
+    assert second["payload"]["status"] == "ok"
+    close = client.event("room:rejoin", "phx_close")
+    assert close["join_ref"] == first_join_ref
+    client.close()
+
+
+def test_leave_replies_ok_and_closes_the_channel(server):
+    client = Phoenix(server)
+    join = client.join("room:leaving")
+    ref = client.push("room:leaving", "phx_leave", {}, join_ref=join["join_ref"])
+    assert client.reply_to(ref)["payload"]["status"] == "ok"
+    client.close()
+
+
+def test_missed_heartbeats_close_the_socket(server_factory):
+    server = server_factory({"HOLDFAST_CHANNELS_HEARTBEAT_TIMEOUT_MS": "1000"})
+    client = Phoenix(server)
+    with pytest.raises(ConnectionClosed):
+        for _ in range(50):
+            client.next(timeout=5)
+    assert server.wait_for_log("heartbeat")
+
+
+def test_rate_limit_answers_with_an_error(server_factory):
+    server = server_factory({"HOLDFAST_CHANNELS_RATE_LIMIT_MESSAGES": "5"})
+    client = Phoenix(server)
+    join = client.join("room:busy")
+    refs = [client.push("room:busy", "typing", {}, join_ref=join["join_ref"]) for _ in range(10)]
+    replies = client.wait_for(lambda m: m["event"] == "phx_reply" and m["ref"] in refs)
+    assert replies["payload"]["status"] == "error"
+    assert "rate" in json.dumps(replies["payload"]["response"])
+    client.close()
+
+
+# --- presence ------------------------------------------------------------------------------------------------------
+
+def test_presence_state_then_diffs_for_joins_and_leaves(server):
+    alice = Phoenix(server, "alice")
+    join = alice.join("room:presence", {"device": "laptop"})
+    assert join["payload"]["status"] == "ok"
+    state = alice.event("room:presence", "presence_state")["payload"]
+    assert [m["device"] for m in metas_of(state, "alice")] == ["laptop"]
+    assert metas_of(state, "alice")[0]["phx_ref"]
+
+    bob = Phoenix(server, "bob")
+    bob.join("room:presence", {"device": "phone"})
+    bob_state = bob.event("room:presence", "presence_state")["payload"]
+    assert set(bob_state) == {"alice", "bob"}
+    diff = alice.wait_for(lambda m: m["event"] == "presence_diff" and "bob" in m["payload"]["joins"])
+    assert diff["payload"]["leaves"] == {}
+
+    bob.close()
+    diff = alice.wait_for(lambda m: m["event"] == "presence_diff" and "bob" in m["payload"]["leaves"])
+    assert [m["device"] for m in metas_of(diff["payload"]["leaves"], "bob")] == ["phone"]
+    alice.close()
+
+
+def test_one_user_on_two_devices_is_one_key_with_two_metas(server):
+    phone = Phoenix(server, "carol")
+    phone.join("room:devices", {"device": "phone"})
+    laptop = Phoenix(server, "carol")
+    laptop.join("room:devices", {"device": "laptop"})
+    state = laptop.event("room:devices", "presence_state")["payload"]
+    assert sorted(m["device"] for m in metas_of(state, "carol")) == ["laptop", "phone"]
+    laptop.close()
+    diff = phone.wait_for(lambda m: m["event"] == "presence_diff" and "carol" in m["payload"]["leaves"])
+    assert [m["device"] for m in metas_of(diff["payload"]["leaves"], "carol")] == ["laptop"]
+    phone.close()
+
+
+def test_a_burst_of_joins_reaches_a_member_as_few_diffs(server):
+    watcher = Phoenix(server, "watcher")
+    watcher.join("room:burst")
+    watcher.event("room:burst", "presence_state")
+    crowd = []
+    for index in range(30):
+        client = Phoenix(server, f"user{index}")
+        ref = client.push("room:burst", "phx_join", {}, join_ref="1")
+        crowd.append(client)
+    seen = set()
+    diffs = 0
+    deadline = time.monotonic() + 10
+    while len(seen) < 30 and time.monotonic() < deadline:
+        message = watcher.next(timeout=5)
+        if message["event"] == "presence_diff":
+            diffs += 1
+            seen.update(message["payload"]["joins"])
+    assert len(seen) == 30
+    assert diffs < 30
+    for client in crowd:
+        client.close()
+    watcher.close()
+
+
+# --- chat ----------------------------------------------------------------------------------------------------------
+
+def test_new_msg_is_acknowledged_and_broadcast_with_increasing_ids(server):
+    alice = Phoenix(server, "alice")
+    bob = Phoenix(server, "bob", vsn="1.0.0")
+    join = alice.join("room:chat")
+    bob.join("room:chat")
+    ids = []
+    for index in range(3):
+        ref = alice.push("room:chat", "new_msg", {"body": f"hello {index}", "client_id": f"c{index}"}, join_ref=join["join_ref"])
+        reply = alice.reply_to(ref)
+        assert reply["payload"]["status"] == "ok"
+        ids.append(reply["payload"]["response"]["id"])
+        message = bob.event("room:chat", "new_msg")["payload"]
+        assert message["body"] == f"hello {index}"
+        assert message["user"] == "alice"
+        assert message["client_id"] == f"c{index}"
+        assert message["id"] == ids[-1]
+        assert isinstance(message["ts"], int)
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    alice.close()
+    bob.close()
+
+
+def test_typing_is_relayed_to_others_only(server):
+    alice = Phoenix(server, "alice")
+    bob = Phoenix(server, "bob")
+    join = alice.join("room:typing")
+    bob.join("room:typing")
+    alice.push("room:typing", "typing", {}, join_ref=join["join_ref"])
+    assert bob.event("room:typing", "typing")["payload"] == {"user": "alice"}
+    assert not [m for m in alice.collect(0.3) if m["event"] == "typing"]
+    alice.close()
+    bob.close()
+
+
+def test_recovery_after_a_server_restart(server_factory, tmp_path):
+    env = {"HOLDFAST_SECRET_KEY": "k" * 40}
+    server = server_factory(env)
+    alice = Phoenix(server, "alice")
+    join = alice.join("room:durable")
+    for index in range(5):
+        ref = alice.push("room:durable", "new_msg", {"body": f"m{index}"}, join_ref=join["join_ref"])
+        assert alice.reply_to(ref)["payload"]["status"] == "ok"
+    alice.close()
+    server.stop()
+
+    restarted = server_factory(env)
+    bob = Phoenix(restarted, "bob")
+    reply = bob.join("room:durable", {"last_seen_id": 2})
+    assert reply["payload"]["response"] == {"last_id": 5, "recovered": True}
+    bodies = [bob.event("room:durable", "new_msg")["payload"]["body"] for _ in range(3)]
+    assert bodies == ["m2", "m3", "m4"]
+    bob.close()
+
+
+def test_recovery_from_too_far_back_says_so(server_factory):
+    server = server_factory({"HOLDFAST_CHANNELS_HISTORY_PER_ROOM": "3"})
+    alice = Phoenix(server, "alice")
+    join = alice.join("room:short")
+    for index in range(6):
+        ref = alice.push("room:short", "new_msg", {"body": f"m{index}"}, join_ref=join["join_ref"])
+        alice.reply_to(ref)
+    bob = Phoenix(server, "bob")
+    reply = bob.join("room:short", {"last_seen_id": 1})
+    assert reply["payload"]["response"]["recovered"] is False
+    alice.close()
+    bob.close()
+
+
+# --- a real third-party Phoenix client ----------------------------------------------------------------------------
+
+def test_phoenix_channels_python_client_joins_and_receives(server):
+    import asyncio
+
+    from phoenix_channels_python_client import PHXChannelsClient
+
+    token = make_token(server, "pyclient")
+
+    async def scenario():
+        received = []
+        async with PHXChannelsClient(
+            websocket_url=f"{server.url}/socket/websocket?token={token}", api_key="unused", protocol_version="1.0",
+        ) as client:
+            async def on_message(message):
+                received.append(message)
+
+            await client.subscribe_to_topic("room:pyclient", on_message)
+            sender = Phoenix(server, "sender")
+            join = sender.join("room:pyclient")
+            ref = sender.push("room:pyclient", "new_msg", {"body": "to the python client"}, join_ref=join["join_ref"])
+            sender.reply_to(ref)
+            for _ in range(100):
+                if any(getattr(m, "event", None) == "new_msg" for m in received):
+                    break
+                await asyncio.sleep(0.05)
+            sender.close()
+            await client.unsubscribe_from_topic("room:pyclient")
+        return received
+
+    received = asyncio.run(scenario())
+    events = [getattr(m, "event", None) for m in received]
+    assert "presence_state" in events
+    new_msgs = [m for m in received if getattr(m, "event", None) == "new_msg"]
+    assert new_msgs and new_msgs[0].payload["body"] == "to the python client"
