@@ -9,7 +9,8 @@ extension ActorRef {
     ///
     /// Suspension is itself a task on the home loop, so it can only take effect between two `handle` calls.
     /// Messages keep queuing (none dropped) until ``resume()``. Suspending a suspended actor just calls
-    /// `completion`.
+    /// `completion`. The request is not ordered with sends: messages already in the mailbox may still be
+    /// handled before it takes effect (at most one drain batch).
     public func suspend(_ completion: @escaping @Sendable () -> Void = {}) {
         loop.execute { [self] in
             suspended = true
