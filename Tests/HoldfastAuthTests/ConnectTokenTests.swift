@@ -1,5 +1,6 @@
-@testable import HoldfastAuth
 import Testing
+
+@testable import HoldfastAuth
 
 let secret = Array("holdfast-known-answer-secret-32-bytes!!".utf8)
 let issuedAt: Int64 = 1_700_000_000
@@ -17,7 +18,8 @@ let issuedAt: Int64 = 1_700_000_000
         // python3: hmac.new(secret, b64url(payload).encode(), hashlib.sha256), payload = 1 ‖ >q iat ‖ >q exp ‖ user
         let token = ConnectToken.sign(user: "alice", issuedAt: issuedAt, ttlSeconds: 3_600, secret: secret)
         #expect(token == "AQAAAABlU_EAAAAAAGVT_xBhbGljZQ.AGQvQMz3YdYemX488EjvasFfOBRN3yl_2kiv6YozqnE")
-        let mac = ConnectToken.hmacSHA256(key: Array("key".utf8), message: Array("The quick brown fox jumps over the lazy dog".utf8))
+        let mac = ConnectToken.hmacSHA256(
+            key: Array("key".utf8), message: Array("The quick brown fox jumps over the lazy dog".utf8))
         #expect(hex(mac) == "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")
     }
 
@@ -47,7 +49,8 @@ let issuedAt: Int64 = 1_700_000_000
             for replacement in replacements where replacement != token[index] {
                 var altered = token
                 altered[index] = replacement
-                let result = ConnectToken.verify(Substring(decoding: altered, as: UTF8.self), secret: secret, now: issuedAt)
+                let result = ConnectToken.verify(
+                    Substring(decoding: altered, as: UTF8.self), secret: secret, now: issuedAt)
                 #expect(result == .failure(.badSignature) || result == .failure(.malformed), "index \(index)")
             }
         }
@@ -64,7 +67,8 @@ let issuedAt: Int64 = 1_700_000_000
         let header: [UInt8] = [1] + [UInt8](repeating: 0, count: 8) + [0x7F] + [UInt8](repeating: 0xFF, count: 7)
         for payload in [[], [1], header, header + [0xC3, 0x28], header + [UInt8](repeating: 0x61, count: 257)] {
             let encoded = Base64URL.encode(payload)
-            let token = encoded + "." + Base64URL.encode(ConnectToken.hmacSHA256(key: secret, message: Array(encoded.utf8)))
+            let token =
+                encoded + "." + Base64URL.encode(ConnectToken.hmacSHA256(key: secret, message: Array(encoded.utf8)))
             #expect(ConnectToken.verify(token[...], secret: secret, now: issuedAt) == .failure(.malformed))
         }
     }
@@ -72,11 +76,13 @@ let issuedAt: Int64 = 1_700_000_000
     @Test func garbageIsMalformedAndNeverCrashes() {
         let valid = ConnectToken.sign(user: "alice", issuedAt: issuedAt, ttlSeconds: 60, secret: secret)
         let samples = [
-            "", ".", "..", "abc", "abc.", ".abc", "a.b.c", valid + ".", valid + "=", valid.replacingFirstDot(with: ".."),
+            "", ".", "..", "abc", "abc.", ".abc", "a.b.c", valid + ".", valid + "=",
+            valid.replacingFirstDot(with: ".."),
             "AQAA===.AAAA", "!!!!.????", String(repeating: "A", count: 5_000) + ".AA", "\u{0}.\u{0}", "é.é",
         ]
         for sample in samples {
-            #expect(ConnectToken.verify(sample[...], secret: secret, now: issuedAt) == .failure(.malformed), "\(sample)")
+            #expect(
+                ConnectToken.verify(sample[...], secret: secret, now: issuedAt) == .failure(.malformed), "\(sample)")
         }
         #expect(ConnectToken.verify(valid[...], secret: [], now: issuedAt) == .failure(.malformed))
 

@@ -40,7 +40,8 @@ struct StateDirectory {
         defer { state.remove() }
         _ = try SecretStore.loadOrCreate(configured: "", stateDirectory: state.path)
         let configured = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-        #expect(try SecretStore.loadOrCreate(configured: configured, stateDirectory: state.path) == Array(configured.utf8))
+        #expect(
+            try SecretStore.loadOrCreate(configured: configured, stateDirectory: state.path) == Array(configured.utf8))
     }
 
     @Test func aShortConfiguredSecretIsRejected() {
@@ -79,7 +80,8 @@ struct StateDirectory {
         let state = StateDirectory()
         defer { state.remove() }
         try FileManager.default.createDirectory(atPath: state.path, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: state.secretFile, contents: Data([1, 2, 3]), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: state.secretFile, contents: Data([1, 2, 3]), attributes: [.posixPermissions: 0o600])
         #expect(throws: SecretError.corrupt(path: state.secretFile, bytes: 3)) {
             try SecretStore.loadOrCreate(configured: "", stateDirectory: state.path)
         }

@@ -56,8 +56,9 @@ import Testing
     }
 
     @Test func errorDescriptionsSayWhatToDo() {
-        #expect(HistoryError.sqlite(code: 13, message: "database or disk is full", during: "running COMMIT")
-            .description.contains("free disk space"))
+        #expect(
+            HistoryError.sqlite(code: 13, message: "database or disk is full", during: "running COMMIT")
+                .description.contains("free disk space"))
         #expect(HistoryError.invalidKeepPerRoom(0).description.contains("1 or more"))
     }
 }

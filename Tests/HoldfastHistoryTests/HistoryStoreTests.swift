@@ -64,7 +64,8 @@ func message(_ room: String, _ id: Int64, body: String? = nil, clientID: String?
         #expect(try store.messages(room: "room:a", after: 3, limit: 100).complete == false)
         #expect(try store.messages(room: "room:a", after: 6, limit: 100).complete == false)
         // 7 seen: 8...12 are all still there.
-        #expect(try store.messages(room: "room:a", after: 7, limit: 100) == ((8...12).map { message("room:a", $0) }, true))
+        #expect(
+            try store.messages(room: "room:a", after: 7, limit: 100) == ((8...12).map { message("room:a", $0) }, true))
         #expect(try store.messages(room: "room:a", after: 10, limit: 100).complete)
         #expect(try store.messages(room: "room:a", after: 12, limit: 100) == ([], true))
         #expect(try store.messages(room: "room:a", after: 40, limit: 100) == ([], true))
@@ -84,9 +85,13 @@ func message(_ room: String, _ id: Int64, body: String? = nil, clientID: String?
         let second = try HistoryStore(path: directory.database, keepPerRoom: 3)
         defer { second.close() }
         #expect(try second.lastID(room: "room:a") == 5)
-        #expect(try second.messages(room: "room:a", after: 0, limit: 10) == ((3...5).map { message("room:a", $0) }, false))
+        #expect(
+            try second.messages(room: "room:a", after: 0, limit: 10) == ((3...5).map { message("room:a", $0) }, false))
         #expect(try second.messages(room: "room:a", after: 2, limit: 10).complete)
-        #expect(try second.messages(room: "room:b", after: 0, limit: 10).messages == [message("room:b", 1, body: "", clientID: "")])
+        #expect(
+            try second.messages(room: "room:b", after: 0, limit: 10).messages == [
+                message("room:b", 1, body: "", clientID: "")
+            ])
         try second.append([message("room:a", 6)])
         #expect(try second.lastID(room: "room:a") == 6)
     }
