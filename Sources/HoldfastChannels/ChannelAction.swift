@@ -1,10 +1,12 @@
 /// What the server must do after ``ChannelSocketState`` handled an event; actions come in order.
 public enum ChannelAction: Sendable, Equatable {
-    /// Send a `phx_reply` (encode with ``PhoenixSerializer/encodeReply(joinRef:ref:topic:status:response:version:into:)``).
+    /// Send a `phx_reply`
+    /// (encode with ``PhoenixSerializer/encodeReply(joinRef:ref:topic:status:response:version:into:)``).
     case reply(joinRef: String?, ref: String?, topic: String, status: String, response: JSONValue)
     /// Send a message such as `phx_close` or `phx_error`.
     case push(PhoenixMessage)
-    /// Ask the application to authorize and join; answer with ``ChannelSocketState/completeJoin(topic:joinRef:ref:result:)``.
+    /// Ask the application to authorize and join;
+    /// answer with ``ChannelSocketState/completeJoin(topic:joinRef:ref:result:)``.
     case join(topic: String, joinRef: String?, ref: String?, payload: JSONValue)
     /// The channel is gone: the application untracks presence, unsubscribes and so on.
     case leave(topic: String, joinRef: String?)

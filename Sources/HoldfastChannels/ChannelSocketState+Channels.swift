@@ -26,7 +26,8 @@ extension ChannelSocketState {
         }
         channels[message.topic] = JoinedChannel(
             topic: message.topic, joinRef: message.joinRef, joinMessageRef: message.ref, status: .joining)
-        actions.append(.join(topic: message.topic, joinRef: message.joinRef, ref: message.ref, payload: message.payload))
+        actions.append(
+            .join(topic: message.topic, joinRef: message.joinRef, ref: message.ref, payload: message.payload))
         return actions
     }
 
@@ -84,7 +85,9 @@ extension ChannelSocketState {
     /// reply). On `ok` the channel is joined; on `error` it is forgotten. A completion for a join that was
     /// since replaced, left or closed is stale: an accepted one yields `.leave` so the application can
     /// undo it; nothing is sent to the client.
-    public mutating func completeJoin(topic: String, joinRef: String?, ref: String?, result: JoinResult) -> [ChannelAction] {
+    public mutating func completeJoin(
+        topic: String, joinRef: String?, ref: String?, result: JoinResult
+    ) -> [ChannelAction] {
         guard var channel = channels[topic], channel.status == .joining, channel.joinRef == joinRef,
             channel.joinMessageRef == ref
         else {

@@ -82,7 +82,8 @@ public struct ChannelSocketState: Sendable, Equatable {
     /// Size and rate limits apply as in ``receive(_:frameSize:now:)``.
     public mutating func receiveBinary(_ push: BinaryPush, frameSize: Int, now: Int64) -> [ChannelAction] {
         noteActivity(now: now)
-        let probe = PhoenixMessage(joinRef: push.joinRef, ref: push.ref, topic: push.topic, event: push.event, payload: .null)
+        let probe = PhoenixMessage(
+            joinRef: push.joinRef, ref: push.ref, topic: push.topic, event: push.event, payload: .null)
         if let refused = refuseOverLimits(probe, frameSize: frameSize, now: now) { return refused }
         if let channel = channels[push.topic], channel.status == .joined {
             guard push.joinRef == nil || push.joinRef == channel.joinRef else { return [] }

@@ -41,7 +41,9 @@ extension JSONParser {
 
         if isInteger, !overflowed {
             if !negative, magnitude <= UInt64(Int64.max) { return .integer(Int64(magnitude)) }
-            if negative, magnitude <= UInt64(Int64.max) + 1 { return .integer(Int64(truncatingIfNeeded: 0 &- magnitude)) }
+            if negative, magnitude <= UInt64(Int64.max) + 1 {
+                return .integer(Int64(truncatingIfNeeded: 0 &- magnitude))
+            }
         }
         // The syntax is already checked, so the standard library's conversion sees only RFC 8259 numbers.
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)

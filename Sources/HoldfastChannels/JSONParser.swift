@@ -97,7 +97,9 @@ struct JSONParser {
         while true {
             skipWhitespace()
             guard position < bytes.count else { throw .unexpectedEnd }
-            guard bytes[position] == UInt8(ascii: "\"") else { throw .unexpectedByte(bytes[position], offset: position) }
+            guard bytes[position] == UInt8(ascii: "\"") else {
+                throw .unexpectedByte(bytes[position], offset: position)
+            }
             let key = try parseString()
             skipWhitespace()
             guard position < bytes.count else { throw .unexpectedEnd }

@@ -64,7 +64,8 @@ public enum PhoenixSerializerVersion: Sendable, Equatable {
             return
         }
         let parts = vsn.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 9 && $0.utf8.allSatisfy { $0 &- 48 < 10 } })
+        let numeric = parts.allSatisfy { !$0.isEmpty && $0.utf8.count <= 9 && $0.utf8.allSatisfy { $0 &- 48 < 10 } }
+        guard parts.count == 3, numeric
         else { return nil }
         switch (parts[0], parts[1]) {
         case ("1", "0"): self = .v1

@@ -95,7 +95,9 @@ public enum PhoenixSerializer {
     /// Encodes a message as a text frame payload (v2 array or v1 object), appended to `output`.
     ///
     /// v1 drops `join_ref`, as Phoenix's V1 serializer does.
-    public static func encode(_ message: PhoenixMessage, version: PhoenixSerializerVersion, into output: inout [UInt8]) {
+    public static func encode(
+        _ message: PhoenixMessage, version: PhoenixSerializerVersion, into output: inout [UInt8]
+    ) {
         encodeFrame(
             joinRef: message.joinRef, ref: message.ref, topic: message.topic, event: message.event, version: version,
             into: &output
@@ -130,7 +132,9 @@ public enum PhoenixSerializer {
 
     /// Encodes any of the ``ChannelAction`` cases that send a frame; returns false (appending nothing)
     /// for the others.
-    public static func encode(_ action: ChannelAction, version: PhoenixSerializerVersion, into output: inout [UInt8]) -> Bool {
+    public static func encode(
+        _ action: ChannelAction, version: PhoenixSerializerVersion, into output: inout [UInt8]
+    ) -> Bool {
         switch action {
         case .reply(let joinRef, let ref, let topic, let status, let response):
             encodeReply(
