@@ -56,7 +56,7 @@ public final class Server: Sendable {
             presenceRefPrefix: PresenceRefPrefix.make(),
             presenceWindowMilliseconds: configuration.presenceWindowMilliseconds,
             historyLimit: configuration.historyPerRoom)
-        let rooms = RoomRegistry(loops: group.loops, services: services)
+        let rooms = try RoomRegistry(loops: group.loops, services: services)
         self.group = group
         self.context = ServerContext(
             configuration: configuration, logger: logger, tls: tls, metrics: metrics, rooms: rooms, secret: secret)

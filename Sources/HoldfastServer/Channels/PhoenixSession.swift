@@ -141,6 +141,12 @@ final class PhoenixSession {
         send(reply: joinRef, ref: ref, topic: topic, status: status, response: response)
     }
 
+    /// A push from a room to the join `joinRef` of `topic`; dropped if that join is over.
+    func push(_ message: PhoenixMessage, topic: String, joinRef: String?) {
+        guard let member = joined[topic], member.joinRef == joinRef else { return }
+        send(message)
+    }
+
     /// The socket is gone: leave every room.
     func connectionClosed() {
         for (topic, member) in joined { rooms.send(topic, .leave(connectionID: member.connectionID)) }

@@ -1,3 +1,4 @@
+import HoldfastChannels
 import HoldfastCore
 import HoldfastHTTP
 import HoldfastTLS
@@ -9,7 +10,7 @@ extension Connection {
     func sweep(now: Int64) {
         switch phase {
         case .webSocket:
-            if let phoenix, let action = phoenix.state.checkHeartbeat(now: now), case .closeSocket(let reason) = action {
+            if let phoenix, let action = phoenix.state.checkHeartbeat(now: now), case .closeSocket(reason: let reason) = action {
                 logger.info("Phoenix heartbeat missed, closing", metadata: ["fd": "\(fd)", "reason": "\(reason)"])
                 closeWebSocket(code: .normalClosure, reason: reason)
                 return

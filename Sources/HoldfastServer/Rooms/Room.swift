@@ -23,9 +23,11 @@ enum RoomMessage: Sendable {
 /// Thread ownership: everything here runs on `loop`, the room's home loop. Members live on any loop; the room
 /// reaches them only through ``RoomMember/deliver(_:)``.
 ///
+/// `@unchecked Sendable`: closures that re-enter the room are only ever scheduled on `loop`.
+///
 /// Restart: a room rebuilds itself from what outlives it: the members' joins (the room registry keeps them),
 /// each member's presence meta and phx_ref (kept in `RoomMembership`), and the history in SQLite.
-final class Room {
+final class Room: @unchecked Sendable {
     let topic: String
     unowned let loop: EventLoop
     let services: RoomServices
@@ -113,6 +115,16 @@ final class Room {
     }
 
     // MARK: Presence diffs
+
+    /// After a restart: every member gets the rebuilt `presence_state` (same keys and phx_refs as before).
+    func resyncPresence() {
+        let state = presence.statePayload()
+        for entry in membership.entries {
+            let member = entry.member
+            let message = PhoenixMessage(joinRef: member.joinRef, ref: nil, topic: topic, event: "presence_state", payload: state)
+            member.deliver { $0.phoenix?.push(message, topic: member.topic, joinRef: member.joinRef) }
+        }
+    }
 
     private func recordPresenceChange() {
         guard let flushAt = coalescer.changeRecorded(now: MonotonicClock.nowMilliseconds()) else { return }

@@ -1,3 +1,4 @@
+import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
 import Logging
@@ -10,32 +11,55 @@ import Synchronization
 final class RoomRegistry: Sendable {
     private let loops: [EventLoop]
     private let services: RoomServices
-    private let hosts = Mutex<[String: RoomHost]>([:])
+    private let supervisor: Supervisor
+    private let refs = Mutex<[String: ActorRef<RoomMessage>]>([:])
 
-    init(loops: [EventLoop], services: RoomServices) {
+    /// Creates the registry with its supervisor: rooms are `one_for_one` children, each restarted on its own
+    /// when it fails; a storm of failures beyond the intensity is escalated (logged as critical).
+    init(loops: [EventLoop], services: RoomServices) throws {
         self.loops = loops
         self.services = services
+        let logger = services.logger
+        self.supervisor = try Supervisor(
+            name: "rooms", strategy: .oneForOne, maxRestarts: 100, withinMilliseconds: 10_000,
+            onEscalate: { escalation in
+                logger.critical("room supervisor gave up", metadata: ["escalation": "\(escalation)"])
+            })
     }
 
-    /// Delivers `message` to the room of `topic`, creating the room on first use.
+    /// Delivers `message` to the room of `topic`, starting the room on first use.
     func send(_ topic: String, _ message: RoomMessage) {
-        let host = hosts.withLock { hosts -> RoomHost in
-            if let host = hosts[topic] { return host }
-            let loop = loops[Int(stableHash(topic) % UInt64(loops.count))]
-            let host = RoomHost(topic: topic, loop: loop, services: services)
-            hosts[topic] = host
-            return host
+        guard let ref = room(topic) else {
+            services.logger.error("room unavailable, message dropped", metadata: ["room": "\(topic)"])
+            return
         }
-        host.send(message)
+        ref.send(message)
     }
 
-    /// Number of rooms created so far.
-    var roomCount: Int { hosts.withLock { $0.count } }
+    private func room(_ topic: String) -> ActorRef<RoomMessage>? {
+        refs.withLock { refs -> ActorRef<RoomMessage>? in
+            if let ref = refs[topic] { return ref }
+            let loop = loops[Int(stableHash(topic) % UInt64(loops.count))]
+            let membership = RoomMembership()
+            let services = self.services
+            let spec = ChildSpec(id: topic, restart: .permanent, loop: loop) {
+                RoomActor(topic: topic, services: services, membership: membership)
+            }
+            guard let ref = try? supervisor.startChild(spec, as: RoomMessage.self) else { return nil }
+            refs[topic] = ref
+            return ref
+        }
+    }
 
-    /// Test hook: makes the room of `topic` fail on its next message, as a thrown error would.
+    /// Number of rooms started so far.
+    var roomCount: Int { refs.withLock { $0.count } }
+
+    /// Room restarts since start.
+    var restartCount: Int { supervisor.restartCount }
+
+    /// Test hook: the room of `topic` fails on its next message, as if its code had thrown.
     func injectFault(topic: String) {
-        let host = hosts.withLock { $0[topic] }
-        host?.injectFault()
+        _ = refs.withLock { $0[topic] }?.injectFault()
     }
 
     private func stableHash(_ text: String) -> UInt64 {
@@ -45,5 +69,34 @@ final class RoomRegistry: Sendable {
             hash = hash &* 0x100_0000_01b3
         }
         return hash
+    }
+}
+
+/// The actor behavior of a room: builds the ``Room`` on its home loop at the first message (so the SQLite
+/// connection of that loop is only ever used there) and, after a restart, resyncs presence to every member.
+final class RoomActor: ActorBehavior {
+    typealias Message = RoomMessage
+
+    let topic: String
+    let services: RoomServices
+    let membership: RoomMembership
+    private var room: Room?
+
+    init(topic: String, services: RoomServices, membership: RoomMembership) {
+        self.topic = topic
+        self.services = services
+        self.membership = membership
+    }
+
+    func handle(_ message: RoomMessage, context: ActorContext<RoomMessage>) throws {
+        if room == nil {
+            let room = try Room(topic: topic, loop: context.loop, services: services, membership: membership)
+            self.room = room
+            if context.restartCount > 0 {
+                services.logger.notice("room restarted, presence rebuilt", metadata: ["room": "\(topic)", "restarts": "\(context.restartCount)"])
+                room.resyncPresence()
+            }
+        }
+        try room!.handle(message)
     }
 }
