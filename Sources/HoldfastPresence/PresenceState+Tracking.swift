@@ -27,9 +27,9 @@ extension PresenceState {
     public mutating func track(
         owner: PresenceOwner, key: String, meta: JSONValue, phxRef: String, previousRef: String? = nil
     ) {
-        if let existing = byOwner[owner]?[key], existing != phxRef { remove(ref: existing) }
-        if presences[phxRef] != nil { remove(ref: phxRef) }
-        insert(ref: phxRef, owner: owner, key: key, fields: Self.fields(of: meta), previousRef: previousRef)
+        insertReplacing(
+            ref: phxRef, owner: owner, key: key, fields: Self.fields(of: meta), previousRef: previousRef
+        )
     }
 
     /// Removes `owner`'s meta for `key` and records a leave.
@@ -81,6 +81,15 @@ extension PresenceState {
         order.append(Slot(ref: ref, sequence: sequence))
         byOwner[owner, default: [:]][key] = ref
         metasPerKey[key, default: 0] += 1
+    }
+
+    /// Inserts under a given ref, first removing the owner's other meta for the key and whatever holds the ref.
+    mutating func insertReplacing(
+        ref: String, owner: PresenceOwner, key: String, fields: [JSONMember], previousRef: String?
+    ) {
+        if let existing = byOwner[owner]?[key], existing != ref { remove(ref: existing) }
+        if presences[ref] != nil { remove(ref: ref) }
+        insert(ref: ref, owner: owner, key: key, fields: fields, previousRef: previousRef)
     }
 
     /// Removes the presence under `ref`, if any, and notes the change.
