@@ -50,9 +50,19 @@ struct ByteReader {
     /// A length-prefixed UTF-8 string.
     mutating func string() throws(PresenceSnapshotDecodingError) -> String {
         let length = try count()
-        let range = offset..<(offset + length)
+        let start = offset
         offset += length
-        guard let string = String(validating: bytes[range], as: UTF8.self) else { throw .invalidUTF8 }
+        let string: String? = bytes.withUnsafeBufferPointer { all in
+            let slice = UnsafeBufferPointer(rebasing: all[start..<(start + length)])
+            // Keys and refs are nearly always ASCII, which needs no validation (and skips a generic path).
+            var ascii = true
+            for byte in slice where byte >= 0x80 {
+                ascii = false
+                break
+            }
+            return ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self)
+        }
+        guard let string else { throw .invalidUTF8 }
         return string
     }
 }

@@ -21,6 +21,8 @@ extension PresenceSnapshot {
 
     /// Appends the snapshot in its compact binary form (not JSON). O(size).
     public func encode(into bytes: inout [UInt8]) {
+        // A typical entry takes 40-60 bytes; growing once beats doubling a few times.
+        bytes.reserveCapacity(bytes.count + 64 + 48 * entries.count + 12 * changes.count)
         bytes.append(contentsOf: Self.magic)
         bytes.append(Self.formatVersion)
         ByteWriter.string(refPrefix, into: &bytes)

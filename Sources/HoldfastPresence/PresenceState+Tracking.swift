@@ -45,7 +45,7 @@ extension PresenceState {
     public mutating func untrackAll(owner: PresenceOwner) {
         guard let refs = byOwner[owner] else { return }
         // Remove in tracking order so the leaves diff lists metas as clients saw them.
-        let tracked = refs.values.compactMap { ref in presences[ref].map { (ref, $0.sequence) } }
+        let tracked = refs.refs.compactMap { ref in presences[ref].map { (ref, $0.sequence) } }
         for (ref, _) in tracked.sorted(by: { $0.1 < $1.1 }) { remove(ref: ref) }
     }
 
@@ -79,7 +79,7 @@ extension PresenceState {
             owner: owner, key: key, fields: fields, previousRef: previousRef, sequence: sequence
         )
         order.append(Slot(ref: ref, sequence: sequence))
-        byOwner[owner, default: [:]][key] = ref
+        if byOwner[owner]?.set(key, to: ref) == nil { byOwner[owner] = .one(key: key, ref: ref) }
         metasPerKey[key, default: 0] += 1
     }
 
@@ -97,11 +97,7 @@ extension PresenceState {
         guard let presence = presences[ref] else { return }
         noteChange(ref: ref)
         presences[ref] = nil
-        if byOwner[presence.owner]?.count == 1 {
-            byOwner[presence.owner] = nil
-        } else {
-            byOwner[presence.owner]?[presence.key] = nil
-        }
+        if byOwner[presence.owner]?.remove(presence.key) == false { byOwner[presence.owner] = nil }
         if let count = metasPerKey[presence.key], count > 1 {
             metasPerKey[presence.key] = count - 1
         } else {

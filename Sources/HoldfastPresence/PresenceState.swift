@@ -67,7 +67,7 @@ public struct PresenceState: Sendable {
     /// Tracking order, with stale slots; at most about twice as long as `presences`.
     var order: [Slot] = []
     /// Owner → key → phx_ref: what `untrack` and `untrackAll` look up.
-    var byOwner: [PresenceOwner: [String: String]] = [:]
+    var byOwner: [PresenceOwner: OwnerKeys] = [:]
     /// Key → number of live metas.
     var metasPerKey: [String: Int] = [:]
 

@@ -80,6 +80,25 @@ import Testing
         #expect(!state.isTracked(owner: 7, key: "alice"))
     }
 
+    @Test func anOwnerTrackingSeveralKeysUntracksThemOneByOne() {
+        var state = PresenceState(refPrefix: "g1.")
+        let a = state.track(owner: 1, key: "a", meta: .null)
+        let b = state.track(owner: 1, key: "b", meta: .null)
+        let c = state.track(owner: 1, key: "c", meta: .null)
+        #expect(state.ref(owner: 1, key: "b") == b)
+        state.untrack(owner: 1, key: "b")
+        state.untrack(owner: 1, key: "a")
+        #expect(!state.isTracked(owner: 1, key: "a"))
+        #expect(state.ref(owner: 1, key: "c") == c)
+        let d = state.track(owner: 1, key: "d", meta: .null)
+        #expect(state.metaCount == 2)
+        state.untrackAll(owner: 1)
+        #expect(state.metaCount == 0 && state.keyCount == 0)
+        #expect(state.statePayload() == .emptyObject)
+        #expect(![a, b, c].contains(d))
+        #expect(state.takeDiff() == nil)
+    }
+
     @Test func serverAssignedMembersAndNonObjectsAreNormalised() {
         var state = PresenceState(refPrefix: "g1.")
         let forged = object(("device", .string("phone")), ("phx_ref", .string("fake")), ("phx_ref_prev", .null))
