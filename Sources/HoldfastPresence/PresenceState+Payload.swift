@@ -1,0 +1,93 @@
+public import HoldfastChannels
+
+extension PresenceState {
+    /// The full state as the `presence_state` payload: `{key: {"metas": [meta, ...]}}`.
+    ///
+    /// Keys appear in the order of their oldest meta, metas in tracking order; each meta carries `phx_ref`
+    /// (and `phx_ref_prev` after an update) after the tracked members. O(N).
+    public func statePayload() -> JSONValue {
+        var groups = Groups()
+        for slot in order {
+            guard let presence = presences[slot.ref], presence.sequence == slot.sequence else { continue }
+            groups.append(Self.render(presence, ref: slot.ref), key: presence.key)
+        }
+        return groups.payload
+    }
+
+    /// Takes the changes since the last call as a `presence_diff` payload, `{"joins": {...}, "leaves": {...}}`
+    /// (each side shaped like ``statePayload()``), or nil if clients would see no change.
+    ///
+    /// The window is coalesced: a meta that joined and left within it appears in neither side, a meta updated
+    /// several times appears once, and any number of joins make one diff. Metas are listed in the order they
+    /// first changed. O(changes).
+    public mutating func takeDiff() -> JSONValue? {
+        defer {
+            changes.removeAll(keepingCapacity: changes.count <= 1024)
+            changeIndex.removeAll(keepingCapacity: changeIndex.count <= 1024)
+        }
+        var joins = Groups()
+        var leaves = Groups()
+        for change in changes {
+            let after = presences[change.ref]
+            switch (change.before, after) {
+            case (nil, nil):
+                continue
+            case (nil, let after?):
+                joins.append(Self.render(after, ref: change.ref), key: after.key)
+            case (let before?, nil):
+                leaves.append(Self.render(before, ref: change.ref), key: before.key)
+            case (let before?, let after?):
+                if before.looksLike(after) { continue }
+                // A join under a ref the client holds replaces that meta in place, but only within one key.
+                if before.key != after.key {
+                    leaves.append(Self.render(before, ref: change.ref), key: before.key)
+                }
+                joins.append(Self.render(after, ref: change.ref), key: after.key)
+            }
+        }
+        guard !joins.isEmpty || !leaves.isEmpty else { return nil }
+        return .object([JSONMember("joins", joins.payload), JSONMember("leaves", leaves.payload)])
+    }
+
+    /// Whether changes are waiting for ``takeDiff()`` (they may still coalesce to nothing).
+    public var hasPendingChanges: Bool { !changes.isEmpty }
+
+    /// A meta as clients see it: the tracked members, then `phx_ref`, then `phx_ref_prev` if any.
+    static func render(_ presence: Presence, ref: String) -> JSONValue {
+        var members = presence.fields
+        members.reserveCapacity(members.count + 2)
+        members.append(JSONMember("phx_ref", .string(ref)))
+        if let previous = presence.previousRef {
+            members.append(JSONMember("phx_ref_prev", .string(previous)))
+        }
+        return .object(members)
+    }
+}
+
+/// Metas grouped by key, keys in first-seen order: builds `{key: {"metas": [...]}}` in O(metas).
+struct Groups {
+    private var keys: [String] = []
+    private var metas: [[JSONValue]] = []
+    private var index: [String: Int] = [:]
+
+    var isEmpty: Bool { keys.isEmpty }
+
+    mutating func append(_ meta: JSONValue, key: String) {
+        if let position = index[key] {
+            metas[position].append(meta)
+        } else {
+            index[key] = keys.count
+            keys.append(key)
+            metas.append([meta])
+        }
+    }
+
+    var payload: JSONValue {
+        var members: [JSONMember] = []
+        members.reserveCapacity(keys.count)
+        for (key, list) in zip(keys, metas) {
+            members.append(JSONMember(key, .object([JSONMember("metas", .array(list))])))
+        }
+        return .object(members)
+    }
+}

@@ -1,0 +1,133 @@
+public import HoldfastChannels
+
+extension PresenceState {
+    /// Tracks `meta` for `key` on behalf of `owner` and records a join in the pending diff.
+    ///
+    /// `meta` should be an object. Any `phx_ref` or `phx_ref_prev` members in it are dropped (the state assigns
+    /// them). `null` becomes `{}`; any other non-object is wrapped as `{"value": meta}`, so clients always see
+    /// an object. If `owner` already tracks `key`, this is an ``update(owner:key:meta:)`` (Phoenix refuses such
+    /// a track; replacing keeps one meta per owner and key, which is what a re-joining channel wants).
+    /// - Returns: the new meta's phx_ref.
+    public mutating func track(owner: PresenceOwner, key: String, meta: JSONValue) -> String {
+        let previous = byOwner[owner]?[key]
+        if let previous { remove(ref: previous) }
+        let ref = makeRef()
+        insert(ref: ref, owner: owner, key: key, fields: Self.fields(of: meta), previousRef: previous)
+        return ref
+    }
+
+    /// Tracks `meta` under a phx_ref clients already hold, for rebuilding the state from live sockets after a
+    /// restart: clients see no change when `meta`, `key` and `previousRef` match what they have.
+    ///
+    /// If `owner` already tracks `key` under another ref, that meta is replaced; if `phxRef` is already in use
+    /// (by any owner), its meta is replaced. Refs made later never equal `phxRef`.
+    /// - Parameters:
+    ///   - phxRef: the ref to keep.
+    ///   - previousRef: the `phx_ref_prev` to keep, if the meta had one.
+    public mutating func track(
+        owner: PresenceOwner, key: String, meta: JSONValue, phxRef: String, previousRef: String? = nil
+    ) {
+        insertReplacing(
+            ref: phxRef, owner: owner, key: key, fields: Self.fields(of: meta), previousRef: previousRef
+        )
+    }
+
+    /// Removes `owner`'s meta for `key` and records a leave.
+    /// - Returns: whether anything was removed.
+    @discardableResult
+    public mutating func untrack(owner: PresenceOwner, key: String) -> Bool {
+        guard let ref = byOwner[owner]?[key] else { return false }
+        remove(ref: ref)
+        return true
+    }
+
+    /// Removes everything `owner` tracked (its socket died or its channel left the topic), recording leaves.
+    public mutating func untrackAll(owner: PresenceOwner) {
+        guard let refs = byOwner[owner] else { return }
+        // Remove in tracking order so the leaves diff lists metas as clients saw them.
+        let tracked = refs.refs.compactMap { ref in presences[ref].map { (ref, $0.sequence) } }
+        for (ref, _) in tracked.sorted(by: { $0.1 < $1.1 }) { remove(ref: ref) }
+    }
+
+    /// Replaces `owner`'s meta for `key`: the new meta gets a new phx_ref and `phx_ref_prev` = the old ref.
+    /// Records a leave of the old meta and a join of the new one, as Phoenix does. `meta` is treated as in
+    /// ``track(owner:key:meta:)``.
+    /// - Returns: the new phx_ref, or nil if `owner` did not track `key` (nothing changes then).
+    @discardableResult
+    public mutating func update(owner: PresenceOwner, key: String, meta: JSONValue) -> String? {
+        guard byOwner[owner]?[key] != nil else { return nil }
+        return track(owner: owner, key: key, meta: meta)
+    }
+
+    // MARK: - Internals
+
+    /// The next unused ref. The loop only spins when a rebuilt ref happens to collide with our own scheme.
+    mutating func makeRef() -> String {
+        while true {
+            let ref = PresenceRef.make(prefix: refPrefix, number: nextRefNumber)
+            nextRefNumber &+= 1
+            if presences[ref] == nil { return ref }
+        }
+    }
+
+    /// Adds a presence under a free ref (the caller removed any holder first) and notes the change.
+    mutating func insert(ref: String, owner: PresenceOwner, key: String, fields: [JSONMember], previousRef: String?) {
+        noteChange(ref: ref)
+        let sequence = nextSequence
+        nextSequence += 1
+        presences[ref] = Presence(
+            owner: owner, key: key, fields: fields, previousRef: previousRef, sequence: sequence
+        )
+        order.append(Slot(ref: ref, sequence: sequence))
+        if byOwner[owner]?.set(key, to: ref) == nil { byOwner[owner] = .one(key: key, ref: ref) }
+        metasPerKey[key, default: 0] += 1
+    }
+
+    /// Inserts under a given ref, first removing the owner's other meta for the key and whatever holds the ref.
+    mutating func insertReplacing(
+        ref: String, owner: PresenceOwner, key: String, fields: [JSONMember], previousRef: String?
+    ) {
+        if let existing = byOwner[owner]?[key], existing != ref { remove(ref: existing) }
+        if presences[ref] != nil { remove(ref: ref) }
+        insert(ref: ref, owner: owner, key: key, fields: fields, previousRef: previousRef)
+    }
+
+    /// Removes the presence under `ref`, if any, and notes the change.
+    mutating func remove(ref: String) {
+        guard let presence = presences[ref] else { return }
+        noteChange(ref: ref)
+        presences[ref] = nil
+        if byOwner[presence.owner]?.remove(presence.key) == false { byOwner[presence.owner] = nil }
+        if let count = metasPerKey[presence.key], count > 1 {
+            metasPerKey[presence.key] = count - 1
+        } else {
+            metasPerKey[presence.key] = nil
+        }
+        if order.count > 64 && order.count > 2 * presences.count { compactOrder() }
+    }
+
+    /// Records what clients see under `ref` the first time it changes in the current window.
+    mutating func noteChange(ref: String) {
+        guard changeIndex[ref] == nil else { return }
+        changeIndex[ref] = changes.count
+        changes.append(Change(ref: ref, before: presences[ref]))
+    }
+
+    /// Drops slots whose presence is gone or was re-tracked later. Amortised O(1) per removal.
+    mutating func compactOrder() {
+        let live = presences
+        order.removeAll { live[$0.ref]?.sequence != $0.sequence }
+    }
+
+    /// The members a meta contributes, without the members the state assigns.
+    static func fields(of meta: JSONValue) -> [JSONMember] {
+        switch meta {
+        case .object(let members):
+            return members.filter { $0.key != "phx_ref" && $0.key != "phx_ref_prev" }
+        case .null:
+            return []
+        default:
+            return [JSONMember("value", meta)]
+        }
+    }
+}
