@@ -81,6 +81,22 @@ import Testing
         )
     }
 
+    @Test func aRebuildCanDropItsDiffInFavourOfAFullStatePush() {
+        var lost = PresenceState(refPrefix: "g1.")
+        let phone = lost.track(owner: 1, key: "alice", meta: device("phone"))
+        let laptop = lost.track(owner: 2, key: "alice", meta: device("laptop"))
+        let clientView = lost.statePayload()
+
+        var rebuilt = PresenceState(refPrefix: "g2.")
+        rebuilt.track(owner: 1, key: "alice", meta: device("phone"), phxRef: phone)
+        rebuilt.track(owner: 2, key: "alice", meta: device("laptop"), phxRef: laptop)
+        #expect(rebuilt.hasPendingChanges)
+        rebuilt.discardPendingChanges()
+        #expect(rebuilt.takeDiff() == nil)
+        #expect(rebuilt.statePayload() == clientView)
+        #expect(rebuilt.track(owner: 3, key: "bob", meta: .null) == "g2.0")
+    }
+
     @Test func aRefMovedToAnotherKeyLeavesTheOldKey() {
         var state = PresenceState(refPrefix: "g1.")
         let ref = state.track(owner: 1, key: "alice", meta: device("phone"))
