@@ -43,7 +43,8 @@ import Testing
         guard let second, let third else { return }
         #expect(first != second && second != third)
         #expect(
-            state.takeDiff() == diff(joins: object(("alice", metas(deviceMeta("laptop", ref: third, previous: second)))))
+            state.takeDiff()
+                == diff(joins: object(("alice", metas(deviceMeta("laptop", ref: third, previous: second)))))
         )
     }
 
@@ -75,7 +76,10 @@ import Testing
         #expect(
             state.statePayload()
                 == object(
-                    ("alice", metas(deviceMeta("phone", ref: "r.0"), deviceMeta("laptop", ref: "old.7", previous: "old.6"))),
+                    (
+                        "alice",
+                        metas(deviceMeta("phone", ref: "r.0"), deviceMeta("laptop", ref: "old.7", previous: "old.6"))
+                    ),
                     ("bob", metas(deviceMeta("phone", ref: "r.1")))
                 )
         )
