@@ -36,7 +36,7 @@ public struct PresenceState: Sendable {
         /// The caller's members, without `phx_ref` and `phx_ref_prev` (those are rendered from the refs).
         var fields: [JSONMember]
         var previousRef: String?
-        /// Tracking order; matches the position of the presence's slot in `order`.
+        /// Tracking order; equals the `sequence` of the presence's live slot in `order`.
         var sequence: UInt64
 
         /// Whether clients would render `self` and `other` the same way.
