@@ -16,7 +16,8 @@ extension PresenceSnapshot {
     private static let magic: [UInt8] = Array("HFPS".utf8)
 
     private enum Tag: UInt8 {
-        case null = 0, `false`, `true`, integer, double, string, array, object
+        case null = 0
+        case `false`, `true`, integer, double, string, array, object
     }
 
     /// Appends the snapshot in its compact binary form (not JSON). O(size).

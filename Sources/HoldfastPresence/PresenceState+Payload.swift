@@ -52,6 +52,13 @@ extension PresenceState {
     /// Whether changes are waiting for ``takeDiff()`` (they may still coalesce to nothing).
     public var hasPendingChanges: Bool { !changes.isEmpty }
 
+    /// Forgets the changes since the last ``takeDiff()``, for when clients are about to receive the whole state
+    /// instead (a rebuild after a restart is followed by a `presence_state` push, not a diff).
+    public mutating func discardPendingChanges() {
+        changes.removeAll()
+        changeIndex.removeAll()
+    }
+
     /// A meta as clients see it: the tracked members, then `phx_ref`, then `phx_ref_prev` if any.
     static func render(_ presence: Presence, ref: String) -> JSONValue {
         var members = presence.fields

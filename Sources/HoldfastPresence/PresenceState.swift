@@ -4,7 +4,11 @@
 // the channel leaves (`untrackAll(owner:)` when its socket dies), pushes `statePayload()` to each joiner as
 // `presence_state`, and broadcasts `takeDiff()` as `presence_diff` when `PresenceDiffCoalescer` says so.
 // Redeploys carry the state as a `PresenceSnapshot` (binary codec), so phx_refs and the pending diff survive
-// and clients see no flap.
+// and clients see no flap; the new process starts a fresh coalescer and reports a change if
+// `hasPendingChanges`. After an actor restart that lost the state, the server re-tracks every live socket's
+// meta under the ref it had (`track(owner:key:meta:phxRef:previousRef:)`), calls `discardPendingChanges()` and
+// pushes `presence_state` to subscribers: phoenix.js reconciles that by phx_ref, so unchanged metas fire no
+// join or leave callbacks and metas that vanished during the restart leave.
 //
 // Errors: none at run time. Non-object metas are wrapped (see `track`); a snapshot that fails to decode throws
 // `PresenceSnapshotDecodingError`; a decoded snapshot with conflicting entries imports with later entries
@@ -32,7 +36,7 @@ public struct PresenceState: Sendable {
         /// The caller's members, without `phx_ref` and `phx_ref_prev` (those are rendered from the refs).
         var fields: [JSONMember]
         var previousRef: String?
-        /// Tracking order; matches the position of the presence's slot in `order`.
+        /// Tracking order; equals the `sequence` of the presence's live slot in `order`.
         var sequence: UInt64
 
         /// Whether clients would render `self` and `other` the same way.
@@ -79,8 +83,9 @@ public struct PresenceState: Sendable {
 
     /// Creates an empty state whose refs are `refPrefix` followed by a compact counter.
     ///
-    /// - Parameter refPrefix: unique per process generation, so refs never repeat across restarts and handoffs;
-    ///   see ``PresenceRef`` for the rule that keeps prefixes from overlapping.
+    /// - Parameter refPrefix: unique per process generation, so refs never repeat across restarts and handoffs.
+    ///   The counter is written in base 62 (`0-9A-Za-z`); give every generation a prefix of the same length, or
+    ///   end prefixes with a character outside that alphabet (such as `.`), so no two generations' refs meet.
     public init(refPrefix: String) {
         self.refPrefix = refPrefix
         self.nextRefNumber = 0

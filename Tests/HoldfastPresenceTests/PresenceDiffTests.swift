@@ -43,7 +43,8 @@ import Testing
         guard let second, let third else { return }
         #expect(first != second && second != third)
         #expect(
-            state.takeDiff() == diff(joins: object(("alice", metas(deviceMeta("laptop", ref: third, previous: second)))))
+            state.takeDiff()
+                == diff(joins: object(("alice", metas(deviceMeta("laptop", ref: third, previous: second)))))
         )
     }
 
@@ -75,10 +76,29 @@ import Testing
         #expect(
             state.statePayload()
                 == object(
-                    ("alice", metas(deviceMeta("phone", ref: "r.0"), deviceMeta("laptop", ref: "old.7", previous: "old.6"))),
+                    (
+                        "alice",
+                        metas(deviceMeta("phone", ref: "r.0"), deviceMeta("laptop", ref: "old.7", previous: "old.6"))
+                    ),
                     ("bob", metas(deviceMeta("phone", ref: "r.1")))
                 )
         )
+    }
+
+    @Test func aRebuildCanDropItsDiffInFavourOfAFullStatePush() {
+        var lost = PresenceState(refPrefix: "g1.")
+        let phone = lost.track(owner: 1, key: "alice", meta: device("phone"))
+        let laptop = lost.track(owner: 2, key: "alice", meta: device("laptop"))
+        let clientView = lost.statePayload()
+
+        var rebuilt = PresenceState(refPrefix: "g2.")
+        rebuilt.track(owner: 1, key: "alice", meta: device("phone"), phxRef: phone)
+        rebuilt.track(owner: 2, key: "alice", meta: device("laptop"), phxRef: laptop)
+        #expect(rebuilt.hasPendingChanges)
+        rebuilt.discardPendingChanges()
+        #expect(rebuilt.takeDiff() == nil)
+        #expect(rebuilt.statePayload() == clientView)
+        #expect(rebuilt.track(owner: 3, key: "bob", meta: .null) == "g2.0")
     }
 
     @Test func aRefMovedToAnotherKeyLeavesTheOldKey() {

@@ -68,7 +68,9 @@ import Testing
     @Test func damagedBytesThrowInsteadOfTrapping() {
         let bytes = busyState().exportState().encoded
         for length in 0..<bytes.count {
-            #expect(throws: PresenceSnapshotDecodingError.self) { try PresenceSnapshot(decoding: Array(bytes[..<length])) }
+            #expect(throws: PresenceSnapshotDecodingError.self) {
+                try PresenceSnapshot(decoding: Array(bytes[..<length]))
+            }
         }
         #expect(throws: PresenceSnapshotDecodingError.trailingBytes) { try PresenceSnapshot(decoding: bytes + [0]) }
         var wrongVersion = bytes
@@ -76,7 +78,9 @@ import Testing
         #expect(throws: PresenceSnapshotDecodingError.unsupportedVersion(9)) {
             try PresenceSnapshot(decoding: wrongVersion)
         }
-        #expect(throws: PresenceSnapshotDecodingError.notASnapshot) { try PresenceSnapshot(decoding: Array("JSON!".utf8)) }
+        #expect(throws: PresenceSnapshotDecodingError.notASnapshot) {
+            try PresenceSnapshot(decoding: Array("JSON!".utf8))
+        }
         // Flip every byte in turn: each result either decodes or throws.
         for index in bytes.indices {
             var flipped = bytes
