@@ -30,6 +30,6 @@ enum PresenceRefPrefix {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         let value = UInt64(spec.tv_sec) &* 1_000_003 ^ UInt64(spec.tv_nsec) ^ UInt64(getpid()) << 40
-        return String(value, radix: 36)
+        return String(value, radix: 36) + "."  // the dot keeps prefixes of any length from colliding
     }
 }

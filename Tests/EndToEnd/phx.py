@@ -10,6 +10,21 @@ from websockets.sync.client import connect
 from conftest import holdfast_binary
 
 
+def sign_token(secret: bytes, user: str, ttl: int = 3600) -> str:
+    """A connect token computed here, independently of the server: base64url(payload) "." base64url(HMAC-SHA256),
+    payload = version 1, issued-at and expires-at (big-endian int64 seconds), user id."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+
+    now = int(time.time())
+    payload = bytes([1]) + struct.pack(">qq", now, now + ttl) + user.encode()
+    encoded = base64.urlsafe_b64encode(payload).rstrip(b"=")
+    signature = base64.urlsafe_b64encode(hmac.new(secret, encoded, hashlib.sha256).digest()).rstrip(b"=")
+    return (encoded + b"." + signature).decode()
+
+
 def make_token(server, user: str, ttl: int = 3600) -> str:
     """A connect token from `holdfast token`, signed with the server's secret (same state dir)."""
     result = subprocess.run(

@@ -7,7 +7,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from phx import Phoenix, make_token
+from phx import Phoenix, make_token, sign_token
 
 
 def metas_of(state: dict, key: str) -> list[dict]:
@@ -73,14 +73,17 @@ def test_push_to_a_topic_not_joined_is_unmatched(server):
     client.close()
 
 
-def test_malformed_frames_do_not_break_the_socket(server):
+@pytest.mark.parametrize("frame", ["this is not json", json.dumps(["1", "2", "room:x"]), json.dumps({"a": 1})])
+def test_malformed_frames_close_that_socket_only_as_phoenix_does(server, frame):
+    bystander = Phoenix(server, "bystander")
     client = Phoenix(server)
-    client.send_raw("this is not json")
-    client.send_raw(json.dumps(["1", "2", "room:x"]))  # wrong arity
-    ref = client.push("phoenix", "heartbeat", {})
-    assert client.reply_to(ref)["payload"]["status"] == "ok"
-    assert server.wait_for_log("fd")
-    client.close()
+    client.send_raw(frame)
+    with pytest.raises(ConnectionClosed):
+        for _ in range(10):
+            client.next(timeout=5)
+    ref = bystander.push("phoenix", "heartbeat", {})
+    assert bystander.reply_to(ref)["payload"]["status"] == "ok"
+    bystander.close()
 
 
 def test_rejoining_a_topic_closes_the_earlier_channel(server):
@@ -159,24 +162,35 @@ def test_one_user_on_two_devices_is_one_key_with_two_metas(server):
     phone.close()
 
 
-def test_a_burst_of_joins_reaches_a_member_as_few_diffs(server):
-    watcher = Phoenix(server, "watcher")
+def test_tokens_signed_elsewhere_with_the_shared_secret_are_accepted(server_factory):
+    secret = "s" * 48
+    server = server_factory({"HOLDFAST_SECRET_KEY": secret})
+    client = Phoenix(server, token=sign_token(secret.encode(), "backend-user"))
+    assert client.join("room:backend")["payload"]["status"] == "ok"
+    state = client.event("room:backend", "presence_state")["payload"]
+    assert "backend-user" in state
+    client.close()
+
+
+def test_a_burst_of_joins_reaches_a_member_as_few_diffs(server_factory):
+    secret = "b" * 48
+    server = server_factory({"HOLDFAST_SECRET_KEY": secret, "HOLDFAST_CHANNELS_PRESENCE_WINDOW_MS": "200"})
+    watcher = Phoenix(server, "watcher", token=sign_token(secret.encode(), "watcher"))
     watcher.join("room:burst")
     watcher.event("room:burst", "presence_state")
-    crowd = []
-    for index in range(30):
-        client = Phoenix(server, f"user{index}")
-        ref = client.push("room:burst", "phx_join", {}, join_ref="1")
-        crowd.append(client)
+    crowd = [Phoenix(server, token=sign_token(secret.encode(), f"user{index}")) for index in range(30)]
+    for client in crowd:
+        client.push("room:burst", "phx_join", {}, join_ref="1")
     seen = set()
     diffs = 0
     deadline = time.monotonic() + 10
-    while len(seen) < 30 and time.monotonic() < deadline:
+    users = {f"user{index}" for index in range(30)}
+    while not users <= seen and time.monotonic() < deadline:
         message = watcher.next(timeout=5)
         if message["event"] == "presence_diff":
             diffs += 1
             seen.update(message["payload"]["joins"])
-    assert len(seen) == 30
+    assert users <= seen
     assert diffs < 30
     for client in crowd:
         client.close()
