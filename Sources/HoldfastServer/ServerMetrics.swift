@@ -16,7 +16,6 @@ final class ServerMetrics: Sendable {
     let presenceDiffs = Counter()
     let joins = Counter()
     let protocolErrors = Counter()
-    let roomRestarts = Counter()
 }
 
 extension ServerMetrics {
@@ -37,7 +36,7 @@ extension ServerMetrics {
         metric("broadcast_deliveries_total", "counter", "Broadcast frames written to members.", deliveries.current)
         metric("presence_diff_deliveries_total", "counter", "presence_diff frames delivered.", presenceDiffs.current)
         metric("protocol_errors_total", "counter", "Frames that could not be decoded.", protocolErrors.current)
-        metric("room_restarts_total", "counter", "Room actors restarted after a failure.", roomRestarts.current)
+        metric("room_restarts_total", "counter", "Room actors restarted after a failure.", context.rooms.restartCount)
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -302,3 +302,46 @@ def test_phoenix_channels_python_client_joins_and_receives(server):
     assert "presence_state" in events
     new_msgs = [m for m in received if getattr(m, "event", None) == "new_msg"]
     assert new_msgs and new_msgs[0].payload["body"] == "to the python client"
+
+
+# --- supervision ---------------------------------------------------------------------------------------------------
+
+def test_a_crashed_room_is_restarted_without_closing_anyone(server_factory):
+    import urllib.request
+
+    server = server_factory({"HOLDFAST_TEST_HOOKS": "true"})
+    alice = Phoenix(server, "alice")
+    bob = Phoenix(server, "bob")
+    join = alice.join("room:fragile", {"device": "a"})
+    bob.join("room:fragile", {"device": "b"})
+    before = bob.event("room:fragile", "presence_state")["payload"]
+    ref = alice.push("room:fragile", "new_msg", {"body": "before"}, join_ref=join["join_ref"])
+    first_id = alice.reply_to(ref)["payload"]["response"]["id"]
+    alice.wait_for(lambda m: m["event"] == "presence_diff" and "bob" in m["payload"]["joins"])
+    time.sleep(0.1)
+    alice.collect(0.1)
+    bob.collect(0.1)
+
+    alice.push("room:fragile", "holdfast:crash_room", {}, join_ref=join["join_ref"])
+    ref = alice.push("room:fragile", "new_msg", {"body": "after"}, join_ref=join["join_ref"])
+    # The message that crashed the room is dropped (as in OTP); the next one is served by the new instance.
+    resync = bob.event("room:fragile", "presence_state")["payload"]
+    assert resync == before  # same keys, same phx_refs: no flap, never an empty room
+    reply = alice.reply_to(ref)
+    assert reply["payload"]["status"] == "ok"
+    assert reply["payload"]["response"]["id"] == first_id + 1
+    assert bob.wait_for(lambda m: m["event"] == "new_msg" and m["payload"]["body"] == "after")
+    assert not [m for m in bob.collect(0.3) if m["event"] == "presence_diff"]
+    assert server.wait_for_log("room restarted")
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=5).read().decode()
+    assert "holdfast_room_restarts_total 1" in metrics
+    alice.close()
+    bob.close()
+
+
+def test_crash_hook_is_off_by_default(server):
+    alice = Phoenix(server, "alice")
+    join = alice.join("room:sturdy")
+    alice.push("room:sturdy", "holdfast:crash_room", {}, join_ref=join["join_ref"])
+    assert alice.event("room:sturdy", "phx_error")
+    alice.close()

@@ -111,6 +111,10 @@ final class PhoenixSession {
             rooms.send(topic, .chat(connectionID: member.connectionID, body: body, clientID: payload["client_id"], ref: ref))
         case "typing":
             rooms.send(topic, .typing(connectionID: member.connectionID))
+        case "holdfast:crash_room" where connection.context.configuration.testHooks:
+            logger.warning("test hook: crashing room", metadata: ["topic": "\(topic)"])
+            rooms.injectFault(topic: topic)
+            send(reply: joinRef, ref: ref, topic: topic, status: "ok", response: .emptyObject)
         default:
             // Phoenix crashes a channel that has no handler for the event: the client gets phx_error and
             // rejoins. Holdfast does the same, minus the crash.

@@ -130,9 +130,10 @@ final class Room: @unchecked Sendable {
         guard let flushAt = coalescer.changeRecorded(now: MonotonicClock.nowMilliseconds()) else { return }
         let delay = flushAt - MonotonicClock.nowMilliseconds()
         if delay <= 0 {
-            loop.execute { [self] in flushPresence() }
+            loop.execute { [weak self] in self?.flushPresence() }
         } else {
-            loop.schedule(afterMilliseconds: delay) { [self] in flushPresence() }
+            // Weak: a room replaced after a crash must not act on its stale state later.
+            loop.schedule(afterMilliseconds: delay) { [weak self] in self?.flushPresence() }
         }
     }
 
@@ -160,7 +161,7 @@ final class Room: @unchecked Sendable {
         if !commitScheduled {
             commitScheduled = true
             // Runs after the messages already queued for this loop: one transaction for all of them.
-            loop.execute { [self] in commitPending() }
+            loop.execute { [weak self] in self?.commitPending() }
         }
     }
 
