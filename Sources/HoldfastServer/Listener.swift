@@ -61,6 +61,7 @@ final class Listener: EventHandler, @unchecked Sendable {
         }
         let open = context.openConnections.wrappingAdd(1, ordering: .relaxed).newValue
         context.acceptedConnections.wrappingAdd(1, ordering: .relaxed)
+        context.metrics.recordAccepted(tls: isTLS)
         let connection = Connection(
             fd: client, loop: loop, context: context, owner: connections, tlsHandshake: handshake,
             overLimit: open > context.configuration.maxConnections

@@ -1,42 +1,70 @@
+import CoreMetrics
+import Prometheus
 import Synchronization
 
-
-/// A monotonically increasing counter, safe to bump from any loop.
-final class Counter: Sendable {
-    private let value = Atomic<Int>(0)
-    func add(_ amount: Int = 1) { value.wrappingAdd(amount, ordering: .relaxed) }
-    var current: Int { value.load(ordering: .relaxed) }
-}
-
-/// The server's counters, rendered in Prometheus text format by `GET /metrics`.
+/// The server's metrics: swift-metrics counters backed by a Prometheus registry of the server's own (no global
+/// bootstrap, so tests and embedders may run several servers), rendered in Prometheus text format by
+/// `GET /metrics`. Gauges are sampled at scrape time.
 final class ServerMetrics: Sendable {
-    let messagesIn = Counter()
-    let messagesOut = Counter()
-    let deliveries = Counter()
-    let presenceDiffs = Counter()
-    let joins = Counter()
-    let protocolErrors = Counter()
+    let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+    let messagesIn: CoreMetrics.Counter
+    let messagesOut: CoreMetrics.Counter
+    let deliveries: CoreMetrics.Counter
+    let presenceDiffs: CoreMetrics.Counter
+    let joins: CoreMetrics.Counter
+    let protocolErrors: CoreMetrics.Counter
+    private let connectionsOpen: Prometheus.Gauge
+    private let connectionsAccepted: Prometheus.Gauge
+    private let rooms: Prometheus.Gauge
+    private let roomRestarts: Prometheus.Gauge
+
+    init() {
+        let registry = PrometheusCollectorRegistry()
+        let factory = PrometheusMetricsFactory(registry: registry)
+        self.registry = registry
+        self.factory = factory
+        messagesIn = Counter(label: "holdfast_messages_in_total", factory: factory)
+        messagesOut = Counter(label: "holdfast_messages_out_total", factory: factory)
+        deliveries = Counter(label: "holdfast_broadcast_deliveries_total", factory: factory)
+        presenceDiffs = Counter(label: "holdfast_presence_diff_deliveries_total", factory: factory)
+        joins = Counter(label: "holdfast_channel_joins_total", factory: factory)
+        protocolErrors = Counter(label: "holdfast_protocol_errors_total", factory: factory)
+        func gauge(_ name: String, _ help: String) -> Prometheus.Gauge {
+            registry.makeGauge(
+                descriptor: MetricNameDescriptor(namespace: "holdfast", metricName: name, unitName: "", helpText: help))
+        }
+        connectionsOpen = gauge("connections_open", "Open client connections.")
+        connectionsAccepted = gauge("connections_accepted_total", "Client connections accepted since start.")
+        rooms = gauge("rooms", "Rooms started.")
+        roomRestarts = gauge("room_restarts_total", "Room actors restarted after a failure.")
+    }
+
+    /// Counts a WebSocket close by code and by who started it (protocol errors by kind show up as their codes).
+    func recordClose(code: UInt16, byPeer: Bool) {
+        Counter(
+            label: "holdfast_websocket_closes_total",
+            dimensions: [("code", String(code)), ("initiator", byPeer ? "client" : "server")], factory: factory
+        ).increment()
+    }
+
+    /// Counts a connection by transport when it is accepted.
+    func recordAccepted(tls: Bool) {
+        Counter(label: "holdfast_connections_total", dimensions: [("transport", tls ? "tls" : "plain")], factory: factory)
+            .increment()
+    }
+
+    /// The Prometheus text exposition, with the gauges sampled now.
+    func render(context: ServerContext) -> [UInt8] {
+        connectionsOpen.set(Int64(context.openConnections.load(ordering: .relaxed)))
+        connectionsAccepted.set(Int64(context.acceptedConnections.load(ordering: .relaxed)))
+        rooms.set(Int64(context.rooms.roomCount))
+        roomRestarts.set(Int64(context.rooms.restartCount))
+        return registry.emitToBuffer()
+    }
 }
 
-extension ServerMetrics {
-    /// The Prometheus text exposition of every counter and gauge.
-    func render(context: ServerContext) -> String {
-        var lines: [String] = []
-        func metric(_ name: String, _ type: String, _ help: String, _ value: Int) {
-            lines.append("# HELP holdfast_\(name) \(help)")
-            lines.append("# TYPE holdfast_\(name) \(type)")
-            lines.append("holdfast_\(name) \(value)")
-        }
-        metric("connections_open", "gauge", "Open client connections.", context.openConnections.load(ordering: .relaxed))
-        metric("connections_accepted_total", "counter", "Client connections accepted.", context.acceptedConnections.load(ordering: .relaxed))
-        metric("rooms", "gauge", "Rooms created.", context.rooms.roomCount)
-        metric("channel_joins_total", "counter", "Channel joins requested.", joins.current)
-        metric("messages_in_total", "counter", "Phoenix frames received.", messagesIn.current)
-        metric("messages_out_total", "counter", "Phoenix frames sent to one connection.", messagesOut.current)
-        metric("broadcast_deliveries_total", "counter", "Broadcast frames written to members.", deliveries.current)
-        metric("presence_diff_deliveries_total", "counter", "presence_diff frames delivered.", presenceDiffs.current)
-        metric("protocol_errors_total", "counter", "Frames that could not be decoded.", protocolErrors.current)
-        metric("room_restarts_total", "counter", "Room actors restarted after a failure.", context.rooms.restartCount)
-        return lines.joined(separator: "\n") + "\n"
-    }
+extension CoreMetrics.Counter {
+    /// Adds `amount` (a count of deliveries, frames...).
+    func add(_ amount: Int = 1) { increment(by: amount) }
 }

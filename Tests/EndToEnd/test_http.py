@@ -77,3 +77,25 @@ def test_request_split_into_single_bytes_is_served(server):
             sock.sendall(bytes([byte]))
             time.sleep(0.001)
         assert status_of(read_until_closed(sock)) == 200
+
+
+def test_metrics_are_prometheus_text_with_connection_and_close_counters(server):
+    from websockets.sync.client import connect
+
+    with connect(server.url + "/ws/echo") as ws:
+        ws.send("x")
+        ws.recv(timeout=5)
+        response = exchange(server.port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status_of(response) == 200
+    body = response.split(b"\r\n\r\n", 1)[1].decode()
+    assert "# TYPE holdfast_connections_open gauge" in body
+    assert 'holdfast_connections_total{transport="plain"}' in body
+    import re
+    assert int(re.search(r"^holdfast_connections_open (\d+)", body, re.M).group(1)) >= 2
+    time_out = 50
+    while time_out and 'holdfast_websocket_closes_total{code="1000",initiator="client"}' not in body:
+        import time
+        time.sleep(0.05)
+        time_out -= 1
+        body = exchange(server.port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").decode()
+    assert 'holdfast_websocket_closes_total{code="1000",initiator="client"} 1' in body

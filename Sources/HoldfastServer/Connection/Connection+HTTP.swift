@@ -39,7 +39,7 @@ extension Connection {
             guard request.method == "GET" else { return methodNotAllowed(request, allow: "GET") }
             let body = context.metrics.render(context: context)
             respond(
-                HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(body.utf8)),
+                HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: body),
                 keepAlive: keepAlive)
         case .notFound:
             logger.debug("no route", metadata: ["fd": "\(fd)", "path": "\(request.path)"])

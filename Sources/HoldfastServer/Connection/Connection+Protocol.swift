@@ -53,6 +53,7 @@ extension Connection {
         case .ping, .pong:
             break  // the pong for a ping is already queued by the protocol layer
         case .closed(let code, let reason, let initiatedByPeer, let error):
+            context.metrics.recordClose(code: code.rawValue, byPeer: initiatedByPeer)
             if let error {
                 logger.info(
                     "WebSocket protocol error, closing",
