@@ -345,3 +345,26 @@ def test_crash_hook_is_off_by_default(server):
     alice.push("room:sturdy", "holdfast:crash_room", {}, join_ref=join["join_ref"])
     assert alice.event("room:sturdy", "phx_error")
     alice.close()
+
+
+def test_too_many_topics_and_oversized_payloads_get_error_replies(server_factory):
+    server = server_factory({"HOLDFAST_CHANNELS_MAX_TOPICS": "2", "HOLDFAST_CHANNELS_MAX_PAYLOAD_BYTES": "200"})
+    client = Phoenix(server)
+    assert client.join("room:one")["payload"]["status"] == "ok"
+    assert client.join("room:two")["payload"]["status"] == "ok"
+    third = client.join("room:three")
+    assert third["payload"]["status"] == "error"
+    ref = client.push("room:one", "new_msg", {"body": "x" * 500}, join_ref=None)
+    reply = client.reply_to(ref)
+    assert reply["payload"]["status"] == "error"
+    ref = client.push("phoenix", "heartbeat", {})
+    assert client.reply_to(ref)["payload"]["status"] == "ok"
+    client.close()
+
+
+def test_join_of_a_topic_without_a_channel_is_refused(server):
+    client = Phoenix(server)
+    reply = client.join("lobby:elsewhere")
+    assert reply["payload"]["status"] == "error"
+    assert reply["payload"]["response"] == {"reason": "unmatched topic"}
+    client.close()
