@@ -89,7 +89,7 @@ let package = Package(
             name: "HoldfastServer",
             dependencies: [
                 "HoldfastCore", "HoldfastTLS", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels",
-                "HoldfastPresence", "HoldfastHistory", "HoldfastAuth", "HoldfastActors",
+                "HoldfastPresence", "HoldfastHistory", "HoldfastAuth", "HoldfastActors", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

@@ -90,3 +90,10 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension SocketAddress {
+    /// Connects a blocking socket `fd` to this address; false when the connection fails (see `errno`).
+    public func connect(_ fd: Int32) throws -> Bool {
+        try withSockAddr { pointer, length in Glibc.connect(fd, pointer, length) == 0 }
+    }
+}

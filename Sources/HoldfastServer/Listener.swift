@@ -12,15 +12,21 @@ import Synchronization
 final class Listener: EventHandler, @unchecked Sendable {
     let fd: Int32
     let isTLS: Bool
+    /// Serves the admin endpoints instead of the client endpoints.
+    let isAdmin: Bool
     unowned let loop: EventLoop
     let context: ServerContext
     let connections: LoopConnections
     private var paused = false
     private var closed = false
 
-    init(fd: Int32, isTLS: Bool, loop: EventLoop, context: ServerContext, connections: LoopConnections) {
+    init(
+        fd: Int32, isTLS: Bool, isAdmin: Bool = false, loop: EventLoop, context: ServerContext,
+        connections: LoopConnections
+    ) {
         self.fd = fd
         self.isTLS = isTLS
+        self.isAdmin = isAdmin
         self.loop = loop
         self.context = context
         self.connections = connections
@@ -64,7 +70,7 @@ final class Listener: EventHandler, @unchecked Sendable {
         context.metrics.recordAccepted(tls: isTLS)
         let connection = Connection(
             fd: client, loop: loop, context: context, owner: connections, tlsHandshake: handshake,
-            overLimit: open > context.configuration.maxConnections
+            overLimit: !isAdmin && open > context.configuration.maxConnections, isAdmin: isAdmin
         )
         do {
             try loop.register(fd: client, interest: .readable, handler: connection)

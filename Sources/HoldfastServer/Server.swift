@@ -25,10 +25,12 @@ public final class Server: Sendable {
         var loopConnections: [LoopConnections] = []
         var boundAddress: SocketAddress?
         var boundTLSAddress: SocketAddress?
+        var boundAdminAddress: SocketAddress?
     }
 
     /// Prepares a server: checks the TLS files and creates the event loops (nothing is bound yet).
-    public init(configuration: Configuration, logger: Logger) throws {
+    /// `binaryVersion` is what `GET /admin/status` reports.
+    public init(configuration: Configuration, logger: Logger, binaryVersion: String = "dev") throws {
         self.configuration = configuration
         var tls: TLSServerContext?
         if configuration.tlsEnabled {
@@ -58,14 +60,20 @@ public final class Server: Sendable {
             historyLimit: configuration.historyPerRoom)
         let rooms = try RoomRegistry(loops: group.loops, services: services)
         self.group = group
+        let admin = try AdminAccess(
+            configuredToken: configuration.adminToken, stateDirectory: configuration.stateDirectory,
+            binaryVersion: binaryVersion)
         self.context = ServerContext(
-            configuration: configuration, logger: logger, tls: tls, metrics: metrics, rooms: rooms, secret: secret)
+            configuration: configuration, logger: logger, tls: tls, metrics: metrics, rooms: rooms, secret: secret,
+            admin: admin)
     }
 
     /// The address of the plaintext listener once started (with the real port when 0 was configured).
     public var boundAddress: SocketAddress? { state.withLock { $0.boundAddress } }
     /// The address of the TLS listener once started, if TLS is configured.
     public var boundTLSAddress: SocketAddress? { state.withLock { $0.boundTLSAddress } }
+    /// The address of the admin listener once started.
+    public var boundAdminAddress: SocketAddress? { state.withLock { $0.boundAdminAddress } }
     /// Client connections open right now.
     public var openConnections: Int { context.openConnections.load(ordering: .relaxed) }
 
@@ -76,6 +84,8 @@ public final class Server: Sendable {
         if configuration.tlsEnabled { secure = try bindListeners(on: configuration.tlsListen) }
         let plainAddress = try SocketAddress.local(of: plain[0])
         let secureAddress = try secure.first.map { fd throws(SystemError) in try SocketAddress.local(of: fd) }
+        let adminFD = try Socket.listen(on: configuration.adminListen, backlog: 64, reusePort: false)
+        let adminAddress = try SocketAddress.local(of: adminFD)
 
         var listeners: [(EventLoop, Listener)] = []
         var perLoop: [LoopConnections] = []
@@ -90,6 +100,11 @@ public final class Server: Sendable {
                     (loop, Listener(fd: secure[index], isTLS: true, loop: loop, context: context, connections: connections))
                 )
             }
+            if index == 0 {
+                listeners.append(
+                    (loop, Listener(fd: adminFD, isTLS: false, isAdmin: true, loop: loop, context: context, connections: connections))
+                )
+            }
             scheduleSweep(on: loop, connections: connections)
         }
         for (loop, listener) in listeners {
@@ -100,6 +115,7 @@ public final class Server: Sendable {
             $0.loopConnections = perLoop
             $0.boundAddress = plainAddress
             $0.boundTLSAddress = secureAddress
+            $0.boundAdminAddress = adminAddress
         }
         group.start()
         context.logger.info(
@@ -107,6 +123,8 @@ public final class Server: Sendable {
             metadata: [
                 "address": "\(plainAddress)",
                 "tls-address": "\(secureAddress.map { "\($0)" } ?? "off")",
+                "admin-address": "\(adminAddress)",
+                "admin-token": "\(context.admin.tokenPath ?? "configured")",
                 "event-loops": "\(group.loops.count)",
                 "max-connections": "\(configuration.maxConnections)",
             ]

@@ -25,14 +25,16 @@ final class ServerContext: Sendable {
     let shuttingDown = Atomic<Bool>(false)
     let metrics: ServerMetrics
     let rooms: RoomRegistry
+    let admin: AdminAccess
     let channelLimits: ChannelSocketLimits
     private let secret: [UInt8]
     private let connectionIDs = Atomic<UInt64>(0)
 
     init(
         configuration: Configuration, logger: Logger, tls: TLSServerContext?, metrics: ServerMetrics,
-        rooms: RoomRegistry, secret: [UInt8]
+        rooms: RoomRegistry, secret: [UInt8], admin: AdminAccess
     ) {
+        self.admin = admin
         self.configuration = configuration
         self.logger = logger
         self.tls = tls

@@ -23,6 +23,9 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Client listener address, HOST:PORT (overrides --port).")
     var listen: String?
 
+    @Option(name: .long, help: "Port of the admin listener (host from the configuration).")
+    var adminPort: UInt16?
+
     @Option(name: .long, help: "Port of the TLS listener.")
     var tlsPort: UInt16?
 
@@ -58,7 +61,7 @@ struct Serve: ParsableCommand {
         let signals = try SignalWaiter()
         let server: Server
         do {
-            server = try Server(configuration: settings, logger: logger)
+            server = try Server(configuration: settings, logger: logger, binaryVersion: HoldfastVersion.string)
             try server.start()
         } catch {
             logger.critical("cannot start: \(error)")
@@ -72,6 +75,7 @@ struct Serve: ParsableCommand {
         if let port { settings.listen.port = port }
         if let listen { try key("server", "listen").apply(listen, to: &settings, source: flag) }
         if let tlsPort { settings.tlsListen.port = tlsPort }
+        if let adminPort { settings.adminListen.port = adminPort }
         if let tlsCert { settings.tlsCertificatePath = tlsCert }
         if let tlsKey { settings.tlsKeyPath = tlsKey }
         if let eventLoops { try key("server", "event_loops").apply(String(eventLoops), to: &settings, source: flag) }

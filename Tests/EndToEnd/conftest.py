@@ -31,6 +31,7 @@ class RunningServer:
         self.lock = threading.Lock()
         self.port = None
         self.tls_port = None
+        self.admin_port = None
         self.listening = threading.Event()
         threading.Thread(target=self._drain, daemon=True).start()
 
@@ -40,12 +41,15 @@ class RunningServer:
             with self.lock:
                 self.lines.append(line)
             if "listening" in line and self.port is None:
-                match = re.search(r"address=\S*:(\d+)", line)
+                match = re.search(r"(?<![\w-])address=\S*:(\d+)", line)
                 tls = re.search(r"tls-address=\S*:(\d+)", line)
                 if match:
                     self.port = int(match.group(1))
                 if tls:
                     self.tls_port = int(tls.group(1))
+                admin = re.search(r"admin-address=\S*:(\d+)", line)
+                if admin:
+                    self.admin_port = int(admin.group(1))
                 self.listening.set()
 
     def log(self) -> str:
@@ -83,6 +87,7 @@ def start_server(extra_env=None, args=None, tmp_path=None) -> RunningServer:
     env.update(
         {
             "HOLDFAST_LISTEN": "127.0.0.1:0",
+            "HOLDFAST_ADMIN_LISTEN": "127.0.0.1:0",
             "HOLDFAST_EVENT_LOOPS": "2",
             "HOLDFAST_LOG_LEVEL": "debug",
         }

@@ -99,3 +99,29 @@ def test_metrics_are_prometheus_text_with_connection_and_close_counters(server):
         time_out -= 1
         body = exchange(server.port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").decode()
     assert 'holdfast_websocket_closes_total{code="1000",initiator="client"} 1' in body
+
+
+def test_admin_status_needs_the_bearer_token(server):
+    import json
+    import subprocess
+    from conftest import holdfast_binary
+
+    response = exchange(server.admin_port, b"GET /admin/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status_of(response) == 401
+    response = exchange(
+        server.admin_port,
+        b"GET /admin/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\nConnection: close\r\n\r\n")
+    assert status_of(response) == 401
+    result = subprocess.run(
+        [str(holdfast_binary()), "status", "--admin", f"127.0.0.1:{server.admin_port}"],
+        env=server.env, capture_output=True, timeout=20)
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert status["pid"] == server.process.pid
+    assert status["handlers"]["current"]
+    assert status["connections"] >= 1
+
+
+def test_admin_endpoints_are_not_on_the_client_listener(server):
+    response = exchange(server.port, b"GET /admin/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status_of(response) == 404

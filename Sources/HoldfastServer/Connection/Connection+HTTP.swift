@@ -17,6 +17,10 @@ extension Connection {
             )
             return
         }
+        if isAdmin {
+            handleAdmin(request)
+            return
+        }
         if context.shuttingDown.load(ordering: .relaxed) {
             respond(.plainText(.serviceUnavailable, "shutting down"), keepAlive: false)
             return

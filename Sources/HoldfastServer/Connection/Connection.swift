@@ -52,6 +52,8 @@ final class Connection: EventHandler {
     var phase: Phase
     /// Answer every request with 503 (accepted while over the connection limit).
     let overLimit: Bool
+    /// Accepted on the admin listener: only the admin endpoints are served.
+    let isAdmin: Bool
     var application: Application = .echo
 
     var tlsHandshake: TLSServerHandshake?
@@ -84,8 +86,9 @@ final class Connection: EventHandler {
 
     init(
         fd: Int32, loop: EventLoop, context: ServerContext, owner: LoopConnections,
-        tlsHandshake: TLSServerHandshake?, overLimit: Bool
+        tlsHandshake: TLSServerHandshake?, overLimit: Bool, isAdmin: Bool = false
     ) {
+        self.isAdmin = isAdmin
         self.fd = fd
         self.loop = loop
         self.context = context

@@ -51,6 +51,9 @@ final class RoomRegistry: Sendable {
         }
     }
 
+    /// The version of the chat handler code in use.
+    var handlerVersion: String { services.handler.version }
+
     /// Number of rooms started so far.
     var roomCount: Int { refs.withLock { $0.count } }
 
