@@ -424,7 +424,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
             result.errorReplies += 1
             result.noteError("new_msg refused: " + excerpt(bytes, from: envelope.payload))
         }
-        if plan.rate == nil, let window, now < window.measureEnd { send(from: index, timestamp: now) }
+        // Closed loop: an ok reply frees the slot for the next message; a refused one (e.g. rate limited) retires it.
+        if ok, plan.rate == nil, let window, now < window.measureEnd { send(from: index, timestamp: now) }
     }
 
     /// Applies a diff's leaves, then its joins: a meta replaced in one diff leaves the key present.
