@@ -1,5 +1,18 @@
 import HoldfastCore
 
+/// What a ``ClientConnection`` reports to: the per-loop client that keeps the counts of its scenario.
+protocol ConnectionOwner: AnyObject {
+    var loop: EventLoop { get }
+    func nextMaskKey() -> UInt32
+    func connectionOpened(_ connection: ClientConnection)
+    func connectionFailed(_ connection: ClientConnection, reason: String)
+    func connectionLost(_ connection: ClientConnection, reason: String, violation: Bool)
+    func connectionTerminated(_ connection: ClientConnection)
+    /// A whole data message; its first bytes are in `prefix`, and up to the reader's retain limit of them in
+    /// ``ClientConnection/retainedMessage``.
+    func messageReceived(_ connection: ClientConnection, binary: Bool, length: Int, prefix: FrameReader.Prefix)
+}
+
 /// One benchmark WebSocket connection, driven by its loop's readiness events.
 ///
 /// Lifecycle: `connecting` (non-blocking connect) → `handshaking` (upgrade request out, `101` in) → `open`
@@ -16,11 +29,13 @@ final class ClientConnection: EventHandler {
         case connecting, handshaking, open, closing, closed
     }
 
-    private unowned let owner: LoopClient
+    private unowned let owner: any ConnectionOwner
     let fd: Int32
     private(set) var state = State.connecting
     /// Echo messages sent and not yet answered (closed-loop pacing).
     var inFlight = 0
+    /// The owner's index for this connection (channel scenarios keep per-connection state in side tables).
+    var tag = 0
 
     private var handshake: Handshake?
     private var response: [UInt8] = []
@@ -32,11 +47,18 @@ final class ClientConnection: EventHandler {
     private var watchingWritable = false
 
     /// Wraps an fd whose connect is under way; the caller registers it for writability.
-    init(owner: LoopClient, fd: Int32, handshake: Handshake) {
+    init(owner: any ConnectionOwner, fd: Int32, handshake: Handshake, retainLimit: Int = 0) {
         self.owner = owner
         self.fd = fd
         self.handshake = handshake
+        reader.retainLimit = retainLimit
     }
+
+    /// The retained bytes of the message just delivered to the owner (see ``FrameReader/retainLimit``).
+    var retainedMessage: [UInt8] { reader.retained }
+
+    /// Frees the retained bytes once the owner is done with them (a large message's buffer is not kept).
+    func releaseRetained() { reader.releaseRetained() }
 
     // MARK: Events
 
@@ -148,6 +170,17 @@ final class ClientConnection: EventHandler {
             EchoPayload.fill($0, timestamp: timestamp, text: text)
         }
         inFlight += 1
+        scheduleFlush()
+        return true
+    }
+
+    /// Queues a masked text frame carrying `payload`; false when the connection is not open.
+    @discardableResult
+    func sendText(_ payload: [UInt8]) -> Bool {
+        guard state == .open else { return false }
+        FrameWriter.append(to: &output, opcode: .text, length: payload.count, maskKey: owner.nextMaskKey()) { target in
+            payload.withUnsafeBytes { target.copyMemory(from: $0) }
+        }
         scheduleFlush()
         return true
     }

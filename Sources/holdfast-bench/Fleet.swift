@@ -1,15 +1,42 @@
 import Foundation
 import HoldfastCore
 
-/// The client side of a run: either a ``LoadRunner`` in this process, or worker processes that each run one.
+/// A result that crosses process boundaries as JSON and merges exactly.
+protocol FleetResult: Codable {
+    init()
+    mutating func merge(_ other: Self)
+}
+
+/// One process's share of a run, as the ``Fleet`` drives it.
+protocol FleetRunner: AnyObject {
+    associatedtype Result: FleetResult
+    /// Opens (and, for channel scenarios, joins) every connection, waiting at most `timeout` seconds.
+    func connect(timeout: Double)
+    /// Arms the scenario's traffic for `window`.
+    func begin(_ window: Window)
+    /// Blocks until the scenario's traffic has settled (what that means is the scenario's: `expected` is its
+    /// target count) or `deadline` passes.
+    func settle(deadline: UInt64, expected: UInt64)
+    /// Closes every connection and returns the merged result.
+    func finish(closeTimeout: Double) -> Result
+}
+
+extension FleetRunner {
+    func settle(deadline: UInt64, expected: UInt64) {}
+}
+
+extension RunResult: FleetResult {}
+extension LoadRunner: FleetRunner {}
+
+/// The client side of a run: either a runner in this process, or worker processes that each run one.
 ///
 /// Workers are this same binary re-executed with a hidden `--worker INDEX` flag (one process may hold only so
 /// many fds). They talk over pipes, one line per message: the worker says `ready` once its connections are
-/// open, the parent answers `begin WARMUP START END` (echo only) and later `finish`, and the worker replies
-/// with its ``RunResult`` as one JSON line. Windows are absolute monotonic times, which every process on the
-/// machine shares, so all workers measure the same interval.
-enum Fleet {
-    case local(LoadRunner)
+/// open, the parent answers `begin WARMUP START END`, optionally `settle DEADLINE EXPECTED` (answered with
+/// `settled`), and later `finish`, and the worker replies with its result as one JSON line. Windows are
+/// absolute monotonic times, which every process on the machine shares, so all workers measure the same interval.
+enum Fleet<Runner: FleetRunner> {
+    case local(Runner)
     case workers([WorkerProcess])
 
     /// Opens every connection: in this process when `processes` is 1, else in `processes` workers started with
@@ -18,7 +45,7 @@ enum Fleet {
         processes: Int,
         connectTimeout: Double,
         workerArguments: (Int) -> [String],
-        makeRunner: () throws -> LoadRunner
+        makeRunner: () throws -> Runner
     ) throws -> Fleet {
         guard processes > 1 else {
             let runner = try makeRunner()
@@ -45,17 +72,30 @@ enum Fleet {
         }
     }
 
+    /// Waits until every process's traffic has settled or `deadline` passes (see ``FleetRunner/settle``).
+    func settle(deadline: UInt64, expected: UInt64) throws {
+        switch self {
+        case .local(let runner):
+            runner.settle(deadline: deadline, expected: expected)
+        case .workers(let workers):
+            for worker in workers { try worker.send("settle \(deadline) \(expected)") }
+            for (index, worker) in workers.enumerated() {
+                guard worker.readLine() == "settled" else { throw BenchError("worker \(index) did not settle") }
+            }
+        }
+    }
+
     /// Closes every connection and returns the merged result.
-    func finish(closeTimeout: Double) throws -> RunResult {
+    func finish(closeTimeout: Double) throws -> Runner.Result {
         switch self {
         case .local(let runner):
             return runner.finish(closeTimeout: closeTimeout)
         case .workers(let workers):
             for worker in workers { try worker.send("finish") }
-            var merged = RunResult()
+            var merged = Runner.Result()
             for (index, worker) in workers.enumerated() {
                 guard let line = worker.readLine(),
-                      let result = try? JSONDecoder().decode(RunResult.self, from: Data(line.utf8)) else {
+                      let result = try? JSONDecoder().decode(Runner.Result.self, from: Data(line.utf8)) else {
                     throw BenchError("worker \(index) sent no result")
                 }
                 merged.merge(result)
@@ -119,7 +159,7 @@ final class WorkerProcess {
 /// The worker side of the line protocol: open connections, say `ready`, obey `begin` and `finish`.
 enum WorkerMode {
     /// Runs this process as worker `index` with `runner`, then exits the protocol after `finish`.
-    static func serve(runner: LoadRunner, connectTimeout: Double) throws {
+    static func serve(runner: some FleetRunner, connectTimeout: Double) throws {
         runner.connect(timeout: connectTimeout)
         reply("ready")
         while let line = Swift.readLine() {
@@ -130,6 +170,12 @@ enum WorkerMode {
                     throw BenchError("bad begin line: \(line)")
                 }
                 runner.begin(Window(warmupStart: warmup, measureStart: start, measureEnd: end))
+            case "settle" where words.count == 3:
+                guard let deadline = UInt64(words[1]), let expected = UInt64(words[2]) else {
+                    throw BenchError("bad settle line: \(line)")
+                }
+                runner.settle(deadline: deadline, expected: expected)
+                reply("settled")
             case "finish":
                 let result = runner.finish(closeTimeout: 2)
                 reply(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))

@@ -55,8 +55,17 @@ struct FrameReader {
     private var messageBinary = false
     private var messageLength = 0
     private var prefix = Prefix()
+    /// Up to ``retainLimit`` bytes of the current data message, kept for callers that read more than the prefix.
+    private(set) var retained: [UInt8] = []
+    /// How many bytes of each data message to keep in ``retained``; 0 (the default) keeps none.
+    var retainLimit = 0
 
     init() {}
+
+    /// Drops the retained bytes of the last message, releasing a large buffer instead of keeping its capacity.
+    mutating func releaseRetained() {
+        if retained.capacity > 16 * 1024 { retained = [] } else { retained.removeAll(keepingCapacity: true) }
+    }
 
     /// Consumes bytes from `buffer` starting at `offset` and returns the next complete event, or nil once the
     /// buffer is used up. Call again with the updated offset until it returns nil.
@@ -79,6 +88,8 @@ struct FrameReader {
                     prefix.append(buffer[index])
                     index += 1
                 }
+                let keep = min(take, retainLimit - retained.count)
+                if keep > 0 { retained.append(contentsOf: buffer[offset..<(offset + keep)]) }
             }
             offset += take
             remaining -= take
@@ -116,6 +127,7 @@ struct FrameReader {
             messageBinary = opcode == 2
             messageLength = 0
             prefix = Prefix()
+            if !retained.isEmpty { releaseRetained() }
         case 8, 9, 10:
             guard final, remaining <= 125 else { throw Violation(description: "fragmented or long control frame") }
             control.removeAll(keepingCapacity: true)

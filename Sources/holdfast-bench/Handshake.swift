@@ -11,13 +11,14 @@ struct Handshake {
 
     private static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-    /// Builds a request for `target` with a fresh random 16-byte key.
-    init(target: Target, random: inout SplitMix) {
+    /// Builds a request for `target` (at `path` instead of the target's own path, when given) with a fresh
+    /// random 16-byte key.
+    init(target: Target, path: String? = nil, random: inout SplitMix) {
         var nonce: [UInt8] = []
         for _ in 0..<2 { withUnsafeBytes(of: random.next()) { nonce.append(contentsOf: $0) } }
         let key = Base64.encode(nonce)
         expectedAccept = Base64.encode(SHA1.digest(Array((key + Handshake.guid).utf8)))
-        let text = "GET \(target.path) HTTP/1.1\r\n"
+        let text = "GET \(path ?? target.path) HTTP/1.1\r\n"
             + "Host: \(target.hostHeader)\r\n"
             + "Upgrade: websocket\r\n"
             + "Connection: Upgrade\r\n"

@@ -37,7 +37,7 @@ struct LoopProgress: Sendable {
 ///
 /// Thread ownership: everything but `progress` is confined to `loop`'s thread; the coordinator reaches it only
 /// through `loop.execute`, hence `@unchecked Sendable`.
-final class LoopClient: @unchecked Sendable {
+final class LoopClient: ConnectionOwner, @unchecked Sendable {
     let loop: EventLoop
     /// Published state, read by the coordinating thread.
     let progress = Mutex(LoopProgress())

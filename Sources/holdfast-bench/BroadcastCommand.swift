@@ -1,0 +1,228 @@
+import ArgumentParser
+import Foundation
+import HoldfastCore
+
+/// `holdfast-bench broadcast`: chat fan-out through one Phoenix room.
+///
+/// `--connections` subscribers (users `s0`…) and, in addition, `--publishers` publishers (users `p0`…) join one
+/// room. Publishers send `new_msg` whose body starts with the send time (16 hex digits of monotonic ns): open
+/// loop at `--rate` messages/s in total (stamped with the scheduled time), or closed loop with `--in-flight`
+/// unacknowledged messages per publisher. Subscribers time each delivery against that stamp. Publishers are
+/// room members too and receive their own messages; those deliveries are counted apart and not timed.
+/// Subscribers are spread over `--processes` × `--threads`; publishers always run in the parent process.
+struct BroadcastCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "broadcast",
+        abstract: "Fan chat messages out to M subscribers of one room; measure deliveries/s and fan-out latency."
+    )
+
+    @Option(help: "Phoenix socket endpoint (vsn and token are added).") var url = "ws://127.0.0.1:4000/socket/websocket"
+    @Option(help: "Server secret (HOLDFAST_SECRET_KEY) for signing connect tokens.") var secret: String
+    @Option(help: "Room topic.") var room = "room:bench"
+    @Option(help: "Subscribers (over all processes).") var connections = 100
+    @Option(help: "Publishers, in addition to the subscribers (in the parent process).") var publishers = 1
+    @Option(help: "Message body bytes (at least 16: the hex send time).") var size = 64
+    @Option(help: "Messages per second over all publishers (open loop); omit for closed loop.") var rate: Double?
+    @Option(help: "Unacknowledged messages per publisher (closed loop).") var inFlight = 1
+    @Option(help: "Measured seconds (after the warm-up).") var duration = 10.0
+    @Option(help: "Unmeasured seconds of traffic before the window.") var warmup = 1.0
+    @Option(help: "Seconds allowed after the window for outstanding acks and deliveries.") var drainTimeout = 10.0
+    @Option(help: "Event loop threads per process.") var threads = 1
+    @Option(help: "Client processes for the subscribers.") var processes = 1
+    @Option(help: "Handshakes plus joins in progress at once, per process.") var concurrency = 256
+    @Option(help: "Seconds allowed for opening and joining all connections.") var connectTimeout = 120.0
+    @Option(name: .customLong("server-pid"), help: "Server process to charge CPU time to.") var serverPID: Int32?
+    @Option(help: "Write a JSON report to this file.") var json: String?
+    @Option(help: .hidden) var worker: Int?
+    @Option(help: .hidden) var firstUser = 0
+
+    func validate() throws {
+        guard connections > 0, publishers > 0, threads > 0, processes > 0, inFlight > 0, duration > 0, warmup >= 0 else {
+            throw ValidationError("connections, publishers, threads, processes, in-flight and duration must be positive")
+        }
+        guard connections >= processes else { throw ValidationError("need at least one subscriber per process") }
+        guard size >= 16 else { throw ValidationError("--size must be at least 16 to hold the send time") }
+        if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
+    }
+
+    func run() throws {
+        guard HMACSHA256.selfTest() else { throw BenchError("HMAC-SHA256 self-test failed") }
+        raiseFileLimit()
+        let plan = ChannelPlan(
+            scenario: .broadcast, target: try Target(url: url), signer: TokenSigner(secret: secret), topic: room,
+            concurrency: concurrency, size: size, rate: rate, inFlight: inFlight)
+        let subscriberUsers = (firstUser..<(firstUser + connections)).map { (ChannelRole.subscriber, "s\($0)") }
+        let publisherUsers = (0..<publishers).map { (ChannelRole.publisher, "p\($0)") }
+        if worker != nil {
+            try WorkerMode.serve(runner: try ChannelRunner(plan: plan, users: subscriberUsers, threads: threads), connectTimeout: connectTimeout)
+            return
+        }
+        // Subscribers first (in workers, or in this process), then the publishers, so traffic meets a full room.
+        let fleet: Fleet<ChannelRunner>
+        let publisherRunner: ChannelRunner
+        if processes > 1 {
+            fleet = try Fleet.connect(
+                processes: processes, connectTimeout: connectTimeout, workerArguments: workerArguments,
+                makeRunner: { try ChannelRunner(plan: plan, users: [], threads: 1) })
+            publisherRunner = try ChannelRunner(plan: plan, users: publisherUsers, threads: 1)
+            publisherRunner.connect(timeout: connectTimeout)
+        } else {
+            publisherRunner = try ChannelRunner(plan: plan, users: subscriberUsers + publisherUsers, threads: threads)
+            publisherRunner.connect(timeout: connectTimeout)
+            fleet = .local(publisherRunner)
+        }
+        let start = MonotonicClock.nowNanoseconds() + 200_000_000
+        let window = Window(
+            warmupStart: start, measureStart: start + UInt64(warmup * 1e9), measureEnd: start + UInt64((warmup + duration) * 1e9))
+        try fleet.begin(window)
+        if processes > 1 { publisherRunner.begin(window) }
+        sleep(untilNanoseconds: window.measureStart)
+        let cpuBefore = serverPID.flatMap(ProcStats.cpuSeconds)
+        sleep(untilNanoseconds: window.measureEnd)
+        let cpuAfter = serverPID.flatMap(ProcStats.cpuSeconds)
+        // Drain: every ack, then every acknowledged message at every subscriber (these are checked, not timed).
+        let drainDeadline = window.measureEnd + UInt64(drainTimeout * 1e9)
+        publisherRunner.settle(deadline: drainDeadline, expected: 0)
+        try fleet.settle(deadline: drainDeadline, expected: publisherRunner.acknowledged())
+        var result = try fleet.finish(closeTimeout: 2)
+        if processes > 1 { result.merge(publisherRunner.finish(closeTimeout: 2)) }
+
+        let report = BroadcastReport(
+            self, result, cpu: cpuBefore.flatMap { before in cpuAfter.map { $0 - before } })
+        print(report.summary)
+        if let json { try writeJSON(report, to: json) }
+        if result.hasFailures || report.missingDeliveries > 0 { throw ExitCode(1) }
+    }
+
+    /// Worker `index` holds a contiguous share of the subscribers, numbered from `--first-user`.
+    private func workerArguments(_ index: Int) -> [String] {
+        let base = connections / processes
+        let extra = connections % processes
+        let share = base + (index < extra ? 1 : 0)
+        let first = index * base + min(index, extra)
+        var arguments = [
+            "broadcast", "--url", url, "--secret", secret, "--room", room, "--connections", "\(share)",
+            "--size", "\(size)", "--threads", "\(threads)", "--concurrency", "\(concurrency)",
+            "--connect-timeout", "\(connectTimeout)", "--worker", "\(index)", "--first-user", "\(first)",
+        ]
+        if let rate { arguments += ["--rate", "\(rate)"] }
+        return arguments
+    }
+}
+
+/// The `broadcast` scenario's report.
+struct BroadcastReport: Codable {
+    var scenario = "broadcast"
+    var url: String
+    var room: String
+    var mode: String
+    var subscribers: Int
+    var subscribersJoined: Int
+    var publishers: Int
+    var processes: Int
+    var threads: Int
+    var bodyBytes: Int
+    var offeredRate: Double?
+    var warmupSeconds: Double
+    var durationSeconds: Double
+    var joinSeconds: Double
+    var messagesSent: UInt64
+    var messagesAcked: UInt64
+    /// Subscriber deliveries received in the window, per second (median of whole seconds) and overall.
+    var deliveriesMeasured: UInt64
+    var deliveriesPerSecondMedian: Double
+    var deliveriesPerSecondOverall: Double
+    var perSecond: [UInt64]
+    /// Every acknowledged message should reach every joined subscriber; this many did not (after the drain).
+    var missingDeliveries: UInt64
+    var publisherDeliveries: UInt64
+    var fanoutLatencyMicroseconds: LatencySummary
+    var ackLatencyMicroseconds: LatencySummary
+    var serverCPUSeconds: Double?
+    /// Server CPU over the window divided by the deliveries (subscribers only) received in it.
+    var serverCPUMicrosecondsPerDelivery: Double?
+    var errors: ChannelErrors
+
+    init(_ command: BroadcastCommand, _ result: ChannelResult, cpu: Double?) {
+        url = command.url
+        room = command.room
+        mode = command.rate == nil ? "closed loop, \(command.inFlight) in flight per publisher" : "open loop"
+        subscribers = command.connections
+        subscribersJoined = result.joined - min(result.joined, command.publishers)
+        publishers = command.publishers
+        processes = command.processes
+        threads = command.threads
+        bodyBytes = command.size
+        offeredRate = command.rate
+        warmupSeconds = command.warmup
+        durationSeconds = command.duration
+        joinSeconds = result.readyNanoseconds > result.connectStartNanoseconds
+            ? Double(result.readyNanoseconds - result.connectStartNanoseconds) / 1e9 : 0
+        messagesSent = result.messagesSent
+        messagesAcked = result.messagesAcked
+        deliveriesMeasured = result.deliveriesMeasured
+        deliveriesPerSecondMedian = median(Array(result.perSecond.prefix(max(1, Int(command.duration)))))
+        deliveriesPerSecondOverall = Double(result.deliveriesMeasured) / command.duration
+        perSecond = result.perSecond
+        let expected = result.messagesAcked * UInt64(subscribersJoined)
+        missingDeliveries = expected > result.deliveriesTotal ? expected - result.deliveriesTotal : 0
+        publisherDeliveries = result.publisherDeliveries
+        fanoutLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.fanoutLatency))
+        ackLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.ackLatency))
+        serverCPUSeconds = cpu
+        serverCPUMicrosecondsPerDelivery = cpu.flatMap { result.deliveriesMeasured > 0 ? $0 * 1e6 / Double(result.deliveriesMeasured) : nil }
+        errors = ChannelErrors(result)
+    }
+
+    var summary: String {
+        var lines = [
+            "broadcast \(url) \(room): \(mode), \(subscribersJoined)/\(subscribers) subscribers + \(publishers) publisher(s), "
+                + "\(processes) process(es) × \(threads) thread(s), \(bodyBytes)-byte bodies",
+            String(format: "  joined in %.2f s; window %.1f s after %.1f s warm-up", joinSeconds, durationSeconds, warmupSeconds),
+            "  messages: \(messagesSent) sent, \(messagesAcked) acknowledged; deliveries in window: \(deliveriesMeasured), "
+                + "missing after drain: \(missingDeliveries)",
+            String(format: "  deliveries/s: median %.0f, overall %.0f", deliveriesPerSecondMedian, deliveriesPerSecondOverall),
+            "  fan-out latency µs: " + fanoutLatencyMicroseconds.line,
+            "  ack latency µs:     " + ackLatencyMicroseconds.line,
+        ]
+        if let serverCPUSeconds {
+            lines.append(String(format: "  server CPU: %.3f s, %.3f µs per delivery", serverCPUSeconds, serverCPUMicrosecondsPerDelivery ?? 0))
+        }
+        lines.append(contentsOf: errors.lines)
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Failure counts of the channel scenarios.
+struct ChannelErrors: Codable {
+    var connectFailures: Int
+    var joinFailures: Int
+    var unexpectedCloses: Int
+    var protocolViolations: Int
+    var errorReplies: Int
+    var badFrames: Int
+    var samples: [String: Int]
+
+    init(_ result: ChannelResult) {
+        connectFailures = result.connectFailures
+        joinFailures = result.joinFailures
+        unexpectedCloses = result.unexpectedCloses
+        protocolViolations = result.protocolViolations
+        errorReplies = result.errorReplies
+        badFrames = result.badFrames
+        samples = result.errorSamples
+    }
+
+    var lines: [String] {
+        ["  errors: connect failures \(connectFailures), join failures \(joinFailures), unexpected closes \(unexpectedCloses), "
+            + "protocol violations \(protocolViolations), error replies \(errorReplies), bad frames \(badFrames)"]
+            + samples.sorted { $0.value > $1.value }.map { "    \($0.value)× \($0.key)" }
+    }
+}
+
+extension LatencySummary {
+    /// The percentiles on one line.
+    var line: String {
+        String(format: "p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f", p50, p90, p99, p999, max)
+    }
+}

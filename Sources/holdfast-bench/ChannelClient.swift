@@ -1,0 +1,524 @@
+import Histogram
+import HoldfastCore
+import Synchronization
+
+/// What a channel scenario asks of every loop.
+struct ChannelPlan: Sendable {
+    enum Scenario: Sendable { case broadcast, presenceBurst }
+
+    var scenario: Scenario
+    var target: Target
+    var signer: TokenSigner
+    var topic: String
+    /// Handshakes (broadcast: handshakes plus joins) in progress at once, per loop.
+    var concurrency: Int
+    /// broadcast: body bytes, total rate of this loop's publishers (nil: closed loop), acks outstanding per publisher.
+    var size = 64
+    var rate: Double?
+    var inFlight = 1
+    /// presence-burst: users every member must see, and joins in progress at once per loop.
+    var expectedMembers = 0
+    var joinConcurrency = 64
+}
+
+/// What one connection of a channel scenario does.
+enum ChannelRole: Sendable {
+    /// broadcast: joins, then counts and times `new_msg` deliveries.
+    case subscriber
+    /// broadcast: joins, then sends `new_msg` and times the replies.
+    case publisher
+    /// presence-burst: joins on `begin` and tracks the room's presence.
+    case member
+}
+
+/// Progress a channel loop publishes to the coordinating thread.
+struct ChannelProgress: Sendable {
+    var settled = 0
+    var live = 0
+    var pendingAcks = 0
+    var acked: UInt64 = 0
+    var deliveries: UInt64 = 0
+    var subscribersJoined = 0
+    var membersJoinable = 0
+    var membersComplete = 0
+    var result: ChannelResult?
+}
+
+/// One loop's share of a channel scenario: its connections, their Phoenix state and the counts.
+///
+/// Thread ownership: everything but `progress` is confined to `loop`'s thread, as in ``LoopClient``.
+final class ChannelClient: ConnectionOwner, @unchecked Sendable {
+    /// Per-connection state, indexed by ``ClientConnection/tag``.
+    private struct Member {
+        var role: ChannelRole
+        var user: String
+        var joinSentAt: UInt64 = 0
+        var joined = false
+        // presence-burst: the users this member's view holds, as a bitset over user numbers.
+        var seen: [UInt64] = []
+        var seenCount = 0
+        var complete = false
+        // publisher: the next message ref and the send time of each unanswered one.
+        var nextRef: UInt64 = 2
+        var pending: [UInt64: UInt64] = [:]
+    }
+
+    let loop: EventLoop
+    let progress = Mutex(ChannelProgress())
+    /// Connections this loop opens.
+    let memberCount: Int
+    private let plan: ChannelPlan
+    private var members: [Member]
+    private var connections: [ClientConnection] = []
+    /// The connection of each member, by member index (nil when it never got one).
+    private var slots: [ClientConnection?]
+    private var subscribersJoined = 0
+    private var publishers: [Int] = []
+    private var result = ChannelResult()
+    private var fanout = RunResult.emptyHistogram()
+    private var acks = RunResult.emptyHistogram()
+    private var joins = RunResult.emptyHistogram()
+    private var window: Window?
+    private var random = SplitMix()
+    private var handshaking = 0
+    private var skipped = 0
+    private var live = 0
+    private var began = false
+    private var closing = false
+    // presence-burst: the next member to join and the joins awaiting their reply.
+    private var nextJoin = 0
+    private var joinsInProgress = 0
+    private var sequence = 0
+    private var heartbeatTick = 0
+    private let joinFrame: [UInt8]
+
+    init(loop: EventLoop, plan: ChannelPlan, users: [(ChannelRole, String)]) {
+        self.loop = loop
+        self.plan = plan
+        let words = (plan.expectedMembers + 63) / 64
+        members = users.map { role, user in
+            Member(role: role, user: user, seen: role == .member ? [UInt64](repeating: 0, count: words) : [])
+        }
+        slots = Array(repeating: nil, count: users.count)
+        memberCount = users.count
+        joinFrame = Array("[\"1\",\"1\",\(ChannelClient.quoted(plan.topic)),\"phx_join\",{\"device\":\"bench\"}]".utf8)
+        result.connectionsRequested = users.count
+        result.subscribers = users.count { $0.0 == .subscriber }
+        result.members = users.count { $0.0 == .member }
+    }
+
+    func nextMaskKey() -> UInt32 { UInt32(truncatingIfNeeded: random.next()) }
+
+    // MARK: Connecting
+
+    /// Starts connections until `concurrency` are in progress; called again as each one settles.
+    func startConnecting() {
+        if connections.isEmpty && skipped == 0 { scheduleHeartbeats() }
+        while handshaking < plan.concurrency, connections.count + skipped < members.count {
+            let index = connections.count + skipped
+            result.connectStartNanoseconds = min(result.connectStartNanoseconds, MonotonicClock.nowNanoseconds())
+            switch plan.target.startConnect() {
+            case .failure(let error):
+                fail(index: index, "\(error)")
+            case .success(let fd):
+                let separator = plan.target.path.contains("?") ? "&" : "?"
+                let path = plan.target.path + separator + "vsn=2.0.0&token=" + plan.signer.token(user: members[index].user)
+                let retain = members[index].role == .member ? Int(Int32.max) : 512
+                let connection = ClientConnection(
+                    owner: self, fd: fd, handshake: Handshake(target: plan.target, path: path, random: &random), retainLimit: retain)
+                connection.tag = index
+                do {
+                    try loop.register(fd: fd, interest: .writable, handler: connection)
+                } catch {
+                    Socket.close(fd)
+                    fail(index: index, "\(error)")
+                    continue
+                }
+                connections.append(connection)
+                slots[index] = connection
+                handshaking += 1
+                live += 1
+            }
+        }
+        publishProgress()
+    }
+
+    private func fail(index: Int, _ reason: String) {
+        result.connectFailures += 1
+        result.noteError(reason)
+        skipped += 1
+    }
+
+    /// Fails every connection (or join, for broadcast) still in progress, and every one not yet started.
+    func abandonPending() {
+        let unstarted = members.count - connections.count - skipped
+        if unstarted > 0 {
+            result.connectFailures += unstarted
+            result.noteError("not started before the connect timeout", count: unstarted)
+            skipped += unstarted
+        }
+        for connection in connections where connection.state == .connecting || connection.state == .handshaking {
+            connection.fail("handshake timed out")
+        }
+        if plan.scenario == .broadcast {
+            for connection in connections where connection.state == .open && !members[connection.tag].joined {
+                result.joinFailures += 1
+                result.noteError("join not answered before the connect timeout")
+                connection.terminate()
+            }
+        }
+        publishProgress()
+    }
+
+    private func publishProgress() {
+        let settled = plan.scenario == .broadcast
+            ? result.joined + result.connectFailures + result.joinFailures
+            : result.connectionsOpened + result.connectFailures
+        let snapshot = (
+            settled, live, publishers.reduce(0) { $0 + members[$1].pending.count }, result.messagesAcked,
+            result.deliveriesTotal, result.membersComplete
+        )
+        let joinable = result.members - result.joinFailures - result.connectFailures
+        let joinedSubscribers = subscribersJoined
+        progress.withLock {
+            $0.settled = snapshot.0
+            $0.live = snapshot.1
+            $0.pendingAcks = snapshot.2
+            $0.acked = snapshot.3
+            $0.deliveries = snapshot.4
+            $0.membersComplete = snapshot.5
+            $0.membersJoinable = joinable
+            $0.subscribersJoined = joinedSubscribers
+        }
+    }
+
+    // MARK: Connection callbacks
+
+    func connectionOpened(_ connection: ClientConnection) {
+        result.connectionsOpened += 1
+        if plan.scenario == .broadcast {
+            // The handshake slot stays taken until the join is answered.
+            sendJoin(connection)
+            return
+        }
+        handshaking -= 1
+        result.readyNanoseconds = max(result.readyNanoseconds, MonotonicClock.nowNanoseconds())
+        startConnecting()
+    }
+
+    func connectionFailed(_ connection: ClientConnection, reason: String) {
+        handshaking -= 1
+        result.connectFailures += 1
+        result.noteError(reason)
+        startConnecting()
+    }
+
+    func connectionLost(_ connection: ClientConnection, reason: String, violation: Bool) {
+        if violation { result.protocolViolations += 1 } else { result.unexpectedCloses += 1 }
+        result.noteError(reason)
+        let member = members[connection.tag]
+        if !member.joined, member.joinSentAt != 0 { joinSettled(connection, ok: false, reason: "connection lost during join") }
+    }
+
+    func connectionTerminated(_ connection: ClientConnection) {
+        live -= 1
+        publishProgress()
+    }
+
+    // MARK: Joining
+
+    private func sendJoin(_ connection: ClientConnection) {
+        members[connection.tag].joinSentAt = MonotonicClock.nowNanoseconds()
+        result.firstJoinSentNanoseconds = min(result.firstJoinSentNanoseconds, members[connection.tag].joinSentAt)
+        connection.sendText(joinFrame)
+    }
+
+    /// presence-burst: sends joins until `joinConcurrency` are awaiting their reply.
+    private func startJoins() {
+        while joinsInProgress < plan.joinConcurrency, nextJoin < connections.count {
+            let connection = connections[nextJoin]
+            nextJoin += 1
+            guard connection.state == .open else { continue }
+            joinsInProgress += 1
+            sendJoin(connection)
+        }
+    }
+
+    private func joinSettled(_ connection: ClientConnection, ok: Bool, reason: String) {
+        let now = MonotonicClock.nowNanoseconds()
+        if ok {
+            members[connection.tag].joined = true
+            result.joined += 1
+            if members[connection.tag].role == .subscriber { subscribersJoined += 1 }
+            _ = joins.record(min(now - members[connection.tag].joinSentAt, RunResult.maximumLatency))
+        } else {
+            result.joinFailures += 1
+            result.noteError(reason)
+        }
+        result.lastJoinReplyNanoseconds = max(result.lastJoinReplyNanoseconds, now)
+        switch plan.scenario {
+        case .broadcast:
+            handshaking -= 1
+            result.readyNanoseconds = max(result.readyNanoseconds, now)
+            if ok, members[connection.tag].role == .publisher { publishers.append(connection.tag) }
+            startConnecting()
+        case .presenceBurst:
+            joinsInProgress -= 1
+            startJoins()
+            publishProgress()
+        }
+    }
+
+    // MARK: Heartbeats
+
+    /// Every second, a thirtieth of the connections send a heartbeat: each one every 30 s, as Phoenix clients do.
+    private func scheduleHeartbeats() {
+        loop.schedule(afterMilliseconds: 1000) { [self] in
+            guard !closing else { return }
+            heartbeatTick += 1
+            let frame = Array("[null,\"0\",\"phoenix\",\"heartbeat\",{}]".utf8)
+            var index = heartbeatTick % 30
+            while index < connections.count {
+                connections[index].sendText(frame)
+                index += 30
+            }
+            scheduleHeartbeats()
+        }
+    }
+
+    // MARK: Traffic
+
+    /// Arms the scenario for `window`: broadcast publishers send from `warmupStart` to `measureEnd`;
+    /// presence-burst members start joining at `warmupStart`.
+    func begin(_ window: Window) {
+        self.window = window
+        let seconds = (window.measureEnd - window.measureStart + 999_999_999) / 1_000_000_000
+        result.perSecond = Array(repeating: 0, count: Int(seconds))
+        loop.schedule(afterMilliseconds: delay(until: window.warmupStart)) { [self] in
+            began = true
+            switch plan.scenario {
+            case .presenceBurst:
+                startJoins()
+            case .broadcast:
+                if plan.rate != nil {
+                    tick()
+                } else {
+                    for publisher in publishers {
+                        for _ in 0..<plan.inFlight { send(from: publisher, timestamp: MonotonicClock.nowNanoseconds()) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Open loop: sends every message whose scheduled time has come, stamped with that time (see the echo tick).
+    private func tick() {
+        guard let rate = plan.rate, rate > 0, let window, !publishers.isEmpty else { return }
+        let interval = 1e9 / rate
+        let now = MonotonicClock.nowNanoseconds()
+        var due = window.warmupStart + UInt64(Double(sequence) * interval)
+        while due <= now, due < window.measureEnd {
+            send(from: publishers[sequence % publishers.count], timestamp: due)
+            sequence += 1
+            due = window.warmupStart + UInt64(Double(sequence) * interval)
+        }
+        guard due < window.measureEnd else { return }
+        loop.schedule(afterMilliseconds: max(1, delay(until: due))) { [self] in tick() }
+    }
+
+    private func send(from index: Int, timestamp: UInt64) {
+        guard let connection = slots[index], connection.state == .open else { return }
+        let ref = members[index].nextRef
+        members[index].nextRef += 1
+        members[index].pending[ref] = timestamp
+        var frame = Array("[\"1\",\"\(ref)\",\(ChannelClient.quoted(plan.topic)),\"new_msg\",{\"body\":\"".utf8)
+        let digits = Array("0123456789abcdef".utf8)
+        for shift in stride(from: 60, through: 0, by: -4) { frame.append(digits[Int(timestamp >> UInt64(shift) & 0xF)]) }
+        frame.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: max(0, plan.size - 16)))
+        frame.append(contentsOf: "\"}]".utf8)
+        connection.sendText(frame)
+        result.messagesSent += 1
+    }
+
+    // MARK: Receiving
+
+    func messageReceived(_ connection: ClientConnection, binary: Bool, length: Int, prefix: FrameReader.Prefix) {
+        let bytes = connection.retainedMessage
+        bytes.withUnsafeBytes { handle(connection, $0, length: length) }
+        connection.releaseRetained()
+    }
+
+    private func handle(_ connection: ClientConnection, _ bytes: UnsafeRawBufferPointer, length: Int) {
+        let now = MonotonicClock.nowNanoseconds()
+        let index = connection.tag
+        if began {
+            result.framesReceived += 1
+            result.bytesReceived += UInt64(length)
+        }
+        guard let envelope = PhoenixScan.envelope(bytes) else {
+            bad("frame is not a Phoenix 2.0.0 message")
+            return
+        }
+        if PhoenixScan.equals(bytes, envelope.topic, "phoenix") { return }
+        if PhoenixScan.equals(bytes, envelope.event, "new_msg") {
+            delivered(index, bytes, envelope, now: now)
+        } else if PhoenixScan.equals(bytes, envelope.event, "phx_reply") {
+            let ok = PhoenixScan.find(bytes, "\"status\":\"ok\"", from: envelope.payload) != nil
+            guard let ref = envelope.ref else { return }
+            if PhoenixScan.equals(bytes, ref, "1") {
+                if members[index].joined { return }
+                joinSettled(connection, ok: ok, reason: "join refused: " + excerpt(bytes, from: envelope.payload))
+            } else if let number = PhoenixScan.decimal(bytes, ref), let sent = members[index].pending.removeValue(forKey: number) {
+                acknowledged(index, ok: ok, sent: sent, now: now, bytes, envelope)
+            }
+        } else if PhoenixScan.equals(bytes, envelope.event, "presence_state") {
+            guard members[index].role == .member else { return }
+            result.presenceStates += 1
+            if !PhoenixScan.forEachMember(bytes, objectAt: envelope.payload, { key, _ in see(index, bytes, key, present: true) }) {
+                bad("presence_state payload is not an object")
+            }
+            checkComplete(index, now: now)
+        } else if PhoenixScan.equals(bytes, envelope.event, "presence_diff") {
+            guard members[index].role == .member else { return }
+            result.presenceDiffs += 1
+            applyDiff(index, bytes, envelope.payload)
+            checkComplete(index, now: now)
+        } else if PhoenixScan.equals(bytes, envelope.event, "phx_error") || PhoenixScan.equals(bytes, envelope.event, "phx_close") {
+            result.errorReplies += 1
+            result.noteError("channel closed by the server")
+        }
+    }
+
+    private func delivered(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ envelope: PhoenixScan.Envelope, now: UInt64) {
+        switch members[index].role {
+        case .member:
+            return
+        case .publisher:
+            result.publisherDeliveries += 1
+            return
+        case .subscriber:
+            break
+        }
+        guard let body = PhoenixScan.find(bytes, "\"body\":\"", from: envelope.payload),
+              let stamp = PhoenixScan.hex16(bytes, at: body + 8), stamp <= now else {
+            bad("new_msg without a benchmark timestamp")
+            return
+        }
+        result.deliveriesTotal += 1
+        guard let window, now >= window.measureStart, now < window.measureEnd else { return }
+        result.deliveriesMeasured += 1
+        _ = fanout.record(min(now - stamp, RunResult.maximumLatency))
+        let second = Int((now - window.measureStart) / 1_000_000_000)
+        if second < result.perSecond.count { result.perSecond[second] += 1 }
+    }
+
+    private func acknowledged(
+        _ index: Int, ok: Bool, sent: UInt64, now: UInt64, _ bytes: UnsafeRawBufferPointer, _ envelope: PhoenixScan.Envelope
+    ) {
+        if ok {
+            result.messagesAcked += 1
+            if let window, now >= window.measureStart, now < window.measureEnd {
+                _ = acks.record(min(now > sent ? now - sent : 0, RunResult.maximumLatency))
+            }
+        } else {
+            result.errorReplies += 1
+            result.noteError("new_msg refused: " + excerpt(bytes, from: envelope.payload))
+        }
+        // Closed loop: an ok reply frees the slot for the next message; a refused one (e.g. rate limited) retires it.
+        if ok, plan.rate == nil, let window, now < window.measureEnd { send(from: index, timestamp: now) }
+    }
+
+    /// Applies a diff's leaves, then its joins: a meta replaced in one diff leaves the key present.
+    private func applyDiff(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ payload: Int) {
+        var joinsAt: Int?
+        var leavesAt: Int?
+        let parsed = PhoenixScan.forEachMember(bytes, objectAt: payload) { key, value in
+            if PhoenixScan.equals(bytes, key, "joins") { joinsAt = value }
+            if PhoenixScan.equals(bytes, key, "leaves") { leavesAt = value }
+        }
+        guard parsed, let joinsAt, let leavesAt else {
+            bad("presence_diff without joins and leaves")
+            return
+        }
+        PhoenixScan.forEachMember(bytes, objectAt: leavesAt) { key, _ in see(index, bytes, key, present: false) }
+        PhoenixScan.forEachMember(bytes, objectAt: joinsAt) { key, _ in see(index, bytes, key, present: true) }
+    }
+
+    /// Marks user key `u<number>` present or absent in member `index`'s view.
+    private func see(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ key: Range<Int>, present: Bool) {
+        guard key.count > 1, bytes[key.lowerBound] == UInt8(ascii: "u"),
+              let number = PhoenixScan.decimal(bytes, (key.lowerBound + 1)..<key.upperBound),
+              number < UInt64(plan.expectedMembers) else {
+            bad("presence key that is not a benchmark user")
+            return
+        }
+        let word = Int(number / 64)
+        let bit = UInt64(1) << (number % 64)
+        let had = members[index].seen[word] & bit != 0
+        if present, !had {
+            members[index].seen[word] |= bit
+            members[index].seenCount += 1
+        } else if !present, had {
+            members[index].seen[word] &= ~bit
+            members[index].seenCount -= 1
+        }
+    }
+
+    private func checkComplete(_ index: Int, now: UInt64) {
+        guard !members[index].complete, members[index].seenCount == plan.expectedMembers else { return }
+        members[index].complete = true
+        result.membersComplete += 1
+        result.lastCompleteNanoseconds = max(result.lastCompleteNanoseconds, now)
+        publishProgress()
+    }
+
+    private func bad(_ reason: String) {
+        result.badFrames += 1
+        result.noteError(reason)
+    }
+
+    /// A short, printable excerpt of a reply for error samples.
+    private func excerpt(_ bytes: UnsafeRawBufferPointer, from start: Int) -> String {
+        let end = min(bytes.count, start + 80)
+        return start < end ? String(decoding: bytes[start..<end], as: UTF8.self) : ""
+    }
+
+    // MARK: Shutdown
+
+    /// Publishes progress (acks and deliveries move without connection events).
+    func refreshProgress() { publishProgress() }
+
+    /// Starts the closing handshake on every connection and drops those still open after `timeout`.
+    func closeAll(timeoutMilliseconds: Int64) {
+        closing = true
+        for connection in connections { connection.close() }
+        loop.schedule(afterMilliseconds: timeoutMilliseconds) { [self] in
+            for connection in connections { connection.terminate() }
+        }
+        publishProgress()
+    }
+
+    func publishResult() {
+        var snapshot = result
+        snapshot.fanoutLatency = RunResult.buckets(of: fanout)
+        snapshot.ackLatency = RunResult.buckets(of: acks)
+        snapshot.joinLatency = RunResult.buckets(of: joins)
+        progress.withLock { $0.result = snapshot }
+    }
+
+    private func delay(until nanoseconds: UInt64) -> Int64 {
+        let now = MonotonicClock.nowNanoseconds()
+        guard nanoseconds > now else { return 0 }
+        return Int64((nanoseconds - now + 999_999) / 1_000_000)
+    }
+
+    /// `text` as a JSON string literal (topics are plain ASCII; quotes and backslashes are escaped).
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for character in text {
+            if character == "\"" || character == "\\" { out.append("\\") }
+            out.append(character)
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,117 @@
+import Histogram
+
+/// What the channel scenarios (`broadcast`, `presence-burst`) measured in one loop, one process or a whole run;
+/// merges exactly and crosses process boundaries as JSON, like ``RunResult``.
+struct ChannelResult: FleetResult, Sendable {
+    var connectionsRequested = 0
+    var connectionsOpened = 0
+    /// Connections whose `phx_join` got an ok reply.
+    var joined = 0
+    var connectFailures = 0
+    /// Joins refused or unanswered.
+    var joinFailures = 0
+    var unexpectedCloses = 0
+    var protocolViolations = 0
+    /// Error replies to chat messages (rate limit, validation, storage), and `phx_error` / `phx_close` pushes.
+    var errorReplies = 0
+    /// Frames that were not a Phoenix 2.0.0 array, or a `new_msg` without our timestamp.
+    var badFrames = 0
+    /// First connect attempt, and the last join reply (broadcast) or handshake (presence-burst).
+    var connectStartNanoseconds: UInt64 = .max
+    var readyNanoseconds: UInt64 = 0
+
+    // broadcast
+    var subscribers = 0
+    var messagesSent: UInt64 = 0
+    /// Ok replies to chat messages (each one is durable and was broadcast).
+    var messagesAcked: UInt64 = 0
+    /// `new_msg` deliveries to subscribers received inside the window, and in the whole run.
+    var deliveriesMeasured: UInt64 = 0
+    var deliveriesTotal: UInt64 = 0
+    /// `new_msg` deliveries to the publishers themselves (they are room members too).
+    var publisherDeliveries: UInt64 = 0
+    /// Subscriber deliveries in each second of the window.
+    var perSecond: [UInt64] = []
+    /// Send time to receipt at each subscriber (in the window), and send time to the publisher's ok reply.
+    var fanoutLatency: [RunResult.Bucket] = []
+    var ackLatency: [RunResult.Bucket] = []
+
+    // presence-burst
+    var members = 0
+    /// Frames and payload bytes received by all clients from the first join on.
+    var framesReceived: UInt64 = 0
+    var bytesReceived: UInt64 = 0
+    var presenceStates: UInt64 = 0
+    var presenceDiffs: UInt64 = 0
+    /// Members whose view held every expected user.
+    var membersComplete = 0
+    var firstJoinSentNanoseconds: UInt64 = .max
+    var lastJoinReplyNanoseconds: UInt64 = 0
+    var lastCompleteNanoseconds: UInt64 = 0
+    /// `phx_join` sent to its reply.
+    var joinLatency: [RunResult.Bucket] = []
+
+    var errorSamples: [String: Int] = [:]
+
+    /// Whether anything went wrong that makes the numbers untrustworthy.
+    var hasFailures: Bool {
+        connectFailures + joinFailures + unexpectedCloses + protocolViolations + errorReplies + badFrames > 0
+            || connectionsOpened < connectionsRequested
+    }
+
+    mutating func merge(_ other: ChannelResult) {
+        connectionsRequested += other.connectionsRequested
+        connectionsOpened += other.connectionsOpened
+        joined += other.joined
+        connectFailures += other.connectFailures
+        joinFailures += other.joinFailures
+        unexpectedCloses += other.unexpectedCloses
+        protocolViolations += other.protocolViolations
+        errorReplies += other.errorReplies
+        badFrames += other.badFrames
+        connectStartNanoseconds = min(connectStartNanoseconds, other.connectStartNanoseconds)
+        readyNanoseconds = max(readyNanoseconds, other.readyNanoseconds)
+        subscribers += other.subscribers
+        messagesSent += other.messagesSent
+        messagesAcked += other.messagesAcked
+        deliveriesMeasured += other.deliveriesMeasured
+        deliveriesTotal += other.deliveriesTotal
+        publisherDeliveries += other.publisherDeliveries
+        if perSecond.count < other.perSecond.count {
+            perSecond.append(contentsOf: repeatElement(0, count: other.perSecond.count - perSecond.count))
+        }
+        for (index, count) in other.perSecond.enumerated() { perSecond[index] += count }
+        fanoutLatency = ChannelResult.merged(fanoutLatency, other.fanoutLatency)
+        ackLatency = ChannelResult.merged(ackLatency, other.ackLatency)
+        members += other.members
+        framesReceived += other.framesReceived
+        bytesReceived += other.bytesReceived
+        presenceStates += other.presenceStates
+        presenceDiffs += other.presenceDiffs
+        membersComplete += other.membersComplete
+        firstJoinSentNanoseconds = min(firstJoinSentNanoseconds, other.firstJoinSentNanoseconds)
+        lastJoinReplyNanoseconds = max(lastJoinReplyNanoseconds, other.lastJoinReplyNanoseconds)
+        lastCompleteNanoseconds = max(lastCompleteNanoseconds, other.lastCompleteNanoseconds)
+        joinLatency = ChannelResult.merged(joinLatency, other.joinLatency)
+        for (message, count) in other.errorSamples { noteError(message, count: count) }
+    }
+
+    /// Records an error message, keeping at most a handful of distinct ones.
+    mutating func noteError(_ message: String, count: Int = 1) {
+        if errorSamples[message] != nil || errorSamples.count < 8 {
+            errorSamples[message, default: 0] += count
+        }
+    }
+
+    static func histogram(_ buckets: [RunResult.Bucket]) -> Histogram<UInt64> {
+        var histogram = RunResult.emptyHistogram()
+        for bucket in buckets { _ = histogram.record(bucket.value, count: bucket.count) }
+        return histogram
+    }
+
+    private static func merged(_ a: [RunResult.Bucket], _ b: [RunResult.Bucket]) -> [RunResult.Bucket] {
+        var histogram = histogram(a)
+        histogram.add(self.histogram(b))
+        return RunResult.buckets(of: histogram)
+    }
+}

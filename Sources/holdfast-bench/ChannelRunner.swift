@@ -1,0 +1,114 @@
+import Glibc
+import HoldfastCore
+import Synchronization
+
+/// One process's share of a channel scenario: an ``EventLoopGroup`` whose loops each drive a ``ChannelClient``.
+///
+/// As in ``LoadRunner``, the coordinating thread only posts work to the loops and polls their published progress.
+final class ChannelRunner: FleetRunner {
+    private let group: EventLoopGroup
+    private let clients: [ChannelClient]
+    private let scenario: ChannelPlan.Scenario
+
+    /// Splits `users` into contiguous shares over `threads` loops (and the open-loop rate over the loops in
+    /// proportion to their publishers) and starts the loops.
+    init(plan: ChannelPlan, users: [(ChannelRole, String)], threads: Int) throws {
+        let loopCount = max(1, min(threads, max(users.count, 1)))
+        group = try EventLoopGroup(count: loopCount)
+        scenario = plan.scenario
+        let publishers = users.count { $0.0 == .publisher }
+        var clients: [ChannelClient] = []
+        var start = 0
+        for (index, loop) in group.loops.enumerated() {
+            let share = users.count / loopCount + (index < users.count % loopCount ? 1 : 0)
+            let slice = Array(users[start..<(start + share)])
+            start += share
+            var loopPlan = plan
+            loopPlan.concurrency = max(1, plan.concurrency / loopCount)
+            loopPlan.joinConcurrency = max(1, plan.joinConcurrency / loopCount)
+            if let rate = plan.rate, publishers > 0 {
+                loopPlan.rate = rate * Double(slice.count { $0.0 == .publisher }) / Double(publishers)
+            }
+            clients.append(ChannelClient(loop: loop, plan: loopPlan, users: slice))
+        }
+        self.clients = clients
+        group.start()
+    }
+
+    /// Opens (broadcast: and joins) every connection, waiting at most `timeout` seconds.
+    func connect(timeout: Double) {
+        for client in clients { client.loop.execute { client.startConnecting() } }
+        let deadline = MonotonicClock.nowNanoseconds() + UInt64(timeout * 1e9)
+        let settled = waitUntil(deadline) { client in
+            client.progress.withLock { $0.settled } >= client.memberCount
+        }
+        if !settled {
+            for client in clients { client.loop.execute { client.abandonPending() } }
+            usleep(100_000)
+        }
+    }
+
+    func begin(_ window: Window) {
+        for client in clients { client.loop.execute { client.begin(window) } }
+    }
+
+    /// broadcast: waits until no publisher ack is outstanding and every joined subscriber received `expected`
+    /// messages; presence-burst: until every joinable member's view is complete. Bounded by `deadline`.
+    func settle(deadline: UInt64, expected: UInt64) {
+        let scenario = self.scenario
+        _ = waitUntil(deadline, refresh: true) { client in
+            client.progress.withLock { progress in
+                switch scenario {
+                case .broadcast:
+                    progress.pendingAcks == 0 && progress.deliveries >= expected * UInt64(progress.subscribersJoined)
+                case .presenceBurst:
+                    progress.membersComplete >= progress.membersJoinable
+                }
+            }
+        }
+    }
+
+    /// Chat messages acknowledged so far by this process's publishers.
+    func acknowledged() -> UInt64 {
+        for client in clients { client.loop.execute { client.refreshProgress() } }
+        usleep(20_000)
+        return clients.reduce(0) { $0 + $1.progress.withLock { $0.acked } }
+    }
+
+    func finish(closeTimeout timeout: Double) -> ChannelResult {
+        let milliseconds = Int64(timeout * 1000)
+        for client in clients { client.loop.execute { client.closeAll(timeoutMilliseconds: milliseconds) } }
+        let deadline = MonotonicClock.nowNanoseconds() + UInt64(timeout * 1e9) + 500_000_000
+        _ = waitUntil(deadline) { client in client.progress.withLock { $0.live } == 0 }
+        for client in clients { client.loop.execute { client.publishResult() } }
+        _ = waitUntil(.max) { client in client.progress.withLock { $0.result != nil } }
+        var merged = ChannelResult()
+        for client in clients {
+            if let result = client.progress.withLock({ $0.result }) { merged.merge(result) }
+        }
+        for loop in group.loops {
+            loop.execute {
+                loop.stop()
+                loop.schedule(afterMilliseconds: 1) {}
+            }
+        }
+        group.join()
+        return merged
+    }
+
+    /// Polls every 2 ms (asking the loops to republish their counters every 50 ms when `refresh`) until
+    /// `condition` holds for every loop or `deadline` passes; true when it held.
+    private func waitUntil(_ deadline: UInt64, refresh: Bool = false, _ condition: (ChannelClient) -> Bool) -> Bool {
+        var polls = 0
+        while true {
+            if refresh, polls % 25 == 0 {
+                for client in clients { client.loop.execute { client.refreshProgress() } }
+                usleep(2000)
+            }
+            polls += 1
+            if clients.allSatisfy(condition) { return true }
+            if MonotonicClock.nowNanoseconds() >= deadline { return false }
+            usleep(2000)
+        }
+    }
+}
