@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -73,3 +74,5 @@ int holdfast_set_cloexec(int fd, int on) {
 }
 
 pid_t holdfast_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+int holdfast_malloc_trim(void) { return malloc_trim(0); }

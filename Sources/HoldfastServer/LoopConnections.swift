@@ -1,3 +1,4 @@
+import Glibc
 import HoldfastCore
 
 /// The connections one event loop owns, for the periodic deadline sweep and for shutdown.
@@ -6,6 +7,8 @@ import HoldfastCore
 /// `@unchecked Sendable` for the same reason: created by the server, then used only on its loop.
 final class LoopConnections: @unchecked Sendable {
     private(set) var connections: [Connection] = []
+    /// Bytes of large output buffers released since the last heap trim (see `trimHeapIfNeeded`).
+    var releasedBytes = 0
 
     func add(_ connection: Connection) {
         connection.slot = connections.count
@@ -24,6 +27,14 @@ final class LoopConnections: @unchecked Sendable {
     }
 
     var count: Int { connections.count }
+
+    /// Large transient buffers (a presence_state for thousands of members, a slow reader's backlog) leave freed
+    /// pages that glibc keeps mapped; after enough of them, give them back so idle memory stays small.
+    func trimHeapIfNeeded() {
+        guard releasedBytes > 8 << 20 else { return }
+        releasedBytes = 0
+        Heap.trim()
+    }
 
     /// Runs `body` over a snapshot, so connections may close (and leave the list) while it runs.
     func forEach(_ body: (Connection) -> Void) {

@@ -153,6 +153,7 @@ public final class Server: Sendable {
         loop.schedule(afterMilliseconds: 250) { [self] in
             let now = MonotonicClock.nowMilliseconds()
             connections.forEach { $0.sweep(now: now) }
+            connections.trimHeapIfNeeded()
             scheduleSweep(on: loop, connections: connections)
         }
     }

@@ -39,5 +39,7 @@ int holdfast_accept(int listen_fd);
 int holdfast_set_nonblocking(int fd);
 int holdfast_set_cloexec(int fd, int on);
 pid_t holdfast_gettid(void);
+/// Returns freed heap pages to the kernel (glibc malloc_trim).
+int holdfast_malloc_trim(void);
 
 #endif

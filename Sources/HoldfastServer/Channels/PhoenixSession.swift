@@ -151,6 +151,12 @@ final class PhoenixSession {
         send(message)
     }
 
+    /// A push already encoded as a text frame payload by a room, for the join `joinRef` of `topic`.
+    func pushEncoded(_ text: [UInt8], topic: String, joinRef: String?) {
+        guard let member = joined[topic], member.joinRef == joinRef else { return }
+        connection.sendText(text)
+    }
+
     /// The socket is gone: leave every room.
     func connectionClosed() {
         for (topic, member) in joined { rooms.send(topic, .leave(connectionID: member.connectionID)) }

@@ -42,6 +42,7 @@ extension Connection {
             }
         }
         // Everything is out: release the buffer unless it is small enough to reuse cheaply.
+        if outbound.capacity > 64 * 1024 { owner.releasedBytes += outbound.capacity }
         outbound.removeAll(keepingCapacity: outbound.capacity <= 4096)
         outboundOffset = 0
         if writableRegistered {

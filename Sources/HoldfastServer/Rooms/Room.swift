@@ -36,6 +36,9 @@ final class Room: @unchecked Sendable {
     private var coalescer: PresenceDiffCoalescer
     private var lastID: Int64
     private var pending: [(message: StoredMessage, sender: RoomMember, ref: String?)] = []
+    /// Members that joined since the last presence flush: they get the full `presence_state` (encoded once for all
+    /// of them) at the flush instead of the diff.
+    private var awaitingState: [UInt64: RoomMember] = [:]
     private var commitScheduled = false
 
     init(topic: String, loop: EventLoop, services: RoomServices, membership: RoomMembership) throws {
@@ -66,7 +69,7 @@ final class Room: @unchecked Sendable {
         case .typing(let connectionID):
             guard let member = membership.member(connectionID) else { return }
             let payload = JSONValue.object([JSONMember("user", .string(member.user))])
-            broadcast(event: "typing", payload: payload, except: connectionID)
+            broadcast(event: "typing", payload: payload, except: [connectionID])
         }
     }
 
@@ -95,9 +98,10 @@ final class Room: @unchecked Sendable {
             let response = JSONValue.object([
                 JSONMember("last_id", .integer(lastID)), JSONMember("recovered", .bool(recovered)),
             ])
-            var extra: [PhoenixMessage] = [
-                PhoenixMessage(joinRef: member.joinRef, ref: nil, topic: topic, event: "presence_state", payload: presence.statePayload())
-            ]
+            // presence_state follows at the next presence flush (see `flushPresence`), encoded once for every
+            // member that joined within the window: a burst of k joins costs one encode, not k.
+            awaitingState[member.connectionID] = member
+            var extra: [PhoenixMessage] = []
             for stored in missed {
                 let payload = services.handler.messagePayload(
                     id: stored.id, user: stored.user, body: stored.body, timestamp: stored.timestamp,
@@ -110,6 +114,7 @@ final class Room: @unchecked Sendable {
 
     private func leave(_ connectionID: UInt64) {
         guard membership.remove(connectionID) != nil else { return }
+        awaitingState.removeValue(forKey: connectionID)
         presence.untrackAll(owner: connectionID)
         recordPresenceChange()
     }
@@ -139,9 +144,22 @@ final class Room: @unchecked Sendable {
 
     private func flushPresence() {
         coalescer.flushed()
-        guard let diff = presence.takeDiff() else { return }
-        services.metrics.presenceDiffs.add(membership.count)
-        broadcast(event: "presence_diff", payload: diff, except: nil)
+        let diff = presence.takeDiff()
+        let joiners = awaitingState
+        awaitingState.removeAll(keepingCapacity: true)
+        if !joiners.isEmpty {
+            let state = JSON.encode(presence.statePayload())
+            for member in joiners.values {
+                let frame = PresenceStateFrame.text(topic: topic, joinRef: member.joinRef, payload: state, version: member.version)
+                member.deliver { $0.phoenix?.pushEncoded(frame, topic: member.topic, joinRef: member.joinRef) }
+            }
+        }
+        guard let diff else { return }
+        // The joiners' state already includes this window's changes.
+        let recipients = membership.count - joiners.count
+        guard recipients > 0 else { return }
+        services.metrics.presenceDiffs.add(recipients)
+        broadcast(event: "presence_diff", payload: diff, except: Set(joiners.keys))
     }
 
     // MARK: Chat
@@ -189,7 +207,7 @@ final class Room: @unchecked Sendable {
             let payload = services.handler.messagePayload(
                 id: stored.id, user: stored.user, body: stored.body, timestamp: stored.timestamp,
                 clientID: stored.clientID.map { .string($0) })
-            broadcast(event: "new_msg", payload: payload, except: nil)
+            broadcast(event: "new_msg", payload: payload)
             let sender = item.sender
             let ref = item.ref
             let response = JSONValue.object([JSONMember("id", .integer(stored.id))])
@@ -201,7 +219,7 @@ final class Room: @unchecked Sendable {
 
     /// Encodes the push once per serializer version and hands each member loop one task that writes it to
     /// every local member.
-    private func broadcast(event: String, payload: JSONValue, except: UInt64?) {
+    private func broadcast(event: String, payload: JSONValue, except: Set<UInt64> = []) {
         let message = PhoenixMessage(joinRef: nil, ref: nil, topic: topic, event: event, payload: payload)
         var encoded = EncodedBroadcast()
         for version in [PhoenixSerializerVersion.v1, .v2] {
@@ -219,7 +237,7 @@ final class Room: @unchecked Sendable {
         }
         let sent = encoded
         for (loop, members) in membership.membersByLoop() {
-            let recipients = except.map { skip in members.filter { $0.connectionID != skip } } ?? members
+            let recipients = except.isEmpty ? members : members.filter { !except.contains($0.connectionID) }
             guard !recipients.isEmpty else { continue }
             services.metrics.deliveries.add(recipients.count)
             loop.execute {
