@@ -12,8 +12,12 @@ let package = Package(
     name: "Holdfast",
     products: [
         .executable(name: "holdfast", targets: ["holdfast"]),
+        // The default chat handlers as a plugin the server loads (and swaps) at run time: libChatHandlers.so.
+        .library(name: "ChatHandlers", type: .dynamic, targets: ["ChatHandlers"]),
     ],
     dependencies: [
+        // The plugin interface: its own package so that host and plugins share one dynamic library.
+        .package(path: "Packages/HoldfastHandlerAPI"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
@@ -97,6 +101,19 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "ChatHandlers",
+            dependencies: [.product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "HoldfastUpgrade",
+            dependencies: [
+                "HoldfastChannels",
+                .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "holdfast",
             dependencies: [
@@ -137,6 +154,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "HoldfastServerTests", dependencies: ["HoldfastServer"], swiftSettings: strictSettings),
+        // Loads libChatHandlers.so (built with the package) and plugins it builds itself; links no handlers.
+        .testTarget(
+            name: "HoldfastUpgradeTests",
+            dependencies: [
+                "HoldfastUpgrade", "HoldfastChannels",
+                .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
+            ],
+            exclude: ["Fixtures"],
+            swiftSettings: strictSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,146 @@
+public import HoldfastHandlerAPI
+import Synchronization
+
+/// Why ``PluginRegistry`` refused an operation. Nothing changed when one is thrown.
+public enum PluginUpgradeError: Error, Sendable, Equatable, CustomStringConvertible {
+    case load(PluginLoadError)
+    case migration(PluginMigrationError)
+    /// Another upgrade or rollback is running.
+    case upgradeInProgress
+    /// ``PluginRegistry/start(with:state:)`` has not run yet.
+    case notStarted
+    /// There is no earlier version to roll back to.
+    case noPreviousVersion
+
+    public var check: String {
+        switch self {
+        case .load(let error): return error.check
+        case .migration(let error): return error.check
+        case .upgradeInProgress: return "upgrade_in_progress"
+        case .notStarted: return "not_started"
+        case .noPreviousVersion: return "no_previous_version"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .load(let error): return error.description
+        case .migration(let error): return error.description
+        case .upgradeInProgress: return "another upgrade or rollback is running: retry when it has finished"
+        case .notStarted: return "no handlers are running yet"
+        case .noPreviousVersion: return "no earlier handler version to roll back to"
+        }
+    }
+}
+
+/// The handler plugins of the process: every version ever loaded (retained forever, like their images),
+/// the current handler rooms call, and the chain of versions for rollback.
+///
+/// Reading ``handler`` costs a lock and a retain. ``upgrade(to:)`` and ``rollback()`` run the migration
+/// outside the lock and publish with one swap; the caller keeps rooms from calling the handler meanwhile
+/// (see ``StateMigration``). One upgrade or rollback runs at a time; a concurrent one is refused.
+public final class PluginRegistry: Sendable {
+    private struct State {
+        var loaded: [LoadedPlugin] = []
+        /// Versions made current, oldest first; the last one is current.
+        var chain: [LoadedPlugin] = []
+        var handler: (any RoomHandler)?
+        var generation = 0
+    }
+
+    private let state = Mutex(State())
+    private let busy = Atomic<Bool>(false)
+
+    public init() {}
+
+    /// The handler rooms call now.
+    public var handler: (any RoomHandler)? { state.withLock { $0.handler } }
+    /// The plugin the current handler comes from.
+    public var current: LoadedPlugin? { state.withLock { $0.chain.last } }
+    /// The plugin ``rollback()`` returns to.
+    public var previous: LoadedPlugin? { state.withLock { $0.chain.dropLast().last } }
+    /// Every plugin loaded so far, in load order (all stay mapped).
+    public var loaded: [LoadedPlugin] { state.withLock { $0.loaded } }
+    /// Incremented by every published handler.
+    public var generation: Int { state.withLock { $0.generation } }
+
+    /// Loads and checks a plugin and keeps it for the life of the process; does not make it current.
+    public func load(path: String) throws(PluginUpgradeError) -> LoadedPlugin {
+        let plugin: LoadedPlugin
+        do throws(PluginLoadError) { plugin = try PluginLoader.load(path: path) } catch { throw .load(error) }
+        state.withLock { $0.loaded.append(plugin) }
+        return plugin
+    }
+
+    /// Makes `plugin` current with a handler built from `state` (nil: fresh state).
+    @discardableResult
+    public func start(with plugin: LoadedPlugin, state initial: [UInt8]? = nil) throws(PluginUpgradeError) -> any RoomHandler {
+        try exclusively { () throws(PluginUpgradeError) -> any RoomHandler in
+            let handler: any RoomHandler
+            do {
+                handler = try plugin.factory.makeHandler(state: initial)
+            } catch {
+                throw .migration(.initFailed(version: plugin.version, reason: String(describing: error)))
+            }
+            state.withLock { state in
+                if !state.loaded.contains(where: { $0.factory === plugin.factory }) { state.loaded.append(plugin) }
+                state.chain = [plugin]
+                state.handler = handler
+                state.generation += 1
+            }
+            return handler
+        }
+    }
+
+    /// Migrates the current handler's state to `plugin` and publishes the new handler.
+    @discardableResult
+    public func upgrade(to plugin: LoadedPlugin) throws(PluginUpgradeError) -> MigratedHandler {
+        try exclusively { () throws(PluginUpgradeError) -> MigratedHandler in
+            guard let old = handler else { throw .notStarted }
+            let migrated: MigratedHandler
+            do throws(PluginMigrationError) {
+                migrated = try StateMigration.migrate(from: old, to: plugin.factory)
+            } catch { throw .migration(error) }
+            state.withLock {
+                $0.chain.append(plugin)
+                $0.handler = migrated.handler
+                $0.generation += 1
+            }
+            return migrated
+        }
+    }
+
+    /// Loads the plugin at `path` and upgrades to it.
+    @discardableResult
+    public func upgrade(path: String) throws(PluginUpgradeError) -> MigratedHandler {
+        try upgrade(to: try load(path: path))
+    }
+
+    /// Returns to the previous version, its code converting nothing: the current code downgrades its state.
+    @discardableResult
+    public func rollback() throws(PluginUpgradeError) -> MigratedHandler {
+        try exclusively { () throws(PluginUpgradeError) -> MigratedHandler in
+            let (old, current, target) = state.withLock { ($0.handler, $0.chain.last, $0.chain.dropLast().last) }
+            guard let old, let current else { throw .notStarted }
+            guard let target else { throw .noPreviousVersion }
+            let migrated: MigratedHandler
+            do throws(PluginMigrationError) {
+                migrated = try StateMigration.rollback(from: old, currentFactory: current.factory, to: target.factory)
+            } catch { throw .migration(error) }
+            state.withLock {
+                $0.chain.removeLast()
+                $0.handler = migrated.handler
+                $0.generation += 1
+            }
+            return migrated
+        }
+    }
+
+    private func exclusively<T>(_ body: () throws(PluginUpgradeError) -> T) throws(PluginUpgradeError) -> T {
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            throw .upgradeInProgress
+        }
+        defer { busy.store(false, ordering: .releasing) }
+        return try body()
+    }
+}
