@@ -93,7 +93,8 @@ let package = Package(
             name: "HoldfastServer",
             dependencies: [
                 "HoldfastCore", "HoldfastTLS", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels",
-                "HoldfastPresence", "HoldfastHistory", "HoldfastAuth", "HoldfastActors", "COpenSSL",
+                "HoldfastPresence", "HoldfastHistory", "HoldfastAuth", "HoldfastActors", "COpenSSL", "HoldfastUpgrade",
+                .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

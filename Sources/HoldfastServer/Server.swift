@@ -4,6 +4,7 @@ import Glibc
 import HoldfastAuth
 import HoldfastHistory
 import HoldfastTLS
+import HoldfastUpgrade
 public import Logging
 import Synchronization
 
@@ -53,19 +54,38 @@ public final class Server: Sendable {
             stores.append(try HistoryStore(path: historyPath, keepPerRoom: configuration.historyPerRoom))
         }
         let metrics = ServerMetrics()
+        let plugins = PluginRegistry()
+        let handlersPath = configuration.handlersPath.isEmpty ? Self.defaultHandlersPath() : configuration.handlersPath
+        do {
+            try plugins.start(with: try plugins.load(path: handlersPath))
+        } catch {
+            throw HandlerStartError(path: handlersPath, reason: error.description)
+        }
+        logger.info("handlers loaded", metadata: ["path": "\(handlersPath)", "version": "\(plugins.current?.version ?? "")"])
         let services = RoomServices(
-            handler: DefaultChatHandler(), logger: logger, metrics: metrics, stores: stores,
+            handler: PluginChatHandler(registry: plugins), logger: logger, metrics: metrics, stores: stores,
             presenceRefPrefix: PresenceRefPrefix.make(),
             presenceWindowMilliseconds: configuration.presenceWindowMilliseconds,
             historyLimit: configuration.historyPerRoom)
         let rooms = try RoomRegistry(loops: group.loops, services: services)
+        let upgrades = HandlerUpgrades(registry: plugins, rooms: rooms, logger: logger)
         self.group = group
         let admin = try AdminAccess(
             configuredToken: configuration.adminToken, stateDirectory: configuration.stateDirectory,
             binaryVersion: binaryVersion)
         self.context = ServerContext(
             configuration: configuration, logger: logger, tls: tls, metrics: metrics, rooms: rooms, secret: secret,
-            admin: admin)
+            admin: admin, upgrades: upgrades)
+    }
+
+    /// `libChatHandlers.so` in the directory of the running executable.
+    static func defaultHandlersPath() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return "libChatHandlers.so" }
+        let executable = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return directory + "/libChatHandlers.so"
     }
 
     /// The address of the plaintext listener once started (with the real port when 0 was configured).
@@ -220,5 +240,15 @@ public final class SignalWaiter: Sendable {
             let signal = holdfast_signalfd_read(fd)
             if signal != 0 { return signal }
         }
+    }
+}
+
+/// The handler plugin cannot be loaded at start.
+struct HandlerStartError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String {
+        "cannot load the chat handlers from \(path): \(reason). Build them with `swift build` (the ChatHandlers "
+            + "product), or point server.handlers / --handlers at a handler plugin"
     }
 }

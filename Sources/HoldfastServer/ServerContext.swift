@@ -26,15 +26,17 @@ final class ServerContext: Sendable {
     let metrics: ServerMetrics
     let rooms: RoomRegistry
     let admin: AdminAccess
+    let upgrades: HandlerUpgrades
     let channelLimits: ChannelSocketLimits
     private let secret: [UInt8]
     private let connectionIDs = Atomic<UInt64>(0)
 
     init(
         configuration: Configuration, logger: Logger, tls: TLSServerContext?, metrics: ServerMetrics,
-        rooms: RoomRegistry, secret: [UInt8], admin: AdminAccess
+        rooms: RoomRegistry, secret: [UInt8], admin: AdminAccess, upgrades: HandlerUpgrades
     ) {
         self.admin = admin
+        self.upgrades = upgrades
         self.configuration = configuration
         self.logger = logger
         self.tls = tls

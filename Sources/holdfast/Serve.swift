@@ -35,6 +35,9 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "PEM private key for the TLS listener.")
     var tlsKey: String?
 
+    @Option(name: .long, help: "Handler plugin to load at start (default: libChatHandlers.so next to this binary).")
+    var handlers: String?
+
     @Option(name: .long, help: "Number of event loops (0 = one per core).")
     var eventLoops: Int?
 
@@ -76,6 +79,7 @@ struct Serve: ParsableCommand {
         if let listen { try key("server", "listen").apply(listen, to: &settings, source: flag) }
         if let tlsPort { settings.tlsListen.port = tlsPort }
         if let adminPort { settings.adminListen.port = adminPort }
+        if let handlers { settings.handlersPath = handlers }
         if let tlsCert { settings.tlsCertificatePath = tlsCert }
         if let tlsKey { settings.tlsKeyPath = tlsKey }
         if let eventLoops { try key("server", "event_loops").apply(String(eventLoops), to: &settings, source: flag) }

@@ -32,6 +32,8 @@ public struct Configuration: Sendable {
 
     /// Secret for signing connect tokens; generated into the state dir when empty.
     public var secretKey = ""
+    /// The handler plugin loaded at start; empty means `libChatHandlers.so` next to the `holdfast` binary.
+    public var handlersPath = ""
     /// Enable test-only hooks (the `holdfast:crash_room` event that makes a room fail). Never in production.
     public var testHooks = false
     /// Accept a plain `user_id` connect param instead of a signed token (local trials only; logs a warning).

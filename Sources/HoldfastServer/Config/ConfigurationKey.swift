@@ -119,6 +119,7 @@ extension ConfigurationKey {
         .string("server", "secret_key", \.secretKey),
         .boolean("server", "allow_user_id_param", \.allowUserIDParam),
         .boolean("server", "test_hooks", \.testHooks),
+        .string("server", "handlers", \.handlersPath),
         .integer("channels", "heartbeat_timeout_ms", 1_000...3_600_000, \.heartbeatTimeoutMilliseconds),
         .integer("channels", "max_topics", 1...10_000, \.maxTopicsPerSocket),
         .integer("channels", "max_payload_bytes", 128...(16 << 20), \.maxChannelPayloadBytes),

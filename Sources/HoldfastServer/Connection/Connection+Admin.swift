@@ -1,5 +1,7 @@
 import Glibc
 import HoldfastChannels
+import HoldfastCore
+import HoldfastUpgrade
 import HoldfastHTTP
 import Logging
 import Synchronization
@@ -22,10 +24,54 @@ extension Connection {
                 return
             }
             respond(json(.ok, statusDocument()), keepAlive: keepAlive)
+        case "/admin/upgrade", "/admin/rollback":
+            guard request.method == "POST" else {
+                respond(.plainText(.methodNotAllowed, "method not allowed", extraHeaders: [("Allow", "POST")]), keepAlive: keepAlive)
+                return
+            }
+            if request.path == "/admin/rollback" {
+                context.upgrades.rollback(completion: answerLater(keepAlive: keepAlive))
+                return
+            }
+            let body = try? request.body.withUnsafeBytes { try JSON.parse($0) }
+            if let path = body?["handlers"]?.stringValue, !path.isEmpty {
+                logger.notice("handler upgrade requested", metadata: ["path": "\(path)"])
+                context.upgrades.upgrade(path: path, completion: answerLater(keepAlive: keepAlive))
+            } else if body?["binary"]?.stringValue != nil {
+                respond(json(.notImplemented, .object([
+                    JSONMember("error", .string("binary upgrade by socket handoff is not available in this version")),
+                    JSONMember("check", .string("unsupported")),
+                ])), keepAlive: keepAlive)
+            } else {
+                respond(json(.badRequest, .object([
+                    JSONMember("error", .string("expected a JSON body {\"handlers\": \"/absolute/path/to/plugin.so\"}")),
+                    JSONMember("check", .string("bad_request")),
+                ])), keepAlive: keepAlive)
+            }
         case "/healthz":
             respond(HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain")], body: Array("ok\n".utf8)), keepAlive: keepAlive)
         default:
             respond(.plainText(.notFound, "not found"), keepAlive: keepAlive)
+        }
+    }
+
+    /// A completion for an upgrade that answers this request on this connection's loop, if it is still open.
+    private func answerLater(keepAlive: Bool) -> @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void {
+        let target = LoopBound(self)
+        let loop = self.loop
+        return { result in
+            loop.execute {
+                guard let connection = target.value, connection.phase == .http else { return }
+                switch result {
+                case .success(let record):
+                    connection.respond(connection.json(.ok, record.json), keepAlive: keepAlive)
+                case .failure(let failure):
+                    let body = JSONValue.object([
+                        JSONMember("error", .string(failure.reason)), JSONMember("check", .string(failure.check)),
+                    ])
+                    connection.respond(connection.json(HTTPStatus(rawValue: failure.status), body), keepAlive: keepAlive)
+                }
+            }
         }
     }
 
@@ -37,8 +83,11 @@ extension Connection {
             JSONMember(
                 "handlers",
                 .object([
-                    JSONMember("current", .string(context.rooms.handlerVersion)),
-                    JSONMember("loaded", .array([.string(context.rooms.handlerVersion)])),
+                    JSONMember("current", .string(context.upgrades.registry.current?.version ?? "")),
+                    JSONMember("previous", context.upgrades.registry.previous.map { .string($0.version) } ?? .null),
+                    JSONMember("loaded", .array(context.upgrades.registry.loaded.map {
+                        .object([JSONMember("version", .string($0.version)), JSONMember("path", .string($0.path))])
+                    })),
                 ])),
             JSONMember("connections", .integer(Int64(context.openConnections.load(ordering: .relaxed)))),
             JSONMember("rooms", .integer(Int64(context.rooms.roomCount))),
@@ -49,13 +98,19 @@ extension Connection {
                     JSONMember("restarts", .integer(Int64(context.rooms.restartCount))),
                 ])),
             JSONMember("event_loops", .integer(Int64(loopCount))),
-            JSONMember("last_upgrade", .null),
+            JSONMember("last_upgrade", context.upgrades.lastRecord?.json ?? .null),
         ])
     }
 
     private var loopCount: Int { context.configuration.resolvedEventLoops }
 
-    private func json(_ status: HTTPStatus, _ value: JSONValue) -> HTTPResponse {
+    func json(_ status: HTTPStatus, _ value: JSONValue) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: JSON.encode(value))
     }
+}
+
+/// A weak reference to a loop-confined object, carried through a `@Sendable` closure back to its own loop.
+struct LoopBound<Object: AnyObject>: @unchecked Sendable {
+    weak var value: Object?
+    init(_ value: Object) { self.value = value }
 }

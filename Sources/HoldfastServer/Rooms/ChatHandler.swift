@@ -1,19 +1,21 @@
 import HoldfastChannels
+import HoldfastHandlerAPI
+import HoldfastUpgrade
 
-/// The application logic of chat rooms, kept apart from the transport so it can be replaced while the server
-/// runs: who may join, what a presence meta holds, what a broadcast message looks like.
-///
-/// Implementations are values with no I/O and no hidden state: every decision is a function of its inputs,
-/// so swapping the implementation needs no state beyond what the rooms already hold.
+/// The application logic of chat rooms as the rooms see it: who may join, what a presence meta holds, what a
+/// broadcast message looks like. The code behind it is a handler plugin (`libChatHandlers.so`) that can be
+/// replaced while the server runs; see ``PluginChatHandler``.
 protocol ChatHandler: Sendable {
-    /// The handler's version string, reported by the admin status.
+    /// The version string of the handler code in use.
     var version: String { get }
     /// Decides a join of `topic` by `user`; an allowed join gets the presence meta to track.
     func authorizeJoin(topic: String, user: String, payload: JSONValue, now: Int64) -> JoinDecision
     /// Checks an incoming chat message; nil when acceptable, else the reason sent back in the error reply.
-    func validateMessage(body: String) -> String?
-    /// The payload broadcast for a stored message.
-    func messagePayload(id: Int64, user: String, body: String, timestamp: Int64, clientID: JSONValue?) -> JSONValue
+    func validateMessage(topic: String, user: String, body: String) -> String?
+    /// The payload broadcast for a stored message; `replay` when it is resent to a recovering client.
+    func messagePayload(
+        topic: String, id: Int64, user: String, body: String, timestamp: Int64, clientID: JSONValue?, replay: Bool
+    ) -> JSONValue
 }
 
 /// The outcome of ``ChatHandler/authorizeJoin(topic:user:payload:now:)``.
@@ -22,37 +24,37 @@ enum JoinDecision: Sendable, Equatable {
     case deny(reason: String)
 }
 
-/// Holdfast's built-in chat behaviour.
-struct DefaultChatHandler: ChatHandler {
-    let version = "1.0.0"
-    /// Longest accepted message body, in bytes.
-    var maxBodyBytes = 8 * 1024
+/// Calls whichever plugin handler is current in the registry, converting Holdfast's JSON values to the plugin
+/// interface's values directly (no JSON text in between). Reading the current handler is one lock and a retain,
+/// so an upgrade publishes the new code with one swap; rooms are suspended around that swap, so no call sees
+/// the old code after the new one has its state.
+struct PluginChatHandler: ChatHandler {
+    let registry: PluginRegistry
+
+    private var current: any RoomHandler {
+        guard let handler = registry.handler else { preconditionFailure("handler plugin not started") }
+        return handler
+    }
+
+    var version: String { registry.current?.version ?? "none" }
 
     func authorizeJoin(topic: String, user: String, payload: JSONValue, now: Int64) -> JoinDecision {
-        guard topic.hasPrefix("room:"), topic.utf8.count > 5, topic.utf8.count <= 200 else {
-            return .deny(reason: "unknown topic")
+        switch current.authorizeJoin(topic: topic, user: user, payload: HandlerValue(payload), now: now) {
+        case .allow(let meta): .allow(presenceMeta: JSONValue(meta))
+        case .deny(let reason): .deny(reason: reason)
         }
-        guard payload.objectMembers != nil else { return .deny(reason: "join payload must be an object") }
-        if let lastSeen = payload["last_seen_id"], lastSeen != .null, lastSeen.integerValue == nil {
-            return .deny(reason: "last_seen_id must be an integer")
-        }
-        let device = payload["device"]?.stringValue ?? "unknown"
-        return .allow(presenceMeta: .object([JSONMember("device", .string(String(device.prefix(64)))),
-                                             JSONMember("online_at", .integer(now))]))
     }
 
-    func validateMessage(body: String) -> String? {
-        if body.isEmpty { return "empty message" }
-        if body.utf8.count > maxBodyBytes { return "message too long" }
-        return nil
+    func validateMessage(topic: String, user: String, body: String) -> String? {
+        current.validateMessage(topic: topic, user: user, body: body)
     }
 
-    func messagePayload(id: Int64, user: String, body: String, timestamp: Int64, clientID: JSONValue?) -> JSONValue {
-        var members = [
-            JSONMember("id", .integer(id)), JSONMember("user", .string(user)), JSONMember("body", .string(body)),
-            JSONMember("ts", .integer(timestamp)),
-        ]
-        if let clientID { members.append(JSONMember("client_id", clientID)) }
-        return .object(members)
+    func messagePayload(
+        topic: String, id: Int64, user: String, body: String, timestamp: Int64, clientID: JSONValue?, replay: Bool
+    ) -> JSONValue {
+        JSONValue(
+            current.messagePayload(
+                topic: topic, id: id, user: user, body: body, timestamp: timestamp,
+                clientID: clientID.map { HandlerValue($0) }, delivery: replay ? .replay : .live))
     }
 }

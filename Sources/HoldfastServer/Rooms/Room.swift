@@ -1,4 +1,5 @@
 import Glibc
+import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
 import HoldfastHistory
@@ -16,6 +17,11 @@ enum RoomMessage: Sendable {
     case chat(connectionID: UInt64, body: String, clientID: JSONValue?, ref: String?)
     /// A typing notice from a member, relayed to the others.
     case typing(connectionID: UInt64)
+    /// Internal: make the pending chat messages durable (sent by the room to itself, so it queues behind the
+    /// messages already in the mailbox and is held while the room is suspended for an upgrade).
+    case commitPending
+    /// Internal: the presence coalescing window ended.
+    case flushPresence
 }
 
 /// One chat room: its members, presence, message numbering and the batch of messages waiting to become durable.
@@ -32,6 +38,8 @@ final class Room: @unchecked Sendable {
     unowned let loop: EventLoop
     let services: RoomServices
     let membership: RoomMembership
+    /// The room's own mailbox: deferred work goes through it, never around it, so suspension holds it too.
+    let mailbox: ActorRef<RoomMessage>
     private var presence: PresenceState
     private var coalescer: PresenceDiffCoalescer
     private var lastID: Int64
@@ -41,8 +49,12 @@ final class Room: @unchecked Sendable {
     private var awaitingState: [UInt64: RoomMember] = [:]
     private var commitScheduled = false
 
-    init(topic: String, loop: EventLoop, services: RoomServices, membership: RoomMembership) throws {
+    init(
+        topic: String, loop: EventLoop, services: RoomServices, membership: RoomMembership,
+        mailbox: ActorRef<RoomMessage>
+    ) throws {
         self.topic = topic
+        self.mailbox = mailbox
         self.loop = loop
         self.services = services
         self.membership = membership
@@ -70,6 +82,10 @@ final class Room: @unchecked Sendable {
             guard let member = membership.member(connectionID) else { return }
             let payload = JSONValue.object([JSONMember("user", .string(member.user))])
             broadcast(event: "typing", payload: payload, except: [connectionID])
+        case .commitPending:
+            commitPending()
+        case .flushPresence:
+            flushPresence()
         }
     }
 
@@ -104,8 +120,8 @@ final class Room: @unchecked Sendable {
             var extra: [PhoenixMessage] = []
             for stored in missed {
                 let payload = services.handler.messagePayload(
-                    id: stored.id, user: stored.user, body: stored.body, timestamp: stored.timestamp,
-                    clientID: stored.clientID.map { .string($0) })
+                    topic: topic, id: stored.id, user: stored.user, body: stored.body, timestamp: stored.timestamp,
+                    clientID: stored.clientID.map { .string($0) }, replay: true)
                 extra.append(PhoenixMessage(joinRef: member.joinRef, ref: nil, topic: topic, event: "new_msg", payload: payload))
             }
             member.deliver { [extra] in $0.phoenix?.joinFinished(member: member, ref: ref, result: .ok(response), extra: extra) }
@@ -135,10 +151,10 @@ final class Room: @unchecked Sendable {
         guard let flushAt = coalescer.changeRecorded(now: MonotonicClock.nowMilliseconds()) else { return }
         let delay = flushAt - MonotonicClock.nowMilliseconds()
         if delay <= 0 {
-            loop.execute { [weak self] in self?.flushPresence() }
+            _ = mailbox.send(.flushPresence)
         } else {
-            // Weak: a room replaced after a crash must not act on its stale state later.
-            loop.schedule(afterMilliseconds: delay) { [weak self] in self?.flushPresence() }
+            let mailbox = self.mailbox
+            loop.schedule(afterMilliseconds: delay) { _ = mailbox.send(.flushPresence) }
         }
     }
 
@@ -166,7 +182,7 @@ final class Room: @unchecked Sendable {
 
     private func chat(from connectionID: UInt64, body: String, clientID: JSONValue?, ref: String?) {
         guard let sender = membership.member(connectionID) else { return }
-        if let problem = services.handler.validateMessage(body: body) {
+        if let problem = services.handler.validateMessage(topic: topic, user: sender.user, body: body) {
             let response = JSONValue.object([JSONMember("reason", .string(problem))])
             sender.deliver { $0.phoenix?.reply(topic: sender.topic, joinRef: sender.joinRef, ref: ref, status: "error", response: response) }
             return
@@ -178,8 +194,8 @@ final class Room: @unchecked Sendable {
         pending.append((stored, sender, ref))
         if !commitScheduled {
             commitScheduled = true
-            // Runs after the messages already queued for this loop: one transaction for all of them.
-            loop.execute { [weak self] in self?.commitPending() }
+            // Queued behind the messages already in the mailbox: one transaction for all of them.
+            _ = mailbox.send(.commitPending)
         }
     }
 
@@ -205,8 +221,8 @@ final class Room: @unchecked Sendable {
         for item in batch {
             let stored = item.message
             let payload = services.handler.messagePayload(
-                id: stored.id, user: stored.user, body: stored.body, timestamp: stored.timestamp,
-                clientID: stored.clientID.map { .string($0) })
+                topic: topic, id: stored.id, user: stored.user, body: stored.body, timestamp: stored.timestamp,
+                clientID: stored.clientID.map { .string($0) }, replay: false)
             broadcast(event: "new_msg", payload: payload)
             let sender = item.sender
             let ref = item.ref

@@ -57,6 +57,9 @@ final class RoomRegistry: Sendable {
     /// Number of rooms started so far.
     var roomCount: Int { refs.withLock { $0.count } }
 
+    /// Every room's mailbox (for suspending them all around a handler upgrade).
+    var allRooms: [ActorRef<RoomMessage>] { refs.withLock { Array($0.values) } }
+
     /// Room restarts since start.
     var restartCount: Int { supervisor.restartCount }
 
@@ -93,7 +96,8 @@ final class RoomActor: ActorBehavior {
 
     func handle(_ message: RoomMessage, context: ActorContext<RoomMessage>) throws {
         if room == nil {
-            let room = try Room(topic: topic, loop: context.loop, services: services, membership: membership)
+            let room = try Room(
+                topic: topic, loop: context.loop, services: services, membership: membership, mailbox: context.ref)
             self.room = room
             if context.restartCount > 0 {
                 services.logger.notice("room restarted, presence rebuilt", metadata: ["room": "\(topic)", "restarts": "\(context.restartCount)"])
