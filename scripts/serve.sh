@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release --product holdfast
+swift build -c release --product ChatHandlers   # the handler plugin holdfast loads from next to itself
 exec .build/release/holdfast serve "$@"
