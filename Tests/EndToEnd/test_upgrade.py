@@ -63,6 +63,9 @@ def test_upgrade_to_v2_changes_behaviour_and_rollback_restores_it(upgradable, v2
     assert alice.event("room:swap", "new_msg")["payload"]["handler_version"] == "2.0.0"
     status, state = admin(server, "GET", "/admin/status")
     assert state["handlers"]["current"] == "2.0.0" and state["handlers"]["previous"] == "1.0.0"
+    # The v1 counter (one message) was migrated into v2's richer per-room state, then counted on.
+    room_state = state["handlers"]["state"]["rooms"]["room:swap"]
+    assert room_state["messages"] == 2 and room_state["last_user"] == "alice"
     assert state["last_upgrade"]["outcome"] == "ok"
 
     status, answer = admin(server, "POST", "/admin/rollback", {})

@@ -1,6 +1,7 @@
 import Glibc
 import HoldfastChannels
 import HoldfastCore
+import HoldfastHandlerAPI
 import HoldfastUpgrade
 import HoldfastHTTP
 import Logging
@@ -85,6 +86,7 @@ extension Connection {
                 .object([
                     JSONMember("current", .string(context.upgrades.registry.current?.version ?? "")),
                     JSONMember("previous", context.upgrades.registry.previous.map { .string($0.version) } ?? .null),
+                    JSONMember("state", context.upgrades.registry.handler.map { JSONValue($0.stateSummary()) } ?? .null),
                     JSONMember("loaded", .array(context.upgrades.registry.loaded.map {
                         .object([JSONMember("version", .string($0.version)), JSONMember("path", .string($0.path))])
                     })),
