@@ -13,7 +13,7 @@ final class AdminAccess: Sendable {
         self.binaryVersion = binaryVersion
         if configuredToken.isEmpty {
             let secret = try SecretStore.loadOrCreate(configured: "", stateDirectory: stateDirectory, fileName: "admin_token")
-            token = Array(Self.hex(secret).utf8)
+            token = Array(AdminToken.text(fromStored: secret).utf8)
             tokenPath = stateDirectory + "/admin_token"
         } else {
             token = Array(configuredToken.utf8)
@@ -31,9 +31,12 @@ final class AdminAccess: Sendable {
         guard presented.count == token.count else { return false }
         return presented.withUnsafeBytes { a in token.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, token.count) == 0 } }
     }
+}
 
-    /// Lowercase hex of `bytes` (how a generated token is presented).
-    static func hex(_ bytes: [UInt8]) -> String {
+/// How a generated admin token is presented: lowercase hex of the bytes stored in the state dir.
+public enum AdminToken {
+    /// The token text for the stored bytes (what the server expects and the CLI sends).
+    public static func text(fromStored bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         for byte in bytes {

@@ -21,7 +21,7 @@ struct AdminClient {
             guard let bytes = Self.read(path) else {
                 throw .noToken(path: path)
             }
-            token = AdminTokenText.hex(bytes)
+            token = AdminToken.text(fromStored: bytes)
         }
     }
 
@@ -86,14 +86,6 @@ enum AdminClientError: Error, CustomStringConvertible {
         case .badResponse:
             "the admin listener answered with something that is not HTTP"
         }
-    }
-}
-
-/// The admin token as text: the server presents a generated token as lowercase hex of the stored bytes.
-enum AdminTokenText {
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] }, as: UTF8.self)
     }
 }
 
