@@ -235,3 +235,22 @@ def test_repeated_upgrades_under_chat_traffic_lose_nothing(upgradable, v2_plugin
             for other in range(room, rooms * per_room, rooms):
                 own = [b for b in bodies if b.startswith(f"user{other}:")]
                 assert own == [f"user{other}:{seq}" for seq in range(messages_each)]
+
+
+def test_a_second_upgrade_while_one_runs_is_refused_with_409(server_factory, v2_plugin):
+    server = server_factory({"HOLDFAST_SECRET_KEY": SECRET, "HOLDFAST_ADMIN_TOKEN": "admin-secret-token",
+                             "HOLDFAST_TEST_HOOKS": "true"})
+    alice = Phoenix(server, token=sign_token(SECRET.encode(), "alice"))
+    alice.join("room:busy")  # a room to suspend
+    first = {}
+    thread = threading.Thread(target=lambda: first.update(
+        answer=admin(server, "POST", "/admin/upgrade", {"handlers": v2_plugin, "test_hold_ms": 800})))
+    thread.start()
+    time.sleep(0.3)
+    status, answer = admin(server, "POST", "/admin/upgrade", {"handlers": v2_plugin})
+    assert status == 409 and answer["check"] == "upgrade_in_progress"
+    thread.join()
+    assert first["answer"][0] == 200
+    status, state = admin(server, "GET", "/admin/status")
+    assert state["handlers"]["current"] == "2.0.0"
+    alice.close()

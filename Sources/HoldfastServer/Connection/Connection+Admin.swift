@@ -37,7 +37,8 @@ extension Connection {
             let body = try? request.body.withUnsafeBytes { try JSON.parse($0) }
             if let path = body?["handlers"]?.stringValue, !path.isEmpty {
                 logger.notice("handler upgrade requested", metadata: ["path": "\(path)"])
-                context.upgrades.upgrade(path: path, completion: answerLater(keepAlive: keepAlive))
+                let hold = context.configuration.testHooks ? body?["test_hold_ms"]?.integerValue ?? 0 : 0
+                context.upgrades.upgrade(path: path, holdMilliseconds: hold, completion: answerLater(keepAlive: keepAlive))
             } else if body?["binary"]?.stringValue != nil {
                 respond(json(.notImplemented, .object([
                     JSONMember("error", .string("binary upgrade by socket handoff is not available in this version")),

@@ -27,9 +27,13 @@ final class HandlerUpgrades: Sendable {
     /// The outcome of the last upgrade or rollback, for `/admin/status`.
     var lastRecord: UpgradeRecord? { last.withLock { $0 } }
 
-    /// Upgrades to the plugin at `path`; `completion` runs once, on a loop thread.
-    func upgrade(path: String, completion: @escaping @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void) {
-        run(kind: "upgrade", completion: completion) { [registry] () throws(PluginUpgradeError) -> Swap in
+    /// Upgrades to the plugin at `path`; `completion` runs once, on a loop thread. `holdMilliseconds` (test
+    /// hook only) keeps the rooms suspended that long before the swap, to exercise concurrent requests.
+    func upgrade(
+        path: String, holdMilliseconds: Int64 = 0,
+        completion: @escaping @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void
+    ) {
+        run(kind: "upgrade", holdMilliseconds: holdMilliseconds, completion: completion) { [registry] () throws(PluginUpgradeError) -> Swap in
             // Load and check before anything is suspended: a bad plugin costs the rooms nothing.
             let plugin = try registry.load(path: path)
             return { @Sendable () throws(PluginUpgradeError) -> MigratedHandler in try registry.upgrade(to: plugin) }
@@ -46,6 +50,7 @@ final class HandlerUpgrades: Sendable {
 
     private func run(
         kind: String,
+        holdMilliseconds: Int64 = 0,
         completion: @escaping @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void,
         prepare: () throws(PluginUpgradeError) -> Swap
     ) {
@@ -88,7 +93,12 @@ final class HandlerUpgrades: Sendable {
         }
         for room in targets {
             room.suspend {
-                if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { proceed() }
+                guard remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 else { return }
+                if holdMilliseconds > 0 {
+                    room.loop.schedule(afterMilliseconds: holdMilliseconds) { proceed() }
+                } else {
+                    proceed()
+                }
             }
         }
     }
