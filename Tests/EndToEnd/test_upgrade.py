@@ -254,3 +254,49 @@ def test_a_second_upgrade_while_one_runs_is_refused_with_409(server_factory, v2_
     status, state = admin(server, "GET", "/admin/status")
     assert state["handlers"]["current"] == "2.0.0"
     alice.close()
+
+
+FIXTURES = ROOT / "Tests" / "HoldfastUpgradeTests" / "Fixtures"
+
+
+def build_fake_c_plugin(tmp, flavour: str) -> str:
+    output = tmp / f"libfake-{flavour}.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-D", flavour, str(FIXTURES / "fake_plugins.c"), "-o", str(output)],
+                   check=True, capture_output=True, timeout=60)
+    return str(output)
+
+
+def build_faulty_swift_plugin(tmp, flavour: str) -> str:
+    from conftest import holdfast_binary
+
+    bin_dir = holdfast_binary().parent
+    output = tmp / f"libFaulty-{flavour}.so"
+    subprocess.run(
+        ["swiftc", "-swift-version", "6", "-parse-as-library", "-emit-library", "-module-name", "FaultyHandlers",
+         "-D", flavour, str(FIXTURES / "FaultyHandlers.swift"), "-I", str(bin_dir / "Modules"), "-L", str(bin_dir),
+         "-lHoldfastHandlerAPI", "-Xlinker", "-rpath", "-Xlinker", str(bin_dir), "-o", str(output)],
+        check=True, capture_output=True, timeout=300)
+    return str(output)
+
+
+@pytest.mark.parametrize(
+    "build,check",
+    [
+        (lambda tmp: build_fake_c_plugin(tmp, "FAKE_WRONG_ABI"), "abi_mismatch"),
+        (lambda tmp: build_fake_c_plugin(tmp, "FAKE_WRONG_TAG"), "build_tag_mismatch"),
+        (lambda tmp: build_faulty_swift_plugin(tmp, "MIGRATE_THROWS"), "migration_failed"),
+        (lambda tmp: build_faulty_swift_plugin(tmp, "INIT_THROWS"), "init_failed"),
+    ],
+)
+def test_plugins_failing_a_check_or_their_migration_change_nothing(upgradable, tmp_path, build, check):
+    server = upgradable
+    alice = Phoenix(server, token=sign_token(SECRET.encode(), "alice"))
+    join = alice.join("room:checks")
+    status, answer = admin(server, "POST", "/admin/upgrade", {"handlers": build(tmp_path)})
+    assert 400 <= status < 500 and answer["check"] == check, (status, answer)
+    ref = alice.push("room:checks", "new_msg", {"body": "unaffected"}, join_ref=join["join_ref"])
+    assert alice.reply_to(ref)["payload"]["status"] == "ok"
+    assert "handler_version" not in alice.event("room:checks", "new_msg")["payload"]
+    status, state = admin(server, "GET", "/admin/status")
+    assert state["handlers"]["current"] == "1.0.0"
+    alice.close()
