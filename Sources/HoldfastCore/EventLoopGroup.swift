@@ -50,6 +50,13 @@ private final class ThreadBody {
     init(_ body: @escaping () -> Void) { self.body = body }
 }
 
+/// Starts a joinable POSIX thread running `body`, for work that must not run on an event loop (blocking disk
+/// writes, for instance).
+/// The thread is detached: it runs for the life of the process.
+public func startThread(_ body: @escaping @Sendable () -> Void) {
+    pthread_detach(spawnThread(body))
+}
+
 /// Starts a joinable POSIX thread running `body`.
 func spawnThread(_ body: @escaping () -> Void) -> pthread_t {
     let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()

@@ -64,6 +64,7 @@ public final class Server: Sendable {
         logger.info("handlers loaded", metadata: ["path": "\(handlersPath)", "version": "\(plugins.current?.version ?? "")"])
         let services = RoomServices(
             handler: PluginChatHandler(registry: plugins), logger: logger, metrics: metrics, stores: stores,
+            historyWriter: try HistoryWriter(path: historyPath, keepPerRoom: configuration.historyPerRoom, logger: logger),
             presenceRefPrefix: PresenceRefPrefix.make(),
             presenceWindowMilliseconds: configuration.presenceWindowMilliseconds,
             historyLimit: configuration.historyPerRoom)

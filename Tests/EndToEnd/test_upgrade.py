@@ -137,13 +137,13 @@ def test_repeated_upgrades_under_chat_traffic_lose_nothing(upgradable, v2_plugin
     import ssl
 
     server = upgradable
-    rooms, per_room, messages_each = 4, 50, 20
+    rooms, per_room, messages_each = 8, 25, 12
     context = ssl.create_default_context(cafile=str(certificate[0]))
     context.check_hostname = False
 
-    joined = []
+    joined, acked = [], []
 
-    finish = None
+    finish = leave = None
 
     async def client(index: int, results: dict, settled: asyncio.Event, go: asyncio.Event):
         user = f"user{index}"
@@ -174,14 +174,15 @@ def test_repeated_upgrades_under_chat_traffic_lose_nothing(upgradable, v2_plugin
             for seq in range(messages_each):
                 await ws.send(json.dumps(["1", f"m{seq}", topic, "new_msg", {"body": f"{user}:{seq}", "client_id": f"{user}:{seq}"}]))
                 sent += 1
-                await asyncio.sleep(0.03)
-            deadline = time.monotonic() + 20
+                await asyncio.sleep(0.05)
+            deadline = time.monotonic() + 60
             while len(acks) < messages_each and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-            await asyncio.sleep(0.5)
+            acked.append(index)
+            await finish.wait()  # every client's messages were acknowledged, then delivered everywhere
             results[index] = {"topic": topic, "received": list(received), "acks": dict(acks),
                               "diffs": diffs_after_settle, "open": ws.state.name == "OPEN"}
-            await finish.wait()  # everyone leaves together, after the counting stopped
+            await leave.wait()  # everyone leaves together, after the counting stopped
             reading.cancel()
 
     def swapper(stop: threading.Event, outcomes: list):
@@ -194,8 +195,8 @@ def test_repeated_upgrades_under_chat_traffic_lose_nothing(upgradable, v2_plugin
             time.sleep(0.1)
 
     async def scenario():
-        nonlocal finish
-        finish = asyncio.Event()
+        nonlocal finish, leave
+        finish, leave = asyncio.Event(), asyncio.Event()
         results: dict = {}
         settled, go = asyncio.Event(), asyncio.Event()
         tasks = [asyncio.create_task(client(i, results, settled, go)) for i in range(rooms * per_room)]
@@ -208,11 +209,15 @@ def test_repeated_upgrades_under_chat_traffic_lose_nothing(upgradable, v2_plugin
         stop, outcomes = threading.Event(), []
         thread = threading.Thread(target=swapper, args=(stop, outcomes))
         thread.start()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
+        while len(acked) < rooms * per_room and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)  # acknowledged messages are broadcast before their ack; let delivery finish
+        finish.set()
         while len(results) < rooms * per_room and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         settled.clear()
-        finish.set()
+        leave.set()
         await asyncio.gather(*tasks)
         stop.set()
         thread.join()

@@ -30,6 +30,8 @@ extension Connection {
                 respond(.plainText(.methodNotAllowed, "method not allowed", extraHeaders: [("Allow", "POST")]), keepAlive: keepAlive)
                 return
             }
+            // The answer comes when the rooms are resumed; the request timeout must not cut it off.
+            deadline = MonotonicClock.nowMilliseconds() + 300_000
             if request.path == "/admin/rollback" {
                 context.upgrades.rollback(completion: answerLater(keepAlive: keepAlive))
                 return

@@ -22,6 +22,8 @@ enum RoomMessage: Sendable {
     case commitPending
     /// Internal: the presence coalescing window ended.
     case flushPresence
+    /// Internal: the history writer committed (or failed) the batch with this number.
+    case committed(batch: Int, durable: Bool)
 }
 
 /// One chat room: its members, presence, message numbering and the batch of messages waiting to become durable.
@@ -48,6 +50,9 @@ final class Room: @unchecked Sendable {
     /// of them) at the flush instead of the diff.
     private var awaitingState: [UInt64: RoomMember] = [:]
     private var commitScheduled = false
+    /// Batches handed to the history writer, by number, until it reports them durable.
+    private var inFlight: [Int: [(message: StoredMessage, sender: RoomMember, ref: String?)]] = [:]
+    private var nextBatch = 0
 
     init(
         topic: String, loop: EventLoop, services: RoomServices, membership: RoomMembership,
@@ -86,6 +91,8 @@ final class Room: @unchecked Sendable {
             commitPending()
         case .flushPresence:
             flushPresence()
+        case .committed(let batch, let durable):
+            committed(batch: batch, durable: durable)
         }
     }
 
@@ -199,17 +206,28 @@ final class Room: @unchecked Sendable {
         }
     }
 
-    /// Makes the pending messages durable in one transaction, then broadcasts them and acknowledges each sender.
+    /// Hands the pending messages to the history writer (one transaction with other rooms' batches); they are
+    /// broadcast and acknowledged when it reports them durable.
     private func commitPending() {
         commitScheduled = false
-        let batch = pending
+        guard !pending.isEmpty else { return }
+        let number = nextBatch
+        nextBatch += 1
+        inFlight[number] = pending
+        let messages = pending.map(\.message)
         pending.removeAll(keepingCapacity: true)
-        guard !batch.isEmpty else { return }
-        do {
-            try services.history(for: loop).append(batch.map(\.message))
-        } catch {
-            services.logger.error("history append failed; messages not acknowledged", metadata: ["room": "\(topic)", "error": "\(error)"])
-            lastID -= Int64(batch.count)
+        let mailbox = self.mailbox
+        services.historyWriter.submit(messages) { durable in
+            _ = mailbox.send(.committed(batch: number, durable: durable))
+        }
+    }
+
+    /// A batch is durable (broadcast it, acknowledge each sender) or failed (tell the senders; their ids stay
+    /// unused, a gap the history tolerates).
+    private func committed(batch number: Int, durable: Bool) {
+        guard let batch = inFlight.removeValue(forKey: number) else { return }
+        guard durable else {
+            services.logger.error("history append failed; messages not acknowledged", metadata: ["room": "\(topic)"])
             for item in batch {
                 let sender = item.sender
                 let ref = item.ref

@@ -2,8 +2,8 @@ import HoldfastCore
 import HoldfastHistory
 import Logging
 
-/// What every room shares: the chat handler, one history connection per event loop (SQLite connections are
-/// used by one thread at a time), presence settings, logger and metrics.
+/// What every room shares: the chat handler, one history connection per event loop for reads (SQLite connections
+/// are used by one thread at a time), the history writer, presence settings, logger and metrics.
 final class RoomServices: @unchecked Sendable {
     let handler: any ChatHandler
     let logger: Logger
@@ -11,17 +11,21 @@ final class RoomServices: @unchecked Sendable {
     let presenceRefPrefix: String
     let presenceWindowMilliseconds: Int64
     let historyLimit: Int
+    /// Commits chat messages off the event loops.
+    let historyWriter: HistoryWriter
     // One store per loop, indexed by loop index; each is touched only on its loop.
     private let stores: [HistoryStore]
 
     init(
         handler: any ChatHandler, logger: Logger, metrics: ServerMetrics, stores: [HistoryStore],
+        historyWriter: HistoryWriter,
         presenceRefPrefix: String, presenceWindowMilliseconds: Int64, historyLimit: Int
     ) {
         self.handler = handler
         self.logger = logger
         self.metrics = metrics
         self.stores = stores
+        self.historyWriter = historyWriter
         self.presenceRefPrefix = presenceRefPrefix
         self.presenceWindowMilliseconds = presenceWindowMilliseconds
         self.historyLimit = historyLimit
