@@ -323,6 +323,48 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
         #expect(Set(received.map(\.fd)).isDisjoint(with: originals))
         print("handoff: \(count) records with \(count) fds in \(messages.withLock { $0 }) messages: \(elapsed) ms")
     }
+    /// The fd transfer alone: 5,000 records with 8 bytes of state each (20 messages of 253 fds).
+    @Test func measures5000FdsWithSmallState() throws {
+        ProcessLimits.raiseFileLimit()
+        let pipe = makePipe()
+        defer { close(pipe.read); close(pipe.write) }
+        let count = 5000
+        let originals = (0..<count).map { _ in dup(pipe.write) }
+        defer { for fd in originals { close(fd) } }
+        let (sender, receiver) = try HandoffChannel.makePair()
+        defer { sender.close(); receiver.close() }
+        let writerFailure = Mutex<HandoffError?>(nil)
+        let start = MonotonicClock.nowNanoseconds()
+        let thread = Thread {
+            let writer = HandoffWriter(channel: sender, timeoutMilliseconds: 5000)
+            do throws(HandoffError) {
+                for index in 0..<count {
+                    try writer.add(state: withUnsafeBytes(of: UInt64(index).littleEndian, Array.init), fd: originals[index])
+                }
+                try writer.finish()
+            } catch {
+                writerFailure.withLock { $0 = error }
+            }
+        }
+        thread.start()
+        let reader = HandoffReader(channel: receiver, timeoutMilliseconds: 5000)
+        var fds: [Int32] = []
+        var inOrder = true
+        let outcome = Result { () throws(HandoffError) in
+            while let (state, fd) = try reader.next() {
+                if state != withUnsafeBytes(of: UInt64(fds.count).littleEndian, Array.init) { inOrder = false }
+                fds.append(fd)
+            }
+        }
+        let elapsed = Double(MonotonicClock.nowNanoseconds() - start) / 1_000_000
+        thread.join()
+        for fd in fds { close(fd) }
+        #expect(writerFailure.withLock { $0 } == nil)
+        #expect(outcome.error == nil)
+        #expect(fds.count == count)
+        #expect(inOrder)
+        print("handoff: \(count) fds with 8-byte state in \(reader.messagesReceived) messages: \(elapsed) ms")
+    }
 }
 
 extension Result {
