@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -76,3 +77,72 @@ int holdfast_set_cloexec(int fd, int on) {
 pid_t holdfast_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 int holdfast_malloc_trim(void) { return malloc_trim(0); }
+
+const int HOLDFAST_MSG_TRUNC = MSG_TRUNC;
+const int HOLDFAST_MSG_CTRUNC = MSG_CTRUNC;
+
+/// A control buffer with room for the largest SCM_RIGHTS message, aligned for struct cmsghdr.
+typedef union {
+    struct cmsghdr align;
+    char bytes[CMSG_SPACE(sizeof(int) * HOLDFAST_MAX_FDS_PER_MESSAGE)];
+} holdfast_control;
+
+ssize_t holdfast_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds) {
+    if (nfds < 0 || nfds > HOLDFAST_MAX_FDS_PER_MESSAGE) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    holdfast_control control;
+    if (nfds > 0) {
+        memset(&control, 0, sizeof control);
+        msg.msg_control = control.bytes;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * (size_t)nfds);
+    }
+    return sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+ssize_t holdfast_recv_fds(int sock, void *buf, size_t len, int *fds_out, int max_fds, int *nfds_out, int *flags_out) {
+    *nfds_out = 0;
+    *flags_out = 0;
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    holdfast_control control;
+    msg.msg_control = control.bytes;
+    msg.msg_controllen = sizeof control.bytes;
+    ssize_t n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0) return -1;
+    int flags = msg.msg_flags;
+    int count = 0;
+    for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+        if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
+        if (cmsg->cmsg_len < CMSG_LEN(0)) continue;
+        size_t received = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        const unsigned char *data = CMSG_DATA(cmsg);
+        for (size_t i = 0; i < received; i++) {
+            int fd;
+            memcpy(&fd, data + i * sizeof(int), sizeof fd);
+            if (count < max_fds) {
+                fds_out[count++] = fd;
+            } else {
+                close(fd);
+                flags |= MSG_CTRUNC;
+            }
+        }
+    }
+    *nfds_out = count;
+    *flags_out = flags;
+    return n;
+}

@@ -42,4 +42,23 @@ pid_t holdfast_gettid(void);
 /// Returns freed heap pages to the kernel (glibc malloc_trim).
 int holdfast_malloc_trim(void);
 
+/// The most fds one SCM_RIGHTS message may carry (the kernel's SCM_MAX_FD); more gives EINVAL from sendmsg.
+#define HOLDFAST_MAX_FDS_PER_MESSAGE 253
+
+/// sendmsg of one message (`len` bytes of `buf`) with `nfds` (<= HOLDFAST_MAX_FDS_PER_MESSAGE) fds attached as
+/// SCM_RIGHTS, with MSG_DONTWAIT | MSG_NOSIGNAL. Returns the bytes sent, or -1 with errno set (EINVAL when nfds
+/// is out of range).
+ssize_t holdfast_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
+
+/// recvmsg of one message into `buf` (capacity `len`) with MSG_DONTWAIT | MSG_CMSG_CLOEXEC. The fds that
+/// arrived (SCM_RIGHTS, in order) are stored in `fds_out` (capacity `max_fds`) and counted in `*nfds_out`;
+/// `*flags_out` receives msg_flags (MSG_TRUNC, MSG_CTRUNC). Room for HOLDFAST_MAX_FDS_PER_MESSAGE fds is always
+/// provided to the kernel; any fd beyond `max_fds` is closed and MSG_CTRUNC is reported. Returns the bytes
+/// received (0 on end of stream), or -1 with errno set (then no fd was received).
+ssize_t holdfast_recv_fds(int sock, void *buf, size_t len, int *fds_out, int max_fds, int *nfds_out, int *flags_out);
+
+/// msg_flags bits, for the values holdfast_recv_fds reports.
+extern const int HOLDFAST_MSG_TRUNC;
+extern const int HOLDFAST_MSG_CTRUNC;
+
 #endif
