@@ -105,8 +105,13 @@ final class Thread: @unchecked Sendable {
         func replace(_ victim: Int32) {
             loop.deregister(fd: victim)
             close(victim)
-            replacement = makeSocketPair()  // lowest free fd: reuses `victim`
-            try? loop.register(fd: replacement.0, interest: .readable, handler: newcomer)
+            let fresh = makeSocketPair()
+            // Put the fresh, idle socket on the victim's number explicitly (other tests open fds concurrently, so
+            // "lowest free number" cannot be relied on).
+            dup2(fresh.0, victim)
+            close(fresh.0)
+            replacement = (victim, fresh.1)
+            try? loop.register(fd: victim, interest: .readable, handler: newcomer)
         }
         first.onFirstEvent = { if second.events == 0 { replace(q0) } }
         second.onFirstEvent = { if first.events == 0 { replace(p0) } }
