@@ -16,7 +16,8 @@
 # Usage:
 #   benchmarks/compare-peers.sh
 #
-# Builds what is missing: .build/release/holdfast and holdfast-bench at the repository root, and
+# Builds what is missing: .build/release/holdfast, libChatHandlers.so (which `holdfast serve` loads)
+# and holdfast-bench at the repository root, and
 # benchmarks/HummingbirdPeer/.build/release/hummingbird-peer in the peer's package. Settings from
 # the environment:
 #   CONNECTIONS    connection counts for the echo runs (default "100 1000")
@@ -58,6 +59,8 @@ for tool in taskset timeout python3 awk ps; do
     command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
 done
 [[ -x $HOLDFAST ]] || swift build -c release --product holdfast
+# `holdfast serve` loads its chat handlers from this plugin next to the binary.
+[[ -e .build/release/libChatHandlers.so ]] || swift build -c release --product ChatHandlers
 [[ -x $BENCH ]] || swift build -c release --product holdfast-bench
 [[ -x $PEER ]] || (cd "$PEER_PACKAGE" && swift build -c release)
 
