@@ -9,9 +9,11 @@
 # per server, the medians over the rounds and the ratio Holdfast/peer.
 #
 # Both servers are pinned to one core with taskset. Holdfast runs one event loop
-# (`--event-loops 1`). Hummingbird runs SwiftNIO's default multi-threaded event loop group (one
-# thread per core the machine has, plus Swift concurrency's cooperative pool); its thread count is
-# left as a Hummingbird user gets it, and the pin confines all of its threads to the same one core.
+# (`--event-loops 1`). Hummingbird runs SwiftNIO's default multi-threaded event loop group, sized
+# by the machine's core count (SwiftNIO reads sysconf and cgroup limits, not the taskset mask, so
+# a 2-core machine gets two event loops), plus Swift concurrency's global executor threads. Its
+# thread count is left as a Hummingbird user gets it; the pin confines all of them to one core.
+# Each echo run's progress line shows the server's thread count.
 #
 # Usage:
 #   benchmarks/compare-peers.sh
