@@ -46,6 +46,7 @@ for tool in taskset timeout python3 awk ps; do
     command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
 done
 [[ -x $HOLDFAST ]] || swift build -c release --product holdfast
+[[ -f .build/release/libChatHandlers.so ]] || swift build -c release --product ChatHandlers  # the handler plugin holdfast loads
 [[ -x $BENCH ]] || swift build -c release --product holdfast-bench
 
 # Both sides hold one descriptor per connection (plus a few).
