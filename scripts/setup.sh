@@ -18,7 +18,7 @@ if ((${#missing[@]})); then
 fi
 
 if [[ ${1:-} == "--with-python" ]]; then
-    if ! python3 -c 'import websockets, pytest' >/dev/null 2>&1; then
+    if ! python3 -c 'import websockets, pytest, phoenix_channels_python_client' >/dev/null 2>&1; then
         echo "setup: installing Python test clients"
         python3 -m pip install -q -r Tests/EndToEnd/requirements.txt
     fi
