@@ -66,66 +66,8 @@ done
 [[ -x $BENCH ]] || swift build -c release --product holdfast-bench
 [[ -x $PEER ]] || (cd "$PEER_PACKAGE" && swift build -c release)
 
-# Both sides hold one descriptor per connection (plus a few).
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-mkdir -p "$OUT_DIR"
-RUNS="$OUT_DIR/runs.tsv"
-: >"$RUNS"
-
-SERVER_PID=""
-
-port_open() { (: <>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# True while `pid` exists and has not exited (a zombie counts as exited).
-alive() {
-    local state
-    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-    [[ $state != Z* ]]
-}
-
-# stop_server: SIGTERM the running server, SIGKILL it after STOP_TIMEOUT, then reap it.
-stop_server() {
-    [[ -n $SERVER_PID ]] || return 0
-    local pid=$SERVER_PID deadline=$((SECONDS + STOP_TIMEOUT))
-    SERVER_PID=""
-    kill -TERM "$pid" 2>/dev/null || true
-    while alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
-    if alive "$pid"; then
-        echo "  server $pid ignored SIGTERM for ${STOP_TIMEOUT}s; sending SIGKILL" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
-trap stop_server EXIT
-trap 'exit 130' INT TERM
-
-# start_server PORT LOG COMMAND...: runs COMMAND pinned to SERVER_CPU and waits until PORT accepts.
-start_server() {
-    local port=$1 log=$2
-    shift 2
-    if port_open "$port"; then
-        echo "port $port is already in use; stop whatever listens there first" >&2
-        exit 1
-    fi
-    taskset -c "$SERVER_CPU" "$@" >"$log" 2>&1 &
-    SERVER_PID=$!
-    local deadline=$((SECONDS + START_TIMEOUT))
-    until port_open "$port"; do
-        if ! alive "$SERVER_PID"; then
-            echo "server exited during start-up; its log ($log):" >&2
-            cat "$log" >&2
-            SERVER_PID=""
-            exit 1
-        fi
-        if ((SECONDS >= deadline)); then
-            echo "server did not listen on port $port within ${START_TIMEOUT}s; its log ($log):" >&2
-            cat "$log" >&2
-            exit 1
-        fi
-        sleep 0.1
-    done
-}
+# shellcheck source=server-control.sh
+source benchmarks/server-control.sh  # the scripts run from the repository root
 
 # start NAME TAG: starts server NAME (holdfast or peer) pinned to SERVER_CPU, its log tagged TAG.
 start() {
