@@ -256,7 +256,7 @@ final class Room: @unchecked Sendable {
     private func broadcast(event: String, payload: JSONValue, except: Set<UInt64> = []) {
         let message = PhoenixMessage(joinRef: nil, ref: nil, topic: topic, event: event, payload: payload)
         var encoded = EncodedBroadcast()
-        for version in [PhoenixSerializerVersion.v1, .v2] {
+        for version in [PhoenixSerializerVersion.v1, .v2] where membership.countByVersion[version, default: 0] > 0 {
             var text: [UInt8] = []
             PhoenixSerializer.encode(message, version: version, into: &text)
             var frame: [UInt8] = []

@@ -18,18 +18,23 @@ final class RoomMembership: @unchecked Sendable {
     private var byLoop: [Int: [UInt64: RoomMember]] = [:]
 
     var count: Int { entriesByID.count }
+    /// Members per serializer version, so a broadcast encodes only the versions someone reads.
+    private(set) var countByVersion: [PhoenixSerializerVersion: Int] = [:]
     var entries: [Entry] { Array(entriesByID.values) }
 
     func member(_ connectionID: UInt64) -> RoomMember? { entriesByID[connectionID]?.member }
 
     func add(_ member: RoomMember, meta: JSONValue, phxRef: String) {
+        if let previous = entriesByID[member.connectionID] { countByVersion[previous.member.version, default: 1] -= 1 }
         entriesByID[member.connectionID] = Entry(member: member, meta: meta, phxRef: phxRef)
+        countByVersion[member.version, default: 0] += 1
         byLoop[member.loop.index, default: [:]][member.connectionID] = member
     }
 
     @discardableResult
     func remove(_ connectionID: UInt64) -> RoomMember? {
         guard let entry = entriesByID.removeValue(forKey: connectionID) else { return nil }
+        countByVersion[entry.member.version, default: 1] -= 1
         byLoop[entry.member.loop.index]?.removeValue(forKey: connectionID)
         return entry.member
     }
