@@ -1,0 +1,38 @@
+import HoldfastChannels
+import Testing
+
+@testable import HoldfastServer
+
+@Suite struct ChannelPiecesTests {
+    @Test func presenceStateFramesMatchTheSerializerForBothVersions() throws {
+        let state = JSONValue.object([
+            JSONMember("alice", .object([JSONMember("metas", .array([.object([JSONMember("phx_ref", .string("r1"))])]))]))
+        ])
+        let payload = JSON.encode(state)
+        for version in [PhoenixSerializerVersion.v1, .v2] {
+            for joinRef in [String?.none, "7"] {
+                var expected: [UInt8] = []
+                let message = PhoenixMessage(joinRef: joinRef, ref: nil, topic: "room:a\"b", event: "presence_state", payload: state)
+                PhoenixSerializer.encode(message, version: version, into: &expected)
+                let built = PresenceStateFrame.text(topic: "room:a\"b", joinRef: joinRef, payload: payload, version: version)
+                #expect(built == expected, "\(version) \(String(describing: joinRef))")
+            }
+        }
+    }
+
+    @Test func queryStringsDecodePercentEscapesAndPlus() {
+        let params = QueryString.parse("token=a%2Bb%3D&vsn=2.0.0&user_id=two+words&empty=&flag&bad=%zz&token=last")
+        #expect(params["vsn"] == "2.0.0")
+        #expect(params["user_id"] == "two words")
+        #expect(params["empty"] == "")
+        #expect(params["flag"] == "")
+        #expect(params["bad"] == "%zz")
+        #expect(params["token"] == "last")  // the last value wins, as in Plug
+        #expect(QueryString.decode("%E2%9C%93") == "✓")
+        #expect(QueryString.decode("%ff") == "\u{FFFD}")
+    }
+
+    @Test func adminTokenTextIsLowercaseHex() {
+        #expect(AdminToken.text(fromStored: [0x00, 0x0f, 0xa5, 0xff]) == "000fa5ff")
+    }
+}
