@@ -65,7 +65,7 @@ final class Room: @unchecked Sendable {
         self.membership = membership
         self.presence = PresenceState(refPrefix: services.presenceRefPrefix)
         self.coalescer = PresenceDiffCoalescer(windowMilliseconds: services.presenceWindowMilliseconds)
-        self.lastID = try services.history(for: loop).lastID(room: topic)
+        self.lastID = max(try services.history(for: loop).lastID(room: topic), membership.lastAssignedID)
         // After a restart: re-track every live member with its old phx_ref, so clients see no change.
         for entry in membership.entries {
             presence.track(owner: entry.member.connectionID, key: entry.member.user, meta: entry.meta, phxRef: entry.phxRef)
@@ -195,6 +195,7 @@ final class Room: @unchecked Sendable {
             return
         }
         lastID += 1
+        membership.lastAssignedID = lastID
         let stored = StoredMessage(
             room: topic, id: lastID, user: sender.user, body: body, timestamp: wallClockMilliseconds(),
             clientID: clientID?.stringValue)

@@ -18,6 +18,9 @@ final class RoomMembership: @unchecked Sendable {
     private var byLoop: [Int: [UInt64: RoomMember]] = [:]
 
     var count: Int { entriesByID.count }
+    /// The highest message id the room has handed out. Outlives a crashed room, so a restarted one never reuses an
+    /// id whose batch was still on its way to the history writer.
+    var lastAssignedID: Int64 = 0
     /// Members per serializer version, so a broadcast encodes only the versions someone reads.
     private(set) var countByVersion: [PhoenixSerializerVersion: Int] = [:]
     var entries: [Entry] { Array(entriesByID.values) }
