@@ -6,6 +6,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "holdfast-bench",
         abstract: "Load-test a Holdfast server over WebSocket.",
-        subcommands: [EchoCommand.self, IdleCommand.self, BroadcastCommand.self, PresenceBurstCommand.self]
+        subcommands: [EchoCommand.self, IdleCommand.self, BroadcastCommand.self, PresenceBurstCommand.self, ChatCommand.self]
     )
 }

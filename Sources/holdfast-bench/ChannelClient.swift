@@ -4,7 +4,7 @@ import Synchronization
 
 /// What a channel scenario asks of every loop.
 struct ChannelPlan: Sendable {
-    enum Scenario: Sendable { case broadcast, presenceBurst }
+    enum Scenario: Sendable { case broadcast, presenceBurst, chat }
 
     var scenario: Scenario
     var target: Target
@@ -19,6 +19,12 @@ struct ChannelPlan: Sendable {
     /// presence-burst: users every member must see, and joins in progress at once per loop.
     var expectedMembers = 0
     var joinConcurrency = 64
+    /// chat: rooms (user `c<i>` joins room `i % rooms`) and users over all processes; `rate` is per loop.
+    var rooms = 1
+    var users = 0
+
+    /// chat: the topic of room `room`.
+    static func chatTopic(_ room: Int) -> String { "room:chat\(room)" }
 }
 
 /// What one connection of a channel scenario does.
@@ -29,6 +35,8 @@ enum ChannelRole: Sendable {
     case publisher
     /// presence-burst: joins on `begin` and tracks the room's presence.
     case member
+    /// chat: joins its room, sends `new_msg` and checks every other member's messages.
+    case chatter
 }
 
 /// Progress a channel loop publishes to the coordinating thread.
@@ -61,6 +69,12 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         // publisher: the next message ref and the send time of each unanswered one.
         var nextRef: UInt64 = 2
         var pending: [UInt64: UInt64] = [:]
+        // chat: user number, room, messages sent and acknowledged, and the check of what it received.
+        var number = 0
+        var room = 0
+        var sequence: UInt64 = 0
+        var acked: UInt64 = 0
+        var checker = SequenceChecker()
     }
 
     let loop: EventLoop
@@ -97,7 +111,12 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         self.plan = plan
         let words = (plan.expectedMembers + 63) / 64
         members = users.map { role, user in
-            Member(role: role, user: user, seen: role == .member ? [UInt64](repeating: 0, count: words) : [])
+            var member = Member(role: role, user: user, seen: role == .member ? [UInt64](repeating: 0, count: words) : [])
+            if role == .chatter {
+                member.number = Int(user.dropFirst()) ?? 0
+                member.room = member.number % max(1, plan.rooms)
+            }
+            return member
         }
         slots = Array(repeating: nil, count: users.count)
         memberCount = users.count
@@ -160,7 +179,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         for connection in connections where connection.state == .connecting || connection.state == .handshaking {
             connection.fail("handshake timed out")
         }
-        if plan.scenario == .broadcast {
+        if plan.scenario != .presenceBurst {
             for connection in connections where connection.state == .open && !members[connection.tag].joined {
                 result.joinFailures += 1
                 result.noteError("join not answered before the connect timeout")
@@ -171,7 +190,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     }
 
     private func publishProgress() {
-        let settled = plan.scenario == .broadcast
+        let settled = plan.scenario != .presenceBurst
             ? result.joined + result.connectFailures + result.joinFailures
             : result.connectionsOpened + result.connectFailures
         let snapshot = (
@@ -196,7 +215,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
 
     func connectionOpened(_ connection: ClientConnection) {
         result.connectionsOpened += 1
-        if plan.scenario == .broadcast {
+        if plan.scenario != .presenceBurst {
             // The handshake slot stays taken until the join is answered.
             sendJoin(connection)
             return
@@ -230,7 +249,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     private func sendJoin(_ connection: ClientConnection) {
         members[connection.tag].joinSentAt = MonotonicClock.nowNanoseconds()
         result.firstJoinSentNanoseconds = min(result.firstJoinSentNanoseconds, members[connection.tag].joinSentAt)
-        connection.sendText(joinFrame)
+        connection.sendText(joinFrame(connection.tag))
     }
 
     /// presence-burst: sends joins until `joinConcurrency` are awaiting their reply.
@@ -242,6 +261,16 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
             joinsInProgress += 1
             sendJoin(connection)
         }
+    }
+
+    private func joinFrame(_ index: Int) -> [UInt8] {
+        guard members[index].role == .chatter else { return joinFrame }
+        let topic = ChannelClient.quoted(ChannelPlan.chatTopic(members[index].room))
+        return Array("[\"1\",\"1\",\(topic),\"phx_join\",{\"device\":\"bench\"}]".utf8)
+    }
+
+    private func topic(_ index: Int) -> String {
+        members[index].role == .chatter ? ChannelPlan.chatTopic(members[index].room) : plan.topic
     }
 
     private func joinSettled(_ connection: ClientConnection, ok: Bool, reason: String) {
@@ -257,10 +286,11 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         }
         result.lastJoinReplyNanoseconds = max(result.lastJoinReplyNanoseconds, now)
         switch plan.scenario {
-        case .broadcast:
+        case .broadcast, .chat:
             handshaking -= 1
             result.readyNanoseconds = max(result.readyNanoseconds, now)
-            if ok, members[connection.tag].role == .publisher { publishers.append(connection.tag) }
+            let role = members[connection.tag].role
+            if ok, role == .publisher || role == .chatter { publishers.append(connection.tag) }
             startConnecting()
         case .presenceBurst:
             joinsInProgress -= 1
@@ -299,7 +329,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
             switch plan.scenario {
             case .presenceBurst:
                 startJoins()
-            case .broadcast:
+            case .broadcast, .chat:
                 if plan.rate != nil {
                     tick()
                 } else {
@@ -331,10 +361,20 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         let ref = members[index].nextRef
         members[index].nextRef += 1
         members[index].pending[ref] = timestamp
-        var frame = Array("[\"1\",\"\(ref)\",\(ChannelClient.quoted(plan.topic)),\"new_msg\",{\"body\":\"".utf8)
+        var frame = Array("[\"1\",\"\(ref)\",\(ChannelClient.quoted(topic(index))),\"new_msg\",{".utf8)
+        // chat: the body starts "<user>:<seq>:" and the message carries client_id "<user>:<seq>".
+        var prefix: [UInt8] = []
+        if members[index].role == .chatter {
+            members[index].sequence += 1
+            let id = "\(members[index].user):\(members[index].sequence)"
+            frame.append(contentsOf: "\"client_id\":\"\(id)\",".utf8)
+            prefix = Array((id + ":").utf8)
+        }
+        frame.append(contentsOf: "\"body\":\"".utf8)
+        frame.append(contentsOf: prefix)
         let digits = Array("0123456789abcdef".utf8)
         for shift in stride(from: 60, through: 0, by: -4) { frame.append(digits[Int(timestamp >> UInt64(shift) & 0xF)]) }
-        frame.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: max(0, plan.size - 16)))
+        frame.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: max(0, plan.size - 16 - prefix.count)))
         frame.append(contentsOf: "\"}]".utf8)
         connection.sendText(frame)
         result.messagesSent += 1
@@ -379,6 +419,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
             }
             checkComplete(index, now: now)
         } else if PhoenixScan.equals(bytes, envelope.event, "presence_diff") {
+            if began, members[index].role == .chatter { result.lateDiffs += 1 }
             guard members[index].role == .member else { return }
             result.presenceDiffs += 1
             applyDiff(index, bytes, envelope.payload)
@@ -392,6 +433,9 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     private func delivered(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ envelope: PhoenixScan.Envelope, now: UInt64) {
         switch members[index].role {
         case .member:
+            return
+        case .chatter:
+            chatDelivered(index, bytes, envelope, now: now)
             return
         case .publisher:
             result.publisherDeliveries += 1
@@ -412,11 +456,55 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         if second < result.perSecond.count { result.perSecond[second] += 1 }
     }
 
+    /// chat: checks a `new_msg` body `c<sender>:<seq>:<send time>` against the receiver's ``SequenceChecker``;
+    /// a member's own messages are counted apart and not checked.
+    private func chatDelivered(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ envelope: PhoenixScan.Envelope, now: UInt64) {
+        guard let body = PhoenixScan.find(bytes, "\"body\":\"", from: envelope.payload),
+              let (sender, sequence, stamp) = ChannelClient.chatBody(bytes, at: body + 8), stamp <= now else {
+            bad("new_msg without a chat benchmark body")
+            return
+        }
+        if sender == members[index].number {
+            result.publisherDeliveries += 1
+            return
+        }
+        guard sender % max(1, plan.rooms) == members[index].room else {
+            bad("new_msg from a user of another room")
+            return
+        }
+        switch members[index].checker.observe(sender: sender, sequence: sequence) {
+        case .inOrder: break
+        case .duplicate: result.duplicated += 1
+        case .reordered: result.reordered += 1
+        }
+        result.deliveriesTotal += 1
+        guard let window, now >= window.measureStart, now < window.measureEnd else { return }
+        result.deliveriesMeasured += 1
+        _ = fanout.record(min(now - stamp, RunResult.maximumLatency))
+        let second = Int((now - window.measureStart) / 1_000_000_000)
+        if second < result.perSecond.count { result.perSecond[second] += 1 }
+    }
+
+    /// Parses `c<user>:<seq>:<16 hex digits>` at `start`.
+    static func chatBody(_ bytes: UnsafeRawBufferPointer, at start: Int) -> (Int, UInt64, UInt64)? {
+        guard start < bytes.count, bytes[start] == UInt8(ascii: "c") else { return nil }
+        func field(from begin: Int) -> (UInt64, Int)? {
+            var end = begin
+            while end < bytes.count, end - begin <= 19, bytes[end] != UInt8(ascii: ":") { end += 1 }
+            guard end < bytes.count, let value = PhoenixScan.decimal(bytes, begin..<end) else { return nil }
+            return (value, end + 1)
+        }
+        guard let (user, afterUser) = field(from: start + 1), let (sequence, afterSequence) = field(from: afterUser),
+              let stamp = PhoenixScan.hex16(bytes, at: afterSequence), user <= UInt64(Int.max) else { return nil }
+        return (Int(user), sequence, stamp)
+    }
+
     private func acknowledged(
         _ index: Int, ok: Bool, sent: UInt64, now: UInt64, _ bytes: UnsafeRawBufferPointer, _ envelope: PhoenixScan.Envelope
     ) {
         if ok {
             result.messagesAcked += 1
+            members[index].acked += 1
             if let window, now >= window.measureStart, now < window.measureEnd {
                 _ = acks.record(min(now > sent ? now - sent : 0, RunResult.maximumLatency))
             }
@@ -503,7 +591,19 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         snapshot.fanoutLatency = RunResult.buckets(of: fanout)
         snapshot.ackLatency = RunResult.buckets(of: acks)
         snapshot.joinLatency = RunResult.buckets(of: joins)
+        if plan.scenario == .chat { addChatCounts(to: &snapshot) }
         progress.withLock { $0.result = snapshot }
+    }
+
+    /// chat: every joined member's acknowledged count, and what it received of every other member of its room.
+    private func addChatCounts(to snapshot: inout ChannelResult) {
+        let rooms = max(1, plan.rooms)
+        for member in members where member.role == .chatter && member.joined {
+            snapshot.chatAcked[member.number, default: 0] += member.acked
+            for sender in stride(from: member.room, to: plan.users, by: rooms) where sender != member.number {
+                snapshot.chatReceived[sender, default: [:]][Int(member.checker.received(from: sender)), default: 0] += 1
+            }
+        }
     }
 
     private func delay(until nanoseconds: UInt64) -> Int64 {

@@ -1,6 +1,6 @@
 import Histogram
 
-/// What the channel scenarios (`broadcast`, `presence-burst`) measured in one loop, one process or a whole run;
+/// What the channel scenarios (`broadcast`, `presence-burst`, `chat`) measured in one loop, one process or a whole run;
 /// merges exactly and crosses process boundaries as JSON, like ``RunResult``.
 struct ChannelResult: FleetResult, Sendable {
     var connectionsRequested = 0
@@ -51,6 +51,17 @@ struct ChannelResult: FleetResult, Sendable {
     /// `phx_join` sent to its reply.
     var joinLatency: [RunResult.Bucket] = []
 
+    // chat
+    /// Ok replies per sending user number, and, per sender, how many receivers got how many distinct messages of
+    /// it (receivers that got nothing from a room member are counted with 0).
+    var chatAcked: [Int: UInt64] = [:]
+    var chatReceived: [Int: [Int: Int]] = [:]
+    /// Deliveries of an older message (already received, or filling a gap); see ``SequenceChecker``.
+    var duplicated: UInt64 = 0
+    var reordered: UInt64 = 0
+    /// `presence_diff` frames received once traffic began (every join was answered before).
+    var lateDiffs: UInt64 = 0
+
     var errorSamples: [String: Int] = [:]
 
     /// Whether anything went wrong that makes the numbers untrustworthy.
@@ -93,6 +104,11 @@ struct ChannelResult: FleetResult, Sendable {
         lastJoinReplyNanoseconds = max(lastJoinReplyNanoseconds, other.lastJoinReplyNanoseconds)
         lastCompleteNanoseconds = max(lastCompleteNanoseconds, other.lastCompleteNanoseconds)
         joinLatency = ChannelResult.merged(joinLatency, other.joinLatency)
+        chatAcked.merge(other.chatAcked, uniquingKeysWith: +)
+        for (sender, counts) in other.chatReceived { chatReceived[sender, default: [:]].merge(counts, uniquingKeysWith: +) }
+        duplicated += other.duplicated
+        reordered += other.reordered
+        lateDiffs += other.lateDiffs
         for (message, count) in other.errorSamples { noteError(message, count: count) }
     }
 
@@ -101,6 +117,18 @@ struct ChannelResult: FleetResult, Sendable {
         if errorSamples[message] != nil || errorSamples.count < 8 {
             errorSamples[message, default: 0] += count
         }
+    }
+
+    /// chat: acknowledged messages some receiver in the sender's room never got, over all (sender, receiver) pairs.
+    var lost: UInt64 {
+        var total: UInt64 = 0
+        for (sender, counts) in chatReceived {
+            let acked = chatAcked[sender] ?? 0
+            for (received, receivers) in counts {
+                total += SequenceChecker.lost(acknowledged: acked, received: UInt64(received)) * UInt64(receivers)
+            }
+        }
+        return total
     }
 
     static func histogram(_ buckets: [RunResult.Bucket]) -> Histogram<UInt64> {

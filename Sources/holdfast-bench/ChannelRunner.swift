@@ -26,7 +26,10 @@ final class ChannelRunner: FleetRunner {
             var loopPlan = plan
             loopPlan.concurrency = max(1, plan.concurrency / loopCount)
             loopPlan.joinConcurrency = max(1, plan.joinConcurrency / loopCount)
-            if let rate = plan.rate, publishers > 0 {
+            if plan.scenario == .chat, let rate = plan.rate {
+                // chat: `rate` is per member; each loop sends for its own members.
+                loopPlan.rate = rate * Double(slice.count)
+            } else if let rate = plan.rate, publishers > 0 {
                 loopPlan.rate = rate * Double(slice.count { $0.0 == .publisher }) / Double(publishers)
             }
             clients.append(ChannelClient(loop: loop, plan: loopPlan, users: slice))
@@ -63,6 +66,8 @@ final class ChannelRunner: FleetRunner {
                     progress.pendingAcks == 0 && progress.deliveries >= expected * UInt64(progress.subscribersJoined)
                 case .presenceBurst:
                     progress.membersComplete >= progress.membersJoinable
+                case .chat:
+                    progress.pendingAcks == 0
                 }
             }
         }
