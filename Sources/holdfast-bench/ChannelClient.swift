@@ -2,62 +2,12 @@ import Histogram
 import HoldfastCore
 import Synchronization
 
-/// What a channel scenario asks of every loop.
-struct ChannelPlan: Sendable {
-    enum Scenario: Sendable { case broadcast, presenceBurst, chat }
-
-    var scenario: Scenario
-    var target: Target
-    var signer: TokenSigner
-    var topic: String
-    /// Handshakes (broadcast: handshakes plus joins) in progress at once, per loop.
-    var concurrency: Int
-    /// broadcast: body bytes, total rate of this loop's publishers (nil: closed loop), acks outstanding per publisher.
-    var size = 64
-    var rate: Double?
-    var inFlight = 1
-    /// presence-burst: users every member must see, and joins in progress at once per loop.
-    var expectedMembers = 0
-    var joinConcurrency = 64
-    /// chat: rooms (user `c<i>` joins room `i % rooms`) and users over all processes; `rate` is per loop.
-    var rooms = 1
-    var users = 0
-
-    /// chat: the topic of room `room`.
-    static func chatTopic(_ room: Int) -> String { "room:chat\(room)" }
-}
-
-/// What one connection of a channel scenario does.
-enum ChannelRole: Sendable {
-    /// broadcast: joins, then counts and times `new_msg` deliveries.
-    case subscriber
-    /// broadcast: joins, then sends `new_msg` and times the replies.
-    case publisher
-    /// presence-burst: joins on `begin` and tracks the room's presence.
-    case member
-    /// chat: joins its room, sends `new_msg` and checks every other member's messages.
-    case chatter
-}
-
-/// Progress a channel loop publishes to the coordinating thread.
-struct ChannelProgress: Sendable {
-    var settled = 0
-    var live = 0
-    var pendingAcks = 0
-    var acked: UInt64 = 0
-    var deliveries: UInt64 = 0
-    var subscribersJoined = 0
-    var membersJoinable = 0
-    var membersComplete = 0
-    var result: ChannelResult?
-}
-
 /// One loop's share of a channel scenario: its connections, their Phoenix state and the counts.
 ///
 /// Thread ownership: everything but `progress` is confined to `loop`'s thread, as in ``LoopClient``.
 final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     /// Per-connection state, indexed by ``ClientConnection/tag``.
-    private struct Member {
+    struct Member {
         var role: ChannelRole
         var user: String
         var joinSentAt: UInt64 = 0
@@ -81,30 +31,30 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     let progress = Mutex(ChannelProgress())
     /// Connections this loop opens.
     let memberCount: Int
-    private let plan: ChannelPlan
-    private var members: [Member]
-    private var connections: [ClientConnection] = []
+    let plan: ChannelPlan
+    var members: [Member]
+    var connections: [ClientConnection] = []
     /// The connection of each member, by member index (nil when it never got one).
-    private var slots: [ClientConnection?]
-    private var subscribersJoined = 0
-    private var publishers: [Int] = []
-    private var result = ChannelResult()
-    private var fanout = RunResult.emptyHistogram()
-    private var acks = RunResult.emptyHistogram()
-    private var joins = RunResult.emptyHistogram()
-    private var window: Window?
-    private var random = SplitMix()
-    private var handshaking = 0
-    private var skipped = 0
-    private var live = 0
-    private var began = false
-    private var closing = false
+    var slots: [ClientConnection?]
+    var subscribersJoined = 0
+    var publishers: [Int] = []
+    var result = ChannelResult()
+    var fanout = RunResult.emptyHistogram()
+    var acks = RunResult.emptyHistogram()
+    var joins = RunResult.emptyHistogram()
+    var window: Window?
+    var random = SplitMix()
+    var handshaking = 0
+    var skipped = 0
+    var live = 0
+    var began = false
+    var closing = false
     // presence-burst: the next member to join and the joins awaiting their reply.
-    private var nextJoin = 0
-    private var joinsInProgress = 0
-    private var sequence = 0
-    private var heartbeatTick = 0
-    private let joinFrame: [UInt8]
+    var nextJoin = 0
+    var joinsInProgress = 0
+    var sequence = 0
+    var heartbeatTick = 0
+    let joinFrame: [UInt8]
 
     init(loop: EventLoop, plan: ChannelPlan, users: [(ChannelRole, String)]) {
         self.loop = loop
@@ -162,7 +112,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         publishProgress()
     }
 
-    private func fail(index: Int, _ reason: String) {
+    func fail(index: Int, _ reason: String) {
         result.connectFailures += 1
         result.noteError(reason)
         skipped += 1
@@ -189,7 +139,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         publishProgress()
     }
 
-    private func publishProgress() {
+    func publishProgress() {
         let settled = plan.scenario != .presenceBurst
             ? result.joined + result.connectFailures + result.joinFailures
             : result.connectionsOpened + result.connectFailures
@@ -246,14 +196,14 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
 
     // MARK: Joining
 
-    private func sendJoin(_ connection: ClientConnection) {
+    func sendJoin(_ connection: ClientConnection) {
         members[connection.tag].joinSentAt = MonotonicClock.nowNanoseconds()
         result.firstJoinSentNanoseconds = min(result.firstJoinSentNanoseconds, members[connection.tag].joinSentAt)
         connection.sendText(joinFrame(connection.tag))
     }
 
     /// presence-burst: sends joins until `joinConcurrency` are awaiting their reply.
-    private func startJoins() {
+    func startJoins() {
         while joinsInProgress < plan.joinConcurrency, nextJoin < connections.count {
             let connection = connections[nextJoin]
             nextJoin += 1
@@ -263,17 +213,17 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         }
     }
 
-    private func joinFrame(_ index: Int) -> [UInt8] {
+    func joinFrame(_ index: Int) -> [UInt8] {
         guard members[index].role == .chatter else { return joinFrame }
         let topic = ChannelClient.quoted(ChannelPlan.chatTopic(members[index].room))
         return Array("[\"1\",\"1\",\(topic),\"phx_join\",{\"device\":\"bench\"}]".utf8)
     }
 
-    private func topic(_ index: Int) -> String {
+    func topic(_ index: Int) -> String {
         members[index].role == .chatter ? ChannelPlan.chatTopic(members[index].room) : plan.topic
     }
 
-    private func joinSettled(_ connection: ClientConnection, ok: Bool, reason: String) {
+    func joinSettled(_ connection: ClientConnection, ok: Bool, reason: String) {
         let now = MonotonicClock.nowNanoseconds()
         if ok {
             members[connection.tag].joined = true
@@ -302,7 +252,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     // MARK: Heartbeats
 
     /// Every second, a thirtieth of the connections send a heartbeat: each one every 30 s, as Phoenix clients do.
-    private func scheduleHeartbeats() {
+    func scheduleHeartbeats() {
         loop.schedule(afterMilliseconds: 1000) { [self] in
             guard !closing else { return }
             heartbeatTick += 1
@@ -342,7 +292,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     }
 
     /// Open loop: sends every message whose scheduled time has come, stamped with that time (see the echo tick).
-    private func tick() {
+    func tick() {
         guard let rate = plan.rate, rate > 0, let window, !publishers.isEmpty else { return }
         let interval = 1e9 / rate
         let now = MonotonicClock.nowNanoseconds()
@@ -356,7 +306,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         loop.schedule(afterMilliseconds: max(1, delay(until: due))) { [self] in tick() }
     }
 
-    private func send(from index: Int, timestamp: UInt64) {
+    func send(from index: Int, timestamp: UInt64) {
         guard let connection = slots[index], connection.state == .open else { return }
         let ref = members[index].nextRef
         members[index].nextRef += 1
@@ -378,197 +328,6 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         frame.append(contentsOf: "\"}]".utf8)
         connection.sendText(frame)
         result.messagesSent += 1
-    }
-
-    // MARK: Receiving
-
-    func messageReceived(_ connection: ClientConnection, binary: Bool, length: Int, prefix: FrameReader.Prefix) {
-        let bytes = connection.retainedMessage
-        bytes.withUnsafeBytes { handle(connection, $0, length: length) }
-        connection.releaseRetained()
-    }
-
-    private func handle(_ connection: ClientConnection, _ bytes: UnsafeRawBufferPointer, length: Int) {
-        let now = MonotonicClock.nowNanoseconds()
-        let index = connection.tag
-        if began {
-            result.framesReceived += 1
-            result.bytesReceived += UInt64(length)
-        }
-        guard let envelope = PhoenixScan.envelope(bytes) else {
-            bad("frame is not a Phoenix 2.0.0 message")
-            return
-        }
-        if PhoenixScan.equals(bytes, envelope.topic, "phoenix") { return }
-        if PhoenixScan.equals(bytes, envelope.event, "new_msg") {
-            delivered(index, bytes, envelope, now: now)
-        } else if PhoenixScan.equals(bytes, envelope.event, "phx_reply") {
-            let ok = PhoenixScan.find(bytes, "\"status\":\"ok\"", from: envelope.payload) != nil
-            guard let ref = envelope.ref else { return }
-            if PhoenixScan.equals(bytes, ref, "1") {
-                if members[index].joined { return }
-                joinSettled(connection, ok: ok, reason: "join refused: " + excerpt(bytes, from: envelope.payload))
-            } else if let number = PhoenixScan.decimal(bytes, ref), let sent = members[index].pending.removeValue(forKey: number) {
-                acknowledged(index, ok: ok, sent: sent, now: now, bytes, envelope)
-            }
-        } else if PhoenixScan.equals(bytes, envelope.event, "presence_state") {
-            guard members[index].role == .member else { return }
-            result.presenceStates += 1
-            if !PhoenixScan.forEachMember(bytes, objectAt: envelope.payload, { key, _ in see(index, bytes, key, present: true) }) {
-                bad("presence_state payload is not an object")
-            }
-            checkComplete(index, now: now)
-        } else if PhoenixScan.equals(bytes, envelope.event, "presence_diff") {
-            if began, members[index].role == .chatter { result.lateDiffs += 1 }
-            guard members[index].role == .member else { return }
-            result.presenceDiffs += 1
-            applyDiff(index, bytes, envelope.payload)
-            checkComplete(index, now: now)
-        } else if PhoenixScan.equals(bytes, envelope.event, "phx_error") || PhoenixScan.equals(bytes, envelope.event, "phx_close") {
-            result.errorReplies += 1
-            result.noteError("channel closed by the server")
-        }
-    }
-
-    private func delivered(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ envelope: PhoenixScan.Envelope, now: UInt64) {
-        switch members[index].role {
-        case .member:
-            return
-        case .chatter:
-            chatDelivered(index, bytes, envelope, now: now)
-            return
-        case .publisher:
-            result.publisherDeliveries += 1
-            return
-        case .subscriber:
-            break
-        }
-        guard let body = PhoenixScan.find(bytes, "\"body\":\"", from: envelope.payload),
-              let stamp = PhoenixScan.hex16(bytes, at: body + 8), stamp <= now else {
-            bad("new_msg without a benchmark timestamp")
-            return
-        }
-        result.deliveriesTotal += 1
-        guard let window, now >= window.measureStart, now < window.measureEnd else { return }
-        result.deliveriesMeasured += 1
-        _ = fanout.record(min(now - stamp, RunResult.maximumLatency))
-        let second = Int((now - window.measureStart) / 1_000_000_000)
-        if second < result.perSecond.count { result.perSecond[second] += 1 }
-    }
-
-    /// chat: checks a `new_msg` body `c<sender>:<seq>:<send time>` against the receiver's ``SequenceChecker``;
-    /// a member's own messages are counted apart and not checked.
-    private func chatDelivered(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ envelope: PhoenixScan.Envelope, now: UInt64) {
-        guard let body = PhoenixScan.find(bytes, "\"body\":\"", from: envelope.payload),
-              let (sender, sequence, stamp) = ChannelClient.chatBody(bytes, at: body + 8), stamp <= now else {
-            bad("new_msg without a chat benchmark body")
-            return
-        }
-        if sender == members[index].number {
-            result.publisherDeliveries += 1
-            return
-        }
-        guard sender % max(1, plan.rooms) == members[index].room else {
-            bad("new_msg from a user of another room")
-            return
-        }
-        switch members[index].checker.observe(sender: sender, sequence: sequence) {
-        case .inOrder: break
-        case .duplicate: result.duplicated += 1
-        case .reordered: result.reordered += 1
-        }
-        result.deliveriesTotal += 1
-        guard let window, now >= window.measureStart, now < window.measureEnd else { return }
-        result.deliveriesMeasured += 1
-        _ = fanout.record(min(now - stamp, RunResult.maximumLatency))
-        let second = Int((now - window.measureStart) / 1_000_000_000)
-        if second < result.perSecond.count { result.perSecond[second] += 1 }
-    }
-
-    /// Parses `c<user>:<seq>:<16 hex digits>` at `start`.
-    static func chatBody(_ bytes: UnsafeRawBufferPointer, at start: Int) -> (Int, UInt64, UInt64)? {
-        guard start < bytes.count, bytes[start] == UInt8(ascii: "c") else { return nil }
-        func field(from begin: Int) -> (UInt64, Int)? {
-            var end = begin
-            while end < bytes.count, end - begin <= 19, bytes[end] != UInt8(ascii: ":") { end += 1 }
-            guard end < bytes.count, let value = PhoenixScan.decimal(bytes, begin..<end) else { return nil }
-            return (value, end + 1)
-        }
-        guard let (user, afterUser) = field(from: start + 1), let (sequence, afterSequence) = field(from: afterUser),
-              let stamp = PhoenixScan.hex16(bytes, at: afterSequence), user <= UInt64(Int.max) else { return nil }
-        return (Int(user), sequence, stamp)
-    }
-
-    private func acknowledged(
-        _ index: Int, ok: Bool, sent: UInt64, now: UInt64, _ bytes: UnsafeRawBufferPointer, _ envelope: PhoenixScan.Envelope
-    ) {
-        if ok {
-            result.messagesAcked += 1
-            members[index].acked += 1
-            if let window, now >= window.measureStart, now < window.measureEnd {
-                _ = acks.record(min(now > sent ? now - sent : 0, RunResult.maximumLatency))
-            }
-        } else {
-            result.errorReplies += 1
-            result.noteError("new_msg refused: " + excerpt(bytes, from: envelope.payload))
-        }
-        // Closed loop: an ok reply frees the slot for the next message; a refused one (e.g. rate limited) retires it.
-        if ok, plan.rate == nil, let window, now < window.measureEnd { send(from: index, timestamp: now) }
-    }
-
-    /// Applies a diff's leaves, then its joins: a meta replaced in one diff leaves the key present.
-    private func applyDiff(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ payload: Int) {
-        var joinsAt: Int?
-        var leavesAt: Int?
-        let parsed = PhoenixScan.forEachMember(bytes, objectAt: payload) { key, value in
-            if PhoenixScan.equals(bytes, key, "joins") { joinsAt = value }
-            if PhoenixScan.equals(bytes, key, "leaves") { leavesAt = value }
-        }
-        guard parsed, let joinsAt, let leavesAt else {
-            bad("presence_diff without joins and leaves")
-            return
-        }
-        PhoenixScan.forEachMember(bytes, objectAt: leavesAt) { key, _ in see(index, bytes, key, present: false) }
-        PhoenixScan.forEachMember(bytes, objectAt: joinsAt) { key, _ in see(index, bytes, key, present: true) }
-    }
-
-    /// Marks user key `u<number>` present or absent in member `index`'s view.
-    private func see(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ key: Range<Int>, present: Bool) {
-        guard key.count > 1, bytes[key.lowerBound] == UInt8(ascii: "u"),
-              let number = PhoenixScan.decimal(bytes, (key.lowerBound + 1)..<key.upperBound),
-              number < UInt64(plan.expectedMembers) else {
-            bad("presence key that is not a benchmark user")
-            return
-        }
-        let word = Int(number / 64)
-        let bit = UInt64(1) << (number % 64)
-        let had = members[index].seen[word] & bit != 0
-        if present, !had {
-            members[index].seen[word] |= bit
-            members[index].seenCount += 1
-        } else if !present, had {
-            members[index].seen[word] &= ~bit
-            members[index].seenCount -= 1
-        }
-    }
-
-    private func checkComplete(_ index: Int, now: UInt64) {
-        guard !members[index].complete, members[index].seenCount == plan.expectedMembers else { return }
-        members[index].complete = true
-        result.membersComplete += 1
-        result.lastCompleteNanoseconds = max(result.lastCompleteNanoseconds, now)
-        publishProgress()
-    }
-
-    private func bad(_ reason: String) {
-        result.badFrames += 1
-        result.noteError(reason)
-    }
-
-    /// A short, printable excerpt of a reply for error samples.
-    private func excerpt(_ bytes: UnsafeRawBufferPointer, from start: Int) -> String {
-        let end = min(bytes.count, start + 80)
-        return start < end ? String(decoding: bytes[start..<end], as: UTF8.self) : ""
     }
 
     // MARK: Shutdown
@@ -596,7 +355,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     }
 
     /// chat: every joined member's acknowledged count, and what it received of every other member of its room.
-    private func addChatCounts(to snapshot: inout ChannelResult) {
+    func addChatCounts(to snapshot: inout ChannelResult) {
         let rooms = max(1, plan.rooms)
         for member in members where member.role == .chatter && member.joined {
             snapshot.chatAcked[member.number, default: 0] += member.acked
@@ -606,7 +365,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         }
     }
 
-    private func delay(until nanoseconds: UInt64) -> Int64 {
+    func delay(until nanoseconds: UInt64) -> Int64 {
         let now = MonotonicClock.nowNanoseconds()
         guard nanoseconds > now else { return 0 }
         return Int64((nanoseconds - now + 999_999) / 1_000_000)

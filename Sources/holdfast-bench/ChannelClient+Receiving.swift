@@ -1,0 +1,195 @@
+import Histogram
+import HoldfastCore
+
+extension ChannelClient {
+    // MARK: Receiving
+
+    func messageReceived(_ connection: ClientConnection, binary: Bool, length: Int, prefix: FrameReader.Prefix) {
+        let bytes = connection.retainedMessage
+        bytes.withUnsafeBytes { handle(connection, $0, length: length) }
+        connection.releaseRetained()
+    }
+
+    func handle(_ connection: ClientConnection, _ bytes: UnsafeRawBufferPointer, length: Int) {
+        let now = MonotonicClock.nowNanoseconds()
+        let index = connection.tag
+        if began {
+            result.framesReceived += 1
+            result.bytesReceived += UInt64(length)
+        }
+        guard let envelope = PhoenixScan.envelope(bytes) else {
+            bad("frame is not a Phoenix 2.0.0 message")
+            return
+        }
+        if PhoenixScan.equals(bytes, envelope.topic, "phoenix") { return }
+        if PhoenixScan.equals(bytes, envelope.event, "new_msg") {
+            delivered(index, bytes, envelope, now: now)
+        } else if PhoenixScan.equals(bytes, envelope.event, "phx_reply") {
+            let ok = PhoenixScan.find(bytes, "\"status\":\"ok\"", from: envelope.payload) != nil
+            guard let ref = envelope.ref else { return }
+            if PhoenixScan.equals(bytes, ref, "1") {
+                if members[index].joined { return }
+                joinSettled(connection, ok: ok, reason: "join refused: " + excerpt(bytes, from: envelope.payload))
+            } else if let number = PhoenixScan.decimal(bytes, ref), let sent = members[index].pending.removeValue(forKey: number) {
+                acknowledged(index, ok: ok, sent: sent, now: now, bytes, envelope)
+            }
+        } else if PhoenixScan.equals(bytes, envelope.event, "presence_state") {
+            guard members[index].role == .member else { return }
+            result.presenceStates += 1
+            if !PhoenixScan.forEachMember(bytes, objectAt: envelope.payload, { key, _ in see(index, bytes, key, present: true) }) {
+                bad("presence_state payload is not an object")
+            }
+            checkComplete(index, now: now)
+        } else if PhoenixScan.equals(bytes, envelope.event, "presence_diff") {
+            if began, members[index].role == .chatter { result.lateDiffs += 1 }
+            guard members[index].role == .member else { return }
+            result.presenceDiffs += 1
+            applyDiff(index, bytes, envelope.payload)
+            checkComplete(index, now: now)
+        } else if PhoenixScan.equals(bytes, envelope.event, "phx_error") || PhoenixScan.equals(bytes, envelope.event, "phx_close") {
+            result.errorReplies += 1
+            result.noteError("channel closed by the server")
+        }
+    }
+
+    func delivered(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ envelope: PhoenixScan.Envelope, now: UInt64) {
+        switch members[index].role {
+        case .member:
+            return
+        case .chatter:
+            chatDelivered(index, bytes, envelope, now: now)
+            return
+        case .publisher:
+            result.publisherDeliveries += 1
+            return
+        case .subscriber:
+            break
+        }
+        guard let body = PhoenixScan.find(bytes, "\"body\":\"", from: envelope.payload),
+              let stamp = PhoenixScan.hex16(bytes, at: body + 8), stamp <= now else {
+            bad("new_msg without a benchmark timestamp")
+            return
+        }
+        result.deliveriesTotal += 1
+        guard let window, now >= window.measureStart, now < window.measureEnd else { return }
+        result.deliveriesMeasured += 1
+        _ = fanout.record(min(now - stamp, RunResult.maximumLatency))
+        let second = Int((now - window.measureStart) / 1_000_000_000)
+        if second < result.perSecond.count { result.perSecond[second] += 1 }
+    }
+
+    /// chat: checks a `new_msg` body `c<sender>:<seq>:<send time>` against the receiver's ``SequenceChecker``;
+    /// a member's own messages are counted apart and not checked.
+    func chatDelivered(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ envelope: PhoenixScan.Envelope, now: UInt64) {
+        guard let body = PhoenixScan.find(bytes, "\"body\":\"", from: envelope.payload),
+              let (sender, sequence, stamp) = ChannelClient.chatBody(bytes, at: body + 8), stamp <= now else {
+            bad("new_msg without a chat benchmark body")
+            return
+        }
+        if sender == members[index].number {
+            result.publisherDeliveries += 1
+            return
+        }
+        guard sender % max(1, plan.rooms) == members[index].room else {
+            bad("new_msg from a user of another room")
+            return
+        }
+        switch members[index].checker.observe(sender: sender, sequence: sequence) {
+        case .inOrder: break
+        case .duplicate: result.duplicated += 1
+        case .reordered: result.reordered += 1
+        }
+        result.deliveriesTotal += 1
+        guard let window, now >= window.measureStart, now < window.measureEnd else { return }
+        result.deliveriesMeasured += 1
+        _ = fanout.record(min(now - stamp, RunResult.maximumLatency))
+        let second = Int((now - window.measureStart) / 1_000_000_000)
+        if second < result.perSecond.count { result.perSecond[second] += 1 }
+    }
+
+    /// Parses `c<user>:<seq>:<16 hex digits>` at `start`.
+    static func chatBody(_ bytes: UnsafeRawBufferPointer, at start: Int) -> (Int, UInt64, UInt64)? {
+        guard start < bytes.count, bytes[start] == UInt8(ascii: "c") else { return nil }
+        func field(from begin: Int) -> (UInt64, Int)? {
+            var end = begin
+            while end < bytes.count, end - begin <= 19, bytes[end] != UInt8(ascii: ":") { end += 1 }
+            guard end < bytes.count, let value = PhoenixScan.decimal(bytes, begin..<end) else { return nil }
+            return (value, end + 1)
+        }
+        guard let (user, afterUser) = field(from: start + 1), let (sequence, afterSequence) = field(from: afterUser),
+              let stamp = PhoenixScan.hex16(bytes, at: afterSequence), user <= UInt64(Int.max) else { return nil }
+        return (Int(user), sequence, stamp)
+    }
+
+    func acknowledged(
+        _ index: Int, ok: Bool, sent: UInt64, now: UInt64, _ bytes: UnsafeRawBufferPointer, _ envelope: PhoenixScan.Envelope
+    ) {
+        if ok {
+            result.messagesAcked += 1
+            members[index].acked += 1
+            if let window, now >= window.measureStart, now < window.measureEnd {
+                _ = acks.record(min(now > sent ? now - sent : 0, RunResult.maximumLatency))
+            }
+        } else {
+            result.errorReplies += 1
+            result.noteError("new_msg refused: " + excerpt(bytes, from: envelope.payload))
+        }
+        // Closed loop: an ok reply frees the slot for the next message; a refused one (e.g. rate limited) retires it.
+        if ok, plan.rate == nil, let window, now < window.measureEnd { send(from: index, timestamp: now) }
+    }
+
+    /// Applies a diff's leaves, then its joins: a meta replaced in one diff leaves the key present.
+    func applyDiff(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ payload: Int) {
+        var joinsAt: Int?
+        var leavesAt: Int?
+        let parsed = PhoenixScan.forEachMember(bytes, objectAt: payload) { key, value in
+            if PhoenixScan.equals(bytes, key, "joins") { joinsAt = value }
+            if PhoenixScan.equals(bytes, key, "leaves") { leavesAt = value }
+        }
+        guard parsed, let joinsAt, let leavesAt else {
+            bad("presence_diff without joins and leaves")
+            return
+        }
+        PhoenixScan.forEachMember(bytes, objectAt: leavesAt) { key, _ in see(index, bytes, key, present: false) }
+        PhoenixScan.forEachMember(bytes, objectAt: joinsAt) { key, _ in see(index, bytes, key, present: true) }
+    }
+
+    /// Marks user key `u<number>` present or absent in member `index`'s view.
+    func see(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ key: Range<Int>, present: Bool) {
+        guard key.count > 1, bytes[key.lowerBound] == UInt8(ascii: "u"),
+              let number = PhoenixScan.decimal(bytes, (key.lowerBound + 1)..<key.upperBound),
+              number < UInt64(plan.expectedMembers) else {
+            bad("presence key that is not a benchmark user")
+            return
+        }
+        let word = Int(number / 64)
+        let bit = UInt64(1) << (number % 64)
+        let had = members[index].seen[word] & bit != 0
+        if present, !had {
+            members[index].seen[word] |= bit
+            members[index].seenCount += 1
+        } else if !present, had {
+            members[index].seen[word] &= ~bit
+            members[index].seenCount -= 1
+        }
+    }
+
+    func checkComplete(_ index: Int, now: UInt64) {
+        guard !members[index].complete, members[index].seenCount == plan.expectedMembers else { return }
+        members[index].complete = true
+        result.membersComplete += 1
+        result.lastCompleteNanoseconds = max(result.lastCompleteNanoseconds, now)
+        publishProgress()
+    }
+
+    func bad(_ reason: String) {
+        result.badFrames += 1
+        result.noteError(reason)
+    }
+
+    /// A short, printable excerpt of a reply for error samples.
+    func excerpt(_ bytes: UnsafeRawBufferPointer, from start: Int) -> String {
+        let end = min(bytes.count, start + 80)
+        return start < end ? String(decoding: bytes[start..<end], as: UTF8.self) : ""
+    }
+}

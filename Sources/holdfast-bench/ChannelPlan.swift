@@ -1,0 +1,51 @@
+import HoldfastCore
+
+/// What a channel scenario asks of every loop.
+struct ChannelPlan: Sendable {
+    enum Scenario: Sendable { case broadcast, presenceBurst, chat }
+
+    var scenario: Scenario
+    var target: Target
+    var signer: TokenSigner
+    var topic: String
+    /// Handshakes (broadcast: handshakes plus joins) in progress at once, per loop.
+    var concurrency: Int
+    /// broadcast: body bytes, total rate of this loop's publishers (nil: closed loop), acks outstanding per publisher.
+    var size = 64
+    var rate: Double?
+    var inFlight = 1
+    /// presence-burst: users every member must see, and joins in progress at once per loop.
+    var expectedMembers = 0
+    var joinConcurrency = 64
+    /// chat: rooms (user `c<i>` joins room `i % rooms`) and users over all processes; `rate` is per loop.
+    var rooms = 1
+    var users = 0
+
+    /// chat: the topic of room `room`.
+    static func chatTopic(_ room: Int) -> String { "room:chat\(room)" }
+}
+
+/// What one connection of a channel scenario does.
+enum ChannelRole: Sendable {
+    /// broadcast: joins, then counts and times `new_msg` deliveries.
+    case subscriber
+    /// broadcast: joins, then sends `new_msg` and times the replies.
+    case publisher
+    /// presence-burst: joins on `begin` and tracks the room's presence.
+    case member
+    /// chat: joins its room, sends `new_msg` and checks every other member's messages.
+    case chatter
+}
+
+/// Progress a channel loop publishes to the coordinating thread.
+struct ChannelProgress: Sendable {
+    var settled = 0
+    var live = 0
+    var pendingAcks = 0
+    var acked: UInt64 = 0
+    var deliveries: UInt64 = 0
+    var subscribersJoined = 0
+    var membersJoinable = 0
+    var membersComplete = 0
+    var result: ChannelResult?
+}
