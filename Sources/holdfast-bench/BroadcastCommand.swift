@@ -46,7 +46,6 @@ struct BroadcastCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard HMACSHA256.selfTest() else { throw BenchError("HMAC-SHA256 self-test failed") }
         raiseFileLimit()
         let plan = ChannelPlan(
             scenario: .broadcast, target: try Target(url: url), signer: TokenSigner(secret: secret), topic: room,
@@ -96,10 +95,8 @@ struct BroadcastCommand: ParsableCommand {
 
     /// Worker `index` holds a contiguous share of the subscribers, numbered from `--first-user`.
     private func workerArguments(_ index: Int) -> [String] {
-        let base = connections / processes
-        let extra = connections % processes
-        let share = base + (index < extra ? 1 : 0)
-        let first = index * base + min(index, extra)
+        let part = EvenSplit(total: connections, parts: processes).range(index)
+        let (share, first) = (part.count, part.lowerBound)
         var arguments = [
             "broadcast", "--url", url, "--secret", secret, "--room", room, "--connections", "\(share)",
             "--size", "\(size)", "--threads", "\(threads)", "--concurrency", "\(concurrency)",

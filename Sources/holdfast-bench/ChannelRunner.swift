@@ -18,11 +18,9 @@ final class ChannelRunner: FleetRunner {
         scenario = plan.scenario
         let publishers = users.count { $0.0 == .publisher }
         var clients: [ChannelClient] = []
-        var start = 0
+        let split = EvenSplit(total: users.count, parts: loopCount)
         for (index, loop) in group.loops.enumerated() {
-            let share = users.count / loopCount + (index < users.count % loopCount ? 1 : 0)
-            let slice = Array(users[start..<(start + share)])
-            start += share
+            let slice = Array(users[split.range(index)])
             var loopPlan = plan
             loopPlan.concurrency = max(1, plan.concurrency / loopCount)
             loopPlan.joinConcurrency = max(1, plan.joinConcurrency / loopCount)

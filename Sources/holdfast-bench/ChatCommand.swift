@@ -47,7 +47,6 @@ struct ChatCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard HMACSHA256.selfTest() else { throw BenchError("HMAC-SHA256 self-test failed") }
         raiseFileLimit()
         var plan = ChannelPlan(
             scenario: .chat, target: try Target(url: url), signer: TokenSigner(secret: secret), topic: ChannelPlan.chatTopic(0),
@@ -83,10 +82,8 @@ struct ChatCommand: ParsableCommand {
 
     /// Worker `index` holds a contiguous share of the users, numbered from `--first-user`.
     private func workerArguments(_ index: Int) -> [String] {
-        let base = connections / processes
-        let extra = connections % processes
-        let share = base + (index < extra ? 1 : 0)
-        let first = index * base + min(index, extra)
+        let part = EvenSplit(total: connections, parts: processes).range(index)
+        let (share, first) = (part.count, part.lowerBound)
         return [
             "chat", "--url", url, "--secret", secret, "--connections", "\(share)", "--rooms", "\(rooms)",
             "--rate", "\(rate)", "--size", "\(size)", "--threads", "\(threads)", "--concurrency", "\(concurrency)",

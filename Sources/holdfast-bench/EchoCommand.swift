@@ -77,7 +77,7 @@ struct EchoCommand: ParsableCommand {
 
     /// The command line of worker `index`: this run's options with its share of connections and rate.
     private func workerArguments(_ index: Int) -> [String] {
-        let share = connections / processes + (index < connections % processes ? 1 : 0)
+        let share = EvenSplit(total: connections, parts: processes).range(index).count
         var arguments = [
             "echo", "--url", url, "--connections", "\(share)", "--size", "\(size)", "--duration", "\(duration)",
             "--warmup", "\(warmup)", "--pipeline", "\(pipeline)", "--threads", "\(threads)",

@@ -1,3 +1,5 @@
+import HoldfastWebSocket
+
 /// The client half of the WebSocket opening handshake (RFC 6455 §4.1): the upgrade request, and the checks on
 /// the server's `101` that prove it speaks WebSocket and negotiated nothing we did not offer.
 struct Handshake {
@@ -9,15 +11,13 @@ struct Handshake {
     /// The largest response head accepted; a larger one is a broken server, not a slow one.
     static let maximumResponseBytes = 8192
 
-    private static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
     /// Builds a request for `target` (at `path` instead of the target's own path, when given) with a fresh
     /// random 16-byte key.
     init(target: Target, path: String? = nil, random: inout SplitMix) {
         var nonce: [UInt8] = []
         for _ in 0..<2 { withUnsafeBytes(of: random.next()) { nonce.append(contentsOf: $0) } }
         let key = Base64.encode(nonce)
-        expectedAccept = Base64.encode(SHA1.digest(Array((key + Handshake.guid).utf8)))
+        expectedAccept = WebSocketHandshake.acceptKey(for: key)
         let text = "GET \(path ?? target.path) HTTP/1.1\r\n"
             + "Host: \(target.hostHeader)\r\n"
             + "Upgrade: websocket\r\n"
@@ -101,7 +101,7 @@ struct SplitMix {
     }
 }
 
-/// Standard base64 with padding, for the handshake key and accept value only.
+/// Standard base64 with padding, for the handshake key.
 enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
@@ -119,48 +119,5 @@ enum Base64 {
             index += 3
         }
         return String(decoding: out, as: UTF8.self)
-    }
-}
-
-/// SHA-1 (FIPS 180-4), needed only to check `Sec-WebSocket-Accept`; not used for anything secret.
-enum SHA1 {
-    static func digest(_ message: [UInt8]) -> [UInt8] {
-        var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
-        var data = message
-        data.append(0x80)
-        while data.count % 64 != 56 { data.append(0) }
-        let bits = UInt64(message.count) * 8
-        for shift in stride(from: 56, through: 0, by: -8) { data.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
-        var w = [UInt32](repeating: 0, count: 80)
-        for chunk in stride(from: 0, to: data.count, by: 64) {
-            for i in 0..<16 {
-                let base = chunk + i * 4
-                w[i] = UInt32(data[base]) << 24 | UInt32(data[base + 1]) << 16 | UInt32(data[base + 2]) << 8
-                    | UInt32(data[base + 3])
-            }
-            for i in 16..<80 { w[i] = rotate(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1) }
-            var (a, b, c, d, e) = h
-            for i in 0..<80 {
-                let (f, k): (UInt32, UInt32)
-                switch i {
-                case 0..<20: (f, k) = ((b & c) | (~b & d), 0x5A82_7999)
-                case 20..<40: (f, k) = (b ^ c ^ d, 0x6ED9_EBA1)
-                case 40..<60: (f, k) = ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC)
-                default: (f, k) = (b ^ c ^ d, 0xCA62_C1D6)
-                }
-                let temp = rotate(a, 5) &+ f &+ e &+ k &+ w[i]
-                (e, d, c, b, a) = (d, c, rotate(b, 30), a, temp)
-            }
-            h = (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e)
-        }
-        var out: [UInt8] = []
-        for word in [h.0, h.1, h.2, h.3, h.4] {
-            for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
-        }
-        return out
-    }
-
-    private static func rotate(_ value: UInt32, _ count: UInt32) -> UInt32 {
-        value << count | value >> (32 - count)
     }
 }

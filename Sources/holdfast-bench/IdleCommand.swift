@@ -76,7 +76,7 @@ struct IdleCommand: ParsableCommand {
 
     /// The command line of worker `index`: this run's options with its share of the connections.
     private func workerArguments(_ index: Int) -> [String] {
-        let share = connections / processes + (index < connections % processes ? 1 : 0)
+        let share = EvenSplit(total: connections, parts: processes).range(index).count
         return [
             "idle", "--url", url, "--connections", "\(share)", "--server-pid", "\(serverPID)",
             "--threads", "\(threads)", "--concurrency", "\(concurrency)",

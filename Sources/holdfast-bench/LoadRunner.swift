@@ -16,7 +16,7 @@ final class LoadRunner {
         group = try EventLoopGroup(count: loopCount)
         var clients: [LoopClient] = []
         for (index, loop) in group.loops.enumerated() {
-            let share = connections / loopCount + (index < connections % loopCount ? 1 : 0)
+            let share = EvenSplit(total: connections, parts: loopCount).range(index).count
             var loopTraffic = traffic
             if let rate = traffic?.rate, connections > 0 {
                 loopTraffic?.rate = rate * Double(share) / Double(connections)

@@ -40,7 +40,6 @@ struct PresenceBurstCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard HMACSHA256.selfTest() else { throw BenchError("HMAC-SHA256 self-test failed") }
         raiseFileLimit()
         let plan = ChannelPlan(
             scenario: .presenceBurst, target: try Target(url: url), signer: TokenSigner(secret: secret), topic: room,
@@ -72,10 +71,8 @@ struct PresenceBurstCommand: ParsableCommand {
     }
 
     private func workerArguments(_ index: Int) -> [String] {
-        let base = connections / processes
-        let extra = connections % processes
-        let share = base + (index < extra ? 1 : 0)
-        let first = index * base + min(index, extra)
+        let part = EvenSplit(total: connections, parts: processes).range(index)
+        let (share, first) = (part.count, part.lowerBound)
         return [
             "presence-burst", "--url", url, "--secret", secret, "--room", room, "--connections", "\(share)",
             "--join-concurrency", "\(joinConcurrency)", "--threads", "\(threads)", "--concurrency", "\(concurrency)",
