@@ -20,8 +20,11 @@ public struct SystemError: Error, Sendable, Equatable, CustomStringConvertible {
         self.init(call, code: errno)
     }
 
+    /// The system's text for the error (`strerror`), e.g. "Connection refused".
+    public var reason: String { String(cString: strerror(code)) }
+
     public var description: String {
-        "\(call) failed: \(String(cString: strerror(code))) (errno \(code))"
+        "\(call) failed: \(reason) (errno \(code))"
     }
 }
 

@@ -1,4 +1,5 @@
 import Glibc
+import HoldfastCore
 
 /// The state directory (history database, secret, later the handoff socket).
 enum StateDirectory {
@@ -19,7 +20,7 @@ struct StateDirectoryError: Error, CustomStringConvertible {
     let path: String
     let code: Int32
     var description: String {
-        "cannot create state directory \(path): \(String(decoding: strerrorBytes(code), as: UTF8.self)); "
+        "cannot create state directory \(path): \(SystemError("mkdir", code: code).reason); "
             + "set server.state_dir (or HOLDFAST_STATE_DIR) to a writable directory"
     }
 }

@@ -33,7 +33,7 @@ struct AdminClient {
         var timeout = timeval(tv_sec: 60, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard (try? address.connect(fd)) == true else {
-            throw .connect(address: "\(address)", reason: String(decoding: strerrorText(errno), as: UTF8.self))
+            throw .connect(address: "\(address)", reason: SystemError("connect").reason)
         }
         var request = Array(
             "\(method) \(path) HTTP/1.1\r\nHost: \(address)\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n".utf8)
@@ -87,9 +87,4 @@ enum AdminClientError: Error, CustomStringConvertible {
             "the admin listener answered with something that is not HTTP"
         }
     }
-}
-
-func strerrorText(_ code: Int32) -> [UInt8] {
-    guard let message = strerror(code) else { return [] }
-    return Array(UnsafeBufferPointer(start: message, count: strlen(message)).map { UInt8(bitPattern: $0) })
 }

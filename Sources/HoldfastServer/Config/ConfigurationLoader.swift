@@ -1,4 +1,5 @@
 import Glibc
+import HoldfastCore
 import TOMLKit
 
 extension Configuration {
@@ -62,7 +63,7 @@ extension Configuration {
 
     private static func readFile(_ path: String) throws(ConfigurationError) -> String {
         guard let file = fopen(path, "rb") else {
-            throw .unreadableFile(path: path, reason: String(decoding: strerrorBytes(errno), as: UTF8.self))
+            throw .unreadableFile(path: path, reason: SystemError("fopen").reason)
         }
         defer { fclose(file) }
         var bytes: [UInt8] = []
@@ -74,10 +75,4 @@ extension Configuration {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
-}
-
-/// The bytes of `strerror(code)`.
-func strerrorBytes(_ code: Int32) -> [UInt8] {
-    guard let message = strerror(code) else { return Array("error \(code)".utf8) }
-    return Array(UnsafeBufferPointer(start: message, count: strlen(message)).map { UInt8(bitPattern: $0) })
 }
