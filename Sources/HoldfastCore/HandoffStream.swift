@@ -7,6 +7,7 @@ import Glibc
 //   records message: kind 0x01, then entries { flags: UInt8, length: UInt32, bytes[length] }
 //     flags bit 0 (start): the first entry of a record; it takes the message's next fd, in order
 //     flags bit 1 (last):  the record's bytes end with this entry
+//     flags bit 2 (no fd): with bit 0, a record that carries no fd (state only)
 //     A record too large for one message continues in the following messages with entries that carry
 //     neither bit until the one with the last bit. Every fd of a message belongs to exactly one start entry.
 //   end message: kind 0x02, then the record count as UInt64; it carries no fds.
@@ -16,6 +17,7 @@ private enum StreamFormat {
     static let endKind: UInt8 = 0x02
     static let startFlag: UInt8 = 0x01
     static let lastFlag: UInt8 = 0x02
+    static let noFDFlag: UInt8 = 0x04
     /// flags plus length.
     static let entryOverhead = 5
 }
@@ -55,12 +57,12 @@ public final class HandoffWriter {
         fds.reserveCapacity(HandoffChannel.maxFdsPerMessage)
     }
 
-    /// Adds one record: a connection's state bytes (possibly empty) and its fd. Sends a message whenever the
-    /// current one is full.
-    public func add(state: [UInt8], fd: Int32) throws(HandoffError) {
+    /// Adds one record: a connection's state bytes (possibly empty) and its fd, or state alone when `fd` is nil.
+    /// Sends a message whenever the current one is full.
+    public func add(state: [UInt8], fd: Int32?) throws(HandoffError) {
         precondition(!finished, "HandoffWriter.add after finish")
         let cap = HandoffChannel.maxPayload
-        if fds.count == HandoffChannel.maxFdsPerMessage || payload.count + StreamFormat.entryOverhead + state.count > cap {
+        if (fd != nil && fds.count == HandoffChannel.maxFdsPerMessage) || payload.count + StreamFormat.entryOverhead + state.count > cap {
             try flush()
         }
         var offset = 0
@@ -71,11 +73,12 @@ public final class HandoffWriter {
             let last = offset + length == state.count
             var flags: UInt8 = 0
             if first { flags |= StreamFormat.startFlag }
+            if first && fd == nil { flags |= StreamFormat.noFDFlag }
             if last { flags |= StreamFormat.lastFlag }
             payload.append(flags)
             appendLittleEndian(UInt32(length), to: &payload)
             payload.append(contentsOf: state[offset..<offset + length])
-            if first { fds.append(fd) }
+            if first, let fd { fds.append(fd) }
             first = false
             offset += length
             if last { break }
@@ -140,17 +143,18 @@ public final class HandoffReader {
         self.timeoutMilliseconds = timeoutMilliseconds
     }
 
-    /// The next record, or nil after the END marker.
-    public func next() throws(HandoffError) -> (state: [UInt8], fd: Int32)? {
+    /// The next record, or nil after the END marker. `fd` is nil for a record written without one.
+    public func next() throws(HandoffError) -> (state: [UInt8], fd: Int32?)? {
         if let failure { throw failure }
         if ended { return nil }
         var state: [UInt8] = []
         var fd: Int32?
+        var inRecord = false
         do throws(HandoffError) {
             while true {
                 if position >= payload.count {
                     guard fdIndex == fds.count else { throw .malformed("\(fds.count - fdIndex) fds without a record") }
-                    if try receiveMessage(inRecord: fd != nil) { return nil }
+                    if try receiveMessage(inRecord: inRecord) { return nil }
                     continue
                 }
                 guard payload.count - position >= StreamFormat.entryOverhead else { throw .malformed("cut entry header") }
@@ -159,16 +163,19 @@ public final class HandoffReader {
                 position += StreamFormat.entryOverhead
                 guard payload.count - position >= length else { throw .malformed("entry longer than its message") }
                 if flags & StreamFormat.startFlag != 0 {
-                    guard fd == nil else { throw .malformed("record started inside a record") }
-                    guard fdIndex < fds.count else { throw .malformed("record without an fd") }
-                    fd = fds[fdIndex]
-                    fdIndex += 1
-                } else if fd == nil {
+                    guard !inRecord else { throw .malformed("record started inside a record") }
+                    inRecord = true
+                    if flags & StreamFormat.noFDFlag == 0 {
+                        guard fdIndex < fds.count else { throw .malformed("record without an fd") }
+                        fd = fds[fdIndex]
+                        fdIndex += 1
+                    }
+                } else if !inRecord {
                     throw .malformed("continuation without a record")
                 }
                 state.append(contentsOf: payload[position..<position + length])
                 position += length
-                if flags & StreamFormat.lastFlag != 0, let fd {
+                if flags & StreamFormat.lastFlag != 0 {
                     recordsRead += 1
                     return (state, fd)
                 }

@@ -48,6 +48,30 @@ public enum Socket {
     }
 
     /// Closes an fd. A close is never retried: on Linux the fd is released even when `close` reports `EINTR`.
+    /// Writes all of `bytes` to a non-blocking socket, waiting for room at most `timeoutMilliseconds` in total;
+    /// returns whether everything was written. For the rare write outside an event loop (a last answer before
+    /// the process exits).
+    @discardableResult
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], timeoutMilliseconds: Int) -> Bool {
+        let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMilliseconds)
+        var offset = 0
+        while offset < bytes.count {
+            let result = bytes.withUnsafeBytes { write(fd, UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+            switch result {
+            case .done(let count):
+                offset += count
+            case .wouldBlock:
+                let left = deadline - MonotonicClock.nowMilliseconds()
+                guard left > 0 else { return false }
+                var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&entry, 1, Int32(left))
+            case .failed:
+                return false
+            }
+        }
+        return true
+    }
+
     public static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
     }

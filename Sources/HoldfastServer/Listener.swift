@@ -19,6 +19,9 @@ final class Listener: EventHandler, @unchecked Sendable {
     let connections: LoopConnections
     private var paused = false
     private var closed = false
+    /// Not accepting while a binary upgrade runs: arriving connections wait in the kernel's backlog, and the
+    /// socket itself goes to the new process.
+    private var held = false
 
     init(
         fd: Int32, isTLS: Bool, isAdmin: Bool = false, loop: EventLoop, context: ServerContext,
@@ -88,8 +91,27 @@ final class Listener: EventHandler, @unchecked Sendable {
         loop.deregister(fd: fd)
         loop.schedule(afterMilliseconds: milliseconds) { [self] in
             paused = false
-            guard !closed else { return }
+            guard !closed, !held else { return }
             try? loop.register(fd: fd, interest: .readable, handler: self)
+        }
+    }
+
+    /// Stops accepting, keeping the socket open (binary upgrade). Loop thread.
+    func hold() {
+        guard !closed, !held else { return }
+        held = true
+        if !paused { loop.deregister(fd: fd) }
+    }
+
+    /// Accepts again after ``hold()`` (the upgrade rolled back). Loop thread.
+    func release() {
+        guard held else { return }
+        held = false
+        guard !closed, !paused else { return }
+        do {
+            try loop.register(fd: fd, interest: .readable, handler: self)
+        } catch {
+            context.logger.error("cannot watch the listening socket again", metadata: ["error": "\(error)"])
         }
     }
 

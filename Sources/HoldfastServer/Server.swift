@@ -19,9 +19,10 @@ public final class Server: Sendable {
     public let configuration: Configuration
     let context: ServerContext
     let group: EventLoopGroup
-    private let state = Mutex<State>(State())
+    let state = Mutex<State>(State())
+    let systemd = SystemdNotifier(environment: ProcessEnvironment.current())
 
-    private struct State {
+    struct State {
         var listeners: [(loop: EventLoop, listener: Listener)] = []
         var loopConnections: [LoopConnections] = []
         var boundAddress: SocketAddress?
@@ -100,54 +101,78 @@ public final class Server: Sendable {
 
     /// Binds the listeners (one per loop with `SO_REUSEPORT`) and starts the loops.
     public func start() throws {
+        // Many sockets, and a later binary upgrade briefly holds them twice (in flight to the new process).
+        ProcessLimits.raiseFileLimit()
         let plain = try bindListeners(on: configuration.listen)
         var secure: [Int32] = []
         if configuration.tlsEnabled { secure = try bindListeners(on: configuration.tlsListen) }
-        let plainAddress = try SocketAddress.local(of: plain[0])
-        let secureAddress = try secure.first.map { fd throws(SystemError) in try SocketAddress.local(of: fd) }
         let adminFD = try Socket.listen(on: configuration.adminListen, backlog: 64, reusePort: false)
-        let adminAddress = try SocketAddress.local(of: adminFD)
+        var specs = plain.enumerated().map { ListenerSpec(fd: $0.element, kind: .plain, loopIndex: $0.offset) }
+        specs += secure.enumerated().map { ListenerSpec(fd: $0.element, kind: .tls, loopIndex: $0.offset) }
+        specs.append(ListenerSpec(fd: adminFD, kind: .admin, loopIndex: 0))
+        let perLoop = prepareLoops()
+        try install(specs, perLoop: perLoop)
+        group.start()
+        systemd.notify(["READY": "1", "MAINPID": "\(getpid())"])
+        logAddresses("listening")
+    }
 
-        var listeners: [(EventLoop, Listener)] = []
-        var perLoop: [LoopConnections] = []
-        for (index, loop) in group.loops.enumerated() {
+    /// A listening socket and the loop that serves it.
+    struct ListenerSpec {
+        let fd: Int32
+        let kind: ListenerSnapshot.Kind
+        let loopIndex: Int
+    }
+
+    /// One connection list per loop, each swept every 250 ms once the loops run.
+    func prepareLoops() -> [LoopConnections] {
+        group.loops.map { loop in
             let connections = LoopConnections()
-            perLoop.append(connections)
-            listeners.append(
-                (loop, Listener(fd: plain[index], isTLS: false, loop: loop, context: context, connections: connections))
-            )
-            if !secure.isEmpty {
-                listeners.append(
-                    (loop, Listener(fd: secure[index], isTLS: true, loop: loop, context: context, connections: connections))
-                )
-            }
-            if index == 0 {
-                listeners.append(
-                    (loop, Listener(fd: adminFD, isTLS: false, isAdmin: true, loop: loop, context: context, connections: connections))
-                )
-            }
             scheduleSweep(on: loop, connections: connections)
+            return connections
         }
-        for (loop, listener) in listeners {
-            try loop.register(fd: listener.fd, interest: .readable, handler: listener)
+    }
+
+    /// Creates the listeners on their loops (before the loops run) and records the bound addresses.
+    func install(_ specs: [ListenerSpec], perLoop: [LoopConnections]) throws {
+        var listeners: [(loop: EventLoop, listener: Listener)] = []
+        for spec in specs {
+            let index = spec.loopIndex % group.loops.count
+            let loop = group.loops[index]
+            let listener = Listener(
+                fd: spec.fd, isTLS: spec.kind == .tls, isAdmin: spec.kind == .admin, loop: loop, context: context,
+                connections: perLoop[index])
+            try loop.register(fd: spec.fd, interest: .readable, handler: listener)
+            listeners.append((loop, listener))
+        }
+        let address = { (kind: ListenerSnapshot.Kind) in
+            specs.first { $0.kind == kind }.flatMap { try? SocketAddress.local(of: $0.fd) }
         }
         state.withLock {
-            $0.listeners = listeners.map { (loop: $0.0, listener: $0.1) }
+            $0.listeners = listeners
             $0.loopConnections = perLoop
-            $0.boundAddress = plainAddress
-            $0.boundTLSAddress = secureAddress
-            $0.boundAdminAddress = adminAddress
+            $0.boundAddress = address(.plain)
+            $0.boundTLSAddress = address(.tls)
+            $0.boundAdminAddress = address(.admin)
         }
-        group.start()
+        context.handoff.attach(
+            HandoffRuntime(context: context, loops: group.loops, listeners: listeners, connections: perLoop))
+    }
+
+    /// The log line tests and operators read the addresses from.
+    func logAddresses(_ message: Logger.Message) {
+        let (plain, secure, admin) = state.withLock { ($0.boundAddress, $0.boundTLSAddress, $0.boundAdminAddress) }
         context.logger.info(
-            "listening",
+            message,
             metadata: [
-                "address": "\(plainAddress)",
-                "tls-address": "\(secureAddress.map { "\($0)" } ?? "off")",
-                "admin-address": "\(adminAddress)",
+                "address": "\(plain.map { "\($0)" } ?? "none")",
+                "tls-address": "\(secure.map { "\($0)" } ?? "off")",
+                "admin-address": "\(admin.map { "\($0)" } ?? "none")",
                 "admin-token": "\(context.admin.tokenPath ?? "configured")",
                 "event-loops": "\(group.loops.count)",
                 "max-connections": "\(configuration.maxConnections)",
+                "version": "\(context.admin.binaryVersion)",
+                "pid": "\(getpid())",
             ]
         )
     }
@@ -170,7 +195,7 @@ public final class Server: Sendable {
     }
 
     /// Every 250 ms each loop checks its connections' deadlines (handshake, idle, closing).
-    private func scheduleSweep(on loop: EventLoop, connections: LoopConnections) {
+    func scheduleSweep(on loop: EventLoop, connections: LoopConnections) {
         loop.schedule(afterMilliseconds: 250) { [self] in
             let now = MonotonicClock.nowMilliseconds()
             connections.forEach { $0.sweep(now: now) }
@@ -188,15 +213,32 @@ public final class Server: Sendable {
                 context.logger.notice("signal received, shutting down", metadata: ["signal": "\(signal)"])
                 break
             }
+            if signal == SIGUSR2 {
+                upgradeOnSignal()
+                continue
+            }
             context.logger.info("signal ignored", metadata: ["signal": "\(signal)"])
         }
         shutdown()
+    }
+
+    /// SIGUSR2: a binary upgrade to `upgrade.binary`, or to the path this process was started as.
+    private func upgradeOnSignal() {
+        let path = configuration.upgradeBinary.isEmpty ? context.handoff.startupExecutable : configuration.upgradeBinary
+        context.logger.notice("SIGUSR2: binary upgrade requested", metadata: ["binary": "\(path)"])
+        let logger = context.logger
+        context.handoff.upgrade(to: path, requesterFD: nil) { result in
+            if case .failure(let failure) = result {
+                logger.error("binary upgrade failed, still serving", metadata: ["check": "\(failure.check)", "reason": "\(failure.reason)"])
+            }
+        }
     }
 
     /// Graceful shutdown: stop accepting, close 1001 to every WebSocket, flush, wait (bounded) for the
     /// connections to end, then stop the loops.
     public func shutdown() {
         guard !context.shuttingDown.exchange(true, ordering: .relaxed) else { return }
+        systemd.notify(["STOPPING": "1"])
         let (listeners, perLoop) = state.withLock { ($0.listeners, $0.loopConnections) }
         for (index, loop) in group.loops.enumerated() {
             // Both are confined to `loop`; the closure runs there.

@@ -28,6 +28,8 @@ final class ServerContext: Sendable {
     let admin: AdminAccess
     let upgrades: HandlerUpgrades
     let channelLimits: ChannelSocketLimits
+    /// The binary upgrade (socket handoff) of this process.
+    let handoff = BinaryUpgrade()
     private let secret: [UInt8]
     private let connectionIDs = Atomic<UInt64>(0)
 
@@ -73,6 +75,16 @@ extension ServerContext {
     /// A process-unique id for a Phoenix socket (presence owner, room member identity).
     func nextConnectionID() -> UInt64 {
         connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+
+    /// The last connection id handed out (a binary upgrade passes it on, so ids stay unique across processes).
+    func peekNextConnectionID() -> UInt64 {
+        connectionIDs.load(ordering: .relaxed)
+    }
+
+    /// Continues numbering after the previous process's last id.
+    func continueConnectionIDs(after last: UInt64) {
+        connectionIDs.store(max(last, connectionIDs.load(ordering: .relaxed)), ordering: .relaxed)
     }
 
     /// Phoenix's `connect/3`: the signed `token` param names the user; a plain `user_id` is accepted only when

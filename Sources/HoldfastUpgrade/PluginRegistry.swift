@@ -59,6 +59,8 @@ public final class PluginRegistry: Sendable {
     public var current: LoadedPlugin? { state.withLock { $0.chain.last } }
     /// The plugin ``rollback()`` returns to.
     public var previous: LoadedPlugin? { state.withLock { $0.chain.dropLast().last } }
+    /// The versions made current, oldest first; the last one is current (what a binary upgrade carries over).
+    public var chain: [LoadedPlugin] { state.withLock { $0.chain } }
     /// Every plugin loaded so far, in load order (all stay mapped).
     public var loaded: [LoadedPlugin] { state.withLock { $0.loaded } }
     /// Incremented by every published handler.
@@ -89,6 +91,37 @@ public final class PluginRegistry: Sendable {
                 state.generation += 1
             }
             return handler
+        }
+    }
+
+    /// Binary upgrade, new process: continues the previous process's handler. `chain` are its plugins (oldest
+    /// first, the last one current) as loaded here; `state` is what its current handler exported under
+    /// `version`. When this process's current plugin has another version, its code migrates the state forward
+    /// (`migrate`), as a handler upgrade would.
+    public func adopt(chain: [LoadedPlugin], state exported: [UInt8], version: String) throws(PluginUpgradeError) {
+        guard let current = chain.last else { throw .notStarted }
+        try exclusively { () throws(PluginUpgradeError) in
+            let converted: [UInt8]
+            do {
+                converted = version == current.version
+                    ? exported : try current.factory.migrate(fromVersion: version, state: exported)
+            } catch {
+                throw .migration(.migrationFailed(from: version, to: current.version, reason: String(describing: error)))
+            }
+            let handler: any RoomHandler
+            do {
+                handler = try current.factory.makeHandler(state: converted)
+            } catch {
+                throw .migration(.initFailed(version: current.version, reason: String(describing: error)))
+            }
+            state.withLock { state in
+                for plugin in chain where !state.loaded.contains(where: { $0.factory === plugin.factory }) {
+                    state.loaded.append(plugin)
+                }
+                state.chain = chain
+                state.handler = handler
+                state.generation += 1
+            }
         }
     }
 

@@ -26,9 +26,31 @@ public struct WebSocketConnectionState: Sendable, Hashable {
     public var inflateWindow: [UInt8]?
     /// The compressor's window, nil when no compressor exists.
     public var deflateWindow: [UInt8]?
+
+    /// Creates a state from its parts (as read back from a handoff record).
+    public init(
+        limits: WebSocketLimits, deflate: PerMessageDeflateParameters?, minimumSizeToCompress: Int,
+        compressionLevel: Int, memoryLevel: Int, closeSent: Bool, openMessage: WebSocketOpcode?, utf8State: UInt8,
+        partialMessage: [UInt8], inflateWindow: [UInt8]?, deflateWindow: [UInt8]?
+    ) {
+        self.limits = limits
+        self.deflate = deflate
+        self.minimumSizeToCompress = minimumSizeToCompress
+        self.compressionLevel = compressionLevel
+        self.memoryLevel = memoryLevel
+        self.closeSent = closeSent
+        self.openMessage = openMessage
+        self.utf8State = utf8State
+        self.partialMessage = partialMessage
+        self.inflateWindow = inflateWindow
+        self.deflateWindow = deflateWindow
+    }
 }
 
 extension WebSocketConnection {
+    /// Whether ``exportState()`` would succeed now (cheap: copies nothing).
+    public var isExportable: Bool { !finished && (openMessage == nil || !openMessageCompressed) }
+
     /// Captures the connection's state for another process.
     ///
     /// Call it between events, after the caller is done with the last payload. Returns nil when the state cannot
@@ -36,7 +58,7 @@ extension WebSocketConnection {
     /// then sits mid-block; wait for the message or close with ``WebSocketCloseCode/serviceRestart``).
     /// Unconsumed received bytes stay with the caller and must travel with this state.
     public func exportState() -> WebSocketConnectionState? {
-        guard !finished, openMessage == nil || !openMessageCompressed else { return nil }
+        guard isExportable else { return nil }
         var partial: [UInt8] = []
         if openMessage != nil, !releaseMessageOnNextCall, let message { partial = Array(message.bytes) }
         return WebSocketConnectionState(

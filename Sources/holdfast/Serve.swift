@@ -62,12 +62,23 @@ struct Serve: ParsableCommand {
 
         // Block the shutdown signals before any thread exists, so only the signalfd sees them.
         let signals = try SignalWaiter()
+        // Started by a running server's binary upgrade: take its sockets over instead of binding.
+        let handoff = Server.inheritedHandoffFD(environment: currentEnvironment())
+        unsetenv("HOLDFAST_HANDOFF_FD")
         let server: Server
         do {
-            server = try Server(configuration: settings, logger: logger, binaryVersion: HoldfastVersion.string)
-            try server.start()
+            server = try Server(
+                configuration: settings, logger: logger,
+                binaryVersion: "\(HoldfastVersion.string)+\(ProcessEnvironment.buildTag)")
+            if let handoff {
+                try server.takeOver(handoffFD: handoff)
+            } else {
+                try server.start()
+            }
         } catch {
             logger.critical("cannot start: \(error)")
+            // Exit without running anything that could touch an inherited socket.
+            if handoff != nil { _exit(2) }
             throw ExitCode(2)
         }
         server.runUntilSignalled(signals: signals)
@@ -92,15 +103,4 @@ struct Serve: ParsableCommand {
 }
 
 /// The process environment as a dictionary.
-func currentEnvironment() -> [String: String] {
-    var result: [String: String] = [:]
-    var pointer = environ
-    while let entry = pointer.pointee {
-        let text = String(decoding: UnsafeRawBufferPointer(start: entry, count: strlen(entry)), as: UTF8.self)
-        if let equals = text.firstIndex(of: "=") {
-            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-        }
-        pointer += 1
-    }
-    return result
-}
+func currentEnvironment() -> [String: String] { ProcessEnvironment.current() }

@@ -198,10 +198,10 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
         let reader = HandoffReader(channel: receiver, timeoutMilliseconds: 1000)
         let first = try #require(try reader.next())
         #expect(first.state == [1])
-        close(first.fd)
+        close(try #require(first.fd))
         let second = try #require(try reader.next())
         #expect(second.state == [2])
-        close(second.fd)
+        close(try #require(second.fd))
         let outcome = Result { () throws(HandoffError) in try reader.next() }
         #expect(outcome.error == .closed)
         #expect(throws: HandoffError.closed) { try reader.next() }
@@ -222,6 +222,26 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
             return
         }
         #expect(pipeIsClosedForWriting(pipe.read))
+    }
+
+    @Test func recordsWithoutFdsInterleaveWithRecordsWithFds() throws {
+        let pipe = makePipe()
+        defer { close(pipe.read); close(pipe.write) }
+        let (sender, receiver) = try HandoffChannel.makePair()
+        defer { sender.close(); receiver.close() }
+        let writer = HandoffWriter(channel: sender, timeoutMilliseconds: 1000)
+        let large = [UInt8](repeating: 7, count: HandoffChannel.maxPayload + 10)
+        try writer.add(state: [1], fd: nil)
+        try writer.add(state: [2], fd: pipe.write)
+        try writer.add(state: large, fd: nil)
+        try writer.add(state: [3], fd: pipe.write)
+        try writer.finish()
+        let reader = HandoffReader(channel: receiver, timeoutMilliseconds: 1000)
+        var records: [(state: [UInt8], fd: Int32?)] = []
+        while let record = try reader.next() { records.append(record) }
+        defer { for record in records { if let fd = record.fd { close(fd) } } }
+        #expect(records.map(\.state) == [[1], [2], large, [3]])
+        #expect(records.map { $0.fd != nil } == [false, true, false, true])
     }
 
     @Test func anEmptyStreamIsJustEnd() throws {
@@ -304,7 +324,10 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
         var received: [(state: [UInt8], fd: Int32)] = []
         received.reserveCapacity(count)
         let readOutcome = Result { () throws(HandoffError) in
-            while let record = try reader.next() { received.append(record) }
+            while let record = try reader.next() {
+                guard let fd = record.fd else { throw HandoffError.malformed("record without its fd") }
+                received.append((record.state, fd))
+            }
         }
         let elapsed = Double(MonotonicClock.nowNanoseconds() - start) / 1_000_000
         thread.join()
@@ -353,7 +376,7 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
         let outcome = Result { () throws(HandoffError) in
             while let (state, fd) = try reader.next() {
                 if state != withUnsafeBytes(of: UInt64(fds.count).littleEndian, Array.init) { inOrder = false }
-                fds.append(fd)
+                if let fd { fds.append(fd) }
             }
         }
         let elapsed = Double(MonotonicClock.nowNanoseconds() - start) / 1_000_000

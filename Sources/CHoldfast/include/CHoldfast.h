@@ -61,4 +61,14 @@ ssize_t holdfast_recv_fds(int sock, void *buf, size_t len, int *fds_out, int max
 extern const int HOLDFAST_MSG_TRUNC;
 extern const int HOLDFAST_MSG_CTRUNC;
 
+/// Starts `path` as a new process (posix_spawn) for a binary upgrade: the child gets `inherit_fd` as fd 3 and no
+/// other fd above 2 (every other fd is closed in the child, whatever its close-on-exec flag), an empty signal
+/// mask and default dispositions for the signals the server blocks or ignores. `argv` and `envp` are
+/// NULL-terminated. Returns the child's pid, or -1 with errno set (ENOENT, EACCES, ENOEXEC, ...).
+pid_t holdfast_spawn(const char *path, char *const argv[], char *const envp[], int inherit_fd);
+
+/// A marker string compiled into the binary: "HOLDFAST-BUILD-TAG:" followed by a 24-character tag field (padded
+/// with '.'). Release tooling may overwrite the field in place to label a build; `/admin/status` reports it.
+const char *holdfast_build_tag(void);
+
 #endif

@@ -163,6 +163,36 @@ final class PhoenixSession {
         joined.removeAll()
     }
 
+    // MARK: Binary upgrade
+
+    /// The session for a handoff record.
+    func snapshot() -> PhoenixSnapshot {
+        PhoenixSnapshot(
+            connectionID: connectionID, user: user, version: version,
+            channels: state.channels.values.sorted { $0.topic < $1.topic },
+            lastReceivedAt: state.lastReceivedAt, rateWindowStart: state.rateWindowStart,
+            rateWindowCount: state.rateWindowCount,
+            joins: joined.values.map { PhoenixSnapshot.Join(topic: $0.topic, joinRef: $0.joinRef) }.sorted { $0.topic < $1.topic })
+    }
+
+    /// Restores a handed-over session's protocol state and room joins; returns the members, which the adopted
+    /// rooms must hold (the same objects: a join is recognised by identity).
+    func restore(from snapshot: PhoenixSnapshot) -> [RoomMember] {
+        for channel in snapshot.channels { state.channels[channel.topic] = channel }
+        state.lastReceivedAt = snapshot.lastReceivedAt
+        state.rateWindowStart = snapshot.rateWindowStart
+        state.rateWindowCount = snapshot.rateWindowCount
+        var members: [RoomMember] = []
+        for join in snapshot.joins {
+            let member = RoomMember(
+                connectionID: connectionID, user: user, topic: join.topic, joinRef: join.joinRef, version: version,
+                loop: connection.loop, connection: connection)
+            joined[join.topic] = member
+            members.append(member)
+        }
+        return members
+    }
+
     // MARK: Encoding
 
     private func send(reply joinRef: String?, ref: String?, topic: String, status: String, response: JSONValue) {

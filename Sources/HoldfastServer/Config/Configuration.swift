@@ -55,6 +55,17 @@ public struct Configuration: Sendable {
     /// Messages kept per room for recovery (`last_seen_id`).
     public var historyPerRoom = 1_000
 
+    // [upgrade]
+    /// The binary SIGUSR2 upgrades to; empty means the path this process was started as (looked up again at
+    /// the upgrade, so a `current` link switched to a new release is followed).
+    public var upgradeBinary = ""
+    /// How long the new binary has to start and answer READY before the upgrade is abandoned.
+    public var upgradeReadyTimeoutMilliseconds = 10_000
+    /// How long the new binary has to rebuild every connection and room and answer DONE.
+    public var upgradeDoneTimeoutMilliseconds = 10_000
+    /// How long connections that cannot move yet (TLS handshake, half-received request) get to finish.
+    public var upgradeHandshakeGraceMilliseconds = 1_000
+
     // [admin]
     /// The admin listener (upgrade, status); loopback only by default.
     public var adminListen = SocketAddress(host: "127.0.0.1", port: 4001)

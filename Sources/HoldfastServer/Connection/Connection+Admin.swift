@@ -41,14 +41,13 @@ extension Connection {
                 logger.notice("handler upgrade requested", metadata: ["path": "\(path)"])
                 let hold = context.configuration.testHooks ? body?["test_hold_ms"]?.integerValue ?? 0 : 0
                 context.upgrades.upgrade(path: path, holdMilliseconds: hold, completion: answerLater(keepAlive: keepAlive))
-            } else if body?["binary"]?.stringValue != nil {
-                respond(json(.notImplemented, .object([
-                    JSONMember("error", .string("binary upgrade by socket handoff is not available in this version")),
-                    JSONMember("check", .string("unsupported")),
-                ])), keepAlive: keepAlive)
+            } else if let path = body?["binary"]?.stringValue, !path.isEmpty {
+                logger.notice("binary upgrade requested", metadata: ["binary": "\(path)"])
+                upgradeBinary(path: path, keepAlive: keepAlive)
             } else {
                 respond(json(.badRequest, .object([
-                    JSONMember("error", .string("expected a JSON body {\"handlers\": \"/absolute/path/to/plugin.so\"}")),
+                    JSONMember("error", .string(
+                        "expected a JSON body {\"handlers\": \"/abs/path/plugin.so\"} or {\"binary\": \"/abs/path/holdfast\"}")),
                     JSONMember("check", .string("bad_request")),
                 ])), keepAlive: keepAlive)
             }
@@ -56,6 +55,19 @@ extension Connection {
             respond(HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain")], body: Array("ok\n".utf8)), keepAlive: keepAlive)
         default:
             respond(.plainText(.notFound, "not found"), keepAlive: keepAlive)
+        }
+    }
+
+    /// Hands everything to a new process running `path`. On success this process exits right after the answer,
+    /// which is written straight to the socket: the loops are frozen by then and this connection stays behind.
+    private func upgradeBinary(path: String, keepAlive: Bool) {
+        let fd = self.fd
+        let later = answerLater(keepAlive: keepAlive)
+        context.handoff.upgrade(to: path, requesterFD: fd) { result in
+            guard case .success(let record) = result else { return later(result) }
+            let response = HTTPResponse(
+                status: .ok, headers: [("Content-Type", "application/json")], body: JSON.encode(record.json))
+            Socket.writeAll(fd, response.serialized(keepAlive: false), timeoutMilliseconds: 1_000)
         }
     }
 

@@ -19,6 +19,8 @@ final class HistoryWriter: Sendable {
     }
 
     private let queue = Mutex<[Job]>([])
+    /// Batches submitted whose completion has not run yet.
+    private let outstanding = Atomic<Int>(0)
     private let wakeFD: Int32
     private let logger: Logger
     // Touched only by the writer thread.
@@ -35,10 +37,15 @@ final class HistoryWriter: Sendable {
     /// Queues `messages` (ids increasing per room) for the next commit; `completion(durable)` runs on the writer
     /// thread once the transaction that holds them has committed or failed.
     func submit(_ messages: [StoredMessage], completion: @escaping @Sendable (Bool) -> Void) {
+        outstanding.add(1, ordering: .relaxed)
         queue.withLock { $0.append(Job(messages: messages, completion: completion)) }
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
     }
+
+    /// Whether every submitted batch has been committed and reported (a binary upgrade waits for this, so no
+    /// message is between "accepted" and "acknowledged" when the rooms are handed over).
+    var isIdle: Bool { outstanding.load(ordering: .acquiring) == 0 }
 
     private func run() {
         while true {
@@ -58,12 +65,18 @@ final class HistoryWriter: Sendable {
     private func commit(_ jobs: [Job]) {
         do {
             try store.append(jobs.flatMap(\.messages))
-            for job in jobs { job.completion(true) }
+            for job in jobs {
+                job.completion(true)
+                outstanding.subtract(1, ordering: .releasing)
+            }
         } catch {
             // One bad batch must not sink the others: retry each on its own.
             guard jobs.count > 1 else {
                 logger.error("history commit failed", metadata: ["error": "\(error)"])
-                jobs.forEach { $0.completion(false) }
+                for job in jobs {
+                    job.completion(false)
+                    outstanding.subtract(1, ordering: .releasing)
+                }
                 return
             }
             for job in jobs { commit([job]) }

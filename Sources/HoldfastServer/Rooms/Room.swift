@@ -24,6 +24,10 @@ enum RoomMessage: Sendable {
     case flushPresence
     /// Internal: the history writer committed (or failed) the batch with this number.
     case committed(batch: Int, durable: Bool)
+    /// Binary upgrade, old process: add this room's state to the sink (the process is quiescent by then).
+    case exportForHandoff(RoomExportSink)
+    /// Binary upgrade, new process: the room was rebuilt from a handoff; flush the presence window it carried.
+    case resumeAfterHandoff
 }
 
 /// One chat room: its members, presence, message numbering and the batch of messages waiting to become durable.
@@ -53,6 +57,8 @@ final class Room: @unchecked Sendable {
     /// Batches handed to the history writer, by number, until it reports them durable.
     private var inFlight: [Int: [(message: StoredMessage, sender: RoomMember, ref: String?)]] = [:]
     private var nextBatch = 0
+    /// Set when a handed-over room carried a presence window that still has to be flushed.
+    private var pendingHandoffFlush = false
 
     init(
         topic: String, loop: EventLoop, services: RoomServices, membership: RoomMembership,
@@ -66,11 +72,42 @@ final class Room: @unchecked Sendable {
         self.presence = PresenceState(refPrefix: services.presenceRefPrefix)
         self.coalescer = PresenceDiffCoalescer(windowMilliseconds: services.presenceWindowMilliseconds)
         self.lastID = max(try services.history(for: loop).lastID(room: topic), membership.lastAssignedID)
+        if let seed = membership.takeHandoffSeed() {
+            adopt(seed)
+            return
+        }
         // After a restart: re-track every live member with its old phx_ref, so clients see no change.
         for entry in membership.entries {
             presence.track(owner: entry.member.connectionID, key: entry.member.user, meta: entry.meta, phxRef: entry.phxRef)
         }
         _ = presence.takeDiff()
+    }
+
+    /// Continues a room handed over by the previous process: its presence exactly as it was (phx_refs, the
+    /// pending diff), and the joiners still waiting for `presence_state`. A member whose connection did not make
+    /// it across (closed by the old process at the last moment) leaves as if its socket had closed here.
+    private func adopt(_ seed: RoomHandoffSeed) {
+        presence = PresenceState(importing: seed.presence)
+        for owner in Set(seed.presence.entries.map(\.owner)) where membership.member(owner) == nil {
+            presence.untrackAll(owner: owner)
+            pendingHandoffFlush = true
+        }
+        for id in seed.awaitingState {
+            if let member = membership.member(id) { awaitingState[id] = member }
+        }
+        if !seed.presence.changes.isEmpty || !awaitingState.isEmpty { pendingHandoffFlush = true }
+    }
+
+    /// The room's state for a binary upgrade; nil while messages are between the room and the history writer
+    /// (the upgrade drains those first, so nil means it must give up and roll back).
+    func handoffSnapshot() -> RoomSnapshot? {
+        guard pending.isEmpty, inFlight.isEmpty else { return nil }
+        return RoomSnapshot(
+            topic: topic, lastID: max(lastID, membership.lastAssignedID), presence: presence.exportState(),
+            members: membership.entries.map {
+                RoomSnapshot.Member(connectionID: $0.member.connectionID, meta: $0.meta, phxRef: $0.phxRef)
+            },
+            awaitingState: Array(awaitingState.keys))
     }
 
     var memberCount: Int { membership.count }
@@ -93,6 +130,13 @@ final class Room: @unchecked Sendable {
             flushPresence()
         case .committed(let batch, let durable):
             committed(batch: batch, durable: durable)
+        case .exportForHandoff(let sink):
+            sink.add(handoffSnapshot(), topic: topic)
+        case .resumeAfterHandoff:
+            if pendingHandoffFlush {
+                pendingHandoffFlush = false
+                recordPresenceChange()
+            }
         }
     }
 

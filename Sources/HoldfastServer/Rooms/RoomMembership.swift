@@ -1,5 +1,6 @@
 import HoldfastChannels
 import HoldfastCore
+import HoldfastPresence
 
 /// The members of one room with their presence metas and phx_refs.
 ///
@@ -24,6 +25,21 @@ final class RoomMembership: @unchecked Sendable {
     /// Members per serializer version, so a broadcast encodes only the versions someone reads.
     private(set) var countByVersion: [PhoenixSerializerVersion: Int] = [:]
     var entries: [Entry] { Array(entriesByID.values) }
+    /// Set for a room rebuilt from a binary upgrade's handoff; the first ``Room`` built on it takes it.
+    private var handoffSeed: RoomHandoffSeed?
+
+    /// A membership handed over by the previous process, with the presence to continue from.
+    convenience init(adopting seed: RoomHandoffSeed, lastAssignedID: Int64) {
+        self.init()
+        self.handoffSeed = seed
+        self.lastAssignedID = lastAssignedID
+    }
+
+    /// The handoff seed, once.
+    func takeHandoffSeed() -> RoomHandoffSeed? {
+        defer { handoffSeed = nil }
+        return handoffSeed
+    }
 
     func member(_ connectionID: UInt64) -> RoomMember? { entriesByID[connectionID]?.member }
 
@@ -49,4 +65,10 @@ final class RoomMembership: @unchecked Sendable {
             return (first.loop, Array(group.values))
         }
     }
+}
+
+/// What a room handed over by a binary upgrade continues from, besides its members.
+struct RoomHandoffSeed: Sendable {
+    let presence: PresenceSnapshot
+    let awaitingState: [UInt64]
 }

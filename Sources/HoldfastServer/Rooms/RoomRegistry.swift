@@ -51,6 +51,29 @@ final class RoomRegistry: Sendable {
         }
     }
 
+    /// Rebuilds a room handed over by the previous process (binary upgrade), with its members' objects made from
+    /// their adopted connections; members whose connection did not come across are left out (the room untracks
+    /// them). Call before the loops start; then send ``RoomMessage/resumeAfterHandoff``.
+    func adopt(_ snapshot: RoomSnapshot, members: [UInt64: RoomMember]) -> ActorRef<RoomMessage>? {
+        let seed = RoomHandoffSeed(presence: snapshot.presence, awaitingState: snapshot.awaitingState)
+        let membership = RoomMembership(adopting: seed, lastAssignedID: snapshot.lastID)
+        for entry in snapshot.members {
+            guard let member = members[entry.connectionID] else { continue }
+            membership.add(member, meta: entry.meta, phxRef: entry.phxRef)
+        }
+        let topic = snapshot.topic
+        return refs.withLock { refs -> ActorRef<RoomMessage>? in
+            let loop = loops[Int(stableHash(topic) % UInt64(loops.count))]
+            let services = self.services
+            let spec = ChildSpec(id: topic, restart: .permanent, loop: loop) {
+                RoomActor(topic: topic, services: services, membership: membership)
+            }
+            guard let ref = try? supervisor.startChild(spec, as: RoomMessage.self) else { return nil }
+            refs[topic] = ref
+            return ref
+        }
+    }
+
     /// The version of the chat handler code in use.
     var handlerVersion: String { services.handler.version }
 
@@ -59,6 +82,9 @@ final class RoomRegistry: Sendable {
 
     /// Every room's mailbox (for suspending them all around a handler upgrade).
     var allRooms: [ActorRef<RoomMessage>] { refs.withLock { Array($0.values) } }
+
+    /// Whether every chat message handed to the history writer has been committed and reported back.
+    var historyWriterIsIdle: Bool { services.historyWriter.isIdle }
 
     /// Room restarts since start.
     var restartCount: Int { supervisor.restartCount }

@@ -24,6 +24,16 @@ final class HandlerUpgrades: Sendable {
         self.logger = logger
     }
 
+    /// Takes the one upgrade slot for a binary upgrade (handler swaps and binary upgrades exclude each other);
+    /// false when another upgrade runs.
+    func claim() -> Bool { !running.exchange(true, ordering: .acquiring) }
+
+    /// Gives the slot back after a binary upgrade rolled back.
+    func release() { running.store(false, ordering: .releasing) }
+
+    /// Records the outcome of a binary upgrade for `/admin/status`.
+    func record(_ record: UpgradeRecord) { last.withLock { $0 = record } }
+
     /// The outcome of the last upgrade or rollback, for `/admin/status`.
     var lastRecord: UpgradeRecord? { last.withLock { $0 } }
 
@@ -141,6 +151,8 @@ struct UpgradeRecord: Sendable {
     let migrateMilliseconds: Double
     let rooms: Int
     let error: String?
+    /// Fields particular to the kind of upgrade (a binary upgrade's pids, counts and step timings).
+    var extra: [JSONMember] = []
 
     var json: JSONValue {
         var members = [
@@ -150,6 +162,7 @@ struct UpgradeRecord: Sendable {
             JSONMember("migrate_ms", .double(migrateMilliseconds)), JSONMember("rooms", .integer(Int64(rooms))),
         ]
         if let error { members.append(JSONMember("error", .string(error))) }
+        members += extra
         return .object(members)
     }
 }

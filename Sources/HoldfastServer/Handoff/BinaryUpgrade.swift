@@ -1,0 +1,430 @@
+import Glibc
+import HoldfastActors
+import HoldfastChannels
+import HoldfastCore
+import HoldfastHandlerAPI
+import HoldfastUpgrade
+import Logging
+import Synchronization
+
+/// Whole-binary upgrade, the old process's side: start the new binary, hand it every listening socket, every
+/// connection and all state, and exit once it serves; or, on any failure before the commit, kill it and carry
+/// on as if nothing happened.
+///
+/// The steps, on a thread of their own (the loops keep serving until the pause):
+/// 1. spawn the new binary with one end of a handoff channel as fd 3, wait for READY;
+/// 2. stop accepting (the listening sockets stay open: arriving connections wait in the backlog) and give
+///    connections that cannot move yet (TLS handshakes, half-received requests) a grace period;
+/// 3. **pause**: the loops stop reading and writing sockets, then run until the process is quiescent (room
+///    mailboxes empty, the history writer idle, no task or timer ran on any loop between two barriers);
+/// 4. the rooms export their state, each loop exports its connections and then blocks (frozen);
+/// 5. send everything, wait for DONE, send COMMIT: from here on this process never touches a handed-over socket
+///    again (the TLS sequence numbers, among others, now belong to the new process); wait for ACK, answer the
+///    caller, exit.
+///
+/// Any failure before COMMIT (missing binary, no READY or DONE in time, the new process reporting an error)
+/// kills the new process, waits until it is gone, and resumes the loops: clients notice nothing but the pause.
+final class BinaryUpgrade: Sendable {
+    /// The path this process was started as (SIGUSR2's default target).
+    let startupExecutable: String
+    private let runtime = Mutex<HandoffRuntime?>(nil)
+
+    init() {
+        startupExecutable = ProcessEnvironment.startupExecutable()
+    }
+
+    /// Called by the server once its loops, listeners and connection lists exist.
+    func attach(_ runtime: HandoffRuntime) {
+        self.runtime.withLock { $0 = runtime }
+    }
+
+    /// Starts an upgrade to the binary at `path`. `completion` runs once on the upgrade's thread: on success
+    /// with every loop frozen and just before this process exits (so it must answer `requesterFD` by writing
+    /// to it directly), on failure after the loops resumed. `requesterFD` (the admin request's connection) is
+    /// not handed over.
+    func upgrade(
+        to path: String, requesterFD: Int32?,
+        completion: @escaping @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void
+    ) {
+        guard let runtime = runtime.withLock({ $0 }) else {
+            completion(.failure(UpgradeFailure(status: 503, check: "not_started", reason: "the server is not serving yet")))
+            return
+        }
+        guard runtime.context.upgrades.claim() else {
+            completion(.failure(UpgradeFailure(status: 409, check: "upgrade_in_progress",
+                reason: "another upgrade or rollback is running: retry when it has finished")))
+            return
+        }
+        startThread {
+            let attempt = HandoffAttempt(runtime: runtime, path: path, requesterFD: requesterFD)
+            attempt.run(completion: completion)
+        }
+    }
+}
+
+/// Why a handoff attempt stopped; every case rolls back.
+struct HandoffFailure: Error {
+    let status: Int
+    let check: String
+    let reason: String
+}
+
+/// One binary upgrade attempt, start to commit or rollback.
+private final class HandoffAttempt {
+    let runtime: HandoffRuntime
+    let path: String
+    let requesterFD: Int32?
+    var child: ChildProcess?
+    var channel: HandoffChannel?
+    var listenersHeld = false
+    var ioPaused = false
+    /// Signalled once per loop to unfreeze it on rollback.
+    var frozen: ThreadSemaphore?
+    var timings: [(String, Double)] = []
+
+    private var context: ServerContext { runtime.context }
+    private var configuration: Configuration { runtime.context.configuration }
+    private var logger: Logger { runtime.context.logger }
+
+    init(runtime: HandoffRuntime, path: String, requesterFD: Int32?) {
+        self.runtime = runtime
+        self.path = path
+        self.requesterFD = requesterFD
+    }
+
+    func run(completion: @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void) {
+        let started = MonotonicClock.nowNanoseconds()
+        do throws(HandoffFailure) {
+            let record = try handOver(started: started)
+            context.upgrades.record(record)
+            logger.notice("binary upgrade done: the new process serves, this one exits", metadata: [
+                "new-pid": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)",
+            ])
+            completion(.success(record))
+            // Leave without running anything that could touch a socket: the kernel closes our copies of the
+            // fds, which the new process keeps open.
+            _exit(0)
+        } catch {
+            rollBack()
+            let failure = UpgradeFailure(status: error.status, check: error.check, reason: error.reason)
+            logger.warning("binary upgrade rolled back, still serving", metadata: ["check": "\(error.check)", "reason": "\(error.reason)"])
+            context.upgrades.record(UpgradeRecord(
+                kind: "binary", outcome: "refused", from: context.admin.binaryVersion, to: "", pauseMilliseconds: 0,
+                suspendMilliseconds: 0, migrateMilliseconds: 0, rooms: 0, error: "\(error.check): \(error.reason)"))
+            context.upgrades.release()
+            completion(.failure(failure))
+        }
+    }
+
+    // MARK: The steps
+
+    private func handOver(started: UInt64) throws(HandoffFailure) -> UpgradeRecord {
+        let binary = try checkedBinary()
+        let (mine, theirs) = try makeChannel()
+        channel = mine
+        child = try spawn(binary, inheriting: theirs)
+        theirs.close()
+        let ready = try awaitControl(timeoutMilliseconds: configuration.upgradeReadyTimeoutMilliseconds, step: "ready")
+        guard case .ready(let newPID, let newVersion) = ready else {
+            throw failure(502, "ready_failed", "the new binary answered \(ready) instead of READY")
+        }
+        mark("ready", since: started)
+
+        try holdListeners()
+        try graceForUnmovableConnections()
+        let pauseStarted = MonotonicClock.nowNanoseconds()
+        try pauseIO()
+        try waitUntilQuiescent()
+        let rooms = try exportRooms()
+        try waitUntilQuiescent()
+        let exportStarted = MonotonicClock.nowNanoseconds()
+        let connections = try freezeAndExportConnections()
+        mark("export", since: exportStarted)
+
+        let sendStarted = MonotonicClock.nowNanoseconds()
+        let sent = try send(rooms: rooms, connections: connections, channel: mine)
+        mark("send", since: sendStarted)
+        let answer = try awaitControl(timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds, step: "done")
+        let rebuild: Double
+        switch answer {
+        case .done(_, _, let milliseconds): rebuild = milliseconds
+        case .failed(let reason): throw failure(502, "rebuild_failed", "the new binary could not take over: \(reason)")
+        default: throw failure(502, "done_failed", "the new binary answered \(answer) instead of DONE")
+        }
+        timings.append(("rebuild", rebuild))
+        do {
+            try HandoffControl.commit.send(on: mine, timeoutMilliseconds: 1_000)
+        } catch {
+            throw failure(502, "commit_failed", "could not tell the new binary to take over: \(error)")
+        }
+        // Committed: no way back from here.
+        let acknowledged: Bool
+        if case .ack = try? HandoffControl.receive(on: mine, timeoutMilliseconds: 5_000) {
+            acknowledged = true
+        } else {
+            acknowledged = false
+            logger.error("the new process did not confirm it serves; it owns every connection now regardless")
+        }
+        let finished = MonotonicClock.nowNanoseconds()
+        let pause = Double(finished - pauseStarted) / 1e6
+        var record = UpgradeRecord(
+            kind: "binary", outcome: "ok", from: "\(context.admin.binaryVersion) (pid \(getpid()))",
+            to: "\(newVersion) (pid \(newPID))", pauseMilliseconds: pause,
+            suspendMilliseconds: 0, migrateMilliseconds: 0, rooms: rooms.count, error: nil)
+        record.extra = [
+            JSONMember("old_pid", .integer(Int64(getpid()))),
+            JSONMember("new_pid", .integer(Int64(newPID))),
+            JSONMember("new_version", .string(newVersion)),
+            JSONMember("binary", .string(binary)),
+            JSONMember("connections", .integer(Int64(sent.connections))),
+            JSONMember("left_behind", .integer(Int64(sent.leftBehind))),
+            JSONMember("listeners", .integer(Int64(sent.listeners))),
+            JSONMember("state_bytes", .integer(Int64(sent.bytes))),
+            JSONMember("acknowledged", .bool(acknowledged)),
+            JSONMember("total_ms", .double(Double(finished - started) / 1e6)),
+            JSONMember("steps_ms", .object(timings.map { JSONMember($0.0, .double($0.1)) })),
+        ]
+        return record
+    }
+
+    private func checkedBinary() throws(HandoffFailure) -> String {
+        guard !path.isEmpty else { throw failure(400, "bad_request", "no binary path given") }
+        guard let resolved = realpath(path, nil) else {
+            throw failure(422, "binary_missing", "cannot use \(path): \(SystemError("realpath").reason); give the absolute path of a holdfast binary")
+        }
+        defer { free(resolved) }
+        let binary = String(cString: resolved)
+        guard access(binary, X_OK) == 0 else {
+            throw failure(422, "binary_not_executable", "\(binary) is not executable: \(SystemError("access").reason)")
+        }
+        return binary
+    }
+
+    private func makeChannel() throws(HandoffFailure) -> (HandoffChannel, HandoffChannel) {
+        do {
+            return try HandoffChannel.makePair()
+        } catch {
+            throw failure(500, "channel_failed", "cannot create the handoff channel: \(error)")
+        }
+    }
+
+    private func spawn(_ binary: String, inheriting end: HandoffChannel) throws(HandoffFailure) -> ChildProcess {
+        // The same command line and environment, so the new process reads the same configuration.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        var environment = ProcessEnvironment.entries().filter { !$0.hasPrefix(Takeover.environmentVariable + "=") }
+        environment.append("\(Takeover.environmentVariable)=3")
+        do {
+            // argv[0] stays the name the service was started as (say, a release layout's `current` link), so the
+            // new process's own SIGUSR2 default follows that link too.
+            let child = try ChildProcess.spawn(
+                path: binary, argv0: context.handoff.startupExecutable, arguments: arguments, environment: environment,
+                inherit: end.fd)
+            logger.notice("binary upgrade: new process started", metadata: ["pid": "\(child.pid)", "binary": "\(binary)"])
+            return child
+        } catch {
+            throw failure(422, "spawn_failed", "cannot start \(binary): \(error)")
+        }
+    }
+
+    /// Waits for the next control message, watching the child: if it exits first, says how.
+    private func awaitControl(timeoutMilliseconds: Int, step: String) throws(HandoffFailure) -> HandoffControl {
+        guard let channel, let child else { throw failure(500, "\(step)_failed", "no new process") }
+        let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMilliseconds)
+        while true {
+            let left = Int(deadline - MonotonicClock.nowMilliseconds())
+            guard left > 0 else {
+                throw failure(504, "\(step)_timeout", "the new binary did not answer \(step.uppercased()) within \(timeoutMilliseconds) ms")
+            }
+            do {
+                return try HandoffControl.receive(on: channel, timeoutMilliseconds: min(left, 50))
+            } catch .timeout {
+                if let status = child.exitStatus() {
+                    throw failure(502, "\(step)_failed", "the new binary \(status) before answering \(step.uppercased()); see its log lines above")
+                }
+            } catch {
+                let status = child.exitStatus().map { " (it \($0))" } ?? ""
+                throw failure(502, "\(step)_failed", "handoff channel failed while waiting for \(step.uppercased()): \(error)\(status)")
+            }
+        }
+    }
+
+    private func holdListeners() throws(HandoffFailure) {
+        let runtime = self.runtime
+        guard runtime.onEveryLoop({ index in runtime.listeners(of: index).forEach { $0.hold() } }) != nil else {
+            throw failure(500, "loops_unresponsive", "an event loop did not answer")
+        }
+        listenersHeld = true
+    }
+
+    /// Waits (bounded by `upgrade.handshake_grace_ms`) for handshakes and half-received requests to finish,
+    /// then ends those that did not.
+    private func graceForUnmovableConnections() throws(HandoffFailure) {
+        let runtime = self.runtime
+        let requester = requesterFD
+        let deadline = MonotonicClock.nowMilliseconds() + Int64(configuration.upgradeHandshakeGraceMilliseconds)
+        let started = MonotonicClock.nowNanoseconds()
+        while true {
+            guard let counts = runtime.onEveryLoop({ index in
+                var blocked = 0
+                runtime.connections[index].forEach { if $0.fd != requester && $0.handoffBlocker != nil { blocked += 1 } }
+                return blocked
+            }) else { throw failure(500, "loops_unresponsive", "an event loop did not answer") }
+            if counts.reduce(0, +) == 0 { break }
+            if MonotonicClock.nowMilliseconds() >= deadline {
+                _ = runtime.onEveryLoop { index in
+                    runtime.connections[index].forEach { if $0.fd != requester { $0.endForHandoff() } }
+                }
+                break
+            }
+            usleep(2_000)
+        }
+        mark("grace", since: started)
+    }
+
+    private func pauseIO() throws(HandoffFailure) {
+        let runtime = self.runtime
+        guard runtime.onEveryLoop({ index in runtime.loops[index].pauseIO() }) != nil else {
+            throw failure(500, "loops_unresponsive", "an event loop did not answer")
+        }
+        ioPaused = true
+    }
+
+    /// Waits until nothing is left to do inside the process: the history writer idle (so every accepted chat
+    /// message is acknowledged and broadcast), every room mailbox empty, and no task or timer run on any loop
+    /// between two consecutive barriers. With socket I/O paused, nothing can start new work after that.
+    private func waitUntilQuiescent() throws(HandoffFailure) {
+        let started = MonotonicClock.nowNanoseconds()
+        let deadline = MonotonicClock.nowMilliseconds() + 5_000
+        let runtime = self.runtime
+        var previous: [UInt64]?
+        while true {
+            let writerIdle = context.rooms.historyWriterIsIdle
+            guard let counts = runtime.onEveryLoop({ index in runtime.loops[index].workCount }) else {
+                throw failure(500, "loops_unresponsive", "an event loop did not answer")
+            }
+            let mailboxesEmpty = context.rooms.allRooms.allSatisfy { $0.mailboxDepth == 0 }
+            if writerIdle, mailboxesEmpty, let previous, zip(counts, previous).allSatisfy({ $0 == $1 + 1 }) { break }
+            previous = counts
+            guard MonotonicClock.nowMilliseconds() < deadline else {
+                throw failure(503, "not_quiescent", "the server did not settle within 5 s (history writes or room work kept going); try again")
+            }
+            if !writerIdle { usleep(100) }
+        }
+        mark("drain", since: started)
+    }
+
+    private func exportRooms() throws(HandoffFailure) -> [RoomSnapshot] {
+        let started = MonotonicClock.nowNanoseconds()
+        let sink = RoomExportSink()
+        var asked = 0
+        for room in context.rooms.allRooms where room.send(.exportForHandoff(sink)) { asked += 1 }
+        guard let collected = sink.wait(for: asked, timeoutMilliseconds: 5_000) else {
+            throw failure(503, "rooms_unresponsive", "not every room exported its state within 5 s")
+        }
+        guard collected.busy.isEmpty else {
+            throw failure(503, "rooms_busy", "rooms still had messages in flight: \(collected.busy.prefix(5).joined(separator: ", "))")
+        }
+        mark("rooms", since: started)
+        return collected.snapshots
+    }
+
+    /// Each loop exports its connections and then blocks until the verdict: on commit it never runs again; on
+    /// rollback ``rollBack()`` releases it.
+    private func freezeAndExportConnections() throws(HandoffFailure) -> [(snapshot: [UInt8], fd: Int32)] {
+        let runtime = self.runtime
+        let requester = requesterFD
+        let gate = ThreadSemaphore()
+        frozen = gate
+        let exported = Mutex<[[(snapshot: [UInt8], fd: Int32)]]>(Array(repeating: [], count: runtime.loops.count))
+        let leftBehind = Atomic<Int>(0)
+        let arrived = ThreadSemaphore()
+        for (index, loop) in runtime.loops.enumerated() {
+            loop.execute {
+                var records: [(snapshot: [UInt8], fd: Int32)] = []
+                runtime.connections[index].forEach { connection in
+                    guard connection.fd != requester else { return }
+                    if let snapshot = connection.handoffSnapshot(loopIndex: index) {
+                        records.append((snapshot.encode(), connection.fd))
+                    } else {
+                        leftBehind.add(1, ordering: .relaxed)
+                    }
+                }
+                exported.withLock { $0[index] = records }
+                arrived.signal()
+                gate.wait()
+            }
+        }
+        for _ in runtime.loops {
+            guard arrived.wait(timeoutMilliseconds: 5_000) else {
+                throw failure(500, "loops_unresponsive", "an event loop did not export its connections")
+            }
+        }
+        self.leftBehind = leftBehind.load(ordering: .relaxed)
+        return exported.withLock { $0.flatMap { $0 } }
+    }
+
+    private var leftBehind = 0
+
+    private func send(
+        rooms: [RoomSnapshot], connections: [(snapshot: [UInt8], fd: Int32)], channel: HandoffChannel
+    ) throws(HandoffFailure) -> (connections: Int, listeners: Int, bytes: Int, leftBehind: Int) {
+        let registry = context.upgrades.registry
+        let header = HandoffHeader(
+            pid: getpid(), binaryVersion: context.admin.binaryVersion, nextConnectionID: context.peekNextConnectionID(),
+            handlerChain: registry.chain.map(\.path), handlerVersion: registry.handler?.version ?? "",
+            handlerState: registry.handler?.exportState() ?? [])
+        let writer = HandoffWriter(channel: channel, timeoutMilliseconds: 5_000)
+        var bytes = 0
+        do {
+            let head = header.encode()
+            bytes += head.count
+            try writer.add(state: head, fd: nil)
+            for (loop, listener) in runtime.listeners {
+                let kind: ListenerSnapshot.Kind = listener.isAdmin ? .admin : listener.isTLS ? .tls : .plain
+                try writer.add(state: ListenerSnapshot(kind: kind, loopIndex: loop.index).encode(), fd: listener.fd)
+            }
+            for record in connections {
+                bytes += record.snapshot.count
+                try writer.add(state: record.snapshot, fd: record.fd)
+            }
+            for room in rooms {
+                let encoded = room.encode()
+                bytes += encoded.count
+                try writer.add(state: encoded, fd: nil)
+            }
+            try writer.finish()
+        } catch {
+            throw failure(502, "send_failed", "handing the state to the new binary failed: \(error)")
+        }
+        return (connections.count, runtime.listeners.count, bytes, leftBehind)
+    }
+
+    // MARK: Rollback
+
+    /// Kills the new process first (so it can never touch a socket), then lets the loops continue.
+    private func rollBack() {
+        child?.killAndReap()
+        channel?.close()
+        let runtime = self.runtime
+        if let frozen {
+            for _ in runtime.loops { frozen.signal() }
+        }
+        if ioPaused || listenersHeld {
+            let resume = ioPaused
+            _ = runtime.onEveryLoop { index in
+                if resume { runtime.loops[index].resumeIO() }
+                runtime.listeners(of: index).forEach { $0.release() }
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    private func mark(_ step: String, since start: UInt64) {
+        timings.append((step, Double(MonotonicClock.nowNanoseconds() - start) / 1e6))
+    }
+
+    private func failure(_ status: Int, _ check: String, _ reason: String) -> HandoffFailure {
+        HandoffFailure(status: status, check: check, reason: reason)
+    }
+}

@@ -1,0 +1,193 @@
+import HoldfastChannels
+import HoldfastWebSocket
+
+/// Everything one client connection is, apart from its fd: what a binary upgrade hands to the new process with
+/// the socket, so the connection continues there byte for byte.
+struct ConnectionSnapshot: Sendable, Equatable {
+    /// The connection phases that can move (a TLS handshake cannot: OpenSSL's state stays in this process).
+    enum Phase: UInt8, Sendable {
+        case http = 0, webSocket, webSocketClosing, draining, lingering
+    }
+
+    /// What the WebSocket serves (``Connection/Application``).
+    enum Application: UInt8, Sendable {
+        case echo = 0, phoenix
+    }
+
+    /// The index of the loop that owned it (the new process keeps the spread when it has as many loops).
+    var loopIndex: Int
+    var isAdmin: Bool
+    var overLimit: Bool
+    var phase: Phase
+    /// The phase's deadline on the monotonic clock, which both processes share (0: none).
+    var deadline: Int64
+    var closeWhenFlushed: Bool
+    /// Received bytes not processed yet (ciphertext on TLS).
+    var inbound: [UInt8]
+    /// TLS: decrypted bytes not processed yet.
+    var plainInbound: [UInt8]
+    /// Bytes queued for the socket and not written yet (ciphertext on TLS).
+    var outbound: [UInt8]
+    /// The TLS record layer (``HoldfastTLS/TLSRecordLayer/exportState()``), nil on plaintext connections.
+    var tls: [UInt8]?
+    var application: Application
+    var webSocket: WebSocketConnectionState?
+    var phoenix: PhoenixSnapshot?
+}
+
+/// A Phoenix socket's session: identity, protocol state and the joins the rooms know it by.
+struct PhoenixSnapshot: Sendable, Equatable {
+    /// One room join: the join_ref the room addresses the member with.
+    struct Join: Sendable, Equatable {
+        var topic: String
+        var joinRef: String?
+    }
+
+    var connectionID: UInt64
+    var user: String
+    var version: PhoenixSerializerVersion
+    var channels: [JoinedChannel]
+    var lastReceivedAt: Int64
+    var rateWindowStart: Int64
+    var rateWindowCount: Int
+    var joins: [Join]
+}
+
+extension ConnectionSnapshot {
+    func encode() -> [UInt8] {
+        var out = HandoffEncoder(capacity: 128 + inbound.count + plainInbound.count + outbound.count)
+        out.byte(HandoffFormat.connectionRecord)
+        out.int(loopIndex)
+        out.bool(isAdmin)
+        out.bool(overLimit)
+        out.byte(phase.rawValue)
+        out.signed(deadline)
+        out.bool(closeWhenFlushed)
+        out.data(inbound)
+        out.data(plainInbound)
+        out.data(outbound)
+        out.optionalData(tls)
+        out.byte(application.rawValue)
+        out.bool(webSocket != nil)
+        if let webSocket { Self.encode(webSocket, into: &out) }
+        out.bool(phoenix != nil)
+        if let phoenix { Self.encode(phoenix, into: &out) }
+        return out.bytes
+    }
+
+    init(decoding bytes: [UInt8]) throws(HandoffStateError) {
+        var input = HandoffDecoder(bytes)
+        guard try input.byte() == HandoffFormat.connectionRecord else { throw HandoffStateError(reason: "not a connection record") }
+        loopIndex = try input.int()
+        isAdmin = try input.bool()
+        overLimit = try input.bool()
+        guard let phase = Phase(rawValue: try input.byte()) else { throw HandoffStateError(reason: "unknown connection phase") }
+        self.phase = phase
+        deadline = try input.signed()
+        closeWhenFlushed = try input.bool()
+        inbound = try input.data()
+        plainInbound = try input.data()
+        outbound = try input.data()
+        tls = try input.optionalData()
+        guard let application = Application(rawValue: try input.byte()) else { throw HandoffStateError(reason: "unknown application") }
+        self.application = application
+        webSocket = try input.bool() ? try Self.decodeWebSocket(&input) : nil
+        phoenix = try input.bool() ? try Self.decodePhoenix(&input) : nil
+        try input.expectEnd()
+    }
+
+    private static func encode(_ state: WebSocketConnectionState, into out: inout HandoffEncoder) {
+        out.int(state.limits.maxFrameSize)
+        out.int(state.limits.maxMessageSize)
+        out.bool(state.deflate != nil)
+        if let deflate = state.deflate {
+            out.bool(deflate.serverNoContextTakeover)
+            out.bool(deflate.clientNoContextTakeover)
+            out.byte(deflate.serverMaxWindowBits)
+            out.byte(deflate.clientMaxWindowBits)
+        }
+        out.int(state.minimumSizeToCompress)
+        out.int(state.compressionLevel)
+        out.int(state.memoryLevel)
+        out.bool(state.closeSent)
+        out.byte(state.openMessage.map { $0.rawValue + 1 } ?? 0)
+        out.byte(state.utf8State)
+        out.data(state.partialMessage)
+        out.optionalData(state.inflateWindow)
+        out.optionalData(state.deflateWindow)
+    }
+
+    private static func decodeWebSocket(_ input: inout HandoffDecoder) throws(HandoffStateError) -> WebSocketConnectionState {
+        let limits = WebSocketLimits(maxFrameSize: try input.int(), maxMessageSize: try input.int())
+        var deflate: PerMessageDeflateParameters?
+        if try input.bool() {
+            deflate = PerMessageDeflateParameters(
+                serverNoContextTakeover: try input.bool(), clientNoContextTakeover: try input.bool(),
+                serverMaxWindowBits: try input.byte(), clientMaxWindowBits: try input.byte())
+        }
+        let minimumSize = try input.int()
+        let level = try input.int()
+        let memoryLevel = try input.int()
+        let closeSent = try input.bool()
+        let opcodeByte = try input.byte()
+        var openMessage: WebSocketOpcode?
+        if opcodeByte != 0 {
+            guard let opcode = WebSocketOpcode(rawValue: opcodeByte - 1) else { throw HandoffStateError(reason: "unknown opcode") }
+            openMessage = opcode
+        }
+        return WebSocketConnectionState(
+            limits: limits, deflate: deflate, minimumSizeToCompress: minimumSize, compressionLevel: level,
+            memoryLevel: memoryLevel, closeSent: closeSent, openMessage: openMessage, utf8State: try input.byte(),
+            partialMessage: try input.data(), inflateWindow: try input.optionalData(),
+            deflateWindow: try input.optionalData())
+    }
+
+    private static func encode(_ session: PhoenixSnapshot, into out: inout HandoffEncoder) {
+        out.unsigned(session.connectionID)
+        out.string(session.user)
+        out.byte(session.version == .v1 ? 1 : 2)
+        out.unsigned(UInt64(session.channels.count))
+        for channel in session.channels {
+            out.string(channel.topic)
+            out.optionalString(channel.joinRef)
+            out.optionalString(channel.joinMessageRef)
+            out.bool(channel.status == .joined)
+        }
+        out.signed(session.lastReceivedAt)
+        out.signed(session.rateWindowStart)
+        out.int(session.rateWindowCount)
+        out.unsigned(UInt64(session.joins.count))
+        for join in session.joins {
+            out.string(join.topic)
+            out.optionalString(join.joinRef)
+        }
+    }
+
+    private static func decodePhoenix(_ input: inout HandoffDecoder) throws(HandoffStateError) -> PhoenixSnapshot {
+        let connectionID = try input.unsigned()
+        let user = try input.string()
+        let version: PhoenixSerializerVersion
+        switch try input.byte() {
+        case 1: version = .v1
+        case 2: version = .v2
+        case let other: throw HandoffStateError(reason: "unknown serializer version \(other)")
+        }
+        var channels: [JoinedChannel] = []
+        for _ in 0..<(try input.unsigned()) {
+            channels.append(JoinedChannel(
+                topic: try input.string(), joinRef: try input.optionalString(), joinMessageRef: try input.optionalString(),
+                status: try input.bool() ? .joined : .joining))
+        }
+        let lastReceivedAt = try input.signed()
+        let rateWindowStart = try input.signed()
+        let rateWindowCount = try input.int()
+        var joins: [PhoenixSnapshot.Join] = []
+        for _ in 0..<(try input.unsigned()) {
+            joins.append(PhoenixSnapshot.Join(topic: try input.string(), joinRef: try input.optionalString()))
+        }
+        return PhoenixSnapshot(
+            connectionID: connectionID, user: user, version: version, channels: channels,
+            lastReceivedAt: lastReceivedAt, rateWindowStart: rateWindowStart, rateWindowCount: rateWindowCount,
+            joins: joins)
+    }
+}

@@ -1,0 +1,89 @@
+import HoldfastCore
+
+/// The messages that frame a binary upgrade's handoff, besides the record stream itself:
+///
+/// ```
+/// new → old   READY     started, configuration and plugins loaded, nothing bound
+/// old → new   records…  END (HandoffWriter)
+/// new → old   DONE      everything rebuilt, not serving yet        (or FAILED with the reason)
+/// old → new   COMMIT    the old process will never touch a handed-over socket again
+/// new → old   ACK       serving
+/// ```
+///
+/// Until COMMIT the old process may still roll back: it kills the new one (and waits for it to be gone) before
+/// it touches any socket again. The new process therefore serves only after COMMIT, or after the channel closes
+/// once DONE is sent (the old process died: the sockets are the new one's alone).
+enum HandoffControl: Equatable {
+    case ready(pid: Int32, version: String)
+    case done(connections: Int, rooms: Int, rebuildMilliseconds: Double)
+    case failed(reason: String)
+    case commit
+    case ack
+
+    private static let readyKind: UInt8 = 0x59  // "Y"
+    private static let doneKind: UInt8 = 0x44  // "D"
+    private static let failedKind: UInt8 = 0x46  // "F"
+    private static let commitKind: UInt8 = 0x4B  // "K"
+    private static let ackKind: UInt8 = 0x41  // "A"
+
+    func encode() -> [UInt8] {
+        var out = HandoffEncoder()
+        switch self {
+        case .ready(let pid, let version):
+            out.byte(Self.readyKind)
+            out.signed(Int64(pid))
+            out.string(version)
+        case .done(let connections, let rooms, let milliseconds):
+            out.byte(Self.doneKind)
+            out.int(connections)
+            out.int(rooms)
+            out.int(Int(milliseconds * 1000))
+        case .failed(let reason):
+            out.byte(Self.failedKind)
+            out.string(reason)
+        case .commit:
+            out.byte(Self.commitKind)
+        case .ack:
+            out.byte(Self.ackKind)
+        }
+        return out.bytes
+    }
+
+    init(decoding bytes: [UInt8]) throws(HandoffStateError) {
+        var input = HandoffDecoder(bytes)
+        switch try input.byte() {
+        case Self.readyKind:
+            guard let pid = Int32(exactly: try input.signed()) else { throw HandoffStateError(reason: "bad pid") }
+            self = .ready(pid: pid, version: try input.string())
+        case Self.doneKind:
+            self = .done(connections: try input.int(), rooms: try input.int(), rebuildMilliseconds: Double(try input.int()) / 1000)
+        case Self.failedKind:
+            self = .failed(reason: try input.string())
+        case Self.commitKind:
+            self = .commit
+        case Self.ackKind:
+            self = .ack
+        case let other:
+            throw HandoffStateError(reason: "unknown control message \(other)")
+        }
+        try input.expectEnd()
+    }
+
+    func send(on channel: HandoffChannel, timeoutMilliseconds: Int) throws(HandoffError) {
+        try channel.send(encode(), timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    static func receive(on channel: HandoffChannel, timeoutMilliseconds: Int) throws(HandoffError) -> HandoffControl {
+        let (payload, fds) = try channel.receive(timeoutMilliseconds: timeoutMilliseconds)
+        closeFds(fds)
+        do {
+            return try HandoffControl(decoding: payload)
+        } catch {
+            throw .malformed(error.description)
+        }
+    }
+
+    private static func closeFds(_ fds: [Int32]) {
+        for fd in fds { Socket.close(fd) }
+    }
+}

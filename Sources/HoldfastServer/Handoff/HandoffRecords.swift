@@ -1,0 +1,172 @@
+import HoldfastChannels
+import HoldfastPresence
+
+/// The handoff stream: after READY, the old process sends one ``HandoffHeader`` record, one record per listening
+/// socket and per connection (each with its fd attached), one per room, then END (``HoldfastCore/HandoffWriter``).
+/// The first byte of every record names its kind.
+enum HandoffFormat {
+    /// Bumped whenever a record layout changes; a new binary refuses a stream it cannot read, and the old one
+    /// rolls back.
+    static let version: UInt64 = 1
+    static let headerRecord: UInt8 = 0x48  // "H"
+    static let listenerRecord: UInt8 = 0x4C  // "L"
+    static let connectionRecord: UInt8 = 0x43  // "C"
+    static let roomRecord: UInt8 = 0x52  // "R"
+}
+
+/// What the whole process hands over besides sockets and rooms.
+struct HandoffHeader: Sendable, Equatable {
+    /// The old process, for the log and the upgrade record.
+    var pid: Int32
+    var binaryVersion: String
+    /// The next Phoenix connection id: ids stay unique across the two processes (presence owners, members).
+    var nextConnectionID: UInt64
+    /// The handler plugins in the old process's rollback chain, oldest first; the last one is current.
+    var handlerChain: [String]
+    /// The current handler's version and exported state (the new process migrates it if its code differs).
+    var handlerVersion: String
+    var handlerState: [UInt8]
+
+    func encode() -> [UInt8] {
+        var out = HandoffEncoder(capacity: 64 + handlerState.count)
+        out.byte(HandoffFormat.headerRecord)
+        out.unsigned(HandoffFormat.version)
+        out.signed(Int64(pid))
+        out.string(binaryVersion)
+        out.unsigned(nextConnectionID)
+        out.unsigned(UInt64(handlerChain.count))
+        for path in handlerChain { out.string(path) }
+        out.string(handlerVersion)
+        out.data(handlerState)
+        return out.bytes
+    }
+
+    init(pid: Int32, binaryVersion: String, nextConnectionID: UInt64, handlerChain: [String], handlerVersion: String, handlerState: [UInt8]) {
+        self.pid = pid
+        self.binaryVersion = binaryVersion
+        self.nextConnectionID = nextConnectionID
+        self.handlerChain = handlerChain
+        self.handlerVersion = handlerVersion
+        self.handlerState = handlerState
+    }
+
+    init(decoding bytes: [UInt8]) throws(HandoffStateError) {
+        var input = HandoffDecoder(bytes)
+        guard try input.byte() == HandoffFormat.headerRecord else { throw HandoffStateError(reason: "the stream does not start with a header") }
+        let version = try input.unsigned()
+        guard version == HandoffFormat.version else {
+            throw HandoffStateError(reason: "handoff format \(version), this binary reads \(HandoffFormat.version)")
+        }
+        guard let pid = Int32(exactly: try input.signed()) else { throw HandoffStateError(reason: "bad pid") }
+        self.pid = pid
+        binaryVersion = try input.string()
+        nextConnectionID = try input.unsigned()
+        var chain: [String] = []
+        for _ in 0..<(try input.unsigned()) { chain.append(try input.string()) }
+        handlerChain = chain
+        handlerVersion = try input.string()
+        handlerState = try input.data()
+        try input.expectEnd()
+    }
+}
+
+/// A listening socket: which listener it is and which loop served it.
+struct ListenerSnapshot: Sendable, Equatable {
+    enum Kind: UInt8, Sendable { case plain = 0, tls, admin }
+    var kind: Kind
+    var loopIndex: Int
+
+    func encode() -> [UInt8] {
+        var out = HandoffEncoder(capacity: 8)
+        out.byte(HandoffFormat.listenerRecord)
+        out.byte(kind.rawValue)
+        out.int(loopIndex)
+        return out.bytes
+    }
+
+    init(kind: Kind, loopIndex: Int) {
+        self.kind = kind
+        self.loopIndex = loopIndex
+    }
+
+    init(decoding bytes: [UInt8]) throws(HandoffStateError) {
+        var input = HandoffDecoder(bytes)
+        guard try input.byte() == HandoffFormat.listenerRecord else { throw HandoffStateError(reason: "not a listener record") }
+        guard let kind = Kind(rawValue: try input.byte()) else { throw HandoffStateError(reason: "unknown listener kind") }
+        self.kind = kind
+        loopIndex = try input.int()
+        try input.expectEnd()
+    }
+}
+
+/// A room at rest: presence with its phx_refs and pending diff, message numbering, who awaits `presence_state`,
+/// and each member's presence meta (the member's connection side comes with its connection record).
+struct RoomSnapshot: Sendable, Equatable {
+    struct Member: Sendable, Equatable {
+        var connectionID: UInt64
+        var meta: JSONValue
+        var phxRef: String
+    }
+
+    var topic: String
+    var lastID: Int64
+    var presence: PresenceSnapshot
+    var members: [Member]
+    /// Members that joined within the current presence window and get `presence_state` at its flush.
+    var awaitingState: [UInt64]
+
+    func encode() -> [UInt8] {
+        var presenceBytes: [UInt8] = []
+        presence.encode(into: &presenceBytes)
+        var out = HandoffEncoder(capacity: 64 + presenceBytes.count + members.count * 48)
+        out.byte(HandoffFormat.roomRecord)
+        out.string(topic)
+        out.signed(lastID)
+        out.data(presenceBytes)
+        out.unsigned(UInt64(members.count))
+        for member in members {
+            out.unsigned(member.connectionID)
+            out.data(JSON.encode(member.meta))
+            out.string(member.phxRef)
+        }
+        out.unsigned(UInt64(awaitingState.count))
+        for id in awaitingState { out.unsigned(id) }
+        return out.bytes
+    }
+
+    init(topic: String, lastID: Int64, presence: PresenceSnapshot, members: [Member], awaitingState: [UInt64]) {
+        self.topic = topic
+        self.lastID = lastID
+        self.presence = presence
+        self.members = members
+        self.awaitingState = awaitingState
+    }
+
+    init(decoding bytes: [UInt8]) throws(HandoffStateError) {
+        var input = HandoffDecoder(bytes)
+        guard try input.byte() == HandoffFormat.roomRecord else { throw HandoffStateError(reason: "not a room record") }
+        topic = try input.string()
+        lastID = try input.signed()
+        do {
+            presence = try PresenceSnapshot(decoding: try input.data())
+        } catch let error as HandoffStateError {
+            throw error
+        } catch {
+            throw HandoffStateError(reason: "presence of \(topic): \(error)")
+        }
+        var members: [Member] = []
+        for _ in 0..<(try input.unsigned()) {
+            let id = try input.unsigned()
+            let metaText = try input.data()
+            guard let meta = try? metaText.withUnsafeBytes({ try JSON.parse($0) }) else {
+                throw HandoffStateError(reason: "presence meta of \(topic) is not JSON")
+            }
+            members.append(Member(connectionID: id, meta: meta, phxRef: try input.string()))
+        }
+        self.members = members
+        var awaiting: [UInt64] = []
+        for _ in 0..<(try input.unsigned()) { awaiting.append(try input.unsigned()) }
+        awaitingState = awaiting
+        try input.expectEnd()
+    }
+}

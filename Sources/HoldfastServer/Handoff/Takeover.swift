@@ -1,0 +1,170 @@
+import Glibc
+import HoldfastActors
+import HoldfastCore
+import HoldfastUpgrade
+import Logging
+import Synchronization
+
+/// Binary upgrade, the new process's side: started by the old process with one end of the handoff channel as
+/// fd 3 (named by ``environmentVariable``), it rebuilds every listener, connection and room from the stream and
+/// serves once the old process has committed.
+enum Takeover {
+    /// Names the inherited handoff fd; its presence puts `holdfast serve` in takeover mode.
+    static let environmentVariable = "HOLDFAST_HANDOFF_FD"
+}
+
+/// Why this process could not take over; the old process has rolled back (or will) and keeps serving.
+public struct TakeoverError: Error, CustomStringConvertible {
+    let reason: String
+    public var description: String { "binary upgrade takeover failed: \(reason)" }
+}
+
+extension Server {
+    /// The handoff fd this process inherited, if it was started by a binary upgrade.
+    public static func inheritedHandoffFD(environment: [String: String]) -> Int32? {
+        environment[Takeover.environmentVariable].flatMap { Int32($0) }
+    }
+
+    /// Takes over from the process that started this one: READY, receive and rebuild everything, DONE, wait for
+    /// COMMIT, then start the loops and serve. Throws (after telling the old process, which rolls back) when
+    /// anything cannot be rebuilt; the caller must then exit without touching any socket.
+    public func takeOver(handoffFD: Int32) throws {
+        let channel = HandoffChannel(adopting: handoffFD)
+        ProcessLimits.raiseFileLimit()
+        do {
+            try HandoffControl.ready(pid: getpid(), version: context.admin.binaryVersion).send(on: channel, timeoutMilliseconds: 5_000)
+        } catch {
+            throw TakeoverError(reason: "cannot answer READY: \(error)")
+        }
+        let started = MonotonicClock.nowNanoseconds()
+        let perLoop = prepareLoops()
+        let rooms: [ActorRef<RoomMessage>]
+        let counts: (connections: Int, rooms: Int)
+        do {
+            (rooms, counts) = try rebuild(from: channel, perLoop: perLoop)
+        } catch {
+            let reason = "\(error)"
+            try? HandoffControl.failed(reason: reason).send(on: channel, timeoutMilliseconds: 1_000)
+            throw TakeoverError(reason: reason)
+        }
+        let rebuilt = Double(MonotonicClock.nowNanoseconds() - started) / 1e6
+        do {
+            try HandoffControl.done(connections: counts.connections, rooms: counts.rooms, rebuildMilliseconds: rebuilt)
+                .send(on: channel, timeoutMilliseconds: 5_000)
+        } catch {
+            throw TakeoverError(reason: "cannot answer DONE: \(error)")
+        }
+        try awaitCommit(on: channel)
+        group.start()
+        for room in rooms { room.send(.resumeAfterHandoff) }
+        // systemd must learn the new main pid before the old process exits (it does once it reads ACK).
+        systemd.notify(["MAINPID": "\(getpid())", "READY": "1"])
+        try? HandoffControl.ack.send(on: channel, timeoutMilliseconds: 1_000)
+        channel.close()
+        logAddresses("took over from the previous process; listening")
+        context.logger.notice("binary upgrade: serving", metadata: [
+            "connections": "\(counts.connections)", "rooms": "\(counts.rooms)", "rebuild-ms": "\(rebuilt)",
+        ])
+    }
+
+    /// COMMIT, or the channel closing after DONE (the old process is gone, so the sockets are ours alone).
+    /// Anything else means the old process may still be serving: leave without touching a socket.
+    private func awaitCommit(on channel: HandoffChannel) throws {
+        do {
+            let message = try HandoffControl.receive(on: channel, timeoutMilliseconds: 60_000)
+            guard message == .commit else { throw TakeoverError(reason: "expected COMMIT, got \(message)") }
+        } catch HandoffError.closed {
+            context.logger.warning("the previous process went away after DONE; taking over")
+        } catch let error as TakeoverError {
+            throw error
+        } catch {
+            throw TakeoverError(reason: "no COMMIT from the previous process: \(error)")
+        }
+    }
+
+    /// Reads the whole stream and rebuilds listeners, connections, rooms and the handler state (loops not
+    /// running yet, so registering on them from this thread is safe).
+    private func rebuild(
+        from channel: HandoffChannel, perLoop: [LoopConnections]
+    ) throws -> ([ActorRef<RoomMessage>], (connections: Int, rooms: Int)) {
+        let reader = HandoffReader(channel: channel, timeoutMilliseconds: 10_000)
+        guard let first = try reader.next(), first.fd == nil else {
+            throw HandoffStateError(reason: "the stream does not start with its header")
+        }
+        let header = try HandoffHeader(decoding: first.state)
+        context.logger.notice("binary upgrade: taking over", metadata: ["from-pid": "\(header.pid)", "from-version": "\(header.binaryVersion)"])
+        var listeners: [ListenerSpec] = []
+        var members: [String: [UInt64: RoomMember]] = [:]
+        var snapshots: [RoomSnapshot] = []
+        var connections = 0
+        var unclaimed: [Int32] = []
+        do {
+            while let (state, fd) = try reader.next() {
+                if let fd { unclaimed.append(fd) }
+                switch state.first {
+                case HandoffFormat.listenerRecord:
+                    guard let fd else { throw HandoffStateError(reason: "a listener record without its socket") }
+                    let listener = try ListenerSnapshot(decoding: state)
+                    listeners.append(ListenerSpec(fd: fd, kind: listener.kind, loopIndex: listener.loopIndex))
+                case HandoffFormat.connectionRecord:
+                    guard let fd else { throw HandoffStateError(reason: "a connection record without its socket") }
+                    let snapshot = try ConnectionSnapshot(decoding: state)
+                    let index = snapshot.loopIndex % group.loops.count
+                    let loop = group.loops[index]
+                    let (connection, joins) = try Connection.adopt(
+                        fd: fd, snapshot: snapshot, loop: loop, context: context, owner: perLoop[index])
+                    try loop.register(fd: fd, interest: .readable, handler: connection)
+                    unclaimed.removeLast()
+                    perLoop[index].add(connection)
+                    context.openConnections.add(1, ordering: .relaxed)
+                    connection.requestFlushIfNeeded()
+                    for member in joins { members[member.topic, default: [:]][member.connectionID] = member }
+                    connections += 1
+                case HandoffFormat.roomRecord:
+                    snapshots.append(try RoomSnapshot(decoding: state))
+                default:
+                    throw HandoffStateError(reason: "unknown record kind \(state.first.map { "\($0)" } ?? "empty")")
+                }
+            }
+        } catch {
+            unclaimed.forEach(Socket.close)
+            throw error
+        }
+        if listeners.contains(where: { $0.kind == .tls }) && context.tls == nil {
+            throw HandoffStateError(reason: "the previous process serves TLS but this configuration has no certificate and key")
+        }
+        try adoptHandlers(header)
+        var rooms: [ActorRef<RoomMessage>] = []
+        for snapshot in snapshots {
+            guard let room = context.rooms.adopt(snapshot, members: members[snapshot.topic] ?? [:]) else {
+                throw HandoffStateError(reason: "cannot start room \(snapshot.topic)")
+            }
+            rooms.append(room)
+        }
+        context.continueConnectionIDs(after: header.nextConnectionID)
+        try install(listeners, perLoop: perLoop)
+        return (rooms, (connections, snapshots.count))
+    }
+
+    /// Continues the previous process's handler: the same plugins when they load here (migrating the state if
+    /// this process's code differs), else this binary's own plugin with the state migrated to it.
+    private func adoptHandlers(_ header: HandoffHeader) throws {
+        let registry = context.upgrades.registry
+        var chain: [LoadedPlugin] = []
+        for path in header.handlerChain {
+            do {
+                chain.append(try registry.load(path: path))
+            } catch {
+                context.logger.warning("handler plugin of the previous process does not load here", metadata: ["path": "\(path)", "error": "\(error)"])
+            }
+        }
+        if chain.last?.path != header.handlerChain.last, let own = registry.current {
+            chain = [own]
+        }
+        do {
+            try registry.adopt(chain: chain, state: header.handlerState, version: header.handlerVersion)
+        } catch {
+            throw HandoffStateError(reason: "handler state: \(error.description)")
+        }
+    }
+}
