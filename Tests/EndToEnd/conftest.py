@@ -21,6 +21,15 @@ def holdfast_binary() -> Path:
     return ROOT / ".build" / "debug" / "holdfast"
 
 
+def process_alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie, which nobody may reap in a container, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
 class RunningServer:
     """A server process plus the log lines it printed (stderr), collected by a background thread."""
 
@@ -72,7 +81,26 @@ class RunningServer:
     def tls_url(self) -> str:
         return f"wss://127.0.0.1:{self.tls_port}"
 
+    def serving_pid(self) -> int:
+        """The pid that serves now: after a binary upgrade, the new process (from its "listening" log line)."""
+        with self.lock:
+            pids = [int(m.group(1)) for line in self.lines if "listening" in line
+                    for m in [re.search(r"\bpid=(\d+)", line)] if m]
+        return pids[-1] if pids else self.process.pid
+
     def stop(self):
+        serving = self.serving_pid()
+        if serving != self.process.pid:
+            # A binary upgrade replaced the process we started; stop its successor (not our child).
+            try:
+                os.kill(serving, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            deadline = time.monotonic() + 10
+            while process_alive(serving) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if process_alive(serving):
+                os.kill(serving, signal.SIGKILL)
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

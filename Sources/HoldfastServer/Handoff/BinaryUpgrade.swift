@@ -153,7 +153,8 @@ private final class HandoffAttempt {
         }
         timings.append(("rebuild", rebuild))
         do {
-            try HandoffControl.commit.send(on: mine, timeoutMilliseconds: 1_000)
+            let pauseSoFar = Double(MonotonicClock.nowNanoseconds() - pauseStarted) / 1e6
+            try HandoffControl.commit(pauseMilliseconds: pauseSoFar).send(on: mine, timeoutMilliseconds: 1_000)
         } catch {
             throw failure(502, "commit_failed", "could not tell the new binary to take over: \(error)")
         }

@@ -6,7 +6,7 @@ import HoldfastCore
 /// new → old   READY     started, configuration and plugins loaded, nothing bound
 /// old → new   records…  END (HandoffWriter)
 /// new → old   DONE      everything rebuilt, not serving yet        (or FAILED with the reason)
-/// old → new   COMMIT    the old process will never touch a handed-over socket again
+/// old → new   COMMIT    the old process will never touch a handed-over socket again (carries the pause so far)
 /// new → old   ACK       serving
 /// ```
 ///
@@ -17,7 +17,7 @@ enum HandoffControl: Equatable {
     case ready(pid: Int32, version: String)
     case done(connections: Int, rooms: Int, rebuildMilliseconds: Double)
     case failed(reason: String)
-    case commit
+    case commit(pauseMilliseconds: Double)
     case ack
 
     private static let readyKind: UInt8 = 0x59  // "Y"
@@ -41,8 +41,9 @@ enum HandoffControl: Equatable {
         case .failed(let reason):
             out.byte(Self.failedKind)
             out.string(reason)
-        case .commit:
+        case .commit(let pause):
             out.byte(Self.commitKind)
+            out.int(Int(pause * 1000))
         case .ack:
             out.byte(Self.ackKind)
         }
@@ -60,7 +61,7 @@ enum HandoffControl: Equatable {
         case Self.failedKind:
             self = .failed(reason: try input.string())
         case Self.commitKind:
-            self = .commit
+            self = .commit(pauseMilliseconds: Double(try input.int()) / 1000)
         case Self.ackKind:
             self = .ack
         case let other:

@@ -1,5 +1,6 @@
 import Glibc
 import HoldfastActors
+import HoldfastChannels
 import HoldfastCore
 import HoldfastUpgrade
 import Logging
@@ -40,27 +41,41 @@ extension Server {
         let perLoop = prepareLoops()
         let rooms: [ActorRef<RoomMessage>]
         let counts: (connections: Int, rooms: Int)
+        let header: HandoffHeader
         do {
-            (rooms, counts) = try rebuild(from: channel, perLoop: perLoop)
+            (header, rooms, counts) = try rebuild(from: channel, perLoop: perLoop)
         } catch {
             let reason = "\(error)"
             try? HandoffControl.failed(reason: reason).send(on: channel, timeoutMilliseconds: 1_000)
             throw TakeoverError(reason: reason)
         }
         let rebuilt = Double(MonotonicClock.nowNanoseconds() - started) / 1e6
+        if configuration.testHooks, let delay = ProcessEnvironment.current()["HOLDFAST_TEST_TAKEOVER_DELAY_MS"].flatMap({ UInt32($0) }) {
+            // Test hook: a new binary that is slow to rebuild, to exercise the old process's DONE timeout.
+            usleep(delay * 1000)
+        }
         do {
             try HandoffControl.done(connections: counts.connections, rooms: counts.rooms, rebuildMilliseconds: rebuilt)
                 .send(on: channel, timeoutMilliseconds: 5_000)
         } catch {
             throw TakeoverError(reason: "cannot answer DONE: \(error)")
         }
-        try awaitCommit(on: channel)
+        let pause = try awaitCommit(on: channel)
         group.start()
         for room in rooms { room.send(.resumeAfterHandoff) }
         // systemd must learn the new main pid before the old process exits (it does once it reads ACK).
         systemd.notify(["MAINPID": "\(getpid())", "READY": "1"])
         try? HandoffControl.ack.send(on: channel, timeoutMilliseconds: 1_000)
         channel.close()
+        var record = UpgradeRecord(
+            kind: "binary", outcome: "ok", from: "\(header.binaryVersion) (pid \(header.pid))",
+            to: "\(context.admin.binaryVersion) (pid \(getpid()))", pauseMilliseconds: pause ?? 0,
+            suspendMilliseconds: 0, migrateMilliseconds: 0, rooms: counts.rooms, error: nil)
+        record.extra = [
+            JSONMember("old_pid", .integer(Int64(header.pid))), JSONMember("new_pid", .integer(Int64(getpid()))),
+            JSONMember("connections", .integer(Int64(counts.connections))), JSONMember("rebuild_ms", .double(rebuilt)),
+        ]
+        context.upgrades.record(record)
         logAddresses("took over from the previous process; listening")
         context.logger.notice("binary upgrade: serving", metadata: [
             "connections": "\(counts.connections)", "rooms": "\(counts.rooms)", "rebuild-ms": "\(rebuilt)",
@@ -68,13 +83,16 @@ extension Server {
     }
 
     /// COMMIT, or the channel closing after DONE (the old process is gone, so the sockets are ours alone).
-    /// Anything else means the old process may still be serving: leave without touching a socket.
-    private func awaitCommit(on channel: HandoffChannel) throws {
+    /// Anything else means the old process may still be serving: leave without touching a socket. Returns the
+    /// pause the old process measured up to the commit, when it sent one.
+    private func awaitCommit(on channel: HandoffChannel) throws -> Double? {
         do {
             let message = try HandoffControl.receive(on: channel, timeoutMilliseconds: 60_000)
-            guard message == .commit else { throw TakeoverError(reason: "expected COMMIT, got \(message)") }
+            guard case .commit(let pause) = message else { throw TakeoverError(reason: "expected COMMIT, got \(message)") }
+            return pause
         } catch HandoffError.closed {
             context.logger.warning("the previous process went away after DONE; taking over")
+            return nil
         } catch let error as TakeoverError {
             throw error
         } catch {
@@ -86,7 +104,7 @@ extension Server {
     /// running yet, so registering on them from this thread is safe).
     private func rebuild(
         from channel: HandoffChannel, perLoop: [LoopConnections]
-    ) throws -> ([ActorRef<RoomMessage>], (connections: Int, rooms: Int)) {
+    ) throws -> (HandoffHeader, [ActorRef<RoomMessage>], (connections: Int, rooms: Int)) {
         let reader = HandoffReader(channel: channel, timeoutMilliseconds: 10_000)
         guard let first = try reader.next(), first.fd == nil else {
             throw HandoffStateError(reason: "the stream does not start with its header")
@@ -143,7 +161,7 @@ extension Server {
         }
         context.continueConnectionIDs(after: header.nextConnectionID)
         try install(listeners, perLoop: perLoop)
-        return (rooms, (connections, snapshots.count))
+        return (header, rooms, (connections, snapshots.count))
     }
 
     /// Continues the previous process's handler: the same plugins when they load here (migrating the state if
