@@ -1,0 +1,88 @@
+import HoldfastChannels
+import HoldfastPresence
+import HoldfastWebSocket
+import Testing
+
+@testable import HoldfastServer
+
+/// The records a binary upgrade sends: every field survives the round trip, and damaged bytes are refused with
+/// an error (the new process then reports FAILED and the old one rolls back), never a trap.
+@Suite struct HandoffRecordTests {
+    static let connection = ConnectionSnapshot(
+        loopIndex: 1, isAdmin: false, overLimit: false, phase: .webSocket, deadline: 123_456_789,
+        closeWhenFlushed: false, inbound: [0x81, 0x85, 1, 2], plainInbound: [9, 8, 7], outbound: Array(repeating: 0x41, count: 300),
+        tls: Array(repeating: 7, count: 90), application: .phoenix,
+        webSocket: WebSocketConnectionState(
+            limits: WebSocketLimits(maxFrameSize: 1000, maxMessageSize: 2000),
+            deflate: PerMessageDeflateParameters(serverNoContextTakeover: true, clientNoContextTakeover: false, serverMaxWindowBits: 12, clientMaxWindowBits: 15),
+            minimumSizeToCompress: 64, compressionLevel: 6, memoryLevel: 8, closeSent: false, openMessage: .text,
+            utf8State: 3, partialMessage: Array("half".utf8), inflateWindow: Array(repeating: 1, count: 32_768),
+            deflateWindow: nil),
+        phoenix: PhoenixSnapshot(
+            connectionID: 42, user: "alice", version: .v2,
+            channels: [
+                JoinedChannel(topic: "room:a", joinRef: "3", joinMessageRef: "3", status: .joined),
+                JoinedChannel(topic: "room:b", joinRef: nil, joinMessageRef: "9", status: .joining),
+            ],
+            lastReceivedAt: 99, rateWindowStart: -5, rateWindowCount: 17,
+            joins: [PhoenixSnapshot.Join(topic: "room:a", joinRef: "3")]))
+
+    @Test func aConnectionRoundTrips() throws {
+        let decoded = try ConnectionSnapshot(decoding: Self.connection.encode())
+        #expect(decoded == Self.connection)
+        var plain = Self.connection
+        plain.tls = nil
+        plain.webSocket = nil
+        plain.phoenix = nil
+        plain.phase = .lingering
+        #expect(try ConnectionSnapshot(decoding: plain.encode()) == plain)
+    }
+
+    @Test func aRoomRoundTripsWithItsPresence() throws {
+        let presence = PresenceSnapshot(
+            refPrefix: "abc", nextRefNumber: 5,
+            entries: [PresenceSnapshot.Entry(owner: 42, key: "alice", ref: "abc.3", previousRef: "abc.1",
+                fields: [JSONMember("device", .string("phone"))])],
+            changes: [PresenceSnapshot.Change(ref: "abc.3", before: nil)])
+        let room = RoomSnapshot(
+            topic: "room:a", lastID: 77, presence: presence,
+            members: [RoomSnapshot.Member(connectionID: 42, meta: .object([JSONMember("device", .string("phone"))]), phxRef: "abc.3")],
+            awaitingState: [42])
+        #expect(try RoomSnapshot(decoding: room.encode()) == room)
+    }
+
+    @Test func theHeaderAndControlMessagesRoundTrip() throws {
+        let header = HandoffHeader(
+            pid: 1234, binaryVersion: "0.1.0+dev", nextConnectionID: 99, handlerChain: ["/a.so", "/b.so"],
+            handlerVersion: "2.0.0", handlerState: [1, 2, 3])
+        #expect(try HandoffHeader(decoding: header.encode()) == header)
+        let listener = ListenerSnapshot(kind: .tls, loopIndex: 1)
+        #expect(try ListenerSnapshot(decoding: listener.encode()) == listener)
+        for message in [HandoffControl.ready(pid: 7, version: "v"), .done(connections: 3, rooms: 1, rebuildMilliseconds: 2.5),
+                        .failed(reason: "no"), .commit(pauseMilliseconds: 12.25), .ack] {
+            #expect(try HandoffControl(decoding: message.encode()) == message)
+        }
+    }
+
+    @Test func anotherFormatVersionIsRefused() {
+        var bytes = HandoffHeader(
+            pid: 1, binaryVersion: "x", nextConnectionID: 0, handlerChain: [], handlerVersion: "", handlerState: []
+        ).encode()
+        bytes[1] = 99
+        #expect(throws: HandoffStateError.self) { try HandoffHeader(decoding: bytes) }
+    }
+
+    @Test func everyTruncationAndCorruptionIsAnErrorNotATrap() {
+        let bytes = Self.connection.encode()
+        for length in stride(from: 0, to: bytes.count, by: 97) {
+            #expect(throws: HandoffStateError.self) { try ConnectionSnapshot(decoding: Array(bytes[0..<length])) }
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            var damaged = bytes
+            for _ in 0..<3 { damaged[Int.random(in: 0..<damaged.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
+            _ = try? ConnectionSnapshot(decoding: damaged)
+        }
+        #expect(throws: HandoffStateError.self) { try ConnectionSnapshot(decoding: bytes + [0]) }
+    }
+}
