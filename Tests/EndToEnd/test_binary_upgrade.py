@@ -336,3 +336,41 @@ def test_a_failing_upgrade_rolls_back_and_clients_notice_nothing(
     # A second attempt is possible (the upgrade slot was released).
     status, answer = admin(server, "POST", "/admin/upgrade", {"binary": str(tmp_path / "still-missing")})
     assert status == 422
+
+
+def test_an_openssl_s_client_session_survives_upgrades_with_key_updates(handoff_server, variant_binary):
+    """A real TLS client of another implementation keeps one TLS 1.3 session across two binary upgrades,
+    requests a KeyUpdate (answered in kind) after each, and gets every HTTP answer on the same connection."""
+    server = handoff_server()
+    client = subprocess.Popen(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{server.tls_port}", "-tls1_3", "-crlf", "-no_ign_eof"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = []
+    threading.Thread(target=lambda: output.extend(iter(client.stdout.readline, b"")), daemon=True).start()
+
+    def answers():
+        return sum(1 for line in output if line.startswith(b"HTTP/1.1 200"))
+
+    def request_and_wait(expected):
+        client.stdin.write(b"GET /healthz HTTP/1.1\nHost: holdfast\n\n")
+        client.stdin.flush()
+        deadline = time.monotonic() + 10
+        while answers() < expected and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert answers() == expected, b"".join(output).decode(errors="replace")
+
+    try:
+        request_and_wait(1)
+        for number, target in enumerate((variant_binary, holdfast_binary().resolve())):
+            status, answer = admin(server, "POST", "/admin/upgrade", {"binary": str(target)})
+            assert status == 200, answer
+            client.stdin.write(b"k\n")  # s_client: send a KeyUpdate asking the server to update too
+            client.stdin.flush()
+            time.sleep(0.2)
+            request_and_wait(number + 2)
+        assert client.poll() is None, "the TLS session is still open"
+        text = b"".join(output).decode(errors="replace")
+        assert text.count("KEYUPDATE") == 2, text
+    finally:
+        client.stdin.close()
+        client.wait(timeout=10)
