@@ -173,7 +173,9 @@ prune() {
 switch_current "$version"
 say "current -> releases/$version${previous:+ (was $previous)}"
 
-if ((upgrade)) && [[ -n $previous && $previous != "$version" ]]; then
+if [[ -z $previous ]]; then
+    say "first release under $root: nothing runs from here yet; start the service (systemctl start holdfast)"
+elif ((upgrade)); then
     command=("$target/holdfast" upgrade --binary "$target/holdfast")
     [[ -n $config ]] && command+=(--config "$config")
     say "upgrading the running server to $target/holdfast"
@@ -186,7 +188,7 @@ if ((upgrade)) && [[ -n $previous && $previous != "$version" ]]; then
         {
             echo "$program: upgrade to $version failed; current -> releases/$previous again"
             if [[ -n $answer ]]; then
-                echo "$program: the server refused, and its old process goes on serving: $answer"
+                echo "$program: the server did not upgrade, its old process goes on serving; it answered: $answer"
             else
                 echo "$program: no answer from the server: $(cat "$work/errors")"
                 echo "$program: if the server did not run, nothing changed; otherwise check 'holdfast status' for which process serves"
@@ -196,8 +198,6 @@ if ((upgrade)) && [[ -n $previous && $previous != "$version" ]]; then
         exit 1
     fi
     say "upgraded: the server now runs releases/$version"
-elif ((upgrade)) && [[ -z $previous ]]; then
-    say "first release under $root: nothing runs from here yet; start the service (systemctl start holdfast)"
 else
     say "not upgraded (--no-upgrade): 'systemctl reload holdfast' runs it without dropping connections"
 fi
