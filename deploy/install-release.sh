@@ -111,12 +111,14 @@ elif [[ -f $source ]]; then
         from=${tops[0]}
     fi
     # Everything the tarball ships goes along (make-release.sh --with-swift-runtime adds the Swift runtime).
-    while IFS= read -r name; do files+=("$name"); done < <(find "$from" -mindepth 1 -maxdepth 1 -type f -printf '%f\n' | sort)
+    while IFS= read -r name; do
+        files+=("$name")
+    done < <(find "$from" -mindepth 1 -maxdepth 1 -type f -printf '%f\n' | sort)
 else
     die "$source is neither a build directory nor a tarball"
 fi
 for name in "${required_files[@]}"; do
-    [[ -f $from/$name ]] || die "$source has no $name (build with: swift build -c release --product holdfast && swift build -c release --product ChatHandlers)"
+    [[ -f $from/$name ]] || die "$source has no $name (build with deploy/make-release.sh)"
 done
 
 previous=""
@@ -126,7 +128,7 @@ fi
 target=$releases/$version
 if [[ -e $target ]]; then
     ((force)) || die "release $version is already installed at $target; pass --force to replace it"
-    [[ $version == "$previous" ]] && die "release $version is the current one; install the new build under another version"
+    [[ $version == "$previous" ]] && die "release $version is the current one; install the new build as another version"
 fi
 
 # Copy into a hidden staging directory and check the binary there, so releases/VERSION only ever appears whole.
@@ -167,7 +169,8 @@ prune() {
         [[ $name == "$current" || $name == "$previous" ]] && continue
         say "removing old release $name"
         rm -rf "${releases:?}/$name"
-    done < <(find "$releases" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%T@ %f\n' | sort -rn | cut -d' ' -f2-)
+    done < <(find "$releases" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%T@ %f\n' |
+        sort -rn | cut -d' ' -f2-)
 }
 
 switch_current "$version"
@@ -191,7 +194,7 @@ elif ((upgrade)); then
                 echo "$program: the server did not upgrade, its old process goes on serving; it answered: $answer"
             else
                 echo "$program: no answer from the server: $(cat "$work/errors")"
-                echo "$program: if the server did not run, nothing changed; otherwise check 'holdfast status' for which process serves"
+                echo "$program: if no server ran, nothing changed; else 'holdfast status' tells which process serves"
             fi
             echo "$program: releases/$version stays installed; reinstall it with --force or remove it"
         } >&2

@@ -75,7 +75,8 @@ done
 if ((with_runtime)); then
     # The Swift libraries both objects load from the toolchain (its lib/swift/linux directory), copied as
     # regular files; system libraries (libc, OpenSSL, SQLite, zlib) come from the host's packages.
-    runtime_paths=$(ldd "$from/holdfast" "$from/libChatHandlers.so" | awk '$2 == "=>" && $3 ~ /\/lib\/swift\/linux\// { print $3 }' | sort -u)
+    runtime_paths=$(ldd "$from/holdfast" "$from/libChatHandlers.so" |
+        awk '$2 == "=>" && $3 ~ /\/lib\/swift\/linux\// { print $3 }' | sort -u)
     [[ -n $runtime_paths ]] || die "found no Swift runtime libraries in the dependencies of $from/holdfast"
     while IFS= read -r path; do
         [[ -e $work/$name/${path##*/} ]] || cp -L "$path" "$work/$name/${path##*/}"

@@ -39,7 +39,9 @@ extension SystemdNotifier {
     }
 
     /// One datagram with `fd` attached (`SCM_RIGHTS`), waiting for room when systemd's queue is full.
-    private static func sendWithFd(_ bytes: [UInt8], fd attached: Int32, on socket: Int32) throws(SystemdNotifierError) {
+    private static func sendWithFd(
+        _ bytes: [UInt8], fd attached: Int32, on socket: Int32
+    ) throws(SystemdNotifierError) {
         var fds = [attached]
         while true {
             let sent = bytes.withUnsafeBytes { holdfast_send_fds(socket, $0.baseAddress, $0.count, &fds, 1) }

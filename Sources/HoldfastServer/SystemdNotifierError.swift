@@ -15,7 +15,8 @@ public enum SystemdNotifierError: Error, Sendable, Equatable, CustomStringConver
     public var description: String {
         switch self {
         case .invalidAssignment(let key, let value):
-            "cannot notify systemd of \(key)=\(value): keys must be non-empty without '=' or newlines, values without newlines"
+            "cannot notify systemd of \(key)=\(value): keys must be non-empty without '=' or newlines, "
+                + "values without newlines"
         case .socketPathTooLong(let path):
             "NOTIFY_SOCKET path is too long for a Unix socket address: \(path)"
         case .barrierTimeout:

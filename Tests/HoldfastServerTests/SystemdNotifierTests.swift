@@ -45,7 +45,9 @@ import Testing
         let lines = try #require(receiver.receive()).split(separator: "\n")
         #expect(lines.count == 3)
         #expect(Array(lines.prefix(2)) == ["RELOADING=1", "STATUS=upgrading"])
-        let stamp = try #require(lines.last.flatMap { $0.hasPrefix("MONOTONIC_USEC=") ? UInt64($0.dropFirst(15)) : nil })
+        let last = try #require(lines.last)
+        #expect(last.hasPrefix("MONOTONIC_USEC="))
+        let stamp = try #require(UInt64(last.dropFirst("MONOTONIC_USEC=".count)))
         #expect(before <= stamp && stamp <= after)
 
         // A caller's own timestamp is kept, not doubled.
@@ -62,7 +64,7 @@ import Testing
             var texts: [String] = []
             while texts.count < 2, let (text, fds) = receiver.receiveWithFds() {
                 texts.append(text + " fds=\(fds.count)")
-                fds.forEach { close($0) }
+                for fd in fds { close(fd) }
             }
             return texts
         }
@@ -78,7 +80,7 @@ import Testing
         }
         let (text, fds) = try #require(receiver.receiveWithFds())
         #expect(text == "BARRIER=1" && fds.count == 1)
-        fds.forEach { close($0) }
+        for fd in fds { close(fd) }
         #expect(try SystemdNotifier(environment: [:]).barrier() == false)
     }
 
