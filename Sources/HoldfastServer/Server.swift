@@ -113,7 +113,7 @@ public final class Server: Sendable {
         let perLoop = prepareLoops()
         try install(specs, perLoop: perLoop)
         group.start()
-        systemd.notify(["READY": "1", "MAINPID": "\(getpid())"])
+        _ = try? systemd.notify(["MAINPID": "\(getpid())", "READY": "1"])
         logAddresses("listening")
     }
 
@@ -238,7 +238,7 @@ public final class Server: Sendable {
     /// connections to end, then stop the loops.
     public func shutdown() {
         guard !context.shuttingDown.exchange(true, ordering: .relaxed) else { return }
-        systemd.notify(["STOPPING": "1"])
+        _ = try? systemd.notify(["STOPPING": "1"])
         let (listeners, perLoop) = state.withLock { ($0.listeners, $0.loopConnections) }
         for (index, loop) in group.loops.enumerated() {
             // Both are confined to `loop`; the closure runs there.

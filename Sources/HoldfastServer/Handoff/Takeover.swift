@@ -63,8 +63,12 @@ extension Server {
         let pause = try awaitCommit(on: channel)
         group.start()
         for room in rooms { room.send(.resumeAfterHandoff) }
-        // systemd must learn the new main pid before the old process exits (it does once it reads ACK).
-        systemd.notify(["MAINPID": "\(getpid())", "READY": "1"])
+        // systemd must know the new main pid before the old process exits (it does once it reads ACK): the
+        // barrier returns once systemd has processed the notification.
+        if systemd.isEnabled {
+            _ = try? systemd.notify(["MAINPID": "\(getpid())", "READY": "1"])
+            _ = try? systemd.barrier(timeoutMilliseconds: 2_000)
+        }
         try? HandoffControl.ack.send(on: channel, timeoutMilliseconds: 1_000)
         channel.close()
         var record = UpgradeRecord(
