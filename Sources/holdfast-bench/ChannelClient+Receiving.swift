@@ -71,9 +71,15 @@ extension ChannelClient {
             return
         }
         result.deliveriesTotal += 1
+        recordDelivery(index, latency: now - stamp, now: now)
+    }
+
+    /// Counts and times a checked delivery to member `index` that arrived inside the window.
+    func recordDelivery(_ index: Int, latency: UInt64, now: UInt64) {
         guard let window, now >= window.measureStart, now < window.measureEnd else { return }
         result.deliveriesMeasured += 1
-        _ = fanout.record(min(now - stamp, RunResult.maximumLatency))
+        _ = fanout.record(min(latency, RunResult.maximumLatency))
+        if slots[index]?.isTLS == true { _ = fanoutTLS.record(min(latency, RunResult.maximumLatency)) }
         let second = Int((now - window.measureStart) / 1_000_000_000)
         if second < result.perSecond.count { result.perSecond[second] += 1 }
     }
@@ -100,11 +106,7 @@ extension ChannelClient {
         case .reordered: result.reordered += 1
         }
         result.deliveriesTotal += 1
-        guard let window, now >= window.measureStart, now < window.measureEnd else { return }
-        result.deliveriesMeasured += 1
-        _ = fanout.record(min(now - stamp, RunResult.maximumLatency))
-        let second = Int((now - window.measureStart) / 1_000_000_000)
-        if second < result.perSecond.count { result.perSecond[second] += 1 }
+        recordDelivery(index, latency: now - stamp, now: now)
     }
 
     /// Parses `c<user>:<seq>:<16 hex digits>` at `start`.
