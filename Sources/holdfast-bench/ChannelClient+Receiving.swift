@@ -41,7 +41,10 @@ extension ChannelClient {
             }
             checkComplete(index, now: now)
         } else if PhoenixScan.equals(bytes, envelope.event, "presence_diff") {
-            if began, members[index].role == .chatter { result.lateDiffs += 1 }
+            if began, members[index].role == .chatter {
+                result.lateDiffs += 1
+                timeline?.presenceDiffs.append(now)
+            }
             guard members[index].role == .member else { return }
             result.presenceDiffs += 1
             applyDiff(index, bytes, envelope.payload)
@@ -100,11 +103,17 @@ extension ChannelClient {
             bad("new_msg from a user of another room")
             return
         }
-        switch members[index].checker.observe(sender: sender, sequence: sequence) {
-        case .inOrder: break
-        case .duplicate: result.duplicated += 1
-        case .reordered: result.reordered += 1
+        switch members[index].checker.observe(sender: sender, sequence: sequence, sentAt: stamp) {
+        case .inOrder:
+            break
+        case .duplicate:
+            result.duplicated += 1
+            timeline?.duplicates.append(now)
+        case .reordered:
+            result.reordered += 1
+            timeline?.reorders.append(now)
         }
+        timeline?.delivered(sentAt: stamp, latency: now - stamp)
         result.deliveriesTotal += 1
         recordDelivery(index, latency: now - stamp, now: now)
     }
@@ -132,6 +141,7 @@ extension ChannelClient {
             if let window, now >= window.measureStart, now < window.measureEnd {
                 _ = acks.record(min(now > sent ? now - sent : 0, RunResult.maximumLatency))
             }
+            timeline?.acknowledged(sentAt: sent, latency: now > sent ? now - sent : 0)
         } else {
             result.errorReplies += 1
             result.noteError("new_msg refused: " + excerpt(bytes, from: envelope.payload))

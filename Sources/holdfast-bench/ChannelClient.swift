@@ -46,6 +46,9 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     var acks = RunResult.emptyHistogram()
     var joins = RunResult.emptyHistogram()
     var window: Window?
+    /// upgrade: every message's send time and every failure's time, until `phases` says how to sort them.
+    var timeline: Timeline?
+    var phases: UpgradePhases?
     var random = SplitMix()
     var handshaking = 0
     var skipped = 0
@@ -76,6 +79,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         result.subscribers = users.count { $0.0 == .subscriber }
         result.members = users.count { $0.0 == .member }
         if let tls = plan.tls { result.tlsConnections = members.count { tls.selects($0.number) } }
+        if plan.timeline { timeline = Timeline() }
     }
 
     func nextMaskKey() -> UInt32 { UInt32(truncatingIfNeeded: random.next()) }
@@ -191,6 +195,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
 
     func connectionLost(_ connection: ClientConnection, reason: String, violation: Bool) {
         if violation { result.protocolViolations += 1 } else { result.unexpectedCloses += 1 }
+        timeline?.closes.append(MonotonicClock.nowNanoseconds())
         result.noteError(reason)
         let member = members[connection.tag]
         if !member.joined, member.joinSentAt != 0 { joinSettled(connection, ok: false, reason: "connection lost during join") }
@@ -280,6 +285,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     /// presence-burst members start joining at `warmupStart`.
     func begin(_ window: Window) {
         self.window = window
+        timeline?.measured = Span(start: window.measureStart, end: window.measureEnd)
         let seconds = (window.measureEnd - window.measureStart + 999_999_999) / 1_000_000_000
         result.perSecond = Array(repeating: 0, count: Int(seconds))
         loop.schedule(afterMilliseconds: delay(until: window.warmupStart)) { [self] in
@@ -360,6 +366,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         snapshot.ackLatency = RunResult.buckets(of: acks)
         snapshot.joinLatency = RunResult.buckets(of: joins)
         if plan.scenario == .chat { addChatCounts(to: &snapshot) }
+        snapshot.upgradeTally = upgradeTally()
         progress.withLock { $0.result = snapshot }
     }
 

@@ -67,6 +67,8 @@ struct ChannelResult: FleetResult, Sendable {
     var reordered: UInt64 = 0
     /// `presence_diff` frames received once traffic began (every join was answered before).
     var lateDiffs: UInt64 = 0
+    /// upgrade: the figures per upgrade, once the loops were told the upgrades' times.
+    var upgradeTally: PhaseTally?
 
     var errorSamples: [String: Int] = [:]
 
@@ -119,6 +121,9 @@ struct ChannelResult: FleetResult, Sendable {
         duplicated += other.duplicated
         reordered += other.reordered
         lateDiffs += other.lateDiffs
+        if let tally = other.upgradeTally {
+            if upgradeTally == nil { upgradeTally = tally } else { upgradeTally?.merge(tally) }
+        }
         for (message, count) in other.errorSamples { noteError(message, count: count) }
     }
 
@@ -147,7 +152,8 @@ struct ChannelResult: FleetResult, Sendable {
         return histogram
     }
 
-    private static func merged(_ a: [RunResult.Bucket], _ b: [RunResult.Bucket]) -> [RunResult.Bucket] {
+    /// The buckets of both histograms together.
+    static func merged(_ a: [RunResult.Bucket], _ b: [RunResult.Bucket]) -> [RunResult.Bucket] {
         var histogram = histogram(a)
         histogram.add(self.histogram(b))
         return RunResult.buckets(of: histogram)
