@@ -127,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "holdfast-bench",
             dependencies: [
-                "HoldfastCore", "HoldfastAuth", "HoldfastWebSocket",
+                "HoldfastCore", "HoldfastAuth", "HoldfastWebSocket", "COpenSSL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

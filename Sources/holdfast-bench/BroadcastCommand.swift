@@ -9,7 +9,8 @@ import HoldfastCore
 /// loop at `--rate` messages/s in total (stamped with the scheduled time), or closed loop with `--in-flight`
 /// unacknowledged messages per publisher. Subscribers time each delivery against that stamp. Publishers are
 /// room members too and receive their own messages; those deliveries are counted apart and not timed.
-/// Subscribers are spread over `--processes` × `--threads`; publishers always run in the parent process.
+/// Subscribers are spread over `--processes` × `--threads`; publishers always run in the parent process. With
+/// `--tls-share`, that share of the subscribers (and of the publishers) connects over TLS to `--tls-url`.
 struct BroadcastCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "broadcast",
@@ -33,6 +34,7 @@ struct BroadcastCommand: ParsableCommand {
     @Option(help: "Seconds allowed for opening and joining all connections.") var connectTimeout = 120.0
     @Option(name: .customLong("server-pid"), help: "Server process to charge CPU time to.") var serverPID: Int32?
     @Option(help: "Write a JSON report to this file.") var json: String?
+    @OptionGroup var tls: TLSOptions
     @Option(help: .hidden) var worker: Int?
     @Option(help: .hidden) var firstUser = 0
 
@@ -47,9 +49,11 @@ struct BroadcastCommand: ParsableCommand {
 
     func run() throws {
         raiseFileLimit()
-        let plan = ChannelPlan(
-            scenario: .broadcast, target: try Target(url: url), signer: TokenSigner(secret: secret), topic: room,
+        let target = try Target(url: url)
+        var plan = ChannelPlan(
+            scenario: .broadcast, target: target, signer: TokenSigner(secret: secret), topic: room,
             concurrency: concurrency, size: size, rate: rate, inFlight: inFlight)
+        plan.tls = try tls.mix(plain: target)
         let subscriberUsers = (firstUser..<(firstUser + connections)).map { (ChannelRole.subscriber, "s\($0)") }
         let publisherUsers = (0..<publishers).map { (ChannelRole.publisher, "p\($0)") }
         if worker != nil {
@@ -103,7 +107,7 @@ struct BroadcastCommand: ParsableCommand {
             "--connect-timeout", "\(connectTimeout)", "--worker", "\(index)", "--first-user", "\(first)",
         ]
         if let rate { arguments += ["--rate", "\(rate)"] }
-        return arguments
+        return arguments + tls.workerArguments
     }
 }
 
@@ -115,6 +119,9 @@ struct BroadcastReport: Codable {
     var mode: String
     var subscribers: Int
     var subscribersJoined: Int
+    /// Connections (subscribers and publishers) meant to use TLS, and those of them that joined.
+    var tlsConnections: Int
+    var tlsJoined: Int
     var publishers: Int
     var processes: Int
     var threads: Int
@@ -134,6 +141,8 @@ struct BroadcastReport: Codable {
     var missingDeliveries: UInt64
     var publisherDeliveries: UInt64
     var fanoutLatencyMicroseconds: LatencySummary
+    /// The deliveries of `fanoutLatencyMicroseconds` received by TLS subscribers (nil when none use TLS).
+    var tlsFanoutLatencyMicroseconds: LatencySummary?
     var ackLatencyMicroseconds: LatencySummary
     var serverCPUSeconds: Double?
     /// Server CPU over the window divided by the deliveries (subscribers only) received in it.
@@ -146,6 +155,8 @@ struct BroadcastReport: Codable {
         mode = command.rate == nil ? "closed loop, \(command.inFlight) in flight per publisher" : "open loop"
         subscribers = command.connections
         subscribersJoined = result.joined - min(result.joined, command.publishers)
+        tlsConnections = result.tlsConnections
+        tlsJoined = result.tlsJoined
         publishers = command.publishers
         processes = command.processes
         threads = command.threads
@@ -165,6 +176,7 @@ struct BroadcastReport: Codable {
         missingDeliveries = expected > result.deliveriesTotal ? expected - result.deliveriesTotal : 0
         publisherDeliveries = result.publisherDeliveries
         fanoutLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.fanoutLatency))
+        if result.tlsConnections > 0 { tlsFanoutLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.fanoutLatencyTLS)) }
         ackLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.ackLatency))
         serverCPUSeconds = cpu
         serverCPUMicrosecondsPerDelivery = cpu.flatMap { result.deliveriesMeasured > 0 ? $0 * 1e6 / Double(result.deliveriesMeasured) : nil }
@@ -175,11 +187,17 @@ struct BroadcastReport: Codable {
         var lines = [
             "broadcast \(url) \(room): \(mode), \(subscribersJoined)/\(subscribers) subscribers + \(publishers) publisher(s), "
                 + "\(processes) process(es) × \(threads) thread(s), \(bodyBytes)-byte bodies",
-            String(format: "  joined in %.2f s; window %.1f s after %.1f s warm-up", joinSeconds, durationSeconds, warmupSeconds),
+            String(format: "  joined in %.2f s; window %.1f s after %.1f s warm-up", joinSeconds, durationSeconds, warmupSeconds)
+                + "; \(tlsJoined)/\(tlsConnections) TLS connections joined",
             "  messages: \(messagesSent) sent, \(messagesAcked) acknowledged; deliveries in window: \(deliveriesMeasured), "
                 + "missing after drain: \(missingDeliveries)",
             String(format: "  deliveries/s: median %.0f, overall %.0f", deliveriesPerSecondMedian, deliveriesPerSecondOverall),
             "  fan-out latency µs: " + fanoutLatencyMicroseconds.line,
+        ]
+        if let tlsFanoutLatencyMicroseconds {
+            lines.append("    at TLS subscribers: " + tlsFanoutLatencyMicroseconds.line)
+        }
+        lines += [
             "  ack latency µs:     " + ackLatencyMicroseconds.line,
         ]
         if let serverCPUSeconds {

@@ -41,7 +41,10 @@ extension ChannelClient {
             }
             checkComplete(index, now: now)
         } else if PhoenixScan.equals(bytes, envelope.event, "presence_diff") {
-            if began, members[index].role == .chatter { result.lateDiffs += 1 }
+            if began, members[index].role == .chatter {
+                result.lateDiffs += 1
+                timeline?.presenceDiffs.append(now)
+            }
             guard members[index].role == .member else { return }
             result.presenceDiffs += 1
             applyDiff(index, bytes, envelope.payload)
@@ -71,9 +74,15 @@ extension ChannelClient {
             return
         }
         result.deliveriesTotal += 1
+        recordDelivery(index, latency: now - stamp, now: now)
+    }
+
+    /// Counts and times a checked delivery to member `index` that arrived inside the window.
+    func recordDelivery(_ index: Int, latency: UInt64, now: UInt64) {
         guard let window, now >= window.measureStart, now < window.measureEnd else { return }
         result.deliveriesMeasured += 1
-        _ = fanout.record(min(now - stamp, RunResult.maximumLatency))
+        _ = fanout.record(min(latency, RunResult.maximumLatency))
+        if slots[index]?.isTLS == true { _ = fanoutTLS.record(min(latency, RunResult.maximumLatency)) }
         let second = Int((now - window.measureStart) / 1_000_000_000)
         if second < result.perSecond.count { result.perSecond[second] += 1 }
     }
@@ -94,17 +103,19 @@ extension ChannelClient {
             bad("new_msg from a user of another room")
             return
         }
-        switch members[index].checker.observe(sender: sender, sequence: sequence) {
-        case .inOrder: break
-        case .duplicate: result.duplicated += 1
-        case .reordered: result.reordered += 1
+        switch members[index].checker.observe(sender: sender, sequence: sequence, sentAt: stamp) {
+        case .inOrder:
+            break
+        case .duplicate:
+            result.duplicated += 1
+            timeline?.duplicates.append(now)
+        case .reordered:
+            result.reordered += 1
+            timeline?.reorders.append(now)
         }
+        timeline?.delivered(sentAt: stamp, latency: now - stamp)
         result.deliveriesTotal += 1
-        guard let window, now >= window.measureStart, now < window.measureEnd else { return }
-        result.deliveriesMeasured += 1
-        _ = fanout.record(min(now - stamp, RunResult.maximumLatency))
-        let second = Int((now - window.measureStart) / 1_000_000_000)
-        if second < result.perSecond.count { result.perSecond[second] += 1 }
+        recordDelivery(index, latency: now - stamp, now: now)
     }
 
     /// Parses `c<user>:<seq>:<16 hex digits>` at `start`.
@@ -130,6 +141,7 @@ extension ChannelClient {
             if let window, now >= window.measureStart, now < window.measureEnd {
                 _ = acks.record(min(now > sent ? now - sent : 0, RunResult.maximumLatency))
             }
+            timeline?.acknowledged(sentAt: sent, latency: now > sent ? now - sent : 0)
         } else {
             result.errorReplies += 1
             result.noteError("new_msg refused: " + excerpt(bytes, from: envelope.payload))

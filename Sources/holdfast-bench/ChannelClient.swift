@@ -19,8 +19,9 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         // publisher: the next message ref and the send time of each unanswered one.
         var nextRef: UInt64 = 2
         var pending: [UInt64: UInt64] = [:]
-        // chat: user number, room, messages sent and acknowledged, and the check of what it received.
+        /// The number in the user name (`c12` → 12): numbers connections over all processes.
         var number = 0
+        // chat: room, messages sent and acknowledged, and the check of what it received.
         var room = 0
         var sequence: UInt64 = 0
         var acked: UInt64 = 0
@@ -40,9 +41,14 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     var publishers: [Int] = []
     var result = ChannelResult()
     var fanout = RunResult.emptyHistogram()
+    /// The deliveries of `fanout` that reached a TLS connection.
+    var fanoutTLS = RunResult.emptyHistogram()
     var acks = RunResult.emptyHistogram()
     var joins = RunResult.emptyHistogram()
     var window: Window?
+    /// upgrade: every message's send time and every failure's time, until `phases` says how to sort them.
+    var timeline: Timeline?
+    var phases: UpgradePhases?
     var random = SplitMix()
     var handshaking = 0
     var skipped = 0
@@ -62,10 +68,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         let words = (plan.expectedMembers + 63) / 64
         members = users.map { role, user in
             var member = Member(role: role, user: user, seen: role == .member ? [UInt64](repeating: 0, count: words) : [])
-            if role == .chatter {
-                member.number = Int(user.dropFirst()) ?? 0
-                member.room = member.number % max(1, plan.rooms)
-            }
+            member.number = Int(user.dropFirst()) ?? 0
+            if role == .chatter { member.room = member.number % max(1, plan.rooms) }
             return member
         }
         slots = Array(repeating: nil, count: users.count)
@@ -74,6 +78,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         result.connectionsRequested = users.count
         result.subscribers = users.count { $0.0 == .subscriber }
         result.members = users.count { $0.0 == .member }
+        if let tls = plan.tls { result.tlsConnections = members.count { tls.selects($0.number) } }
+        if plan.timeline { timeline = Timeline() }
     }
 
     func nextMaskKey() -> UInt32 { UInt32(truncatingIfNeeded: random.next()) }
@@ -86,17 +92,21 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         while handshaking < plan.concurrency, connections.count + skipped < members.count {
             let index = connections.count + skipped
             result.connectStartNanoseconds = min(result.connectStartNanoseconds, MonotonicClock.nowNanoseconds())
-            switch plan.target.startConnect() {
+            let tlsMix = plan.tls.flatMap { $0.selects(members[index].number) ? $0 : nil }
+            let target = tlsMix?.target ?? plan.target
+            switch target.startConnect() {
             case .failure(let error):
                 fail(index: index, "\(error)")
             case .success(let fd):
-                let separator = plan.target.path.contains("?") ? "&" : "?"
-                let path = plan.target.path + separator + "vsn=2.0.0&token=" + plan.signer.token(user: members[index].user)
+                let separator = target.path.contains("?") ? "&" : "?"
+                let path = target.path + separator + "vsn=2.0.0&token=" + plan.signer.token(user: members[index].user)
                 let retain = members[index].role == .member ? Int(Int32.max) : 512
-                let connection = ClientConnection(
-                    owner: self, fd: fd, handshake: Handshake(target: plan.target, path: path, random: &random), retainLimit: retain)
-                connection.tag = index
+                let connection: ClientConnection
                 do {
+                    connection = ClientConnection(
+                        owner: self, fd: fd, handshake: Handshake(target: target, path: path, random: &random),
+                        tls: try tlsMix?.client(), retainLimit: retain)
+                    connection.tag = index
                     try loop.register(fd: fd, interest: .writable, handler: connection)
                 } catch {
                     Socket.close(fd)
@@ -165,6 +175,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
 
     func connectionOpened(_ connection: ClientConnection) {
         result.connectionsOpened += 1
+        if connection.isTLS { result.tlsOpened += 1 }
         if plan.scenario != .presenceBurst {
             // The handshake slot stays taken until the join is answered.
             sendJoin(connection)
@@ -184,6 +195,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
 
     func connectionLost(_ connection: ClientConnection, reason: String, violation: Bool) {
         if violation { result.protocolViolations += 1 } else { result.unexpectedCloses += 1 }
+        timeline?.closes.append(MonotonicClock.nowNanoseconds())
         result.noteError(reason)
         let member = members[connection.tag]
         if !member.joined, member.joinSentAt != 0 { joinSettled(connection, ok: false, reason: "connection lost during join") }
@@ -228,6 +240,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         if ok {
             members[connection.tag].joined = true
             result.joined += 1
+            if connection.isTLS { result.tlsJoined += 1 }
             if members[connection.tag].role == .subscriber { subscribersJoined += 1 }
             _ = joins.record(min(now - members[connection.tag].joinSentAt, RunResult.maximumLatency))
         } else {
@@ -272,6 +285,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     /// presence-burst members start joining at `warmupStart`.
     func begin(_ window: Window) {
         self.window = window
+        timeline?.measured = Span(start: window.measureStart, end: window.measureEnd)
         let seconds = (window.measureEnd - window.measureStart + 999_999_999) / 1_000_000_000
         result.perSecond = Array(repeating: 0, count: Int(seconds))
         loop.schedule(afterMilliseconds: delay(until: window.warmupStart)) { [self] in
@@ -348,9 +362,11 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     func publishResult() {
         var snapshot = result
         snapshot.fanoutLatency = RunResult.buckets(of: fanout)
+        snapshot.fanoutLatencyTLS = RunResult.buckets(of: fanoutTLS)
         snapshot.ackLatency = RunResult.buckets(of: acks)
         snapshot.joinLatency = RunResult.buckets(of: joins)
         if plan.scenario == .chat { addChatCounts(to: &snapshot) }
+        snapshot.upgradeTally = upgradeTally()
         progress.withLock { $0.result = snapshot }
     }
 

@@ -6,6 +6,8 @@ struct ChannelPlan: Sendable {
 
     var scenario: Scenario
     var target: Target
+    /// The connections that use TLS instead of `target`, if any.
+    var tls: TLSMix?
     var signer: TokenSigner
     var topic: String
     /// Handshakes (broadcast: handshakes plus joins) in progress at once, per loop.
@@ -20,6 +22,9 @@ struct ChannelPlan: Sendable {
     /// chat: rooms (user `c<i>` joins room `i % rooms`) and users over all processes; `rate` is per loop.
     var rooms = 1
     var users = 0
+    /// chat: keep every message's send time and every failure's time, for the `upgrade` scenario's per-upgrade
+    /// figures (see ``Timeline``).
+    var timeline = false
 
     /// chat: the topic of room `room`.
     static func chatTopic(_ room: Int) -> String { "room:chat\(room)" }

@@ -16,6 +16,10 @@ struct ChannelResult: FleetResult, Sendable {
     var errorReplies = 0
     /// Frames that were not a Phoenix 2.0.0 array, or a `new_msg` without our timestamp.
     var badFrames = 0
+    /// Connections meant to use TLS, those that opened (TLS and WebSocket handshakes done) and joined.
+    var tlsConnections = 0
+    var tlsOpened = 0
+    var tlsJoined = 0
     /// First connect attempt, and the last join reply (broadcast) or handshake (presence-burst).
     var connectStartNanoseconds: UInt64 = .max
     var readyNanoseconds: UInt64 = 0
@@ -34,6 +38,8 @@ struct ChannelResult: FleetResult, Sendable {
     var perSecond: [UInt64] = []
     /// Send time to receipt at each subscriber (in the window), and send time to the publisher's ok reply.
     var fanoutLatency: [RunResult.Bucket] = []
+    /// The part of `fanoutLatency` measured at TLS connections.
+    var fanoutLatencyTLS: [RunResult.Bucket] = []
     var ackLatency: [RunResult.Bucket] = []
 
     // presence-burst
@@ -61,6 +67,8 @@ struct ChannelResult: FleetResult, Sendable {
     var reordered: UInt64 = 0
     /// `presence_diff` frames received once traffic began (every join was answered before).
     var lateDiffs: UInt64 = 0
+    /// upgrade: the figures per upgrade, once the loops were told the upgrades' times.
+    var upgradeTally: PhaseTally?
 
     var errorSamples: [String: Int] = [:]
 
@@ -80,6 +88,9 @@ struct ChannelResult: FleetResult, Sendable {
         protocolViolations += other.protocolViolations
         errorReplies += other.errorReplies
         badFrames += other.badFrames
+        tlsConnections += other.tlsConnections
+        tlsOpened += other.tlsOpened
+        tlsJoined += other.tlsJoined
         connectStartNanoseconds = min(connectStartNanoseconds, other.connectStartNanoseconds)
         readyNanoseconds = max(readyNanoseconds, other.readyNanoseconds)
         subscribers += other.subscribers
@@ -93,6 +104,7 @@ struct ChannelResult: FleetResult, Sendable {
         }
         for (index, count) in other.perSecond.enumerated() { perSecond[index] += count }
         fanoutLatency = ChannelResult.merged(fanoutLatency, other.fanoutLatency)
+        fanoutLatencyTLS = ChannelResult.merged(fanoutLatencyTLS, other.fanoutLatencyTLS)
         ackLatency = ChannelResult.merged(ackLatency, other.ackLatency)
         members += other.members
         framesReceived += other.framesReceived
@@ -109,6 +121,9 @@ struct ChannelResult: FleetResult, Sendable {
         duplicated += other.duplicated
         reordered += other.reordered
         lateDiffs += other.lateDiffs
+        if let tally = other.upgradeTally {
+            if upgradeTally == nil { upgradeTally = tally } else { upgradeTally?.merge(tally) }
+        }
         for (message, count) in other.errorSamples { noteError(message, count: count) }
     }
 
@@ -137,7 +152,8 @@ struct ChannelResult: FleetResult, Sendable {
         return histogram
     }
 
-    private static func merged(_ a: [RunResult.Bucket], _ b: [RunResult.Bucket]) -> [RunResult.Bucket] {
+    /// The buckets of both histograms together.
+    static func merged(_ a: [RunResult.Bucket], _ b: [RunResult.Bucket]) -> [RunResult.Bucket] {
         var histogram = histogram(a)
         histogram.add(self.histogram(b))
         return RunResult.buckets(of: histogram)

@@ -71,6 +71,11 @@ final class ChannelRunner: FleetRunner {
         }
     }
 
+    /// upgrade: tells every loop the upgrades' times, so that ``finish(closeTimeout:)`` sorts what they saw.
+    func attribute(to phases: UpgradePhases) {
+        for client in clients { client.loop.execute { client.phases = phases } }
+    }
+
     /// Chat messages acknowledged so far by this process's publishers.
     func acknowledged() -> UInt64 {
         for client in clients { client.loop.execute { client.refreshProgress() } }

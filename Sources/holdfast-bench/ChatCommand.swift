@@ -10,86 +10,35 @@ import HoldfastCore
 /// checks the messages of the other members of its room with a ``SequenceChecker`` (duplicates, reorders) and,
 /// after the drain, compares what it got from each sender with the sender's acknowledged count (losses).
 /// Reports deliveries/s, delivery and ack latency, and fails on any loss, duplicate, reorder, unexpected close,
-/// late `presence_diff` or error. Users are spread over `--processes` × `--threads`.
+/// late `presence_diff` or error. Users are spread over `--processes` × `--threads`; with `--tls-share`, that
+/// share of them connects over TLS to `--tls-url`.
 struct ChatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat",
         abstract: "N users chat in R rooms; measure deliveries/s and latency, check exactly-once in-order delivery."
     )
 
-    @Option(help: "Phoenix socket endpoint (vsn and token are added).") var url = "ws://127.0.0.1:4000/socket/websocket"
-    @Option(help: "Server secret (HOLDFAST_SECRET_KEY) for signing connect tokens.") var secret: String
-    @Option(help: "Users (one socket each, over all processes).") var connections = 100
-    @Option(help: "Rooms; user i joins room:chat<i % rooms>.") var rooms = 10
-    @Option(help: "Messages per second per user (open loop).") var rate = 1.0
-    @Option(help: "Message body bytes (at least the \"c<i>:<seq>:\" prefix plus 16 hex digits).") var size = 64
+    @OptionGroup var options: ChatOptions
     @Option(help: "Measured seconds (after the warm-up).") var duration = 10.0
-    @Option(help: "Unmeasured seconds of traffic before the window.") var warmup = 1.0
-    @Option(help: "Seconds allowed after the window for outstanding acks.") var drainTimeout = 10.0
-    @Option(help: "Seconds to wait for deliveries once every ack is in.") var drain = 1.0
-    @Option(help: "Event loop threads per process.") var threads = 1
-    @Option(help: "Client processes; each holds its share of the users.") var processes = 1
-    @Option(help: "Handshakes plus joins in progress at once, per process.") var concurrency = 256
-    @Option(help: "Seconds allowed for opening and joining all connections.") var connectTimeout = 120.0
-    @Option(name: .customLong("server-pid"), help: "Server process to charge CPU time to.") var serverPID: Int32?
-    @Option(help: "Write a JSON report to this file.") var json: String?
-    @Option(help: .hidden) var worker: Int?
-    @Option(help: .hidden) var firstUser = 0
-    @Option(help: .hidden) var totalUsers: Int?
 
     func validate() throws {
-        guard connections > 0, rooms > 0, threads > 0, processes > 0, concurrency > 0, duration > 0, warmup >= 0, drain >= 0 else {
-            throw ValidationError("connections, rooms, threads, processes, concurrency and duration must be positive")
-        }
-        guard rate > 0 else { throw ValidationError("--rate must be positive") }
-        guard connections >= processes else { throw ValidationError("need at least one user per process") }
-        guard size >= 16 else { throw ValidationError("--size must be at least 16 to hold the send time") }
+        guard duration > 0 else { throw ValidationError("--duration must be positive") }
     }
 
     func run() throws {
-        raiseFileLimit()
-        var plan = ChannelPlan(
-            scenario: .chat, target: try Target(url: url), signer: TokenSigner(secret: secret), topic: ChannelPlan.chatTopic(0),
-            concurrency: concurrency, size: size, rate: rate)
-        plan.rooms = rooms
-        plan.users = totalUsers ?? connections
-        let users = (firstUser..<(firstUser + connections)).map { (ChannelRole.chatter, "c\($0)") }
-        let makeRunner = { try ChannelRunner(plan: plan, users: users, threads: threads) }
-        if worker != nil {
-            try WorkerMode.serve(runner: try makeRunner(), connectTimeout: connectTimeout)
-            return
-        }
-        let fleet = try Fleet.connect(
-            processes: processes, connectTimeout: connectTimeout, workerArguments: workerArguments, makeRunner: makeRunner)
-        let start = MonotonicClock.nowNanoseconds() + 200_000_000
-        let window = Window(
-            warmupStart: start, measureStart: start + UInt64(warmup * 1e9), measureEnd: start + UInt64((warmup + duration) * 1e9))
+        guard let fleet = try options.connect(timeline: false) else { return }
+        let window = options.window(duration: duration)
         try fleet.begin(window)
         sleep(untilNanoseconds: window.measureStart)
-        let cpuBefore = serverPID.flatMap(ProcStats.cpuSeconds)
+        let cpuBefore = options.serverPID.flatMap(ProcStats.cpuSeconds)
         sleep(untilNanoseconds: window.measureEnd)
-        let cpuAfter = serverPID.flatMap(ProcStats.cpuSeconds)
-        // Drain: every ack, then a pause for the deliveries of the last acknowledged messages.
-        try fleet.settle(deadline: window.measureEnd + UInt64(drainTimeout * 1e9), expected: 0)
-        sleep(untilNanoseconds: MonotonicClock.nowNanoseconds() + UInt64(drain * 1e9))
-        let result = try fleet.finish(closeTimeout: 2)
+        let cpuAfter = options.serverPID.flatMap(ProcStats.cpuSeconds)
+        let result = try options.drainAndFinish(fleet, after: window)
 
-        let report = ChatReport(self, result, cpu: cpuBefore.flatMap { before in cpuAfter.map { $0 - before } })
+        let report = ChatReport(options, duration: duration, result, cpu: cpuBefore.flatMap { before in cpuAfter.map { $0 - before } })
         print(report.summary)
-        if let json { try writeJSON(report, to: json) }
-        if result.hasFailures || result.joined < connections || report.failed { throw ExitCode(1) }
-    }
-
-    /// Worker `index` holds a contiguous share of the users, numbered from `--first-user`.
-    private func workerArguments(_ index: Int) -> [String] {
-        let part = EvenSplit(total: connections, parts: processes).range(index)
-        let (share, first) = (part.count, part.lowerBound)
-        return [
-            "chat", "--url", url, "--secret", secret, "--connections", "\(share)", "--rooms", "\(rooms)",
-            "--rate", "\(rate)", "--size", "\(size)", "--threads", "\(threads)", "--concurrency", "\(concurrency)",
-            "--connect-timeout", "\(connectTimeout)", "--worker", "\(index)", "--first-user", "\(first)",
-            "--total-users", "\(connections)",
-        ]
+        if let json = options.json { try writeJSON(report, to: json) }
+        if result.hasFailures || result.joined < options.connections || report.failed { throw ExitCode(1) }
     }
 }
 
@@ -99,6 +48,9 @@ struct ChatReport: Codable {
     var url: String
     var users: Int
     var joined: Int
+    /// Users meant to connect over TLS, and those of them that joined.
+    var tlsUsers: Int
+    var tlsJoined: Int
     var rooms: Int
     var processes: Int
     var threads: Int
@@ -119,6 +71,8 @@ struct ChatReport: Codable {
     /// Deliveries of a member's own messages (not checked).
     var ownDeliveries: UInt64
     var deliveryLatencyMicroseconds: LatencySummary
+    /// The deliveries of `deliveryLatencyMicroseconds` received by TLS users (nil when none use TLS).
+    var tlsDeliveryLatencyMicroseconds: LatencySummary?
     var ackLatencyMicroseconds: LatencySummary
     /// Acknowledged messages some member of the sender's room never received, over all (sender, receiver) pairs.
     var lost: UInt64
@@ -139,31 +93,35 @@ struct ChatReport: Codable {
         case deliveredPerSecond = "delivered_per_second", deliveredPerSecondMedian = "delivered_per_second_median"
         case perSecond = "per_second", ownDeliveries = "own_deliveries"
         case deliveryLatencyMicroseconds = "delivery_latency_us", ackLatencyMicroseconds = "ack_latency_us"
+        case tlsUsers = "tls_users", tlsJoined = "tls_joined", tlsDeliveryLatencyMicroseconds = "tls_delivery_latency_us"
         case presenceDiffs = "presence_diffs", serverCPUSeconds = "server_cpu_seconds"
     }
 
-    init(_ command: ChatCommand, _ result: ChannelResult, cpu: Double?) {
+    init(_ command: ChatOptions, duration: Double, _ result: ChannelResult, cpu: Double?) {
         url = command.url
         users = command.connections
         joined = result.joined
+        tlsUsers = result.tlsConnections
+        tlsJoined = result.tlsJoined
         rooms = command.rooms
         processes = command.processes
         threads = command.threads
         bodyBytes = command.size
         rate = command.rate
         warmupSeconds = command.warmup
-        durationSeconds = command.duration
+        durationSeconds = duration
         joinSeconds = result.readyNanoseconds > result.connectStartNanoseconds
             ? Double(result.readyNanoseconds - result.connectStartNanoseconds) / 1e9 : 0
         messagesSent = result.messagesSent
         messagesAcked = result.messagesAcked
         deliveredMeasured = result.deliveriesMeasured
         deliveredTotal = result.deliveriesTotal
-        deliveredPerSecond = Double(result.deliveriesMeasured) / command.duration
-        deliveredPerSecondMedian = median(Array(result.perSecond.prefix(max(1, Int(command.duration)))))
+        deliveredPerSecond = Double(result.deliveriesMeasured) / duration
+        deliveredPerSecondMedian = median(Array(result.perSecond.prefix(max(1, Int(duration)))))
         perSecond = result.perSecond
         ownDeliveries = result.publisherDeliveries
         deliveryLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.fanoutLatency))
+        if result.tlsConnections > 0 { tlsDeliveryLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.fanoutLatencyTLS)) }
         ackLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.ackLatency))
         lost = result.lost
         duplicated = result.duplicated
@@ -181,13 +139,17 @@ struct ChatReport: Codable {
 
     var summary: String {
         var lines = [
-            "chat \(url): \(joined)/\(users) users joined \(rooms) rooms in \(String(format: "%.2f", joinSeconds)) s, "
+            "chat \(url): \(joined)/\(users) users (\(tlsJoined)/\(tlsUsers) over TLS) joined \(rooms) rooms in "
+                + "\(String(format: "%.2f", joinSeconds)) s, "
                 + "\(processes) process(es) × \(threads) thread(s), \(rate) msg/s per user, \(bodyBytes)-byte bodies",
             String(format: "  window %.1f s after %.1f s warm-up", durationSeconds, warmupSeconds),
             "  messages: \(messagesSent) sent, \(messagesAcked) acknowledged; deliveries: \(deliveredMeasured) in window, "
                 + "\(deliveredTotal) in all, \(ownDeliveries) own",
             String(format: "  delivered/s: %.0f (median second %.0f)", deliveredPerSecond, deliveredPerSecondMedian),
             "  delivery latency µs: " + deliveryLatencyMicroseconds.line,
+        ]
+        if let tlsDeliveryLatencyMicroseconds { lines.append("    at TLS users µs:   " + tlsDeliveryLatencyMicroseconds.line) }
+        lines += [
             "  ack latency µs:      " + ackLatencyMicroseconds.line,
             "  checks: lost \(lost), duplicated \(duplicated), reordered \(reordered), closed \(closed), "
                 + "presence_diffs \(presenceDiffs)",

@@ -15,9 +15,14 @@ protocol ConnectionOwner: AnyObject {
 
 /// One benchmark WebSocket connection, driven by its loop's readiness events.
 ///
-/// Lifecycle: `connecting` (non-blocking connect) → `handshaking` (upgrade request out, `101` in) → `open`
-/// (echo traffic) → `closing` (our close frame sent, waiting for the server's) → `closed`. Every transition
-/// is reported to the owning ``LoopClient``, which keeps the counts; this class only does the I/O.
+/// Lifecycle: `connecting` (non-blocking connect) → `handshaking` (TLS handshake when it has a
+/// ``BenchTLSClient``, then upgrade request out, `101` in) → `open` (traffic) → `closing` (our close frame
+/// sent, waiting for the server's) → `closed`. Every transition is reported to the owner, which keeps the
+/// counts; this class only does the I/O.
+///
+/// With TLS, everything above the socket stays the same: ``output`` holds WebSocket bytes, which are sealed into
+/// records (``sealed``) just before each write, and what the socket delivers is decrypted before the handshake
+/// check or the frame reader sees it.
 ///
 /// Thread ownership: created, driven and released on its loop's thread only.
 ///
@@ -36,21 +41,30 @@ final class ClientConnection: EventHandler {
     var inFlight = 0
     /// The owner's index for this connection (channel scenarios keep per-connection state in side tables).
     var tag = 0
+    /// Whether this connection speaks TLS (kept after close, for the counts).
+    let isTLS: Bool
 
     private var handshake: Handshake?
+    private var tls: BenchTLSClient?
     private var response: [UInt8] = []
     private var reader = FrameReader()
-    // Bytes queued for the socket; `written` of them already went out.
+    // WebSocket bytes queued for the peer; without TLS they go to the socket as they are.
     private var output: [UInt8] = []
+    // With TLS: records waiting for the socket.
+    private var sealed: [UInt8] = []
+    // How much of the socket's buffer (`output`, or `sealed` with TLS) already went out.
     private var written = 0
     private var flushScheduled = false
     private var watchingWritable = false
 
-    /// Wraps an fd whose connect is under way; the caller registers it for writability.
-    init(owner: any ConnectionOwner, fd: Int32, handshake: Handshake, retainLimit: Int = 0) {
+    /// Wraps an fd whose connect is under way; the caller registers it for writability. With `tls`, the
+    /// WebSocket handshake starts once the TLS one has completed.
+    init(owner: any ConnectionOwner, fd: Int32, handshake: Handshake, tls: BenchTLSClient? = nil, retainLimit: Int = 0) {
         self.owner = owner
         self.fd = fd
         self.handshake = handshake
+        self.tls = tls
+        isTLS = tls != nil
         reader.retainLimit = retainLimit
     }
 
@@ -84,6 +98,11 @@ final class ClientConnection: EventHandler {
         guard let handshake else { return }
         state = .handshaking
         owner.loop.modify(fd: fd, interest: .readable)
+        // With TLS the request waits in `output` until the handshake has completed; this produces the ClientHello.
+        if let failure = tls?.handshake() {
+            fail(failure)
+            return
+        }
         enqueue(handshake.request)
     }
 
@@ -95,12 +114,50 @@ final class ClientConnection: EventHandler {
                 peerClosed("connection closed without a close frame")
                 return
             case .done(let count):
-                received(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                if tls != nil {
+                    decrypt(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                } else {
+                    received(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                }
                 if count < buffer.count { return }
             case .wouldBlock:
                 return
             case .failed(let error):
                 peerClosed("\(error)")
+                return
+            }
+        }
+    }
+
+    /// TLS: hands `ciphertext` to OpenSSL, advances the handshake, and passes the plaintext on as ``received(_:)``.
+    ///
+    /// The memory BIO copies the ciphertext, so the loop's read buffer is free again and holds the plaintext.
+    private func decrypt(_ ciphertext: UnsafeRawBufferPointer) {
+        guard let tls else { return }
+        tls.feed(ciphertext)
+        if !tls.established {
+            if let failure = tls.handshake() {
+                fail(failure)
+                return
+            }
+            // Handshake records to answer, or, once established, the upgrade request to seal.
+            scheduleFlush()
+            guard tls.established else { return }
+        }
+        let buffer = owner.loop.readBuffer
+        while state != .closed && state != .connecting {
+            switch tls.read(into: buffer) {
+            case .data(let count):
+                received(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            case .wouldBlock:
+                // Reading may have produced records of its own (a KeyUpdate answer, an alert).
+                if tls.hasOutput { scheduleFlush() }
+                return
+            case .closed:
+                peerClosed("TLS close_notify without a close frame")
+                return
+            case .failed(let reason):
+                peerClosed(reason)
                 return
             }
         }
@@ -121,8 +178,9 @@ final class ClientConnection: EventHandler {
             let leftover = Array(response[headLength...])
             self.handshake = nil
             response = []
+            // Drops the request's buffer (it went out before the answer came); TLS records in flight stay.
             output = []
-            written = 0
+            if tls == nil { written = 0 }
             state = .open
             owner.connectionOpened(self)
             leftover.withUnsafeBytes { consumeFrames($0) }
@@ -205,6 +263,9 @@ final class ClientConnection: EventHandler {
         owner.loop.deregister(fd: fd)
         Socket.close(fd)
         output = []
+        sealed = []
+        // Frees OpenSSL's state (some KiB) now rather than when the owner drops the connection.
+        tls = nil
         owner.connectionTerminated(self)
     }
 
@@ -232,8 +293,26 @@ final class ClientConnection: EventHandler {
 
     private func writeOutput() {
         guard state != .closed, state != .connecting else { return }
-        while written < output.count {
-            let result = output.withUnsafeBytes { Socket.write(fd, UnsafeRawBufferPointer(rebasing: $0[written...])) }
+        guard let tls else {
+            if let failure = send(&output) { peerClosed(failure) }
+            return
+        }
+        if tls.established, !output.isEmpty {
+            if let failure = output.withUnsafeBytes({ tls.write($0) }) {
+                peerClosed(failure)
+                return
+            }
+            output.removeAll(keepingCapacity: true)
+        }
+        tls.drain(into: &sealed)
+        if let failure = send(&sealed) { peerClosed(failure) }
+    }
+
+    /// Writes `buffer[written...]` to the socket, emptying the buffer once all of it went out; nil unless the
+    /// write failed. (The caller handles a failure: terminating here would touch the buffer being written.)
+    private func send(_ buffer: inout [UInt8]) -> String? {
+        while written < buffer.count {
+            let result = buffer.withUnsafeBytes { Socket.write(fd, UnsafeRawBufferPointer(rebasing: $0[written...])) }
             switch result {
             case .done(let count):
                 written += count
@@ -243,18 +322,18 @@ final class ClientConnection: EventHandler {
                     watchingWritable = true
                     owner.loop.modify(fd: fd, interest: [.readable, .writable])
                 }
-                return
+                return nil
             case .failed(let error):
-                peerClosed("\(error)")
-                return
+                return "\(error)"
             }
         }
-        output.removeAll(keepingCapacity: true)
+        buffer.removeAll(keepingCapacity: true)
         written = 0
         if watchingWritable {
             watchingWritable = false
             owner.loop.modify(fd: fd, interest: .readable)
         }
+        return nil
     }
 
     // MARK: Failure

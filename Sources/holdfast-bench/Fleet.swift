@@ -17,12 +17,15 @@ protocol FleetRunner: AnyObject {
     /// Blocks until the scenario's traffic has settled (what that means is the scenario's: `expected` is its
     /// target count) or `deadline` passes.
     func settle(deadline: UInt64, expected: UInt64)
+    /// Tells the runner how the run's time divides among upgrades, before ``finish(closeTimeout:)``.
+    func attribute(to phases: UpgradePhases)
     /// Closes every connection and returns the merged result.
     func finish(closeTimeout: Double) -> Result
 }
 
 extension FleetRunner {
     func settle(deadline: UInt64, expected: UInt64) {}
+    func attribute(to phases: UpgradePhases) {}
 }
 
 extension RunResult: FleetResult {}
@@ -33,8 +36,9 @@ extension LoadRunner: FleetRunner {}
 /// Workers are this same binary re-executed with a hidden `--worker INDEX` flag (one process may hold only so
 /// many fds). They talk over pipes, one line per message: the worker says `ready` once its connections are
 /// open, the parent answers `begin WARMUP START END`, optionally `settle DEADLINE EXPECTED` (answered with
-/// `settled`), and later `finish`, and the worker replies with its result as one JSON line. Windows are
-/// absolute monotonic times, which every process on the machine shares, so all workers measure the same interval.
+/// `settled`) and `phases JSON` (the upgrades' times, see ``UpgradePhases``), and later `finish`, and the worker
+/// replies with its result as one JSON line. Windows are absolute monotonic times, which every process on the
+/// machine shares, so all workers measure the same interval.
 enum Fleet<Runner: FleetRunner> {
     case local(Runner)
     case workers([WorkerProcess])
@@ -82,6 +86,17 @@ enum Fleet<Runner: FleetRunner> {
             for (index, worker) in workers.enumerated() {
                 guard worker.readLine() == "settled" else { throw BenchError("worker \(index) did not settle") }
             }
+        }
+    }
+
+    /// Tells every process how the run's time divides among upgrades.
+    func attribute(to phases: UpgradePhases) throws {
+        switch self {
+        case .local(let runner):
+            runner.attribute(to: phases)
+        case .workers(let workers):
+            let line = "phases " + String(decoding: try JSONEncoder().encode(phases), as: UTF8.self)
+            for worker in workers { try worker.send(line) }
         }
     }
 
@@ -176,6 +191,12 @@ enum WorkerMode {
                 }
                 runner.settle(deadline: deadline, expected: expected)
                 reply("settled")
+            case "phases":
+                let json = line.drop { $0 != " " }
+                guard let phases = try? JSONDecoder().decode(UpgradePhases.self, from: Data(json.utf8)) else {
+                    throw BenchError("bad phases line: \(line)")
+                }
+                runner.attribute(to: phases)
             case "finish":
                 let result = runner.finish(closeTimeout: 2)
                 reply(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))

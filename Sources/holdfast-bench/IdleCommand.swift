@@ -4,7 +4,8 @@ import HoldfastCore
 /// `holdfast-bench idle`: the server's memory per idle WebSocket connection, and the handshake rate.
 ///
 /// Reads the server's VmRSS, opens N connections with a bounded number of handshakes in progress, holds them
-/// for `--hold` seconds, reads VmRSS again and charges the difference to the connections.
+/// for `--hold` seconds, reads VmRSS again and charges the difference to the connections. With `--tls-share`,
+/// that share of the connections goes to `--tls-url` instead (the average then mixes both kinds).
 struct IdleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "idle",
@@ -21,7 +22,9 @@ struct IdleCommand: ParsableCommand {
     @Option(help: "Handshakes in progress at once, per process.") var concurrency = 256
     @Option(help: "Seconds allowed for opening all connections.") var connectTimeout = 120.0
     @Option(help: "Write a JSON report to this file.") var json: String?
+    @OptionGroup var tls: TLSOptions
     @Option(help: .hidden) var worker: Int?
+    @Option(help: .hidden) var firstConnection = 0
 
     func validate() throws {
         guard connections > 0, threads > 0, processes > 0, concurrency > 0, hold >= 0 else {
@@ -33,8 +36,11 @@ struct IdleCommand: ParsableCommand {
     func run() throws {
         raiseFileLimit()
         let target = try Target(url: url)
+        let tlsMix = try tls.mix(plain: target)
         let makeRunner = {
-            try LoadRunner(target: target, connections: connections, threads: threads, concurrency: concurrency, traffic: nil)
+            try LoadRunner(
+                target: target, tls: tlsMix, firstNumber: firstConnection, connections: connections, threads: threads,
+                concurrency: concurrency, traffic: nil)
         }
         if worker != nil {
             try WorkerMode.serve(runner: try makeRunner(), connectTimeout: connectTimeout)
@@ -58,6 +64,8 @@ struct IdleCommand: ParsableCommand {
             url: url,
             connections: connections,
             connectionsOpened: opened,
+            tlsConnections: result.tlsConnections,
+            tlsOpened: result.tlsOpened,
             processes: processes,
             threads: threads,
             concurrency: concurrency,
@@ -76,11 +84,11 @@ struct IdleCommand: ParsableCommand {
 
     /// The command line of worker `index`: this run's options with its share of the connections.
     private func workerArguments(_ index: Int) -> [String] {
-        let share = EvenSplit(total: connections, parts: processes).range(index).count
+        let part = EvenSplit(total: connections, parts: processes).range(index)
         return [
-            "idle", "--url", url, "--connections", "\(share)", "--server-pid", "\(serverPID)",
+            "idle", "--url", url, "--connections", "\(part.count)", "--server-pid", "\(serverPID)",
             "--threads", "\(threads)", "--concurrency", "\(concurrency)",
-            "--connect-timeout", "\(connectTimeout)", "--worker", "\(index)",
-        ]
+            "--connect-timeout", "\(connectTimeout)", "--worker", "\(index)", "--first-connection", "\(part.lowerBound)",
+        ] + tls.workerArguments
     }
 }

@@ -10,19 +10,25 @@ final class LoadRunner {
     private let group: EventLoopGroup
     private let clients: [LoopClient]
 
-    /// Splits `connections` (and the open-loop rate, in proportion) evenly over `threads` loops and starts them.
-    init(target: Target, connections: Int, threads: Int, concurrency: Int, traffic: Traffic?) throws {
+    /// Splits `connections` (numbered from `firstNumber`; with `tls`, the ones it selects use TLS) and the
+    /// open-loop rate, in proportion, evenly over `threads` loops and starts them.
+    init(
+        target: Target, tls: TLSMix? = nil, firstNumber: Int = 0, connections: Int, threads: Int, concurrency: Int, traffic: Traffic?
+    ) throws {
         let loopCount = max(1, min(threads, max(connections, 1)))
         group = try EventLoopGroup(count: loopCount)
         var clients: [LoopClient] = []
         for (index, loop) in group.loops.enumerated() {
-            let share = EvenSplit(total: connections, parts: loopCount).range(index).count
+            let part = EvenSplit(total: connections, parts: loopCount).range(index)
+            let share = part.count
             var loopTraffic = traffic
             if let rate = traffic?.rate, connections > 0 {
                 loopTraffic?.rate = rate * Double(share) / Double(connections)
             }
             let loopConcurrency = max(1, concurrency / loopCount)
-            clients.append(LoopClient(loop: loop, target: target, connections: share, concurrency: loopConcurrency, traffic: loopTraffic))
+            clients.append(LoopClient(
+                loop: loop, target: target, tls: tls, firstNumber: firstNumber + part.lowerBound, connections: share,
+                concurrency: loopConcurrency, traffic: loopTraffic))
         }
         self.clients = clients
         group.start()

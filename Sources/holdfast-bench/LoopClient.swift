@@ -43,6 +43,10 @@ final class LoopClient: ConnectionOwner, @unchecked Sendable {
     let progress = Mutex(LoopProgress())
 
     private let target: Target
+    /// The connections that use TLS instead of `target`, if any.
+    private let tls: TLSMix?
+    /// The number of this loop's first connection over the whole run (decides which ones use TLS).
+    private let firstNumber: Int
     let connectionCount: Int
     private let concurrency: Int
     let traffic: Traffic?
@@ -61,14 +65,18 @@ final class LoopClient: ConnectionOwner, @unchecked Sendable {
     // Connections of the share that never got an object (socket or connect failed at once, or timed out unstarted).
     private var skipped = 0
 
-    /// Creates the share; nothing happens until ``startConnecting()`` runs on the loop.
-    init(loop: EventLoop, target: Target, connections: Int, concurrency: Int, traffic: Traffic?) {
+    /// Creates the share of `connections` numbered from `firstNumber`; nothing happens until
+    /// ``startConnecting()`` runs on the loop.
+    init(loop: EventLoop, target: Target, tls: TLSMix? = nil, firstNumber: Int = 0, connections: Int, concurrency: Int, traffic: Traffic?) {
         self.loop = loop
         self.target = target
+        self.tls = tls
+        self.firstNumber = firstNumber
         self.connectionCount = connections
         self.concurrency = max(1, concurrency)
         self.traffic = traffic
         result.connectionsRequested = connections
+        if let tls { result.tlsConnections = (firstNumber..<(firstNumber + connections)).count { tls.selects($0) } }
     }
 
     /// A fresh masking key.
@@ -81,14 +89,18 @@ final class LoopClient: ConnectionOwner, @unchecked Sendable {
         while handshaking < concurrency, connections.count + skipped < connectionCount {
             let now = MonotonicClock.nowNanoseconds()
             result.connectStartNanoseconds = min(result.connectStartNanoseconds, now)
+            let tlsMix = tls.flatMap { $0.selects(firstNumber + connections.count + skipped) ? $0 : nil }
+            let target = tlsMix?.target ?? self.target
             switch target.startConnect() {
             case .failure(let error):
                 result.connectFailures += 1
                 result.noteError("\(error)")
                 skipped += 1
             case .success(let fd):
-                let connection = ClientConnection(owner: self, fd: fd, handshake: Handshake(target: target, random: &random))
+                let connection: ClientConnection
                 do {
+                    connection = ClientConnection(
+                        owner: self, fd: fd, handshake: Handshake(target: target, random: &random), tls: try tlsMix?.client())
                     try loop.register(fd: fd, interest: .writable, handler: connection)
                 } catch {
                     Socket.close(fd)
@@ -133,6 +145,7 @@ final class LoopClient: ConnectionOwner, @unchecked Sendable {
     func connectionOpened(_ connection: ClientConnection) {
         handshaking -= 1
         result.connectionsOpened += 1
+        if connection.isTLS { result.tlsOpened += 1 }
         result.connectEndNanoseconds = max(result.connectEndNanoseconds, MonotonicClock.nowNanoseconds())
         open.append(connection)
         startConnecting()

@@ -8,7 +8,8 @@ import HoldfastCore
 /// starts joining (at most `--join-concurrency` joins awaiting their reply per process). Each client applies
 /// `presence_state` and every `presence_diff` to a bitset of users and is complete when it holds all N.
 /// Reports the frames that took, the time from the first join sent to the last view completed, join reply
-/// latency, and (with `--server-pid`) the server's memory per joined connection after `--hold` seconds.
+/// latency, and (with `--server-pid`) the server's memory per joined connection after `--hold` seconds. With
+/// `--tls-share`, that share of the users connects over TLS to `--tls-url`.
 struct PresenceBurstCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "presence-burst",
@@ -28,6 +29,7 @@ struct PresenceBurstCommand: ParsableCommand {
     @Option(help: "Seconds allowed for opening all connections.") var connectTimeout = 120.0
     @Option(name: .customLong("server-pid"), help: "Server process whose memory is measured.") var serverPID: Int32?
     @Option(help: "Write a JSON report to this file.") var json: String?
+    @OptionGroup var tls: TLSOptions
     @Option(help: .hidden) var worker: Int?
     @Option(help: .hidden) var firstUser = 0
     @Option(help: .hidden) var expectedMembers: Int?
@@ -41,9 +43,11 @@ struct PresenceBurstCommand: ParsableCommand {
 
     func run() throws {
         raiseFileLimit()
-        let plan = ChannelPlan(
-            scenario: .presenceBurst, target: try Target(url: url), signer: TokenSigner(secret: secret), topic: room,
+        let target = try Target(url: url)
+        var plan = ChannelPlan(
+            scenario: .presenceBurst, target: target, signer: TokenSigner(secret: secret), topic: room,
             concurrency: concurrency, expectedMembers: expectedMembers ?? connections, joinConcurrency: joinConcurrency)
+        plan.tls = try tls.mix(plain: target)
         let users = (firstUser..<(firstUser + connections)).map { (ChannelRole.member, "u\($0)") }
         let makeRunner = { try ChannelRunner(plan: plan, users: users, threads: threads) }
         if worker != nil {
@@ -78,7 +82,7 @@ struct PresenceBurstCommand: ParsableCommand {
             "--join-concurrency", "\(joinConcurrency)", "--threads", "\(threads)", "--concurrency", "\(concurrency)",
             "--connect-timeout", "\(connectTimeout)", "--worker", "\(index)", "--first-user", "\(first)",
             "--expected-members", "\(connections)",
-        ]
+        ] + tls.workerArguments
     }
 }
 
@@ -89,6 +93,9 @@ struct PresenceBurstReport: Codable {
     var room: String
     var users: Int
     var connectionsOpened: Int
+    /// Users meant to connect over TLS, and those of them whose connection opened.
+    var tlsConnections: Int
+    var tlsOpened: Int
     var joined: Int
     var membersComplete: Int
     var processes: Int
@@ -115,6 +122,8 @@ struct PresenceBurstReport: Codable {
         room = command.room
         users = command.connections
         connectionsOpened = result.connectionsOpened
+        tlsConnections = result.tlsConnections
+        tlsOpened = result.tlsOpened
         joined = result.joined
         membersComplete = result.membersComplete
         processes = command.processes
@@ -140,7 +149,8 @@ struct PresenceBurstReport: Codable {
 
     var summary: String {
         var lines = [
-            "presence-burst \(url) \(room): \(joined)/\(users) joined, \(membersComplete) complete views, "
+            "presence-burst \(url) \(room): \(joined)/\(users) joined (\(tlsOpened)/\(tlsConnections) TLS connections "
+                + "opened), \(membersComplete) complete views, "
                 + "\(processes) process(es) × \(threads) thread(s), \(joinConcurrency) joins in flight per process",
             convergenceSeconds.map { String(format: "  convergence: %.3f s from the first join to the last complete view", $0) }
                 ?? "  convergence: not reached (\(membersComplete) of \(users) views complete)",

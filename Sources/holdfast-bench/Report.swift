@@ -101,6 +101,9 @@ struct IdleReport: Codable {
     var url: String
     var connections: Int
     var connectionsOpened: Int
+    /// Connections meant to use TLS, and those of them that opened.
+    var tlsConnections: Int
+    var tlsOpened: Int
     var processes: Int
     var threads: Int
     var concurrency: Int
@@ -115,7 +118,8 @@ struct IdleReport: Codable {
     /// The human summary.
     var summary: String {
         var lines = [
-            "idle \(url): \(connectionsOpened)/\(connections) connections, \(processes) process(es) × \(threads) thread(s)",
+            "idle \(url): \(connectionsOpened)/\(connections) connections (\(tlsOpened)/\(tlsConnections) TLS), "
+                + "\(processes) process(es) × \(threads) thread(s)",
             String(format: "  connect: %.2f s, %.0f handshakes/s (%d in progress at most per process)", connectSeconds, handshakesPerSecond, concurrency),
             String(
                 format: "  server RSS: %d KiB before, %d KiB after %.1f s hold: %.2f KiB per connection",

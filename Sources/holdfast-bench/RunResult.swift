@@ -14,6 +14,9 @@ struct RunResult: Codable, Sendable {
 
     var connectionsRequested = 0
     var connectionsOpened = 0
+    /// Connections meant to use TLS, and those of them that opened.
+    var tlsConnections = 0
+    var tlsOpened = 0
     /// Connects or handshakes that failed or timed out.
     var connectFailures = 0
     /// Open connections the server closed or reset before the benchmark closed them.
@@ -45,6 +48,8 @@ struct RunResult: Codable, Sendable {
     mutating func merge(_ other: RunResult) {
         connectionsRequested += other.connectionsRequested
         connectionsOpened += other.connectionsOpened
+        tlsConnections += other.tlsConnections
+        tlsOpened += other.tlsOpened
         connectFailures += other.connectFailures
         unexpectedCloses += other.unexpectedCloses
         protocolViolations += other.protocolViolations

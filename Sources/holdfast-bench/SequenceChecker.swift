@@ -7,6 +7,10 @@
 /// either a missing one arriving late (a reorder) or one already received (a duplicate). Whether a gap really
 /// is a loss is decided at the end, after a drain, with ``lost(acknowledged:received:)``: a sender's acknowledged count
 /// is the number of its messages every member of the room must have received.
+///
+/// Send times (carried in every message) say *when* a loss happened: the highest message's, and for each missing
+/// number an estimate interpolated between the messages received on either side of its gap (the senders pace
+/// their messages evenly, so the estimate lands within one message interval).
 struct SequenceChecker {
     enum Outcome: Equatable {
         case inOrder
@@ -16,26 +20,34 @@ struct SequenceChecker {
 
     private struct Sender {
         var highest: UInt64 = 0
+        var highestSentAt: UInt64 = 0
         var distinct: UInt64 = 0
-        var missing: Set<UInt64> = []
+        /// Numbers skipped over so far, with their estimated send times.
+        var missing: [UInt64: UInt64] = [:]
     }
 
     private var senders: [Int: Sender] = [:]
     private(set) var duplicates: UInt64 = 0
     private(set) var reorders: UInt64 = 0
 
-    /// Records message `sequence` (from 1) of `sender`.
+    /// Records message `sequence` (from 1) of `sender`, sent at monotonic time `sentAt`.
     @discardableResult
-    mutating func observe(sender: Int, sequence: UInt64) -> Outcome {
+    mutating func observe(sender: Int, sequence: UInt64, sentAt: UInt64 = 0) -> Outcome {
         var track = senders[sender, default: Sender()]
         defer { senders[sender] = track }
         if sequence > track.highest {
-            if sequence > track.highest + 1 { track.missing.formUnion((track.highest + 1)..<sequence) }
+            let gap = sequence - track.highest
+            if gap > 1 {
+                // Before the first message there is no lower bound: the gap's messages get this one's time.
+                let from = track.highest == 0 || sentAt < track.highestSentAt ? sentAt : track.highestSentAt
+                for step in 1..<gap { track.missing[track.highest + step] = from + (sentAt - from) * step / gap }
+            }
             track.highest = sequence
+            track.highestSentAt = sentAt
             track.distinct += 1
             return .inOrder
         }
-        if track.missing.remove(sequence) != nil {
+        if track.missing.removeValue(forKey: sequence) != nil {
             track.distinct += 1
             reorders += 1
             return .reordered
@@ -47,6 +59,16 @@ struct SequenceChecker {
     /// Distinct messages received from `sender`.
     func received(from sender: Int) -> UInt64 {
         senders[sender]?.distinct ?? 0
+    }
+
+    /// The highest sequence number received from `sender` and its send time (0 and 0 when none was).
+    func highest(from sender: Int) -> (sequence: UInt64, sentAt: UInt64) {
+        senders[sender].map { ($0.highest, $0.highestSentAt) } ?? (0, 0)
+    }
+
+    /// The numbers of `sender` below the highest one that never arrived, with their estimated send times.
+    func missing(from sender: Int) -> [UInt64: UInt64] {
+        senders[sender]?.missing ?? [:]
     }
 
     /// Messages of `sender` that were acknowledged to it (`acknowledged`) but never received here.

@@ -11,14 +11,16 @@ struct BenchError: Error, CustomStringConvertible {
     }
 }
 
-/// The server under load: a `ws://` URL split into what `connect` and the upgrade request need.
+/// The server under load: a `ws://`, `wss://` or `http://` URL split into what `connect` and the request need.
 ///
 /// The address is resolved once, up front, and kept as raw `sockaddr` bytes so the value stays `Sendable` and
 /// every connection of every loop reuses it without a lookup.
 struct Target: Sendable {
+    /// The URL scheme: `ws`, `wss` (TLS) or `http` (the admin listener).
+    var scheme: String
     /// The host as written in the URL, sent in the `Host` header.
     var host: String
-    /// The TCP port (80 when the URL names none).
+    /// The TCP port (the scheme's default when the URL names none).
     var port: UInt16
     /// The request target, e.g. `/ws/echo`.
     var path: String
@@ -27,10 +29,18 @@ struct Target: Sendable {
     /// `AF_INET` or `AF_INET6`.
     private var family: Int32
 
-    /// Parses `ws://HOST[:PORT][/PATH]` and resolves the host. `wss://` is not supported.
-    init(url: String) throws(BenchError) {
-        guard url.hasPrefix("ws://") else { throw BenchError("only ws:// URLs are supported: \(url)") }
-        let rest = url.dropFirst(5)
+    /// The schemes the benchmark speaks, with their default ports.
+    private static let defaultPorts: [String: UInt16] = ["ws": 80, "wss": 443, "http": 80]
+
+    /// Parses `SCHEME://HOST[:PORT][/PATH]` for a scheme in `schemes` and resolves the host.
+    init(url: String, schemes: Set<String> = ["ws"]) throws(BenchError) {
+        let parts = url.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, schemes.contains(String(parts[0])), let defaultPort = Target.defaultPorts[String(parts[0])] else {
+            let list = schemes.sorted().map { "\($0)://" }.joined(separator: " or ")
+            throw BenchError("expected a \(list) URL: \(url)")
+        }
+        scheme = String(parts[0])
+        let rest = parts[1]
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<slash]
         path = slash == rest.endIndex ? "/" : String(rest[slash...])
@@ -38,22 +48,31 @@ struct Target: Sendable {
             guard let close = authority.firstIndex(of: "]") else { throw BenchError("bad IPv6 host in \(url)") }
             host = String(authority[authority.index(after: authority.startIndex)..<close])
             let tail = authority[authority.index(after: close)...]
-            port = tail.isEmpty ? 80 : UInt16(tail.dropFirst()) ?? 0
+            port = tail.isEmpty ? defaultPort : UInt16(tail.dropFirst()) ?? 0
         } else if let colon = authority.lastIndex(of: ":") {
             host = String(authority[..<colon])
             port = UInt16(authority[authority.index(after: colon)...]) ?? 0
         } else {
             host = String(authority)
-            port = 80
+            port = defaultPort
         }
         guard !host.isEmpty, port != 0 else { throw BenchError("bad host or port in \(url)") }
         (address, family) = try Target.resolve(host: host, port: port)
     }
 
+    /// Whether connections to this target speak TLS.
+    var secure: Bool { scheme == "wss" }
+
+    /// Whether the host is an IP literal (TLS sends no server name for those).
+    var hostIsAddress: Bool {
+        var scratch = [UInt8](repeating: 0, count: 16)
+        return inet_pton(AF_INET, host, &scratch) == 1 || inet_pton(AF_INET6, host, &scratch) == 1
+    }
+
     /// The `Host` header value.
     var hostHeader: String {
         let name = host.contains(":") ? "[\(host)]" : host
-        return port == 80 ? name : "\(name):\(port)"
+        return port == Target.defaultPorts[scheme] ? name : "\(name):\(port)"
     }
 
     private static func resolve(host: String, port: UInt16) throws(BenchError) -> ([UInt8], Int32) {
