@@ -132,7 +132,7 @@ public final class PluginRegistry: Sendable {
             guard let old = handler else { throw .notStarted }
             let migrated: MigratedHandler
             do throws(PluginMigrationError) {
-                migrated = try StateMigration.migrate(from: old, to: plugin.factory)
+                migrated = try StateMigration.migrate(from: old, to: plugin.factory, currentFactory: current?.factory)
             } catch { throw .migration(error) }
             state.withLock {
                 $0.chain.append(plugin)

@@ -54,12 +54,24 @@ public struct MigratedHandler: Sendable {
 /// The caller must keep the rooms from calling the old handler between the export and the publication,
 /// or calls made in between are lost with the old state.
 public enum StateMigration {
-    /// Forward: the new code converts with `migrate(fromVersion:state:)`. Same version: the state is reused as is.
+    /// To other code: the new code converts with `migrate(fromVersion:state:)`; when it does not know the current
+    /// format (an upgrade to an older build), the current code converts with `downgrade(toVersion:state:)` if
+    /// `currentFactory` is given. Same version: the state is reused as is.
     public static func migrate(
-        from handler: any RoomHandler, to factory: any HandlerFactory
+        from handler: any RoomHandler, to factory: any HandlerFactory, currentFactory: (any HandlerFactory)? = nil
     ) throws(PluginMigrationError) -> MigratedHandler {
         try run(from: handler, to: factory) { fromVersion, state in
-            fromVersion == factory.pluginVersion ? state : try factory.migrate(fromVersion: fromVersion, state: state)
+            guard fromVersion != factory.pluginVersion else { return state }
+            do {
+                return try factory.migrate(fromVersion: fromVersion, state: state)
+            } catch let forward {
+                guard let currentFactory else { throw forward }
+                do {
+                    return try currentFactory.downgrade(toVersion: factory.pluginVersion, state: state)
+                } catch let backward {
+                    throw ConversionRefused(reason: "\(forward); and the current code cannot downgrade either: \(backward)")
+                }
+            }
         }
     }
 
@@ -107,4 +119,10 @@ public enum StateMigration {
             exportDuration: exportedAt - start, convertDuration: convertedAt - exportedAt,
             initDuration: builtAt - convertedAt)
     }
+}
+
+/// Neither side of a migration knows how to convert the state.
+struct ConversionRefused: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { reason }
 }

@@ -55,6 +55,19 @@ struct StateMigrationTests {
         #expect(registry.loaded.count == 2)
     }
 
+    @Test func anUpgradeToAnOlderBuildUsesTheCurrentCodesDowngrade() async throws {
+        let registry = PluginRegistry()
+        let v1 = try registry.load(path: PluginFixtures.chatHandlersV1)
+        send(try registry.start(with: v1), topic: "room:a", user: "ann", count: 3)
+        try registry.upgrade(path: try await PluginFixtures.chatHandlersV2.value)
+        send(try #require(registry.handler), topic: "room:a", user: "bob", count: 1)
+        // v1 cannot read v2's format; v2 converts its state back instead, as a rollback would.
+        let back = try registry.upgrade(path: PluginFixtures.chatHandlersV1)
+        #expect((back.fromVersion, back.toVersion) == ("2.0.0", "1.0.0"))
+        #expect(registry.current?.version == "1.0.0")
+        #expect(registry.handler?.stateSummary()["rooms"]?["room:a"] == .int(4))
+    }
+
     @Test func version2RefusesUnknownVersionsWithATypedError() async throws {
         let v2 = try PluginLoader.load(path: try await PluginFixtures.chatHandlersV2.value)
         #expect(throws: HandlerMigrationError.unsupportedVersion(from: "0.9.0", to: "2.0.0")) {
