@@ -41,7 +41,7 @@ extension ChannelClient {
             }
             checkComplete(index, now: now)
         } else if PhoenixScan.equals(bytes, envelope.event, "presence_diff") {
-            if began, members[index].role == .chatter {
+            if began, !quieted, members[index].role == .chatter {
                 result.lateDiffs += 1
                 timeline?.presenceDiffs.append(now)
             }

@@ -54,6 +54,9 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     var skipped = 0
     var live = 0
     var began = false
+    /// Set once every process has finished measuring, before any closes: the presence_diffs the closing
+    /// connections of other processes cause are the run's end, not a broken guarantee.
+    var quieted = false
     var closing = false
     // presence-burst: the next member to join and the joins awaiting their reply.
     var nextJoin = 0

@@ -83,6 +83,17 @@ final class ChannelRunner: FleetRunner {
         return clients.reduce(0) { $0 + $1.progress.withLock { $0.acked } }
     }
 
+    func quiet() {
+        let pending = Mutex(clients.count)
+        for client in clients {
+            client.loop.execute {
+                client.quieted = true
+                pending.withLock { $0 -= 1 }
+            }
+        }
+        while pending.withLock({ $0 }) > 0 { usleep(1000) }
+    }
+
     func finish(closeTimeout timeout: Double) -> ChannelResult {
         let milliseconds = Int64(timeout * 1000)
         for client in clients { client.loop.execute { client.closeAll(timeoutMilliseconds: milliseconds) } }

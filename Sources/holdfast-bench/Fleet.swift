@@ -19,6 +19,9 @@ protocol FleetRunner: AnyObject {
     func settle(deadline: UInt64, expected: UInt64)
     /// Tells the runner how the run's time divides among upgrades, before ``finish(closeTimeout:)``.
     func attribute(to phases: UpgradePhases)
+    /// Stops counting what other processes' closing connections cause; every process is told (and has
+    /// applied it) before any of them closes.
+    func quiet()
     /// Closes every connection and returns the merged result.
     func finish(closeTimeout: Double) -> Result
 }
@@ -26,6 +29,7 @@ protocol FleetRunner: AnyObject {
 extension FleetRunner {
     func settle(deadline: UInt64, expected: UInt64) {}
     func attribute(to phases: UpgradePhases) {}
+    func quiet() {}
 }
 
 extension RunResult: FleetResult {}
@@ -36,7 +40,8 @@ extension LoadRunner: FleetRunner {}
 /// Workers are this same binary re-executed with a hidden `--worker INDEX` flag (one process may hold only so
 /// many fds). They talk over pipes, one line per message: the worker says `ready` once its connections are
 /// open, the parent answers `begin WARMUP START END`, optionally `settle DEADLINE EXPECTED` (answered with
-/// `settled`) and `phases JSON` (the upgrades' times, see ``UpgradePhases``), and later `finish`, and the worker
+/// `settled`) and `phases JSON` (the upgrades' times, see ``UpgradePhases``), and later `quiet` (answered with
+/// `quiet`) and `finish`, and the worker
 /// replies with its result as one JSON line. Windows are absolute monotonic times, which every process on the
 /// machine shares, so all workers measure the same interval.
 enum Fleet<Runner: FleetRunner> {
@@ -104,8 +109,13 @@ enum Fleet<Runner: FleetRunner> {
     func finish(closeTimeout: Double) throws -> Runner.Result {
         switch self {
         case .local(let runner):
+            runner.quiet()
             return runner.finish(closeTimeout: closeTimeout)
         case .workers(let workers):
+            for worker in workers { try worker.send("quiet") }
+            for (index, worker) in workers.enumerated() where worker.readLine() != "quiet" {
+                throw BenchError("worker \(index) did not stop counting")
+            }
             for worker in workers { try worker.send("finish") }
             var merged = Runner.Result()
             for (index, worker) in workers.enumerated() {
@@ -197,6 +207,9 @@ enum WorkerMode {
                     throw BenchError("bad phases line: \(line)")
                 }
                 runner.attribute(to: phases)
+            case "quiet":
+                runner.quiet()
+                reply("quiet")
             case "finish":
                 let result = runner.finish(closeTimeout: 2)
                 reply(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
