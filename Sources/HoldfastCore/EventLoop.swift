@@ -111,6 +111,16 @@ public final class EventLoop: @unchecked Sendable {
         table[index].handler = nil
     }
 
+    /// Puts `handler` in place of the handler registered for `fd`, keeping the registration itself (no system
+    /// call); false when `fd` is not registered. Loop thread, or before the loop runs.
+    @discardableResult
+    public func replaceHandler(fd: Int32, with handler: any EventHandler) -> Bool {
+        let index = Int(fd)
+        guard index < table.count, table[index].handler != nil else { return false }
+        table[index].handler = handler
+        return true
+    }
+
     /// Every registered handler, e.g. to close them all on shutdown or to sweep idle connections.
     public var handlers: [any EventHandler] { table.compactMap(\.handler) }
 

@@ -44,10 +44,7 @@ import Testing
             entries: [PresenceSnapshot.Entry(owner: 42, key: "alice", ref: "abc.3", previousRef: "abc.1",
                 fields: [JSONMember("device", .string("phone"))])],
             changes: [PresenceSnapshot.Change(ref: "abc.3", before: nil)])
-        let room = RoomSnapshot(
-            topic: "room:a", lastID: 77, presence: presence,
-            members: [RoomSnapshot.Member(connectionID: 42, meta: .object([JSONMember("device", .string("phone"))]), phxRef: "abc.3")],
-            awaitingState: [42])
+        let room = RoomSnapshot(topic: "room:a", lastID: 77, presence: presence, awaitingState: [42])
         #expect(try RoomSnapshot(decoding: room.encode()) == room)
     }
 
@@ -62,6 +59,15 @@ import Testing
                         .failed(reason: "no"), .commit(pauseMilliseconds: 12.25), .ack] {
             #expect(try HandoffControl(decoding: message.encode()) == message)
         }
+    }
+
+    @Test func keyedConnectionsAndKeyListsRoundTrip() throws {
+        let record = KeyedConnectionRecord.encode(kind: HandoffFormat.stagedConnectionRecord, key: 19_999, snapshot: Self.connection.encode())
+        let decoded = try KeyedConnectionRecord.decode(record)
+        #expect(decoded.key == 19_999 && decoded.snapshot == Self.connection)
+        let keys: Set<Int32> = [3, 17, 19_999]
+        #expect(try AliveKeysRecord.decode(AliveKeysRecord.encode(Array(keys))) == keys)
+        #expect(throws: HandoffStateError.self) { try AliveKeysRecord.decode(Array(AliveKeysRecord.encode([1, 2]).dropLast())) }
     }
 
     @Test func anotherFormatVersionIsRefused() {

@@ -8,6 +8,8 @@ import Logging
 extension Connection {
     /// Called by the loop's periodic sweep: enforces the handshake, idle and closing deadlines.
     func sweep(now: Int64) {
+        let before = (phase, deadline)
+        defer { if (phase, deadline) != before { handoffGeneration &+= 1 } }
         switch phase {
         case .webSocket:
             if let phoenix, let action = phoenix.state.checkHeartbeat(now: now), case .closeSocket(reason: let reason) = action {

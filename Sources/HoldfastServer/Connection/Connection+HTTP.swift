@@ -117,6 +117,7 @@ extension Connection {
 
     /// Queues an HTTP response; without keep-alive the connection closes once it is written.
     func respond(_ response: HTTPResponse, keepAlive: Bool) {
+        handoffGeneration &+= 1
         withApplicationOutput { response.serialize(keepAlive: keepAlive, into: &$0) }
         if keepAlive {
             http?.reset()

@@ -23,6 +23,7 @@ extension Connection {
 
     func flush() {
         flushScheduled = false
+        handoffGeneration &+= 1
         guard phase != .closed else { return }
         sealPendingPlaintext()
         while outboundOffset < outbound.count {

@@ -84,6 +84,7 @@ extension Connection {
     /// Sends one text message (a Phoenix reply or push encoded for this connection).
     func sendText(_ text: [UInt8]) {
         guard phase == .webSocket else { return }
+        handoffGeneration &+= 1
         text.withUnsafeBytes { bytes in
             withApplicationOutput { webSocket!.appendMessage(bytes, opcode: .text, into: &$0) }
         }
@@ -95,6 +96,7 @@ extension Connection {
     /// connection compresses, in which case the payload is compressed for it alone.
     func sendBroadcast(_ broadcast: EncodedBroadcast, version: PhoenixSerializerVersion) {
         guard phase == .webSocket else { return }
+        handoffGeneration &+= 1
         if webSocket!.deflateParameters != nil {
             broadcast.payload(for: version).withUnsafeBytes { bytes in
                 withApplicationOutput { webSocket!.appendMessage(bytes, opcode: .text, into: &$0) }
@@ -109,6 +111,7 @@ extension Connection {
     /// Sends a close frame and waits (bounded) for the peer's close before closing TCP.
     func closeWebSocket(code: WebSocketCloseCode, reason: String) {
         guard phase == .webSocket else { return }
+        handoffGeneration &+= 1
         withApplicationOutput { webSocket!.appendClose(code: code, reason: reason, into: &$0) }
         phase = .webSocketClosing
         deadline = MonotonicClock.nowMilliseconds() + 2_000

@@ -83,6 +83,10 @@ final class Connection: EventHandler {
     var sawTraffic = false
     /// Position in the loop's connection list (for O(1) removal).
     var slot = -1
+    /// Bumped by everything that can change the connection's exported state (I/O, output queued, phase and
+    /// deadline changes). A binary upgrade copies every connection before it pauses and, in the pause, sends
+    /// again only those whose generation moved.
+    var handoffGeneration: UInt64 = 0
 
     init(
         fd: Int32, loop: EventLoop, context: ServerContext, owner: LoopConnections,
@@ -110,6 +114,7 @@ final class Connection: EventHandler {
     // MARK: Events
 
     func handleEvent(readable: Bool, writable: Bool) {
+        handoffGeneration &+= 1
         if writable { flush() }
         if readable && !readingPaused && phase != .closed { readAvailable() }
     }
@@ -169,6 +174,7 @@ final class Connection: EventHandler {
     /// Closes the socket now and releases the connection. Safe to call more than once.
     func close() {
         guard phase != .closed else { return }
+        handoffGeneration &+= 1
         phase = .closed
         loop.deregister(fd: fd)
         Socket.close(fd)
@@ -181,6 +187,7 @@ final class Connection: EventHandler {
     /// Writes what is queued, shuts our write side and discards input until the peer closes (or a short deadline).
     func closeAfterFlush() {
         guard phase != .closed, phase != .lingering else { return }
+        handoffGeneration &+= 1
         phase = .draining
         closeWhenFlushed = true
         requestFlushIfNeeded(force: true)
@@ -189,6 +196,7 @@ final class Connection: EventHandler {
     /// Called by the flush once `closeWhenFlushed` output is fully written.
     func beginLingering() {
         guard phase == .draining else { return }
+        handoffGeneration &+= 1
         phase = .lingering
         shutdown(fd, Int32(SHUT_WR))
         deadline = MonotonicClock.nowMilliseconds() + 2_000

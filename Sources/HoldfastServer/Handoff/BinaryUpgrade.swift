@@ -15,10 +15,13 @@ import Synchronization
 /// 1. spawn the new binary with one end of a handoff channel as fd 3, wait for READY;
 /// 2. stop accepting (the listening sockets stay open: arriving connections wait in the backlog) and give
 ///    connections that cannot move yet (TLS handshakes, half-received requests) a grace period;
-/// 3. **pause**: the loops stop reading and writing sockets, then run until the process is quiescent (room
-///    mailboxes empty, the history writer idle, no task or timer ran on any loop between two barriers);
-/// 4. the rooms export their state, each loop exports its connections and then blocks (frozen);
-/// 5. send everything, wait for DONE, send COMMIT: from here on this process never touches a handed-over socket
+/// 3. **staging**, still serving: every loop copies its connections, the copies go to the new process with
+///    their fds, and it builds and registers them (STAGED);
+/// 4. **pause**: the loops stop reading and writing sockets, then run until the process is quiescent (room
+///    mailboxes empty, the history writer idle, no task or timer ran on any loop between two barriers); the
+///    rooms export their state, each loop exports the connections that changed since staging and then blocks
+///    (frozen);
+/// 5. send that, wait for DONE, send COMMIT: from here on this process never touches a handed-over socket
 ///    again (the TLS sequence numbers, among others, now belong to the new process); wait for ACK, answer the
 ///    caller, exit.
 ///
@@ -132,17 +135,19 @@ private final class HandoffAttempt {
 
         try holdListeners()
         try graceForUnmovableConnections()
+        let staged = try stage(on: mine)
+
         let pauseStarted = MonotonicClock.nowNanoseconds()
         try pauseIO()
         try waitUntilQuiescent()
         let rooms = try exportRooms()
         try waitUntilQuiescent()
         let exportStarted = MonotonicClock.nowNanoseconds()
-        let connections = try freezeAndExportConnections()
+        let final = try freezeAndExportConnections(staged: staged)
         mark("export", since: exportStarted)
 
         let sendStarted = MonotonicClock.nowNanoseconds()
-        let sent = try send(rooms: rooms, connections: connections, channel: mine)
+        let sent = try send(rooms: rooms, final: final, channel: mine)
         mark("send", since: sendStarted)
         let answer = try awaitControl(timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds, step: "done")
         let rebuild: Double
@@ -177,10 +182,11 @@ private final class HandoffAttempt {
             JSONMember("new_pid", .integer(Int64(newPID))),
             JSONMember("new_version", .string(newVersion)),
             JSONMember("binary", .string(binary)),
-            JSONMember("connections", .integer(Int64(sent.connections))),
-            JSONMember("left_behind", .integer(Int64(sent.leftBehind))),
-            JSONMember("listeners", .integer(Int64(sent.listeners))),
-            JSONMember("state_bytes", .integer(Int64(sent.bytes))),
+            JSONMember("connections", .integer(Int64(final.alive.count))),
+            JSONMember("changed_in_pause", .integer(Int64(sent.changed))),
+            JSONMember("left_behind", .integer(Int64(final.leftBehind))),
+            JSONMember("listeners", .integer(Int64(runtime.listeners.count))),
+            JSONMember("state_bytes_in_pause", .integer(Int64(sent.bytes))),
             JSONMember("acknowledged", .bool(acknowledged)),
             JSONMember("total_ms", .double(Double(finished - started) / 1e6)),
             JSONMember("steps_ms", .object(timings.map { JSONMember($0.0, .double($0.1)) })),
@@ -329,28 +335,89 @@ private final class HandoffAttempt {
         return collected.snapshots
     }
 
-    /// Each loop exports its connections and then blocks until the verdict: on commit it never runs again; on
-    /// rollback ``rollBack()`` releases it.
-    private func freezeAndExportConnections() throws(HandoffFailure) -> [(snapshot: [UInt8], fd: Int32)] {
+    /// Staging, while the loops keep serving: every loop copies its connections (each between two of its
+    /// events), the copies go to the new process with their fds, and it builds and registers them; the pause
+    /// then only has to send what changed since. Returns the generation each connection was copied at, by loop
+    /// and key.
+    private func stage(on channel: HandoffChannel) throws(HandoffFailure) -> [[Int32: UInt64]] {
+        let started = MonotonicClock.nowNanoseconds()
+        let runtime = self.runtime
+        let requester = requesterFD
+        // Each copy holds a duplicate of its fd, taken on the loop with the copy: the loop goes on serving, and
+        // a connection it closes meanwhile must not leave a stale or reused fd number to send.
+        guard let copies = runtime.onEveryLoop(timeoutMilliseconds: 30_000, { index in
+            var records: [(key: Int32, generation: UInt64, bytes: [UInt8], duplicate: Int32)] = []
+            runtime.connections[index].forEach { connection in
+                guard connection.fd != requester, let snapshot = connection.handoffSnapshot(loopIndex: index) else { return }
+                let duplicate = fcntl(connection.fd, F_DUPFD_CLOEXEC, 0)
+                guard duplicate >= 0 else { return }  // out of fds: it moves in the pause instead
+                records.append((connection.fd, connection.handoffGeneration, snapshot.encode(), duplicate))
+            }
+            return records
+        }) else { throw failure(500, "loops_unresponsive", "an event loop did not copy its connections") }
+        defer { for loopCopies in copies { for copy in loopCopies { Socket.close(copy.duplicate) } } }
+        let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        do {
+            for (loop, listener) in runtime.listeners {
+                let kind: ListenerSnapshot.Kind = listener.isAdmin ? .admin : listener.isTLS ? .tls : .plain
+                try writer.add(state: ListenerSnapshot(kind: kind, loopIndex: loop.index).encode(), fd: listener.fd)
+            }
+            for loopCopies in copies {
+                for copy in loopCopies {
+                    let record = KeyedConnectionRecord.encode(
+                        kind: HandoffFormat.stagedConnectionRecord, key: copy.key, snapshot: copy.bytes)
+                    try writer.add(state: record, fd: copy.duplicate)
+                }
+            }
+            try writer.finish()
+        } catch {
+            throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
+        }
+        let answer = try awaitControl(timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds, step: "staged")
+        switch answer {
+        case .staged: break
+        case .failed(let reason): throw failure(502, "rebuild_failed", "the new binary could not take over: \(reason)")
+        default: throw failure(502, "staged_failed", "the new binary answered \(answer) instead of STAGED")
+        }
+        mark("staging", since: started)
+        return copies.map { Dictionary($0.map { ($0.key, $0.generation) }, uniquingKeysWith: { first, _ in first }) }
+    }
+
+    /// What the pause sends: the connections that changed since staging (with their fd if they were not staged),
+    /// the keys of all that are still open, and how many could not move.
+    struct FinalConnections {
+        var changed: [(key: Int32, snapshot: [UInt8], fd: Int32?)] = []
+        var alive: [Int32] = []
+        var leftBehind = 0
+    }
+
+    /// Each loop exports what changed since staging and then blocks until the verdict: on commit it never runs
+    /// again; on rollback ``rollBack()`` releases it.
+    private func freezeAndExportConnections(staged: [[Int32: UInt64]]) throws(HandoffFailure) -> FinalConnections {
         let runtime = self.runtime
         let requester = requesterFD
         let gate = ThreadSemaphore()
         frozen = gate
-        let exported = Mutex<[[(snapshot: [UInt8], fd: Int32)]]>(Array(repeating: [], count: runtime.loops.count))
-        let leftBehind = Atomic<Int>(0)
+        let exported = Mutex<[FinalConnections]>(Array(repeating: FinalConnections(), count: runtime.loops.count))
         let arrived = ThreadSemaphore()
         for (index, loop) in runtime.loops.enumerated() {
+            let stagedHere = staged[index]
             loop.execute {
-                var records: [(snapshot: [UInt8], fd: Int32)] = []
+                var result = FinalConnections()
                 runtime.connections[index].forEach { connection in
-                    guard connection.fd != requester else { return }
-                    if let snapshot = connection.handoffSnapshot(loopIndex: index) {
-                        records.append((snapshot.encode(), connection.fd))
+                    let key = connection.fd
+                    guard key != requester else { return }
+                    let stagedGeneration = stagedHere[key]
+                    if stagedGeneration == connection.handoffGeneration {
+                        result.alive.append(key)
+                    } else if let snapshot = connection.handoffSnapshot(loopIndex: index) {
+                        result.alive.append(key)
+                        result.changed.append((key, snapshot.encode(), stagedGeneration == nil ? key : nil))
                     } else {
-                        leftBehind.add(1, ordering: .relaxed)
+                        result.leftBehind += 1
                     }
                 }
-                exported.withLock { $0[index] = records }
+                exported.withLock { $0[index] = result }
                 arrived.signal()
                 gate.wait()
             }
@@ -360,15 +427,18 @@ private final class HandoffAttempt {
                 throw failure(500, "loops_unresponsive", "an event loop did not export its connections")
             }
         }
-        self.leftBehind = leftBehind.load(ordering: .relaxed)
-        return exported.withLock { $0.flatMap { $0 } }
+        return exported.withLock { parts in
+            parts.reduce(into: FinalConnections()) {
+                $0.changed += $1.changed
+                $0.alive += $1.alive
+                $0.leftBehind += $1.leftBehind
+            }
+        }
     }
 
-    private var leftBehind = 0
-
     private func send(
-        rooms: [RoomSnapshot], connections: [(snapshot: [UInt8], fd: Int32)], channel: HandoffChannel
-    ) throws(HandoffFailure) -> (connections: Int, listeners: Int, bytes: Int, leftBehind: Int) {
+        rooms: [RoomSnapshot], final: FinalConnections, channel: HandoffChannel
+    ) throws(HandoffFailure) -> (changed: Int, bytes: Int) {
         let registry = context.upgrades.registry
         let header = HandoffHeader(
             pid: getpid(), binaryVersion: context.admin.binaryVersion, nextConnectionID: context.peekNextConnectionID(),
@@ -380,14 +450,15 @@ private final class HandoffAttempt {
             let head = header.encode()
             bytes += head.count
             try writer.add(state: head, fd: nil)
-            for (loop, listener) in runtime.listeners {
-                let kind: ListenerSnapshot.Kind = listener.isAdmin ? .admin : listener.isTLS ? .tls : .plain
-                try writer.add(state: ListenerSnapshot(kind: kind, loopIndex: loop.index).encode(), fd: listener.fd)
+            for connection in final.changed {
+                let record = KeyedConnectionRecord.encode(
+                    kind: HandoffFormat.finalConnectionRecord, key: connection.key, snapshot: connection.snapshot)
+                bytes += record.count
+                try writer.add(state: record, fd: connection.fd)
             }
-            for record in connections {
-                bytes += record.snapshot.count
-                try writer.add(state: record.snapshot, fd: record.fd)
-            }
+            let keys = AliveKeysRecord.encode(final.alive)
+            bytes += keys.count
+            try writer.add(state: keys, fd: nil)
             for room in rooms {
                 let encoded = room.encode()
                 bytes += encoded.count
@@ -397,7 +468,7 @@ private final class HandoffAttempt {
         } catch {
             throw failure(502, "send_failed", "handing the state to the new binary failed: \(error)")
         }
-        return (connections.count, runtime.listeners.count, bytes, leftBehind)
+        return (final.changed.count, bytes)
     }
 
     // MARK: Rollback

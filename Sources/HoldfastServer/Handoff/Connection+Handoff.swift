@@ -77,6 +77,15 @@ extension Connection {
             phoenix: phoenix?.snapshot())
     }
 
+    /// Drops a staged copy that a newer state replaced (or whose connection the old process closed): it leaves
+    /// its loop's list and will never read, write or flush; its socket and room joins now belong to the
+    /// replacement (or were closed by the caller), so nothing else is undone.
+    func retireStagedCopy() {
+        owner.remove(self)
+        phoenix = nil
+        phase = .closed
+    }
+
     /// Rebuilds a connection handed over by the previous process on `fd`, owned by `loop`. The caller registers
     /// it with the loop and hands the returned members to the adopted rooms.
     static func adopt(

@@ -52,7 +52,7 @@ struct HandoffEncoder {
 /// Reads what ``HandoffEncoder`` wrote; every read is bounds-checked and throws on damaged input.
 struct HandoffDecoder {
     private let bytes: [UInt8]
-    private var offset = 0
+    private(set) var offset = 0
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 

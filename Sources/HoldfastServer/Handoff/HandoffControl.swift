@@ -4,7 +4,9 @@ import HoldfastCore
 ///
 /// ```
 /// new → old   READY     started, configuration and plugins loaded, nothing bound
-/// old → new   records…  END (HandoffWriter)
+/// old → new   staging records…  END   (HandoffWriter; the old process still serves)
+/// new → old   STAGED    every connection built and registered, not serving   (or FAILED)
+/// old → new   final records…  END     (during the pause: what changed, and the rooms)
 /// new → old   DONE      everything rebuilt, not serving yet        (or FAILED with the reason)
 /// old → new   COMMIT    the old process will never touch a handed-over socket again (carries the pause so far)
 /// new → old   ACK       serving
@@ -15,12 +17,14 @@ import HoldfastCore
 /// once DONE is sent (the old process died: the sockets are the new one's alone).
 enum HandoffControl: Equatable {
     case ready(pid: Int32, version: String)
+    case staged(connections: Int)
     case done(connections: Int, rooms: Int, rebuildMilliseconds: Double)
     case failed(reason: String)
     case commit(pauseMilliseconds: Double)
     case ack
 
     private static let readyKind: UInt8 = 0x59  // "Y"
+    private static let stagedKind: UInt8 = 0x53  // "S"
     private static let doneKind: UInt8 = 0x44  // "D"
     private static let failedKind: UInt8 = 0x46  // "F"
     private static let commitKind: UInt8 = 0x4B  // "K"
@@ -33,6 +37,9 @@ enum HandoffControl: Equatable {
             out.byte(Self.readyKind)
             out.signed(Int64(pid))
             out.string(version)
+        case .staged(let connections):
+            out.byte(Self.stagedKind)
+            out.int(connections)
         case .done(let connections, let rooms, let milliseconds):
             out.byte(Self.doneKind)
             out.int(connections)
@@ -56,6 +63,8 @@ enum HandoffControl: Equatable {
         case Self.readyKind:
             guard let pid = Int32(exactly: try input.signed()) else { throw HandoffStateError(reason: "bad pid") }
             self = .ready(pid: pid, version: try input.string())
+        case Self.stagedKind:
+            self = .staged(connections: try input.int())
         case Self.doneKind:
             self = .done(connections: try input.int(), rooms: try input.int(), rebuildMilliseconds: Double(try input.int()) / 1000)
         case Self.failedKind:

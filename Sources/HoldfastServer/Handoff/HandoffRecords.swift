@@ -1,9 +1,17 @@
 import HoldfastChannels
 import HoldfastPresence
 
-/// The handoff stream: after READY, the old process sends one ``HandoffHeader`` record, one record per listening
-/// socket and per connection (each with its fd attached), one per room, then END (``HoldfastCore/HandoffWriter``).
-/// The first byte of every record names its kind.
+/// The handoff streams (``HoldfastCore/HandoffWriter``, each ended by END); the first byte of a record names its
+/// kind.
+///
+/// 1. **Staging**, sent while the old process still serves: one record per listening socket and one per
+///    connection (a copy of its state as it was then, keyed by the old process's fd number), each with its fd.
+///    The new process builds everything from it and answers STAGED.
+/// 2. **Final**, sent during the pause: the ``HandoffHeader``, a record for each connection whose state changed
+///    since it was staged (or that was not staged; that one carries its fd), the keys of every connection still
+///    open (staged ones missing from it were closed meanwhile), and one record per room.
+///
+/// So the pause costs in proportion to what changed, not to how many connections there are.
 enum HandoffFormat {
     /// Bumped whenever a record layout changes; a new binary refuses a stream it cannot read, and the old one
     /// rolls back.
@@ -12,6 +20,52 @@ enum HandoffFormat {
     static let listenerRecord: UInt8 = 0x4C  // "L"
     static let connectionRecord: UInt8 = 0x43  // "C"
     static let roomRecord: UInt8 = 0x52  // "R"
+    static let stagedConnectionRecord: UInt8 = 0x53  // "S"
+    static let finalConnectionRecord: UInt8 = 0x46  // "F"
+    static let aliveKeysRecord: UInt8 = 0x4B  // "K"
+}
+
+/// A connection's snapshot framed with its key (the old process's fd number, unique among its open connections
+/// for the whole upgrade, since no connection is accepted meanwhile).
+enum KeyedConnectionRecord {
+    static func encode(kind: UInt8, key: Int32, snapshot: [UInt8]) -> [UInt8] {
+        var out = HandoffEncoder(capacity: snapshot.count + 8)
+        out.byte(kind)
+        out.signed(Int64(key))
+        var bytes = out.bytes
+        bytes += snapshot
+        return bytes
+    }
+
+    static func decode(_ bytes: [UInt8]) throws(HandoffStateError) -> (key: Int32, snapshot: ConnectionSnapshot) {
+        var input = HandoffDecoder(bytes)
+        _ = try input.byte()
+        guard let key = Int32(exactly: try input.signed()) else { throw HandoffStateError(reason: "bad connection key") }
+        return (key, try ConnectionSnapshot(decoding: Array(bytes[input.offset...])))
+    }
+}
+
+/// The keys of every connection the old process still has open at the pause.
+enum AliveKeysRecord {
+    static func encode(_ keys: [Int32]) -> [UInt8] {
+        var out = HandoffEncoder(capacity: 8 + keys.count * 3)
+        out.byte(HandoffFormat.aliveKeysRecord)
+        out.unsigned(UInt64(keys.count))
+        for key in keys { out.signed(Int64(key)) }
+        return out.bytes
+    }
+
+    static func decode(_ bytes: [UInt8]) throws(HandoffStateError) -> Set<Int32> {
+        var input = HandoffDecoder(bytes)
+        guard try input.byte() == HandoffFormat.aliveKeysRecord else { throw HandoffStateError(reason: "not a key list") }
+        var keys = Set<Int32>()
+        for _ in 0..<(try input.unsigned()) {
+            guard let key = Int32(exactly: try input.signed()) else { throw HandoffStateError(reason: "bad connection key") }
+            keys.insert(key)
+        }
+        try input.expectEnd()
+        return keys
+    }
 }
 
 /// What the whole process hands over besides sockets and rooms.
@@ -99,46 +153,33 @@ struct ListenerSnapshot: Sendable, Equatable {
     }
 }
 
-/// A room at rest: presence with its phx_refs and pending diff, message numbering, who awaits `presence_state`,
-/// and each member's presence meta (the member's connection side comes with its connection record).
+/// A room at rest: presence with its phx_refs and pending diff, message numbering, and who awaits
+/// `presence_state`. The members are the presence entries' owners (each join tracks one meta, under the member's
+/// phx_ref); their connection side comes with their connection records.
 struct RoomSnapshot: Sendable, Equatable {
-    struct Member: Sendable, Equatable {
-        var connectionID: UInt64
-        var meta: JSONValue
-        var phxRef: String
-    }
-
     var topic: String
     var lastID: Int64
     var presence: PresenceSnapshot
-    var members: [Member]
     /// Members that joined within the current presence window and get `presence_state` at its flush.
     var awaitingState: [UInt64]
 
     func encode() -> [UInt8] {
         var presenceBytes: [UInt8] = []
         presence.encode(into: &presenceBytes)
-        var out = HandoffEncoder(capacity: 64 + presenceBytes.count + members.count * 48)
+        var out = HandoffEncoder(capacity: 64 + presenceBytes.count + awaitingState.count * 4)
         out.byte(HandoffFormat.roomRecord)
         out.string(topic)
         out.signed(lastID)
         out.data(presenceBytes)
-        out.unsigned(UInt64(members.count))
-        for member in members {
-            out.unsigned(member.connectionID)
-            out.data(JSON.encode(member.meta))
-            out.string(member.phxRef)
-        }
         out.unsigned(UInt64(awaitingState.count))
         for id in awaitingState { out.unsigned(id) }
         return out.bytes
     }
 
-    init(topic: String, lastID: Int64, presence: PresenceSnapshot, members: [Member], awaitingState: [UInt64]) {
+    init(topic: String, lastID: Int64, presence: PresenceSnapshot, awaitingState: [UInt64]) {
         self.topic = topic
         self.lastID = lastID
         self.presence = presence
-        self.members = members
         self.awaitingState = awaitingState
     }
 
@@ -154,16 +195,6 @@ struct RoomSnapshot: Sendable, Equatable {
         } catch {
             throw HandoffStateError(reason: "presence of \(topic): \(error)")
         }
-        var members: [Member] = []
-        for _ in 0..<(try input.unsigned()) {
-            let id = try input.unsigned()
-            let metaText = try input.data()
-            guard let meta = try? metaText.withUnsafeBytes({ try JSON.parse($0) }) else {
-                throw HandoffStateError(reason: "presence meta of \(topic) is not JSON")
-            }
-            members.append(Member(connectionID: id, meta: meta, phxRef: try input.string()))
-        }
-        self.members = members
         var awaiting: [UInt64] = []
         for _ in 0..<(try input.unsigned()) { awaiting.append(try input.unsigned()) }
         awaitingState = awaiting

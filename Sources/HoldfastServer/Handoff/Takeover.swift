@@ -37,13 +37,22 @@ extension Server {
         } catch {
             throw TakeoverError(reason: "cannot answer READY: \(error)")
         }
-        let started = MonotonicClock.nowNanoseconds()
         let perLoop = prepareLoops()
+        var stage = StagedConnections()
+        do {
+            stage = try receiveStaging(from: channel, perLoop: perLoop)
+            try HandoffControl.staged(connections: stage.byKey.count).send(on: channel, timeoutMilliseconds: 5_000)
+        } catch {
+            let reason = "\(error)"
+            try? HandoffControl.failed(reason: reason).send(on: channel, timeoutMilliseconds: 1_000)
+            throw TakeoverError(reason: reason)
+        }
+        let started = MonotonicClock.nowNanoseconds()
         let rooms: [ActorRef<RoomMessage>]
         let counts: (connections: Int, rooms: Int)
         let header: HandoffHeader
         do {
-            (header, rooms, counts) = try rebuild(from: channel, perLoop: perLoop)
+            (header, rooms, counts) = try receiveFinal(from: channel, stage: stage, perLoop: perLoop)
         } catch {
             let reason = "\(error)"
             try? HandoffControl.failed(reason: reason).send(on: channel, timeoutMilliseconds: 1_000)
@@ -104,56 +113,103 @@ extension Server {
         }
     }
 
-    /// Reads the whole stream and rebuilds listeners, connections, rooms and the handler state (loops not
-    /// running yet, so registering on them from this thread is safe).
-    private func rebuild(
-        from channel: HandoffChannel, perLoop: [LoopConnections]
-    ) throws -> (HandoffHeader, [ActorRef<RoomMessage>], (connections: Int, rooms: Int)) {
-        let reader = HandoffReader(channel: channel, timeoutMilliseconds: 10_000)
-        guard let first = try reader.next(), first.fd == nil else {
-            throw HandoffStateError(reason: "the stream does not start with its header")
-        }
-        let header = try HandoffHeader(decoding: first.state)
-        context.logger.notice("binary upgrade: taking over", metadata: ["from-pid": "\(header.pid)", "from-version": "\(header.binaryVersion)"])
+    /// What staging built: the listeners, and each connection by its key in the old process.
+    struct StagedConnections {
         var listeners: [ListenerSpec] = []
-        var members: [String: [UInt64: RoomMember]] = [:]
-        var snapshots: [RoomSnapshot] = []
-        var connections = 0
+        var byKey: [Int32: Connection] = [:]
+    }
+
+    /// Staging (the old process still serves): builds every connection from its copy and registers its socket
+    /// on its loop. Nothing is read or written: the loops do not run yet.
+    private func receiveStaging(from channel: HandoffChannel, perLoop: [LoopConnections]) throws -> StagedConnections {
+        let reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        var stage = StagedConnections()
         var unclaimed: [Int32] = []
         do {
             while let (state, fd) = try reader.next() {
-                if let fd { unclaimed.append(fd) }
+                guard let fd else { throw HandoffStateError(reason: "a staging record without its socket") }
+                unclaimed.append(fd)
                 switch state.first {
                 case HandoffFormat.listenerRecord:
-                    guard let fd else { throw HandoffStateError(reason: "a listener record without its socket") }
                     let listener = try ListenerSnapshot(decoding: state)
-                    listeners.append(ListenerSpec(fd: fd, kind: listener.kind, loopIndex: listener.loopIndex))
-                case HandoffFormat.connectionRecord:
-                    guard let fd else { throw HandoffStateError(reason: "a connection record without its socket") }
-                    let snapshot = try ConnectionSnapshot(decoding: state)
-                    let index = snapshot.loopIndex % group.loops.count
-                    let loop = group.loops[index]
-                    let (connection, joins) = try Connection.adopt(
-                        fd: fd, snapshot: snapshot, loop: loop, context: context, owner: perLoop[index])
-                    try loop.register(fd: fd, interest: .readable, handler: connection)
-                    unclaimed.removeLast()
-                    perLoop[index].add(connection)
-                    context.openConnections.add(1, ordering: .relaxed)
-                    connection.requestFlushIfNeeded()
-                    for member in joins { members[member.topic, default: [:]][member.connectionID] = member }
-                    connections += 1
-                case HandoffFormat.roomRecord:
-                    snapshots.append(try RoomSnapshot(decoding: state))
+                    stage.listeners.append(ListenerSpec(fd: fd, kind: listener.kind, loopIndex: listener.loopIndex))
+                case HandoffFormat.stagedConnectionRecord:
+                    let (key, snapshot) = try KeyedConnectionRecord.decode(state)
+                    stage.byKey[key] = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
                 default:
-                    throw HandoffStateError(reason: "unknown record kind \(state.first.map { "\($0)" } ?? "empty")")
+                    throw HandoffStateError(reason: "unknown staging record kind \(state.first.map { "\($0)" } ?? "empty")")
                 }
+                unclaimed.removeLast()
             }
         } catch {
             unclaimed.forEach(Socket.close)
             throw error
         }
-        if listeners.contains(where: { $0.kind == .tls }) && context.tls == nil {
+        if stage.listeners.contains(where: { $0.kind == .tls }) && context.tls == nil {
             throw HandoffStateError(reason: "the previous process serves TLS but this configuration has no certificate and key")
+        }
+        return stage
+    }
+
+    /// The pause: replaces the connections that changed since staging, drops those that closed meanwhile, and
+    /// rebuilds the rooms and the handler state.
+    private func receiveFinal(
+        from channel: HandoffChannel, stage: StagedConnections, perLoop: [LoopConnections]
+    ) throws -> (HandoffHeader, [ActorRef<RoomMessage>], (connections: Int, rooms: Int)) {
+        let reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        guard let first = try reader.next(), first.fd == nil else {
+            throw HandoffStateError(reason: "the final stream does not start with its header")
+        }
+        let header = try HandoffHeader(decoding: first.state)
+        context.logger.notice("binary upgrade: taking over", metadata: ["from-pid": "\(header.pid)", "from-version": "\(header.binaryVersion)"])
+        var connections = stage.byKey
+        var snapshots: [RoomSnapshot] = []
+        var alive: Set<Int32>?
+        while let (state, fd) = try reader.next() {
+            switch state.first {
+            case HandoffFormat.finalConnectionRecord:
+                let (key, snapshot) = try KeyedConnectionRecord.decode(state)
+                if let staged = connections[key] {
+                    if let fd { Socket.close(fd) }  // a staged connection has its socket already
+                    let replacement = try adoptConnection(fd: staged.fd, snapshot: snapshot, perLoop: perLoop, register: false)
+                    staged.retireStagedCopy()
+                    staged.loop.replaceHandler(fd: staged.fd, with: replacement)
+                    context.openConnections.subtract(1, ordering: .relaxed)
+                    connections[key] = replacement
+                } else {
+                    guard let fd else { throw HandoffStateError(reason: "connection \(key) was neither staged nor sent") }
+                    do {
+                        connections[key] = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
+                    } catch {
+                        Socket.close(fd)
+                        throw error
+                    }
+                }
+            case HandoffFormat.aliveKeysRecord:
+                alive = try AliveKeysRecord.decode(state)
+            case HandoffFormat.roomRecord:
+                snapshots.append(try RoomSnapshot(decoding: state))
+            default:
+                if let fd { Socket.close(fd) }
+                throw HandoffStateError(reason: "unknown record kind \(state.first.map { "\($0)" } ?? "empty")")
+            }
+        }
+        guard let alive else { throw HandoffStateError(reason: "the final stream has no list of open connections") }
+        // Staged connections the old process closed meanwhile: its copy is gone, so closing ours ends them.
+        for (key, connection) in connections where !alive.contains(key) {
+            connection.loop.deregister(fd: connection.fd)
+            Socket.close(connection.fd)
+            connection.retireStagedCopy()
+            context.openConnections.subtract(1, ordering: .relaxed)
+            connections.removeValue(forKey: key)
+        }
+        // Only now may queued output go out: a staged copy's output may be stale.
+        for connection in connections.values { connection.requestFlushIfNeeded() }
+        var members: [String: [UInt64: RoomMember]] = [:]
+        for connection in connections.values {
+            for member in connection.phoenix?.joined.values ?? [:].values {
+                members[member.topic, default: [:]][member.connectionID] = member
+            }
         }
         try adoptHandlers(header)
         var rooms: [ActorRef<RoomMessage>] = []
@@ -164,8 +220,21 @@ extension Server {
             rooms.append(room)
         }
         context.continueConnectionIDs(after: header.nextConnectionID)
-        try install(listeners, perLoop: perLoop)
-        return (header, rooms, (connections, snapshots.count))
+        try install(stage.listeners, perLoop: perLoop)
+        return (header, rooms, (connections.count, snapshots.count))
+    }
+
+    /// Builds one connection on its loop (before the loops run), optionally registering its socket.
+    private func adoptConnection(
+        fd: Int32, snapshot: ConnectionSnapshot, perLoop: [LoopConnections], register: Bool
+    ) throws -> Connection {
+        let index = snapshot.loopIndex % group.loops.count
+        let loop = group.loops[index]
+        let (connection, _) = try Connection.adopt(fd: fd, snapshot: snapshot, loop: loop, context: context, owner: perLoop[index])
+        if register { try loop.register(fd: fd, interest: .readable, handler: connection) }
+        perLoop[index].add(connection)
+        context.openConnections.add(1, ordering: .relaxed)
+        return connection
     }
 
     /// Continues the previous process's handler: the same plugins when they load here (migrating the state if

@@ -104,9 +104,6 @@ final class Room: @unchecked Sendable {
         guard pending.isEmpty, inFlight.isEmpty else { return nil }
         return RoomSnapshot(
             topic: topic, lastID: max(lastID, membership.lastAssignedID), presence: presence.exportState(),
-            members: membership.entries.map {
-                RoomSnapshot.Member(connectionID: $0.member.connectionID, meta: $0.meta, phxRef: $0.phxRef)
-            },
             awaitingState: Array(awaitingState.keys))
     }
 

@@ -1,6 +1,7 @@
 import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
+import HoldfastPresence
 import Logging
 import Synchronization
 
@@ -57,9 +58,10 @@ final class RoomRegistry: Sendable {
     func adopt(_ snapshot: RoomSnapshot, members: [UInt64: RoomMember]) -> ActorRef<RoomMessage>? {
         let seed = RoomHandoffSeed(presence: snapshot.presence, awaitingState: snapshot.awaitingState)
         let membership = RoomMembership(adopting: seed, lastAssignedID: snapshot.lastID)
-        for entry in snapshot.members {
-            guard let member = members[entry.connectionID] else { continue }
-            membership.add(member, meta: entry.meta, phxRef: entry.phxRef)
+        // Each member tracked one meta under its phx_ref when it joined.
+        for entry in snapshot.presence.entries {
+            guard let member = members[entry.owner] else { continue }
+            membership.add(member, meta: .object(entry.fields), phxRef: entry.ref)
         }
         let topic = snapshot.topic
         return refs.withLock { refs -> ActorRef<RoomMessage>? in
