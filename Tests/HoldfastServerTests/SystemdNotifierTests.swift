@@ -1,5 +1,6 @@
 import Glibc
 import HoldfastCore
+import Synchronization
 import Testing
 
 @testable import HoldfastServer
@@ -55,21 +56,25 @@ import Testing
         #expect(receiver.receive() == "RELOADING=1\nMONOTONIC_USEC=42")
     }
 
-    @Test func barrierWaitsUntilSystemdHasHandledTheMessages() async throws {
+    @Test func barrierWaitsUntilSystemdHasHandledTheMessages() throws {
         let receiver = try NotifySocketReceiver(abstract: false)
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": receiver.notifySocket])
         try notifier.notify(["MAINPID": "1234"])
-        // The stand-in for systemd reads in the background, as systemd would, and closes the attached fd.
-        let reader = Task.detached { () -> [String] in
-            var texts: [String] = []
-            while texts.count < 2, let (text, fds) = receiver.receiveWithFds() {
-                texts.append(text + " fds=\(fds.count)")
+        // The stand-in for systemd reads on a thread of its own, as systemd would, and closes the attached fd.
+        // (A thread, not a Task: the barrier blocks its caller, and the test pool may have no other thread free.)
+        let texts = Mutex<[String]>([])
+        let finished = ThreadSemaphore()
+        let box = ReceiverBox(receiver)
+        startThread {
+            while texts.withLock({ $0.count }) < 2, let (text, fds) = box.receiver.receiveWithFds() {
+                texts.withLock { $0.append(text + " fds=\(fds.count)") }
                 for fd in fds { close(fd) }
             }
-            return texts
+            finished.signal()
         }
         #expect(try notifier.barrier(timeoutMilliseconds: 5000))
-        #expect(await reader.value == ["MAINPID=1234 fds=0", "BARRIER=1 fds=1"])
+        finished.wait(timeoutMilliseconds: 5000)
+        #expect(texts.withLock { $0 } == ["MAINPID=1234 fds=0", "BARRIER=1 fds=1"])
     }
 
     @Test func barrierTimesOutWhileTheMessageIsUnread() throws {
@@ -109,4 +114,10 @@ import Testing
             try long.notify("READY=1")
         }
     }
+}
+
+/// Hands the receiver to the reading thread (it is used there alone until the test reads the results).
+private struct ReceiverBox: @unchecked Sendable {
+    let receiver: NotifySocketReceiver
+    init(_ receiver: NotifySocketReceiver) { self.receiver = receiver }
 }
