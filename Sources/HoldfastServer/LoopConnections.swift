@@ -9,6 +9,25 @@ final class LoopConnections: @unchecked Sendable {
     private(set) var connections: [Connection] = []
     /// Bytes of large output buffers released since the last heap trim (see `trimHeapIfNeeded`).
     var releasedBytes = 0
+    /// While a binary upgrade stages connections, closed sockets stay open (but unwatched) until the staging
+    /// stream is sent: their fd numbers are on their way to the new process and must not be closed or reused.
+    private var deferringCloses = false
+    private var deferredCloses: [Int32] = []
+
+    /// Closes a connection's socket, or keeps it until ``closeDeferredSockets()`` while closes are deferred.
+    func closeSocket(_ fd: Int32) {
+        if deferringCloses { deferredCloses.append(fd) } else { Socket.close(fd) }
+    }
+
+    /// Starts deferring socket closes (binary upgrade staging).
+    func deferCloses() { deferringCloses = true }
+
+    /// Ends deferring and closes what was deferred.
+    func closeDeferredSockets() {
+        deferringCloses = false
+        deferredCloses.forEach(Socket.close)
+        deferredCloses = []
+    }
 
     func add(_ connection: Connection) {
         connection.slot = connections.count

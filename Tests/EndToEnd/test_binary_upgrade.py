@@ -65,6 +65,9 @@ def handoff_server(server_factory, certificate):
             "HOLDFAST_SECRET_KEY": SECRET, "HOLDFAST_ADMIN_TOKEN": TOKEN,
             "HOLDFAST_TLS_LISTEN": "127.0.0.1:0", "HOLDFAST_TLS_CERT": str(cert), "HOLDFAST_TLS_KEY": str(key),
             "HOLDFAST_CHANNELS_RATE_LIMIT_MESSAGES": "1000", "HOLDFAST_LOG_LEVEL": "info",
+            # Test hooks make every upgrade check that each connection it does not send again in the pause is
+            # byte for byte what was staged ("stale staged copy" in the log otherwise).
+            "HOLDFAST_TEST_HOOKS": "true",
         }
         env.update(extra or {})
         return server_factory(env)
@@ -240,6 +243,7 @@ def test_chat_traffic_survives_repeated_binary_upgrades(handoff_server, variant_
                 assert [b for b in bodies if b.startswith(f"user{other}:")] == [f"user{other}:{s}" for s in range(messages_each)]
             # What every member saw at the start is exactly what a newcomer sees after four upgrades.
             assert result["view"] == probes[topic], f"{topic}: presence changed across the upgrades"
+    assert not [line for line in server.log().splitlines() if "stale staged copy" in line]
     document = status_of(server)
     assert document["pid"] == pids[-1]
     assert document["last_upgrade"]["kind"] == "binary" and document["last_upgrade"]["outcome"] == "ok"
@@ -371,6 +375,7 @@ def test_an_openssl_s_client_session_survives_upgrades_with_key_updates(handoff_
         assert client.poll() is None, "the TLS session is still open"
         text = b"".join(output).decode(errors="replace")
         assert text.count("KEYUPDATE") == 2, text
+        assert not [line for line in server.log().splitlines() if "stale staged copy" in line]
     finally:
         client.stdin.close()
         client.wait(timeout=10)

@@ -131,6 +131,7 @@ final class PhoenixSession {
     /// was superseded meanwhile.
     func joinFinished(member: RoomMember, ref: String?, result: JoinResult, extra: [PhoenixMessage]) {
         guard joined[member.topic] === member else { return }
+        connection.handoffGeneration &+= 1  // the channel's state changes (see Connection.handoffGeneration)
         perform(state.completeJoin(topic: member.topic, joinRef: member.joinRef, ref: ref, result: result))
         guard case .ok = result else {
             joined.removeValue(forKey: member.topic)

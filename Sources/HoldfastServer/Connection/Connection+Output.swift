@@ -23,7 +23,7 @@ extension Connection {
 
     func flush() {
         flushScheduled = false
-        handoffGeneration &+= 1
+        defer { if tls != nil || outboundOffset < outbound.count { handoffGeneration &+= 1 } }
         guard phase != .closed else { return }
         sealPendingPlaintext()
         while outboundOffset < outbound.count {

@@ -84,7 +84,7 @@ extension Connection {
     /// Sends one text message (a Phoenix reply or push encoded for this connection).
     func sendText(_ text: [UInt8]) {
         guard phase == .webSocket else { return }
-        handoffGeneration &+= 1
+        if outputChangesState { handoffGeneration &+= 1 }
         text.withUnsafeBytes { bytes in
             withApplicationOutput { webSocket!.appendMessage(bytes, opcode: .text, into: &$0) }
         }
@@ -96,7 +96,7 @@ extension Connection {
     /// connection compresses, in which case the payload is compressed for it alone.
     func sendBroadcast(_ broadcast: EncodedBroadcast, version: PhoenixSerializerVersion) {
         guard phase == .webSocket else { return }
-        handoffGeneration &+= 1
+        if outputChangesState { handoffGeneration &+= 1 }
         if webSocket!.deflateParameters != nil {
             broadcast.payload(for: version).withUnsafeBytes { bytes in
                 withApplicationOutput { webSocket!.appendMessage(bytes, opcode: .text, into: &$0) }

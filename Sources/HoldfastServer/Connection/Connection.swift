@@ -83,10 +83,16 @@ final class Connection: EventHandler {
     var sawTraffic = false
     /// Position in the loop's connection list (for O(1) removal).
     var slot = -1
-    /// Bumped by everything that can change the connection's exported state (I/O, output queued, phase and
-    /// deadline changes). A binary upgrade copies every connection before it pauses and, in the pause, sends
-    /// again only those whose generation moved.
+    /// Bumped by everything that can change the connection's exported state: input, phase and deadline
+    /// changes, Phoenix joins completing, and output that changes more than the queue (TLS sealing advances
+    /// the write sequence, compression the deflate window, a partial write the queue). A binary upgrade copies
+    /// every connection before it pauses and, in the pause, sends again only those whose generation moved or
+    /// that have output queued. (Output fully written on a plaintext, uncompressed connection leaves its
+    /// exported state as it was, which is why a broadcast alone does not count.)
     var handoffGeneration: UInt64 = 0
+
+    /// Whether queuing output changes the exported state beyond the queue itself (see ``handoffGeneration``).
+    var outputChangesState: Bool { tls != nil || webSocket?.deflateParameters != nil }
 
     init(
         fd: Int32, loop: EventLoop, context: ServerContext, owner: LoopConnections,
@@ -177,7 +183,7 @@ final class Connection: EventHandler {
         handoffGeneration &+= 1
         phase = .closed
         loop.deregister(fd: fd)
-        Socket.close(fd)
+        owner.closeSocket(fd)
         owner.remove(self)
         phoenix?.connectionClosed()
         phoenix = nil

@@ -80,6 +80,7 @@ private final class HandoffAttempt {
     var child: ChildProcess?
     var channel: HandoffChannel?
     var listenersHeld = false
+    var stagingStarted = false
     var ioPaused = false
     /// Signalled once per loop to unfreeze it on rollback.
     var frozen: ThreadSemaphore?
@@ -101,7 +102,8 @@ private final class HandoffAttempt {
             let record = try handOver(started: started)
             context.upgrades.record(record)
             logger.notice("binary upgrade done: the new process serves, this one exits", metadata: [
-                "new-pid": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)",
+                "to": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)",
+                "steps-ms": "\(timings.map { "\($0.0)=\((($0.1 * 100).rounded() / 100))" }.joined(separator: ","))",
             ])
             completion(.success(record))
             // Leave without running anything that could touch a socket: the kernel closes our copies of the
@@ -139,9 +141,9 @@ private final class HandoffAttempt {
 
         let pauseStarted = MonotonicClock.nowNanoseconds()
         try pauseIO()
-        try waitUntilQuiescent()
+        try waitUntilQuiescent(step: "drain")
         let rooms = try exportRooms()
-        try waitUntilQuiescent()
+        try waitUntilQuiescent(step: "settle")
         let exportStarted = MonotonicClock.nowNanoseconds()
         let final = try freezeAndExportConnections(staged: staged)
         mark("export", since: exportStarted)
@@ -299,7 +301,7 @@ private final class HandoffAttempt {
     /// Waits until nothing is left to do inside the process: the history writer idle (so every accepted chat
     /// message is acknowledged and broadcast), every room mailbox empty, and no task or timer run on any loop
     /// between two consecutive barriers. With socket I/O paused, nothing can start new work after that.
-    private func waitUntilQuiescent() throws(HandoffFailure) {
+    private func waitUntilQuiescent(step: String) throws(HandoffFailure) {
         let started = MonotonicClock.nowNanoseconds()
         let deadline = MonotonicClock.nowMilliseconds() + 5_000
         let runtime = self.runtime
@@ -317,7 +319,7 @@ private final class HandoffAttempt {
             }
             if !writerIdle { usleep(100) }
         }
-        mark("drain", since: started)
+        mark(step, since: started)
     }
 
     private func exportRooms() throws(HandoffFailure) -> [RoomSnapshot] {
@@ -339,23 +341,26 @@ private final class HandoffAttempt {
     /// events), the copies go to the new process with their fds, and it builds and registers them; the pause
     /// then only has to send what changed since. Returns the generation each connection was copied at, by loop
     /// and key.
-    private func stage(on channel: HandoffChannel) throws(HandoffFailure) -> [[Int32: UInt64]] {
+    private func stage(on channel: HandoffChannel) throws(HandoffFailure) -> [StagedLoop] {
         let started = MonotonicClock.nowNanoseconds()
         let runtime = self.runtime
         let requester = requesterFD
-        // Each copy holds a duplicate of its fd, taken on the loop with the copy: the loop goes on serving, and
-        // a connection it closes meanwhile must not leave a stale or reused fd number to send.
+        // The loops go on serving while the copies are sent: a connection closed meanwhile keeps its socket open
+        // until the stream is out, so no fd number on its way is stale or reused (a duplicate per connection
+        // would double the fds, and a process may not hold that many).
+        stagingStarted = true
         guard let copies = runtime.onEveryLoop(timeoutMilliseconds: 30_000, { index in
-            var records: [(key: Int32, generation: UInt64, bytes: [UInt8], duplicate: Int32)] = []
+            runtime.connections[index].deferCloses()
+            var records: [(key: Int32, generation: UInt64, bytes: [UInt8])] = []
             runtime.connections[index].forEach { connection in
                 guard connection.fd != requester, let snapshot = connection.handoffSnapshot(loopIndex: index) else { return }
-                let duplicate = fcntl(connection.fd, F_DUPFD_CLOEXEC, 0)
-                guard duplicate >= 0 else { return }  // out of fds: it moves in the pause instead
-                records.append((connection.fd, connection.handoffGeneration, snapshot.encode(), duplicate))
+                // A copy taken with output still queued goes stale as soon as that output is written (which does
+                // not move the generation on a plaintext connection): such a connection is always sent again.
+                let generation = connection.pendingOutputBytes > 0 ? UInt64.max : connection.handoffGeneration
+                records.append((connection.fd, generation, snapshot.encode()))
             }
             return records
         }) else { throw failure(500, "loops_unresponsive", "an event loop did not copy its connections") }
-        defer { for loopCopies in copies { for copy in loopCopies { Socket.close(copy.duplicate) } } }
         let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
         do {
             for (loop, listener) in runtime.listeners {
@@ -366,13 +371,14 @@ private final class HandoffAttempt {
                 for copy in loopCopies {
                     let record = KeyedConnectionRecord.encode(
                         kind: HandoffFormat.stagedConnectionRecord, key: copy.key, snapshot: copy.bytes)
-                    try writer.add(state: record, fd: copy.duplicate)
+                    try writer.add(state: record, fd: copy.key)
                 }
             }
             try writer.finish()
         } catch {
             throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
         }
+        closeDeferredSockets()
         let answer = try awaitControl(timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds, step: "staged")
         switch answer {
         case .staged: break
@@ -380,7 +386,22 @@ private final class HandoffAttempt {
         default: throw failure(502, "staged_failed", "the new binary answered \(answer) instead of STAGED")
         }
         mark("staging", since: started)
-        return copies.map { Dictionary($0.map { ($0.key, $0.generation) }, uniquingKeysWith: { first, _ in first }) }
+        let verify = configuration.testHooks
+        return copies.map { loopCopies in
+            var staged = StagedLoop()
+            for copy in loopCopies {
+                staged.generations[copy.key] = copy.generation
+                if verify { staged.bytes[copy.key] = copy.bytes }
+            }
+            return staged
+        }
+    }
+
+    /// What staging sent for one loop: each connection's generation then, and (with test hooks on) its bytes, so
+    /// the pause can prove that every connection it does not send again is indeed unchanged.
+    struct StagedLoop: Sendable {
+        var generations: [Int32: UInt64] = [:]
+        var bytes: [Int32: [UInt8]] = [:]
     }
 
     /// What the pause sends: the connections that changed since staging (with their fd if they were not staged),
@@ -393,7 +414,7 @@ private final class HandoffAttempt {
 
     /// Each loop exports what changed since staging and then blocks until the verdict: on commit it never runs
     /// again; on rollback ``rollBack()`` releases it.
-    private func freezeAndExportConnections(staged: [[Int32: UInt64]]) throws(HandoffFailure) -> FinalConnections {
+    private func freezeAndExportConnections(staged: [StagedLoop]) throws(HandoffFailure) -> FinalConnections {
         let runtime = self.runtime
         let requester = requesterFD
         let gate = ThreadSemaphore()
@@ -407,8 +428,10 @@ private final class HandoffAttempt {
                 runtime.connections[index].forEach { connection in
                     let key = connection.fd
                     guard key != requester else { return }
-                    let stagedGeneration = stagedHere[key]
-                    if stagedGeneration == connection.handoffGeneration {
+                    let stagedGeneration = stagedHere.generations[key]
+                    if stagedGeneration == connection.handoffGeneration && connection.pendingOutputBytes == 0
+                        && !Self.isStale(connection, staged: stagedHere.bytes[key], loopIndex: index, logger: runtime.context.logger)
+                    {
                         result.alive.append(key)
                     } else if let snapshot = connection.handoffSnapshot(loopIndex: index) {
                         result.alive.append(key)
@@ -434,6 +457,19 @@ private final class HandoffAttempt {
                 $0.leftBehind += $1.leftBehind
             }
         }
+    }
+
+    /// Test hooks only: whether a connection deemed unchanged differs from its staged copy after all (a state
+    /// change that did not move ``Connection/handoffGeneration``: a bug, logged loudly and sent again anyway).
+    private static func isStale(_ connection: Connection, staged: [UInt8]?, loopIndex: Int, logger: Logger) -> Bool {
+        guard let staged else { return false }
+        let now = connection.handoffSnapshot(loopIndex: loopIndex)
+        guard now?.encode() != staged else { return false }
+        let then = try? ConnectionSnapshot(decoding: staged)
+        logger.error("binary upgrade: stale staged copy of an unchanged connection", metadata: [
+            "fd": "\(connection.fd)", "differs": "\(now.map { then?.differences(from: $0) ?? [] } ?? ["gone"])",
+        ])
+        return true
     }
 
     private func send(
@@ -471,6 +507,14 @@ private final class HandoffAttempt {
         return (final.changed.count, bytes)
     }
 
+    /// Ends the deferral of socket closes that staging started (once its stream is out, or on rollback).
+    private func closeDeferredSockets() {
+        guard stagingStarted else { return }
+        stagingStarted = false
+        let runtime = self.runtime
+        _ = runtime.onEveryLoop { index in runtime.connections[index].closeDeferredSockets() }
+    }
+
     // MARK: Rollback
 
     /// Kills the new process first (so it can never touch a socket), then lets the loops continue.
@@ -481,6 +525,7 @@ private final class HandoffAttempt {
         if let frozen {
             for _ in runtime.loops { frozen.signal() }
         }
+        closeDeferredSockets()
         if ioPaused || listenersHeld {
             let resume = ioPaused
             _ = runtime.onEveryLoop { index in

@@ -54,6 +54,26 @@ struct PhoenixSnapshot: Sendable, Equatable {
 }
 
 extension ConnectionSnapshot {
+    /// The names of the fields that differ from `other` (for diagnostics).
+    func differences(from other: ConnectionSnapshot) -> [String] {
+        var names: [String] = []
+        if phase != other.phase { names.append("phase \(phase)->\(other.phase)") }
+        if deadline != other.deadline { names.append("deadline") }
+        if closeWhenFlushed != other.closeWhenFlushed { names.append("closeWhenFlushed") }
+        if inbound != other.inbound { names.append("inbound \(inbound.count)->\(other.inbound.count)") }
+        if plainInbound != other.plainInbound { names.append("plainInbound") }
+        if outbound != other.outbound { names.append("outbound") }
+        if tls != other.tls { names.append("tls") }
+        if webSocket != other.webSocket { names.append("webSocket") }
+        if phoenix?.channels != other.phoenix?.channels { names.append("channels") }
+        if phoenix?.joins != other.phoenix?.joins { names.append("joins") }
+        if phoenix?.lastReceivedAt != other.phoenix?.lastReceivedAt { names.append("lastReceivedAt") }
+        if phoenix?.rateWindowStart != other.phoenix?.rateWindowStart || phoenix?.rateWindowCount != other.phoenix?.rateWindowCount {
+            names.append("rateWindow")
+        }
+        return names
+    }
+
     func encode() -> [UInt8] {
         var out = HandoffEncoder(capacity: 128 + inbound.count + plainInbound.count + outbound.count)
         out.byte(HandoffFormat.connectionRecord)

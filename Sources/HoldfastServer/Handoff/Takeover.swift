@@ -38,6 +38,7 @@ extension Server {
             throw TakeoverError(reason: "cannot answer READY: \(error)")
         }
         let perLoop = prepareLoops()
+        let stagingStarted = MonotonicClock.nowNanoseconds()
         var stage = StagedConnections()
         do {
             stage = try receiveStaging(from: channel, perLoop: perLoop)
@@ -47,6 +48,7 @@ extension Server {
             try? HandoffControl.failed(reason: reason).send(on: channel, timeoutMilliseconds: 1_000)
             throw TakeoverError(reason: reason)
         }
+        let staging = Double(MonotonicClock.nowNanoseconds() - stagingStarted) / 1e6
         let started = MonotonicClock.nowNanoseconds()
         let rooms: [ActorRef<RoomMessage>]
         let counts: (connections: Int, rooms: Int)
@@ -91,7 +93,8 @@ extension Server {
         context.upgrades.record(record)
         logAddresses("took over from the previous process; listening")
         context.logger.notice("binary upgrade: serving", metadata: [
-            "connections": "\(counts.connections)", "rooms": "\(counts.rooms)", "rebuild-ms": "\(rebuilt)",
+            "connections": "\(counts.connections)", "rooms": "\(counts.rooms)", "staging-ms": "\(staging)",
+            "final-ms": "\(rebuilt)",
         ])
     }
 
