@@ -46,6 +46,10 @@ import Testing
             changes: [PresenceSnapshot.Change(ref: "abc.3", before: nil)])
         let room = RoomSnapshot(topic: "room:a", lastID: 77, presence: presence, awaitingState: [42])
         #expect(try RoomSnapshot(decoding: room.encode()) == room)
+        let unchanged = RoomSnapshot(topic: "room:a", lastID: 78, presence: nil, awaitingState: [])
+        #expect(try RoomSnapshot(decoding: unchanged.encode()) == unchanged)
+        let staged = StagedRoom(topic: "room:a", presenceGeneration: 9, presence: presence)
+        #expect(try StagedRoom(decoding: staged.encode()) == staged)
     }
 
     @Test func theHeaderAndControlMessagesRoundTrip() throws {
@@ -66,8 +70,8 @@ import Testing
         let decoded = try KeyedConnectionRecord.decode(record)
         #expect(decoded.key == 19_999 && decoded.snapshot == Self.connection)
         let keys: Set<Int32> = [3, 17, 19_999]
-        #expect(try AliveKeysRecord.decode(AliveKeysRecord.encode(Array(keys))) == keys)
-        #expect(throws: HandoffStateError.self) { try AliveKeysRecord.decode(Array(AliveKeysRecord.encode([1, 2]).dropLast())) }
+        #expect(try ClosedKeysRecord.decode(ClosedKeysRecord.encode(Array(keys))) == keys)
+        #expect(throws: HandoffStateError.self) { try ClosedKeysRecord.decode(Array(ClosedKeysRecord.encode([1, 2]).dropLast())) }
     }
 
     @Test func anotherFormatVersionIsRefused() {

@@ -142,10 +142,10 @@ private final class HandoffAttempt {
         let pauseStarted = MonotonicClock.nowNanoseconds()
         try pauseIO()
         try waitUntilQuiescent(step: "drain")
-        let rooms = try exportRooms()
+        let rooms = try exportRooms(staged: staged.rooms)
         try waitUntilQuiescent(step: "settle")
         let exportStarted = MonotonicClock.nowNanoseconds()
-        let final = try freezeAndExportConnections(staged: staged)
+        let final = try freezeAndExportConnections(staged: staged.loops)
         mark("export", since: exportStarted)
 
         let sendStarted = MonotonicClock.nowNanoseconds()
@@ -184,7 +184,7 @@ private final class HandoffAttempt {
             JSONMember("new_pid", .integer(Int64(newPID))),
             JSONMember("new_version", .string(newVersion)),
             JSONMember("binary", .string(binary)),
-            JSONMember("connections", .integer(Int64(final.alive.count))),
+            JSONMember("connections", .integer(Int64(final.open))),
             JSONMember("changed_in_pause", .integer(Int64(sent.changed))),
             JSONMember("left_behind", .integer(Int64(final.leftBehind))),
             JSONMember("listeners", .integer(Int64(runtime.listeners.count))),
@@ -322,11 +322,13 @@ private final class HandoffAttempt {
         mark(step, since: started)
     }
 
-    private func exportRooms() throws(HandoffFailure) -> [RoomSnapshot] {
+    private func exportRooms(staged: [String: UInt64]) throws(HandoffFailure) -> [RoomSnapshot] {
         let started = MonotonicClock.nowNanoseconds()
         let sink = RoomExportSink()
         var asked = 0
-        for room in context.rooms.allRooms where room.send(.exportForHandoff(sink)) { asked += 1 }
+        for room in context.rooms.allRooms where room.send(.exportForHandoff(sink, stagedPresence: staged[room.id])) {
+            asked += 1
+        }
         guard let collected = sink.wait(for: asked, timeoutMilliseconds: 5_000) else {
             throw failure(503, "rooms_unresponsive", "not every room exported its state within 5 s")
         }
@@ -338,11 +340,17 @@ private final class HandoffAttempt {
     }
 
     /// Staging, while the loops keep serving: every loop copies its connections (each between two of its
-    /// events), the copies go to the new process with their fds, and it builds and registers them; the pause
-    /// then only has to send what changed since. Returns the generation each connection was copied at, by loop
-    /// and key.
-    private func stage(on channel: HandoffChannel) throws(HandoffFailure) -> [StagedLoop] {
+    /// events) and every room its presence, the copies go to the new process (connections with their fds), and
+    /// it builds and registers them; the pause then only has to send what changed since. Returns the generation
+    /// each connection (by loop and key) and each room's presence was copied at.
+    private func stage(on channel: HandoffChannel) throws(HandoffFailure) -> Staged {
         let started = MonotonicClock.nowNanoseconds()
+        let sink = RoomExportSink()
+        var askedRooms = 0
+        for room in context.rooms.allRooms where room.send(.stageForHandoff(sink)) { askedRooms += 1 }
+        guard let stagedRooms = sink.wait(for: askedRooms, timeoutMilliseconds: 5_000)?.staged else {
+            throw failure(503, "rooms_unresponsive", "not every room copied its presence within 5 s")
+        }
         let runtime = self.runtime
         let requester = requesterFD
         // The loops go on serving while the copies are sent: a connection closed meanwhile keeps its socket open
@@ -374,6 +382,7 @@ private final class HandoffAttempt {
                     try writer.add(state: record, fd: copy.key)
                 }
             }
+            for room in stagedRooms { try writer.add(state: room.encode(), fd: nil) }
             try writer.finish()
         } catch {
             throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
@@ -387,7 +396,7 @@ private final class HandoffAttempt {
         }
         mark("staging", since: started)
         let verify = configuration.testHooks
-        return copies.map { loopCopies in
+        let loops = copies.map { loopCopies in
             var staged = StagedLoop()
             for copy in loopCopies {
                 staged.generations[copy.key] = copy.generation
@@ -395,6 +404,13 @@ private final class HandoffAttempt {
             }
             return staged
         }
+        return Staged(loops: loops, rooms: Dictionary(stagedRooms.map { ($0.topic, $0.presenceGeneration) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    /// What staging sent: per loop, and each room's presence generation by topic.
+    struct Staged: Sendable {
+        let loops: [StagedLoop]
+        let rooms: [String: UInt64]
     }
 
     /// What staging sent for one loop: each connection's generation then, and (with test hooks on) its bytes, so
@@ -405,10 +421,11 @@ private final class HandoffAttempt {
     }
 
     /// What the pause sends: the connections that changed since staging (with their fd if they were not staged),
-    /// the keys of all that are still open, and how many could not move.
+    /// the keys of the staged ones closed since, how many are open, and how many could not move.
     struct FinalConnections {
         var changed: [(key: Int32, snapshot: [UInt8], fd: Int32?)] = []
-        var alive: [Int32] = []
+        var closed: [Int32] = []
+        var open = 0
         var leftBehind = 0
     }
 
@@ -425,21 +442,26 @@ private final class HandoffAttempt {
             let stagedHere = staged[index]
             loop.execute {
                 var result = FinalConnections()
+                var stillStaged = stagedHere.generations
                 runtime.connections[index].forEach { connection in
                     let key = connection.fd
                     guard key != requester else { return }
-                    let stagedGeneration = stagedHere.generations[key]
+                    let stagedGeneration = stillStaged.removeValue(forKey: key)
                     if stagedGeneration == connection.handoffGeneration && connection.pendingOutputBytes == 0
                         && !Self.isStale(connection, staged: stagedHere.bytes[key], loopIndex: index, logger: runtime.context.logger)
                     {
-                        result.alive.append(key)
+                        result.open += 1
                     } else if let snapshot = connection.handoffSnapshot(loopIndex: index) {
-                        result.alive.append(key)
+                        result.open += 1
                         result.changed.append((key, snapshot.encode(), stagedGeneration == nil ? key : nil))
                     } else {
+                        // Cannot move (left behind); its staged copy must go too.
+                        if stagedGeneration != nil { result.closed.append(key) }
                         result.leftBehind += 1
                     }
                 }
+                // Staged, but closed since.
+                result.closed += stillStaged.keys
                 exported.withLock { $0[index] = result }
                 arrived.signal()
                 gate.wait()
@@ -453,7 +475,8 @@ private final class HandoffAttempt {
         return exported.withLock { parts in
             parts.reduce(into: FinalConnections()) {
                 $0.changed += $1.changed
-                $0.alive += $1.alive
+                $0.closed += $1.closed
+                $0.open += $1.open
                 $0.leftBehind += $1.leftBehind
             }
         }
@@ -492,7 +515,7 @@ private final class HandoffAttempt {
                 bytes += record.count
                 try writer.add(state: record, fd: connection.fd)
             }
-            let keys = AliveKeysRecord.encode(final.alive)
+            let keys = ClosedKeysRecord.encode(final.closed)
             bytes += keys.count
             try writer.add(state: keys, fd: nil)
             for room in rooms {

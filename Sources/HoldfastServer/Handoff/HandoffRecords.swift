@@ -5,11 +5,11 @@ import HoldfastPresence
 /// kind.
 ///
 /// 1. **Staging**, sent while the old process still serves: one record per listening socket and one per
-///    connection (a copy of its state as it was then, keyed by the old process's fd number), each with its fd.
-///    The new process builds everything from it and answers STAGED.
+///    connection (a copy of its state as it was then, keyed by the old process's fd number), each with its fd,
+///    and each room's presence. The new process builds everything from it and answers STAGED.
 /// 2. **Final**, sent during the pause: the ``HandoffHeader``, a record for each connection whose state changed
-///    since it was staged (or that was not staged; that one carries its fd), the keys of every connection still
-///    open (staged ones missing from it were closed meanwhile), and one record per room.
+///    since it was staged (or that was not staged; that one carries its fd), the keys of the staged connections
+///    closed meanwhile, and one record per room (with its presence only if that changed since staging).
 ///
 /// So the pause costs in proportion to what changed, not to how many connections there are.
 enum HandoffFormat {
@@ -22,7 +22,8 @@ enum HandoffFormat {
     static let roomRecord: UInt8 = 0x52  // "R"
     static let stagedConnectionRecord: UInt8 = 0x53  // "S"
     static let finalConnectionRecord: UInt8 = 0x46  // "F"
-    static let aliveKeysRecord: UInt8 = 0x4B  // "K"
+    static let closedKeysRecord: UInt8 = 0x4B  // "K"
+    static let stagedRoomRecord: UInt8 = 0x72  // "r"
 }
 
 /// A connection's snapshot framed with its key (the old process's fd number, unique among its open connections
@@ -45,11 +46,11 @@ enum KeyedConnectionRecord {
     }
 }
 
-/// The keys of every connection the old process still has open at the pause.
-enum AliveKeysRecord {
+/// The keys of the staged connections the old process closed before the pause.
+enum ClosedKeysRecord {
     static func encode(_ keys: [Int32]) -> [UInt8] {
         var out = HandoffEncoder(capacity: 8 + keys.count * 3)
-        out.byte(HandoffFormat.aliveKeysRecord)
+        out.byte(HandoffFormat.closedKeysRecord)
         out.unsigned(UInt64(keys.count))
         for key in keys { out.signed(Int64(key)) }
         return out.bytes
@@ -57,7 +58,7 @@ enum AliveKeysRecord {
 
     static func decode(_ bytes: [UInt8]) throws(HandoffStateError) -> Set<Int32> {
         var input = HandoffDecoder(bytes)
-        guard try input.byte() == HandoffFormat.aliveKeysRecord else { throw HandoffStateError(reason: "not a key list") }
+        guard try input.byte() == HandoffFormat.closedKeysRecord else { throw HandoffStateError(reason: "not a key list") }
         var keys = Set<Int32>()
         for _ in 0..<(try input.unsigned()) {
             guard let key = Int32(exactly: try input.signed()) else { throw HandoffStateError(reason: "bad connection key") }
@@ -153,30 +154,76 @@ struct ListenerSnapshot: Sendable, Equatable {
     }
 }
 
-/// A room at rest: presence with its phx_refs and pending diff, message numbering, and who awaits
-/// `presence_state`. The members are the presence entries' owners (each join tracks one meta, under the member's
-/// phx_ref); their connection side comes with their connection records.
-struct RoomSnapshot: Sendable, Equatable {
+/// A room's presence as staged (while the old process still serves), with the generation it was copied at.
+struct StagedRoom: Sendable, Equatable {
     var topic: String
-    var lastID: Int64
+    var presenceGeneration: UInt64
     var presence: PresenceSnapshot
-    /// Members that joined within the current presence window and get `presence_state` at its flush.
-    var awaitingState: [UInt64]
 
     func encode() -> [UInt8] {
         var presenceBytes: [UInt8] = []
         presence.encode(into: &presenceBytes)
-        var out = HandoffEncoder(capacity: 64 + presenceBytes.count + awaitingState.count * 4)
+        var out = HandoffEncoder(capacity: 32 + presenceBytes.count)
+        out.byte(HandoffFormat.stagedRoomRecord)
+        out.string(topic)
+        out.unsigned(presenceGeneration)
+        out.data(presenceBytes)
+        return out.bytes
+    }
+
+    init(topic: String, presenceGeneration: UInt64, presence: PresenceSnapshot) {
+        self.topic = topic
+        self.presenceGeneration = presenceGeneration
+        self.presence = presence
+    }
+
+    init(decoding bytes: [UInt8]) throws(HandoffStateError) {
+        var input = HandoffDecoder(bytes)
+        guard try input.byte() == HandoffFormat.stagedRoomRecord else { throw HandoffStateError(reason: "not a staged room") }
+        topic = try input.string()
+        presenceGeneration = try input.unsigned()
+        presence = try decodePresence(try input.data(), topic: topic)
+        try input.expectEnd()
+    }
+}
+
+private func decodePresence(_ bytes: [UInt8], topic: String) throws(HandoffStateError) -> PresenceSnapshot {
+    do {
+        return try PresenceSnapshot(decoding: bytes)
+    } catch {
+        throw HandoffStateError(reason: "presence of \(topic): \(error)")
+    }
+}
+
+/// A room at rest: message numbering, who awaits `presence_state`, and its presence (phx_refs and pending diff)
+/// unless that is unchanged since staging. The members are the presence entries' owners (each join tracks one
+/// meta, under the member's phx_ref); their connection side comes with their connection records.
+struct RoomSnapshot: Sendable, Equatable {
+    var topic: String
+    var lastID: Int64
+    /// Nil: as staged.
+    var presence: PresenceSnapshot?
+    /// Members that joined within the current presence window and get `presence_state` at its flush.
+    var awaitingState: [UInt64]
+
+    func encode() -> [UInt8] {
+        var presenceBytes: [UInt8]?
+        if let presence {
+            var bytes: [UInt8] = []
+            presence.encode(into: &bytes)
+            presenceBytes = bytes
+        }
+        var out = HandoffEncoder(capacity: 64 + (presenceBytes?.count ?? 0) + awaitingState.count * 4)
         out.byte(HandoffFormat.roomRecord)
         out.string(topic)
         out.signed(lastID)
-        out.data(presenceBytes)
+        out.optionalData(presenceBytes)
         out.unsigned(UInt64(awaitingState.count))
         for id in awaitingState { out.unsigned(id) }
         return out.bytes
     }
 
-    init(topic: String, lastID: Int64, presence: PresenceSnapshot, awaitingState: [UInt64]) {
+    init(topic: String, lastID: Int64, presence: PresenceSnapshot?, awaitingState: [UInt64]) {
         self.topic = topic
         self.lastID = lastID
         self.presence = presence
@@ -188,13 +235,8 @@ struct RoomSnapshot: Sendable, Equatable {
         guard try input.byte() == HandoffFormat.roomRecord else { throw HandoffStateError(reason: "not a room record") }
         topic = try input.string()
         lastID = try input.signed()
-        do {
-            presence = try PresenceSnapshot(decoding: try input.data())
-        } catch let error as HandoffStateError {
-            throw error
-        } catch {
-            throw HandoffStateError(reason: "presence of \(topic): \(error)")
-        }
+        let topic = self.topic
+        presence = try input.optionalData().map { (bytes) throws(HandoffStateError) in try decodePresence(bytes, topic: topic) }
         var awaiting: [UInt64] = []
         for _ in 0..<(try input.unsigned()) { awaiting.append(try input.unsigned()) }
         awaitingState = awaiting

@@ -2,6 +2,7 @@ import Glibc
 import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
+import HoldfastPresence
 import HoldfastUpgrade
 import Logging
 import Synchronization
@@ -116,33 +117,52 @@ extension Server {
         }
     }
 
-    /// What staging built: the listeners, and each connection by its key in the old process.
+    /// What staging built: the listeners, each connection by its key in the old process, the room members of
+    /// those connections by topic, and each room's staged presence.
     struct StagedConnections {
         var listeners: [ListenerSpec] = []
         var byKey: [Int32: Connection] = [:]
+        var members: [String: [UInt64: RoomMember]] = [:]
+        var presence: [String: PresenceSnapshot] = [:]
+
+        mutating func addMembers(of connection: Connection) {
+            guard let joined = connection.phoenix?.joined else { return }
+            for member in joined.values { members[member.topic, default: [:]][member.connectionID] = member }
+        }
+
+        mutating func removeMembers(of connection: Connection) {
+            guard let session = connection.phoenix else { return }
+            for topic in session.joined.keys { members[topic]?.removeValue(forKey: session.connectionID) }
+        }
     }
 
     /// Staging (the old process still serves): builds every connection from its copy and registers its socket
-    /// on its loop. Nothing is read or written: the loops do not run yet.
+    /// on its loop, and decodes every room's presence. Nothing is read or written: the loops do not run yet.
     private func receiveStaging(from channel: HandoffChannel, perLoop: [LoopConnections]) throws -> StagedConnections {
         let reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
         var stage = StagedConnections()
         var unclaimed: [Int32] = []
         do {
             while let (state, fd) = try reader.next() {
-                guard let fd else { throw HandoffStateError(reason: "a staging record without its socket") }
-                unclaimed.append(fd)
+                if let fd { unclaimed.append(fd) }
                 switch state.first {
                 case HandoffFormat.listenerRecord:
+                    guard let fd else { throw HandoffStateError(reason: "a listener record without its socket") }
                     let listener = try ListenerSnapshot(decoding: state)
                     stage.listeners.append(ListenerSpec(fd: fd, kind: listener.kind, loopIndex: listener.loopIndex))
                 case HandoffFormat.stagedConnectionRecord:
+                    guard let fd else { throw HandoffStateError(reason: "a connection record without its socket") }
                     let (key, snapshot) = try KeyedConnectionRecord.decode(state)
-                    stage.byKey[key] = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
+                    let connection = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
+                    stage.byKey[key] = connection
+                    stage.addMembers(of: connection)
+                case HandoffFormat.stagedRoomRecord:
+                    let room = try StagedRoom(decoding: state)
+                    stage.presence[room.topic] = room.presence
                 default:
                     throw HandoffStateError(reason: "unknown staging record kind \(state.first.map { "\($0)" } ?? "empty")")
                 }
-                unclaimed.removeLast()
+                if fd != nil { unclaimed.removeLast() }
             }
         } catch {
             unclaimed.forEach(Socket.close)
@@ -165,31 +185,42 @@ extension Server {
         }
         let header = try HandoffHeader(decoding: first.state)
         context.logger.notice("binary upgrade: taking over", metadata: ["from-pid": "\(header.pid)", "from-version": "\(header.binaryVersion)"])
-        var connections = stage.byKey
+        var stage = stage
         var snapshots: [RoomSnapshot] = []
-        var alive: Set<Int32>?
         while let (state, fd) = try reader.next() {
             switch state.first {
             case HandoffFormat.finalConnectionRecord:
                 let (key, snapshot) = try KeyedConnectionRecord.decode(state)
-                if let staged = connections[key] {
+                if let staged = stage.byKey[key] {
                     if let fd { Socket.close(fd) }  // a staged connection has its socket already
                     let replacement = try adoptConnection(fd: staged.fd, snapshot: snapshot, perLoop: perLoop, register: false)
+                    stage.removeMembers(of: staged)
                     staged.retireStagedCopy()
                     staged.loop.replaceHandler(fd: staged.fd, with: replacement)
                     context.openConnections.subtract(1, ordering: .relaxed)
-                    connections[key] = replacement
+                    stage.byKey[key] = replacement
+                    stage.addMembers(of: replacement)
                 } else {
                     guard let fd else { throw HandoffStateError(reason: "connection \(key) was neither staged nor sent") }
                     do {
-                        connections[key] = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
+                        let connection = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
+                        stage.byKey[key] = connection
+                        stage.addMembers(of: connection)
                     } catch {
                         Socket.close(fd)
                         throw error
                     }
                 }
-            case HandoffFormat.aliveKeysRecord:
-                alive = try AliveKeysRecord.decode(state)
+            case HandoffFormat.closedKeysRecord:
+                // Staged connections the old process closed meanwhile: its copy is gone, so closing ours ends them.
+                for key in try ClosedKeysRecord.decode(state) {
+                    guard let connection = stage.byKey.removeValue(forKey: key) else { continue }
+                    stage.removeMembers(of: connection)
+                    connection.loop.deregister(fd: connection.fd)
+                    Socket.close(connection.fd)
+                    connection.retireStagedCopy()
+                    context.openConnections.subtract(1, ordering: .relaxed)
+                }
             case HandoffFormat.roomRecord:
                 snapshots.append(try RoomSnapshot(decoding: state))
             default:
@@ -197,34 +228,22 @@ extension Server {
                 throw HandoffStateError(reason: "unknown record kind \(state.first.map { "\($0)" } ?? "empty")")
             }
         }
-        guard let alive else { throw HandoffStateError(reason: "the final stream has no list of open connections") }
-        // Staged connections the old process closed meanwhile: its copy is gone, so closing ours ends them.
-        for (key, connection) in connections where !alive.contains(key) {
-            connection.loop.deregister(fd: connection.fd)
-            Socket.close(connection.fd)
-            connection.retireStagedCopy()
-            context.openConnections.subtract(1, ordering: .relaxed)
-            connections.removeValue(forKey: key)
-        }
-        // Only now may queued output go out: a staged copy's output may be stale.
-        for connection in connections.values { connection.requestFlushIfNeeded() }
-        var members: [String: [UInt64: RoomMember]] = [:]
-        for connection in connections.values {
-            for member in connection.phoenix?.joined.values ?? [:].values {
-                members[member.topic, default: [:]][member.connectionID] = member
-            }
-        }
+        // Only now may queued output go out: a staged copy's output may have been stale.
+        for connection in stage.byKey.values where connection.pendingOutputBytes > 0 { connection.requestFlushIfNeeded() }
         try adoptHandlers(header)
         var rooms: [ActorRef<RoomMessage>] = []
         for snapshot in snapshots {
-            guard let room = context.rooms.adopt(snapshot, members: members[snapshot.topic] ?? [:]) else {
+            guard let presence = snapshot.presence ?? stage.presence[snapshot.topic] else {
+                throw HandoffStateError(reason: "room \(snapshot.topic) came without its presence")
+            }
+            guard let room = context.rooms.adopt(snapshot, presence: presence, members: stage.members[snapshot.topic] ?? [:]) else {
                 throw HandoffStateError(reason: "cannot start room \(snapshot.topic)")
             }
             rooms.append(room)
         }
         context.continueConnectionIDs(after: header.nextConnectionID)
         try install(stage.listeners, perLoop: perLoop)
-        return (header, rooms, (connections.count, snapshots.count))
+        return (header, rooms, (stage.byKey.count, snapshots.count))
     }
 
     /// Builds one connection on its loop (before the loops run), optionally registering its socket.

@@ -24,8 +24,11 @@ enum RoomMessage: Sendable {
     case flushPresence
     /// Internal: the history writer committed (or failed) the batch with this number.
     case committed(batch: Int, durable: Bool)
-    /// Binary upgrade, old process: add this room's state to the sink (the process is quiescent by then).
-    case exportForHandoff(RoomExportSink)
+    /// Binary upgrade, old process, while serving: add this room's presence to the sink (staging).
+    case stageForHandoff(RoomExportSink)
+    /// Binary upgrade, old process, in the pause: add this room's state to the sink (the process is quiescent by
+    /// then), with its presence only if it moved since the staged copy of `stagedPresence` generation.
+    case exportForHandoff(RoomExportSink, stagedPresence: UInt64?)
     /// Binary upgrade, new process: the room was rebuilt from a handoff; flush the presence window it carried.
     case resumeAfterHandoff
 }
@@ -59,6 +62,9 @@ final class Room: @unchecked Sendable {
     private var nextBatch = 0
     /// Set when a handed-over room carried a presence window that still has to be flushed.
     private var pendingHandoffFlush = false
+    /// Bumped by every change to `presence`, so a binary upgrade resends a room's presence only if it moved
+    /// since staging.
+    private var presenceGeneration: UInt64 = 0
 
     init(
         topic: String, loop: EventLoop, services: RoomServices, membership: RoomMembership,
@@ -87,6 +93,11 @@ final class Room: @unchecked Sendable {
     /// pending diff), and the joiners still waiting for `presence_state`. A member whose connection did not make
     /// it across (closed by the old process at the last moment) leaves as if its socket had closed here.
     private func adopt(_ seed: RoomHandoffSeed) {
+        // Each member tracked one meta under its phx_ref when it joined.
+        for entry in seed.presence.entries {
+            guard let member = seed.members[entry.owner] else { continue }
+            membership.add(member, meta: .object(entry.fields), phxRef: entry.ref)
+        }
         presence = PresenceState(importing: seed.presence)
         for owner in Set(seed.presence.entries.map(\.owner)) where membership.member(owner) == nil {
             presence.untrackAll(owner: owner)
@@ -100,11 +111,17 @@ final class Room: @unchecked Sendable {
 
     /// The room's state for a binary upgrade; nil while messages are between the room and the history writer
     /// (the upgrade drains those first, so nil means it must give up and roll back).
-    func handoffSnapshot() -> RoomSnapshot? {
+    func handoffSnapshot(stagedPresence: UInt64?) -> RoomSnapshot? {
         guard pending.isEmpty, inFlight.isEmpty else { return nil }
         return RoomSnapshot(
-            topic: topic, lastID: max(lastID, membership.lastAssignedID), presence: presence.exportState(),
+            topic: topic, lastID: max(lastID, membership.lastAssignedID),
+            presence: stagedPresence == presenceGeneration ? nil : presence.exportState(),
             awaitingState: Array(awaitingState.keys))
+    }
+
+    /// The room's presence for staging, with the generation it was copied at.
+    func stagedPresence() -> StagedRoom {
+        StagedRoom(topic: topic, presenceGeneration: presenceGeneration, presence: presence.exportState())
     }
 
     var memberCount: Int { membership.count }
@@ -127,8 +144,10 @@ final class Room: @unchecked Sendable {
             flushPresence()
         case .committed(let batch, let durable):
             committed(batch: batch, durable: durable)
-        case .exportForHandoff(let sink):
-            sink.add(handoffSnapshot(), topic: topic)
+        case .stageForHandoff(let sink):
+            sink.add(staged: stagedPresence())
+        case .exportForHandoff(let sink, let stagedPresence):
+            sink.add(handoffSnapshot(stagedPresence: stagedPresence), topic: topic)
         case .resumeAfterHandoff:
             if pendingHandoffFlush {
                 pendingHandoffFlush = false
@@ -149,6 +168,7 @@ final class Room: @unchecked Sendable {
         case .allow(let meta):
             if membership.member(member.connectionID) != nil { leave(member.connectionID) }
             let phxRef = presence.track(owner: member.connectionID, key: member.user, meta: meta)
+            presenceGeneration &+= 1
             membership.add(member, meta: meta, phxRef: phxRef)
             recordPresenceChange()
 
@@ -180,6 +200,7 @@ final class Room: @unchecked Sendable {
         guard membership.remove(connectionID) != nil else { return }
         awaitingState.removeValue(forKey: connectionID)
         presence.untrackAll(owner: connectionID)
+        presenceGeneration &+= 1
         recordPresenceChange()
     }
 
@@ -209,6 +230,7 @@ final class Room: @unchecked Sendable {
     private func flushPresence() {
         coalescer.flushed()
         let diff = presence.takeDiff()
+        presenceGeneration &+= 1
         let joiners = awaitingState
         awaitingState.removeAll(keepingCapacity: true)
         if !joiners.isEmpty {

@@ -55,14 +55,11 @@ final class RoomRegistry: Sendable {
     /// Rebuilds a room handed over by the previous process (binary upgrade), with its members' objects made from
     /// their adopted connections; members whose connection did not come across are left out (the room untracks
     /// them). Call before the loops start; then send ``RoomMessage/resumeAfterHandoff``.
-    func adopt(_ snapshot: RoomSnapshot, members: [UInt64: RoomMember]) -> ActorRef<RoomMessage>? {
-        let seed = RoomHandoffSeed(presence: snapshot.presence, awaitingState: snapshot.awaitingState)
+    func adopt(
+        _ snapshot: RoomSnapshot, presence: PresenceSnapshot, members: [UInt64: RoomMember]
+    ) -> ActorRef<RoomMessage>? {
+        let seed = RoomHandoffSeed(presence: presence, awaitingState: snapshot.awaitingState, members: members)
         let membership = RoomMembership(adopting: seed, lastAssignedID: snapshot.lastID)
-        // Each member tracked one meta under its phx_ref when it joined.
-        for entry in snapshot.presence.entries {
-            guard let member = members[entry.owner] else { continue }
-            membership.add(member, meta: .object(entry.fields), phxRef: entry.ref)
-        }
         let topic = snapshot.topic
         return refs.withLock { refs -> ActorRef<RoomMessage>? in
             let loop = loops[Int(stableHash(topic) % UInt64(loops.count))]
