@@ -137,7 +137,9 @@ private final class HandoffAttempt {
 
         try holdListeners()
         try graceForUnmovableConnections()
-        let staged = try stage(on: mine)
+        var staged = try stage(on: mine)
+        // Catch-up rounds while still serving: a second one only if many connections changed during the first.
+        if try restage(&staged, on: mine) > 64 { _ = try restage(&staged, on: mine) }
 
         let pauseStarted = MonotonicClock.nowNanoseconds()
         try pauseIO()
@@ -409,7 +411,7 @@ private final class HandoffAttempt {
 
     /// What staging sent: per loop, and each room's presence generation by topic.
     struct Staged: Sendable {
-        let loops: [StagedLoop]
+        var loops: [StagedLoop]
         let rooms: [String: UInt64]
     }
 
@@ -429,6 +431,43 @@ private final class HandoffAttempt {
         var leftBehind = 0
     }
 
+    /// A catch-up round, still serving: each loop copies the connections that changed since they were staged,
+    /// the new process replaces its copies (and drops the closed ones), so the pause finds even less to send.
+    /// Returns how many connections were sent again.
+    private func restage(_ staged: inout Staged, on channel: HandoffChannel) throws(HandoffFailure) -> Int {
+        let started = MonotonicClock.nowNanoseconds()
+        let runtime = self.runtime
+        let requester = requesterFD
+        let verify = configuration.testHooks
+        let current = staged.loops
+        stagingStarted = true
+        guard let rounds = runtime.onEveryLoop(timeoutMilliseconds: 30_000, { index in
+            runtime.connections[index].deferCloses()
+            var loopStaged = current[index]
+            let changes = Self.collectChanges(
+                on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: verify)
+            return (changes, loopStaged)
+        }) else { throw failure(500, "loops_unresponsive", "an event loop did not copy its connections") }
+        staged.loops = rounds.map(\.1)
+        let changes = Self.merge(rounds.map(\.0))
+        let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        do {
+            try Self.write(changes, to: writer)
+            try writer.finish()
+        } catch {
+            throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
+        }
+        closeDeferredSockets()
+        let answer = try awaitControl(timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds, step: "staged")
+        switch answer {
+        case .staged: break
+        case .failed(let reason): throw failure(502, "rebuild_failed", "the new binary could not take over: \(reason)")
+        default: throw failure(502, "staged_failed", "the new binary answered \(answer) instead of STAGED")
+        }
+        mark("restaging", since: started)
+        return changes.changed.count
+    }
+
     /// Each loop exports what changed since staging and then blocks until the verdict: on commit it never runs
     /// again; on rollback ``rollBack()`` releases it.
     private func freezeAndExportConnections(staged: [StagedLoop]) throws(HandoffFailure) -> FinalConnections {
@@ -441,27 +480,8 @@ private final class HandoffAttempt {
         for (index, loop) in runtime.loops.enumerated() {
             let stagedHere = staged[index]
             loop.execute {
-                var result = FinalConnections()
-                var stillStaged = stagedHere.generations
-                runtime.connections[index].forEach { connection in
-                    let key = connection.fd
-                    guard key != requester else { return }
-                    let stagedGeneration = stillStaged.removeValue(forKey: key)
-                    if stagedGeneration == connection.handoffGeneration && connection.pendingOutputBytes == 0
-                        && !Self.isStale(connection, staged: stagedHere.bytes[key], loopIndex: index, logger: runtime.context.logger)
-                    {
-                        result.open += 1
-                    } else if let snapshot = connection.handoffSnapshot(loopIndex: index) {
-                        result.open += 1
-                        result.changed.append((key, snapshot.encode(), stagedGeneration == nil ? key : nil))
-                    } else {
-                        // Cannot move (left behind); its staged copy must go too.
-                        if stagedGeneration != nil { result.closed.append(key) }
-                        result.leftBehind += 1
-                    }
-                }
-                // Staged, but closed since.
-                result.closed += stillStaged.keys
+                var loopStaged = stagedHere
+                let result = Self.collectChanges(on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: false)
                 exported.withLock { $0[index] = result }
                 arrived.signal()
                 gate.wait()
@@ -472,14 +492,65 @@ private final class HandoffAttempt {
                 throw failure(500, "loops_unresponsive", "an event loop did not export its connections")
             }
         }
-        return exported.withLock { parts in
-            parts.reduce(into: FinalConnections()) {
-                $0.changed += $1.changed
-                $0.closed += $1.closed
-                $0.open += $1.open
-                $0.leftBehind += $1.leftBehind
+        return Self.merge(exported.withLock { $0 })
+    }
+
+    /// On loop `index`: the connections that changed since `staged` (updated to what is sent now), the staged
+    /// ones closed or no longer movable since, and how many are open.
+    private static func collectChanges(
+        on index: Int, runtime: HandoffRuntime, requester: Int32?, staged: inout StagedLoop, verify: Bool
+    ) -> FinalConnections {
+        var result = FinalConnections()
+        var stillStaged = staged.generations
+        runtime.connections[index].forEach { connection in
+            let key = connection.fd
+            guard key != requester else { return }
+            let stagedGeneration = stillStaged.removeValue(forKey: key)
+            if stagedGeneration == connection.handoffGeneration && connection.pendingOutputBytes == 0
+                && !isStale(connection, staged: staged.bytes[key], loopIndex: index, logger: runtime.context.logger)
+            {
+                result.open += 1
+            } else if let snapshot = connection.handoffSnapshot(loopIndex: index) {
+                let bytes = snapshot.encode()
+                result.open += 1
+                result.changed.append((key, bytes, stagedGeneration == nil ? key : nil))
+                // As in staging: a copy taken with output queued is always sent again.
+                staged.generations[key] = connection.pendingOutputBytes > 0 ? UInt64.max : connection.handoffGeneration
+                if verify { staged.bytes[key] = bytes }
+            } else {
+                // Cannot move (left behind): its staged copy must go too.
+                if stagedGeneration != nil { result.closed.append(key) }
+                staged.generations.removeValue(forKey: key)
+                staged.bytes.removeValue(forKey: key)
+                result.leftBehind += 1
             }
         }
+        // Staged, but closed since.
+        for key in stillStaged.keys {
+            result.closed.append(key)
+            staged.generations.removeValue(forKey: key)
+            staged.bytes.removeValue(forKey: key)
+        }
+        return result
+    }
+
+    private static func merge(_ parts: [FinalConnections]) -> FinalConnections {
+        parts.reduce(into: FinalConnections()) {
+            $0.changed += $1.changed
+            $0.closed += $1.closed
+            $0.open += $1.open
+            $0.leftBehind += $1.leftBehind
+        }
+    }
+
+    /// The changed connections (with their fd when not staged before) and the closed keys, as records.
+    private static func write(_ changes: FinalConnections, to writer: HandoffWriter) throws(HandoffError) {
+        for connection in changes.changed {
+            let record = KeyedConnectionRecord.encode(
+                kind: HandoffFormat.finalConnectionRecord, key: connection.key, snapshot: connection.snapshot)
+            try writer.add(state: record, fd: connection.fd)
+        }
+        try writer.add(state: ClosedKeysRecord.encode(changes.closed), fd: nil)
     }
 
     /// Test hooks only: whether a connection deemed unchanged differs from its staged copy after all (a state
@@ -509,15 +580,8 @@ private final class HandoffAttempt {
             let head = header.encode()
             bytes += head.count
             try writer.add(state: head, fd: nil)
-            for connection in final.changed {
-                let record = KeyedConnectionRecord.encode(
-                    kind: HandoffFormat.finalConnectionRecord, key: connection.key, snapshot: connection.snapshot)
-                bytes += record.count
-                try writer.add(state: record, fd: connection.fd)
-            }
-            let keys = ClosedKeysRecord.encode(final.closed)
-            bytes += keys.count
-            try writer.add(state: keys, fd: nil)
+            bytes += final.changed.reduce(0) { $0 + $1.snapshot.count }
+            try Self.write(final, to: writer)
             for room in rooms {
                 let encoded = room.encode()
                 bytes += encoded.count

@@ -6,7 +6,8 @@ import HoldfastCore
 /// new → old   READY     started, configuration and plugins loaded, nothing bound
 /// old → new   staging records…  END   (HandoffWriter; the old process still serves)
 /// new → old   STAGED    every connection built and registered, not serving   (or FAILED)
-/// old → new   final records…  END     (during the pause: what changed, and the rooms)
+/// old → new   catch-up records…  END, answered STAGED (still serving; once or twice: what changed since)
+/// old → new   final records…  END     (during the pause: the header, what changed, and the rooms)
 /// new → old   DONE      everything rebuilt, not serving yet        (or FAILED with the reason)
 /// old → new   COMMIT    the old process will never touch a handed-over socket again (carries the pause so far)
 /// new → old   ACK       serving

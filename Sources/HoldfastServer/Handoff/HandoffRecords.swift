@@ -7,7 +7,9 @@ import HoldfastPresence
 /// 1. **Staging**, sent while the old process still serves: one record per listening socket and one per
 ///    connection (a copy of its state as it was then, keyed by the old process's fd number), each with its fd,
 ///    and each room's presence. The new process builds everything from it and answers STAGED.
-/// 2. **Final**, sent during the pause: the ``HandoffHeader``, a record for each connection whose state changed
+/// 2. **Catch-up** rounds, still serving: the connections that changed since the previous round and the keys of
+///    those closed since (the same records as in the final stream), answered STAGED again.
+/// 3. **Final**, sent during the pause: the ``HandoffHeader``, a record for each connection whose state changed
 ///    since it was staged (or that was not staged; that one carries its fd), the keys of the staged connections
 ///    closed meanwhile, and one record per room (with its presence only if that changed since staging).
 ///

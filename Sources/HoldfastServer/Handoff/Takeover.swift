@@ -179,53 +179,31 @@ extension Server {
     private func receiveFinal(
         from channel: HandoffChannel, stage: StagedConnections, perLoop: [LoopConnections]
     ) throws -> (HandoffHeader, [ActorRef<RoomMessage>], (connections: Int, rooms: Int)) {
-        let reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
-        guard let first = try reader.next(), first.fd == nil else {
-            throw HandoffStateError(reason: "the final stream does not start with its header")
-        }
-        let header = try HandoffHeader(decoding: first.state)
-        context.logger.notice("binary upgrade: taking over", metadata: ["from-pid": "\(header.pid)", "from-version": "\(header.binaryVersion)"])
         var stage = stage
+        // Catch-up rounds (each its own stream, answered STAGED), then the final stream, which starts with the
+        // header.
+        var reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        var headerBytes: [UInt8]?
+        while headerBytes == nil {
+            guard let (state, fd) = try reader.next() else {
+                try HandoffControl.staged(connections: stage.byKey.count).send(on: channel, timeoutMilliseconds: 5_000)
+                reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+                continue
+            }
+            if state.first == HandoffFormat.headerRecord, fd == nil {
+                headerBytes = state
+            } else {
+                try apply(state, fd: fd, to: &stage, perLoop: perLoop)
+            }
+        }
+        let header = try HandoffHeader(decoding: headerBytes ?? [])
+        context.logger.notice("binary upgrade: taking over", metadata: ["from-pid": "\(header.pid)", "from-version": "\(header.binaryVersion)"])
         var snapshots: [RoomSnapshot] = []
         while let (state, fd) = try reader.next() {
-            switch state.first {
-            case HandoffFormat.finalConnectionRecord:
-                let (key, snapshot) = try KeyedConnectionRecord.decode(state)
-                if let staged = stage.byKey[key] {
-                    if let fd { Socket.close(fd) }  // a staged connection has its socket already
-                    let replacement = try adoptConnection(fd: staged.fd, snapshot: snapshot, perLoop: perLoop, register: false)
-                    stage.removeMembers(of: staged)
-                    staged.retireStagedCopy()
-                    staged.loop.replaceHandler(fd: staged.fd, with: replacement)
-                    context.openConnections.subtract(1, ordering: .relaxed)
-                    stage.byKey[key] = replacement
-                    stage.addMembers(of: replacement)
-                } else {
-                    guard let fd else { throw HandoffStateError(reason: "connection \(key) was neither staged nor sent") }
-                    do {
-                        let connection = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
-                        stage.byKey[key] = connection
-                        stage.addMembers(of: connection)
-                    } catch {
-                        Socket.close(fd)
-                        throw error
-                    }
-                }
-            case HandoffFormat.closedKeysRecord:
-                // Staged connections the old process closed meanwhile: its copy is gone, so closing ours ends them.
-                for key in try ClosedKeysRecord.decode(state) {
-                    guard let connection = stage.byKey.removeValue(forKey: key) else { continue }
-                    stage.removeMembers(of: connection)
-                    connection.loop.deregister(fd: connection.fd)
-                    Socket.close(connection.fd)
-                    connection.retireStagedCopy()
-                    context.openConnections.subtract(1, ordering: .relaxed)
-                }
-            case HandoffFormat.roomRecord:
+            if state.first == HandoffFormat.roomRecord {
                 snapshots.append(try RoomSnapshot(decoding: state))
-            default:
-                if let fd { Socket.close(fd) }
-                throw HandoffStateError(reason: "unknown record kind \(state.first.map { "\($0)" } ?? "empty")")
+            } else {
+                try apply(state, fd: fd, to: &stage, perLoop: perLoop)
             }
         }
         // Only now may queued output go out: a staged copy's output may have been stale.
@@ -244,6 +222,48 @@ extension Server {
         context.continueConnectionIDs(after: header.nextConnectionID)
         try install(stage.listeners, perLoop: perLoop)
         return (header, rooms, (stage.byKey.count, snapshots.count))
+    }
+
+    /// Applies one record of a catch-up round or of the final stream: a connection that changed since staging
+    /// (replacing the staged copy, or new with its socket), or the keys of staged connections closed since.
+    private func apply(_ state: [UInt8], fd: Int32?, to stage: inout StagedConnections, perLoop: [LoopConnections]) throws {
+        switch state.first {
+        case HandoffFormat.finalConnectionRecord:
+            let (key, snapshot) = try KeyedConnectionRecord.decode(state)
+            if let staged = stage.byKey[key] {
+                if let fd { Socket.close(fd) }  // a staged connection has its socket already
+                let replacement = try adoptConnection(fd: staged.fd, snapshot: snapshot, perLoop: perLoop, register: false)
+                stage.removeMembers(of: staged)
+                staged.retireStagedCopy()
+                staged.loop.replaceHandler(fd: staged.fd, with: replacement)
+                context.openConnections.subtract(1, ordering: .relaxed)
+                stage.byKey[key] = replacement
+                stage.addMembers(of: replacement)
+            } else {
+                guard let fd else { throw HandoffStateError(reason: "connection \(key) was neither staged nor sent") }
+                do {
+                    let connection = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
+                    stage.byKey[key] = connection
+                    stage.addMembers(of: connection)
+                } catch {
+                    Socket.close(fd)
+                    throw error
+                }
+            }
+        case HandoffFormat.closedKeysRecord:
+            // Staged connections the old process closed meanwhile: its copy is gone, so closing ours ends them.
+            for key in try ClosedKeysRecord.decode(state) {
+                guard let connection = stage.byKey.removeValue(forKey: key) else { continue }
+                stage.removeMembers(of: connection)
+                connection.loop.deregister(fd: connection.fd)
+                Socket.close(connection.fd)
+                connection.retireStagedCopy()
+                context.openConnections.subtract(1, ordering: .relaxed)
+            }
+        default:
+            if let fd { Socket.close(fd) }
+            throw HandoffStateError(reason: "unknown record kind \(state.first.map { "\($0)" } ?? "empty")")
+        }
     }
 
     /// Builds one connection on its loop (before the loops run), optionally registering its socket.
