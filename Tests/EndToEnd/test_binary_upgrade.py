@@ -379,3 +379,26 @@ def test_an_openssl_s_client_session_survives_upgrades_with_key_updates(handoff_
     finally:
         client.stdin.close()
         client.wait(timeout=10)
+
+
+def test_the_load_harness_upgrade_run_passes_and_reports_every_upgrade(handoff_server, variant_binary, tmp_path):
+    """`holdfast-bench upgrade`, as an operator would run it before trusting a deploy: chat traffic from 120 users
+    (a fifth over TLS) in two client processes through two binary upgrades; it exits 0 only if every check is 0."""
+    server = handoff_server()
+    bench = holdfast_binary().parent / "holdfast-bench"
+    report = tmp_path / "upgrade.json"
+    result = subprocess.run(
+        [str(bench), "upgrade", "--url", f"{server.url}/socket/websocket", "--tls-url", server.tls_url,
+         "--tls-share", "0.2", "--secret", SECRET, "--connections", "120", "--rooms", "6", "--rate", "4",
+         "--processes", "2", "--warmup", "0.5", "--admin-url", f"http://127.0.0.1:{server.admin_port}",
+         "--admin-token", TOKEN, "--binary", str(variant_binary), "--binary", str(holdfast_binary().resolve()),
+         "--upgrades", "2", "--interval", "1.5", "--json", str(report)],
+        capture_output=True, timeout=180)
+    output = (result.stdout + result.stderr).decode(errors="replace")
+    assert result.returncode == 0, output
+    upgrades = json.loads(report.read_text())["upgrade"]
+    assert [entry["status"] for entry in upgrades] == [200, 200], upgrades
+    for entry in upgrades:
+        assert (entry["closed"], entry["lost"], entry["duplicated"], entry["reordered"], entry["presence_diffs"]) == (0, 0, 0, 0, 0)
+        assert entry["server_pause_ms"] > 0 and entry["deliveries_during"] > 0
+    assert status_of(server)["version"].endswith("+dev")
