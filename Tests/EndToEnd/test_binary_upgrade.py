@@ -402,3 +402,33 @@ def test_the_load_harness_upgrade_run_passes_and_reports_every_upgrade(handoff_s
         assert (entry["closed"], entry["lost"], entry["duplicated"], entry["reordered"], entry["presence_diffs"]) == (0, 0, 0, 0, 0)
         assert entry["server_pause_ms"] > 0 and entry["deliveries_during"] > 0
     assert status_of(server)["version"].endswith("+dev")
+
+
+def test_connections_that_cannot_move_get_a_grace_period_and_then_an_answer(handoff_server, variant_binary):
+    """A TLS handshake still in progress and a half-received HTTP request cannot be carried over: the upgrade waits
+    `upgrade.handshake_grace_ms` for them, then drops the handshake and answers the request with 503, and goes on."""
+    import socket
+
+    server = handoff_server({"HOLDFAST_UPGRADE_HANDSHAKE_GRACE_MS": "300"})
+    handshaking = socket.create_connection(("127.0.0.1", server.tls_port))  # never sends its ClientHello
+    requesting = socket.create_connection(("127.0.0.1", server.port))
+    requesting.sendall(b"GET /healthz HTTP/1.1\r\nHost: holdfast\r\n")  # the blank line never comes
+    alice = Phoenix(server, token=sign_token(SECRET.encode(), "alice"))
+    join = alice.join("room:grace")
+    time.sleep(0.2)
+
+    started = time.monotonic()
+    status, answer = admin(server, "POST", "/admin/upgrade", {"binary": str(variant_binary)})
+    assert status == 200, answer
+    assert time.monotonic() - started >= 0.3, "the upgrade waited for the grace period"
+    handshaking.settimeout(5)
+    assert handshaking.recv(100) == b"", "the handshake in progress was closed"
+    requesting.settimeout(5)
+    response = requesting.recv(4096)
+    assert response.startswith(b"HTTP/1.1 503"), response
+    assert server.wait_for_log("cannot be handed over")
+    # Everything that could move did.
+    ref = alice.push("room:grace", "new_msg", {"body": "moved"}, join_ref=join["join_ref"])
+    assert alice.reply_to(ref)["payload"]["status"] == "ok"
+    handshaking.close()
+    requesting.close()
