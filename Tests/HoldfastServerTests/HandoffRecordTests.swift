@@ -1,4 +1,5 @@
 import HoldfastChannels
+import HoldfastHistory
 import HoldfastPresence
 import HoldfastWebSocket
 import Testing
@@ -44,7 +45,10 @@ import Testing
             entries: [PresenceSnapshot.Entry(owner: 42, key: "alice", ref: "abc.3", previousRef: "abc.1",
                 fields: [JSONMember("device", .string("phone"))])],
             changes: [PresenceSnapshot.Change(ref: "abc.3", before: nil)])
-        let room = RoomSnapshot(topic: "room:a", lastID: 77, presence: presence, awaitingState: [42])
+        let pending = [PendingMessage(
+            message: StoredMessage(room: "room:a", id: 77, user: "alice", body: "hi", timestamp: 5, clientID: "c1"),
+            senderConnectionID: 42, ref: "9")]
+        let room = RoomSnapshot(topic: "room:a", lastID: 77, presence: presence, awaitingState: [42], pending: pending)
         #expect(try RoomSnapshot(decoding: room.encode()) == room)
         let unchanged = RoomSnapshot(topic: "room:a", lastID: 78, presence: nil, awaitingState: [])
         #expect(try RoomSnapshot(decoding: unchanged.encode()) == unchanged)

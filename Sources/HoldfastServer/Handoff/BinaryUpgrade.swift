@@ -80,6 +80,7 @@ private final class HandoffAttempt {
     var child: ChildProcess?
     var channel: HandoffChannel?
     var listenersHeld = false
+    var commitsHeld = false
     var stagingStarted = false
     var ioPaused = false
     /// Signalled once per loop to unfreeze it on rollback.
@@ -140,6 +141,7 @@ private final class HandoffAttempt {
         var staged = try stage(on: mine)
         // Catch-up rounds while still serving: a second one only if many connections changed during the first.
         if try restage(&staged, on: mine) > 64 { _ = try restage(&staged, on: mine) }
+        try holdCommits()
 
         let pauseStarted = MonotonicClock.nowNanoseconds()
         try pauseIO()
@@ -290,6 +292,22 @@ private final class HandoffAttempt {
             usleep(2_000)
         }
         mark("grace", since: started)
+    }
+
+    /// Still serving: rooms stop handing messages to the history writer (they keep them pending; the new
+    /// process commits them), and the batches already handed over complete. The pause then waits for no fsync.
+    private func holdCommits() throws(HandoffFailure) {
+        let started = MonotonicClock.nowNanoseconds()
+        context.rooms.holdCommits(true)
+        commitsHeld = true
+        let deadline = MonotonicClock.nowMilliseconds() + 5_000
+        while !context.rooms.historyWriterIsIdle {
+            guard MonotonicClock.nowMilliseconds() < deadline else {
+                throw failure(503, "not_quiescent", "the history writer did not finish its commits within 5 s; try again")
+            }
+            usleep(100)
+        }
+        mark("commits", since: started)
     }
 
     private func pauseIO() throws(HandoffFailure) {
@@ -620,6 +638,8 @@ private final class HandoffAttempt {
                 runtime.listeners(of: index).forEach { $0.release() }
             }
         }
+        // Rooms commit what they kept pending.
+        if commitsHeld { context.rooms.holdCommits(false) }
     }
 
     // MARK: Helpers

@@ -1,4 +1,5 @@
 import HoldfastChannels
+import HoldfastHistory
 import HoldfastPresence
 
 /// The handoff streams (``HoldfastCore/HandoffWriter``, each ended by END); the first byte of a record names its
@@ -207,6 +208,8 @@ struct RoomSnapshot: Sendable, Equatable {
     var presence: PresenceSnapshot?
     /// Members that joined within the current presence window and get `presence_state` at its flush.
     var awaitingState: [UInt64]
+    /// Messages accepted (numbered) but not yet durable: the new process commits and acknowledges them.
+    var pending: [PendingMessage] = []
 
     func encode() -> [UInt8] {
         var presenceBytes: [UInt8]?
@@ -222,14 +225,25 @@ struct RoomSnapshot: Sendable, Equatable {
         out.optionalData(presenceBytes)
         out.unsigned(UInt64(awaitingState.count))
         for id in awaitingState { out.unsigned(id) }
+        out.unsigned(UInt64(pending.count))
+        for item in pending {
+            out.signed(item.message.id)
+            out.string(item.message.user)
+            out.string(item.message.body)
+            out.signed(item.message.timestamp)
+            out.optionalString(item.message.clientID)
+            out.unsigned(item.senderConnectionID)
+            out.optionalString(item.ref)
+        }
         return out.bytes
     }
 
-    init(topic: String, lastID: Int64, presence: PresenceSnapshot?, awaitingState: [UInt64]) {
+    init(topic: String, lastID: Int64, presence: PresenceSnapshot?, awaitingState: [UInt64], pending: [PendingMessage] = []) {
         self.topic = topic
         self.lastID = lastID
         self.presence = presence
         self.awaitingState = awaitingState
+        self.pending = pending
     }
 
     init(decoding bytes: [UInt8]) throws(HandoffStateError) {
@@ -242,6 +256,21 @@ struct RoomSnapshot: Sendable, Equatable {
         var awaiting: [UInt64] = []
         for _ in 0..<(try input.unsigned()) { awaiting.append(try input.unsigned()) }
         awaitingState = awaiting
+        var pending: [PendingMessage] = []
+        for _ in 0..<(try input.unsigned()) {
+            let message = StoredMessage(
+                room: topic, id: try input.signed(), user: try input.string(), body: try input.string(),
+                timestamp: try input.signed(), clientID: try input.optionalString())
+            pending.append(PendingMessage(message: message, senderConnectionID: try input.unsigned(), ref: try input.optionalString()))
+        }
+        self.pending = pending
         try input.expectEnd()
     }
+}
+
+/// A chat message accepted (numbered) in the old process but not yet durable, with whom to acknowledge.
+struct PendingMessage: Sendable, Equatable {
+    var message: StoredMessage
+    var senderConnectionID: UInt64
+    var ref: String?
 }

@@ -6,6 +6,7 @@ import HoldfastHistory
 import HoldfastPresence
 import HoldfastWebSocket
 import Logging
+import Synchronization
 
 /// What a room is asked to do; every message is handled on the room's home loop, one at a time.
 enum RoomMessage: Sendable {
@@ -52,13 +53,15 @@ final class Room: @unchecked Sendable {
     private var presence: PresenceState
     private var coalescer: PresenceDiffCoalescer
     private var lastID: Int64
-    private var pending: [(message: StoredMessage, sender: RoomMember, ref: String?)] = []
+    /// Accepted messages not yet handed to the history writer, with who to acknowledge (nil: the sender's join
+    /// did not come across a binary upgrade, so there is no one to answer).
+    private var pending: [(message: StoredMessage, sender: RoomMember?, ref: String?)] = []
     /// Members that joined since the last presence flush: they get the full `presence_state` (encoded once for all
     /// of them) at the flush instead of the diff.
     private var awaitingState: [UInt64: RoomMember] = [:]
     private var commitScheduled = false
     /// Batches handed to the history writer, by number, until it reports them durable.
-    private var inFlight: [Int: [(message: StoredMessage, sender: RoomMember, ref: String?)]] = [:]
+    private var inFlight: [Int: [(message: StoredMessage, sender: RoomMember?, ref: String?)]] = [:]
     private var nextBatch = 0
     /// Set when a handed-over room carried a presence window that still has to be flushed.
     private var pendingHandoffFlush = false
@@ -107,16 +110,23 @@ final class Room: @unchecked Sendable {
             if let member = membership.member(id) { awaitingState[id] = member }
         }
         if !seed.presence.changes.isEmpty || !awaitingState.isEmpty { pendingHandoffFlush = true }
+        // Accepted but not yet durable when the old process paused (it holds commits then): commit them here.
+        for message in seed.pending {
+            pending.append((message.message, seed.members[message.senderConnectionID], message.ref))
+        }
     }
 
     /// The room's state for a binary upgrade; nil while messages are between the room and the history writer
     /// (the upgrade drains those first, so nil means it must give up and roll back).
     func handoffSnapshot(stagedPresence: UInt64?) -> RoomSnapshot? {
-        guard pending.isEmpty, inFlight.isEmpty else { return nil }
+        guard inFlight.isEmpty else { return nil }
         return RoomSnapshot(
             topic: topic, lastID: max(lastID, membership.lastAssignedID),
             presence: stagedPresence == presenceGeneration ? nil : presence.exportState(),
-            awaitingState: Array(awaitingState.keys))
+            awaitingState: Array(awaitingState.keys),
+            pending: pending.compactMap { item in
+                item.sender.map { PendingMessage(message: item.message, senderConnectionID: $0.connectionID, ref: item.ref) }
+            })
     }
 
     /// The room's presence for staging, with the generation it was copied at.
@@ -153,6 +163,7 @@ final class Room: @unchecked Sendable {
                 pendingHandoffFlush = false
                 recordPresenceChange()
             }
+            if !pending.isEmpty { commitPending() }
         }
     }
 
@@ -274,7 +285,8 @@ final class Room: @unchecked Sendable {
     /// broadcast and acknowledged when it reports them durable.
     private func commitPending() {
         commitScheduled = false
-        guard !pending.isEmpty else { return }
+        // A binary upgrade holds commits around its pause: the pending messages go to the new process instead.
+        guard !pending.isEmpty, !services.commitsHeld.load(ordering: .acquiring) else { return }
         let number = nextBatch
         nextBatch += 1
         inFlight[number] = pending
@@ -293,7 +305,7 @@ final class Room: @unchecked Sendable {
         guard durable else {
             services.logger.error("history append failed; messages not acknowledged", metadata: ["room": "\(topic)"])
             for item in batch {
-                let sender = item.sender
+                guard let sender = item.sender else { continue }
                 let ref = item.ref
                 let response = JSONValue.object([JSONMember("reason", .string("message not stored, try again"))])
                 sender.deliver { $0.phoenix?.reply(topic: sender.topic, joinRef: sender.joinRef, ref: ref, status: "error", response: response) }
@@ -306,7 +318,7 @@ final class Room: @unchecked Sendable {
                 topic: topic, id: stored.id, user: stored.user, body: stored.body, timestamp: stored.timestamp,
                 clientID: stored.clientID.map { .string($0) }, replay: false)
             broadcast(event: "new_msg", payload: payload)
-            let sender = item.sender
+            guard let sender = item.sender else { continue }
             let ref = item.ref
             let response = JSONValue.object([JSONMember("id", .integer(stored.id))])
             sender.deliver { $0.phoenix?.reply(topic: sender.topic, joinRef: sender.joinRef, ref: ref, status: "ok", response: response) }

@@ -71,6 +71,8 @@ final class RoomMembership: @unchecked Sendable {
 struct RoomHandoffSeed: Sendable {
     let presence: PresenceSnapshot
     let awaitingState: [UInt64]
+    /// Messages accepted but not yet durable in the old process, to commit and acknowledge here.
+    let pending: [PendingMessage]
     /// The adopted connections' member objects for this room, by connection id (they enter the membership when
     /// the room is built on its loop, matched with their presence entries).
     let members: [UInt64: RoomMember]

@@ -58,7 +58,8 @@ final class RoomRegistry: Sendable {
     func adopt(
         _ snapshot: RoomSnapshot, presence: PresenceSnapshot, members: [UInt64: RoomMember]
     ) -> ActorRef<RoomMessage>? {
-        let seed = RoomHandoffSeed(presence: presence, awaitingState: snapshot.awaitingState, members: members)
+        let seed = RoomHandoffSeed(
+            presence: presence, awaitingState: snapshot.awaitingState, pending: snapshot.pending, members: members)
         let membership = RoomMembership(adopting: seed, lastAssignedID: snapshot.lastID)
         let topic = snapshot.topic
         return refs.withLock { refs -> ActorRef<RoomMessage>? in
@@ -81,6 +82,13 @@ final class RoomRegistry: Sendable {
 
     /// Every room's mailbox (for suspending them all around a handler upgrade).
     var allRooms: [ActorRef<RoomMessage>] { refs.withLock { Array($0.values) } }
+
+    /// Holds (or releases) chat commits in every room (binary upgrade); on release, rooms with pending messages
+    /// commit them.
+    func holdCommits(_ held: Bool) {
+        services.commitsHeld.store(held, ordering: .releasing)
+        if !held { for room in allRooms { room.send(.commitPending) } }
+    }
 
     /// Whether every chat message handed to the history writer has been committed and reported back.
     var historyWriterIsIdle: Bool { services.historyWriter.isIdle }

@@ -1,6 +1,7 @@
 import HoldfastCore
 import HoldfastHistory
 import Logging
+import Synchronization
 
 /// What every room shares: the chat handler, one history connection per event loop for reads (SQLite connections
 /// are used by one thread at a time), the history writer, presence settings, logger and metrics.
@@ -13,6 +14,9 @@ final class RoomServices: @unchecked Sendable {
     let historyLimit: Int
     /// Commits chat messages off the event loops.
     let historyWriter: HistoryWriter
+    /// Set by a binary upgrade around its pause: rooms keep accepted messages pending instead of handing them to
+    /// the history writer, so the pause need not wait for an fsync; the new process commits them.
+    let commitsHeld = Atomic<Bool>(false)
     // One store per loop, indexed by loop index; each is touched only on its loop.
     private let stores: [HistoryStore]
 
