@@ -403,17 +403,10 @@ private final class HandoffAttempt {
                 }
             }
             for room in stagedRooms { try writer.add(state: room.encode(), fd: nil) }
-            try writer.finish()
         } catch {
             throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
         }
-        closeDeferredSockets()
-        let answer = try awaitControl(timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds, step: "staged")
-        switch answer {
-        case .staged: break
-        case .failed(let reason): throw failure(502, "rebuild_failed", "the new binary could not take over: \(reason)")
-        default: throw failure(502, "staged_failed", "the new binary answered \(answer) instead of STAGED")
-        }
+        try completeRound(writer)
         mark("staging", since: started)
         let verify = configuration.testHooks
         let loops = copies.map { loopCopies in
@@ -471,6 +464,18 @@ private final class HandoffAttempt {
         let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
         do {
             try Self.write(changes, to: writer)
+        } catch {
+            throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
+        }
+        try completeRound(writer)
+        mark("restaging", since: started)
+        return changes.changed.count
+    }
+
+    /// Ends a staging or catch-up round: the stream's END, the closes deferred while it was sent, and the new
+    /// process's STAGED.
+    private func completeRound(_ writer: HandoffWriter) throws(HandoffFailure) {
+        do {
             try writer.finish()
         } catch {
             throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
@@ -482,8 +487,6 @@ private final class HandoffAttempt {
         case .failed(let reason): throw failure(502, "rebuild_failed", "the new binary could not take over: \(reason)")
         default: throw failure(502, "staged_failed", "the new binary answered \(answer) instead of STAGED")
         }
-        mark("restaging", since: started)
-        return changes.changed.count
     }
 
     /// Each loop exports what changed since staging and then blocks until the verdict: on commit it never runs

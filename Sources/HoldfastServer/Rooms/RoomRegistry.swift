@@ -40,16 +40,22 @@ final class RoomRegistry: Sendable {
     private func room(_ topic: String) -> ActorRef<RoomMessage>? {
         refs.withLock { refs -> ActorRef<RoomMessage>? in
             if let ref = refs[topic] { return ref }
-            let loop = loops[Int(stableHash(topic) % UInt64(loops.count))]
-            let membership = RoomMembership()
-            let services = self.services
-            let spec = ChildSpec(id: topic, restart: .permanent, loop: loop) {
-                RoomActor(topic: topic, services: services, membership: membership)
-            }
-            guard let ref = try? supervisor.startChild(spec, as: RoomMessage.self) else { return nil }
-            refs[topic] = ref
-            return ref
+            return startRoom(topic, membership: RoomMembership(), in: &refs)
         }
+    }
+
+    /// Starts the supervised actor of `topic` on its home loop with `membership` and records its ref.
+    private func startRoom(
+        _ topic: String, membership: RoomMembership, in refs: inout [String: ActorRef<RoomMessage>]
+    ) -> ActorRef<RoomMessage>? {
+        let loop = loops[Int(stableHash(topic) % UInt64(loops.count))]
+        let services = self.services
+        let spec = ChildSpec(id: topic, restart: .permanent, loop: loop) {
+            RoomActor(topic: topic, services: services, membership: membership)
+        }
+        guard let ref = try? supervisor.startChild(spec, as: RoomMessage.self) else { return nil }
+        refs[topic] = ref
+        return ref
     }
 
     /// Rebuilds a room handed over by the previous process (binary upgrade), with its members' objects made from
@@ -61,17 +67,7 @@ final class RoomRegistry: Sendable {
         let seed = RoomHandoffSeed(
             presence: presence, awaitingState: snapshot.awaitingState, pending: snapshot.pending, members: members)
         let membership = RoomMembership(adopting: seed, lastAssignedID: snapshot.lastID)
-        let topic = snapshot.topic
-        return refs.withLock { refs -> ActorRef<RoomMessage>? in
-            let loop = loops[Int(stableHash(topic) % UInt64(loops.count))]
-            let services = self.services
-            let spec = ChildSpec(id: topic, restart: .permanent, loop: loop) {
-                RoomActor(topic: topic, services: services, membership: membership)
-            }
-            guard let ref = try? supervisor.startChild(spec, as: RoomMessage.self) else { return nil }
-            refs[topic] = ref
-            return ref
-        }
+        return refs.withLock { startRoom(snapshot.topic, membership: membership, in: &$0) }
     }
 
     /// The version of the chat handler code in use.
