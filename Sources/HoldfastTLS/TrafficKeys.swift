@@ -36,7 +36,9 @@ final class TrafficKeys {
         self.suite = suite
         self.material = material
         self.encrypting = encrypting
-        guard makeContext() != nil else {
+        // The keyed context is made on first use (see makeContext): a connection handed over by a binary upgrade
+        // may stay idle, and building thousands of contexts would lengthen the upgrade for nothing.
+        guard suite.cipher != nil else {
             wipe(&self.key)
             wipe(&self.iv)
             return nil

@@ -150,7 +150,7 @@ private final class HandoffAttempt {
         try waitUntilQuiescent(step: "settle")
         let exportStarted = MonotonicClock.nowNanoseconds()
         let final = try freezeAndExportConnections(staged: staged.loops)
-        mark("export", since: exportStarted)
+        mark("export \(final.changed.count)", since: exportStarted)
 
         let sendStarted = MonotonicClock.nowNanoseconds()
         let sent = try send(rooms: rooms, final: final, channel: mine)
@@ -468,7 +468,7 @@ private final class HandoffAttempt {
             throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
         }
         try completeRound(writer)
-        mark("restaging", since: started)
+        mark("restaging \(changes.changed.count)", since: started)
         return changes.changed.count
     }
 
