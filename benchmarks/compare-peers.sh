@@ -41,6 +41,8 @@
 #   DURATION          measured seconds per echo or broadcast run, after a 1 s warm-up (default 5)
 #   PUBLISHERS        broadcast publishers, in addition to the subscribers (default 4)
 #   IN_FLIGHT         unacknowledged messages per publisher (default 8)
+#   BROADCAST_RATE    if set, the broadcast runs are open loop at this many messages/s over all publishers
+#                     instead (for latency at a load both servers sustain)
 #   BODY              Holdfast's new_msg body bytes (default 64)
 #   RAW_SIZE          the peer's message bytes (default 153: Holdfast's new_msg frame for a 64-byte body)
 #   SPLIT_ABOVE       sizes above this use CLIENT_PROCESSES client processes (default 5000)
@@ -60,6 +62,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
 PUBLISHERS=${PUBLISHERS:-4}
 IN_FLIGHT=${IN_FLIGHT:-8}
+BROADCAST_RATE=${BROADCAST_RATE:-}
 BODY=${BODY:-64}
 RAW_SIZE=${RAW_SIZE:-153}
 SPLIT_ABOVE=${SPLIT_ABOVE:-5000}
@@ -161,6 +164,7 @@ bench_args() {
     broadcast)
         local load=(--publishers "$PUBLISHERS" --in-flight "$IN_FLIGHT" --duration "$DURATION"
             --drain-timeout "$DRAIN_TIMEOUT")
+        [[ -n $BROADCAST_RATE ]] && load+=(--rate "$BROADCAST_RATE")
         if [[ $name == holdfast ]]; then
             echo broadcast --url "ws://127.0.0.1:$port/socket/websocket" --secret "$SECRET" --size "$BODY" \
                 "${load[@]}" "${common[@]}"
@@ -207,4 +211,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
 done
 
-python3 benchmarks/peer_report.py "$RUNS" "$DURATION" "$SIZE" "$BODY" "$RAW_SIZE"
+if [[ -n $BROADCAST_RATE ]]; then
+    broadcast_load="open loop at $BROADCAST_RATE messages/s from $PUBLISHERS publishers"
+else
+    broadcast_load="closed loop, $PUBLISHERS publishers with $IN_FLIGHT messages in flight each"
+fi
+python3 benchmarks/peer_report.py "$RUNS" "$DURATION" "$SIZE" "$BODY" "$RAW_SIZE" "$broadcast_load"

@@ -2,7 +2,7 @@
 """Tables for benchmarks/compare-peers.sh: per scenario and size, each server's medians over the rounds and the
 ratio Holdfast/Hummingbird, then the load-harness targets (reported, not asserted).
 
-    python3 benchmarks/peer_report.py RUNS_TSV DURATION ECHO_SIZE BODY RAW_SIZE
+    python3 benchmarks/peer_report.py RUNS_TSV DURATION ECHO_SIZE BODY RAW_SIZE BROADCAST_LOAD
 
 RUNS_TSV has one line per run: scenario, server, connections, round, exit code, JSON report path. A run counts as
 failed when it exited non-zero, wrote no report, or its report shows an error or a missing delivery; failed runs
@@ -91,6 +91,10 @@ class Report:
         peer = self.median(scenario, "peer", connections, pick)
         return None if holdfast is None or not peer else holdfast / peer
 
+    def open_loop(self, scenario):
+        """Whether the scenario's runs sent at a fixed rate (then throughput is the offered rate, not a capacity)."""
+        return any(r.get("offeredRate") for (s, _, _), runs in self.reports.items() if s == scenario for r in runs)
+
     def table(self, scenario, title, metrics):
         if scenario not in self.order:
             return
@@ -115,6 +119,8 @@ class Report:
         rows = []
         for scenario, label, pick in (
                 ("echo", "echo msgs/s", ECHO[0][1]), ("broadcast", "broadcast deliveries/s", BROADCAST[0][1])):
+            if self.open_loop(scenario):
+                continue  # both servers deliver what is offered: the ratio says nothing about throughput
             for connections in self.order.get(scenario, []):
                 r = self.ratio(scenario, connections, pick)
                 rows.append([f"{label}, {connections:,}", "Holdfast/Hummingbird >= 2.00x",
@@ -149,7 +155,7 @@ def show_rows(header, rows):
 
 
 def main():
-    runs_path, duration, echo_size, body, raw_size = sys.argv[1:6]
+    runs_path, duration, echo_size, body, raw_size, broadcast_load = sys.argv[1:7]
     report = Report(runs_path)
     report.table(
         "echo",
@@ -159,7 +165,7 @@ def main():
         ECHO)
     report.table(
         "broadcast",
-        f"Broadcast, closed loop, {duration} s per run; medians over rounds. Holdfast: a Phoenix room, {body}-byte "
+        f"Broadcast, {broadcast_load}, {duration} s per run; medians over rounds. Holdfast: a Phoenix room, {body}-byte "
         f"bodies, every message committed to SQLite before fan-out; Hummingbird: a raw relay of {raw_size}-byte "
         "messages (the size of Holdfast's new_msg frame). deliveries/s counts subscribers only; msgs/s = deliveries/s "
         "/ subscribers; missing = deliveries of acknowledged messages that never arrived",
