@@ -185,7 +185,10 @@ run() {
     rm -f "$json"
     start "$name" "$tag"
     # The load average shows whether anything else competed for the cores during the run.
-    echo "  $tag: server $SERVER_PID runs $(threads_of "$SERVER_PID") thread(s); load average $(cut -d' ' -f1 /proc/loadavg)" >&2
+    local threads load
+    threads=$(threads_of "$SERVER_PID")
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    echo "  $tag: server $SERVER_PID runs $threads thread(s); load average $load" >&2
     local args rc=0
     read -r -a args <<<"$(bench_args "$scenario" "$name" "$connections")"
     timeout -k 5 "$limit" taskset -c "$CLIENT_CPU" "$BENCH" "${args[@]}" --json "$json" \

@@ -165,10 +165,10 @@ def main():
         ECHO)
     report.table(
         "broadcast",
-        f"Broadcast, {broadcast_load}, {duration} s per run; medians over rounds. Holdfast: a Phoenix room, {body}-byte "
-        f"bodies, every message committed to SQLite before fan-out; Hummingbird: a raw relay of {raw_size}-byte "
-        "messages (the size of Holdfast's new_msg frame). deliveries/s counts subscribers only; msgs/s = deliveries/s "
-        "/ subscribers; missing = deliveries of acknowledged messages that never arrived",
+        f"Broadcast, {broadcast_load}, {duration} s per run; medians over rounds. Holdfast: a Phoenix room, "
+        f"{body}-byte bodies, every message committed to SQLite before fan-out; Hummingbird: a raw relay of "
+        f"{raw_size}-byte messages (the size of Holdfast's new_msg frame). deliveries/s counts subscribers only; "
+        "msgs/s = deliveries/s / subscribers; missing = deliveries of acknowledged messages that never arrived",
         BROADCAST)
     report.table(
         "idle",

@@ -24,8 +24,10 @@ struct BroadcastCommand: ParsableCommand {
 
     @Option(help: "Phoenix socket endpoint (vsn and token are added), or with --raw the relay's WebSocket URL.")
     var url = "ws://127.0.0.1:4000/socket/websocket"
-    @Option(help: "Server secret (HOLDFAST_SECRET_KEY) for signing connect tokens (not used with --raw).") var secret: String?
-    @Flag(help: "Raw WebSocket relay instead of a Phoenix room: every message goes to every client at --url.") var raw = false
+    @Option(help: "Server secret (HOLDFAST_SECRET_KEY) for signing connect tokens (not used with --raw).")
+    var secret: String?
+    @Flag(help: "Raw WebSocket relay instead of a Phoenix room: every message goes to every client at --url.")
+    var raw = false
     @Option(help: "Room topic.") var room = "room:bench"
     @Option(help: "Subscribers (over all processes).") var connections = 100
     @Option(help: "Publishers, in addition to the subscribers (in the parent process).") var publishers = 1
@@ -197,10 +199,11 @@ struct BroadcastReport: Codable {
     }
 
     var summary: String {
+        let raw = transport == "raw"
         var lines = [
-            "broadcast \(url) \(transport == "raw" ? "(raw relay)" : room): \(mode), \(subscribersJoined)/\(subscribers) subscribers "
-                + "+ \(publishers) publisher(s), \(processes) process(es) × \(threads) thread(s), \(bodyBytes)-byte "
-                + (transport == "raw" ? "messages" : "bodies"),
+            "broadcast \(url) \(raw ? "(raw relay)" : room): \(mode), "
+                + "\(subscribersJoined)/\(subscribers) subscribers + \(publishers) publisher(s), "
+                + "\(processes) process(es) × \(threads) thread(s), \(bodyBytes)-byte \(raw ? "messages" : "bodies")",
             String(format: "  joined in %.2f s; window %.1f s after %.1f s warm-up", joinSeconds, durationSeconds, warmupSeconds)
                 + "; \(tlsJoined)/\(tlsConnections) TLS connections joined",
             "  messages: \(messagesSent) sent, \(messagesAcked) acknowledged; deliveries in window: \(deliveriesMeasured), "

@@ -104,7 +104,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
             case .success(let fd):
                 let separator = target.path.contains("?") ? "&" : "?"
                 let path = plan.raw
-                    ? target.path : target.path + separator + "vsn=2.0.0&token=" + plan.signer.token(user: members[index].user)
+                    ? target.path
+                    : target.path + separator + "vsn=2.0.0&token=" + plan.signer.token(user: members[index].user)
                 let retain = members[index].role == .member ? Int(Int32.max) : 512
                 let connection: ClientConnection
                 do {
@@ -331,7 +332,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         members[index].nextRef += 1
         members[index].pending[ref] = timestamp
         if plan.raw {
-            connection.sendText(RawBroadcast.message(publisher: members[index].number, ref: ref, sentAt: timestamp, size: plan.size))
+            let number = members[index].number
+            connection.sendText(RawBroadcast.message(publisher: number, ref: ref, sentAt: timestamp, size: plan.size))
             result.messagesSent += 1
             return
         }

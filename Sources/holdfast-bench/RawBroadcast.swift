@@ -16,12 +16,12 @@ enum RawBroadcast {
         return text
     }
 
-    /// The send time, publisher number and ref of a message; nil when it is not one of ``message(publisher:ref:sentAt:size:)``.
+    /// The send time, publisher number and ref of a message; nil when it is not one of
+    /// ``message(publisher:ref:sentAt:size:)``.
     static func parse(_ bytes: UnsafeRawBufferPointer) -> (sentAt: UInt64, publisher: UInt64, ref: UInt64)? {
-        guard let sentAt = PhoenixScan.hex16(bytes, at: 0), bytes.count > 16, bytes[16] == UInt8(ascii: ":") else { return nil }
-        guard let (publisher, afterPublisher) = field(bytes, from: 17), let (ref, _) = field(bytes, from: afterPublisher) else {
-            return nil
-        }
+        guard let sentAt = PhoenixScan.hex16(bytes, at: 0), bytes.count > 16, bytes[16] == UInt8(ascii: ":"),
+              let (publisher, next) = field(bytes, from: 17), let (ref, _) = field(bytes, from: next)
+        else { return nil }
         return (sentAt, publisher, ref)
     }
 
