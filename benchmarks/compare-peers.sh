@@ -12,7 +12,10 @@
 #              /ws/broadcast (`--raw`: RAW_SIZE-byte messages, by default the size of Holdfast's `new_msg`
 #              frame, so both put the same bytes on the wire per delivery). Holdfast does strictly more per
 #              message (JSON in and out, validation, the commit, the reply), so the comparison only favours the
-#              peer;
+#              peer. (Teaching the peer Phoenix would measure our own Phoenix code on Hummingbird rather than
+#              Hummingbird; the relay is the least work a Hummingbird broadcast can do.) A Holdfast publisher's
+#              acknowledgement is the reply sent after the commit and the fan-out; a peer publisher's is its own
+#              copy of the message, wherever it falls in the fan-out;
 #   idle       `holdfast-bench idle`: IDLE connections held open, the server's memory growth per connection.
 # Sizes above SPLIT_ABOVE connections spread the client over CLIENT_PROCESSES processes (all on CPU 1). The
 # rounds interleave the two servers; at the end benchmarks/peer_report.py prints, per scenario and size, the
@@ -29,6 +32,7 @@
 # Usage:
 #   benchmarks/compare-peers.sh
 #   ROUNDS=1 DURATION=3 ECHO="1000" BROADCAST="1000" IDLE=5000 benchmarks/compare-peers.sh   # a quick look
+#   ECHO= IDLE= BROADCAST=1000 BROADCAST_RATE=20 benchmarks/compare-peers.sh   # fan-out latency, both unsaturated
 #
 # Builds what is missing: .build/release/holdfast, libChatHandlers.so (which `holdfast serve` loads)
 # and holdfast-bench at the repository root, and
