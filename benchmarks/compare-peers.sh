@@ -1,43 +1,76 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark: Holdfast against its SwiftNIO peer, a minimal Hummingbird 2 WebSocket
-# server (benchmarks/HummingbirdPeer, its own package so that Holdfast's build never pulls it in).
+# Side-by-side benchmark: Holdfast against its SwiftNIO peer, a minimal Hummingbird 2 WebSocket server
+# (benchmarks/HummingbirdPeer, its own package so that Holdfast's build never pulls it in).
 #
-# For each connection count and round, Holdfast and then the peer are started on CPU 0, driven by
-# `holdfast-bench echo` on CPU 1 with 20-byte binary messages, and stopped again; then each round
-# starts each server once more and `holdfast-bench idle` opens IDLE connections to read the server's
-# memory per idle connection. The rounds interleave the two servers. At the end two tables give,
-# per server, the medians over the rounds and the ratio Holdfast/peer.
+# Each round runs, for every size, Holdfast and then the peer, each started afresh on CPU 0 and driven by
+# holdfast-bench on CPU 1, then stopped:
+#   echo       `holdfast-bench echo`, 20-byte binary messages, one in flight per connection;
+#   broadcast  `holdfast-bench broadcast`, closed loop, PUBLISHERS publishers with IN_FLIGHT messages each in
+#              flight, every message to every subscriber. Holdfast serves it as a Phoenix room (signed tokens,
+#              join, `new_msg` with a BODY-byte body, each message committed to SQLite with synchronous=FULL
+#              before its fan-out and acknowledged after it). The peer has no channels; it serves the raw relay
+#              /ws/broadcast (`--raw`: RAW_SIZE-byte messages, by default the size of Holdfast's `new_msg`
+#              frame, so both put the same bytes on the wire per delivery). Holdfast does strictly more per
+#              message (JSON in and out, validation, the commit, the reply), so the comparison only favours the
+#              peer. (Teaching the peer Phoenix would measure our own Phoenix code on Hummingbird rather than
+#              Hummingbird; the relay is the least work a Hummingbird broadcast can do.) A Holdfast publisher's
+#              acknowledgement is the reply sent after the commit and the fan-out; a peer publisher's is its own
+#              copy of the message, wherever it falls in the fan-out;
+#   idle       `holdfast-bench idle`: IDLE connections held open, the server's memory growth per connection.
+# Sizes above SPLIT_ABOVE connections spread the client over CLIENT_PROCESSES processes (all on CPU 1). The
+# rounds interleave the two servers; at the end benchmarks/peer_report.py prints, per scenario and size, the
+# medians over the rounds, the ratio Holdfast/peer, and the load-harness targets (reported, not asserted).
 #
-# Both servers are pinned to one core with taskset. Holdfast runs one event loop
-# (`--event-loops 1`). Hummingbird runs SwiftNIO's default multi-threaded event loop group, sized
-# by the machine's core count (SwiftNIO reads sysconf and cgroup limits, not the taskset mask, so
-# a 2-core machine gets two event loops), plus Swift concurrency's global executor threads. Its
-# thread count is left as a Hummingbird user gets it; the pin confines all of them to one core.
-# Each echo run's progress line shows the server's thread count.
+# Both servers are pinned to one core with taskset. Holdfast runs one event loop (`--event-loops 1`; its
+# history writer thread shares the core). Hummingbird runs SwiftNIO's default multi-threaded event loop group,
+# sized by the machine's core count (SwiftNIO reads sysconf and cgroup limits, not the taskset mask, so a 2-core
+# machine gets two event loops), plus Swift concurrency's global executor threads. Its thread count is left as
+# a Hummingbird user gets it; the pin confines all of them to one core. Each run's progress line shows the
+# server's thread count. Holdfast's per-socket rate limit (100 messages/s by default) is lifted for the
+# broadcast runs, since the peer has none.
 #
 # Usage:
 #   benchmarks/compare-peers.sh
+#   ROUNDS=1 DURATION=3 ECHO="1000" BROADCAST="1000" IDLE=5000 benchmarks/compare-peers.sh   # a quick look
+#   ECHO= IDLE= BROADCAST=1000 BROADCAST_RATE=20 benchmarks/compare-peers.sh   # fan-out latency, both unsaturated
 #
 # Builds what is missing: .build/release/holdfast, libChatHandlers.so (which `holdfast serve` loads)
 # and holdfast-bench at the repository root, and
 # benchmarks/HummingbirdPeer/.build/release/hummingbird-peer in the peer's package. Settings from
-# the environment:
-#   CONNECTIONS    connection counts for the echo runs (default "100 1000")
-#   IDLE           connections held open for the memory reading (default 5000; 0 skips it)
-#   ROUNDS         interleaved rounds (default 3)
-#   DURATION       measured seconds per echo run, after a 1 s warm-up (default 5)
-#   HOLDFAST_PORT  Holdfast's port (default 4000)
-#   PEER_PORT      the Hummingbird peer's port (default 9002)
-#   SERVER_CPU     CPU the servers are pinned to (default 0)
-#   CLIENT_CPU     CPU the load generator is pinned to (default 1)
-#   OUT_DIR        where reports and logs go (default: a new temporary directory)
+# the environment (an empty list skips the scenario):
+#   ECHO              connection counts for the echo runs (default "1000 10000"; CONNECTIONS is the old name)
+#   BROADCAST         subscriber counts for the broadcast runs (default "1000 10000")
+#   IDLE              connection counts for the memory reading (default "5000")
+#   ROUNDS            interleaved rounds (default 3)
+#   DURATION          measured seconds per echo or broadcast run, after a 1 s warm-up (default 5)
+#   PUBLISHERS        broadcast publishers, in addition to the subscribers (default 4)
+#   IN_FLIGHT         unacknowledged messages per publisher (default 8)
+#   BROADCAST_RATE    if set, the broadcast runs are open loop at this many messages/s over all publishers
+#                     instead (for latency at a load both servers sustain)
+#   BODY              Holdfast's new_msg body bytes (default 64)
+#   RAW_SIZE          the peer's message bytes (default 153: Holdfast's new_msg frame for a 64-byte body)
+#   SPLIT_ABOVE       sizes above this use CLIENT_PROCESSES client processes (default 5000)
+#   CLIENT_PROCESSES  client processes for those sizes (default 2; each may hold at most ~19,000 fds)
+#   HOLDFAST_PORT     Holdfast's port (default 4000)
+#   PEER_PORT         the Hummingbird peer's port (default 9002)
+#   SERVER_CPU        CPU the servers are pinned to (default 0)
+#   CLIENT_CPU        CPU the load generator is pinned to (default 1)
+#   OUT_DIR           where reports and logs go (default: a new temporary directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CONNECTIONS=${CONNECTIONS:-100 1000}
-IDLE=${IDLE:-5000}
+ECHO=${ECHO-${CONNECTIONS-1000 10000}}
+BROADCAST=${BROADCAST-1000 10000}
+IDLE=${IDLE-5000}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
+PUBLISHERS=${PUBLISHERS:-4}
+IN_FLIGHT=${IN_FLIGHT:-8}
+BROADCAST_RATE=${BROADCAST_RATE:-}
+BODY=${BODY:-64}
+RAW_SIZE=${RAW_SIZE:-153}
+SPLIT_ABOVE=${SPLIT_ABOVE:-5000}
+CLIENT_PROCESSES=${CLIENT_PROCESSES:-2}
 HOLDFAST_PORT=${HOLDFAST_PORT:-4000}
 PEER_PORT=${PEER_PORT:-9002}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -47,17 +80,26 @@ SIZE=20
 # Seconds a server gets to start listening, and to exit after SIGTERM.
 START_TIMEOUT=10
 STOP_TIMEOUT=5
-# Upper bound for one echo run: warm-up, window, connecting (the bench allows 30 s), closing, slack.
-BENCH_TIMEOUT=$(awk -v d="$DURATION" 'BEGIN { print d + 60 }')
-# Upper bound for one idle run: connecting (the bench allows 120 s), the 5 s hold, closing, slack.
-IDLE_TIMEOUT=180
+# Seconds the bench may take to open (and join) every connection: 10,000 joins of one Holdfast room take about
+# 30 s, each join's presence diff going to every member already there.
+CONNECT_TIMEOUT=120
+# Seconds a broadcast run waits after its window for the messages still fanning out: at saturation the peer
+# holds up to PUBLISHERS x IN_FLIGHT messages in its queues, 320,000 deliveries at 10,000 subscribers, which
+# take it about 16 s.
+DRAIN_TIMEOUT=30
+# Upper bound for one echo or broadcast run: connecting, warm-up, window, drain, closing, slack.
+BENCH_TIMEOUT=$(awk -v d="$DURATION" -v c="$CONNECT_TIMEOUT" -v t="$DRAIN_TIMEOUT" 'BEGIN { print d + c + t + 20 }')
+# Upper bound for one idle run: connecting, the 5 s hold, closing, slack.
+IDLE_TIMEOUT=$((CONNECT_TIMEOUT + 30))
 
 HOLDFAST=.build/release/holdfast
 BENCH=.build/release/holdfast-bench
 PEER_PACKAGE=benchmarks/HummingbirdPeer
 PEER=$PEER_PACKAGE/.build/release/hummingbird-peer
+# Signs the broadcast's connect tokens; any value works, a fresh one per run keeps it out of files.
+SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 
-for tool in taskset timeout python3 awk ps; do
+for tool in taskset timeout python3 awk ps od; do
     command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
 done
 [[ -x $HOLDFAST ]] || swift build -c release --product holdfast
@@ -76,8 +118,10 @@ start() {
     holdfast)
         local state
         state=$(mktemp -d "$OUT_DIR/holdfast-state.XXXXXX")
+        # The rate limit would refuse a closed-loop publisher's 101st message in a second.
         start_server "$HOLDFAST_PORT" "$OUT_DIR/$tag.server.log" \
             env HOLDFAST_LOG_LEVEL=warning HOLDFAST_ADMIN_LISTEN=127.0.0.1:0 HOLDFAST_STATE_DIR="$state" \
+            HOLDFAST_SECRET_KEY="$SECRET" HOLDFAST_CHANNELS_RATE_LIMIT_MESSAGES=1000000 \
             "$HOLDFAST" serve --listen "127.0.0.1:$HOLDFAST_PORT" --event-loops 1
         ;;
     peer)
@@ -88,6 +132,9 @@ start() {
 
 port_of() { if [[ $1 == holdfast ]]; then echo "$HOLDFAST_PORT"; else echo "$PEER_PORT"; fi; }
 
+# processes_for CONNECTIONS: client processes for a run of that size.
+processes_for() { if (($1 > SPLIT_ABOVE)); then echo "$CLIENT_PROCESSES"; else echo 1; fi; }
+
 # threads_of PID: the thread count of a running process.
 threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
 
@@ -95,146 +142,85 @@ threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null || e
 record() {
     local scenario=$1 name=$2 connections=$3 round=$4 rc=$5 json=$6 tag=$7 pattern
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$name" "$connections" "$round" "$rc" "$json" >>"$RUNS"
-    if [[ $scenario == echo ]]; then pattern='messages/s'; else pattern='per connection'; fi
+    case $scenario in
+    echo) pattern='messages/s' ;;
+    broadcast) pattern='deliveries/s' ;;
+    *) pattern='per connection' ;;
+    esac
     local line
     line=$(grep -m1 "$pattern" "$OUT_DIR/$tag.bench.log" || true)
     echo "  $tag: exit $rc${line:+,$line}" >&2
 }
 
-# run_echo NAME CONNECTIONS ROUND: one server start, echo load run and stop.
-run_echo() {
-    local name=$1 connections=$2 round=$3
-    local tag="echo-$name-c$connections-r$round" port
-    local json="$OUT_DIR/$tag.json"
+# bench_args SCENARIO NAME CONNECTIONS: the holdfast-bench arguments of one run against server NAME.
+bench_args() {
+    local scenario=$1 name=$2 connections=$3 port
     port=$(port_of "$name")
-    rm -f "$json"
-    start "$name" "$tag"
-    echo "  $tag: server $SERVER_PID runs $(threads_of "$SERVER_PID") thread(s)" >&2
-    local rc=0
-    timeout -k 5 "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" "$BENCH" echo \
-        --url "ws://127.0.0.1:$port/ws/echo" --connections "$connections" --size "$SIZE" \
-        --duration "$DURATION" --server-pid "$SERVER_PID" --json "$json" \
-        >"$OUT_DIR/$tag.bench.log" 2>&1 || rc=$?
-    stop_server
-    record echo "$name" "$connections" "$round" "$rc" "$json" "$tag"
-    sleep 1
+    local common=(--connections "$connections" --processes "$(processes_for "$connections")"
+        --connect-timeout "$CONNECT_TIMEOUT" --server-pid "$SERVER_PID")
+    case $scenario in
+    echo)
+        echo echo --url "ws://127.0.0.1:$port/ws/echo" --size "$SIZE" --duration "$DURATION" "${common[@]}"
+        ;;
+    idle)
+        echo idle --url "ws://127.0.0.1:$port/ws/echo" "${common[@]}"
+        ;;
+    broadcast)
+        local load=(--publishers "$PUBLISHERS" --in-flight "$IN_FLIGHT" --duration "$DURATION"
+            --drain-timeout "$DRAIN_TIMEOUT")
+        [[ -n $BROADCAST_RATE ]] && load+=(--rate "$BROADCAST_RATE")
+        if [[ $name == holdfast ]]; then
+            echo broadcast --url "ws://127.0.0.1:$port/socket/websocket" --secret "$SECRET" --size "$BODY" \
+                "${load[@]}" "${common[@]}"
+        else
+            echo broadcast --raw --url "ws://127.0.0.1:$port/ws/broadcast" --size "$RAW_SIZE" \
+                "${load[@]}" "${common[@]}"
+        fi
+        ;;
+    esac
 }
 
-# run_idle NAME ROUND: one server start, IDLE idle connections held and the server's memory read, stop.
-run_idle() {
-    local name=$1 round=$2
-    local tag="idle-$name-c$IDLE-r$round" port
-    local json="$OUT_DIR/$tag.json"
-    port=$(port_of "$name")
+# run SCENARIO NAME CONNECTIONS ROUND: one server start, one bench run of SCENARIO against it, stop.
+run() {
+    local scenario=$1 name=$2 connections=$3 round=$4
+    local tag="$scenario-$name-c$connections-r$round"
+    local json="$OUT_DIR/$tag.json" limit=$BENCH_TIMEOUT
+    [[ $scenario == idle ]] && limit=$IDLE_TIMEOUT
     rm -f "$json"
     start "$name" "$tag"
-    local rc=0
-    timeout -k 5 "$IDLE_TIMEOUT" taskset -c "$CLIENT_CPU" "$BENCH" idle \
-        --url "ws://127.0.0.1:$port/ws/echo" --connections "$IDLE" \
-        --server-pid "$SERVER_PID" --json "$json" \
+    # The load average shows whether anything else competed for the cores during the run.
+    local threads load
+    threads=$(threads_of "$SERVER_PID")
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    echo "  $tag: server $SERVER_PID runs $threads thread(s); load average $load" >&2
+    local args rc=0
+    read -r -a args <<<"$(bench_args "$scenario" "$name" "$connections")"
+    timeout -k 5 "$limit" taskset -c "$CLIENT_CPU" "$BENCH" "${args[@]}" --json "$json" \
         >"$OUT_DIR/$tag.bench.log" 2>&1 || rc=$?
     stop_server
-    record idle "$name" "$IDLE" "$round" "$rc" "$json" "$tag"
+    record "$scenario" "$name" "$connections" "$round" "$rc" "$json" "$tag"
     sleep 1
 }
 
 echo "reports and logs: $OUT_DIR" >&2
 for ((round = 1; round <= ROUNDS; round++)); do
-    for connections in $CONNECTIONS; do
-        echo "echo, connections $connections, round $round/$ROUNDS" >&2
-        run_echo holdfast "$connections" "$round"
-        run_echo peer "$connections" "$round"
+    for scenario in echo broadcast idle; do
+        case $scenario in
+        echo) sizes=$ECHO ;;
+        broadcast) sizes=$BROADCAST ;;
+        idle) sizes=$IDLE ;;
+        esac
+        for connections in $sizes; do
+            echo "$scenario, connections $connections, round $round/$ROUNDS" >&2
+            run "$scenario" holdfast "$connections" "$round"
+            run "$scenario" peer "$connections" "$round"
+        done
     done
-    if ((IDLE > 0)); then
-        echo "idle, connections $IDLE, round $round/$ROUNDS" >&2
-        run_idle holdfast "$round"
-        run_idle peer "$round"
-    fi
 done
 
-python3 - "$RUNS" "$DURATION" "$SIZE" <<'PY'
-import json
-import statistics
-import sys
-
-runs_path, duration, size = sys.argv[1:4]
-SERVERS = (("holdfast", "Holdfast"), ("peer", "Hummingbird"))
-ERROR_KEYS = ("connectFailures", "unexpectedCloses", "protocolViolations", "badEchoes")
-
-# (scenario, server, connections) -> list of reports; failures counted separately.
-reports, failed, order = {}, {}, {}
-with open(runs_path) as runs:
-    for line in runs:
-        scenario, name, connections, _round, rc, path = line.rstrip("\n").split("\t")
-        key = (scenario, name, int(connections))
-        order.setdefault(scenario, [])
-        if int(connections) not in order[scenario]:
-            order[scenario].append(int(connections))
-        reports.setdefault(key, [])
-        failed.setdefault(key, 0)
-        try:
-            with open(path) as f:
-                report = json.load(f)
-        except (OSError, ValueError):
-            failed[key] += 1
-            continue
-        if int(rc) != 0 or any(report["errors"][k] for k in ERROR_KEYS):
-            failed[key] += 1
-        reports[key].append(report)
-
-def median(key, pick):
-    values = [v for v in (pick(r) for r in reports.get(key, [])) if v is not None]
-    return statistics.median(values) if values else None
-
-def fmt(value, pattern):
-    return "-" if value is None else pattern.format(value)
-
-def table(scenario, title, metrics):
-    if scenario not in order:
-        return
-    header = ["connections", "server", "runs", "failed"] + [m[0] for m in metrics]
-    rows = []
-    for connections in order[scenario]:
-        medians = {}
-        for name, label in SERVERS:
-            key = (scenario, name, connections)
-            medians[name] = [median(key, m[1]) for m in metrics]
-            rows.append([str(connections), label, str(len(reports.get(key, []))), str(failed.get(key, 0))]
-                        + [fmt(v, m[2]) for v, m in zip(medians[name], metrics)])
-        ratios = ["-" if h is None or not p else "{:.2f}x".format(h / p)
-                  for h, p in zip(medians["holdfast"], medians["peer"])]
-        rows.append([str(connections), "Holdfast/Hummingbird", "", ""] + ratios)
-    print()
-    print(title)
-    widths = [max(len(row[i]) for row in [header] + rows) for i in range(len(header))]
-    def show(row):
-        print("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
-    show(header)
-    previous = None
-    for row in rows:
-        if previous is not None and row[0] != previous:
-            print()
-        previous = row[0]
-        show(row)
-
-table("echo",
-      f"Echo, {size}-byte binary messages, {duration} s per run; medians over rounds "
-      "(msgs/s = all echoes in the window / its length; CPU = server CPU time per echo)",
-      [
-          ("msgs/s", lambda r: r["messagesPerSecondOverall"], "{:.0f}"),
-          ("p50 µs", lambda r: r["latencyMicroseconds"]["p50"], "{:.1f}"),
-          ("p99 µs", lambda r: r["latencyMicroseconds"]["p99"], "{:.1f}"),
-          ("CPU µs/echo", lambda r: r.get("serverCPUMicrosecondsPerEcho"), "{:.2f}"),
-      ])
-table("idle",
-      "Idle connections, held 5 s; medians over rounds "
-      "(KiB/conn = server RSS growth / connections opened)",
-      [
-          ("KiB/conn", lambda r: r["kibPerConnection"], "{:.2f}"),
-          ("RSS before KiB", lambda r: r["serverRSSBeforeKiB"], "{:.0f}"),
-          ("RSS after KiB", lambda r: r["serverRSSAfterKiB"], "{:.0f}"),
-          ("handshakes/s", lambda r: r["handshakesPerSecond"], "{:.0f}"),
-      ])
-if any(failed.values()):
-    print("\nSome runs failed or reported errors; see the bench logs next to the reports.")
-PY
+if [[ -n $BROADCAST_RATE ]]; then
+    broadcast_load="open loop at $BROADCAST_RATE messages/s from $PUBLISHERS publishers"
+else
+    broadcast_load="closed loop, $PUBLISHERS publishers with $IN_FLIGHT messages in flight each"
+fi
+python3 benchmarks/peer_report.py "$RUNS" "$DURATION" "$SIZE" "$BODY" "$RAW_SIZE" "$broadcast_load"

@@ -11,18 +11,27 @@ import HoldfastCore
 /// room members too and receive their own messages; those deliveries are counted apart and not timed.
 /// Subscribers are spread over `--processes` × `--threads`; publishers always run in the parent process. With
 /// `--tls-share`, that share of the subscribers (and of the publishers) connects over TLS to `--tls-url`.
+///
+/// With `--raw`, every connection opens `--url` as a plain WebSocket (no token, join or heartbeat) to a relay that
+/// sends each message to every client there; messages are ``RawBroadcast`` texts of `--size` bytes, and a
+/// publisher's own copy is its acknowledgement. This compares Holdfast's room broadcast with servers that have no
+/// Phoenix channels; deliveries, latencies, missing count and CPU are reported the same way.
 struct BroadcastCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "broadcast",
         abstract: "Fan chat messages out to M subscribers of one room; measure deliveries/s and fan-out latency."
     )
 
-    @Option(help: "Phoenix socket endpoint (vsn and token are added).") var url = "ws://127.0.0.1:4000/socket/websocket"
-    @Option(help: "Server secret (HOLDFAST_SECRET_KEY) for signing connect tokens.") var secret: String
+    @Option(help: "Phoenix socket endpoint (vsn and token are added), or with --raw the relay's WebSocket URL.")
+    var url = "ws://127.0.0.1:4000/socket/websocket"
+    @Option(help: "Server secret (HOLDFAST_SECRET_KEY) for signing connect tokens (not used with --raw).")
+    var secret: String?
+    @Flag(help: "Raw WebSocket relay instead of a Phoenix room: every message goes to every client at --url.")
+    var raw = false
     @Option(help: "Room topic.") var room = "room:bench"
     @Option(help: "Subscribers (over all processes).") var connections = 100
     @Option(help: "Publishers, in addition to the subscribers (in the parent process).") var publishers = 1
-    @Option(help: "Message body bytes (at least 16: the hex send time).") var size = 64
+    @Option(help: "Message body bytes (at least 16: the hex send time); with --raw, whole message bytes.") var size = 64
     @Option(help: "Messages per second over all publishers (open loop); omit for closed loop.") var rate: Double?
     @Option(help: "Unacknowledged messages per publisher (closed loop).") var inFlight = 1
     @Option(help: "Measured seconds (after the warm-up).") var duration = 10.0
@@ -45,14 +54,15 @@ struct BroadcastCommand: ParsableCommand {
         guard connections >= processes else { throw ValidationError("need at least one subscriber per process") }
         guard size >= 16 else { throw ValidationError("--size must be at least 16 to hold the send time") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
+        if secret == nil, !raw { throw ValidationError("--secret is required unless --raw") }
     }
 
     func run() throws {
         raiseFileLimit()
         let target = try Target(url: url)
         var plan = ChannelPlan(
-            scenario: .broadcast, target: target, signer: TokenSigner(secret: secret), topic: room,
-            concurrency: concurrency, size: size, rate: rate, inFlight: inFlight)
+            scenario: .broadcast, target: target, signer: TokenSigner(secret: secret ?? ""), topic: room,
+            concurrency: concurrency, size: size, rate: rate, inFlight: inFlight, raw: raw)
         plan.tls = try tls.mix(plain: target)
         let subscriberUsers = (firstUser..<(firstUser + connections)).map { (ChannelRole.subscriber, "s\($0)") }
         let publisherUsers = (0..<publishers).map { (ChannelRole.publisher, "p\($0)") }
@@ -102,11 +112,13 @@ struct BroadcastCommand: ParsableCommand {
         let part = EvenSplit(total: connections, parts: processes).range(index)
         let (share, first) = (part.count, part.lowerBound)
         var arguments = [
-            "broadcast", "--url", url, "--secret", secret, "--room", room, "--connections", "\(share)",
+            "broadcast", "--url", url, "--room", room, "--connections", "\(share)",
             "--size", "\(size)", "--threads", "\(threads)", "--concurrency", "\(concurrency)",
             "--connect-timeout", "\(connectTimeout)", "--worker", "\(index)", "--first-user", "\(first)",
         ]
         if let rate { arguments += ["--rate", "\(rate)"] }
+        if let secret { arguments += ["--secret", secret] }
+        if raw { arguments.append("--raw") }
         return arguments + tls.workerArguments
     }
 }
@@ -116,6 +128,8 @@ struct BroadcastReport: Codable {
     var scenario = "broadcast"
     var url: String
     var room: String
+    /// "phoenix" (a room of Phoenix channels) or "raw" (a plain WebSocket relay, see ``RawBroadcast``).
+    var transport: String
     var mode: String
     var subscribers: Int
     var subscribersJoined: Int
@@ -152,6 +166,7 @@ struct BroadcastReport: Codable {
     init(_ command: BroadcastCommand, _ result: ChannelResult, cpu: Double?) {
         url = command.url
         room = command.room
+        transport = command.raw ? "raw" : "phoenix"
         mode = command.rate == nil ? "closed loop, \(command.inFlight) in flight per publisher" : "open loop"
         subscribers = command.connections
         subscribersJoined = result.joined - min(result.joined, command.publishers)
@@ -184,9 +199,11 @@ struct BroadcastReport: Codable {
     }
 
     var summary: String {
+        let raw = transport == "raw"
         var lines = [
-            "broadcast \(url) \(room): \(mode), \(subscribersJoined)/\(subscribers) subscribers + \(publishers) publisher(s), "
-                + "\(processes) process(es) × \(threads) thread(s), \(bodyBytes)-byte bodies",
+            "broadcast \(url) \(raw ? "(raw relay)" : room): \(mode), "
+                + "\(subscribersJoined)/\(subscribers) subscribers + \(publishers) publisher(s), "
+                + "\(processes) process(es) × \(threads) thread(s), \(bodyBytes)-byte \(raw ? "messages" : "bodies")",
             String(format: "  joined in %.2f s; window %.1f s after %.1f s warm-up", joinSeconds, durationSeconds, warmupSeconds)
                 + "; \(tlsJoined)/\(tlsConnections) TLS connections joined",
             "  messages: \(messagesSent) sent, \(messagesAcked) acknowledged; deliveries in window: \(deliveriesMeasured), "

@@ -17,6 +17,10 @@ extension ChannelClient {
             result.framesReceived += 1
             result.bytesReceived += UInt64(length)
         }
+        if plan.raw {
+            handleRaw(connection, bytes, now: now)
+            return
+        }
         guard let envelope = PhoenixScan.envelope(bytes) else {
             bad("frame is not a Phoenix 2.0.0 message")
             return
@@ -31,7 +35,7 @@ extension ChannelClient {
                 if members[index].joined { return }
                 joinSettled(connection, ok: ok, reason: "join refused: " + excerpt(bytes, from: envelope.payload))
             } else if let number = PhoenixScan.decimal(bytes, ref), let sent = members[index].pending.removeValue(forKey: number) {
-                acknowledged(index, ok: ok, sent: sent, now: now, bytes, envelope)
+                acknowledged(index, ok: ok, sent: sent, now: now, refusal: excerpt(bytes, from: envelope.payload))
             }
         } else if PhoenixScan.equals(bytes, envelope.event, "presence_state") {
             guard members[index].role == .member else { return }
@@ -132,9 +136,9 @@ extension ChannelClient {
         return (Int(user), sequence, stamp)
     }
 
-    func acknowledged(
-        _ index: Int, ok: Bool, sent: UInt64, now: UInt64, _ bytes: UnsafeRawBufferPointer, _ envelope: PhoenixScan.Envelope
-    ) {
+    /// Counts publisher `index`'s message sent at `sent` as answered (`refusal` says why when not ok) and, in closed
+    /// loop, sends the next one.
+    func acknowledged(_ index: Int, ok: Bool, sent: UInt64, now: UInt64, refusal: @autoclosure () -> String) {
         if ok {
             result.messagesAcked += 1
             members[index].acked += 1
@@ -144,7 +148,7 @@ extension ChannelClient {
             timeline?.acknowledged(sentAt: sent, latency: now > sent ? now - sent : 0)
         } else {
             result.errorReplies += 1
-            result.noteError("new_msg refused: " + excerpt(bytes, from: envelope.payload))
+            result.noteError("new_msg refused: " + refusal())
         }
         // Closed loop: an ok reply frees the slot for the next message; a refused one (e.g. rate limited) retires it.
         if ok, plan.rate == nil, let window, now < window.measureEnd { send(from: index, timestamp: now) }

@@ -91,7 +91,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
 
     /// Starts connections until `concurrency` are in progress; called again as each one settles.
     func startConnecting() {
-        if connections.isEmpty && skipped == 0 { scheduleHeartbeats() }
+        // A raw relay would pass heartbeats on to every client as if they were messages.
+        if connections.isEmpty && skipped == 0 && !plan.raw { scheduleHeartbeats() }
         while handshaking < plan.concurrency, connections.count + skipped < members.count {
             let index = connections.count + skipped
             result.connectStartNanoseconds = min(result.connectStartNanoseconds, MonotonicClock.nowNanoseconds())
@@ -102,7 +103,9 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
                 fail(index: index, "\(error)")
             case .success(let fd):
                 let separator = target.path.contains("?") ? "&" : "?"
-                let path = target.path + separator + "vsn=2.0.0&token=" + plan.signer.token(user: members[index].user)
+                let path = plan.raw
+                    ? target.path
+                    : target.path + separator + "vsn=2.0.0&token=" + plan.signer.token(user: members[index].user)
                 let retain = members[index].role == .member ? Int(Int32.max) : 512
                 let connection: ClientConnection
                 do {
@@ -180,8 +183,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         result.connectionsOpened += 1
         if connection.isTLS { result.tlsOpened += 1 }
         if plan.scenario != .presenceBurst {
-            // The handshake slot stays taken until the join is answered.
-            sendJoin(connection)
+            // The handshake slot stays taken until the join is answered; a raw connection is in the room once open.
+            if plan.raw { rawOpened(connection) } else { sendJoin(connection) }
             return
         }
         handshaking -= 1
@@ -328,6 +331,12 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         let ref = members[index].nextRef
         members[index].nextRef += 1
         members[index].pending[ref] = timestamp
+        if plan.raw {
+            let number = members[index].number
+            connection.sendText(RawBroadcast.message(publisher: number, ref: ref, sentAt: timestamp, size: plan.size))
+            result.messagesSent += 1
+            return
+        }
         var frame = Array("[\"1\",\"\(ref)\",\(ChannelClient.quoted(topic(index))),\"new_msg\",{".utf8)
         // chat: the body starts "<user>:<seq>:" and the message carries client_id "<user>:<seq>".
         var prefix: [UInt8] = []

@@ -16,6 +16,8 @@ struct ChannelPlan: Sendable {
     var size = 64
     var rate: Double?
     var inFlight = 1
+    /// broadcast: speak raw WebSocket instead of Phoenix (no token, join or heartbeat; see ``RawBroadcast``).
+    var raw = false
     /// presence-burst: users every member must see, and joins in progress at once per loop.
     var expectedMembers = 0
     var joinConcurrency = 64

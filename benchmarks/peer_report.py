@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Tables for benchmarks/compare-peers.sh: per scenario and size, each server's medians over the rounds and the
+ratio Holdfast/Hummingbird, then the load-harness targets (reported, not asserted).
+
+    python3 benchmarks/peer_report.py RUNS_TSV DURATION ECHO_SIZE BODY RAW_SIZE BROADCAST_LOAD
+
+RUNS_TSV has one line per run: scenario, server, connections, round, exit code, JSON report path. A run counts as
+failed when it exited non-zero, wrote no report, or its report shows an error or a missing delivery; failed runs
+with a report still enter the medians (the failed column says how many there were).
+"""
+
+import json
+import statistics
+import sys
+
+SERVERS = (("holdfast", "Holdfast"), ("peer", "Hummingbird"))
+ERROR_KEYS = {
+    "echo": ("connectFailures", "unexpectedCloses", "protocolViolations", "badEchoes"),
+    "idle": ("connectFailures", "unexpectedCloses", "protocolViolations"),
+    "broadcast": ("connectFailures", "joinFailures", "unexpectedCloses", "protocolViolations", "errorReplies",
+                  "badFrames"),
+}
+
+
+def load(runs_path):
+    """(scenario, server, connections) -> reports, the failed count per key, and the sizes per scenario in order."""
+    reports, failed, order = {}, {}, {}
+    with open(runs_path) as runs:
+        for line in runs:
+            scenario, name, connections, _round, rc, path = line.rstrip("\n").split("\t")
+            key = (scenario, name, int(connections))
+            sizes = order.setdefault(scenario, [])
+            if int(connections) not in sizes:
+                sizes.append(int(connections))
+            reports.setdefault(key, [])
+            failed.setdefault(key, 0)
+            try:
+                with open(path) as f:
+                    report = json.load(f)
+            except (OSError, ValueError):
+                failed[key] += 1
+                continue
+            errors = report.get("errors", {})
+            if int(rc) != 0 or any(errors.get(k) for k in ERROR_KEYS[scenario]) or report.get("missingDeliveries"):
+                failed[key] += 1
+            reports[key].append(report)
+    return reports, failed, order
+
+
+def cpu_share(report):
+    """Server CPU seconds over the window's length: 1.0 means the server's one core was busy all the time."""
+    cpu = report.get("serverCPUSeconds")
+    return None if cpu is None else cpu / report["durationSeconds"]
+
+
+# Columns: header, value of one report, format, and whether the Holdfast/Hummingbird ratio means anything.
+ECHO = [
+    ("msgs/s", lambda r: r["messagesPerSecondOverall"], "{:,.0f}", True),
+    ("p50 µs", lambda r: r["latencyMicroseconds"]["p50"], "{:,.0f}", True),
+    ("p99 µs", lambda r: r["latencyMicroseconds"]["p99"], "{:,.0f}", True),
+    ("CPU µs/echo", lambda r: r.get("serverCPUMicrosecondsPerEcho"), "{:.2f}", True),
+    ("server CPU", cpu_share, "{:.0%}", False),
+]
+BROADCAST = [
+    ("deliveries/s", lambda r: r["deliveriesPerSecondOverall"], "{:,.0f}", True),
+    ("msgs/s", lambda r: r["deliveriesPerSecondOverall"] / max(1, r["subscribersJoined"]), "{:,.0f}", True),
+    ("fan-out p50 ms", lambda r: r["fanoutLatencyMicroseconds"]["p50"] / 1000, "{:,.1f}", True),
+    ("fan-out p99 ms", lambda r: r["fanoutLatencyMicroseconds"]["p99"] / 1000, "{:,.1f}", True),
+    ("missing", lambda r: r["missingDeliveries"], "{:,.0f}", False),
+    ("CPU µs/delivery", lambda r: r.get("serverCPUMicrosecondsPerDelivery"), "{:.2f}", True),
+    ("server CPU", cpu_share, "{:.0%}", False),
+]
+IDLE = [
+    ("KiB/conn", lambda r: r["kibPerConnection"], "{:.2f}", True),
+    ("RSS before KiB", lambda r: r["serverRSSBeforeKiB"], "{:,.0f}", True),
+    ("RSS after KiB", lambda r: r["serverRSSAfterKiB"], "{:,.0f}", True),
+    ("handshakes/s", lambda r: r["handshakesPerSecond"], "{:,.0f}", True),
+]
+
+
+class Report:
+    def __init__(self, runs_path):
+        self.reports, self.failed, self.order = load(runs_path)
+
+    def median(self, scenario, name, connections, pick):
+        values = [v for v in (pick(r) for r in self.reports.get((scenario, name, connections), [])) if v is not None]
+        return statistics.median(values) if values else None
+
+    def ratio(self, scenario, connections, pick):
+        holdfast = self.median(scenario, "holdfast", connections, pick)
+        peer = self.median(scenario, "peer", connections, pick)
+        return None if holdfast is None or not peer else holdfast / peer
+
+    def open_loop(self, scenario):
+        """Whether the scenario's runs sent at a fixed rate (then throughput is the offered rate, not a capacity)."""
+        return any(r.get("offeredRate") for (s, _, _), runs in self.reports.items() if s == scenario for r in runs)
+
+    def table(self, scenario, title, metrics):
+        if scenario not in self.order:
+            return
+        header = ["connections", "server", "runs", "failed"] + [m[0] for m in metrics]
+        rows = []
+        for connections in self.order[scenario]:
+            for name, label in SERVERS:
+                key = (scenario, name, connections)
+                values = [self.median(scenario, name, connections, m[1]) for m in metrics]
+                rows.append([f"{connections:,}", label, str(len(self.reports.get(key, []))),
+                             str(self.failed.get(key, 0))]
+                            + ["-" if v is None else m[2].format(v) for v, m in zip(values, metrics)])
+            ratios = [self.ratio(scenario, connections, m[1]) if m[3] else None for m in metrics]
+            rows.append([f"{connections:,}", "Holdfast/Hummingbird", "", ""]
+                        + ["-" if r is None else f"{r:.2f}x" for r in ratios])
+        print()
+        print(title)
+        show_rows(header, rows)
+
+    def targets(self):
+        """The load-harness targets: throughput ratios of at least 2, memory per idle connection at most a third."""
+        rows = []
+        for scenario, label, pick in (
+                ("echo", "echo msgs/s", ECHO[0][1]), ("broadcast", "broadcast deliveries/s", BROADCAST[0][1])):
+            if self.open_loop(scenario):
+                continue  # both servers deliver what is offered: the ratio says nothing about throughput
+            for connections in self.order.get(scenario, []):
+                r = self.ratio(scenario, connections, pick)
+                rows.append([f"{label}, {connections:,}", "Holdfast/Hummingbird >= 2.00x",
+                             "-" if r is None else f"{r:.2f}x", verdict(r, lambda x: x >= 2)])
+        for connections in self.order.get("idle", []):
+            r = self.ratio("idle", connections, IDLE[0][1])
+            rows.append([f"KiB per idle connection, {connections:,}", "Holdfast/Hummingbird <= 0.33x",
+                         "-" if r is None else f"{r:.3f}x", verdict(r, lambda x: x <= 1 / 3)])
+        if rows:
+            print()
+            print("Targets (reported, not asserted)")
+            show_rows(["what", "target", "ratio", "met"], rows)
+
+
+def verdict(ratio, test):
+    return "-" if ratio is None else ("yes" if test(ratio) else "NO")
+
+
+def show_rows(header, rows):
+    widths = [max(len(row[i]) for row in [header] + rows) for i in range(len(header))]
+
+    def show(row):
+        print("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
+
+    show(header)
+    previous = None
+    for row in rows:
+        if previous is not None and row[0] != previous and len(header) > 4:
+            print()
+        previous = row[0]
+        show(row)
+
+
+def main():
+    runs_path, duration, echo_size, body, raw_size, broadcast_load = sys.argv[1:7]
+    report = Report(runs_path)
+    report.table(
+        "echo",
+        f"Echo, {echo_size}-byte binary messages, closed loop, {duration} s per run; medians over rounds "
+        "(msgs/s = echoes in the window / its length; CPU µs/echo = server CPU time per echo; server CPU = its "
+        "CPU time / the window, 100% = its core)",
+        ECHO)
+    report.table(
+        "broadcast",
+        f"Broadcast, {broadcast_load}, {duration} s per run; medians over rounds. Holdfast: a Phoenix room, "
+        f"{body}-byte bodies, every message committed to SQLite before fan-out; Hummingbird: a raw relay of "
+        f"{raw_size}-byte messages (the size of Holdfast's new_msg frame). deliveries/s counts subscribers only; "
+        "msgs/s = deliveries/s / subscribers; missing = deliveries of acknowledged messages that never arrived",
+        BROADCAST)
+    report.table(
+        "idle",
+        "Idle connections, held 5 s; medians over rounds (KiB/conn = server RSS growth / connections opened)",
+        IDLE)
+    report.targets()
+    if any(report.failed.values()):
+        print("\nSome runs failed or reported errors; see the bench logs next to the reports.")
+
+
+if __name__ == "__main__":
+    main()
