@@ -72,8 +72,9 @@ struct HandoffFailure: Error {
     let reason: String
 }
 
-/// One binary upgrade attempt, start to commit or rollback.
-private final class HandoffAttempt {
+/// One binary upgrade attempt, start to commit or rollback. Its staging rounds are in
+/// `BinaryUpgrade+Staging.swift`.
+final class HandoffAttempt {
     let runtime: HandoffRuntime
     let path: String
     let requesterFD: Int32?
@@ -87,9 +88,9 @@ private final class HandoffAttempt {
     var frozen: ThreadSemaphore?
     var timings: [(String, Double)] = []
 
-    private var context: ServerContext { runtime.context }
-    private var configuration: Configuration { runtime.context.configuration }
-    private var logger: Logger { runtime.context.logger }
+    var context: ServerContext { runtime.context }
+    var configuration: Configuration { runtime.context.configuration }
+    var logger: Logger { runtime.context.logger }
 
     init(runtime: HandoffRuntime, path: String, requesterFD: Int32?) {
         self.runtime = runtime
@@ -240,7 +241,7 @@ private final class HandoffAttempt {
     }
 
     /// Waits for the next control message, watching the child: if it exits first, says how.
-    private func awaitControl(timeoutMilliseconds: Int, step: String) throws(HandoffFailure) -> HandoffControl {
+    func awaitControl(timeoutMilliseconds: Int, step: String) throws(HandoffFailure) -> HandoffControl {
         guard let channel, let child else { throw failure(500, "\(step)_failed", "no new process") }
         let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMilliseconds)
         while true {
@@ -359,234 +360,6 @@ private final class HandoffAttempt {
         return collected.snapshots
     }
 
-    /// Staging, while the loops keep serving: every loop copies its connections (each between two of its
-    /// events) and every room its presence, the copies go to the new process (connections with their fds), and
-    /// it builds and registers them; the pause then only has to send what changed since. Returns the generation
-    /// each connection (by loop and key) and each room's presence was copied at.
-    private func stage(on channel: HandoffChannel) throws(HandoffFailure) -> Staged {
-        let started = MonotonicClock.nowNanoseconds()
-        let sink = RoomExportSink()
-        var askedRooms = 0
-        for room in context.rooms.allRooms where room.send(.stageForHandoff(sink)) { askedRooms += 1 }
-        guard let stagedRooms = sink.wait(for: askedRooms, timeoutMilliseconds: 5_000)?.staged else {
-            throw failure(503, "rooms_unresponsive", "not every room copied its presence within 5 s")
-        }
-        let runtime = self.runtime
-        let requester = requesterFD
-        // The loops go on serving while the copies are sent: a connection closed meanwhile keeps its socket open
-        // until the stream is out, so no fd number on its way is stale or reused (a duplicate per connection
-        // would double the fds, and a process may not hold that many).
-        stagingStarted = true
-        guard let copies = runtime.onEveryLoop(timeoutMilliseconds: 30_000, { index in
-            runtime.connections[index].deferCloses()
-            var records: [(key: Int32, generation: UInt64, bytes: [UInt8])] = []
-            runtime.connections[index].forEach { connection in
-                guard connection.fd != requester, let snapshot = connection.handoffSnapshot(loopIndex: index) else { return }
-                // A copy taken with output still queued goes stale as soon as that output is written (which does
-                // not move the generation on a plaintext connection): such a connection is always sent again.
-                let generation = connection.pendingOutputBytes > 0 ? UInt64.max : connection.handoffGeneration
-                records.append((connection.fd, generation, snapshot.encode()))
-            }
-            return records
-        }) else { throw failure(500, "loops_unresponsive", "an event loop did not copy its connections") }
-        let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
-        do {
-            for (loop, listener) in runtime.listeners {
-                let kind: ListenerSnapshot.Kind = listener.isAdmin ? .admin : listener.isTLS ? .tls : .plain
-                try writer.add(state: ListenerSnapshot(kind: kind, loopIndex: loop.index).encode(), fd: listener.fd)
-            }
-            for loopCopies in copies {
-                for copy in loopCopies {
-                    let record = KeyedConnectionRecord.encode(
-                        kind: HandoffFormat.stagedConnectionRecord, key: copy.key, snapshot: copy.bytes)
-                    try writer.add(state: record, fd: copy.key)
-                }
-            }
-            for room in stagedRooms { try writer.add(state: room.encode(), fd: nil) }
-        } catch {
-            throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
-        }
-        try completeRound(writer)
-        mark("staging", since: started)
-        let verify = configuration.testHooks
-        let loops = copies.map { loopCopies in
-            var staged = StagedLoop()
-            for copy in loopCopies {
-                staged.generations[copy.key] = copy.generation
-                if verify { staged.bytes[copy.key] = copy.bytes }
-            }
-            return staged
-        }
-        return Staged(loops: loops, rooms: Dictionary(stagedRooms.map { ($0.topic, $0.presenceGeneration) }, uniquingKeysWith: { a, _ in a }))
-    }
-
-    /// What staging sent: per loop, and each room's presence generation by topic.
-    struct Staged: Sendable {
-        var loops: [StagedLoop]
-        let rooms: [String: UInt64]
-    }
-
-    /// What staging sent for one loop: each connection's generation then, and (with test hooks on) its bytes, so
-    /// the pause can prove that every connection it does not send again is indeed unchanged.
-    struct StagedLoop: Sendable {
-        var generations: [Int32: UInt64] = [:]
-        var bytes: [Int32: [UInt8]] = [:]
-    }
-
-    /// What the pause sends: the connections that changed since staging (with their fd if they were not staged),
-    /// the keys of the staged ones closed since, how many are open, and how many could not move.
-    struct FinalConnections {
-        var changed: [(key: Int32, snapshot: [UInt8], fd: Int32?)] = []
-        var closed: [Int32] = []
-        var open = 0
-        var leftBehind = 0
-    }
-
-    /// A catch-up round, still serving: each loop copies the connections that changed since they were staged,
-    /// the new process replaces its copies (and drops the closed ones), so the pause finds even less to send.
-    /// Returns how many connections were sent again.
-    private func restage(_ staged: inout Staged, on channel: HandoffChannel) throws(HandoffFailure) -> Int {
-        let started = MonotonicClock.nowNanoseconds()
-        let runtime = self.runtime
-        let requester = requesterFD
-        let verify = configuration.testHooks
-        let current = staged.loops
-        stagingStarted = true
-        guard let rounds = runtime.onEveryLoop(timeoutMilliseconds: 30_000, { index in
-            runtime.connections[index].deferCloses()
-            var loopStaged = current[index]
-            let changes = Self.collectChanges(
-                on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: verify)
-            return (changes, loopStaged)
-        }) else { throw failure(500, "loops_unresponsive", "an event loop did not copy its connections") }
-        staged.loops = rounds.map(\.1)
-        let changes = Self.merge(rounds.map(\.0))
-        let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
-        do {
-            try Self.write(changes, to: writer)
-        } catch {
-            throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
-        }
-        try completeRound(writer)
-        mark("restaging \(changes.changed.count)", since: started)
-        return changes.changed.count
-    }
-
-    /// Ends a staging or catch-up round: the stream's END, the closes deferred while it was sent, and the new
-    /// process's STAGED.
-    private func completeRound(_ writer: HandoffWriter) throws(HandoffFailure) {
-        do {
-            try writer.finish()
-        } catch {
-            throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
-        }
-        closeDeferredSockets()
-        let answer = try awaitControl(timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds, step: "staged")
-        switch answer {
-        case .staged: break
-        case .failed(let reason): throw failure(502, "rebuild_failed", "the new binary could not take over: \(reason)")
-        default: throw failure(502, "staged_failed", "the new binary answered \(answer) instead of STAGED")
-        }
-    }
-
-    /// Each loop exports what changed since staging and then blocks until the verdict: on commit it never runs
-    /// again; on rollback ``rollBack()`` releases it.
-    private func freezeAndExportConnections(staged: [StagedLoop]) throws(HandoffFailure) -> FinalConnections {
-        let runtime = self.runtime
-        let requester = requesterFD
-        let gate = ThreadSemaphore()
-        frozen = gate
-        let exported = Mutex<[FinalConnections]>(Array(repeating: FinalConnections(), count: runtime.loops.count))
-        let arrived = ThreadSemaphore()
-        for (index, loop) in runtime.loops.enumerated() {
-            let stagedHere = staged[index]
-            loop.execute {
-                var loopStaged = stagedHere
-                let result = Self.collectChanges(on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: false)
-                exported.withLock { $0[index] = result }
-                arrived.signal()
-                gate.wait()
-            }
-        }
-        for _ in runtime.loops {
-            guard arrived.wait(timeoutMilliseconds: 5_000) else {
-                throw failure(500, "loops_unresponsive", "an event loop did not export its connections")
-            }
-        }
-        return Self.merge(exported.withLock { $0 })
-    }
-
-    /// On loop `index`: the connections that changed since `staged` (updated to what is sent now), the staged
-    /// ones closed or no longer movable since, and how many are open.
-    private static func collectChanges(
-        on index: Int, runtime: HandoffRuntime, requester: Int32?, staged: inout StagedLoop, verify: Bool
-    ) -> FinalConnections {
-        var result = FinalConnections()
-        var stillStaged = staged.generations
-        runtime.connections[index].forEach { connection in
-            let key = connection.fd
-            guard key != requester else { return }
-            let stagedGeneration = stillStaged.removeValue(forKey: key)
-            if stagedGeneration == connection.handoffGeneration && connection.pendingOutputBytes == 0
-                && !isStale(connection, staged: staged.bytes[key], loopIndex: index, logger: runtime.context.logger)
-            {
-                result.open += 1
-            } else if let snapshot = connection.handoffSnapshot(loopIndex: index) {
-                let bytes = snapshot.encode()
-                result.open += 1
-                result.changed.append((key, bytes, stagedGeneration == nil ? key : nil))
-                // As in staging: a copy taken with output queued is always sent again.
-                staged.generations[key] = connection.pendingOutputBytes > 0 ? UInt64.max : connection.handoffGeneration
-                if verify { staged.bytes[key] = bytes }
-            } else {
-                // Cannot move (left behind): its staged copy must go too.
-                if stagedGeneration != nil { result.closed.append(key) }
-                staged.generations.removeValue(forKey: key)
-                staged.bytes.removeValue(forKey: key)
-                result.leftBehind += 1
-            }
-        }
-        // Staged, but closed since.
-        for key in stillStaged.keys {
-            result.closed.append(key)
-            staged.generations.removeValue(forKey: key)
-            staged.bytes.removeValue(forKey: key)
-        }
-        return result
-    }
-
-    private static func merge(_ parts: [FinalConnections]) -> FinalConnections {
-        parts.reduce(into: FinalConnections()) {
-            $0.changed += $1.changed
-            $0.closed += $1.closed
-            $0.open += $1.open
-            $0.leftBehind += $1.leftBehind
-        }
-    }
-
-    /// The changed connections (with their fd when not staged before) and the closed keys, as records.
-    private static func write(_ changes: FinalConnections, to writer: HandoffWriter) throws(HandoffError) {
-        for connection in changes.changed {
-            let record = KeyedConnectionRecord.encode(
-                kind: HandoffFormat.finalConnectionRecord, key: connection.key, snapshot: connection.snapshot)
-            try writer.add(state: record, fd: connection.fd)
-        }
-        try writer.add(state: ClosedKeysRecord.encode(changes.closed), fd: nil)
-    }
-
-    /// Test hooks only: whether a connection deemed unchanged differs from its staged copy after all (a state
-    /// change that did not move ``Connection/handoffGeneration``: a bug, logged loudly and sent again anyway).
-    private static func isStale(_ connection: Connection, staged: [UInt8]?, loopIndex: Int, logger: Logger) -> Bool {
-        guard let staged else { return false }
-        let now = connection.handoffSnapshot(loopIndex: loopIndex)
-        guard now?.encode() != staged else { return false }
-        let then = try? ConnectionSnapshot(decoding: staged)
-        logger.error("binary upgrade: stale staged copy of an unchanged connection", metadata: [
-            "fd": "\(connection.fd)", "differs": "\(now.map { then?.differences(from: $0) ?? [] } ?? ["gone"])",
-        ])
-        return true
-    }
-
     private func send(
         rooms: [RoomSnapshot], final: FinalConnections, channel: HandoffChannel
     ) throws(HandoffFailure) -> (changed: Int, bytes: Int) {
@@ -616,7 +389,7 @@ private final class HandoffAttempt {
     }
 
     /// Ends the deferral of socket closes that staging started (once its stream is out, or on rollback).
-    private func closeDeferredSockets() {
+    func closeDeferredSockets() {
         guard stagingStarted else { return }
         stagingStarted = false
         let runtime = self.runtime
@@ -647,11 +420,11 @@ private final class HandoffAttempt {
 
     // MARK: Helpers
 
-    private func mark(_ step: String, since start: UInt64) {
+    func mark(_ step: String, since start: UInt64) {
         timings.append((step, Double(MonotonicClock.nowNanoseconds() - start) / 1e6))
     }
 
-    private func failure(_ status: Int, _ check: String, _ reason: String) -> HandoffFailure {
+    func failure(_ status: Int, _ check: String, _ reason: String) -> HandoffFailure {
         HandoffFailure(status: status, check: check, reason: reason)
     }
 }
