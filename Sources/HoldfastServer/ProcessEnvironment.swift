@@ -47,10 +47,15 @@ public enum ProcessEnvironment {
     static func startupExecutable() -> String {
         let first = CommandLine.arguments.first ?? ""
         guard first.contains("/") else { return executablePath() ?? first }
-        if first.hasPrefix("/") { return first }
+        return absolutePath(first)
+    }
+
+    /// `path` made absolute against the working directory (not resolved: links stay links).
+    public static func absolutePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
         var buffer = [CChar](repeating: 0, count: 4096)
-        guard getcwd(&buffer, buffer.count) != nil else { return executablePath() ?? first }
+        guard getcwd(&buffer, buffer.count) != nil else { return path }
         let directory = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return directory + "/" + first
+        return directory + "/" + path
     }
 }

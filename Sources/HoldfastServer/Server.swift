@@ -82,10 +82,7 @@ public final class Server: Sendable {
 
     /// `libChatHandlers.so` in the directory of the running executable.
     static func defaultHandlersPath() -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return "libChatHandlers.so" }
-        let executable = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let executable = ProcessEnvironment.executablePath() else { return "libChatHandlers.so" }
         let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         return directory + "/libChatHandlers.so"
     }

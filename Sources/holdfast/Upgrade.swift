@@ -22,7 +22,7 @@ struct Upgrade: ParsableCommand {
 
     func run() throws {
         let field = handlers != nil ? "handlers" : "binary"
-        let path = absolute(handlers ?? binary!)
+        let path = ProcessEnvironment.absolutePath(handlers ?? binary!)
         let body = Array("{\"\(field)\": \"\(jsonEscaped(path))\"}".utf8)
         try admin.call(method: "POST", path: "/admin/upgrade", body: body)
     }
@@ -62,14 +62,6 @@ struct AdminOptions: ParsableArguments {
         print(answer, terminator: answer.hasSuffix("\n") ? "" : "\n")
         if status != 200 { throw ExitCode(1) }
     }
-}
-
-private func absolute(_ path: String) -> String {
-    if path.hasPrefix("/") { return path }
-    var buffer = [CChar](repeating: 0, count: 4096)
-    guard getcwd(&buffer, buffer.count) != nil else { return path }
-    let directory = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    return directory + "/" + path
 }
 
 private func jsonEscaped(_ text: String) -> String {
