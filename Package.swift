@@ -127,7 +127,7 @@ let package = Package(
         .executableTarget(
             name: "holdfast-bench",
             dependencies: [
-                "HoldfastCore", "HoldfastAuth", "HoldfastWebSocket", "COpenSSL",
+                "HoldfastCore", "HoldfastAuth", "HoldfastWebSocket", "COpenSSL", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

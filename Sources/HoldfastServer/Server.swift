@@ -68,7 +68,7 @@ public final class Server: Sendable {
             historyWriter: try HistoryWriter(path: historyPath, keepPerRoom: configuration.historyPerRoom, logger: logger),
             presenceRefPrefix: PresenceRefPrefix.make(),
             presenceWindowMilliseconds: configuration.presenceWindowMilliseconds,
-            historyLimit: configuration.historyPerRoom)
+            historyLimit: configuration.historyPerRoom, deflateLevel: configuration.deflateLevel)
         let rooms = try RoomRegistry(loops: group.loops, services: services)
         let upgrades = HandlerUpgrades(registry: plugins, rooms: rooms, logger: logger)
         self.group = group

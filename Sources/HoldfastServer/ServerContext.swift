@@ -65,6 +65,7 @@ final class ServerContext: Sendable {
         var deflate = PerMessageDeflateConfiguration()
         deflate.enabled = configuration.permessageDeflate
         deflate.serverMaxWindowBits = configuration.deflateServerMaxWindowBits
+        deflate.serverNoContextTakeover = configuration.deflateServerNoContextTakeover
         deflate.compressionLevel = configuration.deflateLevel
         deflate.minimumSizeToCompress = configuration.deflateMinimumBytes
         self.deflate = deflate

@@ -89,6 +89,37 @@ public struct WebSocketConnection {
         WebSocketFrame.appendFrame(opcode: opcode, fin: true, payload: payload, into: &output)
     }
 
+    /// Appends one message made of a per-connection `prefix` followed by a body shared by many connections.
+    ///
+    /// With `server_no_context_takeover` negotiated and the message long enough to compress, the frame carries
+    /// the prefix in a stored block and then the body compressed once for all connections (``SharedDeflate``).
+    /// With context takeover the message is compressed for this connection alone, as ``appendMessage(_:opcode:into:)``
+    /// does; without deflate it goes out plain. The receiver sees `prefix + shared.body` in every case.
+    public mutating func appendMessage(
+        prefix: [UInt8], shared: SharedDeflate, opcode: WebSocketOpcode, into output: inout [UInt8]
+    ) {
+        precondition(opcode == .text || opcode == .binary, "appendMessage sends text or binary only")
+        guard !closeSent else { return }
+        let length = prefix.count + shared.body.count
+        if let parameters = deflateParameters, length >= Int(minimumSizeToCompress) {
+            if parameters.serverNoContextTakeover, let body = shared.compressed(windowBits: Int(parameters.serverMaxWindowBits)) {
+                // 5 bytes of stored-block header per 64 KiB of prefix.
+                let storedLength = prefix.isEmpty ? 0 : prefix.count + 5 * ((prefix.count + 0xFFFE) / 0xFFFF)
+                WebSocketFrame.appendHeader(
+                    opcode: opcode, fin: true, rsv1: true, length: storedLength + body.count, mask: nil, into: &output)
+                prefix.withUnsafeBytes { SharedDeflate.appendStoredBlocks($0, into: &output) }
+                output.append(contentsOf: body)
+                return
+            }
+            let whole = prefix + shared.body
+            whole.withUnsafeBytes { appendMessage($0, opcode: opcode, into: &output) }
+            return
+        }
+        WebSocketFrame.appendHeader(opcode: opcode, fin: true, rsv1: false, length: length, mask: nil, into: &output)
+        output.append(contentsOf: prefix)
+        output.append(contentsOf: shared.body)
+    }
+
     /// Starts the close handshake: appends a close frame with the code and the reason (cut to 123 bytes on a
     /// character boundary). Afterwards data from the peer is ignored until its close arrives. Does nothing when a
     /// close was already sent.

@@ -6,16 +6,116 @@ extension ChannelClient {
 
     func messageReceived(_ connection: ClientConnection, binary: Bool, length: Int, prefix: FrameReader.Prefix) {
         let bytes = connection.retainedMessage
-        bytes.withUnsafeBytes { handle(connection, $0, length: length) }
+        if connection.messageCompressed {
+            bytes.withUnsafeBytes { handleCompressed(connection, $0, length: length) }
+        } else {
+            bytes.withUnsafeBytes { handle(connection, $0, length: length) }
+        }
         connection.releaseRetained()
     }
 
-    func handle(_ connection: ClientConnection, _ bytes: UnsafeRawBufferPointer, length: Int) {
+    /// A compressed message: presence pushes to a presence-burst member apply the effect cached with the decoded
+    /// body (the same body reaches every member); anything else is handled as text.
+    func handleCompressed(_ connection: ClientConnection, _ bytes: UnsafeRawBufferPointer, length: Int) {
+        let before = inflateCache.misses
+        guard let (prefix, body) = inflateCache.decode(bytes) else {
+            if began { result.framesReceived += 1 }
+            bad("compressed message that does not inflate")
+            return
+        }
+        if began {
+            if inflateCache.misses > before { result.inflated += 1 } else { result.inflateCacheHits += 1 }
+        }
+        let index = connection.tag
+        // The envelope is in the stored prefix (a per-member push) or at the start of the body (a broadcast).
+        let envelopeBytes = prefix.isEmpty ? body.text : prefix
+        let parsed = envelopeBytes.withUnsafeBytes { bytes -> (PhoenixScan.Envelope, isState: Bool)? in
+            guard let envelope = PhoenixScan.envelope(bytes) else { return nil }
+            if PhoenixScan.equals(bytes, envelope.event, "presence_state") { return (envelope, true) }
+            if PhoenixScan.equals(bytes, envelope.event, "presence_diff") { return (envelope, false) }
+            return nil
+        }
+        guard members[index].role == .member, let (envelope, isState) = parsed,
+              prefix.isEmpty || envelope.payload == prefix.count
+        else {
+            let text = prefix + body.text
+            text.withUnsafeBytes { handle(connection, $0, length: length, textLength: text.count) }
+            return
+        }
+        let now = MonotonicClock.nowNanoseconds()
+        if began {
+            result.framesReceived += 1
+            result.bytesReceived += UInt64(length)
+            result.textBytesReceived += UInt64(prefix.count + body.text.count)
+        }
+        if isState { result.presenceStates += 1 } else { result.presenceDiffs += 1 }
+        let effect = presenceEffect(of: body, payloadAt: prefix.isEmpty ? envelope.payload : 0, state: isState)
+        guard !effect.malformed else {
+            bad(isState ? "presence_state payload is not an object of benchmark users" : "presence_diff without joins and leaves")
+            return
+        }
+        var count = 0
+        members[index].seen.withUnsafeMutableBufferPointer { seen in
+            for word in 0..<seen.count {
+                var value = seen[word]
+                // Leaves first, then joins: a meta replaced within one diff leaves its key present.
+                if let absent = effect.absent { value &= ~absent[word] }
+                value |= effect.present[word]
+                seen[word] = value
+                count += value.nonzeroBitCount
+            }
+        }
+        members[index].seenCount = count
+        checkComplete(index, now: now)
+    }
+
+    /// The users a presence payload (at `payloadAt` in the body) adds and removes, computed once per body.
+    private func presenceEffect(of body: InflateCache.Entry, payloadAt: Int, state: Bool) -> InflateCache.PresenceEffect {
+        if let known = body.effects[payloadAt] { return known }
+        let words = (plan.expectedMembers + 63) / 64
+        var present = [UInt64](repeating: 0, count: words)
+        var absent = [UInt64](repeating: 0, count: words)
+        var malformed = false
+        let expected = UInt64(plan.expectedMembers)
+        body.text.withUnsafeBytes { bytes in
+            func mark(_ key: Range<Int>, _ set: inout [UInt64]) {
+                guard key.count > 1, bytes[key.lowerBound] == UInt8(ascii: "u"),
+                      let number = PhoenixScan.decimal(bytes, (key.lowerBound + 1)..<key.upperBound), number < expected
+                else {
+                    malformed = true
+                    return
+                }
+                set[Int(number / 64)] |= UInt64(1) << (number % 64)
+            }
+            if state {
+                if !PhoenixScan.forEachMember(bytes, objectAt: payloadAt, { key, _ in mark(key, &present) }) { malformed = true }
+                return
+            }
+            var joinsAt: Int?
+            var leavesAt: Int?
+            let parsed = PhoenixScan.forEachMember(bytes, objectAt: payloadAt) { key, value in
+                if PhoenixScan.equals(bytes, key, "joins") { joinsAt = value }
+                if PhoenixScan.equals(bytes, key, "leaves") { leavesAt = value }
+            }
+            guard parsed, let joinsAt, let leavesAt else {
+                malformed = true
+                return
+            }
+            PhoenixScan.forEachMember(bytes, objectAt: leavesAt) { key, _ in mark(key, &absent) }
+            PhoenixScan.forEachMember(bytes, objectAt: joinsAt) { key, _ in mark(key, &present) }
+        }
+        let effect = InflateCache.PresenceEffect(present: present, absent: state ? nil : absent, malformed: malformed)
+        body.effects[payloadAt] = effect
+        return effect
+    }
+
+    func handle(_ connection: ClientConnection, _ bytes: UnsafeRawBufferPointer, length: Int, textLength: Int? = nil) {
         let now = MonotonicClock.nowNanoseconds()
         let index = connection.tag
         if began {
             result.framesReceived += 1
             result.bytesReceived += UInt64(length)
+            result.textBytesReceived += UInt64(textLength ?? length)
         }
         if plan.raw {
             handleRaw(connection, bytes, now: now)

@@ -40,6 +40,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     var subscribersJoined = 0
     var publishers: [Int] = []
     var result = ChannelResult()
+    /// Decodes compressed messages (``ChannelPlan/deflate``), each distinct body once.
+    let inflateCache = InflateCache()
     var fanout = RunResult.emptyHistogram()
     /// The deliveries of `fanout` that reached a TLS connection.
     var fanoutTLS = RunResult.emptyHistogram()
@@ -110,7 +112,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
                 let connection: ClientConnection
                 do {
                     connection = ClientConnection(
-                        owner: self, fd: fd, handshake: Handshake(target: target, path: path, random: &random),
+                        owner: self, fd: fd, handshake: Handshake(target: target, path: path, offerDeflate: plan.deflate, random: &random),
                         tls: try tlsMix?.client(), retainLimit: retain)
                     connection.tag = index
                     try loop.register(fd: fd, interest: .writable, handler: connection)

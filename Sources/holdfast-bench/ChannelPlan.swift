@@ -21,6 +21,9 @@ struct ChannelPlan: Sendable {
     /// presence-burst: users every member must see, and joins in progress at once per loop.
     var expectedMembers = 0
     var joinConcurrency = 64
+    /// Offer permessage-deflate (server_no_context_takeover); compressed messages are decoded through an
+    /// ``InflateCache`` per loop.
+    var deflate = false
     /// chat: rooms (user `c<i>` joins room `i % rooms`) and users over all processes; `rate` is per loop.
     var rooms = 1
     var users = 0

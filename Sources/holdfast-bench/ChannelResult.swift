@@ -47,6 +47,11 @@ struct ChannelResult: FleetResult, Sendable {
     /// Frames and payload bytes received by all clients from the first join on.
     var framesReceived: UInt64 = 0
     var bytesReceived: UInt64 = 0
+    /// The same messages' text after decompression (equal to `bytesReceived` without permessage-deflate).
+    var textBytesReceived: UInt64 = 0
+    /// Compressed bodies decoded by inflating, and served from the loop's ``InflateCache``.
+    var inflated: UInt64 = 0
+    var inflateCacheHits: UInt64 = 0
     var presenceStates: UInt64 = 0
     var presenceDiffs: UInt64 = 0
     /// Members whose view held every expected user.
@@ -109,6 +114,9 @@ struct ChannelResult: FleetResult, Sendable {
         members += other.members
         framesReceived += other.framesReceived
         bytesReceived += other.bytesReceived
+        textBytesReceived += other.textBytesReceived
+        inflated += other.inflated
+        inflateCacheHits += other.inflateCacheHits
         presenceStates += other.presenceStates
         presenceDiffs += other.presenceDiffs
         membersComplete += other.membersComplete

@@ -70,6 +70,8 @@ final class ClientConnection: EventHandler {
 
     /// The retained bytes of the message just delivered to the owner (see ``FrameReader/retainLimit``).
     var retainedMessage: [UInt8] { reader.retained }
+    /// Whether the message just delivered is compressed (its retained bytes are the deflate stream).
+    var messageCompressed: Bool { reader.messageCompressed }
 
     /// Frees the retained bytes once the owner is done with them (a large message's buffer is not kept).
     func releaseRetained() { reader.releaseRetained() }
@@ -174,7 +176,8 @@ final class ClientConnection: EventHandler {
             return
         case .rejected(let reason):
             fail("handshake: \(reason)")
-        case .upgraded(let headLength):
+        case .upgraded(let headLength, let deflate):
+            reader.deflate = deflate
             let leftover = Array(response[headLength...])
             self.handshake = nil
             response = []

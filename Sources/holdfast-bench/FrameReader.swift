@@ -59,6 +59,10 @@ struct FrameReader {
     private(set) var retained: [UInt8] = []
     /// How many bytes of each data message to keep in ``retained``; 0 (the default) keeps none.
     var retainLimit = 0
+    /// Whether permessage-deflate was negotiated (RSV1 then marks a compressed message).
+    var deflate = false
+    /// Whether the last message had RSV1 set on its first frame.
+    private(set) var messageCompressed = false
 
     init() {}
 
@@ -107,7 +111,10 @@ struct FrameReader {
     private mutating func startFrame() throws(Violation) {
         final = header[0] & 0x80 != 0
         opcode = header[0] & 0x0F
-        guard header[0] & 0x70 == 0 else { throw Violation(description: "reserved bits set without an extension") }
+        let compressedBit = deflate && (opcode == 1 || opcode == 2) && header[0] & 0x40 != 0
+        guard header[0] & 0x70 == (compressedBit ? 0x40 : 0) else {
+            throw Violation(description: "reserved bits set without an extension")
+        }
         guard header[1] & 0x80 == 0 else { throw Violation(description: "server frame is masked") }
         var length = UInt64(header[1] & 0x7F)
         if length >= 126 {
@@ -126,6 +133,7 @@ struct FrameReader {
             messageOpen = true
             messageBinary = opcode == 2
             messageLength = 0
+            messageCompressed = compressedBit
             prefix = Prefix()
             if !retained.isEmpty { releaseRetained() }
         case 8, 9, 10:

@@ -7,13 +7,15 @@ struct Handshake {
     let expectedAccept: String
     /// The request bytes to send.
     let request: [UInt8]
+    /// Whether the request offers permessage-deflate (with `server_no_context_takeover`, see ``InflateCache``).
+    let offersDeflate: Bool
 
     /// The largest response head accepted; a larger one is a broken server, not a slow one.
     static let maximumResponseBytes = 8192
 
     /// Builds a request for `target` (at `path` instead of the target's own path, when given) with a fresh
     /// random 16-byte key.
-    init(target: Target, path: String? = nil, random: inout SplitMix) {
+    init(target: Target, path: String? = nil, offerDeflate: Bool = false, random: inout SplitMix) {
         var nonce: [UInt8] = []
         for _ in 0..<2 { withUnsafeBytes(of: random.next()) { nonce.append(contentsOf: $0) } }
         let key = Base64.encode(nonce)
@@ -23,16 +25,20 @@ struct Handshake {
             + "Upgrade: websocket\r\n"
             + "Connection: Upgrade\r\n"
             + "Sec-WebSocket-Key: \(key)\r\n"
-            + "Sec-WebSocket-Version: 13\r\n\r\n"
+            + "Sec-WebSocket-Version: 13\r\n"
+            // We send uncompressed (RFC 7692 allows it) and decode each message alone.
+            + (offerDeflate ? "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n" : "")
+            + "\r\n"
         request = Array(text.utf8)
+        offersDeflate = offerDeflate
     }
 
     /// What the response bytes received so far amount to.
     enum Outcome: Equatable {
         /// The head is not complete yet.
         case incomplete
-        /// A valid `101`; frames start at this offset.
-        case upgraded(headLength: Int)
+        /// A valid `101`; frames start at this offset; whether permessage-deflate was negotiated.
+        case upgraded(headLength: Int, deflate: Bool)
         /// Anything else, with the reason.
         case rejected(String)
     }
@@ -58,9 +64,13 @@ struct Handshake {
             return .rejected("missing Connection: Upgrade")
         }
         guard headers["sec-websocket-accept"] == expectedAccept else { return .rejected("wrong Sec-WebSocket-Accept") }
-        // We offered no extension, so a server that names one has broken the protocol.
-        guard headers["sec-websocket-extensions"] == nil else { return .rejected("unrequested extension") }
-        return .upgraded(headLength: end + 4)
+        guard let extensions = headers["sec-websocket-extensions"] else { return .upgraded(headLength: end + 4, deflate: false) }
+        // Only what we offered may come back, and without context takeover our cache would be wrong.
+        let parameters = extensions.split(separator: ";").map { $0.trimmingSpaces() }
+        guard offersDeflate, parameters.first == "permessage-deflate", parameters.contains("server_no_context_takeover") else {
+            return .rejected("unrequested extension \"\(extensions)\"")
+        }
+        return .upgraded(headLength: end + 4, deflate: true)
     }
 
     /// The index of the `\r\n\r\n` that ends the head, if present.

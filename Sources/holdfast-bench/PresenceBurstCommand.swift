@@ -27,6 +27,8 @@ struct PresenceBurstCommand: ParsableCommand {
     @Option(help: "Client processes; each holds its share of the users.") var processes = 1
     @Option(help: "Handshakes in progress at once, per process.") var concurrency = 256
     @Option(help: "Seconds allowed for opening all connections.") var connectTimeout = 120.0
+    @Flag(help: "Offer permessage-deflate with server_no_context_takeover; each distinct compressed body is inflated once per client loop.")
+    var deflate = false
     @Option(name: .customLong("server-pid"), help: "Server process whose memory is measured.") var serverPID: Int32?
     @Option(help: "Write a JSON report to this file.") var json: String?
     @OptionGroup var tls: TLSOptions
@@ -48,6 +50,7 @@ struct PresenceBurstCommand: ParsableCommand {
             scenario: .presenceBurst, target: target, signer: TokenSigner(secret: secret), topic: room,
             concurrency: concurrency, expectedMembers: expectedMembers ?? connections, joinConcurrency: joinConcurrency)
         plan.tls = try tls.mix(plain: target)
+        plan.deflate = deflate
         let users = (firstUser..<(firstUser + connections)).map { (ChannelRole.member, "u\($0)") }
         let makeRunner = { try ChannelRunner(plan: plan, users: users, threads: threads) }
         if worker != nil {
@@ -82,7 +85,7 @@ struct PresenceBurstCommand: ParsableCommand {
             "--join-concurrency", "\(joinConcurrency)", "--threads", "\(threads)", "--concurrency", "\(concurrency)",
             "--connect-timeout", "\(connectTimeout)", "--worker", "\(index)", "--first-user", "\(first)",
             "--expected-members", "\(connections)",
-        ] + tls.workerArguments
+        ] + (deflate ? ["--deflate"] : []) + tls.workerArguments
     }
 }
 
@@ -107,6 +110,11 @@ struct PresenceBurstReport: Codable {
     var joinPhaseSeconds: Double
     var framesReceived: UInt64
     var bytesReceived: UInt64
+    /// After decompression; with `--deflate`, how many bodies were inflated and how many came from the cache.
+    var textBytesReceived: UInt64
+    var deflate: Bool
+    var inflated: UInt64
+    var inflateCacheHits: UInt64
     var presenceStateFrames: UInt64
     var presenceDiffFrames: UInt64
     var joinLatencyMicroseconds: LatencySummary
@@ -135,6 +143,10 @@ struct PresenceBurstReport: Codable {
         joinPhaseSeconds = result.lastJoinReplyNanoseconds > first ? Double(result.lastJoinReplyNanoseconds - first) / 1e9 : 0
         framesReceived = result.framesReceived
         bytesReceived = result.bytesReceived
+        textBytesReceived = result.textBytesReceived
+        deflate = command.deflate
+        inflated = result.inflated
+        inflateCacheHits = result.inflateCacheHits
         presenceStateFrames = result.presenceStates
         presenceDiffFrames = result.presenceDiffs
         joinLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.joinLatency))
@@ -156,7 +168,9 @@ struct PresenceBurstReport: Codable {
                 ?? "  convergence: not reached (\(membersComplete) of \(users) views complete)",
             String(format: "  join phase: %.3f s; join reply latency µs: ", joinPhaseSeconds) + joinLatencyMicroseconds.line,
             "  frames received: \(framesReceived) (\(presenceStateFrames) presence_state, \(presenceDiffFrames) presence_diff), "
-                + String(format: "%.1f MiB", Double(bytesReceived) / 1_048_576),
+                + String(format: "%.1f MiB", Double(bytesReceived) / 1_048_576)
+                + (deflate ? String(format: " compressed, %.1f MiB of text; %llu bodies inflated, %llu from the cache",
+                                    Double(textBytesReceived) / 1_048_576, inflated, inflateCacheHits) : ""),
         ]
         if let serverRSSBeforeKiB, let serverRSSAfterKiB {
             lines.append(String(

@@ -152,10 +152,11 @@ final class PhoenixSession {
         send(message)
     }
 
-    /// A push already encoded as a text frame payload by a room, for the join `joinRef` of `topic`.
-    func pushEncoded(_ text: [UInt8], topic: String, joinRef: String?) {
+    /// A push already encoded by a room as a per-member `prefix` and a `body` shared with other members, for the
+    /// join `joinRef` of `topic`.
+    func pushEncoded(prefix: [UInt8], body: SharedDeflate, topic: String, joinRef: String?) {
         guard let member = joined[topic], member.joinRef == joinRef else { return }
-        connection.sendText(text)
+        connection.sendText(prefix: prefix, shared: body)
     }
 
     /// The socket is gone: leave every room.

@@ -93,6 +93,9 @@ public struct Configuration: Sendable {
     public var maxMessageBytes = 1 << 20
     public var permessageDeflate = true
     public var deflateServerMaxWindowBits = 15
+    /// Answer every deflate offer with `server_no_context_takeover`: room broadcasts and `presence_state` are then
+    /// compressed once for all members, and no connection keeps a compressor (about 256 KiB each) between messages.
+    public var deflateServerNoContextTakeover = true
     public var deflateLevel = 6
     public var deflateMinimumBytes = 64
 

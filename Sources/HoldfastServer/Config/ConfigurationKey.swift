@@ -145,6 +145,7 @@ extension ConfigurationKey {
         .integer("websocket", "max_message_size", 125...(1 << 30), \.maxMessageBytes),
         .boolean("websocket", "permessage_deflate", \.permessageDeflate),
         .integer("websocket", "deflate_server_max_window_bits", 9...15, \.deflateServerMaxWindowBits),
+        .boolean("websocket", "deflate_server_no_context_takeover", \.deflateServerNoContextTakeover),
         .integer("websocket", "deflate_level", 0...9, \.deflateLevel),
         .integer("websocket", "deflate_min_size", 0...(1 << 30), \.deflateMinimumBytes),
         .string(

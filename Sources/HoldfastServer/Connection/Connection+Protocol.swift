@@ -92,15 +92,24 @@ extension Connection {
         requestFlushIfNeeded()
     }
 
+    /// Sends a text message made of a per-connection prefix and a body shared with other connections (see
+    /// `WebSocketConnection.appendMessage(prefix:shared:opcode:into:)`).
+    func sendText(prefix: [UInt8], shared: SharedDeflate) {
+        guard phase == .webSocket else { return }
+        if outputChangesState { handoffGeneration &+= 1 }
+        withApplicationOutput { webSocket!.appendMessage(prefix: prefix, shared: shared, opcode: .text, into: &$0) }
+        context.metrics.messagesOut.add()
+        requestFlushIfNeeded()
+    }
+
     /// Sends a broadcast encoded once for all members: the ready-made frame is copied as is, unless this
-    /// connection compresses, in which case the payload is compressed for it alone.
+    /// connection compresses, in which case it gets the payload compressed once for all members without context
+    /// takeover, or compressed for it alone.
     func sendBroadcast(_ broadcast: EncodedBroadcast, version: PhoenixSerializerVersion) {
         guard phase == .webSocket else { return }
         if outputChangesState { handoffGeneration &+= 1 }
-        if webSocket!.deflateParameters != nil {
-            broadcast.payload(for: version).withUnsafeBytes { bytes in
-                withApplicationOutput { webSocket!.appendMessage(bytes, opcode: .text, into: &$0) }
-            }
+        if webSocket!.deflateParameters != nil, let shared = broadcast.payload(for: version) {
+            withApplicationOutput { webSocket!.appendMessage(prefix: [], shared: shared, opcode: .text, into: &$0) }
         } else {
             let frame = broadcast.frame(for: version)
             withApplicationOutput { $0.append(contentsOf: frame) }

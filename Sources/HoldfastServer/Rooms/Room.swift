@@ -245,10 +245,11 @@ final class Room: @unchecked Sendable {
         let joiners = awaitingState
         awaitingState.removeAll(keepingCapacity: true)
         if !joiners.isEmpty {
-            let state = JSON.encode(presence.statePayload())
+            let state = PresenceStateFrame(
+                topic: topic, payload: JSON.encode(presence.statePayload()), deflateLevel: services.deflateLevel)
             for member in joiners.values {
-                let frame = PresenceStateFrame.text(topic: topic, joinRef: member.joinRef, payload: state, version: member.version)
-                member.deliver { $0.phoenix?.pushEncoded(frame, topic: member.topic, joinRef: member.joinRef) }
+                let (prefix, body) = state.message(joinRef: member.joinRef, version: member.version)
+                member.deliver { $0.phoenix?.pushEncoded(prefix: prefix, body: body, topic: member.topic, joinRef: member.joinRef) }
             }
         }
         guard let diff else { return }
@@ -337,11 +338,12 @@ final class Room: @unchecked Sendable {
             PhoenixSerializer.encode(message, version: version, into: &text)
             var frame: [UInt8] = []
             text.withUnsafeBytes { WebSocketFrame.appendFrame(opcode: .text, fin: true, payload: $0, into: &frame) }
+            let shared = SharedDeflate(body: text, level: services.deflateLevel)
             if version == .v1 {
-                encoded.v1Payload = text
+                encoded.v1Payload = shared
                 encoded.v1Frame = frame
             } else {
-                encoded.v2Payload = text
+                encoded.v2Payload = shared
                 encoded.v2Frame = frame
             }
         }

@@ -1,3 +1,4 @@
+import HoldfastWebSocket
 import HoldfastChannels
 import HoldfastCore
 
@@ -38,14 +39,15 @@ final class RoomMember: @unchecked Sendable {
     }
 }
 
-/// A broadcast encoded once per serializer version: the text payload (for connections that compress) and the
-/// complete unmasked WebSocket frame (copied as is into every other member's output).
+/// A broadcast encoded once per serializer version: the text payload (compressed at most once, for every member
+/// that negotiated deflate without context takeover) and the complete unmasked WebSocket frame (copied as is into
+/// every uncompressed member's output).
 struct EncodedBroadcast: Sendable {
-    var v1Payload: [UInt8] = []
+    var v1Payload: SharedDeflate?
     var v1Frame: [UInt8] = []
-    var v2Payload: [UInt8] = []
+    var v2Payload: SharedDeflate?
     var v2Frame: [UInt8] = []
 
-    func payload(for version: PhoenixSerializerVersion) -> [UInt8] { version == .v1 ? v1Payload : v2Payload }
+    func payload(for version: PhoenixSerializerVersion) -> SharedDeflate? { version == .v1 ? v1Payload : v2Payload }
     func frame(for version: PhoenixSerializerVersion) -> [UInt8] { version == .v1 ? v1Frame : v2Frame }
 }

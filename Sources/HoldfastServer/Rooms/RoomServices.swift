@@ -12,6 +12,8 @@ final class RoomServices: @unchecked Sendable {
     let presenceRefPrefix: String
     let presenceWindowMilliseconds: Int64
     let historyLimit: Int
+    /// The zlib level for payloads compressed once for every member (`SharedDeflate`).
+    let deflateLevel: Int
     /// Commits chat messages off the event loops.
     let historyWriter: HistoryWriter
     /// Set by a binary upgrade around its pause: rooms keep accepted messages pending instead of handing them to
@@ -23,8 +25,10 @@ final class RoomServices: @unchecked Sendable {
     init(
         handler: any ChatHandler, logger: Logger, metrics: ServerMetrics, stores: [HistoryStore],
         historyWriter: HistoryWriter,
-        presenceRefPrefix: String, presenceWindowMilliseconds: Int64, historyLimit: Int
+        presenceRefPrefix: String, presenceWindowMilliseconds: Int64, historyLimit: Int,
+        deflateLevel: Int
     ) {
+        self.deflateLevel = deflateLevel
         self.handler = handler
         self.logger = logger
         self.metrics = metrics
