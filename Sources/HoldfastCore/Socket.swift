@@ -47,7 +47,18 @@ public enum Socket {
         retryingInterrupts("send") { Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// Closes an fd. A close is never retried: on Linux the fd is released even when `close` reports `EINTR`.
+    /// Writes as much of `parts`, in order, as the kernel takes now, in one system call and without raising
+    /// `SIGPIPE`; returns the bytes written over all parts.
+    public static func write(_ fd: Int32, gathering parts: [UnsafeRawBufferPointer]) -> IOResult<Int> {
+        var vectors = parts.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+        return vectors.withUnsafeMutableBufferPointer { buffer in
+            var message = msghdr()
+            message.msg_iov = buffer.baseAddress
+            message.msg_iovlen = buffer.count
+            return retryingInterrupts("sendmsg") { Glibc.sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) }
+        }
+    }
+
     /// Writes all of `bytes` to a non-blocking socket, waiting for room at most `timeoutMilliseconds` in total;
     /// returns whether everything was written. For the rare write outside an event loop (a last answer before
     /// the process exits).
@@ -72,6 +83,7 @@ public enum Socket {
         return true
     }
 
+    /// Closes an fd. A close is never retried: on Linux the fd is released even when `close` reports `EINTR`.
     public static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
     }

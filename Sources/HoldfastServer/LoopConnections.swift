@@ -7,8 +7,11 @@ import HoldfastCore
 /// `@unchecked Sendable` for the same reason: created by the server, then used only on its loop.
 final class LoopConnections: @unchecked Sendable {
     private(set) var connections: [Connection] = []
-    /// Bytes of large output buffers released since the last heap trim (see `trimHeapIfNeeded`).
-    var releasedBytes = 0
+    /// Bytes of large transient output (buffers released, large bodies written) since the last heap trim (see
+    /// `trimHeapIfNeeded`): a burst leaves freed heap behind even when its largest buffers never reached a queue.
+    var transientBytes = 0
+    /// `transientBytes` at the previous sweep: trimming waits until a sweep interval added nothing.
+    private var transientAtLastSweep = 0
     /// While a binary upgrade stages connections, closed sockets stay open (but unwatched) until the staging
     /// stream is sent: their fd numbers are on their way to the new process and must not be closed or reused.
     private var deferringCloses = false
@@ -49,9 +52,14 @@ final class LoopConnections: @unchecked Sendable {
 
     /// Large transient buffers (a presence_state for thousands of members, a slow reader's backlog) leave freed
     /// pages that glibc keeps mapped; after enough of them, give them back so idle memory stays small.
+    ///
+    /// Only once the burst is over (a whole sweep interval released nothing): trimming in the middle of one hands
+    /// back pages the next buffers fault straight in again, and zeroing those pages cost more than half the
+    /// server's CPU in a 19,000-member join burst.
     func trimHeapIfNeeded() {
-        guard releasedBytes > 8 << 20 else { return }
-        releasedBytes = 0
+        defer { transientAtLastSweep = transientBytes }
+        guard transientBytes > 8 << 20, transientBytes == transientAtLastSweep else { return }
+        transientBytes = 0
         Heap.trim()
     }
 

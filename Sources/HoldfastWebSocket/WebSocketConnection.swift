@@ -98,26 +98,42 @@ public struct WebSocketConnection {
     public mutating func appendMessage(
         prefix: [UInt8], shared: SharedDeflate, opcode: WebSocketOpcode, into output: inout [UInt8]
     ) {
-        precondition(opcode == .text || opcode == .binary, "appendMessage sends text or binary only")
         guard !closeSent else { return }
-        let length = prefix.count + shared.body.count
-        if let parameters = deflateParameters, length >= Int(minimumSizeToCompress) {
-            if parameters.serverNoContextTakeover, let body = shared.compressed(windowBits: Int(parameters.serverMaxWindowBits)) {
-                // 5 bytes of stored-block header per 64 KiB of prefix.
-                let storedLength = prefix.isEmpty ? 0 : prefix.count + 5 * ((prefix.count + 0xFFFE) / 0xFFFF)
-                WebSocketFrame.appendHeader(
-                    opcode: opcode, fin: true, rsv1: true, length: storedLength + body.count, mask: nil, into: &output)
-                prefix.withUnsafeBytes { SharedDeflate.appendStoredBlocks($0, into: &output) }
-                output.append(contentsOf: body)
-                return
-            }
-            let whole = prefix + shared.body
-            whole.withUnsafeBytes { appendMessage($0, opcode: opcode, into: &output) }
+        if let parts = sharedFrame(prefix: prefix, shared: shared, opcode: opcode) {
+            output.append(contentsOf: parts.head)
+            output.append(contentsOf: parts.body)
             return
         }
-        WebSocketFrame.appendHeader(opcode: opcode, fin: true, rsv1: false, length: length, mask: nil, into: &output)
-        output.append(contentsOf: prefix)
-        output.append(contentsOf: shared.body)
+        let whole = prefix + shared.body
+        whole.withUnsafeBytes { appendMessage($0, opcode: opcode, into: &output) }
+    }
+
+    /// The frame for `prefix + shared.body` as a small per-connection `head` and a `body` shared with every other
+    /// connection (the same array, never copied here), so a server can write the body to each socket straight
+    /// from the one buffer. Nil when this connection compresses with context takeover (the message must go
+    /// through ``appendMessage(prefix:shared:opcode:into:)``) or its close frame was sent.
+    public func sharedFrame(
+        prefix: [UInt8], shared: SharedDeflate, opcode: WebSocketOpcode
+    ) -> (head: [UInt8], body: [UInt8])? {
+        precondition(opcode == .text || opcode == .binary, "messages are text or binary")
+        guard !closeSent else { return nil }
+        let length = prefix.count + shared.body.count
+        var head: [UInt8] = []
+        if let parameters = deflateParameters, length >= Int(minimumSizeToCompress) {
+            guard parameters.serverNoContextTakeover,
+                  let body = shared.compressed(windowBits: Int(parameters.serverMaxWindowBits)) else { return nil }
+            // 5 bytes of stored-block header per 64 KiB of prefix.
+            let storedLength = prefix.isEmpty ? 0 : prefix.count + 5 * ((prefix.count + 0xFFFE) / 0xFFFF)
+            head.reserveCapacity(WebSocketFrame.maxHeaderSize + storedLength)
+            WebSocketFrame.appendHeader(
+                opcode: opcode, fin: true, rsv1: true, length: storedLength + body.count, mask: nil, into: &head)
+            prefix.withUnsafeBytes { SharedDeflate.appendStoredBlocks($0, into: &head) }
+            return (head, body)
+        }
+        head.reserveCapacity(WebSocketFrame.maxHeaderSize + prefix.count)
+        WebSocketFrame.appendHeader(opcode: opcode, fin: true, rsv1: false, length: length, mask: nil, into: &head)
+        head.append(contentsOf: prefix)
+        return (head, shared.body)
     }
 
     /// Starts the close handshake: appends a close frame with the code and the reason (cut to 123 bytes on a

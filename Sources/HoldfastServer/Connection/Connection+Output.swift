@@ -21,6 +21,70 @@ extension Connection {
         tls != nil ? body(&plainOutbound) : body(&outbound)
     }
 
+    /// Bodies at least this large skip the per-connection queue when they can (see ``send(head:sharedBody:)``).
+    static let directWriteThreshold = 16 * 1024
+
+    /// Sends frame bytes made of a small `head` and a `sharedBody` that many connections send (a broadcast, a
+    /// presence_state). A large body on a plaintext connection that is not waiting for the socket goes out at once,
+    /// together with anything queued, in one system call straight from the shared buffer; only what the kernel
+    /// does not take is copied into the queue. Copying a 100 KiB body into 19,000 queues faulted in fresh pages
+    /// for every copy, which cost more than the sending itself.
+    func send(head: [UInt8], sharedBody: [UInt8]) {
+        guard tls == nil, sharedBody.count >= Self.directWriteThreshold, !writableRegistered, !closeWhenFlushed,
+              phase != .closed else {
+            withApplicationOutput {
+                $0.append(contentsOf: head)
+                $0.append(contentsOf: sharedBody)
+            }
+            requestFlushIfNeeded()
+            return
+        }
+        let queued = outbound.count - outboundOffset
+        let result = outbound.withUnsafeBytes { all in
+            head.withUnsafeBytes { headBytes in
+                sharedBody.withUnsafeBytes { bodyBytes in
+                    Socket.write(fd, gathering: [UnsafeRawBufferPointer(rebasing: all[outboundOffset...]), headBytes, bodyBytes])
+                }
+            }
+        }
+        var written = 0
+        switch result {
+        case .done(let count):
+            written = count
+        case .wouldBlock:
+            break
+        case .failed(let error):
+            logger.debug("write failed, closing", metadata: ["fd": "\(fd)", "error": "\(error)"])
+            close()
+            return
+        }
+        owner.transientBytes += sharedBody.count
+        if written >= queued + head.count + sharedBody.count {
+            if outbound.capacity > 64 * 1024 { owner.transientBytes += outbound.capacity }
+            outbound.removeAll(keepingCapacity: outbound.capacity <= 4096)
+            outboundOffset = 0
+            return
+        }
+        // The socket is full: queue the rest and let the regular flush wait for room.
+        if written < queued {
+            outboundOffset += written
+            outbound.append(contentsOf: head)
+            outbound.append(contentsOf: sharedBody)
+        } else {
+            let intoHead = written - queued
+            outbound.removeAll(keepingCapacity: true)
+            outboundOffset = 0
+            if intoHead < head.count {
+                outbound.append(contentsOf: head[intoHead...])
+                outbound.append(contentsOf: sharedBody)
+            } else {
+                outbound.append(contentsOf: sharedBody[(intoHead - head.count)...])
+            }
+        }
+        handoffGeneration &+= 1
+        requestFlushIfNeeded()
+    }
+
     func flush() {
         flushScheduled = false
         defer { if tls != nil || outboundOffset < outbound.count { handoffGeneration &+= 1 } }
@@ -43,7 +107,7 @@ extension Connection {
             }
         }
         // Everything is out: release the buffer unless it is small enough to reuse cheaply.
-        if outbound.capacity > 64 * 1024 { owner.releasedBytes += outbound.capacity }
+        if outbound.capacity > 64 * 1024 { owner.transientBytes += outbound.capacity }
         outbound.removeAll(keepingCapacity: outbound.capacity <= 4096)
         outboundOffset = 0
         if writableRegistered {

@@ -97,9 +97,13 @@ extension Connection {
     func sendText(prefix: [UInt8], shared: SharedDeflate) {
         guard phase == .webSocket else { return }
         if outputChangesState { handoffGeneration &+= 1 }
-        withApplicationOutput { webSocket!.appendMessage(prefix: prefix, shared: shared, opcode: .text, into: &$0) }
         context.metrics.messagesOut.add()
-        requestFlushIfNeeded()
+        if let (head, body) = webSocket!.sharedFrame(prefix: prefix, shared: shared, opcode: .text) {
+            send(head: head, sharedBody: body)
+        } else {
+            withApplicationOutput { webSocket!.appendMessage(prefix: prefix, shared: shared, opcode: .text, into: &$0) }
+            requestFlushIfNeeded()
+        }
     }
 
     /// Sends a broadcast encoded once for all members: the ready-made frame is copied as is, unless this
@@ -109,10 +113,14 @@ extension Connection {
         guard phase == .webSocket else { return }
         if outputChangesState { handoffGeneration &+= 1 }
         if webSocket!.deflateParameters != nil, let shared = broadcast.payload(for: version) {
+            if let (head, body) = webSocket!.sharedFrame(prefix: [], shared: shared, opcode: .text) {
+                send(head: head, sharedBody: body)
+                return
+            }
             withApplicationOutput { webSocket!.appendMessage(prefix: [], shared: shared, opcode: .text, into: &$0) }
         } else {
-            let frame = broadcast.frame(for: version)
-            withApplicationOutput { $0.append(contentsOf: frame) }
+            send(head: [], sharedBody: broadcast.frame(for: version))
+            return
         }
         requestFlushIfNeeded()
     }
