@@ -68,6 +68,9 @@ final class Listener: EventHandler, @unchecked Sendable {
                 return
             }
         }
+        if context.configuration.socketSendBufferBytes > 0 {
+            Socket.setBufferSizes(client, send: Int32(context.configuration.socketSendBufferBytes), receive: nil)
+        }
         let open = context.openConnections.wrappingAdd(1, ordering: .relaxed).newValue
         context.acceptedConnections.wrappingAdd(1, ordering: .relaxed)
         context.metrics.recordAccepted(tls: isTLS)

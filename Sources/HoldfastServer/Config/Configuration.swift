@@ -13,6 +13,8 @@ public struct Configuration: Sendable {
     public var eventLoops = 0
     /// Open client connections above which new ones are answered 503.
     public var maxConnections = 19_000
+    /// SO_SNDBUF of every accepted client connection in bytes; 0 leaves the kernel's default and its autotuning.
+    public var socketSendBufferBytes = 0
     /// Time a new connection has to complete its TLS handshake and its HTTP request.
     public var handshakeTimeoutMilliseconds: Int64 = 10_000
     /// An open WebSocket with no traffic at all for this long is closed (0 disables).

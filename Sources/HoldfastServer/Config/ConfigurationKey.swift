@@ -108,6 +108,7 @@ extension ConfigurationKey {
         .address("server", "listen", \.listen),
         .integer("server", "event_loops", 0...256, \.eventLoops),
         .integer("server", "max_connections", 1...1_000_000, \.maxConnections),
+        .integer("server", "socket_send_buffer", 0...(64 << 20), \.socketSendBufferBytes),
         .integer("server", "handshake_timeout_ms", 100...600_000, \.handshakeTimeoutMilliseconds),
         .integer("server", "idle_timeout_ms", 0...86_400_000, \.idleTimeoutMilliseconds),
         .integer("server", "shutdown_timeout_ms", 0...600_000, \.shutdownTimeoutMilliseconds),

@@ -66,6 +66,9 @@ extension Connection {
             return
         }
         // The socket is full: queue the rest and let the regular flush wait for room.
+        logger.debug(
+            "large write queued in part",
+            metadata: ["fd": "\(fd)", "written": "\(written)", "left": "\(queued + head.count + sharedBody.count - written)"])
         if written < queued {
             outboundOffset += written
             outbound.append(contentsOf: head)
