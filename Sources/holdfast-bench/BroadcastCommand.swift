@@ -28,6 +28,8 @@ struct BroadcastCommand: ParsableCommand {
     var secret: String?
     @Flag(help: "Raw WebSocket relay instead of a Phoenix room: every message goes to every client at --url.")
     var raw = false
+    @Flag(help: "Offer permessage-deflate with server_no_context_takeover (each distinct compressed message is inflated once per client loop).")
+    var deflate = false
     @Option(help: "Room topic.") var room = "room:bench"
     @Option(help: "Subscribers (over all processes).") var connections = 100
     @Option(help: "Publishers, in addition to the subscribers (in the parent process).") var publishers = 1
@@ -64,6 +66,7 @@ struct BroadcastCommand: ParsableCommand {
             scenario: .broadcast, target: target, signer: TokenSigner(secret: secret ?? ""), topic: room,
             concurrency: concurrency, size: size, rate: rate, inFlight: inFlight, raw: raw)
         plan.tls = try tls.mix(plain: target)
+        plan.deflate = deflate
         let subscriberUsers = (firstUser..<(firstUser + connections)).map { (ChannelRole.subscriber, "s\($0)") }
         let publisherUsers = (0..<publishers).map { (ChannelRole.publisher, "p\($0)") }
         if worker != nil {
@@ -119,6 +122,7 @@ struct BroadcastCommand: ParsableCommand {
         if let rate { arguments += ["--rate", "\(rate)"] }
         if let secret { arguments += ["--secret", secret] }
         if raw { arguments.append("--raw") }
+        if deflate { arguments.append("--deflate") }
         return arguments + tls.workerArguments
     }
 }

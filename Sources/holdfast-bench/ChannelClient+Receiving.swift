@@ -66,6 +66,7 @@ extension ChannelClient {
             }
         }
         members[index].seenCount = count
+        if let sentAt = effect.probeSentAt { probeSeen(sentAt: sentAt, now: now) }
         checkComplete(index, now: now)
     }
 
@@ -76,9 +77,11 @@ extension ChannelClient {
         var present = [UInt64](repeating: 0, count: words)
         var absent = [UInt64](repeating: 0, count: words)
         var malformed = false
+        var probeSentAt: UInt64?
         let expected = UInt64(plan.expectedMembers)
         body.text.withUnsafeBytes { bytes in
             func mark(_ key: Range<Int>, _ set: inout [UInt64]) {
+                if PhoenixScan.equals(bytes, key, "probe") { return }
                 guard key.count > 1, bytes[key.lowerBound] == UInt8(ascii: "u"),
                       let number = PhoenixScan.decimal(bytes, (key.lowerBound + 1)..<key.upperBound), number < expected
                 else {
@@ -102,9 +105,13 @@ extension ChannelClient {
                 return
             }
             PhoenixScan.forEachMember(bytes, objectAt: leavesAt) { key, _ in mark(key, &absent) }
-            PhoenixScan.forEachMember(bytes, objectAt: joinsAt) { key, _ in mark(key, &present) }
+            PhoenixScan.forEachMember(bytes, objectAt: joinsAt) { key, value in
+                mark(key, &present)
+                if PhoenixScan.equals(bytes, key, "probe") { probeSentAt = ChannelClient.probeStamp(bytes, from: value) }
+            }
         }
-        let effect = InflateCache.PresenceEffect(present: present, absent: state ? nil : absent, malformed: malformed)
+        let effect = InflateCache.PresenceEffect(
+            present: present, absent: state ? nil : absent, malformed: malformed, probeSentAt: probeSentAt)
         body.effects[payloadAt] = effect
         return effect
     }
@@ -151,7 +158,7 @@ extension ChannelClient {
             }
             guard members[index].role == .member else { return }
             result.presenceDiffs += 1
-            applyDiff(index, bytes, envelope.payload)
+            if let sentAt = applyDiff(index, bytes, envelope.payload) { probeSeen(sentAt: sentAt, now: now) }
             checkComplete(index, now: now)
         } else if PhoenixScan.equals(bytes, envelope.event, "phx_error") || PhoenixScan.equals(bytes, envelope.event, "phx_close") {
             result.errorReplies += 1
@@ -254,8 +261,10 @@ extension ChannelClient {
         if ok, plan.rate == nil, let window, now < window.measureEnd { send(from: index, timestamp: now) }
     }
 
-    /// Applies a diff's leaves, then its joins: a meta replaced in one diff leaves the key present.
-    func applyDiff(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ payload: Int) {
+    /// Applies a diff's leaves, then its joins: a meta replaced in one diff leaves the key present. Returns the
+    /// send time of a ``PresenceProbe`` join in it.
+    @discardableResult
+    func applyDiff(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ payload: Int) -> UInt64? {
         var joinsAt: Int?
         var leavesAt: Int?
         let parsed = PhoenixScan.forEachMember(bytes, objectAt: payload) { key, value in
@@ -264,14 +273,40 @@ extension ChannelClient {
         }
         guard parsed, let joinsAt, let leavesAt else {
             bad("presence_diff without joins and leaves")
+            return nil
+        }
+        var probeSentAt: UInt64?
+        PhoenixScan.forEachMember(bytes, objectAt: leavesAt) { key, _ in see(index, bytes, key, present: false) }
+        PhoenixScan.forEachMember(bytes, objectAt: joinsAt) { key, value in
+            see(index, bytes, key, present: true)
+            if PhoenixScan.equals(bytes, key, "probe") { probeSentAt = ChannelClient.probeStamp(bytes, from: value) }
+        }
+        return probeSentAt
+    }
+
+    /// The send time in a probe's meta (`"device":"probe-<nanoseconds>"`) within the value at `start`.
+    static func probeStamp(_ bytes: UnsafeRawBufferPointer, from start: Int) -> UInt64? {
+        let pattern: StaticString = "\"device\":\"probe-"
+        guard let end = PhoenixScan.skipValue(bytes, start),
+              let at = PhoenixScan.find(bytes, pattern, from: start), at < end else { return nil }
+        let digits = at + pattern.utf8CodeUnitCount
+        var digitsEnd = digits
+        while digitsEnd < end, bytes[digitsEnd] != UInt8(ascii: "\"") { digitsEnd += 1 }
+        return PhoenixScan.decimal(bytes, digits..<digitsEnd)
+    }
+
+    /// A member received the diff of a probe sent at `sentAt`.
+    func probeSeen(sentAt: UInt64, now: UInt64) {
+        guard sentAt <= now else {
+            bad("probe diff stamped in the future")
             return
         }
-        PhoenixScan.forEachMember(bytes, objectAt: leavesAt) { key, _ in see(index, bytes, key, present: false) }
-        PhoenixScan.forEachMember(bytes, objectAt: joinsAt) { key, _ in see(index, bytes, key, present: true) }
+        _ = probeLatency.record(min(now - sentAt, RunResult.maximumLatency))
     }
 
     /// Marks user key `u<number>` present or absent in member `index`'s view.
     func see(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ key: Range<Int>, present: Bool) {
+        if PhoenixScan.equals(bytes, key, "probe") { return }
         guard key.count > 1, bytes[key.lowerBound] == UInt8(ascii: "u"),
               let number = PhoenixScan.decimal(bytes, (key.lowerBound + 1)..<key.upperBound),
               number < UInt64(plan.expectedMembers) else {

@@ -47,6 +47,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     var fanoutTLS = RunResult.emptyHistogram()
     var acks = RunResult.emptyHistogram()
     var joins = RunResult.emptyHistogram()
+    /// presence-burst: from a ``PresenceProbe`` rejoin to its diff at each member.
+    var probeLatency = RunResult.emptyHistogram()
     var window: Window?
     /// upgrade: every message's send time and every failure's time, until `phases` says how to sort them.
     var timeline: Timeline?
@@ -108,7 +110,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
                 let path = plan.raw
                     ? target.path
                     : target.path + separator + "vsn=2.0.0&token=" + plan.signer.token(user: members[index].user)
-                let retain = members[index].role == .member ? Int(Int32.max) : 512
+                // Compressed messages are decoded whole.
+                let retain = members[index].role == .member || plan.deflate ? Int(Int32.max) : 512
                 let connection: ClientConnection
                 do {
                     connection = ClientConnection(
@@ -379,6 +382,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         snapshot.fanoutLatencyTLS = RunResult.buckets(of: fanoutTLS)
         snapshot.ackLatency = RunResult.buckets(of: acks)
         snapshot.joinLatency = RunResult.buckets(of: joins)
+        snapshot.probeLatency = RunResult.buckets(of: probeLatency)
         if plan.scenario == .chat { addChatCounts(to: &snapshot) }
         snapshot.upgradeTally = upgradeTally()
         progress.withLock { $0.result = snapshot }

@@ -61,6 +61,8 @@ struct ChannelResult: FleetResult, Sendable {
     var lastCompleteNanoseconds: UInt64 = 0
     /// `phx_join` sent to its reply.
     var joinLatency: [RunResult.Bucket] = []
+    /// A probe's rejoin sent to its `presence_diff` received, per member and probe.
+    var probeLatency: [RunResult.Bucket] = []
 
     // chat
     /// Ok replies per sending user number, and, per sender, how many receivers got how many distinct messages of
@@ -124,6 +126,7 @@ struct ChannelResult: FleetResult, Sendable {
         lastJoinReplyNanoseconds = max(lastJoinReplyNanoseconds, other.lastJoinReplyNanoseconds)
         lastCompleteNanoseconds = max(lastCompleteNanoseconds, other.lastCompleteNanoseconds)
         joinLatency = ChannelResult.merged(joinLatency, other.joinLatency)
+        probeLatency = ChannelResult.merged(probeLatency, other.probeLatency)
         chatAcked.merge(other.chatAcked, uniquingKeysWith: +)
         for (sender, counts) in other.chatReceived { chatReceived[sender, default: [:]].merge(counts, uniquingKeysWith: +) }
         duplicated += other.duplicated

@@ -29,6 +29,8 @@ final class InflateCache {
         var present: [UInt64]
         var absent: [UInt64]?
         var malformed = false
+        /// The send time a joining ``PresenceProbe`` put in its meta, if the payload holds one.
+        var probeSentAt: UInt64?
     }
 
     private var entries: [Int: [Entry]] = [:]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Histogram
 import HoldfastCore
 
 /// `holdfast-bench presence-burst`: N users join one room at once; how long until everyone sees everyone.
@@ -8,7 +9,8 @@ import HoldfastCore
 /// starts joining (at most `--join-concurrency` joins awaiting their reply per process). Each client applies
 /// `presence_state` and every `presence_diff` to a bitset of users and is complete when it holds all N.
 /// Reports the frames that took, the time from the first join sent to the last view completed, join reply
-/// latency, and (with `--server-pid`) the server's memory per joined connection after `--hold` seconds. With
+/// latency, with `--probes K` the time a presence change takes to reach every member once the room is full (a
+/// ``PresenceProbe`` rejoins K times; every member times each diff), and (with `--server-pid`) the server's memory per joined connection after `--hold` seconds. With
 /// `--tls-share`, that share of the users connects over TLS to `--tls-url`.
 struct PresenceBurstCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,6 +31,10 @@ struct PresenceBurstCommand: ParsableCommand {
     @Option(help: "Seconds allowed for opening all connections.") var connectTimeout = 120.0
     @Flag(help: "Offer permessage-deflate with server_no_context_takeover; each distinct compressed body is inflated once per client loop.")
     var deflate = false
+    @Option(help: "Once every view is complete: presence changes (probe rejoins) timed at every member.")
+    var probes = 0
+    @Option(help: "Seconds between probe rejoins (longer than the server's presence window).")
+    var probeInterval = 0.25
     @Option(name: .customLong("server-pid"), help: "Server process whose memory is measured.") var serverPID: Int32?
     @Option(help: "Write a JSON report to this file.") var json: String?
     @OptionGroup var tls: TLSOptions
@@ -41,6 +47,7 @@ struct PresenceBurstCommand: ParsableCommand {
             throw ValidationError("connections, threads, processes, concurrency and duration must be positive")
         }
         guard connections >= processes else { throw ValidationError("need at least one user per process") }
+        guard probes >= 0, probeInterval > 0 else { throw ValidationError("probes must be >= 0 and the interval positive") }
     }
 
     func run() throws {
@@ -67,6 +74,7 @@ struct PresenceBurstCommand: ParsableCommand {
         let end = start + UInt64(duration * 1e9)
         try fleet.begin(Window(warmupStart: start, measureStart: start, measureEnd: end))
         try fleet.settle(deadline: end, expected: 0)
+        if probes > 0 { try runProbes(target: target, plan: plan) }
         sleep(untilNanoseconds: MonotonicClock.nowNanoseconds() + UInt64(hold * 1e9))
         let after = serverPID.flatMap(ProcStats.residentKiB)
         let result = try fleet.finish(closeTimeout: 5)
@@ -75,6 +83,23 @@ struct PresenceBurstCommand: ParsableCommand {
         print(report.summary)
         if let json { try writeJSON(report, to: json) }
         if result.hasFailures || result.membersComplete < connections { throw ExitCode(1) }
+    }
+
+    /// Rejoins `probes` times as user `probe`, then leaves the members a moment to time the last diff.
+    private func runProbes(target: Target, plan: ChannelPlan) throws {
+        let separator = target.path.contains("?") ? "&" : "?"
+        let path = target.path + separator + "vsn=2.0.0&token=" + plan.signer.token(user: PresenceProbe.user)
+        let probe = try PresenceProbe(target: target, path: path, topic: room, timeout: 10)
+        for _ in 0..<probes {
+            _ = try probe.rejoin()
+            let next = MonotonicClock.nowNanoseconds() + UInt64(probeInterval * 1e9)
+            while MonotonicClock.nowNanoseconds() < next {
+                probe.drain()
+                sleep(untilNanoseconds: min(next, MonotonicClock.nowNanoseconds() + 10_000_000))
+            }
+        }
+        sleep(untilNanoseconds: MonotonicClock.nowNanoseconds() + 1_000_000_000)
+        probe.drain()
     }
 
     private func workerArguments(_ index: Int) -> [String] {
@@ -118,6 +143,10 @@ struct PresenceBurstReport: Codable {
     var presenceStateFrames: UInt64
     var presenceDiffFrames: UInt64
     var joinLatencyMicroseconds: LatencySummary
+    /// With `--probes`: rejoins sent, diffs timed (members × probes when none was missed) and their latency.
+    var probes: Int
+    var probeDiffsTimed: UInt64
+    var probeLatencyMicroseconds: LatencySummary
     var holdSeconds: Double
     var serverRSSBeforeKiB: Int?
     var serverRSSAfterKiB: Int?
@@ -150,6 +179,10 @@ struct PresenceBurstReport: Codable {
         presenceStateFrames = result.presenceStates
         presenceDiffFrames = result.presenceDiffs
         joinLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.joinLatency))
+        probes = command.probes
+        let probeHistogram = ChannelResult.histogram(result.probeLatency)
+        probeDiffsTimed = probeHistogram.totalCount
+        probeLatencyMicroseconds = LatencySummary(probeHistogram)
         holdSeconds = command.hold
         serverRSSBeforeKiB = rssBefore
         serverRSSAfterKiB = rssAfter
@@ -172,6 +205,11 @@ struct PresenceBurstReport: Codable {
                 + (deflate ? String(format: " compressed, %.1f MiB of text; %llu bodies inflated, %llu from the cache",
                                     Double(textBytesReceived) / 1_048_576, inflated, inflateCacheHits) : ""),
         ]
+        if probes > 0 {
+            lines.append(
+                "  presence change reaching every member (\(probes) probe rejoins, \(probeDiffsTimed) of "
+                    + "\(joined * probes) diffs timed; includes the server's presence window) µs: " + probeLatencyMicroseconds.line)
+        }
         if let serverRSSBeforeKiB, let serverRSSAfterKiB {
             lines.append(String(
                 format: "  server RSS: %d KiB before connecting, %d KiB after %.1f s hold: %.2f KiB per joined connection",

@@ -244,20 +244,21 @@ final class Room: @unchecked Sendable {
         presenceGeneration &+= 1
         let joiners = awaitingState
         awaitingState.removeAll(keepingCapacity: true)
-        if !joiners.isEmpty {
-            let state = PresenceStateFrame(
-                topic: topic, payload: JSON.encode(presence.statePayload()), deflateLevel: services.deflateLevel)
-            for member in joiners.values {
-                let (prefix, body) = state.message(joinRef: member.joinRef, version: member.version)
-                member.deliver { $0.phoenix?.pushEncoded(prefix: prefix, body: body, topic: member.topic, joinRef: member.joinRef) }
-            }
-        }
-        guard let diff else { return }
-        // The joiners' state already includes this window's changes.
+        // The diff goes first: it is small and every member waits for it, while encoding (and, on the joiner's
+        // loop, compressing) the whole state for the joiners takes tens of milliseconds in a large room. The
+        // joiners' state already includes this window's changes, so they are left out of the diff.
         let recipients = membership.count - joiners.count
-        guard recipients > 0 else { return }
-        services.metrics.presenceDiffs.add(recipients)
-        broadcast(event: "presence_diff", payload: diff, except: Set(joiners.keys))
+        if let diff, recipients > 0 {
+            services.metrics.presenceDiffs.add(recipients)
+            broadcast(event: "presence_diff", payload: diff, except: Set(joiners.keys))
+        }
+        guard !joiners.isEmpty else { return }
+        let state = PresenceStateFrame(
+            topic: topic, payload: JSON.encode(presence.statePayload()), deflateLevel: services.deflateLevel)
+        for member in joiners.values {
+            let (prefix, body) = state.message(joinRef: member.joinRef, version: member.version)
+            member.deliver { $0.phoenix?.pushEncoded(prefix: prefix, body: body, topic: member.topic, joinRef: member.joinRef) }
+        }
     }
 
     // MARK: Chat

@@ -1,0 +1,40 @@
+"""`holdfast-bench presence-burst` against a real server: every view completes, compressed pushes decode through the
+bench's per-loop cache, and probe rejoins are timed at every member."""
+
+import json
+import subprocess
+
+import pytest
+
+from conftest import holdfast_binary
+
+SECRET = "p" * 48
+USERS = 200
+PROBES = 3
+
+
+@pytest.mark.parametrize("deflate", [False, True])
+def test_presence_burst_completes_every_view_and_times_every_probe(server_factory, tmp_path, deflate):
+    server = server_factory({"HOLDFAST_SECRET_KEY": SECRET})
+    report_path = tmp_path / "burst.json"
+    command = [
+        str(holdfast_binary().parent / "holdfast-bench"), "presence-burst",
+        "--url", f"ws://127.0.0.1:{server.port}/socket/websocket", "--secret", SECRET,
+        "--connections", str(USERS), "--processes", "2", "--join-concurrency", "1000", "--hold", "0",
+        "--probes", str(PROBES), "--probe-interval", "0.2", "--duration", "30", "--json", str(report_path),
+    ] + (["--deflate"] if deflate else [])
+    result = subprocess.run(command, capture_output=True, timeout=90)
+    output = (result.stdout + result.stderr).decode(errors="replace")
+    assert result.returncode == 0, output
+    report = json.loads(report_path.read_text())
+    assert report["joined"] == USERS and report["membersComplete"] == USERS, output
+    assert report["presenceStateFrames"] == USERS
+    assert report["probeDiffsTimed"] == USERS * PROBES, output
+    errors = report["errors"]
+    assert errors["badFrames"] == 0 and errors["protocolViolations"] == 0 and errors["unexpectedCloses"] == 0, output
+    if deflate:
+        # The same compressed push reaches many members and is inflated once per client loop.
+        assert report["inflateCacheHits"] > report["inflated"] > 0
+        assert report["textBytesReceived"] > 2 * report["bytesReceived"]
+    else:
+        assert report["inflated"] == 0 and report["textBytesReceived"] == report["bytesReceived"]
