@@ -58,7 +58,7 @@ final class LoopConnections: @unchecked Sendable {
     /// server's CPU in a 19,000-member join burst.
     func trimHeapIfNeeded() {
         defer { transientAtLastSweep = transientBytes }
-        guard transientBytes > 8 << 20, transientBytes == transientAtLastSweep else { return }
+        guard transientBytes > 1 << 20, transientBytes == transientAtLastSweep else { return }
         transientBytes = 0
         Heap.trim()
     }
