@@ -19,7 +19,7 @@ public struct ChannelSocketState: Sendable, Equatable {
     /// The limits enforced.
     public var limits: ChannelSocketLimits
     /// Channels by topic, joined or joining.
-    public var channels: [String: JoinedChannel]
+    public var channels: TopicMap<JoinedChannel>
     /// When the last frame of any kind arrived (ms).
     public var lastReceivedAt: Int64
     /// Start of the current rate window (ms).
@@ -31,7 +31,7 @@ public struct ChannelSocketState: Sendable, Equatable {
     public init(version: PhoenixSerializerVersion, limits: ChannelSocketLimits = ChannelSocketLimits(), now: Int64) {
         self.version = version
         self.limits = limits
-        self.channels = [:]
+        self.channels = TopicMap()
         self.lastReceivedAt = now
         self.rateWindowStart = now
         self.rateWindowCount = 0

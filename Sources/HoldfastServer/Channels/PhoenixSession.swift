@@ -13,7 +13,7 @@ final class PhoenixSession {
     let version: PhoenixSerializerVersion
     var state: ChannelSocketState
     /// The current join of each topic (the room holds the same member object).
-    private(set) var joined: [String: RoomMember] = [:]
+    private(set) var joined = TopicMap<RoomMember>()
     unowned let connection: Connection
     let rooms: RoomRegistry
 

@@ -243,7 +243,8 @@ final class Room: @unchecked Sendable {
         let diff = presence.takeDiff()
         presenceGeneration &+= 1
         let joiners = awaitingState
-        awaitingState.removeAll(keepingCapacity: true)
+        // After a burst of thousands of joiners the table would otherwise keep its size for the life of the room.
+        awaitingState.removeAll(keepingCapacity: awaitingState.count <= 1024)
         // The diff goes first: it is small and every member waits for it, while encoding (and, on the joiner's
         // loop, compressing) the whole state for the joiners takes tens of milliseconds in a large room. The
         // joiners' state already includes this window's changes, so they are left out of the diff.
