@@ -28,9 +28,11 @@ public final class SharedDeflate: Sendable {
     public func compressed(windowBits: Int) -> [UInt8]? {
         compressed.withLock { cache in
             if let bytes = cache[windowBits] { return bytes }
-            // Memory level 9: one stream for the whole process, so the larger hash table costs nothing per
-            // connection and finds more matches.
-            guard let stream = ZlibStream(deflateWindowBits: windowBits, level: level, memoryLevel: 9) else { return nil }
+            // Memory level 9: one compression per message, so the larger hash table costs nothing per connection
+            // and finds more matches.
+            let settings = DeflaterPool.Settings(windowBits: windowBits, level: level, memoryLevel: 9)
+            guard let stream = DeflaterPool.shared.take(settings) else { return nil }
+            defer { DeflaterPool.shared.give(stream, settings) }
             var output: [UInt8] = []
             output.reserveCapacity(body.count / 4 + 64)
             let ok = body.withUnsafeBytes { stream.deflate($0, appendingTo: &output) }

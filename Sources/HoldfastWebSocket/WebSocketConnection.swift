@@ -179,21 +179,35 @@ public struct WebSocketConnection {
         parameters: PerMessageDeflateParameters,
         into output: inout [UInt8]
     ) -> Bool {
+        let settings = DeflaterPool.Settings(
+            windowBits: Int(parameters.serverMaxWindowBits), level: Int(compressionLevel), memoryLevel: Int(memoryLevel))
+        // Without context takeover nothing outlives the message, so the compressor comes from the pool.
+        if parameters.serverNoContextTakeover {
+            guard let stream = DeflaterPool.shared.take(settings) else { return false }
+            defer { DeflaterPool.shared.give(stream, settings) }
+            return appendCompressed(payload, opcode: opcode, with: stream, into: &output)
+        }
         if deflater == nil {
-            deflater = ZlibStream(
-                deflateWindowBits: Int(parameters.serverMaxWindowBits), level: Int(compressionLevel),
-                memoryLevel: Int(memoryLevel)
-            )
+            deflater = ZlibStream(deflateWindowBits: settings.windowBits, level: settings.level, memoryLevel: settings.memoryLevel)
         }
         guard let deflater else { return false }
-        defer { if parameters.serverNoContextTakeover { self.deflater = nil } }
+        guard appendCompressed(payload, opcode: opcode, with: deflater, into: &output) else {
+            self.deflater = nil
+            return false
+        }
+        return true
+    }
+
+    /// Compresses one message into a frame with `deflater`; false when zlib fails (nothing is appended then).
+    private func appendCompressed(
+        _ payload: UnsafeRawBufferPointer, opcode: WebSocketOpcode, with deflater: ZlibStream, into output: inout [UInt8]
+    ) -> Bool {
         // Compress behind 10 bytes of headroom, then write the header right-aligned into it and drop the gap.
         let headroom = 10
         let frameStart = output.count
         output.append(contentsOf: repeatElement(0, count: headroom))
         guard deflater.deflate(payload, appendingTo: &output) else {
             output.removeSubrange(frameStart...)
-            self.deflater = nil
             return false
         }
         if output.count - frameStart >= headroom + 4, output.suffix(4).elementsEqual(ZlibStream.syncTail) {

@@ -2,7 +2,10 @@ import CZlib
 
 /// One zlib stream (raw deflate, RFC 7692) at a stable address: zlib keeps a back pointer to its `z_stream`, so
 /// the struct must never move. Ends the stream on deinit.
-final class ZlibStream {
+///
+/// `@unchecked Sendable`: a stream has one user at a time; the only one that moves between threads is a compressor
+/// handed out and taken back by ``DeflaterPool``.
+final class ZlibStream: @unchecked Sendable {
     /// Which direction the stream works in.
     enum Kind { case deflate, inflate }
 

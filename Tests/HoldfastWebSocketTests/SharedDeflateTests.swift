@@ -83,4 +83,24 @@ import Testing
         let frame = Self.send(prefix: "p:", shared, on: &plain)
         #expect(!frame.rsv1 && frame.payload == Array("p:".utf8) + Self.body)
     }
+
+    @Test func pooledCompressorsComeBackResetAndAreReused() throws {
+        let pool = DeflaterPool(keptPerSettings: 1)
+        let settings = DeflaterPool.Settings(windowBits: 15, level: 6, memoryLevel: 8)
+        let stream = try #require(pool.take(settings))
+        var first: [UInt8] = []
+        Self.body.withUnsafeBytes { _ = stream.deflate($0, appendingTo: &first) }
+        pool.give(stream, settings)
+        let again = try #require(pool.take(settings))
+        #expect(again === stream)
+        // Reset: the same input compresses to the same bytes, with no reference to the first round.
+        var second: [UInt8] = []
+        Self.body.withUnsafeBytes { _ = again.deflate($0, appendingTo: &second) }
+        #expect(second == first)
+        #expect(ClientInflater().inflateMessage(Array(second.dropLast(4))) == Self.body)
+        // Only one is kept per settings; a second one given back is released.
+        pool.give(again, settings)
+        pool.give(try #require(ZlibStream(deflateWindowBits: 15, level: 6, memoryLevel: 8)), settings)
+        #expect(pool.take(settings) === again)
+    }
 }
