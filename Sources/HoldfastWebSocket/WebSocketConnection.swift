@@ -99,41 +99,47 @@ public struct WebSocketConnection {
         prefix: [UInt8], shared: SharedDeflate, opcode: WebSocketOpcode, into output: inout [UInt8]
     ) {
         guard !closeSent else { return }
-        if let parts = sharedFrame(prefix: prefix, shared: shared, opcode: opcode) {
-            output.append(contentsOf: parts.head)
-            output.append(contentsOf: parts.body)
+        if let payload = sharedPayload(prefix: prefix, shared: shared) {
+            appendSharedHead(prefix: prefix, payload: payload, opcode: opcode, into: &output)
+            output.append(contentsOf: payload.bytes)
             return
         }
         let whole = prefix + shared.body
         whole.withUnsafeBytes { appendMessage($0, opcode: opcode, into: &output) }
     }
 
-    /// The frame for `prefix + shared.body` as a small per-connection `head` and a `body` shared with every other
-    /// connection (the same array, never copied here), so a server can write the body to each socket straight
-    /// from the one buffer. Nil when this connection compresses with context takeover (the message must go
-    /// through ``appendMessage(prefix:shared:opcode:into:)``) or its close frame was sent.
-    public func sharedFrame(
-        prefix: [UInt8], shared: SharedDeflate, opcode: WebSocketOpcode
-    ) -> (head: [UInt8], body: [UInt8])? {
-        precondition(opcode == .text || opcode == .binary, "messages are text or binary")
+    /// How `prefix + shared.body` travels on this connection when the bulk can be the same bytes as on every other
+    /// connection: `bytes` is the shared body, compressed once (``SharedDeflate``) or plain, never copied here, so a
+    /// server can write it to each socket straight from the one buffer after ``appendSharedHead(prefix:payload:opcode:into:)``.
+    /// Nil when this connection compresses with context takeover (the message must go through
+    /// ``appendMessage(prefix:shared:opcode:into:)``) or its close frame was sent.
+    public func sharedPayload(prefix: [UInt8], shared: SharedDeflate) -> (bytes: [UInt8], compressed: Bool)? {
         guard !closeSent else { return nil }
-        let length = prefix.count + shared.body.count
-        var head: [UInt8] = []
-        if let parameters = deflateParameters, length >= Int(minimumSizeToCompress) {
-            guard parameters.serverNoContextTakeover,
-                  let body = shared.compressed(windowBits: Int(parameters.serverMaxWindowBits)) else { return nil }
-            // 5 bytes of stored-block header per 64 KiB of prefix.
-            let storedLength = prefix.isEmpty ? 0 : prefix.count + 5 * ((prefix.count + 0xFFFE) / 0xFFFF)
-            head.reserveCapacity(WebSocketFrame.maxHeaderSize + storedLength)
-            WebSocketFrame.appendHeader(
-                opcode: opcode, fin: true, rsv1: true, length: storedLength + body.count, mask: nil, into: &head)
-            prefix.withUnsafeBytes { SharedDeflate.appendStoredBlocks($0, into: &head) }
-            return (head, body)
+        guard let parameters = deflateParameters, prefix.count + shared.body.count >= Int(minimumSizeToCompress) else {
+            return (shared.body, false)
         }
-        head.reserveCapacity(WebSocketFrame.maxHeaderSize + prefix.count)
-        WebSocketFrame.appendHeader(opcode: opcode, fin: true, rsv1: false, length: length, mask: nil, into: &head)
-        head.append(contentsOf: prefix)
-        return (head, shared.body)
+        guard parameters.serverNoContextTakeover,
+              let body = shared.compressed(windowBits: Int(parameters.serverMaxWindowBits)) else { return nil }
+        return (body, true)
+    }
+
+    /// Appends the frame header and the prefix for a payload from ``sharedPayload(prefix:shared:)``: the prefix as
+    /// deflate stored blocks when the payload is compressed, as is otherwise. The payload's bytes follow.
+    public func appendSharedHead(
+        prefix: [UInt8], payload: (bytes: [UInt8], compressed: Bool), opcode: WebSocketOpcode, into output: inout [UInt8]
+    ) {
+        precondition(opcode == .text || opcode == .binary, "messages are text or binary")
+        guard payload.compressed else {
+            WebSocketFrame.appendHeader(
+                opcode: opcode, fin: true, rsv1: false, length: prefix.count + payload.bytes.count, mask: nil, into: &output)
+            output.append(contentsOf: prefix)
+            return
+        }
+        // 5 bytes of stored-block header per 64 KiB of prefix.
+        let storedLength = prefix.isEmpty ? 0 : prefix.count + 5 * ((prefix.count + 0xFFFE) / 0xFFFF)
+        WebSocketFrame.appendHeader(
+            opcode: opcode, fin: true, rsv1: true, length: storedLength + payload.bytes.count, mask: nil, into: &output)
+        prefix.withUnsafeBytes { SharedDeflate.appendStoredBlocks($0, into: &output) }
     }
 
     /// Starts the close handshake: appends a close frame with the code and the reason (cut to 123 bytes on a

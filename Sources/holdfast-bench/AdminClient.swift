@@ -100,14 +100,7 @@ struct AdminClient {
 
     /// Polls `fd` for `events` until `deadline`.
     private func wait(_ fd: Int32, for events: Int16, until deadline: UInt64) throws(BenchError) {
-        while true {
-            let now = MonotonicClock.nowNanoseconds()
-            guard now < deadline else { throw BenchError("the admin listener did not answer in time") }
-            var descriptor = pollfd(fd: fd, events: events, revents: 0)
-            let ready = poll(&descriptor, 1, Int32(min((deadline - now) / 1_000_000 + 1, 60_000)))
-            if ready > 0 { return }
-            if ready < 0, errno != EINTR { throw BenchError("poll: \(SystemError("poll"))") }
-        }
+        try pollWait(fd, for: events, until: deadline, late: "the admin listener did not answer in time")
     }
 
     private static func readFile(_ path: String) -> [UInt8]? {

@@ -92,13 +92,6 @@ final class PresenceProbe {
     }
 
     private func wait(for events: Int16, until deadline: UInt64) throws(BenchError) {
-        while true {
-            let now = MonotonicClock.nowNanoseconds()
-            guard now < deadline else { throw BenchError("probe: the server did not answer in time") }
-            var descriptor = pollfd(fd: fd, events: events, revents: 0)
-            let ready = poll(&descriptor, 1, Int32(min((deadline - now) / 1_000_000 + 1, 60_000)))
-            if ready > 0 { return }
-            if ready < 0, errno != EINTR { throw BenchError("poll: \(SystemError("poll"))") }
-        }
+        try pollWait(fd, for: events, until: deadline, late: "probe: the server did not answer in time")
     }
 }

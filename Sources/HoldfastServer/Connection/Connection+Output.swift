@@ -24,21 +24,18 @@ extension Connection {
     /// Bodies at least this large skip the per-connection queue when they can (see ``send(head:sharedBody:)``).
     static let directWriteThreshold = 16 * 1024
 
+    /// Whether a shared body of `count` bytes goes out through ``send(head:sharedBody:)`` rather than the queue:
+    /// a large body, on a plaintext connection that is not waiting for the socket.
+    func sendsDirectly(_ count: Int) -> Bool {
+        tls == nil && count >= Self.directWriteThreshold && !writableRegistered && !closeWhenFlushed && phase != .closed
+    }
+
     /// Sends frame bytes made of a small `head` and a `sharedBody` that many connections send (a broadcast, a
-    /// presence_state). A large body on a plaintext connection that is not waiting for the socket goes out at once,
-    /// together with anything queued, in one system call straight from the shared buffer; only what the kernel
-    /// does not take is copied into the queue. Copying a 100 KiB body into 19,000 queues faulted in fresh pages
-    /// for every copy, which cost more than the sending itself.
+    /// presence_state), when ``sendsDirectly(_:)`` allows: at once, together with anything queued, in one system
+    /// call straight from the shared buffer; only what the kernel does not take is copied into the queue. Copying
+    /// a 100 KiB body into 19,000 queues faulted in fresh pages for every copy, which cost more than the sending
+    /// itself.
     func send(head: [UInt8], sharedBody: [UInt8]) {
-        guard tls == nil, sharedBody.count >= Self.directWriteThreshold, !writableRegistered, !closeWhenFlushed,
-              phase != .closed else {
-            withApplicationOutput {
-                $0.append(contentsOf: head)
-                $0.append(contentsOf: sharedBody)
-            }
-            requestFlushIfNeeded()
-            return
-        }
         let queued = outbound.count - outboundOffset
         let result = outbound.withUnsafeBytes { all in
             head.withUnsafeBytes { headBytes in

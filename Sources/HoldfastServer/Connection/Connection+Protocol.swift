@@ -98,12 +98,7 @@ extension Connection {
         guard phase == .webSocket else { return }
         if outputChangesState { handoffGeneration &+= 1 }
         context.metrics.messagesOut.add()
-        if let (head, body) = webSocket!.sharedFrame(prefix: prefix, shared: shared, opcode: .text) {
-            send(head: head, sharedBody: body)
-        } else {
-            withApplicationOutput { webSocket!.appendMessage(prefix: prefix, shared: shared, opcode: .text, into: &$0) }
-            requestFlushIfNeeded()
-        }
+        sendShared(prefix: prefix, shared: shared)
     }
 
     /// Sends a broadcast encoded once for all members: the ready-made frame is copied as is, unless this
@@ -113,16 +108,41 @@ extension Connection {
         guard phase == .webSocket else { return }
         if outputChangesState { handoffGeneration &+= 1 }
         if webSocket!.deflateParameters != nil, let shared = broadcast.payload(for: version) {
-            if let (head, body) = webSocket!.sharedFrame(prefix: [], shared: shared, opcode: .text) {
-                send(head: head, sharedBody: body)
-                return
-            }
-            withApplicationOutput { webSocket!.appendMessage(prefix: [], shared: shared, opcode: .text, into: &$0) }
+            sendShared(prefix: [], shared: shared)
         } else {
-            send(head: [], sharedBody: broadcast.frame(for: version))
+            send(frame: broadcast.frame(for: version))
+        }
+    }
+
+    /// `prefix + shared.body` as one message: the shared bytes as they are when this connection allows it (see
+    /// `send(head:sharedBody:)`), compressed for this connection alone when it keeps a deflate context.
+    private func sendShared(prefix: [UInt8], shared: SharedDeflate) {
+        guard let payload = webSocket!.sharedPayload(prefix: prefix, shared: shared) else {
+            withApplicationOutput { webSocket!.appendMessage(prefix: prefix, shared: shared, opcode: .text, into: &$0) }
+            requestFlushIfNeeded()
             return
         }
-        requestFlushIfNeeded()
+        if sendsDirectly(payload.bytes.count) {
+            var head: [UInt8] = []
+            webSocket!.appendSharedHead(prefix: prefix, payload: payload, opcode: .text, into: &head)
+            send(head: head, sharedBody: payload.bytes)
+        } else {
+            withApplicationOutput {
+                webSocket!.appendSharedHead(prefix: prefix, payload: payload, opcode: .text, into: &$0)
+                $0.append(contentsOf: payload.bytes)
+            }
+            requestFlushIfNeeded()
+        }
+    }
+
+    /// A ready-made frame shared with other connections.
+    private func send(frame: [UInt8]) {
+        if sendsDirectly(frame.count) {
+            send(head: [], sharedBody: frame)
+        } else {
+            withApplicationOutput { $0.append(contentsOf: frame) }
+            requestFlushIfNeeded()
+        }
     }
 
     /// Sends a close frame and waits (bounded) for the peer's close before closing TCP.
