@@ -28,8 +28,7 @@ struct BroadcastCommand: ParsableCommand {
     var secret: String?
     @Flag(help: "Raw WebSocket relay instead of a Phoenix room: every message goes to every client at --url.")
     var raw = false
-    @Flag(help: "Offer permessage-deflate with server_no_context_takeover (each distinct compressed message is inflated once per client loop).")
-    var deflate = false
+    @OptionGroup var compression: DeflateOption
     @Option(help: "Room topic.") var room = "room:bench"
     @Option(help: "Subscribers (over all processes).") var connections = 100
     @Option(help: "Publishers, in addition to the subscribers (in the parent process).") var publishers = 1
@@ -66,7 +65,7 @@ struct BroadcastCommand: ParsableCommand {
             scenario: .broadcast, target: target, signer: TokenSigner(secret: secret ?? ""), topic: room,
             concurrency: concurrency, size: size, rate: rate, inFlight: inFlight, raw: raw)
         plan.tls = try tls.mix(plain: target)
-        plan.deflate = deflate
+        plan.deflate = compression.enabled
         let subscriberUsers = (firstUser..<(firstUser + connections)).map { (ChannelRole.subscriber, "s\($0)") }
         let publisherUsers = (0..<publishers).map { (ChannelRole.publisher, "p\($0)") }
         if worker != nil {
@@ -122,8 +121,7 @@ struct BroadcastCommand: ParsableCommand {
         if let rate { arguments += ["--rate", "\(rate)"] }
         if let secret { arguments += ["--secret", secret] }
         if raw { arguments.append("--raw") }
-        if deflate { arguments.append("--deflate") }
-        return arguments + tls.workerArguments
+        return arguments + compression.workerArguments + tls.workerArguments
     }
 }
 

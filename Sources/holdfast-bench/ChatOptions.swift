@@ -25,8 +25,7 @@ struct ChatOptions: ParsableArguments {
     @Option(help: .hidden) var totalUsers: Int?
     /// Workers of the `upgrade` scenario keep every message's send time for the per-upgrade figures.
     @Flag(help: .hidden) var timeline = false
-    @Flag(help: "Offer permessage-deflate with server_no_context_takeover (replies and broadcasts arrive compressed).")
-    var deflate = false
+    @OptionGroup var compression: DeflateOption
 
     func validate() throws {
         guard connections > 0, rooms > 0, threads > 0, processes > 0, concurrency > 0, warmup >= 0, drain >= 0 else {
@@ -48,7 +47,7 @@ struct ChatOptions: ParsableArguments {
             concurrency: concurrency, size: size, rate: rate)
         plan.tls = try tls.mix(plain: target)
         plan.rooms = rooms
-        plan.deflate = deflate
+        plan.deflate = compression.enabled
         plan.users = totalUsers ?? connections
         plan.timeline = timeline || self.timeline
         let users = (firstUser..<(firstUser + connections)).map { (ChannelRole.chatter, "c\($0)") }
@@ -90,6 +89,6 @@ struct ChatOptions: ParsableArguments {
             "--rate", "\(rate)", "--size", "\(size)", "--threads", "\(threads)", "--concurrency", "\(concurrency)",
             "--connect-timeout", "\(connectTimeout)", "--worker", "\(index)", "--first-user", "\(part.lowerBound)",
             "--total-users", "\(connections)",
-        ] + tls.workerArguments + (timeline ? ["--timeline"] : []) + (deflate ? ["--deflate"] : [])
+        ] + tls.workerArguments + (timeline ? ["--timeline"] : []) + compression.workerArguments
     }
 }

@@ -29,8 +29,7 @@ struct PresenceBurstCommand: ParsableCommand {
     @Option(help: "Client processes; each holds its share of the users.") var processes = 1
     @Option(help: "Handshakes in progress at once, per process.") var concurrency = 256
     @Option(help: "Seconds allowed for opening all connections.") var connectTimeout = 120.0
-    @Flag(help: "Offer permessage-deflate with server_no_context_takeover; each distinct compressed body is inflated once per client loop.")
-    var deflate = false
+    @OptionGroup var compression: DeflateOption
     @Option(help: "Once every view is complete: presence changes (probe rejoins) timed at every member.")
     var probes = 0
     @Option(help: "Seconds between probe rejoins (longer than the server's presence window).")
@@ -57,7 +56,7 @@ struct PresenceBurstCommand: ParsableCommand {
             scenario: .presenceBurst, target: target, signer: TokenSigner(secret: secret), topic: room,
             concurrency: concurrency, expectedMembers: expectedMembers ?? connections, joinConcurrency: joinConcurrency)
         plan.tls = try tls.mix(plain: target)
-        plan.deflate = deflate
+        plan.deflate = compression.enabled
         let users = (firstUser..<(firstUser + connections)).map { (ChannelRole.member, "u\($0)") }
         let makeRunner = { try ChannelRunner(plan: plan, users: users, threads: threads) }
         if worker != nil {
@@ -110,7 +109,7 @@ struct PresenceBurstCommand: ParsableCommand {
             "--join-concurrency", "\(joinConcurrency)", "--threads", "\(threads)", "--concurrency", "\(concurrency)",
             "--connect-timeout", "\(connectTimeout)", "--worker", "\(index)", "--first-user", "\(first)",
             "--expected-members", "\(connections)",
-        ] + (deflate ? ["--deflate"] : []) + tls.workerArguments
+        ] + compression.workerArguments + tls.workerArguments
     }
 }
 
@@ -173,7 +172,7 @@ struct PresenceBurstReport: Codable {
         framesReceived = result.framesReceived
         bytesReceived = result.bytesReceived
         textBytesReceived = result.textBytesReceived
-        deflate = command.deflate
+        deflate = command.compression.enabled
         inflated = result.inflated
         inflateCacheHits = result.inflateCacheHits
         presenceStateFrames = result.presenceStates
