@@ -46,6 +46,10 @@ let package = Package(
         ),
         // Small C shims for what Swift cannot import (epoll, eventfd, variadic fcntl, accept4, cmsg macros).
         .target(name: "CHoldfast"),
+        // One varint/zigzag reader-writer and one Base64 for the package.
+        .target(name: "HoldfastBytes", swiftSettings: strictSettings),
+        // JSON values, parser and writer (Phoenix payloads, presence metas, admin answers).
+        .target(name: "HoldfastJSON", swiftSettings: strictSettings),
         .target(
             name: "HoldfastCore",
             dependencies: ["CHoldfast"],
@@ -62,16 +66,17 @@ let package = Package(
         ),
         .target(
             name: "HoldfastWebSocket",
-            dependencies: ["HoldfastHTTP", "CZlib", "COpenSSL"],
+            dependencies: ["HoldfastBytes", "HoldfastHTTP", "CZlib", "COpenSSL"],
             swiftSettings: strictSettings
         ),
         .target(
             name: "HoldfastChannels",
+            dependencies: ["HoldfastJSON"],
             swiftSettings: strictSettings
         ),
         .target(
             name: "HoldfastPresence",
-            dependencies: ["HoldfastChannels"],
+            dependencies: ["HoldfastBytes", "HoldfastJSON"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -81,7 +86,7 @@ let package = Package(
         ),
         .target(
             name: "HoldfastAuth",
-            dependencies: ["COpenSSL"],
+            dependencies: ["HoldfastBytes", "COpenSSL"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -92,7 +97,8 @@ let package = Package(
         .target(
             name: "HoldfastServer",
             dependencies: [
-                "HoldfastCore", "HoldfastTLS", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels",
+                "HoldfastBytes", "HoldfastJSON", "HoldfastCore", "HoldfastTLS", "HoldfastHTTP", "HoldfastWebSocket",
+                "HoldfastChannels",
                 "HoldfastPresence", "HoldfastHistory", "HoldfastAuth", "HoldfastActors", "COpenSSL", "HoldfastUpgrade",
                 .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,7 +116,7 @@ let package = Package(
         .target(
             name: "HoldfastUpgrade",
             dependencies: [
-                "HoldfastChannels",
+                "HoldfastJSON",
                 .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
             ],
             swiftSettings: strictSettings
@@ -127,12 +133,14 @@ let package = Package(
         .executableTarget(
             name: "holdfast-bench",
             dependencies: [
-                "HoldfastCore", "HoldfastAuth", "HoldfastWebSocket", "COpenSSL", "CZlib",
+                "HoldfastBytes", "HoldfastCore", "HoldfastAuth", "HoldfastWebSocket", "COpenSSL", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "HoldfastBytesTests", dependencies: ["HoldfastBytes"], swiftSettings: strictSettings),
+        .testTarget(name: "HoldfastJSONTests", dependencies: ["HoldfastJSON"], swiftSettings: strictSettings),
         .testTarget(name: "HoldfastCoreTests", dependencies: ["HoldfastCore"], swiftSettings: strictSettings),
         .testTarget(name: "HoldfastTLSTests", dependencies: ["HoldfastTLS", "COpenSSL"], swiftSettings: strictSettings),
         .testTarget(name: "HoldfastHTTPTests", dependencies: ["HoldfastHTTP"], swiftSettings: strictSettings),
@@ -141,25 +149,28 @@ let package = Package(
             dependencies: ["HoldfastWebSocket", "HoldfastHTTP", "CZlib"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "HoldfastChannelsTests", dependencies: ["HoldfastChannels"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "HoldfastChannelsTests", dependencies: ["HoldfastChannels", "HoldfastJSON"], swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastPresenceTests",
-            dependencies: ["HoldfastPresence", "HoldfastChannels"],
+            dependencies: ["HoldfastPresence", "HoldfastJSON"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "HoldfastHistoryTests", dependencies: ["HoldfastHistory"], swiftSettings: strictSettings),
-        .testTarget(name: "HoldfastAuthTests", dependencies: ["HoldfastAuth"], swiftSettings: strictSettings),
+        .testTarget(name: "HoldfastAuthTests", dependencies: ["HoldfastAuth", "HoldfastBytes"], swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastActorsTests",
             dependencies: ["HoldfastActors", "HoldfastCore"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "HoldfastServerTests", dependencies: ["HoldfastServer"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "HoldfastServerTests", dependencies: ["HoldfastServer", "HoldfastBytes", "HoldfastJSON"],
+            swiftSettings: strictSettings),
         // Loads libChatHandlers.so (built with the package) and plugins it builds itself; links no handlers.
         .testTarget(
             name: "HoldfastUpgradeTests",
             dependencies: [
-                "HoldfastUpgrade", "HoldfastChannels",
+                "HoldfastUpgrade", "HoldfastJSON",
                 .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
             ],
             exclude: ["Fixtures"],

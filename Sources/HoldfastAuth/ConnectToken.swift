@@ -14,6 +14,7 @@
 /// connection; no Foundation, no locks.
 
 internal import COpenSSL
+import HoldfastBytes
 
 /// A signed, expiring token naming a user, passed by clients as the `token` connect parameter.
 ///
@@ -56,9 +57,9 @@ public enum ConnectToken {
         appendBigEndian(expiresAt, to: &payload)
         payload.append(contentsOf: userBytes)
 
-        let encodedPayload = Base64URL.encode(payload)
+        let encodedPayload = Base64.encode(payload, alphabet: .url)
         let mac = hmacSHA256(key: secret, message: Array(encodedPayload.utf8))
-        return encodedPayload + "." + Base64URL.encode(mac)
+        return encodedPayload + "." + Base64.encode(mac, alphabet: .url)
     }
 
     /// Verifies `token` and returns the user id it names.
@@ -77,8 +78,8 @@ public enum ConnectToken {
         else { return .failure(.malformed) }
         let encodedPayload = text[..<dot]
         let encodedMAC = text[text.index(after: dot)...]
-        guard let payload = Base64URL.decode(encodedPayload),
-            let mac = Base64URL.decode(encodedMAC), mac.count == macBytes
+        guard let payload = Base64.decode(encodedPayload, alphabet: .url),
+            let mac = Base64.decode(encodedMAC, alphabet: .url), mac.count == macBytes
         else { return .failure(.malformed) }
 
         let expected = hmacSHA256(key: secret, message: Array(encodedPayload))

@@ -1,3 +1,5 @@
+public import HoldfastJSON
+
 /// What the server must do after ``ChannelSocketState`` handled an event; actions come in order.
 public enum ChannelAction: Sendable, Equatable {
     /// Send a `phx_reply`

@@ -1,3 +1,5 @@
+import HoldfastJSON
+
 extension ChannelSocketState {
     /// Handles `phx_join`.
     ///

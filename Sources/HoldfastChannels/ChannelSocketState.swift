@@ -1,3 +1,5 @@
+import HoldfastJSON
+
 // HoldfastChannels: the Phoenix Channels protocol as pure values.
 //
 // Contract: the server decodes frames with PhoenixSerializer, feeds them to the socket's ChannelSocketState

@@ -1,3 +1,5 @@
+public import HoldfastJSON
+
 /// Why an inbound frame is not a Phoenix message.
 ///
 /// Phoenix's serializers raise on such frames, which crashes the socket process and closes the

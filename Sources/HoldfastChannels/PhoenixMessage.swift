@@ -1,3 +1,5 @@
+public import HoldfastJSON
+
 /// One Phoenix Channels message: what `Phoenix.Socket.Message` carries on the wire.
 ///
 /// Refs are strings, as phoenix.js sends them; `nil` is JSON `null`. Version 1 frames carry no `join_ref`.

@@ -1,3 +1,5 @@
+public import HoldfastJSON
+
 /// Phoenix's JSON serializers (`Phoenix.Socket.V1.JSONSerializer`, `V2.JSONSerializer`) for Holdfast.
 ///
 /// Output matches Phoenix byte for byte: v2 frames are `[join_ref,ref,topic,event,payload]`; v1 frames are

@@ -1,4 +1,5 @@
-import HoldfastChannels
+import HoldfastBytes
+import HoldfastJSON
 
 // Layout, all integers unsigned LEB128 unless noted, strings as byte length + UTF-8:
 //   "HFPS", version (1 byte), refPrefix, nextRefNumber, entry count, entries, change count, changes
@@ -24,47 +25,63 @@ extension PresenceSnapshot {
     public func encode(into bytes: inout [UInt8]) {
         // A typical entry takes 40-60 bytes; growing once beats doubling a few times.
         bytes.reserveCapacity(bytes.count + 64 + 48 * entries.count + 12 * changes.count)
-        bytes.append(contentsOf: Self.magic)
-        bytes.append(Self.formatVersion)
-        ByteWriter.string(refPrefix, into: &bytes)
-        ByteWriter.varint(nextRefNumber, into: &bytes)
-        ByteWriter.varint(UInt64(entries.count), into: &bytes)
-        for entry in entries { Self.encode(entry, into: &bytes) }
-        ByteWriter.varint(UInt64(changes.count), into: &bytes)
+        // Moved in and back out, so appending costs no copy.
+        var writer = ByteWriter(appendingTo: bytes)
+        bytes = []
+        writer.raw(Self.magic)
+        writer.byte(Self.formatVersion)
+        writer.string(refPrefix)
+        writer.unsigned(nextRefNumber)
+        writer.unsigned(UInt64(entries.count))
+        for entry in entries { Self.encode(entry, into: &writer) }
+        writer.unsigned(UInt64(changes.count))
         for change in changes {
-            ByteWriter.string(change.ref, into: &bytes)
+            writer.string(change.ref)
             if let before = change.before {
-                bytes.append(1)
-                Self.encode(before, into: &bytes)
+                writer.byte(1)
+                Self.encode(before, into: &writer)
             } else {
-                bytes.append(0)
+                writer.byte(0)
             }
         }
+        bytes = writer.bytes
     }
 
     /// Decodes a snapshot written by ``encode(into:)``; `bytes` must hold exactly one.
     /// - Throws: ``PresenceSnapshotDecodingError`` for anything else; damaged input never traps.
     public init(decoding bytes: [UInt8]) throws(PresenceSnapshotDecodingError) {
+        do {
+            self = try Self.decode(bytes)
+        } catch let error as PresenceSnapshotDecodingError {
+            throw error
+        } catch let error as ByteReadError {
+            throw PresenceSnapshotDecodingError(error)
+        } catch {
+            preconditionFailure("unexpected error \(error)")
+        }
+    }
+
+    private static func decode(_ bytes: [UInt8]) throws -> PresenceSnapshot {
         var reader = ByteReader(bytes)
-        for expected in Self.magic where try reader.byte() != expected { throw .notASnapshot }
+        for expected in magic where try reader.byte() != expected { throw PresenceSnapshotDecodingError.notASnapshot }
         let version = try reader.byte()
-        guard version == Self.formatVersion else { throw .unsupportedVersion(version) }
+        guard version == formatVersion else { throw PresenceSnapshotDecodingError.unsupportedVersion(version) }
         let prefix = try reader.string()
-        let next = try reader.varint()
+        let next = try reader.unsigned()
         let entryCount = try reader.count()
         var entries: [Entry] = []
         entries.reserveCapacity(entryCount)
-        for _ in 0..<entryCount { entries.append(try Self.decodeEntry(&reader)) }
+        for _ in 0..<entryCount { entries.append(try decodeEntry(&reader)) }
         let changeCount = try reader.count()
         var changes: [Change] = []
         changes.reserveCapacity(changeCount)
         for _ in 0..<changeCount {
             let ref = try reader.string()
-            let before = try reader.byte() == 0 ? nil : try Self.decodeEntry(&reader)
+            let before = try reader.byte() == 0 ? nil : try decodeEntry(&reader)
             changes.append(Change(ref: ref, before: before))
         }
-        guard reader.isAtEnd else { throw .trailingBytes }
-        self.init(refPrefix: prefix, nextRefNumber: next, entries: entries, changes: changes)
+        guard reader.isAtEnd else { throw PresenceSnapshotDecodingError.trailingBytes }
+        return PresenceSnapshot(refPrefix: prefix, nextRefNumber: next, entries: entries, changes: changes)
     }
 
     /// The snapshot's binary form as a new array.
@@ -76,21 +93,21 @@ extension PresenceSnapshot {
 
     // MARK: - Entries and values
 
-    private static func encode(_ entry: Entry, into bytes: inout [UInt8]) {
-        ByteWriter.varint(entry.owner, into: &bytes)
-        ByteWriter.string(entry.key, into: &bytes)
-        ByteWriter.string(entry.ref, into: &bytes)
+    private static func encode(_ entry: Entry, into writer: inout ByteWriter) {
+        writer.unsigned(entry.owner)
+        writer.string(entry.key)
+        writer.string(entry.ref)
         if let previous = entry.previousRef {
-            bytes.append(1)
-            ByteWriter.string(previous, into: &bytes)
+            writer.byte(1)
+            writer.string(previous)
         } else {
-            bytes.append(0)
+            writer.byte(0)
         }
-        encode(entry.fields, into: &bytes)
+        encode(entry.fields, into: &writer)
     }
 
-    private static func decodeEntry(_ reader: inout ByteReader) throws(PresenceSnapshotDecodingError) -> Entry {
-        let owner = try reader.varint()
+    private static func decodeEntry(_ reader: inout ByteReader) throws -> Entry {
+        let owner = try reader.unsigned()
         let key = try reader.string()
         let ref = try reader.string()
         let previous = try reader.byte() == 0 ? nil : try reader.string()
@@ -98,17 +115,17 @@ extension PresenceSnapshot {
         return Entry(owner: owner, key: key, ref: ref, previousRef: previous, fields: fields)
     }
 
-    private static func encode(_ members: [JSONMember], into bytes: inout [UInt8]) {
-        ByteWriter.varint(UInt64(members.count), into: &bytes)
+    private static func encode(_ members: [JSONMember], into writer: inout ByteWriter) {
+        writer.unsigned(UInt64(members.count))
         for member in members {
-            ByteWriter.string(member.key, into: &bytes)
-            encode(member.value, into: &bytes)
+            writer.string(member.key)
+            encode(member.value, into: &writer)
         }
     }
 
     private static func decodeMembers(
         _ reader: inout ByteReader, depth: Int
-    ) throws(PresenceSnapshotDecodingError) -> [JSONMember] {
+    ) throws -> [JSONMember] {
         let count = try reader.count()
         var members: [JSONMember] = []
         members.reserveCapacity(count)
@@ -119,55 +136,53 @@ extension PresenceSnapshot {
         return members
     }
 
-    private static func encode(_ value: JSONValue, into bytes: inout [UInt8]) {
+    private static func encode(_ value: JSONValue, into writer: inout ByteWriter) {
         switch value {
         case .null:
-            bytes.append(Tag.null.rawValue)
+            writer.byte(Tag.null.rawValue)
         case .bool(let flag):
-            bytes.append(flag ? Tag.true.rawValue : Tag.false.rawValue)
+            writer.byte(flag ? Tag.true.rawValue : Tag.false.rawValue)
         case .integer(let number):
-            bytes.append(Tag.integer.rawValue)
-            // Zigzag keeps small negative numbers short.
-            ByteWriter.varint(UInt64(bitPattern: (number << 1) ^ (number >> 63)), into: &bytes)
+            writer.byte(Tag.integer.rawValue)
+            writer.signed(number)
         case .double(let number):
-            bytes.append(Tag.double.rawValue)
-            ByteWriter.fixed64(number.bitPattern, into: &bytes)
+            writer.byte(Tag.double.rawValue)
+            writer.fixed64(number.bitPattern)
         case .string(let text):
-            bytes.append(Tag.string.rawValue)
-            ByteWriter.string(text, into: &bytes)
+            writer.byte(Tag.string.rawValue)
+            writer.string(text)
         case .array(let items):
-            bytes.append(Tag.array.rawValue)
-            ByteWriter.varint(UInt64(items.count), into: &bytes)
-            for item in items { encode(item, into: &bytes) }
+            writer.byte(Tag.array.rawValue)
+            writer.unsigned(UInt64(items.count))
+            for item in items { encode(item, into: &writer) }
         case .object(let members):
-            bytes.append(Tag.object.rawValue)
-            encode(members, into: &bytes)
+            writer.byte(Tag.object.rawValue)
+            encode(members, into: &writer)
         }
     }
 
     private static func decodeValue(
         _ reader: inout ByteReader, depth: Int
-    ) throws(PresenceSnapshotDecodingError) -> JSONValue {
+    ) throws -> JSONValue {
         let raw = try reader.byte()
-        guard let tag = Tag(rawValue: raw) else { throw .invalidTag(raw) }
+        guard let tag = Tag(rawValue: raw) else { throw PresenceSnapshotDecodingError.invalidTag(raw) }
         switch tag {
         case .null: return .null
         case .false: return .bool(false)
         case .true: return .bool(true)
         case .integer:
-            let zigzag = try reader.varint()
-            return .integer(Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1))
+            return .integer(try reader.signed())
         case .double: return .double(Double(bitPattern: try reader.fixed64()))
         case .string: return .string(try reader.string())
         case .array:
-            guard depth < maximumNesting else { throw .nestingTooDeep }
+            guard depth < maximumNesting else { throw PresenceSnapshotDecodingError.nestingTooDeep }
             let count = try reader.count()
             var items: [JSONValue] = []
             items.reserveCapacity(count)
             for _ in 0..<count { items.append(try decodeValue(&reader, depth: depth + 1)) }
             return .array(items)
         case .object:
-            guard depth < maximumNesting else { throw .nestingTooDeep }
+            guard depth < maximumNesting else { throw PresenceSnapshotDecodingError.nestingTooDeep }
             return .object(try decodeMembers(&reader, depth: depth + 1))
         }
     }

@@ -1,4 +1,5 @@
-public import HoldfastChannels
+import HoldfastBytes
+public import HoldfastJSON
 
 /// Everything a ``PresenceState`` holds, as plain values: what a process handoff, a hot upgrade or an actor
 /// restart carries so the next owner of the topic continues with the same phx_refs and the same pending diff.
@@ -78,4 +79,17 @@ public enum PresenceSnapshotDecodingError: Error, Sendable, Equatable {
     case nestingTooDeep
     /// Bytes remain after the snapshot.
     case trailingBytes
+}
+
+extension PresenceSnapshotDecodingError {
+    /// The snapshot's form of a primitive that did not read.
+    init(_ error: ByteReadError) {
+        switch error {
+        case .truncated, .outOfRange: self = .truncated
+        case .varintOverflow: self = .integerOverflow
+        case .invalidUTF8: self = .invalidUTF8
+        case .invalidFlag, .invalid: self = .truncated
+        case .trailingBytes: self = .trailingBytes
+        }
+    }
 }

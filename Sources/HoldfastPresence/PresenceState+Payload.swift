@@ -1,4 +1,4 @@
-public import HoldfastChannels
+public import HoldfastJSON
 
 extension PresenceState {
     /// The full state as the `presence_state` payload: `{key: {"metas": [meta, ...]}}`.

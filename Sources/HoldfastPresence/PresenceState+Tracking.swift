@@ -1,4 +1,4 @@
-public import HoldfastChannels
+public import HoldfastJSON
 
 extension PresenceState {
     /// Tracks `meta` for `key` on behalf of `owner` and records a join in the pending diff.

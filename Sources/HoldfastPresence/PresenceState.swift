@@ -18,7 +18,7 @@
 // O(keys the owner tracked); `statePayload()` O(N); `takeDiff()` O(changes since the last take). Nothing is
 // cached that an export would leave behind.
 
-import HoldfastChannels
+import HoldfastJSON
 
 /// Identifies who tracked a presence: the connection (socket) id; `untrackAll(owner:)` when the socket dies.
 public typealias PresenceOwner = UInt64

@@ -1,4 +1,4 @@
-public import HoldfastChannels
+public import HoldfastJSON
 public import HoldfastHandlerAPI
 
 // The host's payloads are `JSONValue`s (HoldfastChannels), which plugins cannot see; these conversions walk

@@ -1,5 +1,6 @@
 public import HoldfastHTTP
 import COpenSSL
+import HoldfastBytes
 
 /// The server side of the opening handshake (RFC 6455 §4.2, RFC 7692 §7).
 ///

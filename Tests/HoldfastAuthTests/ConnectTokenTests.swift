@@ -1,3 +1,4 @@
+import HoldfastBytes
 import Testing
 
 @testable import HoldfastAuth
@@ -57,18 +58,19 @@ let issuedAt: Int64 = 1_700_000_000
     }
 
     @Test func anUnknownVersionIsReportedOnceTheSignatureChecksOut() {
-        let payload = Base64URL.encode([2] + [UInt8](repeating: 0, count: 16) + Array("alice".utf8))
+        let payload = Base64.encode([2] + [UInt8](repeating: 0, count: 16) + Array("alice".utf8), alphabet: .url)
         let mac = ConnectToken.hmacSHA256(key: secret, message: Array(payload.utf8))
-        let token = payload + "." + Base64URL.encode(mac)
+        let token = payload + "." + Base64.encode(mac, alphabet: .url)
         #expect(ConnectToken.verify(token[...], secret: secret, now: issuedAt) == .failure(.unsupportedVersion))
     }
 
     @Test func signedPayloadsWithTheWrongShapeAreMalformed() {
         let header: [UInt8] = [1] + [UInt8](repeating: 0, count: 8) + [0x7F] + [UInt8](repeating: 0xFF, count: 7)
         for payload in [[], [1], header, header + [0xC3, 0x28], header + [UInt8](repeating: 0x61, count: 257)] {
-            let encoded = Base64URL.encode(payload)
+            let encoded = Base64.encode(payload, alphabet: .url)
             let token =
-                encoded + "." + Base64URL.encode(ConnectToken.hmacSHA256(key: secret, message: Array(encoded.utf8)))
+                encoded + "." + Base64.encode(
+                    ConnectToken.hmacSHA256(key: secret, message: Array(encoded.utf8)), alphabet: .url)
             #expect(ConnectToken.verify(token[...], secret: secret, now: issuedAt) == .failure(.malformed))
         }
     }
@@ -97,22 +99,6 @@ let issuedAt: Int64 = 1_700_000_000
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
             _ = ConnectToken.verify(Substring(decoding: bytes, as: UTF8.self), secret: secret, now: issuedAt)
         }
-    }
-
-    @Test func base64URLRoundTripsAndRejectsNonCanonicalText() {
-        for length in 0..<40 {
-            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
-            let encoded = Base64URL.encode(bytes)
-            #expect(!encoded.contains("=") && !encoded.contains("+") && !encoded.contains("/"))
-            #expect(Base64URL.decode(encoded[...].utf8) == bytes)
-        }
-        #expect(Base64URL.encode(Array("foobar".utf8)) == "Zm9vYmFy")
-        #expect(Base64URL.encode([0xFB, 0xFF]) == "-_8")
-        #expect(Base64URL.decode("Zg"[...].utf8) == Array("f".utf8))
-        #expect(Base64URL.decode("Zh"[...].utf8) == nil)  // stray low bits
-        #expect(Base64URL.decode("Zg=="[...].utf8) == nil)
-        #expect(Base64URL.decode("Z"[...].utf8) == nil)
-        #expect(Base64URL.decode("Zm9v+A"[...].utf8) == nil)
     }
 
     @Test func tokenErrorsExplainWhatToDo() {

@@ -1,4 +1,5 @@
 import HoldfastChannels
+import HoldfastJSON
 import Testing
 
 private func message(_ joinRef: String?, _ ref: String?, _ topic: String, _ event: String, _ payload: JSONValue = .emptyObject) -> PhoenixMessage {

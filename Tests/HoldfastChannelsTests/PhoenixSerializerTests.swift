@@ -1,4 +1,5 @@
 import HoldfastChannels
+import HoldfastJSON
 import Testing
 
 private func decode(_ text: String, _ version: PhoenixSerializerVersion) throws(PhoenixDecodeError) -> PhoenixMessage {

@@ -1,4 +1,4 @@
-import HoldfastChannels
+import HoldfastJSON
 import HoldfastPresence
 import Testing
 

@@ -1,4 +1,4 @@
-import HoldfastChannels
+import HoldfastJSON
 import HoldfastPresence
 
 /// `{name: value, ...}` with members in the given order.

@@ -1,4 +1,5 @@
 import HoldfastChannels
+import HoldfastJSON
 import HoldfastWebSocket
 import Testing
 

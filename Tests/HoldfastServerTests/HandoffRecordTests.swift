@@ -1,5 +1,7 @@
+import HoldfastBytes
 import HoldfastChannels
 import HoldfastHistory
+import HoldfastJSON
 import HoldfastPresence
 import HoldfastWebSocket
 import Testing
@@ -75,7 +77,7 @@ import Testing
         #expect(decoded.key == 19_999 && decoded.snapshot == Self.connection)
         let keys: Set<Int32> = [3, 17, 19_999]
         #expect(try ClosedKeysRecord.decode(ClosedKeysRecord.encode(Array(keys))) == keys)
-        #expect(throws: HandoffStateError.self) { try ClosedKeysRecord.decode(Array(ClosedKeysRecord.encode([1, 2]).dropLast())) }
+        #expect(throws: ByteReadError.self) { try ClosedKeysRecord.decode(Array(ClosedKeysRecord.encode([1, 2]).dropLast())) }
     }
 
     @Test func anotherFormatVersionIsRefused() {
@@ -83,13 +85,13 @@ import Testing
             pid: 1, binaryVersion: "x", nextConnectionID: 0, handlerChain: [], handlerVersion: "", handlerState: []
         ).encode()
         bytes[1] = 99
-        #expect(throws: HandoffStateError.self) { try HandoffHeader(decoding: bytes) }
+        #expect(throws: ByteReadError.self) { try HandoffHeader(decoding: bytes) }
     }
 
     @Test func everyTruncationAndCorruptionIsAnErrorNotATrap() {
         let bytes = Self.connection.encode()
         for length in stride(from: 0, to: bytes.count, by: 97) {
-            #expect(throws: HandoffStateError.self) { try ConnectionSnapshot(decoding: Array(bytes[0..<length])) }
+            #expect(throws: ByteReadError.self) { try ConnectionSnapshot(decoding: Array(bytes[0..<length])) }
         }
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<500 {
@@ -97,6 +99,6 @@ import Testing
             for _ in 0..<3 { damaged[Int.random(in: 0..<damaged.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
             _ = try? ConnectionSnapshot(decoding: damaged)
         }
-        #expect(throws: HandoffStateError.self) { try ConnectionSnapshot(decoding: bytes + [0]) }
+        #expect(throws: ByteReadError.self) { try ConnectionSnapshot(decoding: bytes + [0]) }
     }
 }

@@ -1,5 +1,5 @@
-import HoldfastChannels
 import HoldfastHandlerAPI
+import HoldfastJSON
 import HoldfastUpgrade
 import Testing
 

@@ -1,6 +1,6 @@
 import Foundation
-import HoldfastChannels
 import HoldfastHandlerAPI
+import HoldfastJSON
 import HoldfastUpgrade
 import Testing
 

@@ -2,6 +2,7 @@ import Glibc
 import HoldfastChannels
 import HoldfastCore
 import HoldfastHandlerAPI
+import HoldfastJSON
 import HoldfastUpgrade
 import HoldfastHTTP
 import Logging

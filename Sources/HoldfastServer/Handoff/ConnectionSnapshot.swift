@@ -1,3 +1,4 @@
+import HoldfastBytes
 import HoldfastChannels
 import HoldfastWebSocket
 
@@ -75,7 +76,7 @@ extension ConnectionSnapshot {
     }
 
     func encode() -> [UInt8] {
-        var out = HandoffEncoder(capacity: 128 + inbound.count + plainInbound.count + outbound.count)
+        var out = ByteWriter(capacity: 128 + inbound.count + plainInbound.count + outbound.count)
         out.byte(HandoffFormat.connectionRecord)
         out.int(loopIndex)
         out.bool(isAdmin)
@@ -95,13 +96,13 @@ extension ConnectionSnapshot {
         return out.bytes
     }
 
-    init(decoding bytes: [UInt8]) throws(HandoffStateError) {
-        var input = HandoffDecoder(bytes)
-        guard try input.byte() == HandoffFormat.connectionRecord else { throw HandoffStateError(reason: "not a connection record") }
+    init(decoding bytes: [UInt8]) throws(ByteReadError) {
+        var input = ByteReader(bytes)
+        guard try input.byte() == HandoffFormat.connectionRecord else { throw ByteReadError.invalid("not a connection record") }
         loopIndex = try input.int()
         isAdmin = try input.bool()
         overLimit = try input.bool()
-        guard let phase = Phase(rawValue: try input.byte()) else { throw HandoffStateError(reason: "unknown connection phase") }
+        guard let phase = Phase(rawValue: try input.byte()) else { throw ByteReadError.invalid("unknown connection phase") }
         self.phase = phase
         deadline = try input.signed()
         closeWhenFlushed = try input.bool()
@@ -109,14 +110,14 @@ extension ConnectionSnapshot {
         plainInbound = try input.data()
         outbound = try input.data()
         tls = try input.optionalData()
-        guard let application = Application(rawValue: try input.byte()) else { throw HandoffStateError(reason: "unknown application") }
+        guard let application = Application(rawValue: try input.byte()) else { throw ByteReadError.invalid("unknown application") }
         self.application = application
         webSocket = try input.bool() ? try Self.decodeWebSocket(&input) : nil
         phoenix = try input.bool() ? try Self.decodePhoenix(&input) : nil
         try input.expectEnd()
     }
 
-    private static func encode(_ state: WebSocketConnectionState, into out: inout HandoffEncoder) {
+    private static func encode(_ state: WebSocketConnectionState, into out: inout ByteWriter) {
         out.int(state.limits.maxFrameSize)
         out.int(state.limits.maxMessageSize)
         out.bool(state.deflate != nil)
@@ -137,7 +138,7 @@ extension ConnectionSnapshot {
         out.optionalData(state.deflateWindow)
     }
 
-    private static func decodeWebSocket(_ input: inout HandoffDecoder) throws(HandoffStateError) -> WebSocketConnectionState {
+    private static func decodeWebSocket(_ input: inout ByteReader) throws(ByteReadError) -> WebSocketConnectionState {
         let limits = WebSocketLimits(maxFrameSize: try input.int(), maxMessageSize: try input.int())
         var deflate: PerMessageDeflateParameters?
         if try input.bool() {
@@ -152,7 +153,7 @@ extension ConnectionSnapshot {
         let opcodeByte = try input.byte()
         var openMessage: WebSocketOpcode?
         if opcodeByte != 0 {
-            guard let opcode = WebSocketOpcode(rawValue: opcodeByte - 1) else { throw HandoffStateError(reason: "unknown opcode") }
+            guard let opcode = WebSocketOpcode(rawValue: opcodeByte - 1) else { throw ByteReadError.invalid("unknown opcode") }
             openMessage = opcode
         }
         return WebSocketConnectionState(
@@ -162,7 +163,7 @@ extension ConnectionSnapshot {
             deflateWindow: try input.optionalData())
     }
 
-    private static func encode(_ session: PhoenixSnapshot, into out: inout HandoffEncoder) {
+    private static func encode(_ session: PhoenixSnapshot, into out: inout ByteWriter) {
         out.unsigned(session.connectionID)
         out.string(session.user)
         out.byte(session.version == .v1 ? 1 : 2)
@@ -183,14 +184,14 @@ extension ConnectionSnapshot {
         }
     }
 
-    private static func decodePhoenix(_ input: inout HandoffDecoder) throws(HandoffStateError) -> PhoenixSnapshot {
+    private static func decodePhoenix(_ input: inout ByteReader) throws(ByteReadError) -> PhoenixSnapshot {
         let connectionID = try input.unsigned()
         let user = try input.string()
         let version: PhoenixSerializerVersion
         switch try input.byte() {
         case 1: version = .v1
         case 2: version = .v2
-        case let other: throw HandoffStateError(reason: "unknown serializer version \(other)")
+        case let other: throw ByteReadError.invalid("unknown serializer version \(other)")
         }
         var channels: [JoinedChannel] = []
         for _ in 0..<(try input.unsigned()) {

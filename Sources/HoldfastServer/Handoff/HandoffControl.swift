@@ -1,3 +1,4 @@
+import HoldfastBytes
 import HoldfastCore
 
 /// The messages that frame a binary upgrade's handoff, besides the record stream itself:
@@ -32,7 +33,7 @@ enum HandoffControl: Equatable {
     private static let ackKind: UInt8 = 0x41  // "A"
 
     func encode() -> [UInt8] {
-        var out = HandoffEncoder()
+        var out = ByteWriter()
         switch self {
         case .ready(let pid, let version):
             out.byte(Self.readyKind)
@@ -58,11 +59,11 @@ enum HandoffControl: Equatable {
         return out.bytes
     }
 
-    init(decoding bytes: [UInt8]) throws(HandoffStateError) {
-        var input = HandoffDecoder(bytes)
+    init(decoding bytes: [UInt8]) throws(ByteReadError) {
+        var input = ByteReader(bytes)
         switch try input.byte() {
         case Self.readyKind:
-            guard let pid = Int32(exactly: try input.signed()) else { throw HandoffStateError(reason: "bad pid") }
+            guard let pid = Int32(exactly: try input.signed()) else { throw ByteReadError.invalid("bad pid") }
             self = .ready(pid: pid, version: try input.string())
         case Self.stagedKind:
             self = .staged(connections: try input.int())
@@ -75,7 +76,7 @@ enum HandoffControl: Equatable {
         case Self.ackKind:
             self = .ack
         case let other:
-            throw HandoffStateError(reason: "unknown control message \(other)")
+            throw ByteReadError.invalid("unknown control message \(other)")
         }
         try input.expectEnd()
     }

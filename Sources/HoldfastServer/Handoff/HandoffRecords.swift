@@ -1,3 +1,4 @@
+import HoldfastBytes
 import HoldfastChannels
 import HoldfastHistory
 import HoldfastPresence
@@ -33,7 +34,7 @@ enum HandoffFormat {
 /// for the whole upgrade, since no connection is accepted meanwhile).
 enum KeyedConnectionRecord {
     static func encode(kind: UInt8, key: Int32, snapshot: [UInt8]) -> [UInt8] {
-        var out = HandoffEncoder(capacity: snapshot.count + 8)
+        var out = ByteWriter(capacity: snapshot.count + 8)
         out.byte(kind)
         out.signed(Int64(key))
         var bytes = out.bytes
@@ -41,10 +42,10 @@ enum KeyedConnectionRecord {
         return bytes
     }
 
-    static func decode(_ bytes: [UInt8]) throws(HandoffStateError) -> (key: Int32, snapshot: ConnectionSnapshot) {
-        var input = HandoffDecoder(bytes)
+    static func decode(_ bytes: [UInt8]) throws(ByteReadError) -> (key: Int32, snapshot: ConnectionSnapshot) {
+        var input = ByteReader(bytes)
         _ = try input.byte()
-        guard let key = Int32(exactly: try input.signed()) else { throw HandoffStateError(reason: "bad connection key") }
+        guard let key = Int32(exactly: try input.signed()) else { throw ByteReadError.invalid("bad connection key") }
         return (key, try ConnectionSnapshot(decoding: Array(bytes[input.offset...])))
     }
 }
@@ -52,19 +53,19 @@ enum KeyedConnectionRecord {
 /// The keys of the staged connections the old process closed before the pause.
 enum ClosedKeysRecord {
     static func encode(_ keys: [Int32]) -> [UInt8] {
-        var out = HandoffEncoder(capacity: 8 + keys.count * 3)
+        var out = ByteWriter(capacity: 8 + keys.count * 3)
         out.byte(HandoffFormat.closedKeysRecord)
         out.unsigned(UInt64(keys.count))
         for key in keys { out.signed(Int64(key)) }
         return out.bytes
     }
 
-    static func decode(_ bytes: [UInt8]) throws(HandoffStateError) -> Set<Int32> {
-        var input = HandoffDecoder(bytes)
-        guard try input.byte() == HandoffFormat.closedKeysRecord else { throw HandoffStateError(reason: "not a key list") }
+    static func decode(_ bytes: [UInt8]) throws(ByteReadError) -> Set<Int32> {
+        var input = ByteReader(bytes)
+        guard try input.byte() == HandoffFormat.closedKeysRecord else { throw ByteReadError.invalid("not a key list") }
         var keys = Set<Int32>()
         for _ in 0..<(try input.unsigned()) {
-            guard let key = Int32(exactly: try input.signed()) else { throw HandoffStateError(reason: "bad connection key") }
+            guard let key = Int32(exactly: try input.signed()) else { throw ByteReadError.invalid("bad connection key") }
             keys.insert(key)
         }
         try input.expectEnd()
@@ -86,7 +87,7 @@ struct HandoffHeader: Sendable, Equatable {
     var handlerState: [UInt8]
 
     func encode() -> [UInt8] {
-        var out = HandoffEncoder(capacity: 64 + handlerState.count)
+        var out = ByteWriter(capacity: 64 + handlerState.count)
         out.byte(HandoffFormat.headerRecord)
         out.unsigned(HandoffFormat.version)
         out.signed(Int64(pid))
@@ -108,14 +109,14 @@ struct HandoffHeader: Sendable, Equatable {
         self.handlerState = handlerState
     }
 
-    init(decoding bytes: [UInt8]) throws(HandoffStateError) {
-        var input = HandoffDecoder(bytes)
-        guard try input.byte() == HandoffFormat.headerRecord else { throw HandoffStateError(reason: "the stream does not start with a header") }
+    init(decoding bytes: [UInt8]) throws(ByteReadError) {
+        var input = ByteReader(bytes)
+        guard try input.byte() == HandoffFormat.headerRecord else { throw ByteReadError.invalid("the stream does not start with a header") }
         let version = try input.unsigned()
         guard version == HandoffFormat.version else {
-            throw HandoffStateError(reason: "handoff format \(version), this binary reads \(HandoffFormat.version)")
+            throw ByteReadError.invalid("handoff format \(version), this binary reads \(HandoffFormat.version)")
         }
-        guard let pid = Int32(exactly: try input.signed()) else { throw HandoffStateError(reason: "bad pid") }
+        guard let pid = Int32(exactly: try input.signed()) else { throw ByteReadError.invalid("bad pid") }
         self.pid = pid
         binaryVersion = try input.string()
         nextConnectionID = try input.unsigned()
@@ -135,7 +136,7 @@ struct ListenerSnapshot: Sendable, Equatable {
     var loopIndex: Int
 
     func encode() -> [UInt8] {
-        var out = HandoffEncoder(capacity: 8)
+        var out = ByteWriter(capacity: 8)
         out.byte(HandoffFormat.listenerRecord)
         out.byte(kind.rawValue)
         out.int(loopIndex)
@@ -147,10 +148,10 @@ struct ListenerSnapshot: Sendable, Equatable {
         self.loopIndex = loopIndex
     }
 
-    init(decoding bytes: [UInt8]) throws(HandoffStateError) {
-        var input = HandoffDecoder(bytes)
-        guard try input.byte() == HandoffFormat.listenerRecord else { throw HandoffStateError(reason: "not a listener record") }
-        guard let kind = Kind(rawValue: try input.byte()) else { throw HandoffStateError(reason: "unknown listener kind") }
+    init(decoding bytes: [UInt8]) throws(ByteReadError) {
+        var input = ByteReader(bytes)
+        guard try input.byte() == HandoffFormat.listenerRecord else { throw ByteReadError.invalid("not a listener record") }
+        guard let kind = Kind(rawValue: try input.byte()) else { throw ByteReadError.invalid("unknown listener kind") }
         self.kind = kind
         loopIndex = try input.int()
         try input.expectEnd()
@@ -166,7 +167,7 @@ struct StagedRoom: Sendable, Equatable {
     func encode() -> [UInt8] {
         var presenceBytes: [UInt8] = []
         presence.encode(into: &presenceBytes)
-        var out = HandoffEncoder(capacity: 32 + presenceBytes.count)
+        var out = ByteWriter(capacity: 32 + presenceBytes.count)
         out.byte(HandoffFormat.stagedRoomRecord)
         out.string(topic)
         out.unsigned(presenceGeneration)
@@ -180,9 +181,9 @@ struct StagedRoom: Sendable, Equatable {
         self.presence = presence
     }
 
-    init(decoding bytes: [UInt8]) throws(HandoffStateError) {
-        var input = HandoffDecoder(bytes)
-        guard try input.byte() == HandoffFormat.stagedRoomRecord else { throw HandoffStateError(reason: "not a staged room") }
+    init(decoding bytes: [UInt8]) throws(ByteReadError) {
+        var input = ByteReader(bytes)
+        guard try input.byte() == HandoffFormat.stagedRoomRecord else { throw ByteReadError.invalid("not a staged room") }
         topic = try input.string()
         presenceGeneration = try input.unsigned()
         presence = try decodePresence(try input.data(), topic: topic)
@@ -190,11 +191,11 @@ struct StagedRoom: Sendable, Equatable {
     }
 }
 
-private func decodePresence(_ bytes: [UInt8], topic: String) throws(HandoffStateError) -> PresenceSnapshot {
+private func decodePresence(_ bytes: [UInt8], topic: String) throws(ByteReadError) -> PresenceSnapshot {
     do {
         return try PresenceSnapshot(decoding: bytes)
     } catch {
-        throw HandoffStateError(reason: "presence of \(topic): \(error)")
+        throw ByteReadError.invalid("presence of \(topic): \(error)")
     }
 }
 
@@ -218,7 +219,7 @@ struct RoomSnapshot: Sendable, Equatable {
             presence.encode(into: &bytes)
             presenceBytes = bytes
         }
-        var out = HandoffEncoder(capacity: 64 + (presenceBytes?.count ?? 0) + awaitingState.count * 4)
+        var out = ByteWriter(capacity: 64 + (presenceBytes?.count ?? 0) + awaitingState.count * 4)
         out.byte(HandoffFormat.roomRecord)
         out.string(topic)
         out.signed(lastID)
@@ -246,13 +247,13 @@ struct RoomSnapshot: Sendable, Equatable {
         self.pending = pending
     }
 
-    init(decoding bytes: [UInt8]) throws(HandoffStateError) {
-        var input = HandoffDecoder(bytes)
-        guard try input.byte() == HandoffFormat.roomRecord else { throw HandoffStateError(reason: "not a room record") }
+    init(decoding bytes: [UInt8]) throws(ByteReadError) {
+        var input = ByteReader(bytes)
+        guard try input.byte() == HandoffFormat.roomRecord else { throw ByteReadError.invalid("not a room record") }
         topic = try input.string()
         lastID = try input.signed()
         let topic = self.topic
-        presence = try input.optionalData().map { (bytes) throws(HandoffStateError) in try decodePresence(bytes, topic: topic) }
+        presence = try input.optionalData().map { (bytes) throws(ByteReadError) in try decodePresence(bytes, topic: topic) }
         var awaiting: [UInt64] = []
         for _ in 0..<(try input.unsigned()) { awaiting.append(try input.unsigned()) }
         awaitingState = awaiting

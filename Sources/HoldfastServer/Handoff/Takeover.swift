@@ -2,6 +2,7 @@ import Glibc
 import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
+import HoldfastJSON
 import HoldfastPresence
 import HoldfastUpgrade
 import Logging

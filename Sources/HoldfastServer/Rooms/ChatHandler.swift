@@ -1,5 +1,6 @@
 import HoldfastChannels
 import HoldfastHandlerAPI
+import HoldfastJSON
 import HoldfastUpgrade
 
 /// The application logic of chat rooms as the rooms see it: who may join, what a presence meta holds, what a

@@ -1,4 +1,5 @@
 import HoldfastChannels
+import HoldfastJSON
 import HoldfastWebSocket
 
 /// `presence_state` pushes built around a payload encoded once for many recipients: only the envelope (the

@@ -3,6 +3,7 @@ import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
 import HoldfastHistory
+import HoldfastJSON
 import HoldfastPresence
 import HoldfastWebSocket
 import Logging

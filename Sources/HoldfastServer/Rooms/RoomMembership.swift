@@ -1,5 +1,6 @@
 import HoldfastChannels
 import HoldfastCore
+import HoldfastJSON
 import HoldfastPresence
 
 /// The members of one room with their presence metas and phx_refs.

@@ -1,6 +1,7 @@
 import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
+import HoldfastJSON
 import HoldfastUpgrade
 import Logging
 import Synchronization

@@ -1,4 +1,4 @@
-import HoldfastChannels
+import HoldfastJSON
 import Testing
 
 private func encoded(_ value: JSONValue) -> String {

@@ -1,4 +1,4 @@
-import HoldfastChannels
+import HoldfastJSON
 import Testing
 
 private func parse(_ text: String, maxDepth: Int = 64) throws(JSONError) -> JSONValue {
