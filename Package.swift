@@ -79,6 +79,12 @@ let package = Package(
             dependencies: ["HoldfastBytes", "HoldfastJSON"],
             swiftSettings: strictSettings
         ),
+        // A room as a pure value: RoomState.handle(event, now) -> [RoomAction]; the chat-handler contract.
+        .target(
+            name: "HoldfastRooms",
+            dependencies: ["HoldfastJSON", "HoldfastChannels", "HoldfastPresence"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "HoldfastHistory",
             dependencies: ["CSQLite"],
@@ -98,7 +104,7 @@ let package = Package(
             name: "HoldfastServer",
             dependencies: [
                 "HoldfastBytes", "HoldfastJSON", "HoldfastCore", "HoldfastTLS", "HoldfastHTTP", "HoldfastWebSocket",
-                "HoldfastChannels",
+                "HoldfastChannels", "HoldfastRooms",
                 "HoldfastPresence", "HoldfastHistory", "HoldfastAuth", "HoldfastActors", "COpenSSL", "HoldfastUpgrade",
                 .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
                 .product(name: "Logging", package: "swift-log"),
@@ -154,6 +160,11 @@ let package = Package(
         .testTarget(
             name: "HoldfastPresenceTests",
             dependencies: ["HoldfastPresence", "HoldfastJSON"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "HoldfastRoomsTests",
+            dependencies: ["HoldfastRooms", "HoldfastChannels", "HoldfastJSON", "HoldfastPresence"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "HoldfastHistoryTests", dependencies: ["HoldfastHistory"], swiftSettings: strictSettings),

@@ -3,6 +3,7 @@ import CHoldfast
 import Glibc
 import HoldfastAuth
 import HoldfastHistory
+import HoldfastRooms
 import HoldfastTLS
 import HoldfastUpgrade
 public import Logging
@@ -63,12 +64,15 @@ public final class Server: Sendable {
             throw HandlerStartError(path: handlersPath, reason: error.description)
         }
         logger.info("handlers loaded", metadata: ["path": "\(handlersPath)", "version": "\(plugins.current?.version ?? "")"])
-        let services = RoomServices(
-            handler: PluginChatHandler(registry: plugins), logger: logger, metrics: metrics, stores: stores,
-            historyWriter: try HistoryWriter(path: historyPath, keepPerRoom: configuration.historyPerRoom, logger: logger),
+        let roomConfiguration = RoomConfiguration(
             presenceRefPrefix: PresenceRefPrefix.make(),
             presenceWindowMilliseconds: configuration.presenceWindowMilliseconds,
-            historyLimit: configuration.historyPerRoom, deflateLevel: configuration.deflateLevel)
+            historyLimit: configuration.historyPerRoom)
+        let services = RoomServices(
+            configuration: roomConfiguration, handler: PluginChatHandler(registry: plugins), logger: logger,
+            metrics: metrics, stores: stores,
+            historyWriter: try HistoryWriter(path: historyPath, keepPerRoom: configuration.historyPerRoom, logger: logger),
+            deflateLevel: configuration.deflateLevel)
         let rooms = try RoomRegistry(loops: group.loops, services: services)
         let upgrades = HandlerUpgrades(registry: plugins, rooms: rooms, logger: logger)
         self.group = group

@@ -3,6 +3,7 @@ import HoldfastChannels
 import HoldfastHistory
 import HoldfastJSON
 import HoldfastPresence
+import HoldfastRooms
 import HoldfastWebSocket
 import Testing
 
@@ -48,7 +49,7 @@ import Testing
                 fields: [JSONMember("device", .string("phone"))])],
             changes: [PresenceSnapshot.Change(ref: "abc.3", before: nil)])
         let pending = [PendingMessage(
-            message: StoredMessage(room: "room:a", id: 77, user: "alice", body: "hi", timestamp: 5, clientID: "c1"),
+            message: ChatMessage(id: 77, user: "alice", body: "hi", timestamp: 5, clientID: "c1"),
             senderConnectionID: 42, ref: "9")]
         let room = RoomSnapshot(topic: "room:a", lastID: 77, presence: presence, awaitingState: [42], pending: pending)
         #expect(try RoomSnapshot(decoding: room.encode()) == room)

@@ -1,14 +1,18 @@
+import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
 import HoldfastJSON
+import HoldfastRooms
 import HoldfastWebSocket
 import Logging
 
 /// The Phoenix Channels side of one WebSocket: decodes frames, runs the socket protocol state machine, and
 /// turns its actions into replies, pushes and room messages.
 ///
+/// It is the rooms' ``MemberEndpoint`` for its joins: rooms deliver replies, pushes and broadcasts through it.
+///
 /// Thread ownership: the connection's loop only.
-final class PhoenixSession {
+final class PhoenixSession: MemberEndpoint {
     let connectionID: UInt64
     let user: String
     let version: PhoenixSerializerVersion
@@ -72,7 +76,7 @@ final class PhoenixSession {
                 join(topic: topic, joinRef: joinRef, ref: ref, payload: payload)
             case .leave(let topic, _):
                 if let member = joined.removeValue(forKey: topic) {
-                    rooms.send(topic, .leave(connectionID: member.connectionID))
+                    member.room?.send(.leave(connectionID: member.connectionID))
                 }
             case .handleIn(let topic, let event, let payload, let ref, let joinRef):
                 handleIn(topic: topic, event: event, payload: payload, ref: ref, joinRef: joinRef)
@@ -93,11 +97,13 @@ final class PhoenixSession {
             return
         }
         connection.context.metrics.joins.add()
+        // The room is looked up once here; every later message of this join goes straight to its mailbox.
+        guard let room = rooms.room(topic) else { return }
         let member = RoomMember(
             connectionID: connectionID, user: user, topic: topic, joinRef: joinRef, version: version,
-            loop: connection.loop, connection: connection)
+            loop: connection.loop, room: room, endpoint: self)
         joined[topic] = member
-        rooms.send(topic, .join(member, ref: ref, payload: payload))
+        room.send(.join(member, ref: ref, payload: payload))
     }
 
     private func handleIn(topic: String, event: String, payload: JSONValue, ref: String?, joinRef: String?) {
@@ -109,9 +115,9 @@ final class PhoenixSession {
                 send(reply: joinRef, ref: ref, topic: topic, status: "error", response: response)
                 return
             }
-            rooms.send(topic, .chat(connectionID: member.connectionID, body: body, clientID: payload["client_id"], ref: ref))
+            member.room?.send(.chat(connectionID: member.connectionID, body: body, clientID: payload["client_id"], ref: ref))
         case "typing":
-            rooms.send(topic, .typing(connectionID: member.connectionID))
+            member.room?.send(.typing(connectionID: member.connectionID))
         case "holdfast:crash_room" where connection.context.configuration.testHooks:
             logger.warning("test hook: crashing room", metadata: ["topic": "\(topic)"])
             rooms.injectFault(topic: topic)
@@ -121,7 +127,7 @@ final class PhoenixSession {
             // rejoins. Holdfast does the same, minus the crash.
             logger.info("unknown event on a joined topic", metadata: ["topic": "\(topic)", "event": "\(event)"])
             joined.removeValue(forKey: topic)
-            rooms.send(topic, .leave(connectionID: member.connectionID))
+            member.room?.send(.leave(connectionID: member.connectionID))
             perform(state.serverClosedChannel(topic: topic, error: true))
         }
     }
@@ -160,9 +166,14 @@ final class PhoenixSession {
         connection.sendText(prefix: prefix, shared: body)
     }
 
+    /// A room broadcast: the same bytes for every member.
+    func deliverBroadcast(_ broadcast: EncodedBroadcast, version: PhoenixSerializerVersion) {
+        connection.sendBroadcast(broadcast, version: version)
+    }
+
     /// The socket is gone: leave every room.
     func connectionClosed() {
-        for (topic, member) in joined { rooms.send(topic, .leave(connectionID: member.connectionID)) }
+        for member in joined.values { member.room?.send(.leave(connectionID: member.connectionID)) }
         joined.removeAll()
     }
 
@@ -187,9 +198,10 @@ final class PhoenixSession {
         state.rateWindowCount = snapshot.rateWindowCount
         var members: [RoomMember] = []
         for join in snapshot.joins {
+            // The room is pointed at when it is adopted (before the loops run).
             let member = RoomMember(
                 connectionID: connectionID, user: user, topic: join.topic, joinRef: join.joinRef, version: version,
-                loop: connection.loop, connection: connection)
+                loop: connection.loop, room: nil, endpoint: self)
             joined[join.topic] = member
             members.append(member)
         }

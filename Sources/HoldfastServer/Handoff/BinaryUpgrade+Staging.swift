@@ -1,6 +1,7 @@
 import Glibc
 import HoldfastActors
 import HoldfastCore
+import HoldfastRooms
 import Logging
 import Synchronization
 

@@ -4,6 +4,7 @@ import HoldfastChannels
 import HoldfastCore
 import HoldfastHandlerAPI
 import HoldfastJSON
+import HoldfastRooms
 import HoldfastUpgrade
 import Logging
 import Synchronization

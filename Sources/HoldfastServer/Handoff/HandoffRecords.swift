@@ -1,7 +1,7 @@
 import HoldfastBytes
 import HoldfastChannels
-import HoldfastHistory
 import HoldfastPresence
+import HoldfastRooms
 
 /// The handoff streams (``HoldfastCore/HandoffWriter``, each ended by END); the first byte of a record names its
 /// kind.
@@ -158,12 +158,7 @@ struct ListenerSnapshot: Sendable, Equatable {
     }
 }
 
-/// A room's presence as staged (while the old process still serves), with the generation it was copied at.
-struct StagedRoom: Sendable, Equatable {
-    var topic: String
-    var presenceGeneration: UInt64
-    var presence: PresenceSnapshot
-
+extension StagedRoom {
     func encode() -> [UInt8] {
         var presenceBytes: [UInt8] = []
         presence.encode(into: &presenceBytes)
@@ -175,19 +170,14 @@ struct StagedRoom: Sendable, Equatable {
         return out.bytes
     }
 
-    init(topic: String, presenceGeneration: UInt64, presence: PresenceSnapshot) {
-        self.topic = topic
-        self.presenceGeneration = presenceGeneration
-        self.presence = presence
-    }
-
     init(decoding bytes: [UInt8]) throws(ByteReadError) {
         var input = ByteReader(bytes)
         guard try input.byte() == HandoffFormat.stagedRoomRecord else { throw ByteReadError.invalid("not a staged room") }
-        topic = try input.string()
-        presenceGeneration = try input.unsigned()
-        presence = try decodePresence(try input.data(), topic: topic)
+        let topic = try input.string()
+        let generation = try input.unsigned()
+        let presence = try decodePresence(try input.data(), topic: topic)
         try input.expectEnd()
+        self.init(topic: topic, presenceGeneration: generation, presence: presence)
     }
 }
 
@@ -199,19 +189,7 @@ private func decodePresence(_ bytes: [UInt8], topic: String) throws(ByteReadErro
     }
 }
 
-/// A room at rest: message numbering, who awaits `presence_state`, and its presence (phx_refs and pending diff)
-/// unless that is unchanged since staging. The members are the presence entries' owners (each join tracks one
-/// meta, under the member's phx_ref); their connection side comes with their connection records.
-struct RoomSnapshot: Sendable, Equatable {
-    var topic: String
-    var lastID: Int64
-    /// Nil: as staged.
-    var presence: PresenceSnapshot?
-    /// Members that joined within the current presence window and get `presence_state` at its flush.
-    var awaitingState: [UInt64]
-    /// Messages accepted (numbered) but not yet durable: the new process commits and acknowledges them.
-    var pending: [PendingMessage] = []
-
+extension RoomSnapshot {
     func encode() -> [UInt8] {
         var presenceBytes: [UInt8]?
         if let presence {
@@ -239,39 +217,24 @@ struct RoomSnapshot: Sendable, Equatable {
         return out.bytes
     }
 
-    init(topic: String, lastID: Int64, presence: PresenceSnapshot?, awaitingState: [UInt64], pending: [PendingMessage] = []) {
-        self.topic = topic
-        self.lastID = lastID
-        self.presence = presence
-        self.awaitingState = awaitingState
-        self.pending = pending
-    }
-
     init(decoding bytes: [UInt8]) throws(ByteReadError) {
         var input = ByteReader(bytes)
         guard try input.byte() == HandoffFormat.roomRecord else { throw ByteReadError.invalid("not a room record") }
-        topic = try input.string()
-        lastID = try input.signed()
-        let topic = self.topic
-        presence = try input.optionalData().map { (bytes) throws(ByteReadError) in try decodePresence(bytes, topic: topic) }
+        let topic = try input.string()
+        let lastID = try input.signed()
+        let presence = try input.optionalData().map { (bytes) throws(ByteReadError) in
+            try decodePresence(bytes, topic: topic)
+        }
         var awaiting: [UInt64] = []
-        for _ in 0..<(try input.unsigned()) { awaiting.append(try input.unsigned()) }
-        awaitingState = awaiting
+        for _ in 0..<(try input.count()) { awaiting.append(try input.unsigned()) }
         var pending: [PendingMessage] = []
-        for _ in 0..<(try input.unsigned()) {
-            let message = StoredMessage(
-                room: topic, id: try input.signed(), user: try input.string(), body: try input.string(),
+        for _ in 0..<(try input.count()) {
+            let message = ChatMessage(
+                id: try input.signed(), user: try input.string(), body: try input.string(),
                 timestamp: try input.signed(), clientID: try input.optionalString())
             pending.append(PendingMessage(message: message, senderConnectionID: try input.unsigned(), ref: try input.optionalString()))
         }
-        self.pending = pending
         try input.expectEnd()
+        self.init(topic: topic, lastID: lastID, presence: presence, awaitingState: awaiting, pending: pending)
     }
-}
-
-/// A chat message accepted (numbered) in the old process but not yet durable, with whom to acknowledge.
-struct PendingMessage: Sendable, Equatable {
-    var message: StoredMessage
-    var senderConnectionID: UInt64
-    var ref: String?
 }

@@ -4,6 +4,7 @@ import HoldfastChannels
 import HoldfastCore
 import HoldfastJSON
 import HoldfastPresence
+import HoldfastRooms
 import HoldfastUpgrade
 import Logging
 import Synchronization

@@ -1,12 +1,33 @@
-import HoldfastWebSocket
+import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
+import HoldfastJSON
+import HoldfastRooms
+import HoldfastWebSocket
 
-/// One connection joined to one room.
+/// Where a room delivers to one joined connection: the Phoenix session of that socket. Every call is made on the
+/// connection's own loop (see ``RoomMember/deliver(_:)``), so the session needs no locks.
+protocol MemberEndpoint: AnyObject {
+    /// The room finished this join: the reply, then `extra` pushes; ignored if `member` is no longer the
+    /// session's current join of the topic.
+    func joinFinished(member: RoomMember, ref: String?, result: JoinResult, extra: [PhoenixMessage])
+    /// A reply to a push of the join `joinRef`; dropped if that join is over.
+    func reply(topic: String, joinRef: String?, ref: String?, status: String, response: JSONValue)
+    /// A push to the join `joinRef` of `topic`; dropped if that join is over.
+    func push(_ message: PhoenixMessage, topic: String, joinRef: String?)
+    /// A push encoded as a per-member `prefix` and a `body` shared with other members.
+    func pushEncoded(prefix: [UInt8], body: SharedDeflate, topic: String, joinRef: String?)
+    /// A room broadcast, encoded once for every member.
+    func deliverBroadcast(_ broadcast: EncodedBroadcast, version: PhoenixSerializerVersion)
+}
+
+/// One connection joined to one room: the member's identity, its room's mailbox (kept from the join, so a message
+/// to the room takes no registry lock) and where to deliver.
 ///
 /// Thread ownership: the immutable fields are read from the room's loop and the connection's loop alike;
-/// `connection` is dereferenced only on `loop` (the connection's own loop), which is why the class is
-/// `@unchecked Sendable`. The room's bookkeeping about the member (its presence ref) lives in the room.
+/// `endpoint` is dereferenced only on `loop` (the connection's own loop), which is why the class is
+/// `@unchecked Sendable`. `room` is set once, before the member is shared (at the join, or when a room is adopted
+/// from a binary upgrade before the loops start).
 final class RoomMember: @unchecked Sendable {
     let connectionID: UInt64
     let user: String
@@ -15,11 +36,13 @@ final class RoomMember: @unchecked Sendable {
     let version: PhoenixSerializerVersion
     /// The loop that owns the connection; every delivery to the member runs there.
     unowned let loop: EventLoop
-    weak var connection: Connection?
+    /// The room's mailbox.
+    var room: ActorRef<RoomMessage>?
+    weak var endpoint: (any MemberEndpoint)?
 
     init(
         connectionID: UInt64, user: String, topic: String, joinRef: String?, version: PhoenixSerializerVersion,
-        loop: EventLoop, connection: Connection
+        loop: EventLoop, room: ActorRef<RoomMessage>?, endpoint: any MemberEndpoint
     ) {
         self.connectionID = connectionID
         self.user = user
@@ -27,14 +50,18 @@ final class RoomMember: @unchecked Sendable {
         self.joinRef = joinRef
         self.version = version
         self.loop = loop
-        self.connection = connection
+        self.room = room
+        self.endpoint = endpoint
     }
 
-    /// Runs `body` with the member's connection on its loop, if the connection is still open then.
-    func deliver(_ body: @escaping @Sendable (Connection) -> Void) {
+    /// The member as the room's state knows it.
+    var identity: Member { Member(connectionID: connectionID, user: user, joinRef: joinRef, version: version) }
+
+    /// Runs `body` with the member's endpoint on its loop, if the connection is still open then.
+    func deliver(_ body: @escaping @Sendable (any MemberEndpoint) -> Void) {
         loop.execute { [self] in
-            guard let connection, connection.phase != .closed else { return }
-            body(connection)
+            guard let endpoint else { return }
+            body(endpoint)
         }
     }
 }
@@ -47,6 +74,18 @@ struct EncodedBroadcast: Sendable {
     var v1Frame: [UInt8] = []
     var v2Payload: SharedDeflate?
     var v2Frame: [UInt8] = []
+
+    /// Frames and prepares the compression of the room's encoded texts.
+    init(_ broadcast: RoomBroadcast, deflateLevel: Int) {
+        if let text = broadcast.v1 { (v1Payload, v1Frame) = Self.prepare(text, deflateLevel: deflateLevel) }
+        if let text = broadcast.v2 { (v2Payload, v2Frame) = Self.prepare(text, deflateLevel: deflateLevel) }
+    }
+
+    private static func prepare(_ text: [UInt8], deflateLevel: Int) -> (SharedDeflate, [UInt8]) {
+        var frame: [UInt8] = []
+        text.withUnsafeBytes { WebSocketFrame.appendFrame(opcode: .text, fin: true, payload: $0, into: &frame) }
+        return (SharedDeflate(body: text, level: deflateLevel), frame)
+    }
 
     func payload(for version: PhoenixSerializerVersion) -> SharedDeflate? { version == .v1 ? v1Payload : v2Payload }
     func frame(for version: PhoenixSerializerVersion) -> [UInt8] { version == .v1 ? v1Frame : v2Frame }

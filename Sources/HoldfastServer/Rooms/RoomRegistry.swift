@@ -1,14 +1,14 @@
 import HoldfastActors
-import HoldfastChannels
 import HoldfastCore
 import HoldfastPresence
+import HoldfastRooms
 import Logging
 import Synchronization
 
-/// Finds (or creates) the room of a topic and delivers messages to it on its home loop.
+/// Finds (or creates) the room of a topic: a supervised actor on the topic's home loop.
 ///
 /// A room's home loop is chosen by a stable hash of its topic, so every message for a room is handled on one
-/// thread in arrival order, without locks.
+/// thread in arrival order, without locks. A session looks its room up once, at the join, and keeps the ref.
 final class RoomRegistry: Sendable {
     private let loops: [EventLoop]
     private let services: RoomServices
@@ -28,30 +28,24 @@ final class RoomRegistry: Sendable {
             })
     }
 
-    /// Delivers `message` to the room of `topic`, starting the room on first use.
-    func send(_ topic: String, _ message: RoomMessage) {
-        guard let ref = room(topic) else {
-            services.logger.error("room unavailable, message dropped", metadata: ["room": "\(topic)"])
-            return
-        }
-        ref.send(message)
-    }
-
-    private func room(_ topic: String) -> ActorRef<RoomMessage>? {
-        refs.withLock { refs -> ActorRef<RoomMessage>? in
+    /// The room of `topic`, started on first use; nil (logged) if it cannot be started.
+    func room(_ topic: String) -> ActorRef<RoomMessage>? {
+        let ref = refs.withLock { refs -> ActorRef<RoomMessage>? in
             if let ref = refs[topic] { return ref }
-            return startRoom(topic, membership: RoomMembership(), in: &refs)
+            return startRoom(topic, keep: RoomKeep(), in: &refs)
         }
+        if ref == nil { services.logger.error("room unavailable", metadata: ["room": "\(topic)"]) }
+        return ref
     }
 
-    /// Starts the supervised actor of `topic` on its home loop with `membership` and records its ref.
+    /// Starts the supervised actor of `topic` on its home loop with `keep` and records its ref.
     private func startRoom(
-        _ topic: String, membership: RoomMembership, in refs: inout [String: ActorRef<RoomMessage>]
+        _ topic: String, keep: RoomKeep, in refs: inout [String: ActorRef<RoomMessage>]
     ) -> ActorRef<RoomMessage>? {
         let loop = loops[Int(stableHash(topic) % UInt64(loops.count))]
         let services = self.services
         let spec = ChildSpec(id: topic, restart: .permanent, loop: loop) {
-            RoomActor(topic: topic, services: services, membership: membership)
+            RoomRuntime(topic: topic, services: services, keep: keep)
         }
         guard let ref = try? supervisor.startChild(spec, as: RoomMessage.self) else { return nil }
         refs[topic] = ref
@@ -59,15 +53,16 @@ final class RoomRegistry: Sendable {
     }
 
     /// Rebuilds a room handed over by the previous process (binary upgrade), with its members' objects made from
-    /// their adopted connections; members whose connection did not come across are left out (the room untracks
-    /// them). Call before the loops start; then send ``RoomMessage/resumeAfterHandoff``.
+    /// their adopted connections (each is pointed at the room); members whose connection did not come across are
+    /// left out (the room untracks them). Call before the loops start; then send
+    /// ``RoomMessage/resumeAfterHandoff``.
     func adopt(
         _ snapshot: RoomSnapshot, presence: PresenceSnapshot, members: [UInt64: RoomMember]
     ) -> ActorRef<RoomMessage>? {
-        let seed = RoomHandoffSeed(
-            presence: presence, awaitingState: snapshot.awaitingState, pending: snapshot.pending, members: members)
-        let membership = RoomMembership(adopting: seed, lastAssignedID: snapshot.lastID)
-        return refs.withLock { startRoom(snapshot.topic, membership: membership, in: &$0) }
+        let keep = RoomKeep(handoffSeed: RoomHandoffSeed(snapshot: snapshot, presence: presence, members: members))
+        let ref = refs.withLock { startRoom(snapshot.topic, keep: keep, in: &$0) }
+        for member in members.values { member.room = ref }
+        return ref
     }
 
     /// The version of the chat handler code in use.
@@ -104,35 +99,5 @@ final class RoomRegistry: Sendable {
             hash = hash &* 0x100_0000_01b3
         }
         return hash
-    }
-}
-
-/// The actor behavior of a room: builds the ``Room`` on its home loop at the first message (so the SQLite
-/// connection of that loop is only ever used there) and, after a restart, resyncs presence to every member.
-final class RoomActor: ActorBehavior {
-    typealias Message = RoomMessage
-
-    let topic: String
-    let services: RoomServices
-    let membership: RoomMembership
-    private var room: Room?
-
-    init(topic: String, services: RoomServices, membership: RoomMembership) {
-        self.topic = topic
-        self.services = services
-        self.membership = membership
-    }
-
-    func handle(_ message: RoomMessage, context: ActorContext<RoomMessage>) throws {
-        if room == nil {
-            let room = try Room(
-                topic: topic, loop: context.loop, services: services, membership: membership, mailbox: context.ref)
-            self.room = room
-            if context.restartCount > 0 {
-                services.logger.notice("room restarted, presence rebuilt", metadata: ["room": "\(topic)", "restarts": "\(context.restartCount)"])
-                room.resyncPresence()
-            }
-        }
-        try room!.handle(message)
     }
 }

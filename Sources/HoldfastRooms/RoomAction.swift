@@ -1,0 +1,67 @@
+public import HoldfastChannels
+public import HoldfastJSON
+
+/// What the server must do after ``RoomState`` handled an event; performed in order.
+public enum RoomAction: Sendable, Equatable {
+    /// The member is in the room from now on: deliver broadcasts to its connection.
+    case admit(Member)
+    /// The member left the room: deliver nothing more to it.
+    case dismiss(connectionID: UInt64)
+    /// Answer a join: the reply, then the `extra` pushes (missed messages for a recovering client).
+    case finishJoin(Member, ref: String?, result: JoinResult, extra: [PhoenixMessage])
+    /// Reply to a member's push (a chat message's ok with its id, or an error).
+    case reply(Member, ref: String?, status: String, response: JSONValue)
+    /// One push to one member.
+    case push(Member, PhoenixMessage)
+    /// A push to every member except some, encoded once per serializer version in use.
+    case broadcast(RoomBroadcast)
+    /// `presence_state` to members that joined within the window: the payload is encoded once for all of them,
+    /// only the envelope (their join_ref) differs.
+    case sendPresenceState(to: [Member], payload: [UInt8])
+    /// Read the history for a recovering join and answer with ``RoomEvent/historyRead(_:messages:complete:)``
+    /// before anything else reaches the room.
+    case readHistory(HistoryRequest)
+    /// Queue ``RoomEvent/commitDue(held:)`` behind the messages already in the mailbox: one batch for all of
+    /// them.
+    case scheduleCommit
+    /// Make these messages durable and answer ``RoomEvent/committed(batch:durable:)``.
+    case persist(batch: Int, messages: [ChatMessage])
+    /// Deliver ``RoomEvent/timer`` at this monotonic time (ms); at once if it has passed.
+    case wakeAt(Int64)
+    /// The room's presence for staging a binary upgrade.
+    case staged(StagedRoom)
+    /// The room for a binary upgrade's pause; nil while messages are between the room and the history writer
+    /// (the upgrade drains those first, so nil means it must give up and roll back).
+    case exported(RoomSnapshot?)
+    /// Something an operator should read.
+    case log(RoomLogLevel, String)
+}
+
+/// A broadcast as it leaves the room: the Phoenix text per serializer version that someone in the room reads.
+public struct RoomBroadcast: Sendable, Equatable {
+    public var event: String
+    /// Serializer 1.0.0 text, if a member uses it.
+    public var v1: [UInt8]?
+    /// Serializer 2.0.0 text, if a member uses it.
+    public var v2: [UInt8]?
+    /// Members left out (the sender of a typing notice, joiners who get the whole state instead of a diff).
+    public var except: Set<UInt64>
+    /// How many members receive it.
+    public var recipients: Int
+
+    public init(event: String, v1: [UInt8]?, v2: [UInt8]?, except: Set<UInt64>, recipients: Int) {
+        self.event = event
+        self.v1 = v1
+        self.v2 = v2
+        self.except = except
+        self.recipients = recipients
+    }
+
+    /// The text for `version`, if the room encoded it.
+    public func text(for version: PhoenixSerializerVersion) -> [UInt8]? { version == .v1 ? v1 : v2 }
+}
+
+/// How loud a ``RoomAction/log(_:_:)`` line is.
+public enum RoomLogLevel: Sendable, Equatable {
+    case notice, error
+}

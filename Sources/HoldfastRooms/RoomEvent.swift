@@ -1,0 +1,50 @@
+public import HoldfastJSON
+
+/// What happens to a room. ``RoomState/handle(_:now:)`` takes them one at a time, in the order the room's
+/// mailbox delivers them.
+public enum RoomEvent: Sendable {
+    /// A connection joins with the client's join payload (`device`, `last_seen_id`, ...).
+    case join(Member, ref: String?, payload: JSONValue)
+    /// A connection leaves (phx_leave, a rejoin elsewhere, or the socket closed).
+    case leave(connectionID: UInt64)
+    /// A chat message from a member.
+    case chat(connectionID: UInt64, body: String, clientID: JSONValue?, ref: String?)
+    /// A typing notice from a member, relayed to the others.
+    case typing(connectionID: UInt64)
+    /// The answer to ``RoomAction/readHistory(_:)``: the stored messages after the request's id.
+    case historyRead(HistoryRequest, messages: [ChatMessage], complete: Bool)
+    /// The commit asked for by ``RoomAction/scheduleCommit`` is due. `held`: a binary upgrade holds commits
+    /// around its pause, so the pending messages stay pending (they go to the new process instead).
+    case commitDue(held: Bool)
+    /// The batch handed out by ``RoomAction/persist(batch:messages:)`` is durable, or failed.
+    case committed(batch: Int, durable: Bool)
+    /// The time asked for by ``RoomAction/wakeAt(_:)`` came: the presence window ends.
+    case timer
+    /// The room's actor restarted after a failure; the state was rebuilt with
+    /// ``RoomState/init(recovering:lastStoredID:)``: every member gets the presence again.
+    case restarted
+    /// Binary upgrade, old process, while serving: copy the presence (staging).
+    case stage
+    /// Binary upgrade, old process, in the pause: export the room, with its presence only if it moved since the
+    /// staged copy of generation `stagedPresence`.
+    case export(stagedPresence: UInt64?)
+    /// Binary upgrade, new process: the room was imported; flush the presence window it carried and commit what
+    /// the old process left pending.
+    case resumeAfterHandoff
+}
+
+/// A recovering join's read of the history: the messages after `afterID`, at most `limit`.
+public struct HistoryRequest: Sendable, Equatable {
+    public var member: Member
+    /// The `ref` of the join push, for the reply.
+    public var ref: String?
+    public var afterID: Int64
+    public var limit: Int
+
+    public init(member: Member, ref: String?, afterID: Int64, limit: Int) {
+        self.member = member
+        self.ref = ref
+        self.afterID = afterID
+        self.limit = limit
+    }
+}

@@ -1,0 +1,76 @@
+import HoldfastChannels
+import HoldfastJSON
+import HoldfastPresence
+
+extension RoomState {
+    /// A chat message: the handler checks it, the room numbers it and queues it; it is broadcast and
+    /// acknowledged once durable.
+    mutating func chat(
+        from connectionID: UInt64, body: String, clientID: JSONValue?, ref: String?, now: RoomInstant,
+        into actions: inout [RoomAction]
+    ) {
+        guard let sender = member(connectionID) else { return }
+        if let problem = handler.validateMessage(topic: topic, user: sender.user, body: body) {
+            let response = JSONValue.object([JSONMember("reason", .string(problem))])
+            actions.append(.reply(sender, ref: ref, status: "error", response: response))
+            return
+        }
+        lastID += 1
+        let message = ChatMessage(
+            id: lastID, user: sender.user, body: body, timestamp: now.wall, clientID: clientID?.stringValue)
+        pending.append(Accepted(message: message, sender: sender, ref: ref))
+        if !commitScheduled {
+            commitScheduled = true
+            // Behind the messages already in the mailbox: one transaction for all of them.
+            actions.append(.scheduleCommit)
+        }
+    }
+
+    /// Hands the pending messages out for persistence (the server groups batches of many rooms into one
+    /// transaction). While commits are held they stay pending.
+    mutating func commitDue(held: Bool, into actions: inout [RoomAction]) {
+        commitScheduled = false
+        guard !pending.isEmpty, !held else { return }
+        let number = nextBatch
+        nextBatch += 1
+        inFlight[number] = pending
+        actions.append(.persist(batch: number, messages: pending.map(\.message)))
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// A batch is durable (broadcast it, acknowledge each sender) or failed (tell the senders; their ids stay
+    /// unused, a gap the history tolerates).
+    mutating func committed(batch number: Int, durable: Bool, into actions: inout [RoomAction]) {
+        guard let batch = inFlight.removeValue(forKey: number) else { return }
+        guard durable else {
+            actions.append(.log(.error, "history append failed; messages not acknowledged"))
+            let response = JSONValue.object([JSONMember("reason", .string("message not stored, try again"))])
+            for item in batch {
+                guard let sender = item.sender else { continue }
+                actions.append(.reply(sender, ref: item.ref, status: "error", response: response))
+            }
+            return
+        }
+        for item in batch {
+            broadcast(event: "new_msg", payload: payload(for: item.message, replay: false), into: &actions)
+            guard let sender = item.sender else { continue }
+            let response = JSONValue.object([JSONMember("id", .integer(item.message.id))])
+            actions.append(.reply(sender, ref: item.ref, status: "ok", response: response))
+        }
+    }
+
+    /// A push for every member but `except`, encoded once per serializer version someone in the room reads.
+    mutating func broadcast(event: String, payload: JSONValue, except: Set<UInt64> = [], into actions: inout [RoomAction]) {
+        let recipients = seats.count - except.count
+        guard recipients > 0 else { return }
+        let message = PhoenixMessage(joinRef: nil, ref: nil, topic: topic, event: event, payload: payload)
+        var texts: [PhoenixSerializerVersion: [UInt8]] = [:]
+        for version in [PhoenixSerializerVersion.v1, .v2] where countByVersion[version, default: 0] > 0 {
+            var text: [UInt8] = []
+            PhoenixSerializer.encode(message, version: version, into: &text)
+            texts[version] = text
+        }
+        actions.append(.broadcast(RoomBroadcast(
+            event: event, v1: texts[.v1], v2: texts[.v2], except: except, recipients: recipients)))
+    }
+}

@@ -1,0 +1,48 @@
+import HoldfastJSON
+public import HoldfastPresence
+
+extension RoomState {
+    /// A room handed over by the previous process: its presence exactly as it was (phx_refs, the pending diff),
+    /// the joiners still waiting for `presence_state`, and the messages accepted but not yet durable.
+    ///
+    /// `members` are the joins whose connections came across, by connection id. A presence entry whose
+    /// connection did not make it (closed by the old process at the last moment) is untracked, as if its socket
+    /// had closed here; ``RoomEvent/resumeAfterHandoff`` then flushes that change.
+    public init(
+        importing snapshot: RoomSnapshot, presence: PresenceSnapshot, members: [UInt64: Member],
+        configuration: RoomConfiguration, handler: any ChatHandler
+    ) {
+        self.init(topic: snapshot.topic, configuration: configuration, handler: handler, lastID: snapshot.lastID)
+        // Each member tracked one meta under its phx_ref when it joined.
+        for entry in presence.entries {
+            guard let member = members[entry.owner] else { continue }
+            seats[member.connectionID] = Seat(member: member, meta: .object(entry.fields), phxRef: entry.ref)
+            countByVersion[member.version, default: 0] += 1
+        }
+        self.presence = PresenceState(importing: presence)
+        for owner in Set(presence.entries.map(\.owner)) where seats[owner] == nil {
+            self.presence.untrackAll(owner: owner)
+            pendingHandoffFlush = true
+        }
+        for id in snapshot.awaitingState {
+            if let member = seats[id]?.member { awaitingState[id] = member }
+        }
+        if !presence.changes.isEmpty || !awaitingState.isEmpty { pendingHandoffFlush = true }
+        // Accepted but not yet durable when the old process paused (it holds commits then): committed here.
+        for item in snapshot.pending {
+            pending.append(Accepted(message: item.message, sender: members[item.senderConnectionID], ref: item.ref))
+        }
+    }
+
+    /// The room for a binary upgrade's pause; nil while batches are out for persistence.
+    func snapshot(stagedPresence: UInt64?) -> RoomSnapshot? {
+        guard inFlight.isEmpty else { return nil }
+        return RoomSnapshot(
+            topic: topic, lastID: lastID,
+            presence: stagedPresence == presenceGeneration ? nil : presence.exportState(),
+            awaitingState: Array(awaitingState.keys),
+            pending: pending.compactMap { item in
+                item.sender.map { PendingMessage(message: item.message, senderConnectionID: $0.connectionID, ref: item.ref) }
+            })
+    }
+}

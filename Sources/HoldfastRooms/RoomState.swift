@@ -1,0 +1,163 @@
+import HoldfastChannels
+public import HoldfastJSON
+import HoldfastPresence
+
+// # HoldfastRooms
+//
+// A chat room as a pure value: ``RoomState/handle(_:now:)`` takes one ``RoomEvent`` and returns the
+// ``RoomAction``s the server performs (replies, encoded-once broadcasts, presence state, history reads and
+// commits, timers). No sockets, threads or clocks: the server's room actor runs the state on the room's home
+// loop and passes the time in, so every room behaviour is testable without a network.
+//
+// Lifecycle: a room starts empty (`init(topic:configuration:handler:lastID:)`), is rebuilt from its own last
+// value after its actor failed (`init(recovering:lastStoredID:)`), or is imported from a binary upgrade
+// (`init(importing:presence:members:configuration:handler:)`).
+//
+// Errors: none. Refusals (a denied join, a rejected message, a failed commit) are replies to the member; the
+// I/O the actions name (history reads and commits) fails in the server, which reports it back as an event.
+//
+// Performance: a broadcast is encoded once per serializer version in use, a presence state once per window for
+// all its joiners; nothing here is per recipient.
+
+/// What every room of a server shares.
+public struct RoomConfiguration: Sendable, Equatable {
+    /// Prefix of every phx_ref this process hands out (unique per process, so refs never collide across a
+    /// restart or an upgrade).
+    public var presenceRefPrefix: String
+    /// Presence diffs are coalesced over this window (0: sent at once).
+    public var presenceWindowMilliseconds: Int64
+    /// At most this many missed messages are replayed to a recovering join.
+    public var historyLimit: Int
+
+    public init(presenceRefPrefix: String, presenceWindowMilliseconds: Int64, historyLimit: Int) {
+        self.presenceRefPrefix = presenceRefPrefix
+        self.presenceWindowMilliseconds = presenceWindowMilliseconds
+        self.historyLimit = historyLimit
+    }
+}
+
+/// The time an event is handled at: the monotonic clock (timers) and the wall clock (timestamps).
+public struct RoomInstant: Sendable, Equatable {
+    /// Milliseconds on the server's monotonic clock.
+    public var monotonic: Int64
+    /// Milliseconds since the Unix epoch.
+    public var wall: Int64
+
+    public init(monotonic: Int64, wall: Int64) {
+        self.monotonic = monotonic
+        self.wall = wall
+    }
+}
+
+/// One chat room: its members, presence, message numbering, and the messages on their way to durability.
+public struct RoomState: Sendable {
+    /// A member with what the room tracks for it.
+    public struct Seat: Sendable, Equatable {
+        public var member: Member
+        public var meta: JSONValue
+        public var phxRef: String
+    }
+
+    /// A message accepted and not yet acknowledged, with whom to acknowledge (nil: the sender's join did not
+    /// come across a binary upgrade, so there is no one to answer).
+    struct Accepted: Sendable {
+        var message: ChatMessage
+        var sender: Member?
+        var ref: String?
+    }
+
+    public let topic: String
+    public let configuration: RoomConfiguration
+    /// The handler code in use; replaced by a handler swap while the room is suspended.
+    public var handler: any ChatHandler
+    var presence: PresenceState
+    var coalescer: PresenceDiffCoalescer
+    /// The highest id handed out.
+    public internal(set) var lastID: Int64
+    public internal(set) var seats: [UInt64: Seat] = [:]
+    /// Members per serializer version, so a broadcast encodes only the versions someone reads.
+    var countByVersion: [PhoenixSerializerVersion: Int] = [:]
+    /// Accepted messages not yet handed out for persistence.
+    var pending: [Accepted] = []
+    var commitScheduled = false
+    /// Batches handed out for persistence, by number, until they are reported durable.
+    var inFlight: [Int: [Accepted]] = [:]
+    var nextBatch = 0
+    /// Members that joined since the last presence flush: they get the whole `presence_state` at the flush
+    /// (encoded once for all of them) instead of the diff.
+    var awaitingState: [UInt64: Member] = [:]
+    /// A handed-over room carried a presence window that still has to be flushed.
+    var pendingHandoffFlush = false
+    /// Bumped by every change to the presence, so a binary upgrade resends a room's presence only if it moved
+    /// since staging.
+    public internal(set) var presenceGeneration: UInt64 = 0
+
+    /// A new, empty room whose history ends at `lastID`.
+    public init(topic: String, configuration: RoomConfiguration, handler: any ChatHandler, lastID: Int64) {
+        self.topic = topic
+        self.configuration = configuration
+        self.handler = handler
+        self.lastID = lastID
+        presence = PresenceState(refPrefix: configuration.presenceRefPrefix)
+        coalescer = PresenceDiffCoalescer(windowMilliseconds: configuration.presenceWindowMilliseconds)
+    }
+
+    /// The room rebuilt after its actor failed: the same members with the same metas and phx_refs (clients see
+    /// no presence change), numbering after both the ids handed out and those stored. Messages that were on
+    /// their way to durability are forgotten; their senders got no ok and resend.
+    public init(recovering previous: RoomState, lastStoredID: Int64) {
+        self.init(
+            topic: previous.topic, configuration: previous.configuration, handler: previous.handler,
+            lastID: max(previous.lastID, lastStoredID))
+        for seat in previous.seats.values {
+            seats[seat.member.connectionID] = seat
+            countByVersion[seat.member.version, default: 0] += 1
+            presence.track(owner: seat.member.connectionID, key: seat.member.user, meta: seat.meta, phxRef: seat.phxRef)
+        }
+        _ = presence.takeDiff()
+    }
+
+    /// The number of members.
+    public var memberCount: Int { seats.count }
+
+    /// The member with this connection, if it is in the room.
+    public func member(_ connectionID: UInt64) -> Member? { seats[connectionID]?.member }
+
+    /// Handles one event at `now`; returns what the server must do, in order.
+    public mutating func handle(_ event: RoomEvent, now: RoomInstant) -> [RoomAction] {
+        var actions: [RoomAction] = []
+        switch event {
+        case .join(let member, let ref, let payload):
+            join(member, ref: ref, payload: payload, now: now, into: &actions)
+        case .leave(let connectionID):
+            leave(connectionID, now: now, into: &actions)
+        case .chat(let connectionID, let body, let clientID, let ref):
+            chat(from: connectionID, body: body, clientID: clientID, ref: ref, now: now, into: &actions)
+        case .typing(let connectionID):
+            guard let member = member(connectionID) else { break }
+            let payload = JSONValue.object([JSONMember("user", .string(member.user))])
+            broadcast(event: "typing", payload: payload, except: [connectionID], into: &actions)
+        case .historyRead(let request, let messages, let complete):
+            finishRecoveringJoin(request, messages: messages, complete: complete, into: &actions)
+        case .commitDue(let held):
+            commitDue(held: held, into: &actions)
+        case .committed(let batch, let durable):
+            committed(batch: batch, durable: durable, into: &actions)
+        case .timer:
+            flushPresence(into: &actions)
+        case .restarted:
+            resyncPresence(into: &actions)
+        case .stage:
+            actions.append(.staged(StagedRoom(topic: topic, presenceGeneration: presenceGeneration, presence: presence.exportState())))
+        case .export(let stagedPresence):
+            actions.append(.exported(snapshot(stagedPresence: stagedPresence)))
+        case .resumeAfterHandoff:
+            if pendingHandoffFlush {
+                pendingHandoffFlush = false
+                recordPresenceChange(now: now, into: &actions)
+            }
+            if !pending.isEmpty { commitDue(held: false, into: &actions) }
+        }
+        return actions
+    }
+}

@@ -1,0 +1,53 @@
+import HoldfastCore
+import HoldfastPresence
+import HoldfastRooms
+
+/// What outlives a room's actor: the room's last state and where its members are.
+///
+/// When a room's actor fails and is restarted, the new instance continues from ``state`` (the same members,
+/// metas and phx_refs), so clients see at most a presence resync, never an empty room.
+/// Thread ownership: the room's home loop only (and the thread building it before the loops run).
+final class RoomKeep: @unchecked Sendable {
+    /// The room's state after the last event it handled; nil until the room first runs.
+    var state: RoomState?
+    /// Set for a room rebuilt from a binary upgrade's handoff; the room's first run imports it.
+    var handoffSeed: RoomHandoffSeed?
+    private var endpoints: [UInt64: RoomMember] = [:]
+    /// Members grouped by the index of the loop that owns their connection (the fan-out groups).
+    private var byLoop: [Int: [UInt64: RoomMember]] = [:]
+
+    init(handoffSeed: RoomHandoffSeed? = nil) {
+        self.handoffSeed = handoffSeed
+        if let handoffSeed { for member in handoffSeed.members.values { add(member) } }
+    }
+
+    /// The admitted member of this connection.
+    func member(_ connectionID: UInt64) -> RoomMember? { endpoints[connectionID] }
+
+    func add(_ member: RoomMember) {
+        remove(member.connectionID)
+        endpoints[member.connectionID] = member
+        byLoop[member.loop.index, default: [:]][member.connectionID] = member
+    }
+
+    func remove(_ connectionID: UInt64) {
+        guard let member = endpoints.removeValue(forKey: connectionID) else { return }
+        byLoop[member.loop.index]?.removeValue(forKey: connectionID)
+    }
+
+    /// Each loop with members, and its members.
+    func membersByLoop() -> [(EventLoop, [RoomMember])] {
+        byLoop.values.compactMap { group in
+            guard let first = group.values.first else { return nil }
+            return (first.loop, Array(group.values))
+        }
+    }
+}
+
+/// What a room handed over by a binary upgrade continues from.
+struct RoomHandoffSeed: Sendable {
+    let snapshot: RoomSnapshot
+    let presence: PresenceSnapshot
+    /// The adopted connections' member objects for this room, by connection id.
+    let members: [UInt64: RoomMember]
+}

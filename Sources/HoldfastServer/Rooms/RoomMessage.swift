@@ -1,0 +1,27 @@
+import HoldfastJSON
+
+/// What a room's mailbox carries; every message is handled on the room's home loop, one at a time.
+enum RoomMessage: Sendable {
+    /// A connection joins (the member carries its identity and where to deliver).
+    case join(RoomMember, ref: String?, payload: JSONValue)
+    /// A connection leaves (phx_leave, a rejoin, or the socket closed).
+    case leave(connectionID: UInt64)
+    /// A chat message from a member.
+    case chat(connectionID: UInt64, body: String, clientID: JSONValue?, ref: String?)
+    /// A typing notice from a member, relayed to the others.
+    case typing(connectionID: UInt64)
+    /// Internal: make the pending chat messages durable (sent by the room to itself, so it queues behind the
+    /// messages already in the mailbox and is held while the room is suspended for an upgrade).
+    case commitPending
+    /// Internal: a time the room asked for came (the presence coalescing window ended).
+    case timer
+    /// Internal: the history writer committed (or failed) the batch with this number.
+    case committed(batch: Int, durable: Bool)
+    /// Binary upgrade, old process, while serving: add this room's presence to the sink (staging).
+    case stageForHandoff(RoomExportSink)
+    /// Binary upgrade, old process, in the pause: add this room's state to the sink (the process is quiescent by
+    /// then), with its presence only if it moved since the staged copy of `stagedPresence` generation.
+    case exportForHandoff(RoomExportSink, stagedPresence: UInt64?)
+    /// Binary upgrade, new process: the room was rebuilt from a handoff; flush the presence window it carried.
+    case resumeAfterHandoff
+}

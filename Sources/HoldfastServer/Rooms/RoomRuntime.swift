@@ -1,0 +1,184 @@
+import HoldfastActors
+import HoldfastCore
+import HoldfastHistory
+import HoldfastRooms
+import Logging
+import Synchronization
+
+/// The actor behavior of a room: runs the room's ``RoomState`` on its home loop and performs the actions it
+/// returns (deliveries, fan-out, history reads and commits, timers). Everything the room decides is in the state;
+/// this type only does the I/O.
+///
+/// The state is built at the first message (so the SQLite connection of the home loop is only used there): empty,
+/// imported from a binary upgrade, or, after a restart, recovered from the last state the room reached (and
+/// every member then gets the presence again).
+final class RoomRuntime: ActorBehavior {
+    typealias Message = RoomMessage
+
+    let topic: String
+    let services: RoomServices
+    let keep: RoomKeep
+    private var started = false
+    /// A join's member object while the state decides it (it enters the keep when admitted).
+    private var joining: RoomMember?
+    /// The sink of the staging or export message being handled.
+    private var sink: RoomExportSink?
+
+    init(topic: String, services: RoomServices, keep: RoomKeep) {
+        self.topic = topic
+        self.services = services
+        self.keep = keep
+    }
+
+    func handle(_ message: RoomMessage, context: ActorContext<RoomMessage>) throws {
+        if !started { try start(context: context) }
+        let event: RoomEvent
+        switch message {
+        case .join(let member, let ref, let payload):
+            joining = member
+            event = .join(member.identity, ref: ref, payload: payload)
+        case .leave(let connectionID):
+            event = .leave(connectionID: connectionID)
+        case .chat(let connectionID, let body, let clientID, let ref):
+            event = .chat(connectionID: connectionID, body: body, clientID: clientID, ref: ref)
+        case .typing(let connectionID):
+            event = .typing(connectionID: connectionID)
+        case .commitPending:
+            event = .commitDue(held: services.commitsHeld.load(ordering: .acquiring))
+        case .timer:
+            event = .timer
+        case .committed(let batch, let durable):
+            event = .committed(batch: batch, durable: durable)
+        case .stageForHandoff(let sink):
+            self.sink = sink
+            event = .stage
+        case .exportForHandoff(let sink, let stagedPresence):
+            self.sink = sink
+            event = .export(stagedPresence: stagedPresence)
+        case .resumeAfterHandoff:
+            event = .resumeAfterHandoff
+        }
+        defer {
+            joining = nil
+            sink = nil
+        }
+        try run(event, context: context)
+    }
+
+    /// Builds the state: imported, recovered after a restart, or new.
+    private func start(context: ActorContext<RoomMessage>) throws {
+        started = true
+        let history = services.history(for: context.loop)
+        if let seed = keep.handoffSeed {
+            keep.handoffSeed = nil
+            let members = seed.members.mapValues(\.identity)
+            let state = RoomState(
+                importing: seed.snapshot, presence: seed.presence, members: members,
+                configuration: services.configuration, handler: services.handler)
+            // A member without presence (it never completed its join) gets nothing from this room.
+            for id in seed.members.keys where state.member(id) == nil { keep.remove(id) }
+            keep.state = state
+        } else if let previous = keep.state {
+            keep.state = RoomState(recovering: previous, lastStoredID: try history.lastID(room: topic))
+            services.logger.notice(
+                "room restarted, presence rebuilt", metadata: ["room": "\(topic)", "restarts": "\(context.restartCount)"])
+            try run(.restarted, context: context)
+        } else {
+            keep.state = RoomState(
+                topic: topic, configuration: services.configuration, handler: services.handler,
+                lastID: try history.lastID(room: topic))
+        }
+    }
+
+    /// Hands `event` to the state and performs what it asks, in order.
+    private func run(_ event: RoomEvent, context: ActorContext<RoomMessage>) throws {
+        guard var state = keep.state else { preconditionFailure("room state used before it was built") }
+        // Out of the keep while it changes, so its tables stay uniquely referenced and change in place.
+        keep.state = nil
+        let now = services.clock()
+        let actions = state.handle(event, now: now)
+        keep.state = state
+        for action in actions { try perform(action, now: now, context: context) }
+    }
+
+    private func perform(_ action: RoomAction, now: RoomInstant, context: ActorContext<RoomMessage>) throws {
+        switch action {
+        case .admit(let member):
+            if let joining, joining.connectionID == member.connectionID { keep.add(joining) }
+        case .dismiss(let connectionID):
+            keep.remove(connectionID)
+        case .finishJoin(let member, let ref, let result, let extra):
+            guard let endpoint = joining ?? keep.member(member.connectionID) else { return }
+            endpoint.deliver { $0.joinFinished(member: endpoint, ref: ref, result: result, extra: extra) }
+        case .reply(let member, let ref, let status, let response):
+            let topic = self.topic
+            keep.member(member.connectionID)?.deliver {
+                $0.reply(topic: topic, joinRef: member.joinRef, ref: ref, status: status, response: response)
+            }
+        case .push(let member, let message):
+            let topic = self.topic
+            keep.member(member.connectionID)?.deliver { $0.push(message, topic: topic, joinRef: member.joinRef) }
+        case .broadcast(let broadcast):
+            fanOut(broadcast)
+        case .sendPresenceState(let members, let payload):
+            let topic = self.topic
+            let frame = PresenceStateFrame(topic: topic, payload: payload, deflateLevel: services.deflateLevel)
+            for member in members {
+                let (prefix, body) = frame.message(joinRef: member.joinRef, version: member.version)
+                keep.member(member.connectionID)?.deliver {
+                    $0.pushEncoded(prefix: prefix, body: body, topic: topic, joinRef: member.joinRef)
+                }
+            }
+        case .readHistory(let request):
+            let found = try services.history(for: context.loop).messages(
+                room: topic, after: request.afterID, limit: request.limit)
+            let messages = found.messages.map {
+                ChatMessage(id: $0.id, user: $0.user, body: $0.body, timestamp: $0.timestamp, clientID: $0.clientID)
+            }
+            try run(.historyRead(request, messages: messages, complete: found.complete), context: context)
+        case .scheduleCommit:
+            // Queued behind the messages already in the mailbox: one transaction for all of them.
+            _ = context.ref.send(.commitPending)
+        case .persist(let batch, let messages):
+            let mailbox = context.ref
+            let stored = messages.map {
+                StoredMessage(
+                    room: topic, id: $0.id, user: $0.user, body: $0.body, timestamp: $0.timestamp, clientID: $0.clientID)
+            }
+            services.historyWriter.submit(stored) { durable in
+                _ = mailbox.send(.committed(batch: batch, durable: durable))
+            }
+        case .wakeAt(let deadline):
+            let mailbox = context.ref
+            let delay = deadline - now.monotonic
+            if delay <= 0 {
+                _ = mailbox.send(.timer)
+            } else {
+                context.loop.schedule(afterMilliseconds: delay) { _ = mailbox.send(.timer) }
+            }
+        case .staged(let staged):
+            sink?.add(staged: staged)
+        case .exported(let snapshot):
+            sink?.add(snapshot, topic: topic)
+        case .log(.notice, let text):
+            services.logger.notice("\(text)", metadata: ["room": "\(topic)"])
+        case .log(.error, let text):
+            services.logger.error("\(text)", metadata: ["room": "\(topic)"])
+        }
+    }
+
+    /// Frames the room's texts once and hands each member loop one task that writes them to every local member.
+    private func fanOut(_ broadcast: RoomBroadcast) {
+        if broadcast.event == "presence_diff" { services.metrics.presenceDiffs.add(broadcast.recipients) }
+        let encoded = EncodedBroadcast(broadcast, deflateLevel: services.deflateLevel)
+        let except = broadcast.except
+        for (loop, members) in keep.membersByLoop() {
+            let recipients = except.isEmpty ? members : members.filter { !except.contains($0.connectionID) }
+            guard !recipients.isEmpty else { continue }
+            services.metrics.deliveries.add(recipients.count)
+            loop.execute {
+                for member in recipients { member.endpoint?.deliverBroadcast(encoded, version: member.version) }
+            }
+        }
+    }
+}
