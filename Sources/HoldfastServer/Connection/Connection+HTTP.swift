@@ -41,7 +41,10 @@ extension Connection {
             upgradePhoenix(request)
         case .metrics:
             guard request.method == "GET" else { return methodNotAllowed(request, allow: "GET") }
-            let body = context.metrics.render(context: context)
+            let body = context.metrics.render(
+                openConnections: context.openConnections.load(ordering: .relaxed),
+                acceptedConnections: context.acceptedConnections.load(ordering: .relaxed),
+                rooms: context.rooms.roomCount, roomRestarts: context.rooms.restartCount)
             respond(
                 HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: body),
                 keepAlive: keepAlive)

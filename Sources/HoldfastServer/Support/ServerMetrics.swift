@@ -54,12 +54,12 @@ final class ServerMetrics: Sendable {
             .increment()
     }
 
-    /// The Prometheus text exposition, with the gauges sampled now.
-    func render(context: ServerContext) -> [UInt8] {
-        connectionsOpen.set(Int64(context.openConnections.load(ordering: .relaxed)))
-        connectionsAccepted.set(Int64(context.acceptedConnections.load(ordering: .relaxed)))
-        rooms.set(Int64(context.rooms.roomCount))
-        roomRestarts.set(Int64(context.rooms.restartCount))
+    /// The Prometheus text exposition, with the gauges set to the values sampled now.
+    func render(openConnections: Int, acceptedConnections: Int, rooms roomCount: Int, roomRestarts restarts: Int) -> [UInt8] {
+        connectionsOpen.set(Int64(openConnections))
+        connectionsAccepted.set(Int64(acceptedConnections))
+        rooms.set(Int64(roomCount))
+        roomRestarts.set(Int64(restarts))
         return registry.emitToBuffer()
     }
 }
