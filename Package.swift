@@ -145,18 +145,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Helpers shared by the test targets (a seeded random generator).
+        .target(name: "HoldfastTestSupport", path: "Tests/HoldfastTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "HoldfastBytesTests", dependencies: ["HoldfastBytes"], swiftSettings: strictSettings),
-        .testTarget(name: "HoldfastJSONTests", dependencies: ["HoldfastJSON"], swiftSettings: strictSettings),
+        .testTarget(name: "HoldfastJSONTests", dependencies: ["HoldfastJSON", "HoldfastTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "HoldfastCoreTests", dependencies: ["HoldfastCore"], swiftSettings: strictSettings),
-        .testTarget(name: "HoldfastTLSTests", dependencies: ["HoldfastTLS", "COpenSSL"], swiftSettings: strictSettings),
-        .testTarget(name: "HoldfastHTTPTests", dependencies: ["HoldfastHTTP"], swiftSettings: strictSettings),
+        .testTarget(name: "HoldfastTLSTests", dependencies: ["HoldfastTLS", "COpenSSL", "HoldfastTestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "HoldfastHTTPTests", dependencies: ["HoldfastHTTP", "HoldfastTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastWebSocketTests",
-            dependencies: ["HoldfastWebSocket", "HoldfastHTTP", "CZlib"],
+            dependencies: ["HoldfastWebSocket", "HoldfastHTTP", "CZlib", "HoldfastTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "HoldfastChannelsTests", dependencies: ["HoldfastChannels", "HoldfastJSON"], swiftSettings: strictSettings),
+            name: "HoldfastChannelsTests", dependencies: ["HoldfastChannels", "HoldfastJSON", "HoldfastTestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastPresenceTests",
             dependencies: ["HoldfastPresence", "HoldfastJSON"],

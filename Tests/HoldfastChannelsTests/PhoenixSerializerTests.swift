@@ -1,5 +1,6 @@
 import HoldfastChannels
 import HoldfastJSON
+import HoldfastTestSupport
 import Testing
 
 private func decode(_ text: String, _ version: PhoenixSerializerVersion) throws(PhoenixDecodeError) -> PhoenixMessage {

@@ -1,4 +1,5 @@
 import HoldfastJSON
+import HoldfastTestSupport
 import Testing
 
 private func parse(_ text: String, maxDepth: Int = 64) throws(JSONError) -> JSONValue {
@@ -109,18 +110,5 @@ private func parseBytes(_ bytes: [UInt8], maxDepth: Int = 64) -> Result<JSONValu
                 #expect(parseBytes(JSON.encode(value)) == .success(value))
             }
         }
-    }
-}
-
-/// A small deterministic generator so garbage tests repeat exactly.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,9 +1,10 @@
+import HoldfastTestSupport
 @testable import HoldfastTLS
 import Testing
 
 /// Random input must end in a typed failure or a request for more bytes, never a trap.
 @Test func randomGarbageIntoTheHandshakeNeverCrashes() throws {
-    var random = SeededRandom(state: 21)
+    var random = SplitMix(seed: 21)
     for round in 0..<300 {
         let handshake = try TLSServerHandshake(context: TestCredentials.context)
         var input = random.bytes(Int.random(in: 0...600, using: &random))
@@ -52,7 +53,7 @@ import Testing
 
 @Test(arguments: [CipherSuite.tls13AES128GCMSHA256, .tls13ChaCha20Poly1305SHA256, .tls12AES128GCM, .tls12ChaCha])
 func randomGarbageIntoOpenNeverCrashes(_ suite: CipherSuite) throws {
-    var random = SeededRandom(state: 22)
+    var random = SplitMix(seed: 22)
     for round in 0..<500 {
         var peers = try TestPeers(suite: suite)
         var input = random.bytes(Int.random(in: 0...300, using: &random))
@@ -74,7 +75,7 @@ func randomGarbageIntoOpenNeverCrashes(_ suite: CipherSuite) throws {
 }
 
 @Test func importingGarbageStateThrows() throws {
-    var random = SeededRandom(state: 23)
+    var random = SplitMix(seed: 23)
     let valid = try TestPeers(suite: .tls13AES256GCMSHA384).server.exportState()
     for length in 0..<valid.count {
         #expect(throws: TLSError.self) { try TLSRecordLayer(importing: Array(valid.prefix(length))) }

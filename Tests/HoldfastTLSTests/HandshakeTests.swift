@@ -1,4 +1,5 @@
 import COpenSSL
+import HoldfastTestSupport
 @testable import HoldfastTLS
 import Testing
 
@@ -33,7 +34,7 @@ struct SuiteCase: Sendable, CustomTestStringConvertible {
 
 /// Sends `size` bytes each way and checks both sides got exactly them.
 func exchange(_ connection: inout TestConnection, size: Int, seed: UInt64) {
-    var random = SeededRandom(state: seed)
+    var random = SplitMix(seed: seed)
     let up = random.bytes(size)
     #expect(connection.clientSends(up).plaintext == up)
     let down = random.bytes(size)
@@ -133,7 +134,7 @@ func negotiatedMaxFragmentLengthLimitsOurRecords(_ suite: SuiteCase) throws {
     var connection = try TestConnection.establish(client: suite.makeClient(maxFragmentCode: 1))
     #expect(connection.server.maxFragmentLength == 512)
     var output: [UInt8] = []
-    var random = SeededRandom(state: 11)
+    var random = SplitMix(seed: 11)
     let data = random.bytes(2000)
     data.withUnsafeBytes { connection.server.seal($0, into: &output) }
     var offset = 0
@@ -152,7 +153,7 @@ func negotiatedMaxFragmentLengthLimitsOurRecords(_ suite: SuiteCase) throws {
 @Test(arguments: [SuiteCase.tls13[0], SuiteCase.tls13[2], SuiteCase.tls12[0], SuiteCase.tls12[2]])
 func byteStreamsSplitAtEveryOffsetStillWork(_ suite: SuiteCase) throws {
     var connection = try TestConnection.establish(client: suite.makeClient(), chunkSize: { 1 })
-    var random = SeededRandom(state: 12)
+    var random = SplitMix(seed: 12)
     let data = random.bytes(300)
     for _ in 0..<3 {
         #expect(connection.clientSends(data, chunkSize: { 1 }).plaintext == data)
@@ -162,7 +163,7 @@ func byteStreamsSplitAtEveryOffsetStillWork(_ suite: SuiteCase) throws {
 
 @Test(arguments: SuiteCase.all)
 func byteStreamsInRandomChunksStillWork(_ suite: SuiteCase) throws {
-    var random = SeededRandom(state: 13)
+    var random = SplitMix(seed: 13)
     var connection = try TestConnection.establish(client: suite.makeClient(),
                                                   chunkSize: { Int.random(in: 1...700, using: &random) })
     for round in 0..<20 {

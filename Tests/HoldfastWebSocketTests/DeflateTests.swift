@@ -1,4 +1,5 @@
 import CZlib
+import HoldfastTestSupport
 import Testing
 @testable import HoldfastWebSocket
 
@@ -170,7 +171,7 @@ struct ClientInflater {
     @Test func compressesLargeMessagesWithSixtyFourBitLengths() {
         var connection = WebSocketConnection(limits: .init(), deflate: PerMessageDeflateParameters(),
                                              deflateConfiguration: .init(compressionLevel: 0))
-        var random = SeededGenerator(state: 7)
+        var random = SplitMix(seed: 7)
         let message = (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &random) }
         var output: [UInt8] = []
         message.withUnsafeBytes { connection.appendMessage($0, opcode: .binary, into: &output) }

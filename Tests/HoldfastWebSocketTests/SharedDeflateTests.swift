@@ -1,3 +1,4 @@
+import HoldfastTestSupport
 import Testing
 @testable import HoldfastWebSocket
 
@@ -56,7 +57,7 @@ import Testing
 
     @Test func eachWindowSizeGetsItsOwnCompression() throws {
         // Repeats 2 KiB apart: a 15-bit window reaches them, a 9-bit window (512 bytes) cannot.
-        var random = SeededGenerator(state: 3)
+        var random = SplitMix(seed: 3)
         let block = (0..<2048).map { _ in UInt8.random(in: 97...122, using: &random) }
         let shared = SharedDeflate(body: block + block + block, level: 6)
         let wide = try #require(shared.compressed(windowBits: 15))

@@ -1,3 +1,4 @@
+import HoldfastTestSupport
 import Testing
 @testable import HoldfastWebSocket
 
@@ -37,7 +38,7 @@ import Testing
     }
 
     @Test func survivesThousandsOfRandomInputs() {
-        var random = SeededGenerator(state: 0x5EED)
+        var random = SplitMix(seed: 0x5EED)
         for round in 0..<3000 {
             let deflate: PerMessageDeflateParameters? = round % 2 == 0 ? PerMessageDeflateParameters() : nil
             var harness = Harness(limits: WebSocketLimits(maxFrameSize: 4096, maxMessageSize: 8192), deflate: deflate)
@@ -50,7 +51,7 @@ import Testing
     }
 
     @Test func survivesRandomMutationsOfValidStreams() {
-        var random = SeededGenerator(state: 42)
+        var random = SplitMix(seed: 42)
         var compressedStream: [UInt8] = []
         let client = ClientDeflater(windowBits: 15)
         for message in ["compressed message one, compressed message one", "two two two two two two two two"] {
