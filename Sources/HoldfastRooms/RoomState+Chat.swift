@@ -60,7 +60,9 @@ extension RoomState {
     }
 
     /// A push for every member but `except`, encoded once per serializer version someone in the room reads.
-    mutating func broadcast(event: String, payload: JSONValue, except: Set<UInt64> = [], into actions: inout [RoomAction]) {
+    mutating func broadcast(
+        event: String, payload: JSONValue, except: Set<UInt64> = [], into actions: inout [RoomAction]
+    ) {
         let recipients = seats.count - except.count
         guard recipients > 0 else { return }
         let message = PhoenixMessage(joinRef: nil, ref: nil, topic: topic, event: event, payload: payload)
@@ -70,7 +72,9 @@ extension RoomState {
             PhoenixSerializer.encode(message, version: version, into: &text)
             texts[version] = text
         }
-        actions.append(.broadcast(RoomBroadcast(
-            event: event, v1: texts[.v1], v2: texts[.v2], except: except, recipients: recipients)))
+        actions.append(
+            .broadcast(
+                RoomBroadcast(
+                    event: event, v1: texts[.v1], v2: texts[.v2], except: except, recipients: recipients)))
     }
 }

@@ -42,7 +42,9 @@ extension RoomState {
             presence: stagedPresence == presenceGeneration ? nil : presence.exportState(),
             awaitingState: Array(awaitingState.keys),
             pending: pending.compactMap { item in
-                item.sender.map { PendingMessage(message: item.message, senderConnectionID: $0.connectionID, ref: item.ref) }
+                item.sender.map {
+                    PendingMessage(message: item.message, senderConnectionID: $0.connectionID, ref: item.ref)
+                }
             })
     }
 }

@@ -25,8 +25,10 @@ extension RoomState {
             // within the window: a burst of k joins costs one encode, not k.
             awaitingState[member.connectionID] = member
             if let lastSeen = payload["last_seen_id"]?.integerValue, lastSeen < lastID {
-                actions.append(.readHistory(HistoryRequest(
-                    member: member, ref: ref, afterID: lastSeen, limit: configuration.historyLimit)))
+                actions.append(
+                    .readHistory(
+                        HistoryRequest(
+                            member: member, ref: ref, afterID: lastSeen, limit: configuration.historyLimit)))
             } else {
                 actions.append(.finishJoin(member, ref: ref, result: .ok(joinResponse(recovered: true)), extra: []))
             }
@@ -44,7 +46,8 @@ extension RoomState {
                 joinRef: member.joinRef, ref: nil, topic: topic, event: "new_msg",
                 payload: payload(for: stored, replay: true))
         }
-        actions.append(.finishJoin(member, ref: request.ref, result: .ok(joinResponse(recovered: complete)), extra: extra))
+        actions.append(
+            .finishJoin(member, ref: request.ref, result: .ok(joinResponse(recovered: complete)), extra: extra))
     }
 
     private func joinResponse(recovered: Bool) -> JSONValue {

@@ -34,8 +34,11 @@ extension RoomState {
         let state = presence.statePayload()
         for seat in seats.values {
             let member = seat.member
-            actions.append(.push(member, PhoenixMessage(
-                joinRef: member.joinRef, ref: nil, topic: topic, event: "presence_state", payload: state)))
+            actions.append(
+                .push(
+                    member,
+                    PhoenixMessage(
+                        joinRef: member.joinRef, ref: nil, topic: topic, event: "presence_state", payload: state)))
         }
     }
 

@@ -148,7 +148,9 @@ public struct RoomState: Sendable {
         case .restarted:
             resyncPresence(into: &actions)
         case .stage:
-            actions.append(.staged(StagedRoom(topic: topic, presenceGeneration: presenceGeneration, presence: presence.exportState())))
+            actions.append(
+                .staged(
+                    StagedRoom(topic: topic, presenceGeneration: presenceGeneration, presence: presence.exportState())))
         case .export(let stagedPresence):
             actions.append(.exported(snapshot(stagedPresence: stagedPresence)))
         case .resumeAfterHandoff:

@@ -11,7 +11,8 @@ import Testing
         #expect(actions.first == .admit(alice))
         #expect(actions.wakeTimes == [harness.clock.monotonic])
         let reply = actions.joinResults.first
-        #expect(reply?.result == .ok(.object([JSONMember("last_id", .integer(0)), JSONMember("recovered", .bool(true))])))
+        #expect(
+            reply?.result == .ok(.object([JSONMember("last_id", .integer(0)), JSONMember("recovered", .bool(true))])))
         #expect(actions.presenceStates.isEmpty)
 
         let flush = harness.handle(.timer)
@@ -84,7 +85,8 @@ import Testing
     @Test func aRecoveringJoinReadsTheHistoryAndReplaysWhatItMissed() {
         var harness = RoomHarness(lastID: 5)
         let alice = member(1, "alice")
-        let actions = harness.handle(.join(alice, ref: "1", payload: .object([JSONMember("last_seen_id", .integer(2))])))
+        let actions = harness.handle(
+            .join(alice, ref: "1", payload: .object([JSONMember("last_seen_id", .integer(2))])))
         let request = HistoryRequest(member: alice, ref: "1", afterID: 2, limit: 50)
         #expect(actions.last == .readHistory(request))
         #expect(actions.joinResults.isEmpty)
@@ -92,7 +94,8 @@ import Testing
         let missed = (3...5).map { ChatMessage(id: $0, user: "bob", body: "m\($0)", timestamp: 7, clientID: nil) }
         let answer = harness.handle(.historyRead(request, messages: missed, complete: false))
         let reply = answer.joinResults.first
-        #expect(reply?.result == .ok(.object([JSONMember("last_id", .integer(5)), JSONMember("recovered", .bool(false))])))
+        #expect(
+            reply?.result == .ok(.object([JSONMember("last_id", .integer(5)), JSONMember("recovered", .bool(false))])))
         #expect(reply?.extra.map(\.event) == ["new_msg", "new_msg", "new_msg"])
         #expect(reply?.extra.first?.payload["replay"] == .bool(true))
         #expect(reply?.extra.first?.joinRef == alice.joinRef)
@@ -100,7 +103,8 @@ import Testing
 
     @Test func aClientThatMissedNothingIsNotSentToTheHistory() {
         var harness = RoomHarness(lastID: 5)
-        let actions = harness.handle(.join(member(1, "alice"), ref: "1", payload: .object([JSONMember("last_seen_id", .integer(5))])))
+        let actions = harness.handle(
+            .join(member(1, "alice"), ref: "1", payload: .object([JSONMember("last_seen_id", .integer(5))])))
         #expect(!actions.contains { if case .readHistory = $0 { true } else { false } })
         #expect(actions.joinResults.count == 1)
     }

@@ -49,7 +49,8 @@ struct RoomHarness {
     init(window: Int64 = 20, lastID: Int64 = 0, handler: any ChatHandler = ScriptedHandler()) {
         room = RoomState(
             topic: "room:lobby",
-            configuration: RoomConfiguration(presenceRefPrefix: "P", presenceWindowMilliseconds: window, historyLimit: 50),
+            configuration: RoomConfiguration(
+                presenceRefPrefix: "P", presenceWindowMilliseconds: window, historyLimit: 50),
             handler: handler, lastID: lastID)
     }
 
@@ -107,5 +108,18 @@ extension RoomBroadcast {
     var v2Payload: JSONValue? {
         guard let v2, case .array(let fields)? = try? JSON.parse(v2), fields.count == 5 else { return nil }
         return fields[4]
+    }
+}
+
+/// `value` with every object's members sorted by key: presence payloads compare as JSON objects, whose member
+/// order means nothing.
+func canonical(_ value: JSONValue) -> JSONValue {
+    switch value {
+    case .object(let members):
+        .object(members.map { JSONMember($0.key, canonical($0.value)) }.sorted { $0.key < $1.key })
+    case .array(let items):
+        .array(items.map(canonical))
+    default:
+        value
     }
 }

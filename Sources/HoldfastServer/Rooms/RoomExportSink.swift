@@ -22,7 +22,9 @@ final class RoomExportSink: Sendable {
     }
 
     /// Waits for `count` rooms (bounded); nil on timeout.
-    func wait(for count: Int, timeoutMilliseconds: Int) -> (snapshots: [RoomSnapshot], busy: [String], staged: [StagedRoom])? {
+    func wait(for count: Int, timeoutMilliseconds: Int) -> (
+        snapshots: [RoomSnapshot], busy: [String], staged: [StagedRoom]
+    )? {
         let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMilliseconds)
         for _ in 0..<count {
             let left = Int(deadline - MonotonicClock.nowMilliseconds())

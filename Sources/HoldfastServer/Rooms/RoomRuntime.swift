@@ -81,7 +81,8 @@ final class RoomRuntime: ActorBehavior {
         } else if let previous = keep.state {
             keep.state = RoomState(recovering: previous, lastStoredID: try history.lastID(room: topic))
             services.logger.notice(
-                "room restarted, presence rebuilt", metadata: ["room": "\(topic)", "restarts": "\(context.restartCount)"])
+                "room restarted, presence rebuilt",
+                metadata: ["room": "\(topic)", "restarts": "\(context.restartCount)"])
             try run(.restarted, context: context)
         } else {
             keep.state = RoomState(
@@ -143,7 +144,8 @@ final class RoomRuntime: ActorBehavior {
             let mailbox = context.ref
             let stored = messages.map {
                 StoredMessage(
-                    room: topic, id: $0.id, user: $0.user, body: $0.body, timestamp: $0.timestamp, clientID: $0.clientID)
+                    room: topic, id: $0.id, user: $0.user, body: $0.body, timestamp: $0.timestamp, clientID: $0.clientID
+                )
             }
             services.historyWriter.submit(stored) { durable in
                 _ = mailbox.send(.committed(batch: batch, durable: durable))

@@ -50,12 +50,16 @@ final class ServerMetrics: Sendable {
 
     /// Counts a connection by transport when it is accepted.
     func recordAccepted(tls: Bool) {
-        Counter(label: "holdfast_connections_total", dimensions: [("transport", tls ? "tls" : "plain")], factory: factory)
-            .increment()
+        Counter(
+            label: "holdfast_connections_total", dimensions: [("transport", tls ? "tls" : "plain")], factory: factory
+        )
+        .increment()
     }
 
     /// The Prometheus text exposition, with the gauges set to the values sampled now.
-    func render(openConnections: Int, acceptedConnections: Int, rooms roomCount: Int, roomRestarts restarts: Int) -> [UInt8] {
+    func render(openConnections: Int, acceptedConnections: Int, rooms roomCount: Int, roomRestarts restarts: Int)
+        -> [UInt8]
+    {
         connectionsOpen.set(Int64(openConnections))
         connectionsAccepted.set(Int64(acceptedConnections))
         rooms.set(Int64(roomCount))
