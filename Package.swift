@@ -87,7 +87,7 @@ let package = Package(
         ),
         .target(
             name: "HoldfastHistory",
-            dependencies: ["CSQLite"],
+            dependencies: ["CSQLite", "CHoldfast", "HoldfastCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -169,7 +169,11 @@ let package = Package(
             dependencies: ["HoldfastRooms", "HoldfastChannels", "HoldfastJSON", "HoldfastPresence"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "HoldfastHistoryTests", dependencies: ["HoldfastHistory"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "HoldfastHistoryTests",
+            dependencies: ["HoldfastHistory", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "HoldfastAuthTests", dependencies: ["HoldfastAuth", "HoldfastBytes"], swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastActorsTests",

@@ -1,5 +1,6 @@
 import HoldfastActors
 import HoldfastCore
+import HoldfastHistory
 import HoldfastPresence
 import HoldfastRooms
 import Logging

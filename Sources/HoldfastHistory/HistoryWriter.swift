@@ -1,8 +1,7 @@
 import CHoldfast
 import Glibc
 import HoldfastCore
-import HoldfastHistory
-import Logging
+public import Logging
 import Synchronization
 
 /// Makes chat messages durable off the event loops: one thread owns the SQLite write connection and commits
@@ -11,7 +10,7 @@ import Synchronization
 ///
 /// Why a thread: a durable commit waits for `fsync` (milliseconds); on an event loop that wait would stall
 /// every connection of the loop and delay the suspension of rooms during an upgrade.
-final class HistoryWriter: Sendable {
+public final class HistoryWriter: Sendable {
     /// One room's batch and what to do once it is durable (or not).
     struct Job: Sendable {
         let messages: [StoredMessage]
@@ -26,7 +25,10 @@ final class HistoryWriter: Sendable {
     // Touched only by the writer thread.
     private nonisolated(unsafe) let store: HistoryStore
 
-    init(path: String, keepPerRoom: Int, logger: Logger) throws {
+    /// Opens the write connection to the database at `path` (keeping `keepPerRoom` messages per room) and starts
+    /// the writer thread.
+    /// - Throws: ``HistoryError`` when the database cannot be opened, `SystemError` without an eventfd.
+    public init(path: String, keepPerRoom: Int, logger: Logger) throws {
         store = try HistoryStore(path: path, keepPerRoom: keepPerRoom)
         wakeFD = holdfast_eventfd()
         self.logger = logger
@@ -36,7 +38,7 @@ final class HistoryWriter: Sendable {
 
     /// Queues `messages` (ids increasing per room) for the next commit; `completion(durable)` runs on the writer
     /// thread once the transaction that holds them has committed or failed.
-    func submit(_ messages: [StoredMessage], completion: @escaping @Sendable (Bool) -> Void) {
+    public func submit(_ messages: [StoredMessage], completion: @escaping @Sendable (Bool) -> Void) {
         outstanding.add(1, ordering: .relaxed)
         queue.withLock { $0.append(Job(messages: messages, completion: completion)) }
         var one: UInt64 = 1
@@ -45,7 +47,7 @@ final class HistoryWriter: Sendable {
 
     /// Whether every submitted batch has been committed and reported (a binary upgrade waits for this, so no
     /// message is between "accepted" and "acknowledged" when the rooms are handed over).
-    var isIdle: Bool { outstanding.load(ordering: .acquiring) == 0 }
+    public var isIdle: Bool { outstanding.load(ordering: .acquiring) == 0 }
 
     private func run() {
         while true {

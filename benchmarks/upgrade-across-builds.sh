@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Binary upgrades between two builds under chat traffic, both ways: the server starts as build A, then
+# `holdfast-bench upgrade` hands it over to B, back to A, and so on, while users (a share of them over TLS) chat
+# and every delivery is checked. It exits non-zero unless every upgrade answered 200 with 0 connections closed,
+# 0 messages lost, duplicated or reordered and 0 presence diffs.
+#
+# Use it before changing anything the handoff carries (records, snapshots, presence, rooms): a build must take
+# over from the release before it, and the release before it must take over from the build (a rollback).
+#
+# Usage:
+#   benchmarks/upgrade-across-builds.sh BUILD_A/holdfast BUILD_B/holdfast
+#
+# Each holdfast binary loads the libChatHandlers.so beside it. Settings from the environment:
+#   BENCH        the load generator (default .build/release/holdfast-bench)
+#   CONNECTIONS  users (default 1000)      ROOMS     rooms (default 20)        RATE  msg/s per user (default 1)
+#   TLS_SHARE    share of TLS users (default 0.2)     UPGRADES  upgrades (default 4: A→B, B→A, A→B, B→A)
+#   INTERVAL     seconds between upgrades (default 3)  PORT      client port (default 4300; TLS PORT+443,
+#                admin PORT+1)
+#   OUT_DIR      reports and logs (default: a new temporary directory)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[[ $# -eq 2 ]] || { sed -n '2,20p' "$0" >&2; exit 2; }
+A=$(realpath "$1")
+B=$(realpath "$2")
+BENCH=${BENCH:-.build/release/holdfast-bench}
+CONNECTIONS=${CONNECTIONS:-1000}
+ROOMS=${ROOMS:-20}
+RATE=${RATE:-1}
+TLS_SHARE=${TLS_SHARE:-0.2}
+UPGRADES=${UPGRADES:-4}
+INTERVAL=${INTERVAL:-3}
+PORT=${PORT:-4300}
+TLS_PORT=$((PORT + 443))
+ADMIN_PORT=$((PORT + 1))
+OUT_DIR=${OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/holdfast-upgrade-across.XXXXXX")}
+SECRET=upgrade-across-builds-secret-0123456789
+TOKEN=upgrade-across-builds-admin-token
+
+for binary in "$A" "$B" "$BENCH"; do [[ -x $binary ]] || { echo "$binary is not an executable" >&2; exit 1; }; done
+mkdir -p "$OUT_DIR/state"
+echo "reports and logs: $OUT_DIR" >&2
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$OUT_DIR/key.pem" -out "$OUT_DIR/cert.pem" 2>/dev/null
+
+admin_status() { curl -fsS -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$ADMIN_PORT/admin/status"; }
+
+# The serving process changes with every upgrade: stop whichever one serves at the end.
+stop_serving() {
+    local pid
+    pid=$(admin_status 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])' 2>/dev/null) || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+trap stop_serving EXIT
+
+HOLDFAST_SECRET_KEY=$SECRET HOLDFAST_ADMIN_TOKEN=$TOKEN HOLDFAST_STATE_DIR="$OUT_DIR/state" \
+    HOLDFAST_MAX_CONNECTIONS=$((CONNECTIONS + 100)) HOLDFAST_LOG_LEVEL=notice \
+    "$A" serve --port "$PORT" --admin-port "$ADMIN_PORT" --tls-port "$TLS_PORT" \
+    --tls-cert "$OUT_DIR/cert.pem" --tls-key "$OUT_DIR/key.pem" >"$OUT_DIR/server.log" 2>&1 &
+for _ in $(seq 100); do admin_status >/dev/null 2>&1 && break; sleep 0.1; done
+admin_status >/dev/null || { echo "build A did not start; see $OUT_DIR/server.log" >&2; exit 1; }
+
+"$BENCH" upgrade --url "ws://127.0.0.1:$PORT/socket/websocket" --tls-url "wss://127.0.0.1:$TLS_PORT" \
+    --tls-share "$TLS_SHARE" --secret "$SECRET" --connections "$CONNECTIONS" --rooms "$ROOMS" --rate "$RATE" \
+    --admin-url "http://127.0.0.1:$ADMIN_PORT" --admin-token "$TOKEN" --binary "$B" --binary "$A" \
+    --upgrades "$UPGRADES" --interval "$INTERVAL" --json "$OUT_DIR/upgrade.json" | tee "$OUT_DIR/bench.log"
+
+python3 - "$OUT_DIR/upgrade.json" <<'PY'
+import json, sys
+upgrades = json.load(open(sys.argv[1]))["upgrade"]
+for number, entry in enumerate(upgrades, 1):
+    checks = [entry[key] for key in ("closed", "lost", "duplicated", "reordered", "presence_diffs")]
+    print(f"upgrade {number}: status {entry['status']}, closed/lost/duplicated/reordered/presence_diffs {checks}, "
+          f"server pause {entry['server_pause_ms']:.1f} ms")
+    if entry["status"] != 200 or any(checks):
+        sys.exit(f"upgrade {number} broke a guarantee")
+PY
