@@ -1,6 +1,7 @@
 import Glibc
 import HoldfastActors
 import HoldfastCore
+import HoldfastHandoff
 import Logging
 import Synchronization
 
@@ -213,7 +214,7 @@ extension HandoffAttempt {
     }
 
     /// The changed connections (with their fd when not staged before) and the closed keys, as records.
-    static func write(_ changes: FinalConnections, to writer: HandoffWriter) throws(HandoffError) {
+    static func write(_ changes: FinalConnections, to writer: HandoffWriter) throws(HandoffChannelError) {
         for connection in changes.changed {
             let record = KeyedConnectionRecord.encode(
                 kind: HandoffFormat.finalConnectionRecord, key: connection.key, snapshot: connection.snapshot)

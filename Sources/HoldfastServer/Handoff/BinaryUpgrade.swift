@@ -3,6 +3,7 @@ import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
 import HoldfastHandlerAPI
+import HoldfastHandoff
 import HoldfastJSON
 import HoldfastUpgrade
 import Logging

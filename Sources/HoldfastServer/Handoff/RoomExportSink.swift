@@ -1,4 +1,5 @@
 import HoldfastCore
+import HoldfastHandoff
 import Synchronization
 
 /// Collects the rooms' handoff snapshots, which each room adds from its own loop.

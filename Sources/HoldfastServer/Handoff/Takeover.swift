@@ -2,6 +2,7 @@ import Glibc
 import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
+import HoldfastHandoff
 import HoldfastJSON
 import HoldfastPresence
 import HoldfastUpgrade
@@ -108,7 +109,7 @@ extension Server {
             let message = try HandoffControl.receive(on: channel, timeoutMilliseconds: 60_000)
             guard case .commit(let pause) = message else { throw TakeoverError(reason: "expected COMMIT, got \(message)") }
             return pause
-        } catch HandoffError.closed {
+        } catch HandoffChannelError.closed {
             context.logger.warning("the previous process went away after DONE; taking over")
             return nil
         } catch let error as TakeoverError {

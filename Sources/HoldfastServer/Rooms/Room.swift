@@ -2,6 +2,7 @@ import Glibc
 import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
+import HoldfastHandoff
 import HoldfastHistory
 import HoldfastJSON
 import HoldfastPresence

@@ -1,5 +1,6 @@
 import HoldfastChannels
 import HoldfastCore
+import HoldfastHandoff
 import HoldfastJSON
 import HoldfastPresence
 

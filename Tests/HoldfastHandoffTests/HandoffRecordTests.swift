@@ -1,12 +1,11 @@
 import HoldfastBytes
 import HoldfastChannels
+import HoldfastHandoff
 import HoldfastHistory
 import HoldfastJSON
 import HoldfastPresence
 import HoldfastWebSocket
 import Testing
-
-@testable import HoldfastServer
 
 /// The records a binary upgrade sends: every field survives the round trip, and damaged bytes are refused with
 /// an error (the new process then reports FAILED and the old one rolls back), never a trap.
