@@ -23,6 +23,7 @@ public enum HandoffChannelError: Error, Sendable, Equatable, CustomStringConvert
     /// Any other failed system call.
     case system(SystemError)
 
+    /// What failed, for the log and the reasons built on it.
     public var description: String {
         switch self {
         case .closed: "handoff channel closed"

@@ -101,15 +101,24 @@ public struct HandoverMachine: Sendable {
         case (.committing, .completed(let step)):
             return after(step, expected: .commitSent, to: .awaitingAck, [.awaitAck])
 
-        // The new process answers, or does not: it is gone, stuck, or the channel broke.
+        // The new process answers.
         case (.awaiting(let awaited), .received(let message)):
             return answered(awaited, with: message)
-        case (.awaiting(let awaited), .timedOut(let milliseconds)):
-            return rollBack(.noAnswer(awaited.step, afterMilliseconds: milliseconds))
-        case (.awaiting(let awaited), .childExited(let status)):
-            return rollBack(.childExited(awaited.step, status: status))
-        case (.awaiting(let awaited), .channelFailed(let reason)):
-            return rollBack(.channelBroken(awaited.step, reason: reason))
+
+        // The new process vanishes (it is gone, stuck, or the channel broke), while awaited or while a step
+        // runs: the answer it owes next will not come.
+        case (.spawning, .timedOut), (.spawning, .childExited), (.spawning, .channelFailed),
+            (.awaiting, .timedOut), (.awaiting, .childExited), (.awaiting, .channelFailed),
+            (.holdingListeners, .timedOut), (.holdingListeners, .childExited), (.holdingListeners, .channelFailed),
+            (.staging, .timedOut), (.staging, .childExited), (.staging, .channelFailed),
+            (.holdingCommits, .timedOut), (.holdingCommits, .childExited), (.holdingCommits, .channelFailed),
+            (.pausingIO, .timedOut), (.pausingIO, .childExited), (.pausingIO, .channelFailed),
+            (.exportingRooms, .timedOut), (.exportingRooms, .childExited), (.exportingRooms, .channelFailed),
+            (.exportingConnections, .timedOut), (.exportingConnections, .childExited),
+            (.exportingConnections, .channelFailed), (.sendingFinal, .timedOut), (.sendingFinal, .childExited),
+            (.sendingFinal, .channelFailed), (.committing, .timedOut), (.committing, .childExited),
+            (.committing, .channelFailed):
+            return rollBack(vanished(event))
 
         // Committed: the new process owns every socket now, whatever else happens.
         case (.awaitingAck, .received(let message)):
@@ -161,6 +170,34 @@ public struct HandoverMachine: Sendable {
             return rollBack(.rebuildFailed(reason: reason))
         case (.ready, _), (.staged, _), (.done, _):
             return rollBack(.unexpectedAnswer(awaited.step, message))
+        }
+    }
+
+    /// Why the attempt fails when the new process vanishes in the current state: no answer to the step it owes
+    /// next (READY while spawning, STAGED until the commits are held, DONE until COMMIT), or no COMMIT sent.
+    private func vanished(_ event: Event) -> HandoffFailure {
+        let owed: HandoffStep? = switch state {
+        case .spawning: .ready
+        case .awaiting(let awaited): awaited.step
+        case .holdingListeners, .staging: .staged
+        case .holdingCommits, .pausingIO, .exportingRooms, .exportingConnections, .sendingFinal: .done
+        case .idle, .committing, .awaitingAck, .finished, .rolledBack: nil
+        }
+        switch (event, owed) {
+        case (.timedOut(let milliseconds), let step?):
+            return .noAnswer(step, afterMilliseconds: milliseconds)
+        case (.childExited(let status), let step?):
+            return .childExited(step, status: status)
+        case (.channelFailed(let reason), let step?):
+            return .channelBroken(step, reason: reason)
+        case (.timedOut(let milliseconds), nil):
+            return .commitFailed(reason: "the new binary did not answer within \(milliseconds) ms")
+        case (.childExited(let status), nil):
+            return .commitFailed(reason: "the new binary \(status)")
+        case (.channelFailed(let reason), nil):
+            return .commitFailed(reason: reason)
+        case (.start, _), (.completed, _), (.roundSent, _), (.received, _), (.failed, _):
+            return .outOfOrder(reason: "\(event) while \(state)")
         }
     }
 

@@ -35,36 +35,58 @@ import Testing
         ])
     }
 
-    @Test(arguments: HandoverStops.awaiting)
-    func aNewProcessThatTimesOutRollsBackWithTheStepsTimeout(stop: HandoverStop) {
+    /// Every state between the start and COMMIT, where the new process may vanish.
+    static let live = HandoverStops.beforeCommit.filter { $0.state != .idle }
+
+    @Test(arguments: live)
+    func aNewProcessThatDoesNotAnswerRollsBackWithTheTimeoutOfTheAnswerItOwes(stop: HandoverStop) {
         var machine = stop.machine()
         let actions = machine.handle(.timedOut(afterMilliseconds: 5_000))
-        guard case .rolledBack(_, let failure) = machine.state else {
-            Issue.record("not rolled back: \(machine.state)")
-            return
-        }
+        let failure: HandoffFailure = stop.owes.map { .noAnswer($0, afterMilliseconds: 5_000) }
+            ?? .commitFailed(reason: "the new binary did not answer within 5000 ms")
         #expect(actions == stop.undo + [.reportFailure(failure)])
-        #expect(failure.status == 504)
-        #expect(failure.code == "\(Self.step(of: stop).rawValue)_timeout")
-        #expect(failure.reason == "the new binary did not answer \(Self.step(of: stop).message) within 5000 ms")
+        #expect(machine.state == .rolledBack(from: stop.state, failure: failure))
+        if let step = stop.owes {
+            #expect(failure.status == 504 && failure.code == "\(step.rawValue)_timeout")
+            #expect(failure.reason == "the new binary did not answer \(step.message) within 5000 ms")
+        }
     }
 
-    @Test(arguments: HandoverStops.awaiting)
-    func aNewProcessThatExitsRollsBackWithTheStepsFailure(stop: HandoverStop) {
+    @Test(arguments: live)
+    func aNewProcessThatExitsRollsBackWithTheFailureOfTheAnswerItOwes(stop: HandoverStop) {
         var machine = stop.machine()
         let actions = machine.handle(.childExited("exited with status 3"))
-        let failure = HandoffFailure.childExited(Self.step(of: stop), status: "exited with status 3")
+        let failure: HandoffFailure = stop.owes.map { .childExited($0, status: "exited with status 3") }
+            ?? .commitFailed(reason: "the new binary exited with status 3")
         #expect(actions == stop.undo + [.reportFailure(failure)])
-        #expect(failure.status == 502 && failure.code == "\(Self.step(of: stop).rawValue)_failed")
+        #expect(failure.status == 502)
+        #expect(failure.code == stop.owes.map { "\($0.rawValue)_failed" } ?? "commit_failed")
     }
 
-    @Test(arguments: HandoverStops.awaiting)
-    func aChannelThatClosesRollsBackWithTheStepsFailure(stop: HandoverStop) {
+    @Test(arguments: live)
+    func aChannelThatClosesRollsBackWithTheFailureOfTheAnswerItOwes(stop: HandoverStop) {
         var machine = stop.machine()
         let actions = machine.handle(.channelFailed("handoff channel closed"))
-        let failure = HandoffFailure.channelBroken(Self.step(of: stop), reason: "handoff channel closed")
+        let failure: HandoffFailure = stop.owes.map { .channelBroken($0, reason: "handoff channel closed") }
+            ?? .commitFailed(reason: "handoff channel closed")
         #expect(actions == stop.undo + [.reportFailure(failure)])
-        #expect(failure.status == 502 && failure.code == "\(Self.step(of: stop).rawValue)_failed")
+        #expect(failure.status == 502)
+        #expect(failure.code == stop.owes.map { "\($0.rawValue)_failed" } ?? "commit_failed")
+    }
+
+    @Test(arguments: [
+        HandoverMachine.Event.timedOut(afterMilliseconds: 1), .childExited("exited with status 1"),
+        .channelFailed("handoff channel closed"),
+    ])
+    func aVanishingPeerBeforeTheStartIsOutOfOrderAndUndoesNothing(event: HandoverMachine.Event) {
+        var machine = HandoverMachine()
+        let actions = machine.handle(event)
+        guard case .rolledBack(.idle, let failure) = machine.state else {
+            Issue.record("not rolled back from idle: \(machine.state)")
+            return
+        }
+        #expect(failure.code == "out_of_order")
+        #expect(actions == [.reportFailure(failure)])
     }
 
     @Test(arguments: HandoverStops.awaiting)

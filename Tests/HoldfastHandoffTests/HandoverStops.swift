@@ -8,6 +8,8 @@ struct HandoverStop: Sendable, CustomTestStringConvertible {
     let events: [HandoverMachine.Event]
     let state: HandoverMachine.State
     let undo: [HandoverMachine.Action]
+    /// The answer the new process owes next (nil once DONE arrived: COMMIT is what is still missing).
+    let owes: HandoffStep?
 
     var testDescription: String { name }
 
@@ -34,29 +36,32 @@ enum HandoverStops {
         var stops: [HandoverStop] = []
         var events: [HandoverMachine.Event] = []
         func stop(_ name: String, after event: HandoverMachine.Event?, _ state: HandoverMachine.State,
-                  undo: [HandoverMachine.Action]) {
+                  undo: [HandoverMachine.Action], owes: HandoffStep? = nil) {
             if let event { events.append(event) }
-            stops.append(HandoverStop(name: name, events: events, state: state, undo: undo))
+            stops.append(HandoverStop(name: name, events: events, state: state, undo: undo, owes: owes))
         }
         stop("idle", after: nil, .idle, undo: [])
-        stop("spawning", after: .start, .spawning, undo: [.closeChannel])
-        stop("awaiting READY", after: .completed(.spawned), .awaiting(.ready), undo: child)
-        stop("holding listeners", after: .received(ready), .holdingListeners, undo: child + [.releaseListeners])
+        stop("spawning", after: .start, .spawning, undo: [.closeChannel], owes: .ready)
+        stop("awaiting READY", after: .completed(.spawned), .awaiting(.ready), undo: child, owes: .ready)
+        stop("holding listeners", after: .received(ready), .holdingListeners, undo: child + [.releaseListeners],
+             owes: .staged)
         stop("staging", after: .completed(.listenersHeld), .staging(round: 1),
-             undo: child + [.closeDeferredSockets, .releaseListeners])
+             undo: child + [.closeDeferredSockets, .releaseListeners], owes: .staged)
         stop("awaiting STAGED", after: .roundSent(changed: 10), .awaiting(.staged(round: 1, changed: 10)),
-             undo: child + [.releaseListeners])
+             undo: child + [.releaseListeners], owes: .staged)
         stop("restaging", after: .received(staged), .staging(round: 2),
-             undo: child + [.closeDeferredSockets, .releaseListeners])
+             undo: child + [.closeDeferredSockets, .releaseListeners], owes: .staged)
         stop("awaiting STAGED again", after: .roundSent(changed: 3), .awaiting(.staged(round: 2, changed: 3)),
-             undo: child + [.releaseListeners])
+             undo: child + [.releaseListeners], owes: .staged)
         stop("holding commits", after: .received(staged), .holdingCommits,
-             undo: child + [.releaseListeners, .releaseCommits])
-        stop("pausing I/O", after: .completed(.commitsHeld), .pausingIO, undo: paused)
-        stop("exporting rooms", after: .completed(.ioPaused), .exportingRooms, undo: paused)
-        stop("exporting connections", after: .completed(.roomsExported), .exportingConnections, undo: frozen)
-        stop("sending the final stream", after: .completed(.connectionsExported), .sendingFinal, undo: frozen)
-        stop("awaiting DONE", after: .completed(.finalSent), .awaiting(.done), undo: frozen)
+             undo: child + [.releaseListeners, .releaseCommits], owes: .done)
+        stop("pausing I/O", after: .completed(.commitsHeld), .pausingIO, undo: paused, owes: .done)
+        stop("exporting rooms", after: .completed(.ioPaused), .exportingRooms, undo: paused, owes: .done)
+        stop("exporting connections", after: .completed(.roomsExported), .exportingConnections, undo: frozen,
+             owes: .done)
+        stop("sending the final stream", after: .completed(.connectionsExported), .sendingFinal, undo: frozen,
+             owes: .done)
+        stop("awaiting DONE", after: .completed(.finalSent), .awaiting(.done), undo: frozen, owes: .done)
         stop("committing", after: .received(done), .committing, undo: frozen)
         return stops
     }()
@@ -74,5 +79,5 @@ enum HandoverStops {
     /// Committed, waiting for ACK.
     static let awaitingAck = HandoverStop(
         name: "awaiting ACK", events: beforeCommit[beforeCommit.count - 1].events + [.completed(.commitSent)],
-        state: .awaitingAck, undo: [])
+        state: .awaitingAck, undo: [], owes: nil)
 }

@@ -17,6 +17,7 @@ enum Takeover {
 /// Why this process could not take over; the old process has rolled back (or will) and keeps serving.
 public struct TakeoverError: Error, CustomStringConvertible {
     let reason: String
+    /// The reason, as the log shows it.
     public var description: String { "binary upgrade takeover failed: \(reason)" }
 }
 
