@@ -14,7 +14,9 @@ private func makeTCPConnection() throws -> (listener: Int32, client: Int32, serv
     address.sin_port = port.bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     precondition(connected == 0, "connect failed")
     for _ in 0..<1000 {
@@ -363,7 +365,8 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
             let writer = HandoffWriter(channel: sender, timeoutMilliseconds: 5000)
             do throws(HandoffChannelError) {
                 for index in 0..<count {
-                    try writer.add(state: withUnsafeBytes(of: UInt64(index).littleEndian, Array.init), fd: originals[index])
+                    let state = withUnsafeBytes(of: UInt64(index).littleEndian, Array.init)
+                    try writer.add(state: state, fd: originals[index])
                 }
                 try writer.finish()
             } catch {
