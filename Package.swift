@@ -100,12 +100,23 @@ let package = Package(
             dependencies: ["HoldfastCore"],
             swiftSettings: strictSettings
         ),
+        // The binary upgrade apart from its socket plumbing: the fd channel and its record streams, the records
+        // and their codecs, and each side of the handoff protocol as a state machine.
+        .target(
+            name: "HoldfastHandoff",
+            dependencies: [
+                "CHoldfast", "HoldfastCore", "HoldfastBytes", "HoldfastWebSocket", "HoldfastChannels",
+                "HoldfastPresence", "HoldfastRooms",
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "HoldfastServer",
             dependencies: [
                 "HoldfastBytes", "HoldfastJSON", "HoldfastCore", "HoldfastTLS", "HoldfastHTTP", "HoldfastWebSocket",
                 "HoldfastChannels", "HoldfastRooms",
                 "HoldfastPresence", "HoldfastHistory", "HoldfastAuth", "HoldfastActors", "COpenSSL", "HoldfastUpgrade",
+                "HoldfastHandoff",
                 .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -178,6 +189,14 @@ let package = Package(
         .testTarget(
             name: "HoldfastActorsTests",
             dependencies: ["HoldfastActors", "HoldfastCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "HoldfastHandoffTests",
+            dependencies: [
+                "HoldfastHandoff", "HoldfastCore", "HoldfastBytes", "HoldfastJSON", "HoldfastWebSocket",
+                "HoldfastChannels", "HoldfastPresence", "HoldfastRooms",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -2,6 +2,7 @@ public import HoldfastCore
 import CHoldfast
 import Glibc
 import HoldfastAuth
+import HoldfastHandoff
 import HoldfastHistory
 import HoldfastRooms
 import HoldfastTLS

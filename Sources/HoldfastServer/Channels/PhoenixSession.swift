@@ -1,6 +1,7 @@
 import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
+import HoldfastHandoff
 import HoldfastJSON
 import HoldfastRooms
 import HoldfastWebSocket

@@ -1,7 +1,10 @@
 import Glibc
 import HoldfastActors
 import HoldfastCore
+import HoldfastHandlerAPI
+import HoldfastHandoff
 import HoldfastRooms
+import HoldfastUpgrade
 import Logging
 import Synchronization
 
@@ -12,32 +15,34 @@ extension HandoffAttempt {
     /// events) and every room its presence, the copies go to the new process (connections with their fds), and
     /// it builds and registers them; the pause then only has to send what changed since. Returns the generation
     /// each connection (by loop and key) and each room's presence was copied at.
-    func stage(on channel: HandoffChannel) throws(HandoffFailure) -> Staged {
+    func stage() throws(HandoffFailure) -> HandoverMachine.Event {
+        guard let channel else { throw .sendFailed(reason: "no handoff channel") }
         let started = MonotonicClock.nowNanoseconds()
         let sink = RoomExportSink()
         var askedRooms = 0
         for room in context.rooms.allRooms where room.send(.stageForHandoff(sink)) { askedRooms += 1 }
         guard let stagedRooms = sink.wait(for: askedRooms, timeoutMilliseconds: 5_000)?.staged else {
-            throw failure(503, "rooms_unresponsive", "not every room copied its presence within 5 s")
+            throw .roomsUnresponsive(reason: "not every room copied its presence within 5 s")
         }
         let runtime = self.runtime
         let requester = requesterFD
         // The loops go on serving while the copies are sent: a connection closed meanwhile keeps its socket open
         // until the stream is out, so no fd number on its way is stale or reused (a duplicate per connection
         // would double the fds, and a process may not hold that many).
-        stagingStarted = true
         guard let copies = runtime.onEveryLoop(timeoutMilliseconds: 30_000, { index in
             runtime.connections[index].deferCloses()
             var records: [(key: Int32, generation: UInt64, bytes: [UInt8])] = []
             runtime.connections[index].forEach { connection in
-                guard connection.fd != requester, let snapshot = connection.handoffSnapshot(loopIndex: index) else { return }
+                guard connection.fd != requester, let snapshot = connection.handoffSnapshot(loopIndex: index) else {
+                    return
+                }
                 // A copy taken with output still queued goes stale as soon as that output is written (which does
                 // not move the generation on a plaintext connection): such a connection is always sent again.
                 let generation = connection.pendingOutputBytes > 0 ? UInt64.max : connection.handoffGeneration
                 records.append((connection.fd, generation, snapshot.encode()))
             }
             return records
-        }) else { throw failure(500, "loops_unresponsive", "an event loop did not copy its connections") }
+        }) else { throw .loopsUnresponsive(reason: "an event loop did not copy its connections") }
         let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
         do {
             for (loop, listener) in runtime.listeners {
@@ -53,9 +58,9 @@ extension HandoffAttempt {
             }
             for room in stagedRooms { try writer.add(state: room.encode(), fd: nil) }
         } catch {
-            throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
+            throw .sendFailed(reason: "handing the connections to the new binary failed: \(error)")
         }
-        try completeRound(writer)
+        try finishRound(writer)
         mark("staging", since: started)
         let verify = configuration.testHooks
         let loops = copies.map { loopCopies in
@@ -66,7 +71,10 @@ extension HandoffAttempt {
             }
             return staged
         }
-        return Staged(loops: loops, rooms: Dictionary(stagedRooms.map { ($0.topic, $0.presenceGeneration) }, uniquingKeysWith: { a, _ in a }))
+        let presence = Dictionary(
+            stagedRooms.map { ($0.topic, $0.presenceGeneration) }, uniquingKeysWith: { first, _ in first })
+        staged = Staged(loops: loops, rooms: presence)
+        return .roundSent(changed: copies.reduce(0) { $0 + $1.count })
     }
 
     /// What staging sent: per loop, and each room's presence generation by topic.
@@ -93,53 +101,46 @@ extension HandoffAttempt {
 
     /// A catch-up round, still serving: each loop copies the connections that changed since they were staged,
     /// the new process replaces its copies (and drops the closed ones), so the pause finds even less to send.
-    /// Returns how many connections were sent again.
-    func restage(_ staged: inout Staged, on channel: HandoffChannel) throws(HandoffFailure) -> Int {
+    /// Completes with how many connections were sent again.
+    func restage() throws(HandoffFailure) -> HandoverMachine.Event {
+        guard let channel else { throw .sendFailed(reason: "no handoff channel") }
         let started = MonotonicClock.nowNanoseconds()
         let runtime = self.runtime
         let requester = requesterFD
         let verify = configuration.testHooks
         let current = staged.loops
-        stagingStarted = true
         guard let rounds = runtime.onEveryLoop(timeoutMilliseconds: 30_000, { index in
             runtime.connections[index].deferCloses()
             var loopStaged = current[index]
             let changes = Self.collectChanges(
                 on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: verify)
             return (changes, loopStaged)
-        }) else { throw failure(500, "loops_unresponsive", "an event loop did not copy its connections") }
+        }) else { throw .loopsUnresponsive(reason: "an event loop did not copy its connections") }
         staged.loops = rounds.map(\.1)
         let changes = Self.merge(rounds.map(\.0))
         let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
         do {
             try Self.write(changes, to: writer)
         } catch {
-            throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
+            throw .sendFailed(reason: "handing the connections to the new binary failed: \(error)")
         }
-        try completeRound(writer)
+        try finishRound(writer)
         mark("restaging \(changes.changed.count)", since: started)
-        return changes.changed.count
+        return .roundSent(changed: changes.changed.count)
     }
 
-    /// Ends a staging or catch-up round: the stream's END, the closes deferred while it was sent, and the new
-    /// process's STAGED.
-    func completeRound(_ writer: HandoffWriter) throws(HandoffFailure) {
+    /// Ends a staging or catch-up round with the stream's END; the machine then has the closes deferred while
+    /// it was sent carried out and awaits STAGED.
+    private func finishRound(_ writer: HandoffWriter) throws(HandoffFailure) {
         do {
             try writer.finish()
         } catch {
-            throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
-        }
-        closeDeferredSockets()
-        let answer = try awaitControl(timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds, step: "staged")
-        switch answer {
-        case .staged: break
-        case .failed(let reason): throw failure(502, "rebuild_failed", "the new binary could not take over: \(reason)")
-        default: throw failure(502, "staged_failed", "the new binary answered \(answer) instead of STAGED")
+            throw .sendFailed(reason: "handing the connections to the new binary failed: \(error)")
         }
     }
 
     /// Each loop exports what changed since staging and then blocks until the verdict: on commit it never runs
-    /// again; on rollback ``rollBack()`` releases it.
+    /// again; on rollback ``HandoverMachine/Action/unfreezeLoops`` releases it.
     func freezeAndExportConnections(staged: [StagedLoop]) throws(HandoffFailure) -> FinalConnections {
         let runtime = self.runtime
         let requester = requesterFD
@@ -151,7 +152,8 @@ extension HandoffAttempt {
             let stagedHere = staged[index]
             loop.execute {
                 var loopStaged = stagedHere
-                let result = Self.collectChanges(on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: false)
+                let result = Self.collectChanges(
+                    on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: false)
                 exported.withLock { $0[index] = result }
                 arrived.signal()
                 gate.wait()
@@ -159,7 +161,7 @@ extension HandoffAttempt {
         }
         for _ in runtime.loops {
             guard arrived.wait(timeoutMilliseconds: 5_000) else {
-                throw failure(500, "loops_unresponsive", "an event loop did not export its connections")
+                throw .loopsUnresponsive(reason: "an event loop did not export its connections")
             }
         }
         return Self.merge(exported.withLock { $0 })
@@ -214,7 +216,7 @@ extension HandoffAttempt {
     }
 
     /// The changed connections (with their fd when not staged before) and the closed keys, as records.
-    static func write(_ changes: FinalConnections, to writer: HandoffWriter) throws(HandoffError) {
+    static func write(_ changes: FinalConnections, to writer: HandoffWriter) throws(HandoffChannelError) {
         for connection in changes.changed {
             let record = KeyedConnectionRecord.encode(
                 kind: HandoffFormat.finalConnectionRecord, key: connection.key, snapshot: connection.snapshot)
@@ -234,5 +236,39 @@ extension HandoffAttempt {
             "fd": "\(connection.fd)", "differs": "\(now.map { then?.differences(from: $0) ?? [] } ?? ["gone"])",
         ])
         return true
+    }
+}
+
+extension HandoffAttempt {
+    /// The final stream, in the pause: the header, the connections changed since staging, the closed keys and
+    /// the rooms.
+    func sendFinal() throws(HandoffFailure) -> HandoverMachine.Event {
+        guard let channel else { throw .sendFailed(reason: "no handoff channel") }
+        let started = MonotonicClock.nowNanoseconds()
+        let registry = context.upgrades.registry
+        let header = HandoffHeader(
+            pid: getpid(), binaryVersion: context.admin.binaryVersion, nextConnectionID: context.peekNextConnectionID(),
+            handlerChain: registry.chain.map(\.path), handlerVersion: registry.handler?.version ?? "",
+            handlerState: registry.handler?.exportState() ?? [])
+        let writer = HandoffWriter(channel: channel, timeoutMilliseconds: 5_000)
+        var bytes = 0
+        do {
+            let head = header.encode()
+            bytes += head.count
+            try writer.add(state: head, fd: nil)
+            bytes += final.changed.reduce(0) { $0 + $1.snapshot.count }
+            try Self.write(final, to: writer)
+            for room in rooms {
+                let encoded = room.encode()
+                bytes += encoded.count
+                try writer.add(state: encoded, fd: nil)
+            }
+            try writer.finish()
+        } catch {
+            throw .sendFailed(reason: "handing the state to the new binary failed: \(error)")
+        }
+        sent = (final.changed.count, bytes)
+        mark("send", since: started)
+        return .completed(.finalSent)
     }
 }

@@ -1,5 +1,6 @@
 import HoldfastCore
 import HoldfastHTTP
+import HoldfastHandoff
 import HoldfastTLS
 import HoldfastWebSocket
 import Logging

@@ -1,45 +1,7 @@
 import CHoldfast
 import Glibc
+public import HoldfastCore
 import Synchronization
-
-/// Why a handoff send or receive failed.
-public enum HandoffError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The peer closed its end (end of stream on receive, `EPIPE`/`ECONNRESET` on send), or this end was closed.
-    case closed
-    /// The deadline passed before the message could be sent or before one arrived.
-    case timeout
-    /// The kernel set `MSG_CTRUNC`: it dropped some of the message's fds, usually because the receiver's
-    /// `RLIMIT_NOFILE` was too low (see ``ProcessLimits/raiseFileLimit()``). The `received` fds that did arrive
-    /// have already been closed, so the whole message is lost.
-    case truncatedFds(received: Int)
-    /// The message was larger than ``HandoffChannel/maxPayload`` and its tail was discarded (`MSG_TRUNC`); any
-    /// fds it carried have been closed.
-    case truncatedPayload
-    /// More fds than ``HandoffChannel/maxFdsPerMessage`` were passed to one send; nothing was sent.
-    case tooManyFds(Int)
-    /// A payload larger than ``HandoffChannel/maxPayload`` was passed to one send; nothing was sent.
-    case payloadTooLarge(Int)
-    /// A message did not follow the handoff format (unknown header, inconsistent record framing). Any fds it
-    /// carried have been closed.
-    case malformed(String)
-    /// Any other failed system call.
-    case system(SystemError)
-
-    public var description: String {
-        switch self {
-        case .closed: "handoff channel closed"
-        case .timeout: "handoff channel timed out"
-        case .truncatedFds(let received):
-            "handoff message lost fds (MSG_CTRUNC, \(received) arrived and were closed); raise RLIMIT_NOFILE"
-        case .truncatedPayload: "handoff message larger than \(HandoffChannel.maxPayload) bytes (MSG_TRUNC)"
-        case .tooManyFds(let count): "\(count) fds in one handoff message (at most \(HandoffChannel.maxFdsPerMessage))"
-        case .payloadTooLarge(let count):
-            "handoff payload of \(count) bytes (at most \(HandoffChannel.maxPayload) per message)"
-        case .malformed(let reason): "malformed handoff message: \(reason)"
-        case .system(let error): error.description
-        }
-    }
-}
 
 /// One end of a handoff channel: a `SOCK_SEQPACKET` Unix socket pair, message boundaries preserved.
 ///
@@ -97,7 +59,7 @@ public final class HandoffChannel: Sendable {
         if fd >= 0 { Glibc.close(fd) }
     }
 
-    /// Closes this end; the peer then sees ``HandoffError/closed``. Later calls on this end throw `.closed`.
+    /// Closes this end; the peer then sees ``HandoffChannelError/closed``. Later calls on this end throw `.closed`.
     public func close() {
         let fd = descriptor.exchange(-1, ordering: .acquiringAndReleasing)
         if fd >= 0 { Glibc.close(fd) }
@@ -108,7 +70,7 @@ public final class HandoffChannel: Sendable {
     /// the caller; the receiver gets its own copies.
     ///
     /// Waits with `poll` while the socket buffer is full, for at most `timeoutMilliseconds` (negative: no limit).
-    public func send(_ payload: [UInt8], fds: [Int32] = [], timeoutMilliseconds: Int) throws(HandoffError) {
+    public func send(_ payload: [UInt8], fds: [Int32] = [], timeoutMilliseconds: Int) throws(HandoffChannelError) {
         guard fds.count <= Self.maxFdsPerMessage else { throw .tooManyFds(fds.count) }
         guard payload.count <= Self.maxPayload else { throw .payloadTooLarge(payload.count) }
         let deadline = Deadline(timeoutMilliseconds)
@@ -122,7 +84,8 @@ public final class HandoffChannel: Sendable {
             let result = message.withUnsafeBytes { bytes in
                 fds.withUnsafeBufferPointer { fdBuffer in
                     retryingInterrupts("sendmsg") {
-                        holdfast_send_fds(socket, bytes.baseAddress, bytes.count, fdBuffer.baseAddress, Int32(fdBuffer.count))
+                        holdfast_send_fds(
+                            socket, bytes.baseAddress, bytes.count, fdBuffer.baseAddress, Int32(fdBuffer.count))
                     }
                 }
             }
@@ -144,12 +107,12 @@ public final class HandoffChannel: Sendable {
     /// Receives one message with its fds, which arrive close-on-exec (`MSG_CMSG_CLOEXEC`) and belong to the
     /// caller.
     ///
-    /// Throws ``HandoffError/truncatedFds(received:)`` when the kernel dropped fds (`MSG_CTRUNC`),
-    /// ``HandoffError/truncatedPayload`` on `MSG_TRUNC`, and ``HandoffError/malformed(_:)`` for a message
-    /// without the handoff header; in each case every fd of that message is closed before the throw.
-    /// Throws ``HandoffError/closed`` at end of stream and ``HandoffError/timeout`` when nothing arrived within
-    /// `timeoutMilliseconds` (negative: no limit).
-    public func receive(timeoutMilliseconds: Int) throws(HandoffError) -> (payload: [UInt8], fds: [Int32]) {
+    /// Throws ``HandoffChannelError/truncatedFds(received:)`` when the kernel dropped fds (`MSG_CTRUNC`),
+    /// ``HandoffChannelError/truncatedPayload`` on `MSG_TRUNC`, and ``HandoffChannelError/malformed(_:)`` for a
+    /// message without the handoff header; in each case every fd of that message is closed before the throw.
+    /// Throws ``HandoffChannelError/closed`` at end of stream and ``HandoffChannelError/timeout`` when nothing
+    /// arrived within `timeoutMilliseconds` (negative: no limit).
+    public func receive(timeoutMilliseconds: Int) throws(HandoffChannelError) -> (payload: [UInt8], fds: [Int32]) {
         let deadline = Deadline(timeoutMilliseconds)
         let capacity = Self.maxPayload + 1
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
@@ -163,7 +126,8 @@ public final class HandoffChannel: Sendable {
             let result = fds.withUnsafeMutableBufferPointer { fdBuffer in
                 retryingInterrupts("recvmsg") {
                     holdfast_recv_fds(
-                        socket, buffer.baseAddress, capacity, fdBuffer.baseAddress, Int32(fdBuffer.count), &count, &flags)
+                        socket, buffer.baseAddress, capacity, fdBuffer.baseAddress, Int32(fdBuffer.count), &count,
+                        &flags)
                 }
             }
             switch result {
@@ -198,7 +162,7 @@ public final class HandoffChannel: Sendable {
 
     /// Polls for `events` until the deadline; returns when the socket is ready (or has an error or hang-up for
     /// the next call to report).
-    private func wait(for events: Int16, until deadline: Deadline) throws(HandoffError) {
+    private func wait(for events: Int16, until deadline: Deadline) throws(HandoffChannelError) {
         while true {
             let socket = fd
             guard socket >= 0 else { throw .closed }
@@ -226,68 +190,6 @@ private struct Deadline {
         guard let end else { return -1 }
         let left = end - MonotonicClock.nowMilliseconds()
         return left < 0 ? nil : Int(left)
-    }
-}
-
-/// Process-wide resource limits a handoff depends on.
-public enum ProcessLimits {
-    /// The current `RLIMIT_NOFILE` limits (`Int.max` stands for unlimited).
-    public static func fileLimit() throws(SystemError) -> (soft: Int, hard: Int) {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { throw SystemError("getrlimit") }
-        return (convert(limit.rlim_cur), convert(limit.rlim_max))
-    }
-
-    /// Sets the soft `RLIMIT_NOFILE` (at most the hard limit), keeping the hard limit.
-    public static func setSoftFileLimit(_ soft: Int) throws(SystemError) {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { throw SystemError("getrlimit") }
-        limit.rlim_cur = rlim_t(max(0, soft))
-        guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { throw SystemError("setrlimit") }
-    }
-
-    /// Raises the soft `RLIMIT_NOFILE` to the hard limit and returns the new soft limit (the unchanged one if
-    /// raising failed).
-    ///
-    /// Both sides of a big handoff need it: the receiver, or the kernel silently drops the fds that do not fit
-    /// and sets `MSG_CTRUNC`; and the sender, because fds in flight count against its limit. An unlimited hard
-    /// limit is capped at `fs.nr_open`, the most the kernel accepts.
-    @discardableResult
-    public static func raiseFileLimit() -> Int {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
-        var target = limit.rlim_max
-        if target == rlim_t.max { target = rlim_t(nrOpen()) }
-        guard target > limit.rlim_cur else { return convert(limit.rlim_cur) }
-        var raised = limit
-        raised.rlim_cur = target
-        guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 else { return convert(limit.rlim_cur) }
-        return convert(target)
-    }
-
-    private static func convert(_ value: rlim_t) -> Int {
-        value == rlim_t.max || value > rlim_t(Int.max) ? Int.max : Int(value)
-    }
-
-    /// `fs.nr_open`, the kernel's ceiling for `RLIMIT_NOFILE` (its default when unreadable).
-    private static func nrOpen() -> Int {
-        let fd = open("/proc/sys/fs/nr_open", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return 1 << 20 }
-        defer { Glibc.close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 32)
-        let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return 1 << 20 }
-        let text = String(decoding: bytes[0..<count], as: UTF8.self)
-        return Int(text.trimmingSpaces()) ?? 1 << 20
-    }
-}
-
-extension String {
-    fileprivate func trimmingSpaces() -> Substring {
-        var view = self[...]
-        while let last = view.last, last.isWhitespace { view = view.dropLast() }
-        while let first = view.first, first.isWhitespace { view = view.dropFirst() }
-        return view
     }
 }
 

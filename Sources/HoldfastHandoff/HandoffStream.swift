@@ -59,10 +59,11 @@ public final class HandoffWriter {
 
     /// Adds one record: a connection's state bytes (possibly empty) and its fd, or state alone when `fd` is nil.
     /// Sends a message whenever the current one is full.
-    public func add(state: [UInt8], fd: Int32?) throws(HandoffError) {
+    public func add(state: [UInt8], fd: Int32?) throws(HandoffChannelError) {
         precondition(!finished, "HandoffWriter.add after finish")
         let cap = HandoffChannel.maxPayload
-        if (fd != nil && fds.count == HandoffChannel.maxFdsPerMessage) || payload.count + StreamFormat.entryOverhead + state.count > cap {
+        let fdsFull = fd != nil && fds.count == HandoffChannel.maxFdsPerMessage
+        if fdsFull || payload.count + StreamFormat.entryOverhead + state.count > cap {
             try flush()
         }
         var offset = 0
@@ -88,7 +89,7 @@ public final class HandoffWriter {
     }
 
     /// Sends the records buffered so far as one message (nothing when there are none).
-    public func flush() throws(HandoffError) {
+    public func flush() throws(HandoffChannelError) {
         guard payload.count > 1 || !fds.isEmpty else { return }
         try channel.send(payload, fds: fds, timeoutMilliseconds: timeoutMilliseconds)
         messagesSent += 1
@@ -98,7 +99,7 @@ public final class HandoffWriter {
     }
 
     /// Sends what is buffered, then the END marker with the record count. The reader returns nil after it.
-    public func finish() throws(HandoffError) {
+    public func finish() throws(HandoffChannelError) {
         precondition(!finished, "HandoffWriter.finish called twice")
         try flush()
         var end: [UInt8] = [StreamFormat.endKind]
@@ -135,7 +136,7 @@ public final class HandoffReader {
     private var fds: [Int32] = []
     private var fdIndex = 0
     private var ended = false
-    private var failure: HandoffError?
+    private var failure: HandoffChannelError?
 
     /// Creates a reader over `channel`.
     public init(channel: HandoffChannel, timeoutMilliseconds: Int) {
@@ -144,20 +145,22 @@ public final class HandoffReader {
     }
 
     /// The next record, or nil after the END marker. `fd` is nil for a record written without one.
-    public func next() throws(HandoffError) -> (state: [UInt8], fd: Int32?)? {
+    public func next() throws(HandoffChannelError) -> (state: [UInt8], fd: Int32?)? {
         if let failure { throw failure }
         if ended { return nil }
         var state: [UInt8] = []
         var fd: Int32?
         var inRecord = false
-        do throws(HandoffError) {
+        do throws(HandoffChannelError) {
             while true {
                 if position >= payload.count {
                     guard fdIndex == fds.count else { throw .malformed("\(fds.count - fdIndex) fds without a record") }
                     if try receiveMessage(inRecord: inRecord) { return nil }
                     continue
                 }
-                guard payload.count - position >= StreamFormat.entryOverhead else { throw .malformed("cut entry header") }
+                guard payload.count - position >= StreamFormat.entryOverhead else {
+                    throw .malformed("cut entry header")
+                }
                 let flags = payload[position]
                 let length = Int(readLittleEndian(UInt32.self, payload, at: position + 1))
                 position += StreamFormat.entryOverhead
@@ -193,7 +196,7 @@ public final class HandoffReader {
     }
 
     /// Receives the next message; returns true when it was END.
-    private func receiveMessage(inRecord: Bool) throws(HandoffError) -> Bool {
+    private func receiveMessage(inRecord: Bool) throws(HandoffChannelError) -> Bool {
         let (message, received) = try channel.receive(timeoutMilliseconds: timeoutMilliseconds)
         messagesReceived += 1
         payload = []

@@ -1,5 +1,6 @@
 import Glibc
 import HoldfastCore
+import HoldfastHandoff
 import Synchronization
 import Testing
 
@@ -13,7 +14,9 @@ private func makeTCPConnection() throws -> (listener: Int32, client: Int32, serv
     address.sin_port = port.bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     precondition(connected == 0, "connect failed")
     for _ in 0..<1000 {
@@ -97,12 +100,12 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
         #expect(fds.allSatisfy { inode($0) == inode(pipe.write) })
         for fd in fds { close(fd) }
 
-        #expect(throws: HandoffError.tooManyFds(254)) {
+        #expect(throws: HandoffChannelError.tooManyFds(254)) {
             try sender.send([], fds: Array(repeating: pipe.write, count: 254), timeoutMilliseconds: 1000)
         }
         // Refused by the count check alone: on a closed channel a syscall would have reported `.closed`.
         sender.close()
-        #expect(throws: HandoffError.tooManyFds(254)) {
+        #expect(throws: HandoffChannelError.tooManyFds(254)) {
             try sender.send([], fds: Array(repeating: pipe.write, count: 254), timeoutMilliseconds: 1000)
         }
         close(pipe.write)
@@ -118,7 +121,7 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
         #expect(payload == full)
         #expect(fds.isEmpty)
 
-        #expect(throws: HandoffError.payloadTooLarge(HandoffChannel.maxPayload + 1)) {
+        #expect(throws: HandoffChannelError.payloadTooLarge(HandoffChannel.maxPayload + 1)) {
             try sender.send(full + [0], timeoutMilliseconds: 1000)
         }
         // Empty messages are messages, not end of stream.
@@ -131,21 +134,21 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
         try sender.send([1, 2], timeoutMilliseconds: 1000)
         sender.close()
         #expect(try receiver.receive(timeoutMilliseconds: 1000).payload == [1, 2])
-        #expect(throws: HandoffError.closed) { try receiver.receive(timeoutMilliseconds: 1000) }
-        #expect(throws: HandoffError.closed) { try receiver.send([3], timeoutMilliseconds: 1000) }
+        #expect(throws: HandoffChannelError.closed) { try receiver.receive(timeoutMilliseconds: 1000) }
+        #expect(throws: HandoffChannelError.closed) { try receiver.send([3], timeoutMilliseconds: 1000) }
         receiver.close()
         #expect(receiver.fd == -1)
-        #expect(throws: HandoffError.closed) { try receiver.receive(timeoutMilliseconds: 1000) }
+        #expect(throws: HandoffChannelError.closed) { try receiver.receive(timeoutMilliseconds: 1000) }
     }
 
     @Test func timesOutWhenNothingArrives() throws {
         let (sender, receiver) = try HandoffChannel.makePair()
         defer { sender.close(); receiver.close() }
         let start = MonotonicClock.nowMilliseconds()
-        #expect(throws: HandoffError.timeout) { try receiver.receive(timeoutMilliseconds: 50) }
+        #expect(throws: HandoffChannelError.timeout) { try receiver.receive(timeoutMilliseconds: 50) }
         let elapsed = MonotonicClock.nowMilliseconds() - start
         #expect(elapsed >= 50 && elapsed < 2000)
-        #expect(throws: HandoffError.timeout) { try receiver.receive(timeoutMilliseconds: 0) }
+        #expect(throws: HandoffChannelError.timeout) { try receiver.receive(timeoutMilliseconds: 0) }
     }
 
     @Test func sendTimesOutWhenTheReceiverDoesNotDrain() throws {
@@ -153,7 +156,7 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
         defer { sender.close(); receiver.close() }
         let chunk = [UInt8](repeating: 1, count: HandoffChannel.maxPayload)
         var sent = 0
-        let outcome = Result { () throws(HandoffError) in
+        let outcome = Result { () throws(HandoffChannelError) in
             while sent < 1000 {
                 try sender.send(chunk, timeoutMilliseconds: 50)
                 sent += 1
@@ -202,9 +205,9 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
         let second = try #require(try reader.next())
         #expect(second.state == [2])
         close(try #require(second.fd))
-        let outcome = Result { () throws(HandoffError) in try reader.next() }
+        let outcome = Result { () throws(HandoffChannelError) in try reader.next() }
         #expect(outcome.error == .closed)
-        #expect(throws: HandoffError.closed) { try reader.next() }
+        #expect(throws: HandoffChannelError.closed) { try reader.next() }
         #expect(pipeIsClosedForWriting(pipe.read), "fds received for unreturned records must be closed")
     }
 
@@ -216,7 +219,7 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
         try sender.send([0x01, 0x03, 9, 0, 0, 0], fds: [pipe.write, pipe.write], timeoutMilliseconds: 1000)
         close(pipe.write)
         let reader = HandoffReader(channel: receiver, timeoutMilliseconds: 1000)
-        let outcome = Result { () throws(HandoffError) in try reader.next() }
+        let outcome = Result { () throws(HandoffChannelError) in try reader.next() }
         guard case .failure(.malformed) = outcome else {
             Issue.record("expected malformed, got \(outcome)")
             return
@@ -271,7 +274,7 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
             limit += 1
         }
         try ProcessLimits.setSoftFileLimit(Int(limit))
-        let result = Result { () throws(HandoffError) in try receiver.receive(timeoutMilliseconds: 1000) }
+        let result = Result { () throws(HandoffChannelError) in try receiver.receive(timeoutMilliseconds: 1000) }
         try ProcessLimits.setSoftFileLimit(original.soft)
 
         guard case .failure(.truncatedFds(let received)) = result else {
@@ -305,12 +308,12 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
 
         let (sender, receiver) = try HandoffChannel.makePair()
         defer { sender.close(); receiver.close() }
-        let writerOutcome = Mutex<HandoffError?>(nil)
+        let writerOutcome = Mutex<HandoffChannelError?>(nil)
         let messages = Mutex(0)
         let start = MonotonicClock.nowNanoseconds()
-        let thread = Thread {
+        let thread = TestThread {
             let writer = HandoffWriter(channel: sender, timeoutMilliseconds: 5000)
-            do throws(HandoffError) {
+            do throws(HandoffChannelError) {
                 for index in 0..<count { try writer.add(state: states[index], fd: originals[index]) }
                 try writer.finish()
             } catch {
@@ -323,9 +326,9 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
         let reader = HandoffReader(channel: receiver, timeoutMilliseconds: 5000)
         var received: [(state: [UInt8], fd: Int32)] = []
         received.reserveCapacity(count)
-        let readOutcome = Result { () throws(HandoffError) in
+        let readOutcome = Result { () throws(HandoffChannelError) in
             while let record = try reader.next() {
-                guard let fd = record.fd else { throw HandoffError.malformed("record without its fd") }
+                guard let fd = record.fd else { throw HandoffChannelError.malformed("record without its fd") }
                 received.append((record.state, fd))
             }
         }
@@ -356,13 +359,14 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
         defer { for fd in originals { close(fd) } }
         let (sender, receiver) = try HandoffChannel.makePair()
         defer { sender.close(); receiver.close() }
-        let writerFailure = Mutex<HandoffError?>(nil)
+        let writerFailure = Mutex<HandoffChannelError?>(nil)
         let start = MonotonicClock.nowNanoseconds()
-        let thread = Thread {
+        let thread = TestThread {
             let writer = HandoffWriter(channel: sender, timeoutMilliseconds: 5000)
-            do throws(HandoffError) {
+            do throws(HandoffChannelError) {
                 for index in 0..<count {
-                    try writer.add(state: withUnsafeBytes(of: UInt64(index).littleEndian, Array.init), fd: originals[index])
+                    let state = withUnsafeBytes(of: UInt64(index).littleEndian, Array.init)
+                    try writer.add(state: state, fd: originals[index])
                 }
                 try writer.finish()
             } catch {
@@ -373,7 +377,7 @@ private func pipeIsClosedForWriting(_ readEnd: Int32) -> Bool {
         let reader = HandoffReader(channel: receiver, timeoutMilliseconds: 5000)
         var fds: [Int32] = []
         var inOrder = true
-        let outcome = Result { () throws(HandoffError) in
+        let outcome = Result { () throws(HandoffChannelError) in
             while let (state, fd) = try reader.next() {
                 if state != withUnsafeBytes(of: UInt64(fds.count).littleEndian, Array.init) { inOrder = false }
                 if let fd { fds.append(fd) }

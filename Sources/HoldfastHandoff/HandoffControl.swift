@@ -1,5 +1,4 @@
-import HoldfastBytes
-import HoldfastCore
+public import HoldfastBytes
 
 /// The messages that frame a binary upgrade's handoff, besides the record stream itself:
 ///
@@ -16,13 +15,20 @@ import HoldfastCore
 ///
 /// Until COMMIT the old process may still roll back: it kills the new one (and waits for it to be gone) before
 /// it touches any socket again. The new process therefore serves only after COMMIT, or after the channel closes
-/// once DONE is sent (the old process died: the sockets are the new one's alone).
-enum HandoffControl: Equatable {
+/// once DONE is sent (the old process died: the sockets are the new one's alone). ``HandoverMachine`` and
+/// ``TakeoverMachine`` are the two sides of this exchange.
+public enum HandoffControl: Sendable, Equatable {
+    /// The new process started: its pid and binary version.
     case ready(pid: Int32, version: String)
+    /// The new process built a staging or catch-up round: how many connections it holds.
     case staged(connections: Int)
+    /// The new process rebuilt everything and waits for COMMIT.
     case done(connections: Int, rooms: Int, rebuildMilliseconds: Double)
+    /// The new process cannot take over, and why.
     case failed(reason: String)
+    /// The old process lets go of every handed-over socket; the pause it measured so far.
     case commit(pauseMilliseconds: Double)
+    /// The new process serves.
     case ack
 
     private static let readyKind: UInt8 = 0x59  // "Y"
@@ -32,7 +38,8 @@ enum HandoffControl: Equatable {
     private static let commitKind: UInt8 = 0x4B  // "K"
     private static let ackKind: UInt8 = 0x41  // "A"
 
-    func encode() -> [UInt8] {
+    /// The message's bytes (durations travel as whole microseconds).
+    public func encode() -> [UInt8] {
         var out = ByteWriter()
         switch self {
         case .ready(let pid, let version):
@@ -59,7 +66,8 @@ enum HandoffControl: Equatable {
         return out.bytes
     }
 
-    init(decoding bytes: [UInt8]) throws(ByteReadError) {
+    /// Reads one message; anything unknown or left over is an error.
+    public init(decoding bytes: [UInt8]) throws(ByteReadError) {
         var input = ByteReader(bytes)
         switch try input.byte() {
         case Self.readyKind:
@@ -68,7 +76,9 @@ enum HandoffControl: Equatable {
         case Self.stagedKind:
             self = .staged(connections: try input.int())
         case Self.doneKind:
-            self = .done(connections: try input.int(), rooms: try input.int(), rebuildMilliseconds: Double(try input.int()) / 1000)
+            self = .done(
+                connections: try input.int(), rooms: try input.int(),
+                rebuildMilliseconds: Double(try input.int()) / 1000)
         case Self.failedKind:
             self = .failed(reason: try input.string())
         case Self.commitKind:
@@ -79,23 +89,5 @@ enum HandoffControl: Equatable {
             throw ByteReadError.invalid("unknown control message \(other)")
         }
         try input.expectEnd()
-    }
-
-    func send(on channel: HandoffChannel, timeoutMilliseconds: Int) throws(HandoffError) {
-        try channel.send(encode(), timeoutMilliseconds: timeoutMilliseconds)
-    }
-
-    static func receive(on channel: HandoffChannel, timeoutMilliseconds: Int) throws(HandoffError) -> HandoffControl {
-        let (payload, fds) = try channel.receive(timeoutMilliseconds: timeoutMilliseconds)
-        closeFds(fds)
-        do {
-            return try HandoffControl(decoding: payload)
-        } catch {
-            throw .malformed(error.description)
-        }
-    }
-
-    private static func closeFds(_ fds: [Int32]) {
-        for fd in fds { Socket.close(fd) }
     }
 }

@@ -1,81 +1,10 @@
-import HoldfastBytes
+public import HoldfastBytes
 import HoldfastChannels
 import HoldfastWebSocket
 
-/// Everything one client connection is, apart from its fd: what a binary upgrade hands to the new process with
-/// the socket, so the connection continues there byte for byte.
-struct ConnectionSnapshot: Sendable, Equatable {
-    /// The connection phases that can move (a TLS handshake cannot: OpenSSL's state stays in this process).
-    enum Phase: UInt8, Sendable {
-        case http = 0, webSocket, webSocketClosing, draining, lingering
-    }
-
-    /// What the WebSocket serves (``Connection/Application``).
-    enum Application: UInt8, Sendable {
-        case echo = 0, phoenix
-    }
-
-    /// The index of the loop that owned it (the new process keeps the spread when it has as many loops).
-    var loopIndex: Int
-    var isAdmin: Bool
-    var overLimit: Bool
-    var phase: Phase
-    /// The phase's deadline on the monotonic clock, which both processes share (0: none).
-    var deadline: Int64
-    var closeWhenFlushed: Bool
-    /// Received bytes not processed yet (ciphertext on TLS).
-    var inbound: [UInt8]
-    /// TLS: decrypted bytes not processed yet.
-    var plainInbound: [UInt8]
-    /// Bytes queued for the socket and not written yet (ciphertext on TLS).
-    var outbound: [UInt8]
-    /// The TLS record layer (``HoldfastTLS/TLSRecordLayer/exportState()``), nil on plaintext connections.
-    var tls: [UInt8]?
-    var application: Application
-    var webSocket: WebSocketConnectionState?
-    var phoenix: PhoenixSnapshot?
-}
-
-/// A Phoenix socket's session: identity, protocol state and the joins the rooms know it by.
-struct PhoenixSnapshot: Sendable, Equatable {
-    /// One room join: the join_ref the room addresses the member with.
-    struct Join: Sendable, Equatable {
-        var topic: String
-        var joinRef: String?
-    }
-
-    var connectionID: UInt64
-    var user: String
-    var version: PhoenixSerializerVersion
-    var channels: [JoinedChannel]
-    var lastReceivedAt: Int64
-    var rateWindowStart: Int64
-    var rateWindowCount: Int
-    var joins: [Join]
-}
-
 extension ConnectionSnapshot {
-    /// The names of the fields that differ from `other` (for diagnostics).
-    func differences(from other: ConnectionSnapshot) -> [String] {
-        var names: [String] = []
-        if phase != other.phase { names.append("phase \(phase)->\(other.phase)") }
-        if deadline != other.deadline { names.append("deadline") }
-        if closeWhenFlushed != other.closeWhenFlushed { names.append("closeWhenFlushed") }
-        if inbound != other.inbound { names.append("inbound \(inbound.count)->\(other.inbound.count)") }
-        if plainInbound != other.plainInbound { names.append("plainInbound") }
-        if outbound != other.outbound { names.append("outbound") }
-        if tls != other.tls { names.append("tls") }
-        if webSocket != other.webSocket { names.append("webSocket") }
-        if phoenix?.channels != other.phoenix?.channels { names.append("channels") }
-        if phoenix?.joins != other.phoenix?.joins { names.append("joins") }
-        if phoenix?.lastReceivedAt != other.phoenix?.lastReceivedAt { names.append("lastReceivedAt") }
-        if phoenix?.rateWindowStart != other.phoenix?.rateWindowStart || phoenix?.rateWindowCount != other.phoenix?.rateWindowCount {
-            names.append("rateWindow")
-        }
-        return names
-    }
-
-    func encode() -> [UInt8] {
+    /// The record (``HandoffFormat/connectionRecord``).
+    public func encode() -> [UInt8] {
         var out = ByteWriter(capacity: 128 + inbound.count + plainInbound.count + outbound.count)
         out.byte(HandoffFormat.connectionRecord)
         out.int(loopIndex)
@@ -96,13 +25,18 @@ extension ConnectionSnapshot {
         return out.bytes
     }
 
-    init(decoding bytes: [UInt8]) throws(ByteReadError) {
+    /// Reads a connection record; damaged bytes are an error, never a trap.
+    public init(decoding bytes: [UInt8]) throws(ByteReadError) {
         var input = ByteReader(bytes)
-        guard try input.byte() == HandoffFormat.connectionRecord else { throw ByteReadError.invalid("not a connection record") }
+        guard try input.byte() == HandoffFormat.connectionRecord else {
+            throw ByteReadError.invalid("not a connection record")
+        }
         loopIndex = try input.int()
         isAdmin = try input.bool()
         overLimit = try input.bool()
-        guard let phase = Phase(rawValue: try input.byte()) else { throw ByteReadError.invalid("unknown connection phase") }
+        guard let phase = Phase(rawValue: try input.byte()) else {
+            throw ByteReadError.invalid("unknown connection phase")
+        }
         self.phase = phase
         deadline = try input.signed()
         closeWhenFlushed = try input.bool()
@@ -110,7 +44,9 @@ extension ConnectionSnapshot {
         plainInbound = try input.data()
         outbound = try input.data()
         tls = try input.optionalData()
-        guard let application = Application(rawValue: try input.byte()) else { throw ByteReadError.invalid("unknown application") }
+        guard let application = Application(rawValue: try input.byte()) else {
+            throw ByteReadError.invalid("unknown application")
+        }
         self.application = application
         webSocket = try input.bool() ? try Self.decodeWebSocket(&input) : nil
         phoenix = try input.bool() ? try Self.decodePhoenix(&input) : nil
@@ -153,7 +89,9 @@ extension ConnectionSnapshot {
         let opcodeByte = try input.byte()
         var openMessage: WebSocketOpcode?
         if opcodeByte != 0 {
-            guard let opcode = WebSocketOpcode(rawValue: opcodeByte - 1) else { throw ByteReadError.invalid("unknown opcode") }
+            guard let opcode = WebSocketOpcode(rawValue: opcodeByte - 1) else {
+                throw ByteReadError.invalid("unknown opcode")
+            }
             openMessage = opcode
         }
         return WebSocketConnectionState(
@@ -196,8 +134,8 @@ extension ConnectionSnapshot {
         var channels: [JoinedChannel] = []
         for _ in 0..<(try input.unsigned()) {
             channels.append(JoinedChannel(
-                topic: try input.string(), joinRef: try input.optionalString(), joinMessageRef: try input.optionalString(),
-                status: try input.bool() ? .joined : .joining))
+                topic: try input.string(), joinRef: try input.optionalString(),
+                joinMessageRef: try input.optionalString(), status: try input.bool() ? .joined : .joining))
         }
         let lastReceivedAt = try input.signed()
         let rateWindowStart = try input.signed()

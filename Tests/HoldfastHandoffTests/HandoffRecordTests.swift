@@ -1,24 +1,25 @@
 import HoldfastBytes
 import HoldfastChannels
-import HoldfastHistory
+import HoldfastHandoff
 import HoldfastJSON
 import HoldfastPresence
 import HoldfastRooms
 import HoldfastWebSocket
 import Testing
 
-@testable import HoldfastServer
-
 /// The records a binary upgrade sends: every field survives the round trip, and damaged bytes are refused with
 /// an error (the new process then reports FAILED and the old one rolls back), never a trap.
 @Suite struct HandoffRecordTests {
     static let connection = ConnectionSnapshot(
         loopIndex: 1, isAdmin: false, overLimit: false, phase: .webSocket, deadline: 123_456_789,
-        closeWhenFlushed: false, inbound: [0x81, 0x85, 1, 2], plainInbound: [9, 8, 7], outbound: Array(repeating: 0x41, count: 300),
+        closeWhenFlushed: false, inbound: [0x81, 0x85, 1, 2], plainInbound: [9, 8, 7],
+        outbound: Array(repeating: 0x41, count: 300),
         tls: Array(repeating: 7, count: 90), application: .phoenix,
         webSocket: WebSocketConnectionState(
             limits: WebSocketLimits(maxFrameSize: 1000, maxMessageSize: 2000),
-            deflate: PerMessageDeflateParameters(serverNoContextTakeover: true, clientNoContextTakeover: false, serverMaxWindowBits: 12, clientMaxWindowBits: 15),
+            deflate: PerMessageDeflateParameters(
+                serverNoContextTakeover: true, clientNoContextTakeover: false, serverMaxWindowBits: 12,
+                clientMaxWindowBits: 15),
             minimumSizeToCompress: 64, compressionLevel: 6, memoryLevel: 8, closeSent: false, openMessage: .text,
             utf8State: 3, partialMessage: Array("half".utf8), inflateWindow: Array(repeating: 1, count: 32_768),
             deflateWindow: nil),
@@ -66,19 +67,23 @@ import Testing
         #expect(try HandoffHeader(decoding: header.encode()) == header)
         let listener = ListenerSnapshot(kind: .tls, loopIndex: 1)
         #expect(try ListenerSnapshot(decoding: listener.encode()) == listener)
-        for message in [HandoffControl.ready(pid: 7, version: "v"), .done(connections: 3, rooms: 1, rebuildMilliseconds: 2.5),
+        for message in [HandoffControl.ready(pid: 7, version: "v"),
+                        .done(connections: 3, rooms: 1, rebuildMilliseconds: 2.5),
                         .failed(reason: "no"), .commit(pauseMilliseconds: 12.25), .ack] {
             #expect(try HandoffControl(decoding: message.encode()) == message)
         }
     }
 
     @Test func keyedConnectionsAndKeyListsRoundTrip() throws {
-        let record = KeyedConnectionRecord.encode(kind: HandoffFormat.stagedConnectionRecord, key: 19_999, snapshot: Self.connection.encode())
+        let record = KeyedConnectionRecord.encode(
+            kind: HandoffFormat.stagedConnectionRecord, key: 19_999, snapshot: Self.connection.encode())
         let decoded = try KeyedConnectionRecord.decode(record)
         #expect(decoded.key == 19_999 && decoded.snapshot == Self.connection)
         let keys: Set<Int32> = [3, 17, 19_999]
         #expect(try ClosedKeysRecord.decode(ClosedKeysRecord.encode(Array(keys))) == keys)
-        #expect(throws: ByteReadError.self) { try ClosedKeysRecord.decode(Array(ClosedKeysRecord.encode([1, 2]).dropLast())) }
+        #expect(throws: ByteReadError.self) {
+            try ClosedKeysRecord.decode(Array(ClosedKeysRecord.encode([1, 2]).dropLast()))
+        }
     }
 
     @Test func anotherFormatVersionIsRefused() {
@@ -97,7 +102,10 @@ import Testing
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<500 {
             var damaged = bytes
-            for _ in 0..<3 { damaged[Int.random(in: 0..<damaged.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
+            for _ in 0..<3 {
+                let index = Int.random(in: 0..<damaged.count, using: &generator)
+                damaged[index] = UInt8.random(in: 0...255, using: &generator)
+            }
             _ = try? ConnectionSnapshot(decoding: damaged)
         }
         #expect(throws: ByteReadError.self) { try ConnectionSnapshot(decoding: bytes + [0]) }

@@ -1,0 +1,34 @@
+/// The handoff streams (``HandoffWriter``, each ended by END); the first byte of a record names its kind.
+///
+/// 1. **Staging**, sent while the old process still serves: one record per listening socket and one per
+///    connection (a copy of its state as it was then, keyed by the old process's fd number), each with its fd,
+///    and each room's presence. The new process builds everything from it and answers STAGED.
+/// 2. **Catch-up** rounds, still serving: the connections that changed since the previous round and the keys of
+///    those closed since (the same records as in the final stream), answered STAGED again.
+/// 3. **Final**, sent during the pause: the ``HandoffHeader``, a record for each connection whose state changed
+///    since it was staged (or that was not staged; that one carries its fd), the keys of the staged connections
+///    closed meanwhile, and one record per room (with its presence only if that changed since staging).
+///
+/// So the pause costs in proportion to what changed, not to how many connections there are. Binaries built at
+/// different times hand over to each other, so a record's bytes never change without a new ``version``.
+public enum HandoffFormat {
+    /// Bumped whenever a record layout changes; a new binary refuses a stream it cannot read, and the old one
+    /// rolls back.
+    public static let version: UInt64 = 1
+    /// The final stream's first record: a ``HandoffHeader``.
+    public static let headerRecord: UInt8 = 0x48  // "H"
+    /// A listening socket: a ``ListenerSnapshot``, with its fd.
+    public static let listenerRecord: UInt8 = 0x4C  // "L"
+    /// A bare ``ConnectionSnapshot`` (framed by a ``KeyedConnectionRecord`` on the wire).
+    public static let connectionRecord: UInt8 = 0x43  // "C"
+    /// A room at rest: a ``RoomSnapshot``.
+    public static let roomRecord: UInt8 = 0x52  // "R"
+    /// A connection copied during staging: a ``KeyedConnectionRecord``, with its fd.
+    public static let stagedConnectionRecord: UInt8 = 0x53  // "S"
+    /// A connection changed since staging (with its fd only if it was not staged): a ``KeyedConnectionRecord``.
+    public static let finalConnectionRecord: UInt8 = 0x46  // "F"
+    /// The keys of staged connections closed since: a ``ClosedKeysRecord``.
+    public static let closedKeysRecord: UInt8 = 0x4B  // "K"
+    /// A room's presence as staged: a ``StagedRoom``.
+    public static let stagedRoomRecord: UInt8 = 0x72  // "r"
+}

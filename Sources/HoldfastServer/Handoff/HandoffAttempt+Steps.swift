@@ -1,0 +1,238 @@
+import Glibc
+import HoldfastActors
+import HoldfastCore
+import HoldfastHandoff
+import Logging
+
+/// The steps of a binary upgrade attempt that ``HandoverMachine`` names, each returning the event it completes
+/// with or throwing its ``HandoffFailure``.
+extension HandoffAttempt {
+    // MARK: The new process
+
+    /// Checks the binary, creates the channel and starts the new binary with its end as fd 3.
+    func spawnNewBinary() throws(HandoffFailure) -> HandoverMachine.Event {
+        binary = try checkedBinary()
+        let (mine, theirs) = try makeChannel()
+        channel = mine
+        child = try spawn(binary, inheriting: theirs)
+        theirs.close()
+        return .completed(.spawned)
+    }
+
+    private func checkedBinary() throws(HandoffFailure) -> String {
+        guard !path.isEmpty else { throw .noBinaryPath }
+        guard let resolved = realpath(path, nil) else {
+            throw .binaryMissing(path: path, reason: SystemError("realpath").reason)
+        }
+        defer { free(resolved) }
+        let binary = String(cString: resolved)
+        guard access(binary, X_OK) == 0 else {
+            throw .binaryNotExecutable(binary: binary, reason: SystemError("access").reason)
+        }
+        return binary
+    }
+
+    private func makeChannel() throws(HandoffFailure) -> (HandoffChannel, HandoffChannel) {
+        do {
+            return try HandoffChannel.makePair()
+        } catch {
+            throw .channelFailed(reason: "\(error)")
+        }
+    }
+
+    private func spawn(_ binary: String, inheriting end: HandoffChannel) throws(HandoffFailure) -> ChildProcess {
+        // The same command line and environment, so the new process reads the same configuration.
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        var environment = ProcessEnvironment.entries().filter { !$0.hasPrefix(Takeover.environmentVariable + "=") }
+        environment.append("\(Takeover.environmentVariable)=3")
+        do {
+            // argv[0] stays the name the service was started as (say, a release layout's `current` link), so the
+            // new process's own SIGUSR2 default follows that link too.
+            let child = try ChildProcess.spawn(
+                path: binary, argv0: context.handoff.startupExecutable, arguments: arguments, environment: environment,
+                inherit: end.fd)
+            logger.notice(
+                "binary upgrade: new process started", metadata: ["pid": "\(child.pid)", "binary": "\(binary)"])
+            return child
+        } catch {
+            throw .spawnFailed(binary: binary, reason: "\(error)")
+        }
+    }
+
+    /// Waits for the new process's answer to `step`, watching it: if it exits first, says how.
+    func awaitReply(_ step: HandoffStep) -> HandoverMachine.Event {
+        guard let channel, let child else { return .channelFailed("no new process") }
+        let timeout = step == .ready
+            ? configuration.upgradeReadyTimeoutMilliseconds : configuration.upgradeDoneTimeoutMilliseconds
+        let deadline = MonotonicClock.nowMilliseconds() + Int64(timeout)
+        while true {
+            let left = Int(deadline - MonotonicClock.nowMilliseconds())
+            guard left > 0 else { return .timedOut(afterMilliseconds: timeout) }
+            do {
+                let message = try HandoffControl.receive(on: channel, timeoutMilliseconds: min(left, 50))
+                noteAnswer(message)
+                return .received(message)
+            } catch .timeout {
+                if let status = child.exitStatus() { return .childExited(status) }
+            } catch {
+                let status = child.exitStatus().map { " (it \($0))" } ?? ""
+                return .channelFailed("\(error)\(status)")
+            }
+        }
+    }
+
+    /// Keeps what the record needs from READY and DONE.
+    private func noteAnswer(_ message: HandoffControl) {
+        switch message {
+        case .ready(let pid, let version):
+            newProcess = (pid, version)
+            mark("ready", since: started)
+        case .done(_, _, let milliseconds):
+            timings.append(("rebuild", milliseconds))
+        case .staged, .failed, .commit, .ack:
+            break
+        }
+    }
+
+    /// Tells the new process to take over, with the pause so far.
+    func sendCommit() throws(HandoffFailure) -> HandoverMachine.Event {
+        guard let channel else { throw .commitFailed(reason: "no handoff channel") }
+        do {
+            let pauseSoFar = Double(MonotonicClock.nowNanoseconds() - pauseStarted) / 1e6
+            try HandoffControl.commit(pauseMilliseconds: pauseSoFar).send(on: channel, timeoutMilliseconds: 1_000)
+        } catch {
+            throw .commitFailed(reason: "\(error)")
+        }
+        return .completed(.commitSent)
+    }
+
+    /// Committed: whether the new process confirms it serves.
+    func awaitAck() -> HandoverMachine.Event {
+        guard let channel else { return .channelFailed("no handoff channel") }
+        do {
+            return .received(try HandoffControl.receive(on: channel, timeoutMilliseconds: 5_000))
+        } catch .timeout {
+            return .timedOut(afterMilliseconds: 5_000)
+        } catch {
+            return .channelFailed("\(error)")
+        }
+    }
+
+    // MARK: The loops and rooms
+
+    /// Stops accepting, then waits (bounded by `upgrade.handshake_grace_ms`) for handshakes and half-received
+    /// requests to finish, and ends those that did not.
+    func holdListeners() throws(HandoffFailure) -> HandoverMachine.Event {
+        let runtime = self.runtime
+        guard runtime.onEveryLoop({ index in runtime.listeners(of: index).forEach { $0.hold() } }) != nil else {
+            throw .loopsUnresponsive(reason: "an event loop did not answer")
+        }
+        let requester = requesterFD
+        let deadline = MonotonicClock.nowMilliseconds() + Int64(configuration.upgradeHandshakeGraceMilliseconds)
+        let started = MonotonicClock.nowNanoseconds()
+        while true {
+            guard let counts = runtime.onEveryLoop({ index in
+                var blocked = 0
+                runtime.connections[index].forEach {
+                    if $0.fd != requester && $0.handoffBlocker != nil { blocked += 1 }
+                }
+                return blocked
+            }) else { throw .loopsUnresponsive(reason: "an event loop did not answer") }
+            if counts.reduce(0, +) == 0 { break }
+            if MonotonicClock.nowMilliseconds() >= deadline {
+                _ = runtime.onEveryLoop { index in
+                    runtime.connections[index].forEach { if $0.fd != requester { $0.endForHandoff() } }
+                }
+                break
+            }
+            usleep(2_000)
+        }
+        mark("grace", since: started)
+        return .completed(.listenersHeld)
+    }
+
+    /// Still serving: rooms stop handing messages to the history writer (they keep them pending; the new
+    /// process commits them), and the batches already handed over complete. The pause then waits for no fsync.
+    func holdCommits() throws(HandoffFailure) -> HandoverMachine.Event {
+        let started = MonotonicClock.nowNanoseconds()
+        context.rooms.holdCommits(true)
+        let deadline = MonotonicClock.nowMilliseconds() + 5_000
+        while !context.rooms.historyWriterIsIdle {
+            guard MonotonicClock.nowMilliseconds() < deadline else {
+                throw .notQuiescent(reason: "the history writer did not finish its commits within 5 s; try again")
+            }
+            usleep(100)
+        }
+        mark("commits", since: started)
+        return .completed(.commitsHeld)
+    }
+
+    /// The pause starts: no loop reads or writes a socket any more.
+    func pauseIO() throws(HandoffFailure) -> HandoverMachine.Event {
+        pauseStarted = MonotonicClock.nowNanoseconds()
+        let runtime = self.runtime
+        guard runtime.onEveryLoop({ index in runtime.loops[index].pauseIO() }) != nil else {
+            throw .loopsUnresponsive(reason: "an event loop did not answer")
+        }
+        return .completed(.ioPaused)
+    }
+
+    /// Waits until the process is quiescent, has every room export its state, and waits again.
+    func exportRooms() throws(HandoffFailure) -> HandoverMachine.Event {
+        try waitUntilQuiescent(step: "drain")
+        let started = MonotonicClock.nowNanoseconds()
+        let sink = RoomExportSink()
+        var asked = 0
+        for room in context.rooms.allRooms {
+            if room.send(.exportForHandoff(sink, stagedPresence: staged.rooms[room.id])) { asked += 1 }
+        }
+        guard let collected = sink.wait(for: asked, timeoutMilliseconds: 5_000) else {
+            throw .roomsUnresponsive(reason: "not every room exported its state within 5 s")
+        }
+        guard collected.busy.isEmpty else { throw .roomsBusy(topics: collected.busy) }
+        mark("rooms", since: started)
+        rooms = collected.snapshots
+        try waitUntilQuiescent(step: "settle")
+        return .completed(.roomsExported)
+    }
+
+    /// Waits until nothing is left to do inside the process: the history writer idle (so every accepted chat
+    /// message is acknowledged and broadcast), every room mailbox empty, and no task or timer run on any loop
+    /// between two consecutive barriers. With socket I/O paused, nothing can start new work after that.
+    private func waitUntilQuiescent(step: String) throws(HandoffFailure) {
+        let started = MonotonicClock.nowNanoseconds()
+        let deadline = MonotonicClock.nowMilliseconds() + 5_000
+        let runtime = self.runtime
+        var previous: [UInt64]?
+        while true {
+            let writerIdle = context.rooms.historyWriterIsIdle
+            guard let counts = runtime.onEveryLoop({ index in runtime.loops[index].workCount }) else {
+                throw .loopsUnresponsive(reason: "an event loop did not answer")
+            }
+            let mailboxesEmpty = context.rooms.allRooms.allSatisfy { $0.mailboxDepth == 0 }
+            if writerIdle, mailboxesEmpty, let previous, zip(counts, previous).allSatisfy({ $0 == $1 + 1 }) { break }
+            previous = counts
+            guard MonotonicClock.nowMilliseconds() < deadline else {
+                throw .notQuiescent(
+                    reason: "the server did not settle within 5 s (history writes or room work kept going); try again")
+            }
+            if !writerIdle { usleep(100) }
+        }
+        mark(step, since: started)
+    }
+
+    /// Every loop exports what changed since staging and then blocks until the verdict.
+    func exportConnections() throws(HandoffFailure) -> HandoverMachine.Event {
+        let started = MonotonicClock.nowNanoseconds()
+        final = try freezeAndExportConnections(staged: staged.loops)
+        mark("export \(final.changed.count)", since: started)
+        return .completed(.connectionsExported)
+    }
+
+    /// Ends the deferral of socket closes that a staging round started (once its stream is out, or on
+    /// rollback).
+    func closeDeferredSockets() {
+        let runtime = self.runtime
+        _ = runtime.onEveryLoop { index in runtime.connections[index].closeDeferredSockets() }
+    }
+}

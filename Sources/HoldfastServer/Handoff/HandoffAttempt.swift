@@ -1,0 +1,177 @@
+import Glibc
+import HoldfastCore
+import HoldfastHandoff
+import HoldfastJSON
+import HoldfastRooms
+import Logging
+
+/// One binary upgrade attempt, start to commit or rollback: it feeds a ``HandoverMachine`` what happened and
+/// performs what the machine asks. The steps are in `HandoffAttempt+Steps.swift`, the staging rounds in
+/// `BinaryUpgrade+Staging.swift`.
+final class HandoffAttempt {
+    let runtime: HandoffRuntime
+    let path: String
+    let requesterFD: Int32?
+    var machine = HandoverMachine()
+    var binary = ""
+    var child: ChildProcess?
+    var channel: HandoffChannel?
+    /// Signalled once per loop to unfreeze it on rollback.
+    var frozen: ThreadSemaphore?
+    var timings: [(String, Double)] = []
+    // What the steps found out, for the next steps and the record.
+    var newProcess: (pid: Int32, version: String) = (0, "")
+    var staged = Staged(loops: [], rooms: [:])
+    var rooms: [RoomSnapshot] = []
+    var final = FinalConnections()
+    var sent: (changed: Int, bytes: Int) = (0, 0)
+    var started: UInt64 = 0
+    var pauseStarted: UInt64 = 0
+
+    var context: ServerContext { runtime.context }
+    var configuration: Configuration { runtime.context.configuration }
+    var logger: Logger { runtime.context.logger }
+
+    init(runtime: HandoffRuntime, path: String, requesterFD: Int32?) {
+        self.runtime = runtime
+        self.path = path
+        self.requesterFD = requesterFD
+    }
+
+    /// Runs the attempt to its end: on success the process exits inside (after `completion`); on failure it
+    /// returns after rolling back and calling `completion`.
+    func run(completion: @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void) {
+        started = MonotonicClock.nowNanoseconds()
+        var pending = machine.handle(.start)
+        while !pending.isEmpty {
+            let action = pending.removeFirst()
+            if let event = perform(action, completion: completion) { pending += machine.handle(event) }
+        }
+    }
+
+    /// Performs one action; returns its outcome when it has one.
+    private func perform(
+        _ action: HandoverMachine.Action, completion: @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void
+    ) -> HandoverMachine.Event? {
+        switch action {
+        case .spawn:
+            return outcome { () throws(HandoffFailure) in try spawnNewBinary() }
+        case .awaitReply(let step):
+            return awaitReply(step)
+        case .holdListeners:
+            return outcome { () throws(HandoffFailure) in try holdListeners() }
+        case .stage:
+            return outcome { () throws(HandoffFailure) in try stage() }
+        case .restage:
+            return outcome { () throws(HandoffFailure) in try restage() }
+        case .closeDeferredSockets:
+            closeDeferredSockets()
+        case .holdCommits:
+            return outcome { () throws(HandoffFailure) in try holdCommits() }
+        case .pauseIO:
+            return outcome { () throws(HandoffFailure) in try pauseIO() }
+        case .exportRooms:
+            return outcome { () throws(HandoffFailure) in try exportRooms() }
+        case .exportConnections:
+            return outcome { () throws(HandoffFailure) in try exportConnections() }
+        case .sendFinal:
+            return outcome { () throws(HandoffFailure) in try sendFinal() }
+        case .sendCommit:
+            return outcome { () throws(HandoffFailure) in try sendCommit() }
+        case .awaitAck:
+            return awaitAck()
+        case .finish(let acknowledged):
+            finish(acknowledged: acknowledged, completion: completion)
+        case .killChild:
+            child?.killAndReap()
+        case .closeChannel:
+            channel?.close()
+        case .unfreezeLoops:
+            if let frozen { for _ in runtime.loops { frozen.signal() } }
+        case .resumeIO:
+            let runtime = self.runtime
+            _ = runtime.onEveryLoop { index in runtime.loops[index].resumeIO() }
+        case .releaseListeners:
+            let runtime = self.runtime
+            _ = runtime.onEveryLoop { index in runtime.listeners(of: index).forEach { $0.release() } }
+        case .releaseCommits:
+            // Rooms commit what they kept pending.
+            context.rooms.holdCommits(false)
+        case .reportFailure(let failure):
+            report(failure, completion: completion)
+        }
+        return nil
+    }
+
+    /// A step's outcome: the event it completes with, or its failure.
+    private func outcome(
+        _ step: () throws(HandoffFailure) -> HandoverMachine.Event
+    ) -> HandoverMachine.Event {
+        do {
+            return try step()
+        } catch {
+            return .failed(error)
+        }
+    }
+
+    /// Committed and (maybe) acknowledged: record, answer the caller, exit.
+    private func finish(
+        acknowledged: Bool, completion: @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void
+    ) -> Never {
+        if !acknowledged {
+            logger.error("the new process did not confirm it serves; it owns every connection now regardless")
+        }
+        let record = upgradeRecord(acknowledged: acknowledged)
+        context.upgrades.record(record)
+        logger.notice("binary upgrade done: the new process serves, this one exits", metadata: [
+            "to": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)",
+            "steps-ms": "\(timings.map { "\($0.0)=\((($0.1 * 100).rounded() / 100))" }.joined(separator: ","))",
+        ])
+        completion(.success(record))
+        // Leave without running anything that could touch a socket: the kernel closes our copies of the fds,
+        // which the new process keeps open.
+        _exit(0)
+    }
+
+    private func upgradeRecord(acknowledged: Bool) -> UpgradeRecord {
+        let finished = MonotonicClock.nowNanoseconds()
+        var record = UpgradeRecord(
+            kind: "binary", outcome: "ok", from: "\(context.admin.binaryVersion) (pid \(getpid()))",
+            to: "\(newProcess.version) (pid \(newProcess.pid))",
+            pauseMilliseconds: Double(finished - pauseStarted) / 1e6, suspendMilliseconds: 0,
+            migrateMilliseconds: 0, rooms: rooms.count, error: nil)
+        record.extra = [
+            JSONMember("old_pid", .integer(Int64(getpid()))),
+            JSONMember("new_pid", .integer(Int64(newProcess.pid))),
+            JSONMember("new_version", .string(newProcess.version)),
+            JSONMember("binary", .string(binary)),
+            JSONMember("connections", .integer(Int64(final.open))),
+            JSONMember("changed_in_pause", .integer(Int64(sent.changed))),
+            JSONMember("left_behind", .integer(Int64(final.leftBehind))),
+            JSONMember("listeners", .integer(Int64(runtime.listeners.count))),
+            JSONMember("state_bytes_in_pause", .integer(Int64(sent.bytes))),
+            JSONMember("acknowledged", .bool(acknowledged)),
+            JSONMember("total_ms", .double(Double(finished - started) / 1e6)),
+            JSONMember("steps_ms", .object(timings.map { JSONMember($0.0, .double($0.1)) })),
+        ]
+        return record
+    }
+
+    /// Rolled back: record and answer the failure, still serving.
+    private func report(
+        _ failure: HandoffFailure, completion: @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void
+    ) {
+        logger.warning("binary upgrade rolled back, still serving", metadata: [
+            "check": "\(failure.code)", "reason": "\(failure.reason)",
+        ])
+        context.upgrades.record(UpgradeRecord(
+            kind: "binary", outcome: "refused", from: context.admin.binaryVersion, to: "", pauseMilliseconds: 0,
+            suspendMilliseconds: 0, migrateMilliseconds: 0, rooms: 0, error: failure.description))
+        context.upgrades.release()
+        completion(.failure(UpgradeFailure(failure)))
+    }
+
+    func mark(_ step: String, since start: UInt64) {
+        timings.append((step, Double(MonotonicClock.nowNanoseconds() - start) / 1e6))
+    }
+}

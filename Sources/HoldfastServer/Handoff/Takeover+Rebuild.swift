@@ -1,0 +1,204 @@
+import Glibc
+import HoldfastActors
+import HoldfastChannels
+import HoldfastCore
+import HoldfastHandoff
+import HoldfastPresence
+import HoldfastRooms
+import HoldfastUpgrade
+import Logging
+import Synchronization
+
+/// Rebuilding what the old process hands over: the staging stream, catch-up rounds and the final stream. The
+/// loops do not run yet, so nothing here reads or writes a socket.
+extension Server {
+    /// What staging built: the listeners, each connection by its key in the old process, the room members of
+    /// those connections by topic, and each room's staged presence.
+    struct StagedConnections {
+        var listeners: [ListenerSpec] = []
+        var byKey: [Int32: Connection] = [:]
+        var members: [String: [UInt64: RoomMember]] = [:]
+        var presence: [String: PresenceSnapshot] = [:]
+
+        mutating func addMembers(of connection: Connection) {
+            guard let joined = connection.phoenix?.joined else { return }
+            for member in joined.values { members[member.topic, default: [:]][member.connectionID] = member }
+        }
+
+        mutating func removeMembers(of connection: Connection) {
+            guard let session = connection.phoenix else { return }
+            for topic in session.joined.keys { members[topic]?.removeValue(forKey: session.connectionID) }
+        }
+    }
+
+    /// Staging (the old process still serves): builds every connection from its copy and registers its socket
+    /// on its loop, and decodes every room's presence. Nothing is read or written: the loops do not run yet.
+    func receiveStaging(from channel: HandoffChannel, perLoop: [LoopConnections]) throws -> StagedConnections {
+        let reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        var stage = StagedConnections()
+        var unclaimed: [Int32] = []
+        do {
+            while let (state, fd) = try reader.next() {
+                if let fd { unclaimed.append(fd) }
+                switch state.first {
+                case HandoffFormat.listenerRecord:
+                    guard let fd else { throw HandoffStateError(reason: "a listener record without its socket") }
+                    let listener = try ListenerSnapshot(decoding: state)
+                    stage.listeners.append(ListenerSpec(fd: fd, kind: listener.kind, loopIndex: listener.loopIndex))
+                case HandoffFormat.stagedConnectionRecord:
+                    guard let fd else { throw HandoffStateError(reason: "a connection record without its socket") }
+                    let (key, snapshot) = try KeyedConnectionRecord.decode(state)
+                    let connection = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
+                    stage.byKey[key] = connection
+                    stage.addMembers(of: connection)
+                case HandoffFormat.stagedRoomRecord:
+                    let room = try StagedRoom(decoding: state)
+                    stage.presence[room.topic] = room.presence
+                default:
+                    let kind = state.first.map { "\($0)" } ?? "empty"
+                    throw HandoffStateError(reason: "unknown staging record kind \(kind)")
+                }
+                if fd != nil { unclaimed.removeLast() }
+            }
+        } catch {
+            unclaimed.forEach(Socket.close)
+            throw error
+        }
+        if stage.listeners.contains(where: { $0.kind == .tls }) && context.tls == nil {
+            throw HandoffStateError(
+                reason: "the previous process serves TLS but this configuration has no certificate and key")
+        }
+        return stage
+    }
+
+    /// One stream after staging: a catch-up round (applied to `stage`; nil), or the final one, sent in the pause
+    /// and starting with the header: it replaces the connections that changed since staging, drops those that
+    /// closed meanwhile, and rebuilds the rooms and the handler state.
+    func receiveRound(
+        from channel: HandoffChannel, stage: inout StagedConnections, perLoop: [LoopConnections]
+    ) throws -> (HandoffHeader, [ActorRef<RoomMessage>], (connections: Int, rooms: Int))? {
+        let reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        var headerBytes: [UInt8]?
+        while headerBytes == nil {
+            // END before any header: a catch-up round, answered STAGED.
+            guard let (state, fd) = try reader.next() else { return nil }
+            if state.first == HandoffFormat.headerRecord, fd == nil {
+                headerBytes = state
+            } else {
+                try apply(state, fd: fd, to: &stage, perLoop: perLoop)
+            }
+        }
+        let header = try HandoffHeader(decoding: headerBytes ?? [])
+        context.logger.notice("binary upgrade: taking over", metadata: [
+            "from-pid": "\(header.pid)", "from-version": "\(header.binaryVersion)",
+        ])
+        var snapshots: [RoomSnapshot] = []
+        while let (state, fd) = try reader.next() {
+            if state.first == HandoffFormat.roomRecord {
+                snapshots.append(try RoomSnapshot(decoding: state))
+            } else {
+                try apply(state, fd: fd, to: &stage, perLoop: perLoop)
+            }
+        }
+        // Only now may queued output go out: a staged copy's output may have been stale.
+        for connection in stage.byKey.values where connection.pendingOutputBytes > 0 {
+            connection.requestFlushIfNeeded()
+        }
+        try adoptHandlers(header)
+        var rooms: [ActorRef<RoomMessage>] = []
+        for snapshot in snapshots {
+            guard let presence = snapshot.presence ?? stage.presence[snapshot.topic] else {
+                throw HandoffStateError(reason: "room \(snapshot.topic) came without its presence")
+            }
+            let members = stage.members[snapshot.topic] ?? [:]
+            guard let room = context.rooms.adopt(snapshot, presence: presence, members: members) else {
+                throw HandoffStateError(reason: "cannot start room \(snapshot.topic)")
+            }
+            rooms.append(room)
+        }
+        context.continueConnectionIDs(after: header.nextConnectionID)
+        try install(stage.listeners, perLoop: perLoop)
+        return (header, rooms, (stage.byKey.count, snapshots.count))
+    }
+
+    /// Applies one record of a catch-up round or of the final stream: a connection that changed since staging
+    /// (replacing the staged copy, or new with its socket), or the keys of staged connections closed since.
+    func apply(_ state: [UInt8], fd: Int32?, to stage: inout StagedConnections, perLoop: [LoopConnections]) throws {
+        switch state.first {
+        case HandoffFormat.finalConnectionRecord:
+            let (key, snapshot) = try KeyedConnectionRecord.decode(state)
+            if let staged = stage.byKey[key] {
+                if let fd { Socket.close(fd) }  // a staged connection has its socket already
+                let replacement = try adoptConnection(
+                    fd: staged.fd, snapshot: snapshot, perLoop: perLoop, register: false)
+                stage.removeMembers(of: staged)
+                staged.retireStagedCopy()
+                staged.loop.replaceHandler(fd: staged.fd, with: replacement)
+                context.openConnections.subtract(1, ordering: .relaxed)
+                stage.byKey[key] = replacement
+                stage.addMembers(of: replacement)
+            } else {
+                guard let fd else { throw HandoffStateError(reason: "connection \(key) was neither staged nor sent") }
+                do {
+                    let connection = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
+                    stage.byKey[key] = connection
+                    stage.addMembers(of: connection)
+                } catch {
+                    Socket.close(fd)
+                    throw error
+                }
+            }
+        case HandoffFormat.closedKeysRecord:
+            // Staged connections the old process closed meanwhile: its copy is gone, so closing ours ends them.
+            for key in try ClosedKeysRecord.decode(state) {
+                guard let connection = stage.byKey.removeValue(forKey: key) else { continue }
+                stage.removeMembers(of: connection)
+                connection.loop.deregister(fd: connection.fd)
+                Socket.close(connection.fd)
+                connection.retireStagedCopy()
+                context.openConnections.subtract(1, ordering: .relaxed)
+            }
+        default:
+            if let fd { Socket.close(fd) }
+            throw HandoffStateError(reason: "unknown record kind \(state.first.map { "\($0)" } ?? "empty")")
+        }
+    }
+
+    /// Builds one connection on its loop (before the loops run), optionally registering its socket.
+    private func adoptConnection(
+        fd: Int32, snapshot: ConnectionSnapshot, perLoop: [LoopConnections], register: Bool
+    ) throws -> Connection {
+        let index = snapshot.loopIndex % group.loops.count
+        let loop = group.loops[index]
+        let (connection, _) = try Connection.adopt(
+            fd: fd, snapshot: snapshot, loop: loop, context: context, owner: perLoop[index])
+        if register { try loop.register(fd: fd, interest: .readable, handler: connection) }
+        perLoop[index].add(connection)
+        context.openConnections.add(1, ordering: .relaxed)
+        return connection
+    }
+
+    /// Continues the previous process's handler: the same plugins when they load here (migrating the state if
+    /// this process's code differs), else this binary's own plugin with the state migrated to it.
+    private func adoptHandlers(_ header: HandoffHeader) throws {
+        let registry = context.upgrades.registry
+        var chain: [LoadedPlugin] = []
+        for path in header.handlerChain {
+            do {
+                chain.append(try registry.load(path: path))
+            } catch {
+                context.logger.warning("handler plugin of the previous process does not load here", metadata: [
+                    "path": "\(path)", "error": "\(error)",
+                ])
+            }
+        }
+        if chain.last?.path != header.handlerChain.last, let own = registry.current {
+            chain = [own]
+        }
+        do {
+            try registry.adopt(chain: chain, state: header.handlerState, version: header.handlerVersion)
+        } catch {
+            throw HandoffStateError(reason: "handler state: \(error.description)")
+        }
+    }
+}

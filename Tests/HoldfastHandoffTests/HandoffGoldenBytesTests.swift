@@ -1,0 +1,141 @@
+import Glibc
+import HoldfastChannels
+import HoldfastHandoff
+import HoldfastRooms
+import HoldfastJSON
+import HoldfastPresence
+import HoldfastWebSocket
+import Testing
+
+/// The wire format stays byte for byte what older binaries write and read: each record kind encodes to its
+/// golden bytes, and the golden bytes decode to the same value.
+@Suite struct HandoffGoldenBytesTests {
+    static let presence = PresenceSnapshot(
+        refPrefix: "abc", nextRefNumber: 5,
+        entries: [
+            PresenceSnapshot.Entry(
+                owner: 42, key: "alice", ref: "abc.3", previousRef: "abc.1",
+                fields: [JSONMember("device", .string("phone"))])
+        ],
+        changes: [PresenceSnapshot.Change(ref: "abc.3", before: nil)])
+
+    static let connection = ConnectionSnapshot(
+        loopIndex: 1, isAdmin: false, overLimit: true, phase: .webSocket, deadline: 123_456_789,
+        closeWhenFlushed: false, inbound: [0x81, 0x85, 1, 2], plainInbound: [9, 8, 7], outbound: [0x41, 0x42],
+        tls: [7, 7, 7], application: .phoenix,
+        webSocket: WebSocketConnectionState(
+            limits: WebSocketLimits(maxFrameSize: 1000, maxMessageSize: 2000),
+            deflate: PerMessageDeflateParameters(
+                serverNoContextTakeover: true, clientNoContextTakeover: false, serverMaxWindowBits: 12,
+                clientMaxWindowBits: 15),
+            minimumSizeToCompress: 64, compressionLevel: 6, memoryLevel: 8, closeSent: false, openMessage: .text,
+            utf8State: 3, partialMessage: Array("half".utf8), inflateWindow: [1, 2, 3, 4], deflateWindow: nil),
+        phoenix: PhoenixSnapshot(
+            connectionID: 42, user: "alice", version: .v2,
+            channels: [
+                JoinedChannel(topic: "room:a", joinRef: "3", joinMessageRef: "3", status: .joined),
+                JoinedChannel(topic: "room:b", joinRef: nil, joinMessageRef: "9", status: .joining),
+            ],
+            lastReceivedAt: 99, rateWindowStart: -5, rateWindowCount: 17,
+            joins: [PhoenixSnapshot.Join(topic: "room:a", joinRef: "3")]))
+
+    static let plainConnection = ConnectionSnapshot(
+        loopIndex: 0, isAdmin: true, overLimit: false, phase: .http, deadline: 0, closeWhenFlushed: true,
+        inbound: [], plainInbound: [], outbound: Array("HTTP".utf8), tls: nil, application: .echo, webSocket: nil,
+        phoenix: nil)
+
+    static let pending = [
+        PendingMessage(
+            message: ChatMessage(id: 77, user: "alice", body: "hi", timestamp: 5, clientID: "c1"),
+            senderConnectionID: 42, ref: "9"),
+        PendingMessage(
+            message: ChatMessage(id: 78, user: "bob", body: "yo", timestamp: -1, clientID: nil),
+            senderConnectionID: 43, ref: nil),
+    ]
+
+    @Test func theHeaderKeepsItsBytes() throws {
+        let header = HandoffHeader(
+            pid: 1234, binaryVersion: "0.1.0+dev", nextConnectionID: 99, handlerChain: ["/a.so", "/b.so"],
+            handlerVersion: "2.0.0", handlerState: [1, 2, 3])
+        #expect(header.encode() == GoldenBytes.header)
+        #expect(try HandoffHeader(decoding: GoldenBytes.header) == header)
+        #expect(HandoffFormat.version == 1)
+    }
+
+    @Test func listenersKeepTheirBytes() throws {
+        let tls = ListenerSnapshot(kind: .tls, loopIndex: 1)
+        let admin = ListenerSnapshot(kind: .admin, loopIndex: 300)
+        #expect(tls.encode() == GoldenBytes.tlsListener)
+        #expect(admin.encode() == GoldenBytes.adminListener)
+        #expect(try ListenerSnapshot(decoding: GoldenBytes.tlsListener) == tls)
+        #expect(try ListenerSnapshot(decoding: GoldenBytes.adminListener) == admin)
+    }
+
+    @Test func connectionsKeepTheirBytes() throws {
+        #expect(Self.connection.encode() == GoldenBytes.connection)
+        #expect(Self.plainConnection.encode() == GoldenBytes.plainConnection)
+        #expect(try ConnectionSnapshot(decoding: GoldenBytes.connection) == Self.connection)
+        #expect(try ConnectionSnapshot(decoding: GoldenBytes.plainConnection) == Self.plainConnection)
+    }
+
+    @Test func keyedConnectionsAndClosedKeysKeepTheirBytes() throws {
+        let snapshot = Self.plainConnection.encode()
+        let staged = KeyedConnectionRecord.encode(
+            kind: HandoffFormat.stagedConnectionRecord, key: 19_999, snapshot: snapshot)
+        let final = KeyedConnectionRecord.encode(kind: HandoffFormat.finalConnectionRecord, key: -7, snapshot: snapshot)
+        #expect(staged == GoldenBytes.stagedConnection)
+        #expect(final == GoldenBytes.finalConnection)
+        let decoded = try KeyedConnectionRecord.decode(GoldenBytes.finalConnection)
+        #expect(decoded.key == -7 && decoded.snapshot == Self.plainConnection)
+        #expect(ClosedKeysRecord.encode([3, 17, 19_999]) == GoldenBytes.closedKeys)
+        #expect(try ClosedKeysRecord.decode(GoldenBytes.closedKeys) == [3, 17, 19_999])
+    }
+
+    @Test func roomsKeepTheirBytes() throws {
+        let staged = StagedRoom(topic: "room:a", presenceGeneration: 9, presence: Self.presence)
+        let room = RoomSnapshot(
+            topic: "room:a", lastID: 78, presence: Self.presence, awaitingState: [42, 300], pending: Self.pending)
+        let unchanged = RoomSnapshot(topic: "room:b", lastID: 0, presence: nil, awaitingState: [])
+        #expect(staged.encode() == GoldenBytes.stagedRoom)
+        #expect(room.encode() == GoldenBytes.room)
+        #expect(unchanged.encode() == GoldenBytes.unchangedRoom)
+        #expect(try StagedRoom(decoding: GoldenBytes.stagedRoom) == staged)
+        #expect(try RoomSnapshot(decoding: GoldenBytes.room) == room)
+        #expect(try RoomSnapshot(decoding: GoldenBytes.unchangedRoom) == unchanged)
+    }
+
+    @Test(arguments: [
+        (HandoffControl.ready(pid: 4321, version: "1.2.3"), GoldenBytes.ready),
+        (.staged(connections: 19_999), GoldenBytes.staged),
+        (.done(connections: 3, rooms: 1, rebuildMilliseconds: 2.5), GoldenBytes.done),
+        (.failed(reason: "no"), GoldenBytes.failed),
+        (.commit(pauseMilliseconds: 12.25), GoldenBytes.commit),
+        (.ack, GoldenBytes.ack),
+    ])
+    func controlMessagesKeepTheirBytes(message: HandoffControl, golden: [UInt8]) throws {
+        #expect(message.encode() == golden)
+        #expect(try HandoffControl(decoding: golden) == message)
+    }
+
+    @Test func theRecordStreamKeepsItsMessageLayout() throws {
+        let (sender, receiver) = try HandoffChannel.makePair()
+        defer { sender.close(); receiver.close() }
+        var pipeEnds: [Int32] = [-1, -1]
+        #expect(pipe(&pipeEnds) == 0)
+        defer { close(pipeEnds[0]); close(pipeEnds[1]) }
+        let writer = HandoffWriter(channel: sender, timeoutMilliseconds: 1000)
+        try writer.add(state: [1, 2, 3], fd: nil)
+        try writer.add(state: [9], fd: pipeEnds[1])
+        try writer.add(state: [], fd: nil)
+        try writer.finish()
+        // Raw reads see the channel's header byte too; the fd attached to the first message is discarded.
+        #expect(receiveRaw(receiver) == GoldenBytes.recordsMessage)
+        #expect(receiveRaw(receiver) == GoldenBytes.endMessage)
+    }
+
+    private func receiveRaw(_ channel: HandoffChannel) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = buffer.withUnsafeMutableBytes { recv(channel.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        return count > 0 ? Array(buffer[0..<count]) : []
+    }
+}
