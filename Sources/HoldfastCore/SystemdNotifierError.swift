@@ -1,5 +1,3 @@
-public import HoldfastCore
-
 /// Why a notification to the service manager could not be sent.
 public enum SystemdNotifierError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A key that is empty or holds `=` or a newline, or a value that holds a newline: either would change

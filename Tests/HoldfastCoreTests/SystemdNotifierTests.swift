@@ -1,9 +1,7 @@
 import Glibc
-import HoldfastCore
+@testable import HoldfastCore
 import Synchronization
 import Testing
-
-@testable import HoldfastServer
 
 /// The sd_notify datagrams, checked byte for byte on a real socket bound where `NOTIFY_SOCKET` points.
 @Suite struct SystemdNotifierTests {

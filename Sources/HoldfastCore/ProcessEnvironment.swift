@@ -15,7 +15,7 @@ public enum ProcessEnvironment {
     }
 
     /// The environment as `NAME=value` entries, in order.
-    static func entries() -> [String] {
+    public static func entries() -> [String] {
         var result: [String] = []
         var pointer = environ
         while let entry = pointer.pointee {
@@ -35,7 +35,7 @@ public enum ProcessEnvironment {
     }
 
     /// The absolute path of the running executable as the kernel sees it (`/proc/self/exe`).
-    static func executablePath() -> String? {
+    public static func executablePath() -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard count > 0 else { return nil }
@@ -44,7 +44,7 @@ public enum ProcessEnvironment {
 
     /// The path this process was started as, made absolute but not resolved: when it is a `current` link of a
     /// release layout, a later upgrade looks it up again and so finds the newly installed release.
-    static func startupExecutable() -> String {
+    public static func startupExecutable() -> String {
         let first = CommandLine.arguments.first ?? ""
         guard first.contains("/") else { return executablePath() ?? first }
         return absolutePath(first)

@@ -1,5 +1,4 @@
 import Glibc
-import HoldfastCore
 
 /// Tells the service manager about the server's state: the `sd_notify` protocol, without linking libsystemd.
 ///

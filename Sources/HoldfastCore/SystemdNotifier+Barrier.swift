@@ -1,6 +1,5 @@
 import CHoldfast
 import Glibc
-import HoldfastCore
 
 extension SystemdNotifier {
     /// Waits until systemd has processed every notification sent before it (`sd_notify_barrier`).
