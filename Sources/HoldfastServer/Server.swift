@@ -31,8 +31,11 @@ public final class Server: Sendable {
     }
 
     /// Prepares a server: checks the TLS files and creates the event loops (nothing is bound yet).
-    /// `binaryVersion` is what `GET /admin/status` reports.
-    public init(configuration: Configuration, logger: Logger, binaryVersion: String = "dev") throws {
+    /// `binaryVersion` is what `GET /admin/status` reports; `clock` decides the connections' deadlines and
+    /// timeouts (tests pass a ``ServerClock/manual(_:)`` one).
+    public init(
+        configuration: Configuration, logger: Logger, binaryVersion: String = "dev", clock: ServerClock = .system
+    ) throws {
         self.configuration = configuration
         var tls: TLSServerContext?
         if configuration.tlsEnabled {
@@ -77,7 +80,7 @@ public final class Server: Sendable {
             binaryVersion: binaryVersion)
         self.context = ServerContext(
             configuration: configuration, logger: logger, tls: tls, metrics: metrics, rooms: rooms, secret: secret,
-            admin: admin, upgrades: upgrades)
+            admin: admin, upgrades: upgrades, clock: clock)
     }
 
     /// `libChatHandlers.so` in the directory of the running executable.
@@ -191,12 +194,11 @@ public final class Server: Sendable {
         return fds
     }
 
-    /// Every 250 ms each loop checks its connections' deadlines (handshake, idle, closing).
+    /// Every 250 ms (real time) each loop checks its connections' deadlines (handshake, idle, closing) against
+    /// the server's clock.
     func scheduleSweep(on loop: EventLoop, connections: LoopConnections) {
         loop.schedule(afterMilliseconds: 250) { [self] in
-            let now = MonotonicClock.nowMilliseconds()
-            connections.forEach { $0.sweep(now: now) }
-            connections.trimHeapIfNeeded()
+            connections.sweep(now: context.clock.nowMilliseconds())
             scheduleSweep(on: loop, connections: connections)
         }
     }

@@ -28,6 +28,8 @@ final class ServerContext: Sendable {
     let admin: AdminAccess
     let upgrades: HandlerUpgrades
     let channelLimits: ChannelSocketLimits
+    /// The time every deadline and timeout of the connections is decided by.
+    let clock: ServerClock
     /// The binary upgrade (socket handoff) of this process.
     let handoff = BinaryUpgrade()
     private let secret: [UInt8]
@@ -35,8 +37,9 @@ final class ServerContext: Sendable {
 
     init(
         configuration: Configuration, logger: Logger, tls: TLSServerContext?, metrics: ServerMetrics,
-        rooms: RoomRegistry, secret: [UInt8], admin: AdminAccess, upgrades: HandlerUpgrades
+        rooms: RoomRegistry, secret: [UInt8], admin: AdminAccess, upgrades: HandlerUpgrades, clock: ServerClock
     ) {
+        self.clock = clock
         self.admin = admin
         self.upgrades = upgrades
         self.configuration = configuration
@@ -92,9 +95,7 @@ extension ServerContext {
     /// configured for local trials.
     func authenticate(_ params: [String: String]) -> Result<String, AuthenticationFailure> {
         if let token = params["token"], !token.isEmpty {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            switch ConnectToken.verify(token[...], secret: secret, now: Int64(now.tv_sec)) {
+            switch ConnectToken.verify(token[...], secret: secret, now: clock.wallMilliseconds() / 1000) {
             case .success(let user): return .success(user)
             case .failure(let error): return .failure(AuthenticationFailure(reason: "\(error)"))
             }

@@ -24,7 +24,8 @@ final class PhoenixSession {
         self.user = user
         self.version = version
         self.rooms = rooms
-        self.state = ChannelSocketState(version: version, limits: limits, now: MonotonicClock.nowMilliseconds())
+        let now = connection.context.clock.nowMilliseconds()
+        self.state = ChannelSocketState(version: version, limits: limits, now: now)
     }
 
     private var logger: Logger { connection.logger }
@@ -34,7 +35,7 @@ final class PhoenixSession {
     /// A text frame from the client.
     func receiveText(_ frame: UnsafeRawBufferPointer) {
         connection.context.metrics.messagesIn.add()
-        let now = MonotonicClock.nowMilliseconds()
+        let now = connection.context.clock.nowMilliseconds()
         do {
             let message = try PhoenixSerializer.decode(frame, version: version)
             perform(state.receive(message, frameSize: frame.count, now: now))
@@ -48,7 +49,7 @@ final class PhoenixSession {
     /// to a joined topic gets an error reply; anything else is treated as an undecodable frame.
     func receiveBinary(_ frame: UnsafeRawBufferPointer) {
         connection.context.metrics.messagesIn.add()
-        let now = MonotonicClock.nowMilliseconds()
+        let now = connection.context.clock.nowMilliseconds()
         guard version == .v2, let push = try? PhoenixSerializer.decodeBinary(frame) else {
             connection.context.metrics.protocolErrors.add()
             perform(state.receiveUndecodable(.wrongShape("binary frame"), now: now))

@@ -32,7 +32,7 @@ extension Connection {
                 return
             }
             // The answer comes when the rooms are resumed; the request timeout must not cut it off.
-            deadline = MonotonicClock.nowMilliseconds() + 300_000
+            deadline = context.clock.nowMilliseconds() + 300_000
             if request.path == "/admin/rollback" {
                 context.upgrades.rollback(completion: answerLater(keepAlive: keepAlive))
                 return

@@ -121,7 +121,7 @@ extension Connection {
         withApplicationOutput { response.serialize(keepAlive: keepAlive, into: &$0) }
         if keepAlive {
             http?.reset()
-            deadline = MonotonicClock.nowMilliseconds() + context.configuration.handshakeTimeoutMilliseconds
+            deadline = context.clock.nowMilliseconds() + context.configuration.handshakeTimeoutMilliseconds
             requestFlushIfNeeded()
         } else {
             closeAfterFlush()  // ignores anything else the client sends; the flush then shuts the write side

@@ -151,7 +151,7 @@ extension Connection {
         handoffGeneration &+= 1
         withApplicationOutput { webSocket!.appendClose(code: code, reason: reason, into: &$0) }
         phase = .webSocketClosing
-        deadline = MonotonicClock.nowMilliseconds() + 2_000
+        deadline = context.clock.nowMilliseconds() + 2_000
         requestFlushIfNeeded()
     }
 }

@@ -104,7 +104,7 @@ final class Connection: EventHandler {
         self.context = context
         self.owner = owner
         self.overLimit = overLimit
-        self.deadline = MonotonicClock.nowMilliseconds() + context.configuration.handshakeTimeoutMilliseconds
+        self.deadline = context.clock.nowMilliseconds() + context.configuration.handshakeTimeoutMilliseconds
         if let tlsHandshake {
             phase = .tlsHandshake
             self.tlsHandshake = tlsHandshake
@@ -205,7 +205,7 @@ final class Connection: EventHandler {
         handoffGeneration &+= 1
         phase = .lingering
         shutdown(fd, Int32(SHUT_WR))
-        deadline = MonotonicClock.nowMilliseconds() + 2_000
+        deadline = context.clock.nowMilliseconds() + 2_000
         if !inbound.isEmpty { inbound = [] }
         if !plainInbound.isEmpty { plainInbound = [] }
     }
