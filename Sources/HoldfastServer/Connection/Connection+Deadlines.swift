@@ -44,7 +44,7 @@ extension Connection {
             }
         case .webSocketClosing, .draining, .lingering:
             if deadline == 0 {
-                deadline = now + 2_000
+                deadline = now + Self.closingGraceMilliseconds
             } else if now >= deadline {
                 close()
             }
