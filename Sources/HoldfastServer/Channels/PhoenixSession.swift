@@ -45,19 +45,20 @@ final class PhoenixSession {
         }
     }
 
-    /// A binary frame: Phoenix's binary push format. Holdfast's chat handlers take JSON only, so a binary push
-    /// to a joined topic gets an error reply; anything else is treated as an undecodable frame.
+    /// A binary frame: Phoenix's binary push format, handled by the protocol state (limits, join_ref, the error
+    /// reply: Holdfast's chat handlers take JSON only); anything else, or any binary frame from a v1 client, is
+    /// an undecodable frame.
     func receiveBinary(_ frame: UnsafeRawBufferPointer) {
         connection.context.metrics.messagesIn.add()
         let now = connection.context.clock.nowMilliseconds()
-        guard version == .v2, let push = try? PhoenixSerializer.decodeBinary(frame) else {
+        do throws(PhoenixDecodeError) {
+            guard version == .v2 else { throw .wrongShape("binary frame") }
+            let push = try PhoenixSerializer.decodeBinary(frame)
+            perform(state.receiveBinary(push, frameSize: frame.count, now: now))
+        } catch {
             connection.context.metrics.protocolErrors.add()
-            perform(state.receiveUndecodable(.wrongShape("binary frame"), now: now))
-            return
+            perform(state.receiveUndecodable(error, now: now))
         }
-        let response = JSONValue.object([JSONMember("reason", .string("binary payloads are not supported"))])
-        logger.info("binary push refused", metadata: ["topic": "\(push.topic)", "event": "\(push.event)"])
-        send(reply: push.joinRef, ref: push.ref, topic: push.topic, status: "error", response: response)
     }
 
     // MARK: Actions
