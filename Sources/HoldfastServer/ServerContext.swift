@@ -48,30 +48,10 @@ final class ServerContext: Sendable {
         self.metrics = metrics
         self.rooms = rooms
         self.secret = secret
-        var limits = ChannelSocketLimits()
-        limits.maxTopics = configuration.maxTopicsPerSocket
-        limits.maxPayloadBytes = configuration.maxChannelPayloadBytes
-        limits.heartbeatTimeoutMilliseconds = configuration.heartbeatTimeoutMilliseconds
-        limits.maxMessagesPerWindow = configuration.rateLimitMessages
-        limits.rateWindowMilliseconds = configuration.rateLimitWindowMilliseconds
-        self.channelLimits = limits
-        self.httpLimits = HTTPLimits(
-            maxRequestLineLength: configuration.maxRequestLineBytes,
-            maxHeaderCount: configuration.maxHeaderCount,
-            maxHeaderBytes: configuration.maxHeaderBytes,
-            maxBodyBytes: configuration.maxBodyBytes
-        )
-        self.webSocketLimits = WebSocketLimits(
-            maxFrameSize: configuration.maxFrameBytes,
-            maxMessageSize: configuration.maxMessageBytes
-        )
-        var deflate = PerMessageDeflateConfiguration()
-        deflate.enabled = configuration.permessageDeflate
-        deflate.serverMaxWindowBits = configuration.deflateServerMaxWindowBits
-        deflate.serverNoContextTakeover = configuration.deflateServerNoContextTakeover
-        deflate.compressionLevel = configuration.deflateLevel
-        deflate.minimumSizeToCompress = configuration.deflateMinimumBytes
-        self.deflate = deflate
+        self.channelLimits = configuration.channels.socketLimits
+        self.httpLimits = configuration.http.limits
+        self.webSocketLimits = configuration.websocket.limits
+        self.deflate = configuration.websocket.deflate
     }
 }
 
