@@ -38,28 +38,28 @@ public final class Server: Sendable {
     ) throws {
         self.configuration = configuration
         var tls: TLSServerContext?
-        if configuration.tlsEnabled {
+        if configuration.tls.isEnabled {
             tls = try TLSServerContext(
-                certificateChainPath: configuration.tlsCertificatePath,
-                privateKeyPath: configuration.tlsKeyPath,
-                minimumVersion: configuration.tlsMinimumVersion == "1.3" ? .v1_3 : .v1_2
+                certificateChainPath: configuration.tls.certificatePath,
+                privateKeyPath: configuration.tls.keyPath,
+                minimumVersion: configuration.tls.minimumVersion == "1.3" ? .v1_3 : .v1_2
             )
         }
-        let group = try EventLoopGroup(count: configuration.resolvedEventLoops)
-        try StateDirectory.prepare(configuration.stateDirectory)
+        let group = try EventLoopGroup(count: configuration.server.resolvedEventLoops)
+        try StateDirectory.prepare(configuration.server.stateDirectory)
         let secret = try SecretStore.loadOrCreate(
-            configured: configuration.secretKey, stateDirectory: configuration.stateDirectory)
-        if configuration.allowUserIDParam {
+            configured: configuration.server.secretKey, stateDirectory: configuration.server.stateDirectory)
+        if configuration.server.allowUserIDParam {
             logger.warning("server.allow_user_id_param is on: sockets may connect as any user without a token")
         }
-        let historyPath = configuration.stateDirectory + "/history.sqlite3"
+        let historyPath = configuration.server.stateDirectory + "/history.sqlite3"
         var stores: [HistoryStore] = []
         for _ in group.loops {
-            stores.append(try HistoryStore(path: historyPath, keepPerRoom: configuration.historyPerRoom))
+            stores.append(try HistoryStore(path: historyPath, keepPerRoom: configuration.channels.historyPerRoom))
         }
         let metrics = ServerMetrics()
         let plugins = PluginRegistry()
-        let handlersPath = configuration.handlersPath.isEmpty ? Self.defaultHandlersPath() : configuration.handlersPath
+        let handlersPath = configuration.server.handlersPath.isEmpty ? Self.defaultHandlersPath() : configuration.server.handlersPath
         do {
             try plugins.start(with: try plugins.load(path: handlersPath))
         } catch {
@@ -68,15 +68,15 @@ public final class Server: Sendable {
         logger.info("handlers loaded", metadata: ["path": "\(handlersPath)", "version": "\(plugins.current?.version ?? "")"])
         let services = RoomServices(
             handler: PluginChatHandler(registry: plugins), logger: logger, metrics: metrics, stores: stores,
-            historyWriter: try HistoryWriter(path: historyPath, keepPerRoom: configuration.historyPerRoom, logger: logger),
+            historyWriter: try HistoryWriter(path: historyPath, keepPerRoom: configuration.channels.historyPerRoom, logger: logger),
             presenceRefPrefix: PresenceRefPrefix.make(),
-            presenceWindowMilliseconds: configuration.presenceWindowMilliseconds,
-            historyLimit: configuration.historyPerRoom, deflateLevel: configuration.deflateLevel)
+            presenceWindowMilliseconds: configuration.channels.presenceWindowMilliseconds,
+            historyLimit: configuration.channels.historyPerRoom, deflateLevel: configuration.websocket.deflateLevel)
         let rooms = try RoomRegistry(loops: group.loops, services: services)
         let upgrades = HandlerUpgrades(registry: plugins, rooms: rooms, logger: logger)
         self.group = group
         let admin = try AdminAccess(
-            configuredToken: configuration.adminToken, stateDirectory: configuration.stateDirectory,
+            configuredToken: configuration.admin.token, stateDirectory: configuration.server.stateDirectory,
             binaryVersion: binaryVersion)
         self.context = ServerContext(
             configuration: configuration, logger: logger, tls: tls, metrics: metrics, rooms: rooms, secret: secret,
@@ -103,10 +103,10 @@ public final class Server: Sendable {
     public func start() throws {
         // Many sockets, and a later binary upgrade briefly holds them twice (in flight to the new process).
         ProcessLimits.raiseFileLimit()
-        let plain = try bindListeners(on: configuration.listen)
+        let plain = try bindListeners(on: configuration.server.listen)
         var secure: [Int32] = []
-        if configuration.tlsEnabled { secure = try bindListeners(on: configuration.tlsListen) }
-        let adminFD = try Socket.listen(on: configuration.adminListen, backlog: 64, reusePort: false)
+        if configuration.tls.isEnabled { secure = try bindListeners(on: configuration.tls.listen) }
+        let adminFD = try Socket.listen(on: configuration.admin.listen, backlog: 64, reusePort: false)
         var specs = plain.enumerated().map { ListenerSpec(fd: $0.element, kind: .plain, loopIndex: $0.offset) }
         specs += secure.enumerated().map { ListenerSpec(fd: $0.element, kind: .tls, loopIndex: $0.offset) }
         specs.append(ListenerSpec(fd: adminFD, kind: .admin, loopIndex: 0))
@@ -170,7 +170,7 @@ public final class Server: Sendable {
                 "admin-address": "\(admin.map { "\($0)" } ?? "none")",
                 "admin-token": "\(context.admin.tokenPath ?? "configured")",
                 "event-loops": "\(group.loops.count)",
-                "max-connections": "\(configuration.maxConnections)",
+                "max-connections": "\(configuration.server.maxConnections)",
                 "version": "\(context.admin.binaryVersion)",
                 "pid": "\(getpid())",
             ]
@@ -223,7 +223,7 @@ public final class Server: Sendable {
 
     /// SIGUSR2: a binary upgrade to `upgrade.binary`, or to the path this process was started as.
     private func upgradeOnSignal() {
-        let path = configuration.upgradeBinary.isEmpty ? context.handoff.startupExecutable : configuration.upgradeBinary
+        let path = configuration.upgrade.binary.isEmpty ? context.handoff.startupExecutable : configuration.upgrade.binary
         context.logger.notice("SIGUSR2: binary upgrade requested", metadata: ["binary": "\(path)"])
         let logger = context.logger
         context.handoff.upgrade(to: path, requesterFD: nil) { result in
@@ -248,7 +248,7 @@ public final class Server: Sendable {
                 connections.forEach { $0.beginShutdown() }
             }
         }
-        let deadline = MonotonicClock.nowMilliseconds() + configuration.shutdownTimeoutMilliseconds
+        let deadline = MonotonicClock.nowMilliseconds() + configuration.server.shutdownTimeoutMilliseconds
         while openConnections > 0 && MonotonicClock.nowMilliseconds() < deadline {
             usleep(10_000)
         }

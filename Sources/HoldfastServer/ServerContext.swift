@@ -80,7 +80,7 @@ extension ServerContext {
             case .failure(let error): return .failure(AuthenticationFailure(reason: "\(error)"))
             }
         }
-        if configuration.allowUserIDParam, let user = params["user_id"], !user.isEmpty, user.utf8.count <= 256 {
+        if configuration.server.allowUserIDParam, let user = params["user_id"], !user.isEmpty, user.utf8.count <= 256 {
             return .success(user)
         }
         return .failure(AuthenticationFailure(reason: "missing token"))

@@ -17,13 +17,13 @@ import Testing
 
     @Test func embeddedDefaultsMatchTheDesign() {
         let configuration = Configuration()
-        #expect(configuration.listen == SocketAddress(host: "127.0.0.1", port: 4000))
-        #expect(configuration.adminListen == SocketAddress(host: "127.0.0.1", port: 4001))
-        #expect(configuration.tlsListen.port == 4443)
-        #expect(!configuration.tlsEnabled)
-        #expect(configuration.stateDirectory == "./var/holdfast")
-        #expect(configuration.eventLoops == 0)
-        #expect(configuration.echoEndpoint)
+        #expect(configuration.server.listen == SocketAddress(host: "127.0.0.1", port: 4000))
+        #expect(configuration.admin.listen == SocketAddress(host: "127.0.0.1", port: 4001))
+        #expect(configuration.tls.listen.port == 4443)
+        #expect(!configuration.tls.isEnabled)
+        #expect(configuration.server.stateDirectory == "./var/holdfast")
+        #expect(configuration.server.eventLoops == 0)
+        #expect(configuration.server.echoEndpoint)
     }
 
     @Test func shippedConfigFileDocumentsEveryKeyWithItsDefault() throws {
@@ -34,18 +34,18 @@ import Testing
             #expect(text.contains("\n\(key.name) = "), "config/holdfast.toml must document \(key.path)")
         }
         let defaults = Configuration()
-        #expect(fromFile.listen == defaults.listen)
-        #expect(fromFile.maxConnections == defaults.maxConnections)
-        #expect(fromFile.maxMessageBytes == defaults.maxMessageBytes)
-        #expect(fromFile.logLevel == defaults.logLevel)
+        #expect(fromFile.server.listen == defaults.server.listen)
+        #expect(fromFile.server.maxConnections == defaults.server.maxConnections)
+        #expect(fromFile.websocket.maxMessageBytes == defaults.websocket.maxMessageBytes)
+        #expect(fromFile.log.level == defaults.log.level)
     }
 
     @Test func environmentOverridesTheFile() throws {
         var configuration = Configuration()
         try configuration.apply(toml: "[server]\nlisten = \"127.0.0.1:5000\"\n", source: "test")
         try configuration.apply(environment: ["HOLDFAST_LISTEN": "127.0.0.1:6000", "HOLDFAST_TLS_CERT": "/c.pem"])
-        #expect(configuration.listen.port == 6000)
-        #expect(configuration.tlsCertificatePath == "/c.pem")
+        #expect(configuration.server.listen.port == 6000)
+        #expect(configuration.tls.certificatePath == "/c.pem")
     }
 
     @Test func unknownKeysAreErrorsNamingTheKey() {
@@ -69,7 +69,7 @@ import Testing
     @Test func listsAreParsedFromTOMLArrays() throws {
         var configuration = Configuration()
         try configuration.apply(toml: "[server]\nallowed_origins = [\"https://a\", \"https://b\"]\n", source: "test")
-        #expect(configuration.allowedOrigins == ["https://a", "https://b"])
+        #expect(configuration.server.allowedOrigins == ["https://a", "https://b"])
     }
 
     @Test func malformedTOMLIsReported() {

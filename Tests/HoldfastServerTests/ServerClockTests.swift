@@ -12,7 +12,7 @@ import Testing
     @Test func theIdleSweepClosesAWebSocketOnlyWhenTheClockPassesTheTimeout() throws {
         let clock = ManualClock()
         let idle: Int64 = 3_600_000
-        let server = try TestServer(clock: clock) { $0.idleTimeoutMilliseconds = idle }
+        let server = try TestServer(clock: clock) { $0.server.idleTimeoutMilliseconds = idle }
         defer { server.stop() }
         let client = try BlockingClient(port: server.port)
         defer { client.close() }
@@ -38,7 +38,7 @@ import Testing
 
     @Test func aRequestNotCompletedInTimeIsAnsweredByTheClock() throws {
         let clock = ManualClock()
-        let server = try TestServer(clock: clock) { $0.handshakeTimeoutMilliseconds = 10_000 }
+        let server = try TestServer(clock: clock) { $0.server.handshakeTimeoutMilliseconds = 10_000 }
         defer { server.stop() }
         let client = try BlockingClient(port: server.port)
         defer { client.close() }
@@ -61,12 +61,12 @@ private struct TestServer {
             buffer.baseAddress.flatMap { mkdtemp($0) }.map { String(cString: $0) }
         }
         var configuration = Configuration()
-        configuration.listen = SocketAddress(host: "127.0.0.1", port: 0)
-        configuration.adminListen = SocketAddress(host: "127.0.0.1", port: 0)
-        configuration.eventLoops = 1
-        configuration.stateDirectory = try #require(directory)
-        configuration.handlersPath = Self.binDirectory + "/libChatHandlers.so"
-        configuration.shutdownTimeoutMilliseconds = 1_000
+        configuration.server.listen = SocketAddress(host: "127.0.0.1", port: 0)
+        configuration.admin.listen = SocketAddress(host: "127.0.0.1", port: 0)
+        configuration.server.eventLoops = 1
+        configuration.server.stateDirectory = try #require(directory)
+        configuration.server.handlersPath = Self.binDirectory + "/libChatHandlers.so"
+        configuration.server.shutdownTimeoutMilliseconds = 1_000
         configure(&configuration)
         var logger = Logger(label: "clock-tests")
         logger.logLevel = .warning

@@ -114,7 +114,7 @@ final class PhoenixSession {
             rooms.send(topic, .chat(connectionID: member.connectionID, body: body, clientID: payload["client_id"], ref: ref))
         case "typing":
             rooms.send(topic, .typing(connectionID: member.connectionID))
-        case "holdfast:crash_room" where connection.context.configuration.testHooks:
+        case "holdfast:crash_room" where connection.context.configuration.server.testHooks:
             logger.warning("test hook: crashing room", metadata: ["topic": "\(topic)"])
             rooms.injectFault(topic: topic)
             send(reply: joinRef, ref: ref, topic: topic, status: "ok", response: .emptyObject)

@@ -40,7 +40,7 @@ extension Connection {
             let body = try? request.body.withUnsafeBytes { try JSON.parse($0) }
             if let path = body?["handlers"]?.stringValue, !path.isEmpty {
                 logger.notice("handler upgrade requested", metadata: ["path": "\(path)"])
-                let hold = context.configuration.testHooks ? body?["test_hold_ms"]?.integerValue ?? 0 : 0
+                let hold = context.configuration.server.testHooks ? body?["test_hold_ms"]?.integerValue ?? 0 : 0
                 context.upgrades.upgrade(path: path, holdMilliseconds: hold, completion: answerLater(keepAlive: keepAlive))
             } else if let path = body?["binary"]?.stringValue, !path.isEmpty {
                 logger.notice("binary upgrade requested", metadata: ["binary": "\(path)"])
@@ -120,7 +120,7 @@ extension Connection {
         ])
     }
 
-    private var loopCount: Int { context.configuration.resolvedEventLoops }
+    private var loopCount: Int { context.configuration.server.resolvedEventLoops }
 
     func json(_ status: HTTPStatus, _ value: JSONValue) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: JSON.encode(value))

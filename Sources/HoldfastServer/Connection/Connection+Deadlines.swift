@@ -18,7 +18,7 @@ extension Connection {
                 return
             }
             if !sawTraffic { releaseIdleMemory() }
-            let idleTimeout = context.configuration.idleTimeoutMilliseconds
+            let idleTimeout = context.configuration.server.idleTimeoutMilliseconds
             guard idleTimeout > 0 else {
                 sawTraffic = false
                 return

@@ -90,8 +90,8 @@ extension Connection {
     /// Checks the origin and answers the WebSocket handshake: the new WebSocket layer, or nil when refused (the
     /// refusal is queued and the connection drains).
     private func acceptWebSocket(_ request: HTTPRequest) -> WebSocketConnection? {
-        if !context.configuration.allowedOrigins.isEmpty, let origin = request.header("Origin"),
-            !context.configuration.allowedOrigins.contains(origin)
+        if !context.configuration.server.allowedOrigins.isEmpty, let origin = request.header("Origin"),
+            !context.configuration.server.allowedOrigins.contains(origin)
         {
             logger.info("origin not allowed", metadata: ["fd": "\(fd)", "origin": "\(origin)"])
             respond(.plainText(.forbidden, "origin not allowed"), keepAlive: false)
@@ -129,7 +129,7 @@ extension Connection {
         withApplicationOutput { response.serialize(keepAlive: keepAlive, into: &$0) }
         if keepAlive {
             if case .http(let layer) = state { layer.parser.reset() }
-            deadline = context.clock.nowMilliseconds() + context.configuration.handshakeTimeoutMilliseconds
+            deadline = context.clock.nowMilliseconds() + context.configuration.server.handshakeTimeoutMilliseconds
             requestFlushIfNeeded()
         } else {
             closeAfterFlush()  // ignores anything else the client sends; the flush then shuts the write side
@@ -148,7 +148,7 @@ enum Route {
     init(path: Substring, configuration: Configuration) {
         switch path {
         case "/healthz": self = .health
-        case "/ws/echo" where configuration.echoEndpoint: self = .echo
+        case "/ws/echo" where configuration.server.echoEndpoint: self = .echo
         case "/socket/websocket": self = .phoenix
         case "/metrics": self = .metrics
         default: self = .notFound

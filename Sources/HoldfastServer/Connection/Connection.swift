@@ -78,7 +78,7 @@ final class Connection: EventHandler {
         self.context = context
         self.owner = owner
         self.overLimit = overLimit
-        self.deadline = context.clock.nowMilliseconds() + context.configuration.handshakeTimeoutMilliseconds
+        self.deadline = context.clock.nowMilliseconds() + context.configuration.server.handshakeTimeoutMilliseconds
         if let tlsHandshake {
             state = .tlsHandshake(tlsHandshake)
         } else {

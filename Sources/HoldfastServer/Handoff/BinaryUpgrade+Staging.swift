@@ -37,7 +37,7 @@ extension HandoffAttempt {
             }
             return records
         }) else { throw failure(500, "loops_unresponsive", "an event loop did not copy its connections") }
-        let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds)
         do {
             for (loop, listener) in runtime.listeners {
                 let kind: ListenerSnapshot.Kind = listener.isAdmin ? .admin : listener.isTLS ? .tls : .plain
@@ -56,7 +56,7 @@ extension HandoffAttempt {
         }
         try completeRound(writer)
         mark("staging", since: started)
-        let verify = configuration.testHooks
+        let verify = configuration.server.testHooks
         let loops = copies.map { loopCopies in
             var staged = StagedLoop()
             for copy in loopCopies {
@@ -97,7 +97,7 @@ extension HandoffAttempt {
         let started = MonotonicClock.nowNanoseconds()
         let runtime = self.runtime
         let requester = requesterFD
-        let verify = configuration.testHooks
+        let verify = configuration.server.testHooks
         let current = staged.loops
         stagingStarted = true
         guard let rounds = runtime.onEveryLoop(timeoutMilliseconds: 30_000, { index in
@@ -109,7 +109,7 @@ extension HandoffAttempt {
         }) else { throw failure(500, "loops_unresponsive", "an event loop did not copy its connections") }
         staged.loops = rounds.map(\.1)
         let changes = Self.merge(rounds.map(\.0))
-        let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds)
         do {
             try Self.write(changes, to: writer)
         } catch {
@@ -129,7 +129,7 @@ extension HandoffAttempt {
             throw failure(502, "send_failed", "handing the connections to the new binary failed: \(error)")
         }
         closeDeferredSockets()
-        let answer = try awaitControl(timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds, step: "staged")
+        let answer = try awaitControl(timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds, step: "staged")
         switch answer {
         case .staged: break
         case .failed(let reason): throw failure(502, "rebuild_failed", "the new binary could not take over: \(reason)")

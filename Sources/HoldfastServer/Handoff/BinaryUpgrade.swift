@@ -132,7 +132,7 @@ final class HandoffAttempt {
         channel = mine
         child = try spawn(binary, inheriting: theirs)
         theirs.close()
-        let ready = try awaitControl(timeoutMilliseconds: configuration.upgradeReadyTimeoutMilliseconds, step: "ready")
+        let ready = try awaitControl(timeoutMilliseconds: configuration.upgrade.readyTimeoutMilliseconds, step: "ready")
         guard case .ready(let newPID, let newVersion) = ready else {
             throw failure(502, "ready_failed", "the new binary answered \(ready) instead of READY")
         }
@@ -157,7 +157,7 @@ final class HandoffAttempt {
         let sendStarted = MonotonicClock.nowNanoseconds()
         let sent = try send(rooms: rooms, final: final, channel: mine)
         mark("send", since: sendStarted)
-        let answer = try awaitControl(timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds, step: "done")
+        let answer = try awaitControl(timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds, step: "done")
         let rebuild: Double
         switch answer {
         case .done(_, _, let milliseconds): rebuild = milliseconds
@@ -276,7 +276,7 @@ final class HandoffAttempt {
     private func graceForUnmovableConnections() throws(HandoffFailure) {
         let runtime = self.runtime
         let requester = requesterFD
-        let deadline = MonotonicClock.nowMilliseconds() + Int64(configuration.upgradeHandshakeGraceMilliseconds)
+        let deadline = MonotonicClock.nowMilliseconds() + Int64(configuration.upgrade.handshakeGraceMilliseconds)
         let started = MonotonicClock.nowNanoseconds()
         while true {
             guard let counts = runtime.onEveryLoop({ index in

@@ -63,7 +63,7 @@ extension Server {
             throw TakeoverError(reason: reason)
         }
         let rebuilt = Double(MonotonicClock.nowNanoseconds() - started) / 1e6
-        if configuration.testHooks, let delay = ProcessEnvironment.current()["HOLDFAST_TEST_TAKEOVER_DELAY_MS"].flatMap({ UInt32($0) }) {
+        if configuration.server.testHooks, let delay = ProcessEnvironment.current()["HOLDFAST_TEST_TAKEOVER_DELAY_MS"].flatMap({ UInt32($0) }) {
             // Test hook: a new binary that is slow to rebuild, to exercise the old process's DONE timeout.
             usleep(delay * 1000)
         }
@@ -140,7 +140,7 @@ extension Server {
     /// Staging (the old process still serves): builds every connection from its copy and registers its socket
     /// on its loop, and decodes every room's presence. Nothing is read or written: the loops do not run yet.
     private func receiveStaging(from channel: HandoffChannel, perLoop: [LoopConnections]) throws -> StagedConnections {
-        let reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        let reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds)
         var stage = StagedConnections()
         var unclaimed: [Int32] = []
         do {
@@ -183,12 +183,12 @@ extension Server {
         var stage = stage
         // Catch-up rounds (each its own stream, answered STAGED), then the final stream, which starts with the
         // header.
-        var reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        var reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds)
         var headerBytes: [UInt8]?
         while headerBytes == nil {
             guard let (state, fd) = try reader.next() else {
                 try HandoffControl.staged(connections: stage.byKey.count).send(on: channel, timeoutMilliseconds: 5_000)
-                reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+                reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds)
                 continue
             }
             if state.first == HandoffFormat.headerRecord, fd == nil {
