@@ -59,7 +59,8 @@ public final class Server: Sendable {
         }
         let metrics = ServerMetrics()
         let plugins = PluginRegistry()
-        let handlersPath = configuration.server.handlersPath.isEmpty ? Self.defaultHandlersPath() : configuration.server.handlersPath
+        let configuredHandlers = configuration.server.handlersPath
+        let handlersPath = configuredHandlers.isEmpty ? Self.defaultHandlersPath() : configuredHandlers
         do {
             try plugins.start(with: try plugins.load(path: handlersPath))
         } catch {
@@ -68,7 +69,8 @@ public final class Server: Sendable {
         logger.info("handlers loaded", metadata: ["path": "\(handlersPath)", "version": "\(plugins.current?.version ?? "")"])
         let services = RoomServices(
             handler: PluginChatHandler(registry: plugins), logger: logger, metrics: metrics, stores: stores,
-            historyWriter: try HistoryWriter(path: historyPath, keepPerRoom: configuration.channels.historyPerRoom, logger: logger),
+            historyWriter: try HistoryWriter(
+                path: historyPath, keepPerRoom: configuration.channels.historyPerRoom, logger: logger),
             presenceRefPrefix: PresenceRefPrefix.make(),
             presenceWindowMilliseconds: configuration.channels.presenceWindowMilliseconds,
             historyLimit: configuration.channels.historyPerRoom, deflateLevel: configuration.websocket.deflateLevel)
@@ -223,7 +225,8 @@ public final class Server: Sendable {
 
     /// SIGUSR2: a binary upgrade to `upgrade.binary`, or to the path this process was started as.
     private func upgradeOnSignal() {
-        let path = configuration.upgrade.binary.isEmpty ? context.handoff.startupExecutable : configuration.upgrade.binary
+        let configured = configuration.upgrade.binary
+        let path = configured.isEmpty ? context.handoff.startupExecutable : configured
         context.logger.notice("SIGUSR2: binary upgrade requested", metadata: ["binary": "\(path)"])
         let logger = context.logger
         context.handoff.upgrade(to: path, requesterFD: nil) { result in
