@@ -80,8 +80,9 @@ public struct ChannelSocketState: Sendable, Equatable {
     }
 
     /// Handles a binary push (v2). Holdfast's handlers take JSON payloads only, so a push on a joined
-    /// topic gets an error reply; on any other topic the `unmatched topic` reply, as for text messages.
-    /// Size and rate limits apply as in ``receive(_:frameSize:now:)``.
+    /// topic gets an error reply (and a log line); on any other topic the `unmatched topic` reply, as for text
+    /// messages. Size and rate limits apply as in ``receive(_:frameSize:now:)``, and a stale join_ref is
+    /// ignored as in ``receiveEvent(_:)``.
     public mutating func receiveBinary(_ push: BinaryPush, frameSize: Int, now: Int64) -> [ChannelAction] {
         noteActivity(now: now)
         let probe = PhoenixMessage(
@@ -89,7 +90,10 @@ public struct ChannelSocketState: Sendable, Equatable {
         if let refused = refuseOverLimits(probe, frameSize: frameSize, now: now) { return refused }
         if let channel = channels[push.topic], channel.status == .joined {
             guard push.joinRef == nil || push.joinRef == channel.joinRef else { return [] }
-            return [errorReply(to: probe, ChannelReason.binaryUnsupported)]
+            return [
+                .log("refused binary push \"\(push.event)\" on \"\(push.topic)\""),
+                errorReply(to: probe, ChannelReason.binaryUnsupported),
+            ]
         }
         return [unmatchedTopicReply(probe)]
     }

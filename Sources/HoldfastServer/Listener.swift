@@ -63,20 +63,21 @@ final class Listener: EventHandler, @unchecked Sendable {
             do {
                 handshake = try TLSServerHandshake(context: tls)
             } catch {
-                context.logger.error("cannot start a TLS handshake, dropping connection", metadata: ["error": "\(error)"])
+                context.logger.error(
+                    "cannot start a TLS handshake, dropping connection", metadata: ["error": "\(error)"])
                 Socket.close(client)
                 return
             }
         }
-        if context.configuration.socketSendBufferBytes > 0 {
-            Socket.setBufferSizes(client, send: Int32(context.configuration.socketSendBufferBytes), receive: nil)
+        if context.configuration.server.socketSendBufferBytes > 0 {
+            Socket.setBufferSizes(client, send: Int32(context.configuration.server.socketSendBufferBytes), receive: nil)
         }
         let open = context.openConnections.wrappingAdd(1, ordering: .relaxed).newValue
         context.acceptedConnections.wrappingAdd(1, ordering: .relaxed)
         context.metrics.recordAccepted(tls: isTLS)
         let connection = Connection(
             fd: client, loop: loop, context: context, owner: connections, tlsHandshake: handshake,
-            overLimit: !isAdmin && open > context.configuration.maxConnections, isAdmin: isAdmin
+            overLimit: !isAdmin && open > context.configuration.server.maxConnections, isAdmin: isAdmin
         )
         do {
             try loop.register(fd: client, interest: .readable, handler: connection)

@@ -63,6 +63,13 @@ final class LoopConnections: @unchecked Sendable {
         Heap.trim()
     }
 
+    /// The periodic sweep at `now` (the server clock's monotonic reading): every connection enforces its
+    /// deadlines, then the heap is trimmed if a burst is over.
+    func sweep(now: Int64) {
+        forEach { $0.sweep(now: now) }
+        trimHeapIfNeeded()
+    }
+
     /// Runs `body` over a snapshot, so connections may close (and leave the list) while it runs.
     func forEach(_ body: (Connection) -> Void) {
         for connection in connections { body(connection) }

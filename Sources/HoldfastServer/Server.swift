@@ -1,7 +1,7 @@
-public import HoldfastCore
 import CHoldfast
 import Glibc
 import HoldfastAuth
+public import HoldfastCore
 import HoldfastHandoff
 import HoldfastHistory
 import HoldfastRooms
@@ -33,62 +33,69 @@ public final class Server: Sendable {
     }
 
     /// Prepares a server: checks the TLS files and creates the event loops (nothing is bound yet).
-    /// `binaryVersion` is what `GET /admin/status` reports.
-    public init(configuration: Configuration, logger: Logger, binaryVersion: String = "dev") throws {
+    /// `binaryVersion` is what `GET /admin/status` reports; `clock` decides the connections' deadlines and
+    /// timeouts (tests pass a ``ServerClock/manual(_:)`` one).
+    public init(
+        configuration: Configuration, logger: Logger, binaryVersion: String = "dev", clock: ServerClock = .system
+    ) throws {
         self.configuration = configuration
         var tls: TLSServerContext?
-        if configuration.tlsEnabled {
+        if configuration.tls.isEnabled {
             tls = try TLSServerContext(
-                certificateChainPath: configuration.tlsCertificatePath,
-                privateKeyPath: configuration.tlsKeyPath,
-                minimumVersion: configuration.tlsMinimumVersion == "1.3" ? .v1_3 : .v1_2
+                certificateChainPath: configuration.tls.certificatePath,
+                privateKeyPath: configuration.tls.keyPath,
+                minimumVersion: configuration.tls.minimumVersion == "1.3" ? .v1_3 : .v1_2
             )
         }
-        let group = try EventLoopGroup(count: configuration.resolvedEventLoops)
-        try StateDirectory.prepare(configuration.stateDirectory)
+        let group = try EventLoopGroup(count: configuration.server.resolvedEventLoops)
+        try StateDirectory.prepare(configuration.server.stateDirectory)
         let secret = try SecretStore.loadOrCreate(
-            configured: configuration.secretKey, stateDirectory: configuration.stateDirectory)
-        if configuration.allowUserIDParam {
+            configured: configuration.server.secretKey, stateDirectory: configuration.server.stateDirectory)
+        if configuration.server.allowUserIDParam {
             logger.warning("server.allow_user_id_param is on: sockets may connect as any user without a token")
         }
-        let historyPath = configuration.stateDirectory + "/history.sqlite3"
+        let historyPath = configuration.server.stateDirectory + "/history.sqlite3"
         var stores: [HistoryStore] = []
         for _ in group.loops {
-            stores.append(try HistoryStore(path: historyPath, keepPerRoom: configuration.historyPerRoom))
+            stores.append(try HistoryStore(path: historyPath, keepPerRoom: configuration.channels.historyPerRoom))
         }
         let metrics = ServerMetrics()
         let plugins = PluginRegistry()
-        let handlersPath = configuration.handlersPath.isEmpty ? Self.defaultHandlersPath() : configuration.handlersPath
+        let configuredHandlers = configuration.server.handlersPath
+        let handlersPath = configuredHandlers.isEmpty ? Self.defaultHandlersPath() : configuredHandlers
         do {
             try plugins.start(with: try plugins.load(path: handlersPath))
         } catch {
             throw HandlerStartError(path: handlersPath, reason: error.description)
         }
-        logger.info("handlers loaded", metadata: ["path": "\(handlersPath)", "version": "\(plugins.current?.version ?? "")"])
+        logger.info(
+            "handlers loaded", metadata: ["path": "\(handlersPath)", "version": "\(plugins.current?.version ?? "")"])
         let roomConfiguration = RoomConfiguration(
             presenceRefPrefix: PresenceRefPrefix.make(),
-            presenceWindowMilliseconds: configuration.presenceWindowMilliseconds,
-            historyLimit: configuration.historyPerRoom)
+            presenceWindowMilliseconds: configuration.channels.presenceWindowMilliseconds,
+            historyLimit: configuration.channels.historyPerRoom)
         let services = RoomServices(
             configuration: roomConfiguration, handler: PluginChatHandler(registry: plugins), logger: logger,
             metrics: metrics, stores: stores,
-            historyWriter: try HistoryWriter(path: historyPath, keepPerRoom: configuration.historyPerRoom, logger: logger),
-            deflateLevel: configuration.deflateLevel)
+            historyWriter: try HistoryWriter(
+                path: historyPath, keepPerRoom: configuration.channels.historyPerRoom, logger: logger),
+            deflateLevel: configuration.websocket.deflateLevel, clock: clock)
         let rooms = try RoomRegistry(loops: group.loops, services: services)
         let upgrades = HandlerUpgrades(registry: plugins, rooms: rooms, logger: logger)
         self.group = group
         let admin = try AdminAccess(
-            configuredToken: configuration.adminToken, stateDirectory: configuration.stateDirectory,
+            configuredToken: configuration.admin.token, stateDirectory: configuration.server.stateDirectory,
             binaryVersion: binaryVersion)
         self.context = ServerContext(
             configuration: configuration, logger: logger, tls: tls, metrics: metrics, rooms: rooms, secret: secret,
-            admin: admin, upgrades: upgrades)
+            admin: admin, upgrades: upgrades, clock: clock)
     }
 
     /// `libChatHandlers.so` in the directory of the running executable.
     static func defaultHandlersPath() -> String {
         guard let executable = ProcessEnvironment.executablePath() else { return "libChatHandlers.so" }
-        let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(
+            separator: "/")
         return directory + "/libChatHandlers.so"
     }
 
@@ -105,10 +112,10 @@ public final class Server: Sendable {
     public func start() throws {
         // Many sockets, and a later binary upgrade briefly holds them twice (in flight to the new process).
         ProcessLimits.raiseFileLimit()
-        let plain = try bindListeners(on: configuration.listen)
+        let plain = try bindListeners(on: configuration.server.listen)
         var secure: [Int32] = []
-        if configuration.tlsEnabled { secure = try bindListeners(on: configuration.tlsListen) }
-        let adminFD = try Socket.listen(on: configuration.adminListen, backlog: 64, reusePort: false)
+        if configuration.tls.isEnabled { secure = try bindListeners(on: configuration.tls.listen) }
+        let adminFD = try Socket.listen(on: configuration.admin.listen, backlog: 64, reusePort: false)
         var specs = plain.enumerated().map { ListenerSpec(fd: $0.element, kind: .plain, loopIndex: $0.offset) }
         specs += secure.enumerated().map { ListenerSpec(fd: $0.element, kind: .tls, loopIndex: $0.offset) }
         specs.append(ListenerSpec(fd: adminFD, kind: .admin, loopIndex: 0))
@@ -172,7 +179,7 @@ public final class Server: Sendable {
                 "admin-address": "\(admin.map { "\($0)" } ?? "none")",
                 "admin-token": "\(context.admin.tokenPath ?? "configured")",
                 "event-loops": "\(group.loops.count)",
-                "max-connections": "\(configuration.maxConnections)",
+                "max-connections": "\(configuration.server.maxConnections)",
                 "version": "\(context.admin.binaryVersion)",
                 "pid": "\(getpid())",
             ]
@@ -196,12 +203,11 @@ public final class Server: Sendable {
         return fds
     }
 
-    /// Every 250 ms each loop checks its connections' deadlines (handshake, idle, closing).
+    /// Every 250 ms (real time) each loop checks its connections' deadlines (handshake, idle, closing) against
+    /// the server's clock.
     func scheduleSweep(on loop: EventLoop, connections: LoopConnections) {
         loop.schedule(afterMilliseconds: 250) { [self] in
-            let now = MonotonicClock.nowMilliseconds()
-            connections.forEach { $0.sweep(now: now) }
-            connections.trimHeapIfNeeded()
+            connections.sweep(now: context.clock.nowMilliseconds())
             scheduleSweep(on: loop, connections: connections)
         }
     }
@@ -226,12 +232,15 @@ public final class Server: Sendable {
 
     /// SIGUSR2: a binary upgrade to `upgrade.binary`, or to the path this process was started as.
     private func upgradeOnSignal() {
-        let path = configuration.upgradeBinary.isEmpty ? context.handoff.startupExecutable : configuration.upgradeBinary
+        let configured = configuration.upgrade.binary
+        let path = configured.isEmpty ? context.handoff.startupExecutable : configured
         context.logger.notice("SIGUSR2: binary upgrade requested", metadata: ["binary": "\(path)"])
         let logger = context.logger
         context.handoff.upgrade(to: path, requesterFD: nil) { result in
             if case .failure(let failure) = result {
-                logger.error("binary upgrade failed, still serving", metadata: ["check": "\(failure.check)", "reason": "\(failure.reason)"])
+                logger.error(
+                    "binary upgrade failed, still serving",
+                    metadata: ["check": "\(failure.check)", "reason": "\(failure.reason)"])
             }
         }
     }
@@ -251,16 +260,18 @@ public final class Server: Sendable {
                 connections.forEach { $0.beginShutdown() }
             }
         }
-        let deadline = MonotonicClock.nowMilliseconds() + configuration.shutdownTimeoutMilliseconds
+        let deadline = MonotonicClock.nowMilliseconds() + configuration.server.shutdownTimeoutMilliseconds
         while openConnections > 0 && MonotonicClock.nowMilliseconds() < deadline {
             usleep(10_000)
         }
         let remaining = openConnections
         if remaining > 0 {
-            context.logger.warning("shutdown timeout reached, closing remaining connections", metadata: ["open": "\(remaining)"])
+            context.logger.warning(
+                "shutdown timeout reached, closing remaining connections", metadata: ["open": "\(remaining)"])
         }
         group.stopAndJoin()
-        context.logger.notice("stopped", metadata: ["accepted-total": "\(context.acceptedConnections.load(ordering: .relaxed))"])
+        context.logger.notice(
+            "stopped", metadata: ["accepted-total": "\(context.acceptedConnections.load(ordering: .relaxed))"])
     }
 }
 

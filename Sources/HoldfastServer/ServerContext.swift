@@ -28,6 +28,8 @@ final class ServerContext: Sendable {
     let admin: AdminAccess
     let upgrades: HandlerUpgrades
     let channelLimits: ChannelSocketLimits
+    /// The time every deadline and timeout of the connections is decided by.
+    let clock: ServerClock
     /// The binary upgrade (socket handoff) of this process.
     let handoff = BinaryUpgrade()
     private let secret: [UInt8]
@@ -35,8 +37,9 @@ final class ServerContext: Sendable {
 
     init(
         configuration: Configuration, logger: Logger, tls: TLSServerContext?, metrics: ServerMetrics,
-        rooms: RoomRegistry, secret: [UInt8], admin: AdminAccess, upgrades: HandlerUpgrades
+        rooms: RoomRegistry, secret: [UInt8], admin: AdminAccess, upgrades: HandlerUpgrades, clock: ServerClock
     ) {
+        self.clock = clock
         self.admin = admin
         self.upgrades = upgrades
         self.configuration = configuration
@@ -45,30 +48,10 @@ final class ServerContext: Sendable {
         self.metrics = metrics
         self.rooms = rooms
         self.secret = secret
-        var limits = ChannelSocketLimits()
-        limits.maxTopics = configuration.maxTopicsPerSocket
-        limits.maxPayloadBytes = configuration.maxChannelPayloadBytes
-        limits.heartbeatTimeoutMilliseconds = configuration.heartbeatTimeoutMilliseconds
-        limits.maxMessagesPerWindow = configuration.rateLimitMessages
-        limits.rateWindowMilliseconds = configuration.rateLimitWindowMilliseconds
-        self.channelLimits = limits
-        self.httpLimits = HTTPLimits(
-            maxRequestLineLength: configuration.maxRequestLineBytes,
-            maxHeaderCount: configuration.maxHeaderCount,
-            maxHeaderBytes: configuration.maxHeaderBytes,
-            maxBodyBytes: configuration.maxBodyBytes
-        )
-        self.webSocketLimits = WebSocketLimits(
-            maxFrameSize: configuration.maxFrameBytes,
-            maxMessageSize: configuration.maxMessageBytes
-        )
-        var deflate = PerMessageDeflateConfiguration()
-        deflate.enabled = configuration.permessageDeflate
-        deflate.serverMaxWindowBits = configuration.deflateServerMaxWindowBits
-        deflate.serverNoContextTakeover = configuration.deflateServerNoContextTakeover
-        deflate.compressionLevel = configuration.deflateLevel
-        deflate.minimumSizeToCompress = configuration.deflateMinimumBytes
-        self.deflate = deflate
+        self.channelLimits = configuration.channels.socketLimits
+        self.httpLimits = configuration.http.limits
+        self.webSocketLimits = configuration.websocket.limits
+        self.deflate = configuration.websocket.deflate
     }
 }
 
@@ -92,14 +75,12 @@ extension ServerContext {
     /// configured for local trials.
     func authenticate(_ params: [String: String]) -> Result<String, AuthenticationFailure> {
         if let token = params["token"], !token.isEmpty {
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            switch ConnectToken.verify(token[...], secret: secret, now: Int64(now.tv_sec)) {
+            switch ConnectToken.verify(token[...], secret: secret, now: clock.wallMilliseconds() / 1000) {
             case .success(let user): return .success(user)
             case .failure(let error): return .failure(AuthenticationFailure(reason: "\(error)"))
             }
         }
-        if configuration.allowUserIDParam, let user = params["user_id"], !user.isEmpty, user.utf8.count <= 256 {
+        if configuration.server.allowUserIDParam, let user = params["user_id"], !user.isEmpty, user.utf8.count <= 256 {
             return .success(user)
         }
         return .failure(AuthenticationFailure(reason: "missing token"))

@@ -11,13 +11,13 @@ struct AdminClient {
     /// Builds a client from the configuration: the admin address, and the token given, configured, or read from
     /// the state dir where the server generated it.
     init(configuration: Configuration, token explicitToken: String?) throws(AdminClientError) {
-        address = configuration.adminListen
+        address = configuration.admin.listen
         if let explicitToken, !explicitToken.isEmpty {
             token = explicitToken
-        } else if !configuration.adminToken.isEmpty {
-            token = configuration.adminToken
+        } else if !configuration.admin.token.isEmpty {
+            token = configuration.admin.token
         } else {
-            let path = configuration.stateDirectory + "/admin_token"
+            let path = configuration.server.stateDirectory + "/admin_token"
             guard let bytes = Self.read(path) else {
                 throw .noToken(path: path)
             }

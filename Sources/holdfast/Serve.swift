@@ -52,7 +52,7 @@ struct Serve: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        let level = Logger.Level(rawValue: settings.log.level) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -86,13 +86,13 @@ struct Serve: ParsableCommand {
 
     private func applyFlags(to settings: inout Configuration) throws {
         let flag = "command-line option"
-        if let port { settings.listen.port = port }
+        if let port { settings.server.listen.port = port }
         if let listen { try key("server", "listen").apply(listen, to: &settings, source: flag) }
-        if let tlsPort { settings.tlsListen.port = tlsPort }
-        if let adminPort { settings.adminListen.port = adminPort }
-        if let handlers { settings.handlersPath = handlers }
-        if let tlsCert { settings.tlsCertificatePath = tlsCert }
-        if let tlsKey { settings.tlsKeyPath = tlsKey }
+        if let tlsPort { settings.tls.listen.port = tlsPort }
+        if let adminPort { settings.admin.listen.port = adminPort }
+        if let handlers { settings.server.handlersPath = handlers }
+        if let tlsCert { settings.tls.certificatePath = tlsCert }
+        if let tlsKey { settings.tls.keyPath = tlsKey }
         if let eventLoops { try key("server", "event_loops").apply(String(eventLoops), to: &settings, source: flag) }
         if let logLevel { try key("log", "level").apply(logLevel, to: &settings, source: flag) }
     }

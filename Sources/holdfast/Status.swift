@@ -19,7 +19,7 @@ struct Status: ParsableCommand {
         var settings = try loadSettings(config)
         if let admin {
             guard let address = SocketAddress(parsing: admin) else { throw ValidationError("--admin must be HOST:PORT") }
-            settings.adminListen = address
+            settings.admin.listen = address
         }
         let client = try AdminClient(configuration: settings, token: token)
         let (status, body) = try client.request(method: "GET", path: "/admin/status")

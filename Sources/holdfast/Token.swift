@@ -32,7 +32,8 @@ struct Token: ParsableCommand {
         let secret: [UInt8]
         do {
             settings = try Configuration.load(path: config, environment: currentEnvironment())
-            secret = try SecretStore.loadOrCreate(configured: settings.secretKey, stateDirectory: settings.stateDirectory)
+            secret = try SecretStore.loadOrCreate(
+                configured: settings.server.secretKey, stateDirectory: settings.server.stateDirectory)
         } catch {
             throw ValidationError("\(error)")
         }

@@ -55,7 +55,7 @@ struct AdminOptions: ParsableArguments {
         var settings = try loadSettings(config)
         if let address {
             guard let parsed = SocketAddress(parsing: address) else { throw ValidationError("--admin must be HOST:PORT") }
-            settings.adminListen = parsed
+            settings.admin.listen = parsed
         }
         let client = try AdminClient(configuration: settings, token: token)
         let (status, answer) = try client.request(method: method, path: path, body: body)

@@ -362,6 +362,58 @@ def test_too_many_topics_and_oversized_payloads_get_error_replies(server_factory
     client.close()
 
 
+def binary_push(join_ref: str | None, ref: str, topic: str, event: str, payload: bytes) -> bytes:
+    """Phoenix's v2 binary push: kind 0, the four string lengths, the strings, then the raw payload."""
+    fields = [(join_ref or "").encode(), ref.encode(), topic.encode(), event.encode()]
+    return bytes([0, *(len(field) for field in fields)]) + b"".join(fields) + payload
+
+
+def test_binary_pushes_get_the_protocols_answers(server_factory):
+    server = server_factory({
+        "HOLDFAST_CHANNELS_MAX_PAYLOAD_BYTES": "200",
+        "HOLDFAST_CHANNELS_RATE_LIMIT_MESSAGES": "5",
+        "HOLDFAST_CHANNELS_RATE_LIMIT_WINDOW_MS": "600000",
+    })
+    client = Phoenix(server)
+    join_ref = client.join("room:bin")["join_ref"]  # the 1st message of the rate window
+
+    def push(join_ref, topic, payload=b"\x00\x01") -> str:
+        client.ref += 1
+        client.ws.send(binary_push(join_ref, str(client.ref), topic, "upload", payload))
+        return str(client.ref)
+
+    def reason(ref) -> str:
+        reply = client.reply_to(ref)
+        assert reply["payload"]["status"] == "error"
+        return reply["payload"]["response"]["reason"]
+
+    assert reason(push(join_ref, "room:bin")) == "binary payloads are not supported"
+    assert server.wait_for_log('refused binary push "upload" on "room:bin"')
+    assert reason(push(join_ref, "room:bin", b"x" * 300)) == "payload too large"  # not counted
+    assert reason(push(None, "room:elsewhere")) == "unmatched topic"
+    # A push of an earlier join of the topic is dropped without an answer, as Phoenix drops stale messages.
+    stale = push("not-" + join_ref, "room:bin")
+    heartbeat = client.push("phoenix", "heartbeat", {})
+    assert client.reply_to(heartbeat)["payload"]["status"] == "ok"
+    assert not [m for m in client.inbox + client.collect(0.3) if m.get("ref") == stale]
+    # 5 counted so far (join, refused, unmatched, stale, and this one); the 6th is over the limit.
+    assert reason(push(join_ref, "room:bin")) == "binary payloads are not supported"
+    assert reason(push(join_ref, "room:bin")) == "rate limited"
+    assert server.wait_for_log("socket rate limited")
+    # A refused push is an answer, not a fault: the socket stays open.
+    heartbeat = client.push("phoenix", "heartbeat", {})
+    assert client.reply_to(heartbeat)["payload"]["status"] == "ok"
+    client.close()
+
+
+def test_binary_frames_that_are_not_pushes_close_the_socket(server):
+    client = Phoenix(server)
+    client.ws.send(bytes([1, 0, 0, 0, 0]))  # kind 1 is a reply: clients do not send those
+    with pytest.raises(ConnectionClosed):
+        client.next(timeout=5)
+    assert server.wait_for_log("binary frame is not a Phoenix push")
+
+
 def test_join_of_a_topic_without_a_channel_is_refused(server):
     client = Phoenix(server)
     reply = client.join("lobby:elsewhere")

@@ -208,12 +208,56 @@ private func joinedSocket(limits: ChannelSocketLimits = ChannelSocketLimits()) -
         let push = BinaryPush(joinRef: "1", ref: "2", topic: "room:lobby", event: "upload", payload: [1])
         #expect(
             state.receiveBinary(push, frameSize: 20, now: 1)
-                == [.reply(joinRef: "1", ref: "2", topic: "room:lobby", status: "error", response: reason(ChannelReason.binaryUnsupported))])
+                == [
+                    .log("refused binary push \"upload\" on \"room:lobby\""),
+                    .reply(
+                        joinRef: "1", ref: "2", topic: "room:lobby", status: "error",
+                        response: reason(ChannelReason.binaryUnsupported)),
+                ])
         var other = push
         other.topic = "room:x"
         #expect(
             state.receiveBinary(other, frameSize: 20, now: 1)
                 == [.reply(joinRef: nil, ref: "2", topic: "room:x", status: "error", response: reason("unmatched topic"))])
+        var withoutJoinRef = push
+        withoutJoinRef.joinRef = nil
+        #expect(state.receiveBinary(withoutJoinRef, frameSize: 20, now: 1).last?.isErrorReply == true)
+    }
+
+    @Test func ignoresBinaryPushesOfAnEarlierJoin() {
+        var state = joinedSocket()
+        let stale = BinaryPush(joinRef: "0", ref: "2", topic: "room:lobby", event: "upload", payload: [1])
+        #expect(state.receiveBinary(stale, frameSize: 20, now: 1) == [])
+        #expect(state.lastReceivedAt == 1)
+    }
+
+    @Test func binaryPushesCountAgainstTheSizeAndRateLimits() {
+        var state = joinedSocket(limits: ChannelSocketLimits(maxPayloadBytes: 100, maxMessagesPerWindow: 2))
+        let push = BinaryPush(joinRef: "1", ref: "2", topic: "room:lobby", event: "upload", payload: [1])
+        #expect(
+            state.receiveBinary(push, frameSize: 101, now: 1)
+                == [
+                    .log("refused 101-byte message on \"room:lobby\""),
+                    .reply(
+                        joinRef: "1", ref: "2", topic: "room:lobby", status: "error",
+                        response: reason(ChannelReason.payloadTooLarge)),
+                ])
+        // The join counted once in the window starting at 0: one more push fits, the next is refused.
+        #expect(state.receiveBinary(push, frameSize: 100, now: 2).last?.isErrorReply == true)
+        let limited = ChannelAction.reply(
+            joinRef: "1", ref: "2", topic: "room:lobby", status: "error", response: reason(ChannelReason.rateLimited))
+        #expect(state.receiveBinary(push, frameSize: 20, now: 3) == [.log("socket rate limited"), limited])
+        #expect(state.receiveBinary(push, frameSize: 20, now: 4) == [limited])
+        var stale = push
+        stale.joinRef = "0"
+        #expect(
+            state.receiveBinary(stale, frameSize: 20, now: 5)
+                == [
+                    .reply(
+                        joinRef: "0", ref: "2", topic: "room:lobby", status: "error",
+                        response: reason(ChannelReason.rateLimited))
+                ],
+            "limits come before the join_ref check")
     }
 
     @Test func supportsV1ClientsWithoutJoinRefs() {
@@ -235,6 +279,11 @@ private func joinedSocket(limits: ChannelSocketLimits = ChannelSocketLimits()) -
 extension ChannelAction {
     fileprivate var isOkReply: Bool {
         if case .reply(_, _, _, "ok", _) = self { return true }
+        return false
+    }
+
+    fileprivate var isErrorReply: Bool {
+        if case .reply(_, _, _, "error", _) = self { return true }
         return false
     }
 }

@@ -1,5 +1,8 @@
 import Glibc
+import HoldfastChannels
 import HoldfastCore
+import HoldfastHTTP
+import HoldfastWebSocket
 import Testing
 
 @testable import HoldfastServer
@@ -14,13 +17,13 @@ import Testing
 
     @Test func embeddedDefaultsMatchTheDesign() {
         let configuration = Configuration()
-        #expect(configuration.listen == SocketAddress(host: "127.0.0.1", port: 4000))
-        #expect(configuration.adminListen == SocketAddress(host: "127.0.0.1", port: 4001))
-        #expect(configuration.tlsListen.port == 4443)
-        #expect(!configuration.tlsEnabled)
-        #expect(configuration.stateDirectory == "./var/holdfast")
-        #expect(configuration.eventLoops == 0)
-        #expect(configuration.echoEndpoint)
+        #expect(configuration.server.listen == SocketAddress(host: "127.0.0.1", port: 4000))
+        #expect(configuration.admin.listen == SocketAddress(host: "127.0.0.1", port: 4001))
+        #expect(configuration.tls.listen.port == 4443)
+        #expect(!configuration.tls.isEnabled)
+        #expect(configuration.server.stateDirectory == "./var/holdfast")
+        #expect(configuration.server.eventLoops == 0)
+        #expect(configuration.server.echoEndpoint)
     }
 
     @Test func shippedConfigFileDocumentsEveryKeyWithItsDefault() throws {
@@ -31,18 +34,18 @@ import Testing
             #expect(text.contains("\n\(key.name) = "), "config/holdfast.toml must document \(key.path)")
         }
         let defaults = Configuration()
-        #expect(fromFile.listen == defaults.listen)
-        #expect(fromFile.maxConnections == defaults.maxConnections)
-        #expect(fromFile.maxMessageBytes == defaults.maxMessageBytes)
-        #expect(fromFile.logLevel == defaults.logLevel)
+        #expect(fromFile.server.listen == defaults.server.listen)
+        #expect(fromFile.server.maxConnections == defaults.server.maxConnections)
+        #expect(fromFile.websocket.maxMessageBytes == defaults.websocket.maxMessageBytes)
+        #expect(fromFile.log.level == defaults.log.level)
     }
 
     @Test func environmentOverridesTheFile() throws {
         var configuration = Configuration()
         try configuration.apply(toml: "[server]\nlisten = \"127.0.0.1:5000\"\n", source: "test")
         try configuration.apply(environment: ["HOLDFAST_LISTEN": "127.0.0.1:6000", "HOLDFAST_TLS_CERT": "/c.pem"])
-        #expect(configuration.listen.port == 6000)
-        #expect(configuration.tlsCertificatePath == "/c.pem")
+        #expect(configuration.server.listen.port == 6000)
+        #expect(configuration.tls.certificatePath == "/c.pem")
     }
 
     @Test func unknownKeysAreErrorsNamingTheKey() {
@@ -66,7 +69,7 @@ import Testing
     @Test func listsAreParsedFromTOMLArrays() throws {
         var configuration = Configuration()
         try configuration.apply(toml: "[server]\nallowed_origins = [\"https://a\", \"https://b\"]\n", source: "test")
-        #expect(configuration.allowedOrigins == ["https://a", "https://b"])
+        #expect(configuration.server.allowedOrigins == ["https://a", "https://b"])
     }
 
     @Test func malformedTOMLIsReported() {
@@ -74,6 +77,103 @@ import Testing
         #expect(throws: ConfigurationError.self) {
             try configuration.apply(toml: "[server\nlisten = ", source: "test")
         }
+    }
+
+    @Test func theOutsideNamesOfTheKeysStayFixed() {
+        // TOML keys and environment variables are an interface: deployments set them.
+        let names = ConfigurationKey.all.map { "\($0.path) \($0.environmentVariable)" }
+        #expect(
+            names == [
+                "server.listen HOLDFAST_LISTEN", "server.event_loops HOLDFAST_EVENT_LOOPS",
+                "server.max_connections HOLDFAST_MAX_CONNECTIONS",
+                "server.socket_send_buffer HOLDFAST_SOCKET_SEND_BUFFER",
+                "server.handshake_timeout_ms HOLDFAST_HANDSHAKE_TIMEOUT_MS",
+                "server.idle_timeout_ms HOLDFAST_IDLE_TIMEOUT_MS",
+                "server.shutdown_timeout_ms HOLDFAST_SHUTDOWN_TIMEOUT_MS",
+                "server.echo_endpoint HOLDFAST_ECHO_ENDPOINT", "server.state_dir HOLDFAST_STATE_DIR",
+                "server.max_outbound_bytes HOLDFAST_MAX_OUTBOUND_BYTES",
+                "server.outbound_high_water_bytes HOLDFAST_OUTBOUND_HIGH_WATER_BYTES",
+                "server.allowed_origins HOLDFAST_ALLOWED_ORIGINS", "server.secret_key HOLDFAST_SECRET_KEY",
+                "server.allow_user_id_param HOLDFAST_ALLOW_USER_ID_PARAM", "server.test_hooks HOLDFAST_TEST_HOOKS",
+                "server.handlers HOLDFAST_HANDLERS",
+                "channels.heartbeat_timeout_ms HOLDFAST_CHANNELS_HEARTBEAT_TIMEOUT_MS",
+                "channels.max_topics HOLDFAST_CHANNELS_MAX_TOPICS",
+                "channels.max_payload_bytes HOLDFAST_CHANNELS_MAX_PAYLOAD_BYTES",
+                "channels.rate_limit_messages HOLDFAST_CHANNELS_RATE_LIMIT_MESSAGES",
+                "channels.rate_limit_window_ms HOLDFAST_CHANNELS_RATE_LIMIT_WINDOW_MS",
+                "channels.presence_window_ms HOLDFAST_CHANNELS_PRESENCE_WINDOW_MS",
+                "channels.history_per_room HOLDFAST_CHANNELS_HISTORY_PER_ROOM",
+                "upgrade.binary HOLDFAST_UPGRADE_BINARY", "upgrade.ready_timeout_ms HOLDFAST_UPGRADE_READY_TIMEOUT_MS",
+                "upgrade.done_timeout_ms HOLDFAST_UPGRADE_DONE_TIMEOUT_MS",
+                "upgrade.handshake_grace_ms HOLDFAST_UPGRADE_HANDSHAKE_GRACE_MS",
+                "admin.listen HOLDFAST_ADMIN_LISTEN", "admin.token HOLDFAST_ADMIN_TOKEN",
+                "tls.listen HOLDFAST_TLS_LISTEN", "tls.cert HOLDFAST_TLS_CERT", "tls.key HOLDFAST_TLS_KEY",
+                "tls.min_version HOLDFAST_TLS_MIN_VERSION",
+                "http.max_request_line HOLDFAST_HTTP_MAX_REQUEST_LINE",
+                "http.max_header_count HOLDFAST_HTTP_MAX_HEADER_COUNT",
+                "http.max_header_bytes HOLDFAST_HTTP_MAX_HEADER_BYTES",
+                "http.max_body_bytes HOLDFAST_HTTP_MAX_BODY_BYTES",
+                "websocket.max_frame_size HOLDFAST_WEBSOCKET_MAX_FRAME_SIZE",
+                "websocket.max_message_size HOLDFAST_WEBSOCKET_MAX_MESSAGE_SIZE",
+                "websocket.permessage_deflate HOLDFAST_WEBSOCKET_PERMESSAGE_DEFLATE",
+                "websocket.deflate_server_max_window_bits HOLDFAST_WEBSOCKET_DEFLATE_SERVER_MAX_WINDOW_BITS",
+                "websocket.deflate_server_no_context_takeover HOLDFAST_WEBSOCKET_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER",
+                "websocket.deflate_level HOLDFAST_WEBSOCKET_DEFLATE_LEVEL",
+                "websocket.deflate_min_size HOLDFAST_WEBSOCKET_DEFLATE_MIN_SIZE", "log.level HOLDFAST_LOG_LEVEL",
+            ])
+    }
+
+    @Test func eachKeyLandsInItsSection() throws {
+        var configuration = Configuration()
+        try configuration.apply(
+            toml: """
+                [server]
+                max_connections = 7
+                [channels]
+                max_topics = 3
+                [upgrade]
+                ready_timeout_ms = 200
+                [admin]
+                listen = "127.0.0.1:9"
+                [tls]
+                min_version = "1.3"
+                [http]
+                max_header_count = 10
+                [websocket]
+                max_frame_size = 1000
+                [log]
+                level = "debug"
+                """, source: "test")
+        #expect(configuration.server.maxConnections == 7)
+        #expect(configuration.channels.maxTopics == 3)
+        #expect(configuration.upgrade.readyTimeoutMilliseconds == 200)
+        #expect(configuration.admin.listen.port == 9)
+        #expect(configuration.tls.minimumVersion == "1.3")
+        #expect(configuration.http.maxHeaderCount == 10)
+        #expect(configuration.websocket.maxFrameBytes == 1000)
+        #expect(configuration.log.level == "debug")
+    }
+
+    @Test func sectionsHandTheirLimitsToTheLayers() throws {
+        let defaults = Configuration()
+        #expect(defaults.http.limits == HTTPLimits())
+        #expect(defaults.websocket.limits == WebSocketLimits())
+        #expect(defaults.channels.socketLimits == ChannelSocketLimits())
+        var configuration = Configuration()
+        try configuration.apply(environment: [
+            "HOLDFAST_HTTP_MAX_HEADER_COUNT": "10", "HOLDFAST_HTTP_MAX_BODY_BYTES": "0",
+            "HOLDFAST_WEBSOCKET_MAX_FRAME_SIZE": "1000", "HOLDFAST_WEBSOCKET_MAX_MESSAGE_SIZE": "2000",
+            "HOLDFAST_CHANNELS_MAX_TOPICS": "3", "HOLDFAST_CHANNELS_RATE_LIMIT_WINDOW_MS": "500",
+            "HOLDFAST_CHANNELS_RATE_LIMIT_MESSAGES": "4", "HOLDFAST_WEBSOCKET_DEFLATE_LEVEL": "2",
+            "HOLDFAST_WEBSOCKET_PERMESSAGE_DEFLATE": "false",
+        ])
+        #expect(configuration.http.limits == HTTPLimits(maxHeaderCount: 10, maxBodyBytes: 0))
+        #expect(configuration.websocket.limits == WebSocketLimits(maxFrameSize: 1000, maxMessageSize: 2000))
+        #expect(
+            configuration.channels.socketLimits
+                == ChannelSocketLimits(maxTopics: 3, maxMessagesPerWindow: 4, rateWindowMilliseconds: 500))
+        #expect(configuration.websocket.deflate.compressionLevel == 2)
+        #expect(!configuration.websocket.deflate.enabled)
     }
 
     private func readAll(_ path: String) -> [UInt8]? {

@@ -29,7 +29,8 @@ final class PhoenixSession: MemberEndpoint {
         self.user = user
         self.version = version
         self.rooms = rooms
-        self.state = ChannelSocketState(version: version, limits: limits, now: MonotonicClock.nowMilliseconds())
+        let now = connection.context.clock.nowMilliseconds()
+        self.state = ChannelSocketState(version: version, limits: limits, now: now)
     }
 
     private var logger: Logger { connection.logger }
@@ -39,7 +40,7 @@ final class PhoenixSession: MemberEndpoint {
     /// A text frame from the client.
     func receiveText(_ frame: UnsafeRawBufferPointer) {
         connection.context.metrics.messagesIn.add()
-        let now = MonotonicClock.nowMilliseconds()
+        let now = connection.context.clock.nowMilliseconds()
         do {
             let message = try PhoenixSerializer.decode(frame, version: version)
             perform(state.receive(message, frameSize: frame.count, now: now))
@@ -49,19 +50,20 @@ final class PhoenixSession: MemberEndpoint {
         }
     }
 
-    /// A binary frame: Phoenix's binary push format. Holdfast's chat handlers take JSON only, so a binary push
-    /// to a joined topic gets an error reply; anything else is treated as an undecodable frame.
+    /// A binary frame: Phoenix's binary push format, handled by the protocol state (limits, join_ref, the error
+    /// reply: Holdfast's chat handlers take JSON only); anything else, or any binary frame from a v1 client, is
+    /// an undecodable frame.
     func receiveBinary(_ frame: UnsafeRawBufferPointer) {
         connection.context.metrics.messagesIn.add()
-        let now = MonotonicClock.nowMilliseconds()
-        guard version == .v2, let push = try? PhoenixSerializer.decodeBinary(frame) else {
+        let now = connection.context.clock.nowMilliseconds()
+        do throws(PhoenixDecodeError) {
+            guard version == .v2 else { throw .wrongShape("binary frame") }
+            let push = try PhoenixSerializer.decodeBinary(frame)
+            perform(state.receiveBinary(push, frameSize: frame.count, now: now))
+        } catch {
             connection.context.metrics.protocolErrors.add()
-            perform(state.receiveUndecodable(.wrongShape("binary frame"), now: now))
-            return
+            perform(state.receiveUndecodable(error, now: now))
         }
-        let response = JSONValue.object([JSONMember("reason", .string("binary payloads are not supported"))])
-        logger.info("binary push refused", metadata: ["topic": "\(push.topic)", "event": "\(push.event)"])
-        send(reply: push.joinRef, ref: push.ref, topic: push.topic, status: "error", response: response)
     }
 
     // MARK: Actions
@@ -119,7 +121,7 @@ final class PhoenixSession: MemberEndpoint {
             member.room?.send(.chat(connectionID: member.connectionID, body: body, clientID: payload["client_id"], ref: ref))
         case "typing":
             member.room?.send(.typing(connectionID: member.connectionID))
-        case "holdfast:crash_room" where connection.context.configuration.testHooks:
+        case "holdfast:crash_room" where connection.context.configuration.server.testHooks:
             logger.warning("test hook: crashing room", metadata: ["topic": "\(topic)"])
             rooms.injectFault(topic: topic)
             send(reply: joinRef, ref: ref, topic: topic, status: "ok", response: .emptyObject)

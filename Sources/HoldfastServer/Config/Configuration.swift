@@ -1,118 +1,29 @@
-public import HoldfastCore
-
-/// Everything `holdfast serve` can be told, with the embedded defaults of the design.
+/// Everything `holdfast serve` can be told, with the embedded defaults of the design, one property per section of
+/// `config/holdfast.toml` (`configuration.server.listen` is `[server] listen`).
 ///
 /// Sources override each other in this order: defaults, the TOML file (`--config`), `HOLDFAST_*` environment
 /// variables, command-line flags. `config/holdfast.toml` documents every key; ``ConfigurationKey/all`` is the
 /// single list of keys that the file, the environment and the documentation test all read.
 public struct Configuration: Sendable {
-    // [server]
-    /// The plaintext client listener (ws, http).
-    public var listen = SocketAddress(host: "127.0.0.1", port: 4000)
-    /// Event loops (threads); 0 means one per core.
-    public var eventLoops = 0
-    /// Open client connections above which new ones are answered 503.
-    public var maxConnections = 19_000
-    /// SO_SNDBUF of every accepted client connection in bytes; 0 leaves the kernel's default and its autotuning.
-    public var socketSendBufferBytes = 0
-    /// Time a new connection has to complete its TLS handshake and its HTTP request.
-    public var handshakeTimeoutMilliseconds: Int64 = 10_000
-    /// An open WebSocket with no traffic at all for this long is closed (0 disables).
-    public var idleTimeoutMilliseconds: Int64 = 120_000
-    /// Upper bound for a graceful shutdown: close frames sent, output flushed, then exit.
-    public var shutdownTimeoutMilliseconds: Int64 = 5_000
-    /// Serve the raw RFC 6455 echo endpoint `GET /ws/echo`.
-    public var echoEndpoint = true
-    /// Directory for durable state (history database, secrets, handoff socket).
-    public var stateDirectory = "./var/holdfast"
-    /// Output a connection may have queued before it is treated as a slow consumer and closed (1008).
-    public var maxOutboundBytes = 4 * 1024 * 1024
-    /// Queued output above which the server stops reading from that connection until it drains.
-    public var outboundHighWaterBytes = 256 * 1024
-    /// Origins allowed to open WebSockets; empty allows any.
-    public var allowedOrigins: [String] = []
-
-    /// Secret for signing connect tokens; generated into the state dir when empty.
-    public var secretKey = ""
-    /// The handler plugin loaded at start; empty means `libChatHandlers.so` next to the `holdfast` binary.
-    public var handlersPath = ""
-    /// Enable test-only hooks (the `holdfast:crash_room` event that makes a room fail). Never in production.
-    public var testHooks = false
-    /// Accept a plain `user_id` connect param instead of a signed token (local trials only; logs a warning).
-    public var allowUserIDParam = false
-
-    // [channels]
-    /// A socket that sends nothing (not even a heartbeat) for this long is closed (Phoenix: 60 s).
-    public var heartbeatTimeoutMilliseconds: Int64 = 60_000
-    /// Topics one socket may join at once.
-    public var maxTopicsPerSocket = 100
-    /// Largest Phoenix frame accepted from a client.
-    public var maxChannelPayloadBytes = 65_536
-    /// Messages a socket may send per rate window (heartbeats excepted) before getting `rate limited` errors.
-    public var rateLimitMessages = 100
-    /// The rate window.
-    public var rateLimitWindowMilliseconds: Int64 = 1_000
-    /// Presence diffs are coalesced over this window (0 = sent immediately).
-    public var presenceWindowMilliseconds: Int64 = 20
-    /// Messages kept per room for recovery (`last_seen_id`).
-    public var historyPerRoom = 1_000
-
-    // [upgrade]
-    /// The binary SIGUSR2 upgrades to; empty means the path this process was started as (looked up again at
-    /// the upgrade, so a `current` link switched to a new release is followed).
-    public var upgradeBinary = ""
-    /// How long the new binary has to start and answer READY before the upgrade is abandoned.
-    public var upgradeReadyTimeoutMilliseconds = 10_000
-    /// How long the new binary has to rebuild every connection and room and answer DONE.
-    public var upgradeDoneTimeoutMilliseconds = 10_000
-    /// How long connections that cannot move yet (TLS handshake, half-received request) get to finish.
-    public var upgradeHandshakeGraceMilliseconds = 1_000
-
-    // [admin]
-    /// The admin listener (upgrade, status); loopback only by default.
-    public var adminListen = SocketAddress(host: "127.0.0.1", port: 4001)
-    /// Bearer token for the admin endpoints; generated into the state dir when empty.
-    public var adminToken = ""
-
-    // [tls]
-    /// The TLS listener (wss, https); off unless a certificate and key are configured.
-    public var tlsListen = SocketAddress(host: "127.0.0.1", port: 4443)
-    /// PEM certificate chain path.
-    public var tlsCertificatePath = ""
-    /// PEM private key path.
-    public var tlsKeyPath = ""
-    /// Lowest TLS version accepted: "1.2" or "1.3".
-    public var tlsMinimumVersion = "1.2"
-
-    // [http]
-    public var maxRequestLineBytes = 8192
-    public var maxHeaderCount = 64
-    public var maxHeaderBytes = 16_384
-    public var maxBodyBytes = 1 << 20
-
-    // [websocket]
-    public var maxFrameBytes = 1 << 20
-    public var maxMessageBytes = 1 << 20
-    public var permessageDeflate = true
-    public var deflateServerMaxWindowBits = 15
-    /// Answer every deflate offer with `server_no_context_takeover`: room broadcasts and `presence_state` are then
-    /// compressed once for all members, and no connection keeps a compressor (about 256 KiB each) between messages.
-    public var deflateServerNoContextTakeover = true
-    public var deflateLevel = 6
-    public var deflateMinimumBytes = 64
-
-    // [log]
-    /// trace, debug, info, notice, warning, error or critical.
-    public var logLevel = "info"
+    /// `[server]`: listeners, connection limits and timeouts, state and handlers.
+    public var server = ServerSection()
+    /// `[channels]`: the Phoenix socket's limits, presence and history.
+    public var channels = ChannelsSection()
+    /// `[upgrade]`: binary upgrades.
+    public var upgrade = UpgradeSection()
+    /// `[admin]`: the admin listener.
+    public var admin = AdminSection()
+    /// `[tls]`: the TLS listener.
+    public var tls = TLSSection()
+    /// `[http]`: request limits.
+    public var http = HTTPSection()
+    /// `[websocket]`: frame limits and permessage-deflate.
+    public var websocket = WebSocketSection()
+    /// `[log]`: logging.
+    public var log = LogSection()
 
     /// The embedded defaults.
     public init() {}
-
-    /// Whether a TLS listener is configured.
-    public var tlsEnabled: Bool { !tlsCertificatePath.isEmpty && !tlsKeyPath.isEmpty }
-
-    /// The loop count after resolving 0 to the core count.
-    public var resolvedEventLoops: Int { eventLoops > 0 ? eventLoops : EventLoopGroup.processorCount }
 }
 
 /// A configuration problem, saying which key or file is wrong and how to fix it.

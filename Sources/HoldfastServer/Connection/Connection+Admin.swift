@@ -32,7 +32,7 @@ extension Connection {
                 return
             }
             // The answer comes when the rooms are resumed; the request timeout must not cut it off.
-            deadline = MonotonicClock.nowMilliseconds() + 300_000
+            deadline = context.clock.nowMilliseconds() + 300_000
             if request.path == "/admin/rollback" {
                 context.upgrades.rollback(completion: answerLater(keepAlive: keepAlive))
                 return
@@ -40,7 +40,7 @@ extension Connection {
             let body = try? request.body.withUnsafeBytes { try JSON.parse($0) }
             if let path = body?["handlers"]?.stringValue, !path.isEmpty {
                 logger.notice("handler upgrade requested", metadata: ["path": "\(path)"])
-                let hold = context.configuration.testHooks ? body?["test_hold_ms"]?.integerValue ?? 0 : 0
+                let hold = context.configuration.server.testHooks ? body?["test_hold_ms"]?.integerValue ?? 0 : 0
                 context.upgrades.upgrade(path: path, holdMilliseconds: hold, completion: answerLater(keepAlive: keepAlive))
             } else if let path = body?["binary"]?.stringValue, !path.isEmpty {
                 logger.notice("binary upgrade requested", metadata: ["binary": "\(path)"])
@@ -120,7 +120,7 @@ extension Connection {
         ])
     }
 
-    private var loopCount: Int { context.configuration.resolvedEventLoops }
+    private var loopCount: Int { context.configuration.server.resolvedEventLoops }
 
     func json(_ status: HTTPStatus, _ value: JSONValue) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: JSON.encode(value))

@@ -18,7 +18,7 @@ extension Connection {
                 return
             }
             if !sawTraffic { releaseIdleMemory() }
-            let idleTimeout = context.configuration.idleTimeoutMilliseconds
+            let idleTimeout = context.configuration.server.idleTimeoutMilliseconds
             guard idleTimeout > 0 else {
                 sawTraffic = false
                 return
@@ -44,7 +44,7 @@ extension Connection {
             }
         case .webSocketClosing, .draining, .lingering:
             if deadline == 0 {
-                deadline = now + 2_000
+                deadline = now + Self.closingGraceMilliseconds
             } else if now >= deadline {
                 close()
             }

@@ -35,7 +35,7 @@ extension Connection {
             respond(response, keepAlive: keepAlive)
         case .echo:
             guard request.method == "GET" else { return methodNotAllowed(request, allow: "GET") }
-            upgrade(request, to: .echo)
+            upgradeEcho(request)
         case .phoenix:
             guard request.method == "GET" else { return methodNotAllowed(request, allow: "GET") }
             upgradePhoenix(request)
@@ -77,21 +77,28 @@ extension Connection {
             respond(.plainText(.forbidden, "connect refused: \(reason)"), keepAlive: false)
             return
         }
-        guard upgrade(request, to: .phoenix) else { return }
-        phoenix = PhoenixSession(
+        guard let webSocket = acceptWebSocket(request) else { return }
+        let session = PhoenixSession(
             connection: self, connectionID: context.nextConnectionID(), user: user, version: version,
             rooms: context.rooms, limits: context.channelLimits)
+        enterWebSocket(webSocket, serving: .phoenix(session))
     }
 
-    /// Answers the WebSocket handshake and switches the connection to the WebSocket phase; false if refused.
-    @discardableResult
-    private func upgrade(_ request: HTTPRequest, to application: Application) -> Bool {
-        if !context.configuration.allowedOrigins.isEmpty, let origin = request.header("Origin"),
-            !context.configuration.allowedOrigins.contains(origin)
+    /// Upgrades to the echo WebSocket.
+    private func upgradeEcho(_ request: HTTPRequest) {
+        guard let webSocket = acceptWebSocket(request) else { return }
+        enterWebSocket(webSocket, serving: .echo)
+    }
+
+    /// Checks the origin and answers the WebSocket handshake: the new WebSocket layer, or nil when refused (the
+    /// refusal is queued and the connection drains).
+    private func acceptWebSocket(_ request: HTTPRequest) -> WebSocketConnection? {
+        if !context.configuration.server.allowedOrigins.isEmpty, let origin = request.header("Origin"),
+            !context.configuration.server.allowedOrigins.contains(origin)
         {
             logger.info("origin not allowed", metadata: ["fd": "\(fd)", "origin": "\(origin)"])
             respond(.plainText(.forbidden, "origin not allowed"), keepAlive: false)
-            return false
+            return nil
         }
         switch WebSocketHandshake.negotiate(request: request, deflate: context.deflate, selectSubprotocol: { _ in nil }) {
         case .failure(let error):
@@ -101,21 +108,22 @@ extension Connection {
                 .plainText(HTTPStatus(rawValue: error.status), error.reason, extraHeaders: headers),
                 keepAlive: false
             )
-            return false
+            return nil
         case .success(let accepted):
             withApplicationOutput { $0.append(contentsOf: accepted.responseBytes) }
-            webSocket = WebSocketConnection(
+            return WebSocketConnection(
                 limits: context.webSocketLimits,
                 deflate: accepted.deflate,
                 deflateConfiguration: context.deflate
             )
-            http = nil
-            self.application = application
-            phase = .webSocket
-            deadline = 0
-            requestFlushIfNeeded()
-            return true
         }
+    }
+
+    /// Switches the connection to the WebSocket phase (the handshake answer is queued).
+    private func enterWebSocket(_ webSocket: WebSocketConnection, serving application: Application) {
+        state = .webSocket(WebSocketLayer(webSocket, serving: application))
+        deadline = 0
+        requestFlushIfNeeded()
     }
 
     /// Queues an HTTP response; without keep-alive the connection closes once it is written.
@@ -123,8 +131,8 @@ extension Connection {
         handoffGeneration &+= 1
         withApplicationOutput { response.serialize(keepAlive: keepAlive, into: &$0) }
         if keepAlive {
-            http?.reset()
-            deadline = MonotonicClock.nowMilliseconds() + context.configuration.handshakeTimeoutMilliseconds
+            if case .http(let layer) = state { layer.parser.reset() }
+            deadline = context.clock.nowMilliseconds() + context.configuration.server.handshakeTimeoutMilliseconds
             requestFlushIfNeeded()
         } else {
             closeAfterFlush()  // ignores anything else the client sends; the flush then shuts the write side
@@ -143,7 +151,7 @@ enum Route {
     init(path: Substring, configuration: Configuration) {
         switch path {
         case "/healthz": self = .health
-        case "/ws/echo" where configuration.echoEndpoint: self = .echo
+        case "/ws/echo" where configuration.server.echoEndpoint: self = .echo
         case "/socket/websocket": self = .phoenix
         case "/metrics": self = .metrics
         default: self = .notFound

@@ -126,7 +126,7 @@ extension Connection {
             outboundOffset = 0
         }
         let pending = pendingOutputBytes
-        if pending > context.configuration.maxOutboundBytes {
+        if pending > context.configuration.server.maxOutboundBytes {
             logger.notice(
                 "slow consumer: output queue over the limit, closing",
                 metadata: ["fd": "\(fd)", "queued": "\(pending)"]
@@ -134,7 +134,7 @@ extension Connection {
             close()
             return
         }
-        readingPaused = pending > context.configuration.outboundHighWaterBytes
+        readingPaused = pending > context.configuration.server.outboundHighWaterBytes
         if !writableRegistered || readingPaused {
             writableRegistered = true
             loop.modify(fd: fd, interest: readingPaused ? .writable : [.readable, .writable])

@@ -10,9 +10,9 @@ extension Connection {
     func processPlaintext(_ bytes: UnsafeMutableRawBufferPointer) -> Int {
         var offset = 0
         while offset < bytes.count {
-            switch phase {
-            case .http:
-                let (result, consumed) = http!.parse(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+            switch state {
+            case .http(let layer):
+                let (result, consumed) = layer.parser.parse(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
                 offset += consumed
                 switch result {
                 case .needMoreInput:
@@ -27,11 +27,11 @@ extension Connection {
                     respond(HTTPResponse.plainText(error.status, error.description), keepAlive: false)
                     return bytes.count
                 }
-            case .webSocket, .webSocketClosing:
+            case .webSocket(let layer), .webSocketClosing(let layer):
                 let input = UnsafeMutableRawBufferPointer(rebasing: bytes[offset...])
-                let (event, consumed) = withApplicationOutput { webSocket!.nextEvent(input: input, output: &$0) }
+                let (event, consumed) = withApplicationOutput { layer.webSocket.nextEvent(input: input, output: &$0) }
                 offset += consumed
-                if !handle(event) { return offset }
+                if !handle(event, on: layer) { return offset }
             case .tlsHandshake:
                 return offset
             case .draining, .lingering, .closed:
@@ -41,15 +41,15 @@ extension Connection {
         return offset
     }
 
-    /// Acts on one WebSocket event; returns false when no further input should be parsed now.
-    private func handle(_ event: WebSocketEvent) -> Bool {
+    /// Acts on one WebSocket event of `layer`; returns false when no further input should be parsed now.
+    private func handle(_ event: WebSocketEvent, on layer: WebSocketLayer) -> Bool {
         switch event {
         case .needMoreInput:
             return false
         case .text(let payload):
-            if phase == .webSocket { onMessage(payload, opcode: .text) }
+            if phase == .webSocket { onMessage(payload, opcode: .text, on: layer) }
         case .binary(let payload):
-            if phase == .webSocket { onMessage(payload, opcode: .binary) }
+            if phase == .webSocket { onMessage(payload, opcode: .binary, on: layer) }
         case .ping, .pong:
             break  // the pong for a ping is already queued by the protocol layer
         case .closed(let code, let reason, let initiatedByPeer, let error):
@@ -72,21 +72,21 @@ extension Connection {
     }
 
     /// A complete message from the client.
-    private func onMessage(_ payload: UnsafeRawBufferPointer, opcode: WebSocketOpcode) {
-        switch application {
+    private func onMessage(_ payload: UnsafeRawBufferPointer, opcode: WebSocketOpcode, on layer: WebSocketLayer) {
+        switch layer.application {
         case .echo:
-            withApplicationOutput { webSocket!.appendMessage(payload, opcode: opcode, into: &$0) }
-        case .phoenix:
-            if opcode == .text { phoenix?.receiveText(payload) } else { phoenix?.receiveBinary(payload) }
+            withApplicationOutput { layer.webSocket.appendMessage(payload, opcode: opcode, into: &$0) }
+        case .phoenix(let session):
+            if opcode == .text { session.receiveText(payload) } else { session.receiveBinary(payload) }
         }
     }
 
     /// Sends one text message (a Phoenix reply or push encoded for this connection).
     func sendText(_ text: [UInt8]) {
-        guard phase == .webSocket else { return }
+        guard case .webSocket(let layer) = state else { return }
         if outputChangesState { handoffGeneration &+= 1 }
         text.withUnsafeBytes { bytes in
-            withApplicationOutput { webSocket!.appendMessage(bytes, opcode: .text, into: &$0) }
+            withApplicationOutput { layer.webSocket.appendMessage(bytes, opcode: .text, into: &$0) }
         }
         context.metrics.messagesOut.add()
         requestFlushIfNeeded()
@@ -107,7 +107,7 @@ extension Connection {
     func sendBroadcast(_ broadcast: EncodedBroadcast, version: PhoenixSerializerVersion) {
         guard phase == .webSocket else { return }
         if outputChangesState { handoffGeneration &+= 1 }
-        if webSocket!.deflateParameters != nil, let shared = broadcast.payload(for: version) {
+        if compresses, let shared = broadcast.payload(for: version) {
             sendShared(prefix: [], shared: shared)
         } else {
             send(frame: broadcast.frame(for: version))
@@ -117,18 +117,21 @@ extension Connection {
     /// `prefix + shared.body` as one message: the shared bytes as they are when this connection allows it (see
     /// `send(head:sharedBody:)`), compressed for this connection alone when it keeps a deflate context.
     private func sendShared(prefix: [UInt8], shared: SharedDeflate) {
-        guard let payload = webSocket!.sharedPayload(prefix: prefix, shared: shared) else {
-            withApplicationOutput { webSocket!.appendMessage(prefix: prefix, shared: shared, opcode: .text, into: &$0) }
+        guard case .webSocket(let layer) = state else { return }
+        guard let payload = layer.webSocket.sharedPayload(prefix: prefix, shared: shared) else {
+            withApplicationOutput {
+                layer.webSocket.appendMessage(prefix: prefix, shared: shared, opcode: .text, into: &$0)
+            }
             requestFlushIfNeeded()
             return
         }
         if sendsDirectly(payload.bytes.count) {
             var head: [UInt8] = []
-            webSocket!.appendSharedHead(prefix: prefix, payload: payload, opcode: .text, into: &head)
+            layer.webSocket.appendSharedHead(prefix: prefix, payload: payload, opcode: .text, into: &head)
             send(head: head, sharedBody: payload.bytes)
         } else {
             withApplicationOutput {
-                webSocket!.appendSharedHead(prefix: prefix, payload: payload, opcode: .text, into: &$0)
+                layer.webSocket.appendSharedHead(prefix: prefix, payload: payload, opcode: .text, into: &$0)
                 $0.append(contentsOf: payload.bytes)
             }
             requestFlushIfNeeded()
@@ -147,11 +150,11 @@ extension Connection {
 
     /// Sends a close frame and waits (bounded) for the peer's close before closing TCP.
     func closeWebSocket(code: WebSocketCloseCode, reason: String) {
-        guard phase == .webSocket else { return }
+        guard case .webSocket(let layer) = state else { return }
         handoffGeneration &+= 1
-        withApplicationOutput { webSocket!.appendClose(code: code, reason: reason, into: &$0) }
-        phase = .webSocketClosing
-        deadline = MonotonicClock.nowMilliseconds() + 2_000
+        withApplicationOutput { layer.webSocket.appendClose(code: code, reason: reason, into: &$0) }
+        state = .webSocketClosing(layer)
+        deadline = context.clock.nowMilliseconds() + Self.closingGraceMilliseconds
         requestFlushIfNeeded()
     }
 }

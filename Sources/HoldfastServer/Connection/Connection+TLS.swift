@@ -1,4 +1,5 @@
 import HoldfastCore
+import HoldfastHTTP
 import HoldfastTLS
 import Logging
 
@@ -7,27 +8,25 @@ extension Connection {
     /// Returns how many bytes of `bytes` were consumed; the rest is a partial record to keep.
     func processCiphertext(_ bytes: UnsafeMutableRawBufferPointer) -> Int {
         var offset = 0
-        if let handshake = tlsHandshake {
+        if case .tlsHandshake(let handshake) = state {
             let input = UnsafeRawBufferPointer(rebasing: bytes[...])
             switch handshake.advance(input: input, output: &outbound) {
             case .needMoreInput(let consumed):
                 return consumed
             case .established(let recordLayer, let consumed, _):
-                tlsHandshake = nil
                 tls = recordLayer
-                phase = .http
+                state = .http(HTTPLayer(limits: context.httpLimits))
                 offset = consumed
             case .failed(let error, _):
                 logger.info("TLS handshake failed", metadata: ["fd": "\(fd)", "error": "\(error)"])
-                tlsHandshake = nil
                 closeAfterFlush()
                 return bytes.count
             }
         }
-        guard tls != nil, offset < bytes.count else { return offset }
-        let outcome = tls!.open(
-            UnsafeMutableRawBufferPointer(rebasing: bytes[offset...]), plaintext: &plainInbound, output: &outbound
-        )
+        guard offset < bytes.count,
+            let outcome = tls?.open(
+                UnsafeMutableRawBufferPointer(rebasing: bytes[offset...]), plaintext: &plainInbound, output: &outbound)
+        else { return offset }
         offset += outcome.consumed
         processDecryptedInput()
         switch outcome.event {
@@ -60,7 +59,7 @@ extension Connection {
     /// Seals the application bytes queued since the last flush into TLS records.
     func sealPendingPlaintext() {
         guard tls != nil, !plainOutbound.isEmpty else { return }
-        plainOutbound.withUnsafeBytes { tls!.seal($0, into: &outbound) }
+        plainOutbound.withUnsafeBytes { tls?.seal($0, into: &outbound) }
         plainOutbound.removeAll(keepingCapacity: plainOutbound.capacity <= 16 * 1024)
     }
 }

@@ -9,59 +9,33 @@ import Synchronization
 /// One client connection, owned by one event loop for its whole life.
 ///
 /// Layers, bottom up: TCP, optionally TLS (OpenSSL for the handshake only, then our own record layer), HTTP/1.1
-/// until an upgrade, then WebSocket. Every piece of state is a stored property here (buffers, parser states,
-/// TLS record state), so a later binary upgrade can export it; nothing lives in OpenSSL or the kernel beyond the
-/// socket itself.
+/// until an upgrade, then WebSocket. Every piece of state is a stored property here (buffers, the phase with its
+/// parser state in ``state``, the TLS record state), so a later binary upgrade can export it; nothing lives in
+/// OpenSSL or the kernel beyond the socket itself, except during the TLS handshake.
 ///
-/// Memory: an idle connection holds no buffers (each is released when it drains); see `ConnectionLayoutTests`.
+/// Memory: an idle connection holds no buffers (each is released when it drains), and its phases share one slot
+/// as large as the largest layer; see `ConnectionLayoutTests`.
 ///
 /// Thread ownership: every member is touched only on `loop`'s thread.
 final class Connection: EventHandler {
-    enum Phase {
-        /// OpenSSL is running the TLS handshake.
-        case tlsHandshake
-        /// Reading HTTP requests (health checks, the WebSocket upgrade).
-        case http
-        /// An open WebSocket.
-        case webSocket
-        /// Our close frame is out; waiting for the peer's close (or the deadline) before closing TCP.
-        case webSocketClosing
-        /// Done with the protocol: writing the last queued bytes (a response, a close frame, an alert), then
-        /// lingering. Input is ignored.
-        case draining
-        /// Our last bytes are out and our write side is shut; discarding input until EOF or the deadline, so the
-        /// kernel does not answer late input with a reset that could destroy the response in flight.
-        case lingering
-        /// Closed; the object only waits to be released.
-        case closed
-    }
-
-    /// What the socket serves once upgraded.
-    enum Application {
-        /// `/ws/echo`: every message comes back.
-        case echo
-        /// `/socket/websocket`: Phoenix Channels (the session is in ``phoenix``).
-        case phoenix
-    }
+    /// How long a closing WebSocket waits for the peer's close, and a lingering socket for EOF.
+    static let closingGraceMilliseconds: Int64 = 2_000
 
     let fd: Int32
     unowned let loop: EventLoop
     let context: ServerContext
     unowned let owner: LoopConnections
 
-    var phase: Phase
+    /// The phase and the protocol layer it runs (see ``State``).
+    var state: State
     /// Answer every request with 503 (accepted while over the connection limit).
     let overLimit: Bool
     /// Accepted on the admin listener: only the admin endpoints are served.
     let isAdmin: Bool
-    var application: Application = .echo
 
-    var tlsHandshake: TLSServerHandshake?
+    /// The TLS record layer once the handshake is done: it outlives the HTTP and WebSocket phases (a close frame
+    /// or an alert is still sealed while draining), so it is not part of ``state``.
     var tls: TLSRecordLayer?
-    var http: HTTPRequestParser?
-    var webSocket: WebSocketConnection?
-    /// The Phoenix Channels session of a `/socket/websocket` connection.
-    var phoenix: PhoenixSession?
 
     /// Received bytes not consumed yet (ciphertext on TLS connections).
     var inbound: [UInt8] = []
@@ -92,7 +66,7 @@ final class Connection: EventHandler {
     var handoffGeneration: UInt64 = 0
 
     /// Whether queuing output changes the exported state beyond the queue itself (see ``handoffGeneration``).
-    var outputChangesState: Bool { tls != nil || webSocket?.deflateParameters != nil }
+    var outputChangesState: Bool { tls != nil || compresses }
 
     init(
         fd: Int32, loop: EventLoop, context: ServerContext, owner: LoopConnections,
@@ -104,17 +78,14 @@ final class Connection: EventHandler {
         self.context = context
         self.owner = owner
         self.overLimit = overLimit
-        self.deadline = MonotonicClock.nowMilliseconds() + context.configuration.handshakeTimeoutMilliseconds
+        self.deadline = context.clock.nowMilliseconds() + context.configuration.server.handshakeTimeoutMilliseconds
         if let tlsHandshake {
-            phase = .tlsHandshake
-            self.tlsHandshake = tlsHandshake
+            state = .tlsHandshake(tlsHandshake)
         } else {
-            phase = .http
+            state = .http(HTTPLayer(limits: context.httpLimits))
         }
-        http = HTTPRequestParser(limits: context.httpLimits)
     }
 
-    var isTLS: Bool { tls != nil || tlsHandshake != nil }
     var logger: Logger { context.logger }
 
     // MARK: Events
@@ -181,12 +152,12 @@ final class Connection: EventHandler {
     func close() {
         guard phase != .closed else { return }
         handoffGeneration &+= 1
-        phase = .closed
+        let session = phoenix
+        state = .closed
         loop.deregister(fd: fd)
         owner.closeSocket(fd)
         owner.remove(self)
-        phoenix?.connectionClosed()
-        phoenix = nil
+        session?.connectionClosed()
         context.openConnections.subtract(1, ordering: .relaxed)
     }
 
@@ -194,18 +165,18 @@ final class Connection: EventHandler {
     func closeAfterFlush() {
         guard phase != .closed, phase != .lingering else { return }
         handoffGeneration &+= 1
-        phase = .draining
+        state = .draining(state.application)
         closeWhenFlushed = true
         requestFlushIfNeeded(force: true)
     }
 
     /// Called by the flush once `closeWhenFlushed` output is fully written.
     func beginLingering() {
-        guard phase == .draining else { return }
+        guard case .draining(let application) = state else { return }
         handoffGeneration &+= 1
-        phase = .lingering
+        state = .lingering(application)
         shutdown(fd, Int32(SHUT_WR))
-        deadline = MonotonicClock.nowMilliseconds() + 2_000
+        deadline = context.clock.nowMilliseconds() + Self.closingGraceMilliseconds
         if !inbound.isEmpty { inbound = [] }
         if !plainInbound.isEmpty { plainInbound = [] }
     }

@@ -29,21 +29,27 @@ extension HandoffAttempt {
         // The loops go on serving while the copies are sent: a connection closed meanwhile keeps its socket open
         // until the stream is out, so no fd number on its way is stale or reused (a duplicate per connection
         // would double the fds, and a process may not hold that many).
-        guard let copies = runtime.onEveryLoop(timeoutMilliseconds: 30_000, { index in
-            runtime.connections[index].deferCloses()
-            var records: [(key: Int32, generation: UInt64, bytes: [UInt8])] = []
-            runtime.connections[index].forEach { connection in
-                guard connection.fd != requester, let snapshot = connection.handoffSnapshot(loopIndex: index) else {
-                    return
-                }
-                // A copy taken with output still queued goes stale as soon as that output is written (which does
-                // not move the generation on a plaintext connection): such a connection is always sent again.
-                let generation = connection.pendingOutputBytes > 0 ? UInt64.max : connection.handoffGeneration
-                records.append((connection.fd, generation, snapshot.encode()))
-            }
-            return records
-        }) else { throw .loopsUnresponsive(reason: "an event loop did not copy its connections") }
-        let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        guard
+            let copies = runtime.onEveryLoop(
+                timeoutMilliseconds: 30_000,
+                { index in
+                    runtime.connections[index].deferCloses()
+                    var records: [(key: Int32, generation: UInt64, bytes: [UInt8])] = []
+                    runtime.connections[index].forEach { connection in
+                        guard connection.fd != requester, let snapshot = connection.handoffSnapshot(loopIndex: index)
+                        else {
+                            return
+                        }
+                        // A copy taken with output still queued goes stale as soon as that output is written
+                        // (which does not move the generation on a plaintext connection): such a connection is
+                        // always sent again.
+                        let generation = connection.pendingOutputBytes > 0 ? UInt64.max : connection.handoffGeneration
+                        records.append((connection.fd, generation, snapshot.encode()))
+                    }
+                    return records
+                })
+        else { throw .loopsUnresponsive(reason: "an event loop did not copy its connections") }
+        let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds)
         do {
             for (loop, listener) in runtime.listeners {
                 let kind: ListenerSnapshot.Kind = listener.isAdmin ? .admin : listener.isTLS ? .tls : .plain
@@ -62,7 +68,7 @@ extension HandoffAttempt {
         }
         try finishRound(writer)
         mark("staging", since: started)
-        let verify = configuration.testHooks
+        let verify = configuration.server.testHooks
         let loops = copies.map { loopCopies in
             var staged = StagedLoop()
             for copy in loopCopies {
@@ -107,18 +113,22 @@ extension HandoffAttempt {
         let started = MonotonicClock.nowNanoseconds()
         let runtime = self.runtime
         let requester = requesterFD
-        let verify = configuration.testHooks
+        let verify = configuration.server.testHooks
         let current = staged.loops
-        guard let rounds = runtime.onEveryLoop(timeoutMilliseconds: 30_000, { index in
-            runtime.connections[index].deferCloses()
-            var loopStaged = current[index]
-            let changes = Self.collectChanges(
-                on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: verify)
-            return (changes, loopStaged)
-        }) else { throw .loopsUnresponsive(reason: "an event loop did not copy its connections") }
+        guard
+            let rounds = runtime.onEveryLoop(
+                timeoutMilliseconds: 30_000,
+                { index in
+                    runtime.connections[index].deferCloses()
+                    var loopStaged = current[index]
+                    let changes = Self.collectChanges(
+                        on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: verify)
+                    return (changes, loopStaged)
+                })
+        else { throw .loopsUnresponsive(reason: "an event loop did not copy its connections") }
         staged.loops = rounds.map(\.1)
         let changes = Self.merge(rounds.map(\.0))
-        let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds)
         do {
             try Self.write(changes, to: writer)
         } catch {
@@ -232,9 +242,11 @@ extension HandoffAttempt {
         let now = connection.handoffSnapshot(loopIndex: loopIndex)
         guard now?.encode() != staged else { return false }
         let then = try? ConnectionSnapshot(decoding: staged)
-        logger.error("binary upgrade: stale staged copy of an unchanged connection", metadata: [
-            "fd": "\(connection.fd)", "differs": "\(now.map { then?.differences(from: $0) ?? [] } ?? ["gone"])",
-        ])
+        logger.error(
+            "binary upgrade: stale staged copy of an unchanged connection",
+            metadata: [
+                "fd": "\(connection.fd)", "differs": "\(now.map { then?.differences(from: $0) ?? [] } ?? ["gone"])",
+            ])
         return true
     }
 }

@@ -12,10 +12,11 @@ extension Connection {
     /// a half-received compressed message inside zlib mid-block: none of them can be carried, so a binary
     /// upgrade gives them a short grace period to finish (see ``endForHandoff()``).
     var handoffBlocker: String? {
-        switch phase {
+        switch state {
         case .tlsHandshake: "TLS handshake in progress"
-        case .http: http?.hasPartialRequest == true ? "HTTP request half received" : nil
-        case .webSocket, .webSocketClosing: webSocket?.isExportable == false ? "compressed message half received" : nil
+        case .http(let layer): layer.parser.hasPartialRequest ? "HTTP request half received" : nil
+        case .webSocket(let layer), .webSocketClosing(let layer):
+            layer.webSocket.isExportable ? nil : "compressed message half received"
         case .draining, .lingering, .closed: nil
         }
     }
@@ -25,12 +26,16 @@ extension Connection {
     /// The last two are then draining and move as such.
     func endForHandoff() {
         guard let reason = handoffBlocker else { return }
-        logger.notice("binary upgrade: connection cannot be handed over, ending it", metadata: ["fd": "\(fd)", "reason": "\(reason)"])
+        logger.notice(
+            "binary upgrade: connection cannot be handed over, ending it",
+            metadata: ["fd": "\(fd)", "reason": "\(reason)"])
         switch phase {
         case .tlsHandshake:
             close()
         case .http:
-            respond(.plainText(.serviceUnavailable, "server restarting, retry", extraHeaders: [("Retry-After", "1")]), keepAlive: false)
+            respond(
+                .plainText(.serviceUnavailable, "server restarting, retry", extraHeaders: [("Retry-After", "1")]),
+                keepAlive: false)
         case .webSocket:
             closeWebSocket(code: .serviceRestart, reason: "server restarting")
         case .webSocketClosing, .draining, .lingering, .closed:
@@ -45,20 +50,20 @@ extension Connection {
         var snapshotPhase: ConnectionSnapshot.Phase
         var webSocketState: WebSocketConnectionState?
         var closeWhenFlushed = self.closeWhenFlushed
-        switch phase {
+        switch state {
         case .tlsHandshake, .closed:
             return nil
-        case .http:
-            guard http?.hasPartialRequest != true else { return nil }
+        case .http(let layer):
+            guard !layer.parser.hasPartialRequest else { return nil }
             snapshotPhase = .http
-        case .webSocket:
-            guard let state = webSocket?.exportState() else { return nil }
-            webSocketState = state
+        case .webSocket(let layer):
+            guard let exported = layer.webSocket.exportState() else { return nil }
+            webSocketState = exported
             snapshotPhase = .webSocket
-        case .webSocketClosing:
+        case .webSocketClosing(let layer):
             // Our close frame is queued; if the parser cannot move, nothing more is parsed: just drain and close.
-            if let state = webSocket?.exportState() {
-                webSocketState = state
+            if let exported = layer.webSocket.exportState() {
+                webSocketState = exported
                 snapshotPhase = .webSocketClosing
             } else {
                 snapshotPhase = .draining
@@ -69,13 +74,14 @@ extension Connection {
         case .lingering:
             snapshotPhase = .lingering
         }
+        let application = state.application
         sealPendingPlaintext()
         return ConnectionSnapshot(
             loopIndex: loopIndex, isAdmin: isAdmin, overLimit: overLimit, phase: snapshotPhase, deadline: deadline,
             closeWhenFlushed: closeWhenFlushed, inbound: inbound, plainInbound: plainInbound,
             outbound: Array(outbound[outboundOffset...]), tls: tls?.exportState(),
-            application: application == .phoenix ? .phoenix : .echo, webSocket: webSocketState,
-            phoenix: phoenix?.snapshot())
+            application: application?.session == nil ? .echo : .phoenix, webSocket: webSocketState,
+            phoenix: application?.session?.snapshot())
     }
 
     /// Drops a staged copy that a newer state replaced (or whose connection the old process closed): it leaves
@@ -83,8 +89,7 @@ extension Connection {
     /// replacement (or were closed by the caller), so nothing else is undone.
     func retireStagedCopy() {
         owner.remove(self)
-        phoenix = nil
-        phase = .closed
+        state = .closed
     }
 
     /// Rebuilds a connection handed over by the previous process on `fd`, owned by `loop`. The caller registers
@@ -107,23 +112,34 @@ extension Connection {
         connection.inbound = snapshot.inbound
         connection.plainInbound = snapshot.plainInbound
         connection.outbound = snapshot.outbound
-        connection.application = snapshot.application == .phoenix ? .phoenix : .echo
-        switch snapshot.phase {
-        case .http: connection.phase = .http
-        case .webSocket: connection.phase = .webSocket
-        case .webSocketClosing: connection.phase = .webSocketClosing
-        case .draining: connection.phase = .draining
-        case .lingering: connection.phase = .lingering
+        let webSocket = snapshot.webSocket.map(WebSocketConnection.init(importing:))
+        if snapshot.phase == .webSocket || snapshot.phase == .webSocketClosing, webSocket == nil {
+            throw HandoffStateError(reason: "\(snapshot.phase) without its WebSocket state")
         }
-        if connection.phase != .http { connection.http = nil }
-        if let state = snapshot.webSocket { connection.webSocket = WebSocketConnection(importing: state) }
         var members: [RoomMember] = []
-        if let session = snapshot.phoenix {
+        let application: Application
+        switch (snapshot.application, snapshot.phoenix) {
+        case (.echo, nil):
+            application = .echo
+        case (.phoenix, let session?):
             let restored = PhoenixSession(
                 connection: connection, connectionID: session.connectionID, user: session.user,
                 version: session.version, rooms: context.rooms, limits: context.channelLimits)
             members = restored.restore(from: session)
-            connection.phoenix = restored
+            application = .phoenix(restored)
+        case (.echo, .some):
+            throw HandoffStateError(reason: "an echo connection with a Phoenix session")
+        case (.phoenix, nil):
+            throw HandoffStateError(reason: "a Phoenix connection without its session")
+        }
+        switch (snapshot.phase, webSocket) {
+        case (.webSocket, let webSocket?):
+            connection.state = .webSocket(WebSocketLayer(webSocket, serving: application))
+        case (.webSocketClosing, let webSocket?):
+            connection.state = .webSocketClosing(WebSocketLayer(webSocket, serving: application))
+        case (.draining, _): connection.state = .draining(application)
+        case (.lingering, _): connection.state = .lingering(application)
+        case (.http, _), (.webSocket, nil), (.webSocketClosing, nil): break  // http: the fresh parser of `init`
         }
         return (connection, members)
     }

@@ -62,8 +62,9 @@ extension HandoffAttempt {
     /// Waits for the new process's answer to `step`, watching it: if it exits first, says how.
     func awaitReply(_ step: HandoffStep) -> HandoverMachine.Event {
         guard let channel, let child else { return .channelFailed("no new process") }
-        let timeout = step == .ready
-            ? configuration.upgradeReadyTimeoutMilliseconds : configuration.upgradeDoneTimeoutMilliseconds
+        let timeout =
+            step == .ready
+            ? configuration.upgrade.readyTimeoutMilliseconds : configuration.upgrade.doneTimeoutMilliseconds
         let deadline = MonotonicClock.nowMilliseconds() + Int64(timeout)
         while true {
             let left = Int(deadline - MonotonicClock.nowMilliseconds())
@@ -128,16 +129,18 @@ extension HandoffAttempt {
             throw .loopsUnresponsive(reason: "an event loop did not answer")
         }
         let requester = requesterFD
-        let deadline = MonotonicClock.nowMilliseconds() + Int64(configuration.upgradeHandshakeGraceMilliseconds)
+        let deadline = MonotonicClock.nowMilliseconds() + Int64(configuration.upgrade.handshakeGraceMilliseconds)
         let started = MonotonicClock.nowNanoseconds()
         while true {
-            guard let counts = runtime.onEveryLoop({ index in
-                var blocked = 0
-                runtime.connections[index].forEach {
-                    if $0.fd != requester && $0.handoffBlocker != nil { blocked += 1 }
-                }
-                return blocked
-            }) else { throw .loopsUnresponsive(reason: "an event loop did not answer") }
+            guard
+                let counts = runtime.onEveryLoop({ index in
+                    var blocked = 0
+                    runtime.connections[index].forEach {
+                        if $0.fd != requester && $0.handoffBlocker != nil { blocked += 1 }
+                    }
+                    return blocked
+                })
+            else { throw .loopsUnresponsive(reason: "an event loop did not answer") }
             if counts.reduce(0, +) == 0 { break }
             if MonotonicClock.nowMilliseconds() >= deadline {
                 _ = runtime.onEveryLoop { index in

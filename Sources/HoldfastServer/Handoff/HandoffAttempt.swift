@@ -123,10 +123,12 @@ final class HandoffAttempt {
         }
         let record = upgradeRecord(acknowledged: acknowledged)
         context.upgrades.record(record)
-        logger.notice("binary upgrade done: the new process serves, this one exits", metadata: [
-            "to": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)",
-            "steps-ms": "\(timings.map { "\($0.0)=\((($0.1 * 100).rounded() / 100))" }.joined(separator: ","))",
-        ])
+        logger.notice(
+            "binary upgrade done: the new process serves, this one exits",
+            metadata: [
+                "to": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)",
+                "steps-ms": "\(timings.map { "\($0.0)=\((($0.1 * 100).rounded() / 100))" }.joined(separator: ","))",
+            ])
         completion(.success(record))
         // Leave without running anything that could touch a socket: the kernel closes our copies of the fds,
         // which the new process keeps open.
@@ -161,12 +163,15 @@ final class HandoffAttempt {
     private func report(
         _ failure: HandoffFailure, completion: @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void
     ) {
-        logger.warning("binary upgrade rolled back, still serving", metadata: [
-            "check": "\(failure.code)", "reason": "\(failure.reason)",
-        ])
-        context.upgrades.record(UpgradeRecord(
-            kind: "binary", outcome: "refused", from: context.admin.binaryVersion, to: "", pauseMilliseconds: 0,
-            suspendMilliseconds: 0, migrateMilliseconds: 0, rooms: 0, error: failure.description))
+        logger.warning(
+            "binary upgrade rolled back, still serving",
+            metadata: [
+                "check": "\(failure.code)", "reason": "\(failure.reason)",
+            ])
+        context.upgrades.record(
+            UpgradeRecord(
+                kind: "binary", outcome: "refused", from: context.admin.binaryVersion, to: "", pauseMilliseconds: 0,
+                suspendMilliseconds: 0, migrateMilliseconds: 0, rooms: 0, error: failure.description))
         context.upgrades.release()
         completion(.failure(UpgradeFailure(failure)))
     }

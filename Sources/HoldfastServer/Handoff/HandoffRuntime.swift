@@ -33,4 +33,3 @@ struct HandoffRuntime: @unchecked Sendable {
         listeners.filter { $0.loop === loops[index] }.map(\.listener)
     }
 }
-

@@ -34,7 +34,7 @@ extension Server {
     /// Staging (the old process still serves): builds every connection from its copy and registers its socket
     /// on its loop, and decodes every room's presence. Nothing is read or written: the loops do not run yet.
     func receiveStaging(from channel: HandoffChannel, perLoop: [LoopConnections]) throws -> StagedConnections {
-        let reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        let reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds)
         var stage = StagedConnections()
         var unclaimed: [Int32] = []
         do {
@@ -77,7 +77,7 @@ extension Server {
     func receiveRound(
         from channel: HandoffChannel, stage: inout StagedConnections, perLoop: [LoopConnections]
     ) throws -> (HandoffHeader, [ActorRef<RoomMessage>], (connections: Int, rooms: Int))? {
-        let reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgradeDoneTimeoutMilliseconds)
+        let reader = HandoffReader(channel: channel, timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds)
         var headerBytes: [UInt8]?
         while headerBytes == nil {
             // END before any header: a catch-up round, answered STAGED.
@@ -89,9 +89,11 @@ extension Server {
             }
         }
         let header = try HandoffHeader(decoding: headerBytes ?? [])
-        context.logger.notice("binary upgrade: taking over", metadata: [
-            "from-pid": "\(header.pid)", "from-version": "\(header.binaryVersion)",
-        ])
+        context.logger.notice(
+            "binary upgrade: taking over",
+            metadata: [
+                "from-pid": "\(header.pid)", "from-version": "\(header.binaryVersion)",
+            ])
         var snapshots: [RoomSnapshot] = []
         while let (state, fd) = try reader.next() {
             if state.first == HandoffFormat.roomRecord {
@@ -187,9 +189,11 @@ extension Server {
             do {
                 chain.append(try registry.load(path: path))
             } catch {
-                context.logger.warning("handler plugin of the previous process does not load here", metadata: [
-                    "path": "\(path)", "error": "\(error)",
-                ])
+                context.logger.warning(
+                    "handler plugin of the previous process does not load here",
+                    metadata: [
+                        "path": "\(path)", "error": "\(error)",
+                    ])
             }
         }
         if chain.last?.path != header.handlerChain.last, let own = registry.current {

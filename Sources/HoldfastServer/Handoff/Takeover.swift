@@ -105,7 +105,7 @@ final class TakeoverRun {
         case .receiveRound:
             return outcome { try receiveRound() }
         case .sendDone(let connections, let rooms, let milliseconds):
-            if server.configuration.testHooks,
+            if server.configuration.server.testHooks,
                 let delay = ProcessEnvironment.current()["HOLDFAST_TEST_TAKEOVER_DELAY_MS"].flatMap({ UInt32($0) })
             {
                 // Test hook: a new binary that is slow to rebuild, to exercise the old process's DONE timeout.
@@ -187,9 +187,12 @@ final class TakeoverRun {
         ]
         context.upgrades.record(record)
         server.logAddresses("took over from the previous process; listening")
-        context.logger.notice("binary upgrade: serving", metadata: [
-            "connections": "\(counts.connections)", "rooms": "\(counts.rooms)", "staging-ms": "\(stagingMilliseconds)",
-            "final-ms": "\(rebuildMilliseconds)",
-        ])
+        context.logger.notice(
+            "binary upgrade: serving",
+            metadata: [
+                "connections": "\(counts.connections)", "rooms": "\(counts.rooms)",
+                "staging-ms": "\(stagingMilliseconds)",
+                "final-ms": "\(rebuildMilliseconds)",
+            ])
     }
 }

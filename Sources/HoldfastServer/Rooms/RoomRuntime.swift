@@ -96,7 +96,7 @@ final class RoomRuntime: ActorBehavior {
         guard var state = keep.state else { preconditionFailure("room state used before it was built") }
         // Out of the keep while it changes, so its tables stay uniquely referenced and change in place.
         keep.state = nil
-        let now = services.clock()
+        let now = services.now()
         let actions = state.handle(event, now: now)
         keep.state = state
         for action in actions { try perform(action, now: now, context: context) }

@@ -1,4 +1,3 @@
-import Glibc
 import HoldfastCore
 import HoldfastHistory
 import HoldfastRooms
@@ -16,8 +15,8 @@ final class RoomServices: @unchecked Sendable {
     let deflateLevel: Int
     /// Commits chat messages off the event loops.
     let historyWriter: HistoryWriter
-    /// The time rooms handle their events at; injected so a test can drive time.
-    let clock: @Sendable () -> RoomInstant
+    /// The server's clock: rooms handle their events at its time (a test can move it by hand).
+    let clock: ServerClock
     /// Set by a binary upgrade around its pause: rooms keep accepted messages pending instead of handing them to
     /// the history writer, so the pause need not wait for an fsync; the new process commits them.
     let commitsHeld = Atomic<Bool>(false)
@@ -26,8 +25,7 @@ final class RoomServices: @unchecked Sendable {
 
     init(
         configuration: RoomConfiguration, handler: any ChatHandler, logger: Logger, metrics: ServerMetrics,
-        stores: [HistoryStore], historyWriter: HistoryWriter, deflateLevel: Int,
-        clock: @escaping @Sendable () -> RoomInstant = RoomServices.systemClock
+        stores: [HistoryStore], historyWriter: HistoryWriter, deflateLevel: Int, clock: ServerClock
     ) {
         self.configuration = configuration
         self.deflateLevel = deflateLevel
@@ -42,11 +40,8 @@ final class RoomServices: @unchecked Sendable {
     /// The history connection of `loop` (call on that loop).
     func history(for loop: EventLoop) -> HistoryStore { stores[loop.index] }
 
-    /// The monotonic clock for timers, the realtime clock for timestamps.
-    @Sendable static func systemClock() -> RoomInstant {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        let wall = Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
-        return RoomInstant(monotonic: MonotonicClock.nowMilliseconds(), wall: wall)
+    /// The time a room handles an event at: the monotonic clock for its timers, the wall clock for timestamps.
+    func now() -> RoomInstant {
+        RoomInstant(monotonic: clock.nowMilliseconds(), wall: clock.wallMilliseconds())
     }
 }
