@@ -110,16 +110,24 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // What `holdfast serve` can be told: sections, defaults, the TOML file, HOLDFAST_* variables.
+        .target(
+            name: "HoldfastConfig",
+            dependencies: [
+                "HoldfastCore", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "HoldfastServer",
             dependencies: [
-                "HoldfastBytes", "HoldfastJSON", "HoldfastCore", "HoldfastTLS", "HoldfastHTTP", "HoldfastWebSocket",
+                "HoldfastBytes", "HoldfastJSON", "HoldfastConfig", "HoldfastCore", "HoldfastTLS", "HoldfastHTTP", "HoldfastWebSocket",
                 "HoldfastChannels", "HoldfastRooms",
                 "HoldfastPresence", "HoldfastHistory", "HoldfastAuth", "HoldfastActors", "COpenSSL", "HoldfastUpgrade",
                 "HoldfastHandoff",
                 .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -141,7 +149,7 @@ let package = Package(
         .executableTarget(
             name: "holdfast",
             dependencies: [
-                "HoldfastServer", "HoldfastAuth",
+                "HoldfastServer", "HoldfastConfig", "HoldfastAuth", "HoldfastCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -160,6 +168,11 @@ let package = Package(
         .target(name: "HoldfastTestSupport", path: "Tests/HoldfastTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "HoldfastBytesTests", dependencies: ["HoldfastBytes"], swiftSettings: strictSettings),
         .testTarget(name: "HoldfastJSONTests", dependencies: ["HoldfastJSON", "HoldfastTestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "HoldfastConfigTests",
+            dependencies: ["HoldfastConfig", "HoldfastCore", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "HoldfastCoreTests", dependencies: ["HoldfastCore"], swiftSettings: strictSettings),
         .testTarget(name: "HoldfastTLSTests", dependencies: ["HoldfastTLS", "COpenSSL", "HoldfastTestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "HoldfastHTTPTests", dependencies: ["HoldfastHTTP", "HoldfastTestSupport"], swiftSettings: strictSettings),

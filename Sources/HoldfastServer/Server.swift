@@ -1,6 +1,7 @@
 import CHoldfast
 import Glibc
 import HoldfastAuth
+public import HoldfastConfig
 public import HoldfastCore
 import HoldfastHandoff
 import HoldfastHistory

@@ -1,6 +1,7 @@
 import Glibc
 import HoldfastAuth
 import HoldfastChannels
+import HoldfastConfig
 import HoldfastCore
 import HoldfastHTTP
 import HoldfastTLS

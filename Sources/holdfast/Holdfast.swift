@@ -1,4 +1,5 @@
 import ArgumentParser
+import HoldfastConfig
 
 /// The `holdfast` command: the server and its operator tools.
 @main

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import HoldfastConfig
 import HoldfastCore
 import HoldfastServer
 import Logging

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HoldfastConfig
 import HoldfastCore
 import HoldfastServer
 

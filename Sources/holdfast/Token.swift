@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import HoldfastAuth
+import HoldfastConfig
 import HoldfastServer
 
 /// `holdfast token --user ID`: prints a signed connect token for the `token` param of `/socket/websocket`.

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import HoldfastConfig
 import HoldfastCore
 import Logging
 import Testing

@@ -1,5 +1,6 @@
 import HoldfastActors
 import HoldfastChannels
+import HoldfastConfig
 import HoldfastCore
 import HoldfastHandoff
 import HoldfastJSON

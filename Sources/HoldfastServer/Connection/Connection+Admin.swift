@@ -1,5 +1,6 @@
 import Glibc
 import HoldfastChannels
+import HoldfastConfig
 import HoldfastCore
 import HoldfastHandlerAPI
 import HoldfastJSON

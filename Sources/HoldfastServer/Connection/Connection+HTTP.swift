@@ -1,4 +1,5 @@
 import HoldfastChannels
+import HoldfastConfig
 import HoldfastCore
 import HoldfastHTTP
 import HoldfastWebSocket

@@ -1,4 +1,5 @@
 import Glibc
+import HoldfastConfig
 import HoldfastCore
 import Logging
 

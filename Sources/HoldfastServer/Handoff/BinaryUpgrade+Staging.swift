@@ -1,5 +1,6 @@
 import Glibc
 import HoldfastActors
+import HoldfastConfig
 import HoldfastCore
 import HoldfastHandlerAPI
 import HoldfastHandoff

@@ -1,6 +1,7 @@
 import Glibc
 import HoldfastActors
 import HoldfastChannels
+import HoldfastConfig
 import HoldfastCore
 import HoldfastHandoff
 import HoldfastPresence

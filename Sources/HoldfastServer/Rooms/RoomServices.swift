@@ -1,3 +1,4 @@
+import HoldfastConfig
 import HoldfastCore
 import HoldfastHistory
 import HoldfastRooms

@@ -5,7 +5,7 @@ import HoldfastHTTP
 import HoldfastWebSocket
 import Testing
 
-@testable import HoldfastServer
+@testable import HoldfastConfig
 
 @Suite struct ConfigurationTests {
     /// The package root, found from this file's path.

@@ -1,7 +1,7 @@
 public import HoldfastCore
-import HoldfastChannels
-import HoldfastHTTP
-import HoldfastWebSocket
+public import HoldfastChannels
+public import HoldfastHTTP
+public import HoldfastWebSocket
 
 extension Configuration {
     /// `[server]`.
@@ -61,7 +61,7 @@ extension Configuration {
         public var historyPerRoom = 1_000
 
         /// The limits every Phoenix socket enforces.
-        var socketLimits: ChannelSocketLimits {
+        public var socketLimits: ChannelSocketLimits {
             ChannelSocketLimits(
                 maxTopics: maxTopics, maxPayloadBytes: maxPayloadBytes,
                 heartbeatTimeoutMilliseconds: heartbeatTimeoutMilliseconds, maxMessagesPerWindow: rateLimitMessages,
@@ -117,7 +117,7 @@ extension Configuration {
         public var maxBodyBytes = 1 << 20
 
         /// The limits every request parser enforces.
-        var limits: HTTPLimits {
+        public var limits: HTTPLimits {
             HTTPLimits(
                 maxRequestLineLength: maxRequestLineBytes, maxHeaderCount: maxHeaderCount,
                 maxHeaderBytes: maxHeaderBytes, maxBodyBytes: maxBodyBytes)
@@ -144,10 +144,10 @@ extension Configuration {
         public var deflateMinimumBytes = 64
 
         /// The limits every WebSocket enforces on incoming frames and messages.
-        var limits: WebSocketLimits { WebSocketLimits(maxFrameSize: maxFrameBytes, maxMessageSize: maxMessageBytes) }
+        public var limits: WebSocketLimits { WebSocketLimits(maxFrameSize: maxFrameBytes, maxMessageSize: maxMessageBytes) }
 
         /// The server's compression settings.
-        var deflate: PerMessageDeflateConfiguration {
+        public var deflate: PerMessageDeflateConfiguration {
             var deflate = PerMessageDeflateConfiguration()
             deflate.enabled = permessageDeflate
             deflate.serverMaxWindowBits = deflateServerMaxWindowBits
