@@ -16,6 +16,10 @@ import Synchronization
 /// Every call works whether or not the fd is non-blocking (it uses `MSG_DONTWAIT` and waits with `poll`), and
 /// retries on `EINTR`. One thread may send while another receives on the same end; the class is `Sendable`.
 public final class HandoffChannel: Sendable {
+    /// The environment variable that names the channel's fd in the process a binary upgrade starts; its presence
+    /// puts `holdfast serve` in takeover mode.
+    public static let inheritedFDVariable = "HOLDFAST_HANDOFF_FD"
+
     /// The most fds one message may carry: the kernel's `SCM_MAX_FD` (254 gives `EINVAL` from `sendmsg`).
     public static let maxFdsPerMessage = Int(HOLDFAST_MAX_FDS_PER_MESSAGE)
 

@@ -21,6 +21,8 @@ public final class Server: Sendable {
     /// The resolved configuration.
     public let configuration: Configuration
     let context: ServerContext
+    /// This process's binary upgrade (old side); the context offers it to the admin endpoint.
+    let binaryUpgrade = BinaryUpgrade()
     let group: EventLoopGroup
     let state = Mutex<State>(State())
     let systemd = SystemdNotifier(environment: ProcessEnvironment.current())
@@ -89,7 +91,7 @@ public final class Server: Sendable {
             binaryVersion: binaryVersion)
         self.context = ServerContext(
             configuration: configuration, logger: logger, tls: tls, metrics: metrics, rooms: rooms, secret: secret,
-            admin: admin, upgrades: upgrades, clock: clock)
+            admin: admin, upgrades: upgrades, clock: clock, handoff: binaryUpgrade)
     }
 
     /// `libChatHandlers.so` in the directory of the running executable.
@@ -165,7 +167,7 @@ public final class Server: Sendable {
             $0.boundTLSAddress = address(.tls)
             $0.boundAdminAddress = address(.admin)
         }
-        context.handoff.attach(
+        binaryUpgrade.attach(
             HandoffRuntime(context: context, loops: group.loops, listeners: listeners, connections: perLoop))
     }
 

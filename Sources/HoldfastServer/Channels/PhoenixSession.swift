@@ -21,10 +21,10 @@ final class PhoenixSession: MemberEndpoint {
     var state: ChannelSocketState
     /// The current join of each topic (the room holds the same member object).
     private(set) var joined = TopicMap<RoomMember>()
-    unowned let connection: Connection
+    unowned let connection: any SessionTransport
     let rooms: RoomRegistry
 
-    init(connection: Connection, connectionID: UInt64, user: String, version: PhoenixSerializerVersion, rooms: RoomRegistry, limits: ChannelSocketLimits) {
+    init(connection: any SessionTransport, connectionID: UInt64, user: String, version: PhoenixSerializerVersion, rooms: RoomRegistry, limits: ChannelSocketLimits) {
         self.connection = connection
         self.connectionID = connectionID
         self.user = user
@@ -142,7 +142,7 @@ final class PhoenixSession: MemberEndpoint {
     /// was superseded meanwhile.
     func joinFinished(member: RoomMember, ref: String?, result: JoinResult, extra: [PhoenixMessage]) {
         guard joined[member.topic] === member else { return }
-        connection.handoffGeneration &+= 1  // the channel's state changes (see Connection.handoffGeneration)
+        connection.sessionStateChanged()
         perform(state.completeJoin(topic: member.topic, joinRef: member.joinRef, ref: ref, result: result))
         guard case .ok = result else {
             joined.removeValue(forKey: member.topic)

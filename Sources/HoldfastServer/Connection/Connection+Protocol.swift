@@ -158,3 +158,8 @@ extension Connection {
         requestFlushIfNeeded()
     }
 }
+
+extension Connection: SessionTransport {
+    /// A join completed: the channel's state changed (see ``handoffGeneration``).
+    func sessionStateChanged() { handoffGeneration &+= 1 }
+}

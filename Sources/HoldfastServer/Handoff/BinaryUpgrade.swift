@@ -29,7 +29,7 @@ import Synchronization
 /// Any failure before COMMIT (missing binary, no READY or DONE in time, the new process reporting an error)
 /// kills the new process, waits until it is gone, and resumes the loops: clients notice nothing but the pause.
 /// ``HandoverMachine`` decides the order and what to undo; ``HandoffAttempt`` performs it.
-final class BinaryUpgrade: Sendable {
+final class BinaryUpgrade: BinaryUpgrading {
     /// The path this process was started as (SIGUSR2's default target).
     let startupExecutable: String
     private let runtime = Mutex<HandoffRuntime?>(nil)

@@ -44,8 +44,8 @@ extension HandoffAttempt {
     private func spawn(_ binary: String, inheriting end: HandoffChannel) throws(HandoffFailure) -> ChildProcess {
         // The same command line and environment, so the new process reads the same configuration.
         let arguments = Array(CommandLine.arguments.dropFirst())
-        var environment = ProcessEnvironment.entries().filter { !$0.hasPrefix(Takeover.environmentVariable + "=") }
-        environment.append("\(Takeover.environmentVariable)=3")
+        var environment = ProcessEnvironment.entries().filter { !$0.hasPrefix(HandoffChannel.inheritedFDVariable + "=") }
+        environment.append("\(HandoffChannel.inheritedFDVariable)=3")
         do {
             // argv[0] stays the name the service was started as (say, a release layout's `current` link), so the
             // new process's own SIGUSR2 default follows that link too.

@@ -9,14 +9,10 @@ import HoldfastRooms
 import HoldfastUpgrade
 import Logging
 
-/// Binary upgrade, the new process's side: started by the old process with one end of the handoff channel as
-/// fd 3 (named by ``environmentVariable``), it rebuilds every listener, connection and room from the stream and
-/// serves once the old process has committed. ``TakeoverMachine`` decides the order; ``TakeoverRun`` performs
-/// it, and `Takeover+Rebuild.swift` rebuilds.
-enum Takeover {
-    /// Names the inherited handoff fd; its presence puts `holdfast serve` in takeover mode.
-    static let environmentVariable = "HOLDFAST_HANDOFF_FD"
-}
+// Binary upgrade, the new process's side: started by the old process with one end of the handoff channel as
+// fd 3 (named by `HandoffChannel.inheritedFDVariable`), the server rebuilds every listener, connection and room
+// from the stream and serves once the old process has committed. `TakeoverMachine` decides the order,
+// `TakeoverRun` performs it, and `Server+TakeoverRebuild.swift` rebuilds.
 
 /// Why this process could not take over; the old process has rolled back (or will) and keeps serving.
 public struct TakeoverError: Error, CustomStringConvertible {
@@ -28,7 +24,7 @@ public struct TakeoverError: Error, CustomStringConvertible {
 extension Server {
     /// The handoff fd this process inherited, if it was started by a binary upgrade.
     public static func inheritedHandoffFD(environment: [String: String]) -> Int32? {
-        environment[Takeover.environmentVariable].flatMap { Int32($0) }
+        environment[HandoffChannel.inheritedFDVariable].flatMap { Int32($0) }
     }
 
     /// Takes over from the process that started this one: READY, receive and rebuild everything, DONE, wait for

@@ -32,15 +32,17 @@ final class ServerContext: Sendable {
     /// The time every deadline and timeout of the connections is decided by.
     let clock: ServerClock
     /// The binary upgrade (socket handoff) of this process.
-    let handoff = BinaryUpgrade()
+    let handoff: any BinaryUpgrading
     private let secret: [UInt8]
     private let connectionIDs = Atomic<UInt64>(0)
 
     init(
         configuration: Configuration, logger: Logger, tls: TLSServerContext?, metrics: ServerMetrics,
-        rooms: RoomRegistry, secret: [UInt8], admin: AdminAccess, upgrades: HandlerUpgrades, clock: ServerClock
+        rooms: RoomRegistry, secret: [UInt8], admin: AdminAccess, upgrades: HandlerUpgrades, clock: ServerClock,
+        handoff: any BinaryUpgrading
     ) {
         self.clock = clock
+        self.handoff = handoff
         self.admin = admin
         self.upgrades = upgrades
         self.configuration = configuration
