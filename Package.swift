@@ -122,7 +122,8 @@ let package = Package(
         .target(
             name: "HoldfastServer",
             dependencies: [
-                "HoldfastBytes", "HoldfastJSON", "HoldfastConfig", "HoldfastCore", "HoldfastTLS", "HoldfastHTTP", "HoldfastWebSocket",
+                "HoldfastBytes", "HoldfastJSON", "HoldfastConfig", "HoldfastCore", "HoldfastTLS", "HoldfastHTTP",
+                "HoldfastWebSocket",
                 "HoldfastChannels", "HoldfastRooms",
                 "HoldfastPresence", "HoldfastHistory", "HoldfastAuth", "HoldfastActors", "COpenSSL", "HoldfastUpgrade",
                 "HoldfastHandoff",
@@ -164,25 +165,34 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // Helpers shared by the test targets (a seeded random generator).
+        // Helpers shared by the test targets: a seeded random generator, a joinable thread, a loopback client.
         .target(name: "HoldfastTestSupport", path: "Tests/HoldfastTestSupport", swiftSettings: strictSettings),
         .testTarget(name: "HoldfastBytesTests", dependencies: ["HoldfastBytes"], swiftSettings: strictSettings),
-        .testTarget(name: "HoldfastJSONTests", dependencies: ["HoldfastJSON", "HoldfastTestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "HoldfastJSONTests", dependencies: ["HoldfastJSON", "HoldfastTestSupport"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastConfigTests",
             dependencies: ["HoldfastConfig", "HoldfastCore", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "HoldfastCoreTests", dependencies: ["HoldfastCore"], swiftSettings: strictSettings),
-        .testTarget(name: "HoldfastTLSTests", dependencies: ["HoldfastTLS", "COpenSSL", "HoldfastTestSupport"], swiftSettings: strictSettings),
-        .testTarget(name: "HoldfastHTTPTests", dependencies: ["HoldfastHTTP", "HoldfastTestSupport"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "HoldfastCoreTests", dependencies: ["HoldfastCore", "HoldfastTestSupport"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "HoldfastTLSTests", dependencies: ["HoldfastTLS", "COpenSSL", "HoldfastTestSupport"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "HoldfastHTTPTests", dependencies: ["HoldfastHTTP", "HoldfastTestSupport"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastWebSocketTests",
             dependencies: ["HoldfastWebSocket", "HoldfastHTTP", "CZlib", "HoldfastTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "HoldfastChannelsTests", dependencies: ["HoldfastChannels", "HoldfastJSON", "HoldfastTestSupport"], swiftSettings: strictSettings),
+            name: "HoldfastChannelsTests", dependencies: ["HoldfastChannels", "HoldfastJSON", "HoldfastTestSupport"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastPresenceTests",
             dependencies: ["HoldfastPresence", "HoldfastJSON"],
@@ -198,22 +208,24 @@ let package = Package(
             dependencies: ["HoldfastHistory", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "HoldfastAuthTests", dependencies: ["HoldfastAuth", "HoldfastBytes"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "HoldfastAuthTests", dependencies: ["HoldfastAuth", "HoldfastBytes"], swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastActorsTests",
-            dependencies: ["HoldfastActors", "HoldfastCore"],
+            dependencies: ["HoldfastActors", "HoldfastCore", "HoldfastTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "HoldfastHandoffTests",
             dependencies: [
                 "HoldfastHandoff", "HoldfastCore", "HoldfastBytes", "HoldfastJSON", "HoldfastWebSocket",
-                "HoldfastChannels", "HoldfastPresence", "HoldfastRooms",
+                "HoldfastChannels", "HoldfastPresence", "HoldfastRooms", "HoldfastTestSupport",
             ],
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "HoldfastServerTests", dependencies: ["HoldfastServer", "HoldfastBytes", "HoldfastJSON"],
+            name: "HoldfastServerTests",
+            dependencies: ["HoldfastServer", "HoldfastBytes", "HoldfastJSON", "HoldfastTestSupport"],
             swiftSettings: strictSettings),
         // Loads libChatHandlers.so (built with the package) and plugins it builds itself; links no handlers.
         .testTarget(

@@ -1,6 +1,7 @@
 import Glibc
 import HoldfastActors
 import HoldfastCore
+import HoldfastTestSupport
 import Synchronization
 import Testing
 

@@ -102,22 +102,3 @@ func counterSpec(
 ) -> ChildSpec {
     ChildSpec(id: id, restart: restart, loop: loop) { Counter(probe: probe) }
 }
-
-/// A minimal joinable POSIX thread.
-final class TestThread: @unchecked Sendable {
-    private let body: () -> Void
-    private var handle = pthread_t()
-
-    init(_ body: @escaping () -> Void) { self.body = body }
-
-    func start() {
-        let context = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&handle, nil, { raw in
-            let thread = Unmanaged<TestThread>.fromOpaque(raw!).takeRetainedValue()
-            thread.body()
-            return nil
-        }, context)
-    }
-
-    func join() { pthread_join(handle, nil) }
-}

@@ -1,5 +1,6 @@
 import Glibc
 import HoldfastCore
+import HoldfastTestSupport
 import Synchronization
 import Testing
 
@@ -29,32 +30,16 @@ func runLoop(_ loop: EventLoop, forMilliseconds milliseconds: Int64) {
     loop.execute {
         loop.schedule(afterMilliseconds: milliseconds) { loop.stop() }
     }
-    let thread = Thread { loop.run(); done.withLock { $0 = true } }
+    let thread = TestThread { loop.run(); done.withLock { $0 = true } }
     thread.start()
     thread.join()
-}
-
-/// A minimal joinable thread for tests.
-final class Thread: @unchecked Sendable {
-    private let body: () -> Void
-    private var handle = pthread_t()
-    init(_ body: @escaping () -> Void) { self.body = body }
-    func start() {
-        let context = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&handle, nil, { raw in
-            let thread = Unmanaged<Thread>.fromOpaque(raw!).takeRetainedValue()
-            thread.body()
-            return nil
-        }, context)
-    }
-    func join() { pthread_join(handle, nil) }
 }
 
 @Suite struct EventLoopTests {
     @Test func runsTasksSubmittedFromOtherThreadsOnTheLoopThread() throws {
         let loop = try EventLoop()
         let ranInLoop = Mutex<[Bool]>([])
-        let thread = Thread { loop.run() }
+        let thread = TestThread { loop.run() }
         thread.start()
         for _ in 0..<100 {
             loop.execute { ranInLoop.withLock { $0.append(loop.isInLoop) } }

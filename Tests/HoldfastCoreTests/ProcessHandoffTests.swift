@@ -1,5 +1,6 @@
 import Glibc
 import HoldfastCore
+import HoldfastTestSupport
 import Synchronization
 import Testing
 
@@ -13,7 +14,7 @@ import Testing
         let handler = RecordingHandler()
         let tasksRun = Atomic<Int>(0)
         let eventsWhilePaused = Mutex<Int>(-1)
-        let thread = Thread { loop.run() }
+        let thread = TestThread { loop.run() }
         thread.start()
         let registered = ThreadSemaphore()
         loop.execute {
@@ -52,7 +53,7 @@ import Testing
 
     @Test func workCountGrowsByOneBetweenTwoBarriersWhenNothingElseRan() throws {
         let loop = try EventLoop()
-        let thread = Thread { loop.run() }
+        let thread = TestThread { loop.run() }
         thread.start()
         defer {
             loop.stop()

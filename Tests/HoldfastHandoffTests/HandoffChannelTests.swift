@@ -1,6 +1,7 @@
 import Glibc
 import HoldfastCore
 import HoldfastHandoff
+import HoldfastTestSupport
 import Synchronization
 import Testing
 
@@ -8,17 +9,8 @@ import Testing
 private func makeTCPConnection() throws -> (listener: Int32, client: Int32, server: Int32) {
     let listener = try Socket.listen(on: SocketAddress(host: "127.0.0.1", port: 0), reusePort: false)
     let port = try SocketAddress.local(of: listener).port
-    let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
-    precondition(connected == 0, "connect failed")
+    let client = connectToLoopback(port: port)
+    precondition(client >= 0, "connect failed")
     for _ in 0..<1000 {
         if case .done(let server) = Socket.accept(listener) { return (listener, client, server) }
         usleep(1000)

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import HoldfastConfig
 import HoldfastCore
+import HoldfastTestSupport
 import Logging
 import Testing
 
@@ -90,17 +91,8 @@ private final class BlockingClient {
     private(set) var isOpen = true
 
     init(port: UInt16) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        try #require(connected == 0)
+        fd = connectToLoopback(port: port)
+        try #require(fd >= 0)
     }
 
     func send(_ text: String) {
