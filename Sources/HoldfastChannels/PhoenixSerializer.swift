@@ -15,7 +15,7 @@ public enum PhoenixSerializer {
     /// `[join_ref, ref, topic, event, payload | _]`, so extra trailing elements are ignored here too.
     /// v1: an object with `topic`, `event`, `payload` and `ref` (all required, as `Message.from_map!`
     /// demands) and an optional `join_ref`. Refs may be strings or `null`; integer refs from non-JS clients
-    /// are accepted and kept as their decimal text. Topic and event must be strings.
+    /// are accepted and echoed as integers (see ``PhoenixRef``). Topic and event must be strings.
     /// - Throws: ``PhoenixDecodeError``.
     public static func decode(
         _ frame: UnsafeRawBufferPointer, version: PhoenixSerializerVersion
@@ -57,12 +57,7 @@ public enum PhoenixSerializer {
     }
 
     private static func ref(_ value: JSONValue, _ name: String) throws(PhoenixDecodeError) -> String? {
-        switch value {
-        case .null: return nil
-        case .string(let text): return text
-        case .integer(let number): return String(number)
-        default: throw .wrongShape("\(name) must be a string or null")
-        }
+        try PhoenixRef.decode(value, name: name)
     }
 
     private static func text(_ value: JSONValue, _ name: String) throws(PhoenixDecodeError) -> String {
@@ -158,9 +153,9 @@ public enum PhoenixSerializer {
         switch version {
         case .v2:
             output.append(UInt8(ascii: "["))
-            appendOptional(joinRef, to: &output)
+            PhoenixRef.append(joinRef, to: &output)
             output.append(UInt8(ascii: ","))
-            appendOptional(ref, to: &output)
+            PhoenixRef.append(ref, to: &output)
             output.append(UInt8(ascii: ","))
             JSON.appendString(topic, to: &output)
             output.append(UInt8(ascii: ","))
@@ -174,14 +169,10 @@ public enum PhoenixSerializer {
             output.append(contentsOf: #","payload":"#.utf8)
             payload(&output)
             output.append(contentsOf: #","ref":"#.utf8)
-            appendOptional(ref, to: &output)
+            PhoenixRef.append(ref, to: &output)
             output.append(contentsOf: #","topic":"#.utf8)
             JSON.appendString(topic, to: &output)
             output.append(UInt8(ascii: "}"))
         }
-    }
-
-    private static func appendOptional(_ text: String?, to output: inout [UInt8]) {
-        if let text { JSON.appendString(text, to: &output) } else { output.append(contentsOf: "null".utf8) }
     }
 }

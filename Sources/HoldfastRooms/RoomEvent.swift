@@ -11,6 +11,9 @@ public enum RoomEvent: Sendable {
     case chat(connectionID: UInt64, body: String, clientID: JSONValue?, ref: String?)
     /// A typing notice from a member, relayed to the others.
     case typing(connectionID: UInt64)
+    /// A member's push was refused before it reached the room (a malformed payload, a limit): the error reply
+    /// goes out through the room, so it cannot overtake the replies to the member's earlier pushes.
+    case refuse(connectionID: UInt64, ref: String?, response: JSONValue)
     /// The answer to ``RoomAction/readHistory(_:)``: the stored messages after the request's id.
     case historyRead(HistoryRequest, messages: [ChatMessage], complete: Bool)
     /// The commit asked for by ``RoomAction/scheduleCommit`` is due. `held`: a binary upgrade holds commits

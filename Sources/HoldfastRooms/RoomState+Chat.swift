@@ -12,13 +12,14 @@ extension RoomState {
         guard let sender = member(connectionID) else { return }
         if let problem = handler.validateMessage(topic: topic, user: sender.user, body: body) {
             let response = JSONValue.object([JSONMember("reason", .string(problem))])
-            actions.append(.reply(sender, ref: ref, status: "error", response: response))
+            queueReply(to: sender, ref: ref, status: "error", response: response, into: &actions)
             return
         }
         lastID += 1
         let message = ChatMessage(
             id: lastID, user: sender.user, body: body, timestamp: now.wall, clientID: clientID?.stringValue)
         pending.append(Accepted(message: message, sender: sender, ref: ref))
+        awaitDurability(of: message, from: sender, ref: ref)
         if !commitScheduled {
             commitScheduled = true
             // Behind the messages already in the mailbox: one transaction for all of them.
@@ -47,7 +48,7 @@ extension RoomState {
             let response = JSONValue.object([JSONMember("reason", .string("message not stored, try again"))])
             for item in batch {
                 guard let sender = item.sender else { continue }
-                actions.append(.reply(sender, ref: item.ref, status: "error", response: response))
+                settleReply(for: item.message, from: sender, status: "error", response: response, into: &actions)
             }
             return
         }
@@ -55,7 +56,7 @@ extension RoomState {
             broadcast(event: "new_msg", payload: payload(for: item.message, replay: false), into: &actions)
             guard let sender = item.sender else { continue }
             let response = JSONValue.object([JSONMember("id", .integer(item.message.id))])
-            actions.append(.reply(sender, ref: item.ref, status: "ok", response: response))
+            settleReply(for: item.message, from: sender, status: "ok", response: response, into: &actions)
         }
     }
 

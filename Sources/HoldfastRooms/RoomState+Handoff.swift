@@ -30,7 +30,9 @@ extension RoomState {
         if !presence.changes.isEmpty || !awaitingState.isEmpty { pendingHandoffFlush = true }
         // Accepted but not yet durable when the old process paused (it holds commits then): committed here.
         for item in snapshot.pending {
-            pending.append(Accepted(message: item.message, sender: members[item.senderConnectionID], ref: item.ref))
+            let sender = members[item.senderConnectionID]
+            pending.append(Accepted(message: item.message, sender: sender, ref: item.ref))
+            if let sender { awaitDurability(of: item.message, from: sender, ref: item.ref) }
         }
     }
 

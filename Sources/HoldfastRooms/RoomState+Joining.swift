@@ -59,6 +59,8 @@ extension RoomState {
         guard let seat = seats.removeValue(forKey: connectionID) else { return }
         countByVersion[seat.member.version, default: 1] -= 1
         awaitingState.removeValue(forKey: connectionID)
+        // Replies still owed to that join would be dropped by its session anyway: the join is over.
+        replyQueues.removeValue(forKey: connectionID)
         presence.untrackAll(owner: connectionID)
         presenceGeneration &+= 1
         actions.append(.dismiss(connectionID: connectionID))

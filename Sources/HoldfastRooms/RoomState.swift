@@ -86,6 +86,10 @@ public struct RoomState: Sendable {
     /// Members that joined since the last presence flush: they get the whole `presence_state` at the flush
     /// (encoded once for all of them) instead of the diff.
     var awaitingState: [UInt64: Member] = [:]
+    /// Per member with a reply outstanding, its replies in the order of its pushes: a reply goes out once every
+    /// reply before it has (Phoenix answers a channel's pushes in order; an error must not overtake the ok of an
+    /// earlier message still on its way to durability).
+    var replyQueues: [UInt64: [ReplySlot]] = [:]
     /// A handed-over room carried a presence window that still has to be flushed.
     var pendingHandoffFlush = false
     /// Bumped by every change to the presence, so a binary upgrade resends a room's presence only if it moved
@@ -133,6 +137,9 @@ public struct RoomState: Sendable {
             leave(connectionID, now: now, into: &actions)
         case .chat(let connectionID, let body, let clientID, let ref):
             chat(from: connectionID, body: body, clientID: clientID, ref: ref, now: now, into: &actions)
+        case .refuse(let connectionID, let ref, let response):
+            guard let member = member(connectionID) else { break }
+            queueReply(to: member, ref: ref, status: "error", response: response, into: &actions)
         case .typing(let connectionID):
             guard let member = member(connectionID) else { break }
             let payload = JSONValue.object([JSONMember("user", .string(member.user))])
@@ -152,7 +159,9 @@ public struct RoomState: Sendable {
                 .staged(
                     StagedRoom(topic: topic, presenceGeneration: presenceGeneration, presence: presence.exportState())))
         case .export(let stagedPresence):
-            actions.append(.exported(snapshot(stagedPresence: stagedPresence)))
+            let exported = snapshot(stagedPresence: stagedPresence)
+            if exported != nil { releaseReadyReplies(into: &actions) }
+            actions.append(.exported(exported))
         case .resumeAfterHandoff:
             if pendingHandoffFlush {
                 pendingHandoffFlush = false

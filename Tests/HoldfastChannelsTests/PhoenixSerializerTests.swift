@@ -35,7 +35,10 @@ private let body = JSONValue.object([JSONMember("body", .string("hi"))])
                 == PhoenixMessage(joinRef: nil, ref: "3", topic: "phoenix", event: "heartbeat", payload: .emptyObject))
         // Phoenix matches [join_ref, ref, topic, event, payload | _]: extra elements are ignored.
         #expect(try decode(#"[null,null,"t","e",1,"extra"]"#, .v2).payload == .integer(1))
-        #expect(try decode(#"[7,8,"t","e",{}]"#, .v2).ref == "8")
+        // Integer refs are kept apart from string refs, so they go back out as the integers they were.
+        #expect(try decode(#"[7,8,"t","e",{}]"#, .v2).ref != "8")
+        #expect(PhoenixRef.json(try decode(#"[7,8,"t","e",{}]"#, .v2).ref) == .integer(8))
+        #expect(PhoenixRef.json(try decode(#"[7,"8","t","e",{}]"#, .v2).ref) == .string("8"))
     }
 
     @Test func decodesV1Frames() throws {

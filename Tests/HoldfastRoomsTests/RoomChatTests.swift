@@ -102,3 +102,68 @@ import Testing
         #expect(harness.room.member(1) != nil && harness.room.memberCount == 2)
     }
 }
+
+@Suite struct RoomReplyOrderTests {
+    @Test func anErrorWaitsForTheOkOfAnEarlierMessage() {
+        var harness = RoomHarness()
+        let alice = member(1, "alice")
+        harness.settle(alice)
+        _ = harness.handle(.chat(connectionID: 1, body: "first", clientID: nil, ref: "5"))
+        // Rejected by the handler, and refused by the session: both are owed after the first message's ok.
+        #expect(harness.handle(.chat(connectionID: 1, body: "spam", clientID: nil, ref: "6")).replies.isEmpty)
+        let refusal = JSONValue.object([JSONMember("reason", .string("body must be a string"))])
+        #expect(harness.handle(.refuse(connectionID: 1, ref: "7", response: refusal)).replies.isEmpty)
+        _ = harness.handle(.commitDue(held: false))
+        let done = harness.handle(.committed(batch: 0, durable: true))
+        let refs = done.compactMap { action -> String? in
+            if case .reply(_, let ref, _, _) = action { ref } else { nil }
+        }
+        #expect(refs == ["5", "6", "7"])
+        #expect(done.replies.map(\.status) == ["ok", "error", "error"])
+        // Nothing owed any more: the next refusal goes out at once.
+        #expect(harness.handle(.refuse(connectionID: 1, ref: "8", response: refusal)).replies.count == 1)
+    }
+
+    @Test func repliesOfOtherMembersDoNotWait() {
+        var harness = RoomHarness()
+        harness.settle(member(1, "alice"))
+        harness.settle(member(2, "bob"))
+        _ = harness.handle(.chat(connectionID: 1, body: "first", clientID: nil, ref: "5"))
+        #expect(harness.handle(.chat(connectionID: 2, body: "spam", clientID: nil, ref: "6")).replies.count == 1)
+    }
+
+    @Test func aFailedCommitReleasesTheRepliesBehindIt() {
+        var harness = RoomHarness()
+        harness.settle(member(1, "alice"))
+        _ = harness.handle(.chat(connectionID: 1, body: "first", clientID: nil, ref: "5"))
+        _ = harness.handle(.chat(connectionID: 1, body: "spam", clientID: nil, ref: "6"))
+        _ = harness.handle(.commitDue(held: false))
+        #expect(harness.handle(.committed(batch: 0, durable: false)).replies.map(\.status) == ["error", "error"])
+    }
+
+    @Test func anExportSendsTheReadyRepliesAndTheImportOwesThePendingOnes() throws {
+        var harness = RoomHarness()
+        let alice = member(1, "alice")
+        harness.settle(alice)
+        _ = harness.handle(.chat(connectionID: 1, body: "pending", clientID: nil, ref: "5"))
+        _ = harness.handle(.commitDue(held: true))
+        _ = harness.handle(.chat(connectionID: 1, body: "spam", clientID: nil, ref: "6"))
+        let export = harness.handle(.export(stagedPresence: nil))
+        // The refusal cannot travel with the room: it goes out before the handover rather than never.
+        #expect(export.replies.map(\.status) == ["error"])
+        guard case .exported(let exported)? = export.last, let snapshot = exported, let presence = snapshot.presence
+        else {
+            Issue.record("no snapshot")
+            return
+        }
+        var imported = RoomState(
+            importing: snapshot, presence: presence, members: [1: alice],
+            configuration: harness.room.configuration, handler: ScriptedHandler())
+        let refusal = JSONValue.object([JSONMember("reason", .string("no"))])
+        // The pending message is still owed its ok first.
+        #expect(imported.handle(.refuse(connectionID: 1, ref: "7", response: refusal), now: harness.clock.now).isEmpty)
+        _ = imported.handle(.resumeAfterHandoff, now: harness.clock.now)
+        let done = imported.handle(.committed(batch: 0, durable: true), now: harness.clock.now)
+        #expect(done.replies.map(\.status) == ["ok", "error"])
+    }
+}

@@ -73,7 +73,15 @@ final class PhoenixSession: MemberEndpoint {
         for action in actions {
             switch action {
             case .reply(let joinRef, let ref, let topic, let status, let response):
-                send(reply: joinRef, ref: ref, topic: topic, status: status, response: response)
+                if status == "error", let member = joined[topic], member.joinRef == joinRef, ref != joinRef,
+                    let room = member.room
+                {
+                    // A refused push of a joined channel: its reply must not overtake the room's replies to
+                    // the member's earlier pushes, so it goes out through the room.
+                    room.send(.refuse(connectionID: member.connectionID, ref: ref, response: response))
+                } else {
+                    send(reply: joinRef, ref: ref, topic: topic, status: status, response: response)
+                }
             case .push(let message):
                 send(message)
             case .join(let topic, let joinRef, let ref, let payload):
@@ -116,7 +124,7 @@ final class PhoenixSession: MemberEndpoint {
         case "new_msg":
             guard let body = payload["body"]?.stringValue else {
                 let response = JSONValue.object([JSONMember("reason", .string("body must be a string"))])
-                send(reply: joinRef, ref: ref, topic: topic, status: "error", response: response)
+                perform([.reply(joinRef: joinRef, ref: ref, topic: topic, status: "error", response: response)])
                 return
             }
             member.room?.send(.chat(connectionID: member.connectionID, body: body, clientID: payload["client_id"], ref: ref))

@@ -29,7 +29,7 @@ struct PresenceStateFrame {
         switch version {
         case .v2:
             var prefix: [UInt8] = [UInt8(ascii: "[")]
-            JSON.encode(joinRef.map { .string($0) } ?? .null, into: &prefix)
+            JSON.encode(PhoenixRef.json(joinRef), into: &prefix)
             prefix.append(contentsOf: Array(",null,".utf8))
             JSON.encode(.string(topic), into: &prefix)
             prefix.append(contentsOf: Array(",\"presence_state\",".utf8))

@@ -10,6 +10,8 @@ enum RoomMessage: Sendable {
     case chat(connectionID: UInt64, body: String, clientID: JSONValue?, ref: String?)
     /// A typing notice from a member, relayed to the others.
     case typing(connectionID: UInt64)
+    /// A member's push was refused by its session: the error reply, in order with the room's replies.
+    case refuse(connectionID: UInt64, ref: String?, response: JSONValue)
     /// Internal: make the pending chat messages durable (sent by the room to itself, so it queues behind the
     /// messages already in the mailbox and is held while the room is suspended for an upgrade).
     case commitPending

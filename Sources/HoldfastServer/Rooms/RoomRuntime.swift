@@ -43,6 +43,8 @@ final class RoomRuntime: ActorBehavior {
             event = .chat(connectionID: connectionID, body: body, clientID: clientID, ref: ref)
         case .typing(let connectionID):
             event = .typing(connectionID: connectionID)
+        case .refuse(let connectionID, let ref, let response):
+            event = .refuse(connectionID: connectionID, ref: ref, response: response)
         case .commitPending:
             event = .commitDue(held: services.commitsHeld.load(ordering: .acquiring))
         case .timer:
