@@ -24,7 +24,10 @@ final class PhoenixSession: MemberEndpoint {
     unowned let connection: any SessionTransport
     let rooms: RoomRegistry
 
-    init(connection: any SessionTransport, connectionID: UInt64, user: String, version: PhoenixSerializerVersion, rooms: RoomRegistry, limits: ChannelSocketLimits) {
+    init(
+        connection: any SessionTransport, connectionID: UInt64, user: String, version: PhoenixSerializerVersion,
+        rooms: RoomRegistry, limits: ChannelSocketLimits
+    ) {
         self.connection = connection
         self.connectionID = connectionID
         self.user = user
@@ -127,7 +130,8 @@ final class PhoenixSession: MemberEndpoint {
                 perform([.reply(joinRef: joinRef, ref: ref, topic: topic, status: "error", response: response)])
                 return
             }
-            member.room?.send(.chat(connectionID: member.connectionID, body: body, clientID: payload["client_id"], ref: ref))
+            member.room?.send(
+                .chat(connectionID: member.connectionID, body: body, clientID: payload["client_id"], ref: ref))
         case "typing":
             member.room?.send(.typing(connectionID: member.connectionID))
         case "holdfast:crash_room" where connection.context.configuration.server.testHooks:
@@ -198,7 +202,9 @@ final class PhoenixSession: MemberEndpoint {
             channels: state.channels.values.sorted { $0.topic < $1.topic },
             lastReceivedAt: state.lastReceivedAt, rateWindowStart: state.rateWindowStart,
             rateWindowCount: state.rateWindowCount,
-            joins: joined.values.map { PhoenixSnapshot.Join(topic: $0.topic, joinRef: $0.joinRef) }.sorted { $0.topic < $1.topic })
+            joins: joined.values.map { PhoenixSnapshot.Join(topic: $0.topic, joinRef: $0.joinRef) }.sorted {
+                $0.topic < $1.topic
+            })
     }
 
     /// Restores a handed-over session's protocol state and room joins; returns the members, which the adopted
@@ -224,7 +230,8 @@ final class PhoenixSession: MemberEndpoint {
 
     private func send(reply joinRef: String?, ref: String?, topic: String, status: String, response: JSONValue) {
         var text: [UInt8] = []
-        PhoenixSerializer.encodeReply(joinRef: joinRef, ref: ref, topic: topic, status: status, response: response, version: version, into: &text)
+        PhoenixSerializer.encodeReply(
+            joinRef: joinRef, ref: ref, topic: topic, status: status, response: response, version: version, into: &text)
         connection.sendText(text)
     }
 
