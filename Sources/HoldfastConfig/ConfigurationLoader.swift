@@ -61,7 +61,8 @@ extension Configuration {
         return value.debugDescription
     }
 
-    private static func readFile(_ path: String) throws(ConfigurationError) -> String {
+    /// The text of the file at `path`.
+    static func readFile(_ path: String) throws(ConfigurationError) -> String {
         guard let file = fopen(path, "rb") else {
             throw .unreadableFile(path: path, reason: SystemError("fopen").reason)
         }

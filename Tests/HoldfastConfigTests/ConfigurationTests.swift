@@ -29,7 +29,7 @@ import Testing
     @Test func shippedConfigFileDocumentsEveryKeyWithItsDefault() throws {
         let path = Self.packageRoot + "/config/holdfast.toml"
         let fromFile = try Configuration.load(path: path, environment: [:])
-        let text = try String(decoding: #require(readAll(path)), as: UTF8.self)
+        let text = try Configuration.readFile(path)
         for key in ConfigurationKey.all {
             #expect(text.contains("\n\(key.name) = "), "config/holdfast.toml must document \(key.path)")
         }
@@ -174,18 +174,5 @@ import Testing
                 == ChannelSocketLimits(maxTopics: 3, maxMessagesPerWindow: 4, rateWindowMilliseconds: 500))
         #expect(configuration.websocket.deflate.compressionLevel == 2)
         #expect(!configuration.websocket.deflate.enabled)
-    }
-
-    private func readAll(_ path: String) -> [UInt8]? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return bytes
     }
 }
