@@ -32,6 +32,9 @@ public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
     case invalidTOML(path: String, reason: String)
     case unknownKey(String, source: String)
     case invalidValue(key: String, value: String, expected: String, source: String)
+    /// Two limits that cannot both hold: `key` must be at most (`strictlyBelow`: below) `otherKey`.
+    case contradictoryLimits(
+        key: String, value: Int, otherKey: String, otherValue: Int, strictlyBelow: Bool, consequence: String)
 
     public var description: String {
         switch self {
@@ -43,6 +46,9 @@ public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
             "unknown config key '\(key)' in \(source); config/holdfast.toml lists every key"
         case .invalidValue(let key, let value, let expected, let source):
             "config key '\(key)' from \(source) has value '\(value)', expected \(expected)"
+        case .contradictoryLimits(let key, let value, let otherKey, let otherValue, let strictlyBelow, let consequence):
+            "config key '\(key)' (\(value)) must be \(strictlyBelow ? "below" : "at most") '\(otherKey)' "
+                + "(\(otherValue)): otherwise \(consequence); lower '\(key)' or raise '\(otherKey)'"
         }
     }
 }
