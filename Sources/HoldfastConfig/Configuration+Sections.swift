@@ -24,7 +24,8 @@ extension Configuration {
         public var echoEndpoint = true
         /// Directory for durable state (history database, secrets, handoff socket).
         public var stateDirectory = "./var/holdfast"
-        /// Output a connection may have queued before it is treated as a slow consumer and closed (1008).
+        /// Output a connection may have queued behind the message being written before it is treated as a slow
+        /// consumer and closed (1008).
         public var maxOutboundBytes = 4 * 1024 * 1024
         /// Queued output above which the server stops reading from that connection until it drains.
         public var outboundHighWaterBytes = 256 * 1024

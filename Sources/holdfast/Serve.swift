@@ -50,6 +50,7 @@ struct Serve: ParsableCommand {
         do {
             settings = try Configuration.load(path: config, environment: currentEnvironment())
             try applyFlags(to: &settings)
+            try settings.validate()
         } catch {
             throw ValidationError("\(error)")
         }

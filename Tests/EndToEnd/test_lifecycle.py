@@ -1,13 +1,15 @@
 """Connection lifecycle: handshake timeout, the connection limit, idle timeout and graceful shutdown."""
 
+import os
 import signal
+import subprocess
 import time
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from conftest import raw_connect, read_until_closed
+from conftest import holdfast_binary, raw_connect, read_until_closed
 
 
 def test_half_sent_request_is_dropped_after_the_handshake_timeout(server_factory):
@@ -79,3 +81,13 @@ def test_sigterm_with_an_unresponsive_client_still_exits_within_the_bound(server
     assert server.process.wait(timeout=10) == 0
     assert time.monotonic() - started < 5
     sock.close()
+
+
+def test_limits_that_contradict_each_other_are_refused_at_start(tmp_path):
+    env = dict(os.environ, HOLDFAST_LISTEN="127.0.0.1:0", HOLDFAST_ADMIN_LISTEN="127.0.0.1:0",
+               HOLDFAST_STATE_DIR=str(tmp_path / "state"), HOLDFAST_WEBSOCKET_MAX_MESSAGE_SIZE=str(16 << 20))
+    result = subprocess.run([str(holdfast_binary()), "serve"], env=env, capture_output=True, timeout=20)
+    message = result.stderr.decode()
+    assert result.returncode != 0, message
+    assert "websocket.max_message_size" in message and "server.max_outbound_bytes" in message, message
+    assert "listening" not in message

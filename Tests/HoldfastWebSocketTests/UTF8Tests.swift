@@ -61,4 +61,56 @@ import Testing
             #expect(!valid, "stray byte at \(position)")
         }
     }
+
+    /// Invalid sequences and the index of the byte where they stop being a prefix of valid UTF-8.
+    static let invalidWithOffendingByte: [([UInt8], Int)] = [
+        ([0xC0, 0xAF], 0), ([0xE0, 0x80, 0xAF], 1), ([0xF0, 0x80, 0x80, 0xAF], 1), ([0xED, 0xA0, 0x80], 1),
+        ([0xF4, 0x90, 0x80, 0x80], 1), ([0xF5, 0x80], 0), ([0x80], 0), ([0xFF], 0), ([0xC2, 0x41], 1),
+        ([0xE2, 0x82, 0x28], 2), ([0xF0, 0x9F, 0x8E, 0x41], 3),
+    ]
+
+    @Test func failsOnTheOffendingFragmentAtEverySplitWithTheMessageLeftOpen() {
+        for (invalid, offending) in Self.invalidWithOffendingByte {
+            let text = Array("ok".utf8) + invalid + Array(" and more".utf8)
+            let bad = 2 + offending
+            for split in 1..<text.count {
+                var harness = Harness()
+                // Neither fragment ends the message: the failure can only come from the fragment itself.
+                let first = harness.feed(clientFrame(.text, Array(text[..<split]), fin: false))
+                if bad < split {
+                    #expect(first == [.closed(code: 1007, byPeer: false, error: .invalidUTF8)], "\(invalid) \(split)")
+                    continue
+                }
+                #expect(first.isEmpty, "a valid prefix must not fail: \(invalid) split at \(split)")
+                let second = harness.feed(clientFrame(.continuation, Array(text[split...]), fin: false))
+                #expect(second == [.closed(code: 1007, byPeer: false, error: .invalidUTF8)], "\(invalid) \(split)")
+            }
+        }
+    }
+
+    @Test func failsOnTheOffendingFragmentOfACompressedMessage() {
+        for (invalid, _) in Self.invalidWithOffendingByte {
+            let compressed = ClientDeflater(windowBits: 15).compress(Array("ok".utf8) + invalid + Array("tail".utf8))
+            for split in 1..<compressed.count {
+                var harness = Harness(deflate: PerMessageDeflateParameters())
+                // The sync flush makes every inflated byte available by the end of the data: fails before FIN.
+                let events = harness.feed(
+                    clientFrame(.text, Array(compressed[..<split]), fin: false, rsv1: true)
+                        + clientFrame(.continuation, Array(compressed[split...]), fin: false))
+                #expect(events == [.closed(code: 1007, byPeer: false, error: .invalidUTF8)], "\(invalid) \(split)")
+            }
+        }
+    }
+
+    @Test func acceptsValidCompressedTextInEveryFragmentation() {
+        let text = "Grüße, κόσμε, 世界, 🎉! " + String(repeating: "ascii run ", count: 20)
+        let compressed = ClientDeflater(windowBits: 15).compress(Array(text.utf8))
+        for split in 1..<compressed.count {
+            var harness = Harness(deflate: PerMessageDeflateParameters())
+            let events = harness.feed(
+                clientFrame(.text, Array(compressed[..<split]), fin: false, rsv1: true)
+                    + clientFrame(.continuation, Array(compressed[split...])))
+            #expect(events == [.text(text)], "split at \(split)")
+        }
+    }
 }

@@ -63,6 +63,7 @@ extension Connection {
             outboundOffset = 0
         }
         if plainOutbound.isEmpty && plainOutbound.capacity > 0 { plainOutbound = [] }
+        outboundMarks.releaseMemory()
         if plainInbound.isEmpty && plainInbound.capacity > 0 { plainInbound = [] }
     }
 

@@ -1,6 +1,7 @@
 import Glibc
 import HoldfastConfig
 import HoldfastCore
+import HoldfastWebSocket
 import Logging
 
 extension Connection {
@@ -17,9 +18,21 @@ extension Connection {
     }
 
     /// Appends application bytes (a WebSocket frame, an HTTP response) to the right queue: straight to the socket
-    /// queue on plaintext connections, to the sealing queue on TLS ones.
+    /// queue on plaintext connections, to the sealing queue on TLS ones. What one call appends counts as one
+    /// message for the slow-consumer check.
     func withApplicationOutput<Result>(_ body: (inout [UInt8]) -> Result) -> Result {
-        tls != nil ? body(&plainOutbound) : body(&outbound)
+        let pending = pendingOutputBytes
+        let result: Result
+        if tls != nil {
+            let before = plainOutbound.count
+            result = body(&plainOutbound)
+            if plainOutbound.count > before { outboundMarks.messageQueued(behind: pending) }
+        } else {
+            let before = outbound.count
+            result = body(&outbound)
+            if outbound.count > before { outboundMarks.messageQueued(behind: pending) }
+        }
+        return result
     }
 
     /// Bodies at least this large skip the per-connection queue when they can (see ``send(head:sharedBody:)``).
@@ -61,8 +74,11 @@ extension Connection {
             if outbound.capacity > 64 * 1024 { owner.transientBytes += outbound.capacity }
             outbound.removeAll(keepingCapacity: outbound.capacity <= 4096)
             outboundOffset = 0
+            outboundMarks.drained()
             return
         }
+        outboundMarks.messageQueued(behind: queued)
+        outboundMarks.wrote(written)
         // The socket is full: queue the rest and let the regular flush wait for room.
         logger.debug(
             "large write queued in part",
@@ -98,6 +114,7 @@ extension Connection {
             switch result {
             case .done(let written):
                 outboundOffset += written
+                outboundMarks.wrote(written)
             case .wouldBlock:
                 applyBackpressure()
                 return
@@ -111,6 +128,7 @@ extension Connection {
         if outbound.capacity > 64 * 1024 { owner.transientBytes += outbound.capacity }
         outbound.removeAll(keepingCapacity: outbound.capacity <= 4096)
         outboundOffset = 0
+        outboundMarks.drained()
         if writableRegistered {
             writableRegistered = false
             loop.modify(fd: fd, interest: .readable)
@@ -119,7 +137,7 @@ extension Connection {
         if closeWhenFlushed { beginLingering() }
     }
 
-    /// The kernel's send buffer is full: wait for writability, stop reading a peer that outpaces us, and drop a
+    /// The kernel's send buffer is full: wait for writability, stop reading a peer that outpaces us, and close a
     /// consumer that falls too far behind.
     private func applyBackpressure() {
         if outboundOffset > 64 * 1024 && outboundOffset > outbound.count / 2 {
@@ -127,19 +145,42 @@ extension Connection {
             outboundOffset = 0
         }
         let pending = pendingOutputBytes
-        if pending > context.configuration.server.maxOutboundBytes {
-            logger.notice(
-                "slow consumer: output queue over the limit, closing",
-                metadata: ["fd": "\(fd)", "queued": "\(pending)"]
-            )
-            close()
-            return
+        // The message being written does not count: one that fits the message limit never trips this alone.
+        let behind = outboundMarks.bytesBehindHead(pending: pending)
+        if behind > context.configuration.server.maxOutboundBytes {
+            switch phase {
+            case .webSocket:
+                closeSlowConsumer(queued: pending, behind: behind)
+            case .tlsHandshake, .http:
+                logger.notice(
+                    "slow consumer: output queue over the limit, closing",
+                    metadata: ["fd": "\(fd)", "queued": "\(pending)", "behind-current": "\(behind)"])
+                close()
+                return
+            case .webSocketClosing, .draining, .lingering, .closed:
+                break  // nothing more is queued now, and the closing deadline ends the wait
+            }
         }
         readingPaused = pending > context.configuration.server.outboundHighWaterBytes
         if !writableRegistered || readingPaused {
             writableRegistered = true
             loop.modify(fd: fd, interest: readingPaused ? .writable : [.readable, .writable])
         }
+    }
+
+    /// Closes a WebSocket whose queue grew past the limit with a close frame (1008) behind what is queued, rather
+    /// than a bare TCP drop: a client that resumes reading within the closing grace sees why. Nothing more is queued.
+    private func closeSlowConsumer(queued: Int, behind: Int) {
+        guard case .webSocket(let layer) = state else { return }
+        logger.notice(
+            "slow consumer: output queue over the limit, closing with 1008",
+            metadata: ["fd": "\(fd)", "queued": "\(queued)", "behind-current": "\(behind)"])
+        context.metrics.recordClose(code: WebSocketCloseCode.policyViolation.rawValue, byPeer: false)
+        withApplicationOutput {
+            layer.webSocket.appendClose(code: .policyViolation, reason: "slow consumer", into: &$0)
+        }
+        closeAfterFlush()
+        deadline = context.clock.nowMilliseconds() + Self.closingGraceMilliseconds
     }
 
     private func resumeReading() {

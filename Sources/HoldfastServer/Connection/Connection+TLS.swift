@@ -59,7 +59,10 @@ extension Connection {
     /// Seals the application bytes queued since the last flush into TLS records.
     func sealPendingPlaintext() {
         guard tls != nil, !plainOutbound.isEmpty else { return }
+        let sealedBefore = outbound.count
+        let from = outboundMarks.written + outbound.count - outboundOffset
         plainOutbound.withUnsafeBytes { tls?.seal($0, into: &outbound) }
+        outboundMarks.sealed(from: from, plain: plainOutbound.count, into: outbound.count - sealedBefore)
         plainOutbound.removeAll(keepingCapacity: plainOutbound.capacity <= 16 * 1024)
     }
 }

@@ -47,6 +47,8 @@ final class Connection: EventHandler {
     var outboundOffset = 0
     /// TLS only: application bytes to seal into records at the next flush (one record for many small frames).
     var plainOutbound: [UInt8] = []
+    /// Where queued messages start, for the slow-consumer check (see ``OutboundMarks``).
+    var outboundMarks = OutboundMarks()
 
     var flushScheduled = false
     var writableRegistered = false

@@ -1,0 +1,61 @@
+import Testing
+
+@testable import HoldfastServer
+
+/// The slow-consumer check counts only what is queued behind the message being written.
+@Suite struct OutboundMarksTests {
+    @Test func aSingleMessageIsNeverBehindItself() {
+        var marks = OutboundMarks()
+        marks.messageQueued(behind: 0)
+        #expect(marks.bytesBehindHead(pending: 16 << 20) == 0)
+        marks.wrote(1 << 20)
+        #expect(marks.bytesBehindHead(pending: 15 << 20) == 0)
+    }
+
+    @Test func messagesBehindTheHeadCountUntilTheyBecomeTheHead() {
+        var marks = OutboundMarks()
+        marks.messageQueued(behind: 0)  // 100 bytes, written first
+        marks.messageQueued(behind: 100)  // 50 bytes
+        marks.messageQueued(behind: 150)  // 30 bytes
+        #expect(marks.bytesBehindHead(pending: 180) == 80)
+        marks.wrote(99)
+        #expect(marks.bytesBehindHead(pending: 81) == 80)
+        marks.wrote(1)
+        #expect(marks.bytesBehindHead(pending: 80) == 30)
+        marks.wrote(60)
+        #expect(marks.bytesBehindHead(pending: 20) == 0)
+    }
+
+    @Test func drainingStartsThePositionsOver() {
+        var marks = OutboundMarks()
+        marks.messageQueued(behind: 10)
+        marks.drained()
+        #expect(marks.written == 0)
+        marks.messageQueued(behind: 0)
+        #expect(marks.bytesBehindHead(pending: 1000) == 0)
+    }
+
+    @Test func sealingMovesTheMarksByTheirShareOfTheRecordOverhead() {
+        var marks = OutboundMarks()
+        marks.messageQueued(behind: 0)
+        marks.messageQueued(behind: 1000)  // plaintext queued at 1000 behind 1000 bytes
+        marks.sealed(from: 0, plain: 2000, into: 2044)
+        // The second message now starts at 1022 and runs to the end, 2044.
+        #expect(marks.bytesBehindHead(pending: 2044) == 1022)
+        marks.wrote(1022)
+        #expect(marks.bytesBehindHead(pending: 1022) == 0)
+    }
+
+    @Test func aLongBackedUpQueueKeepsItsMarksBounded() {
+        var marks = OutboundMarks()
+        marks.messageQueued(behind: 0)
+        var pending = 10
+        for _ in 0..<10_000 {
+            marks.messageQueued(behind: pending)
+            pending += 10
+            marks.wrote(10)
+            pending -= 10
+            #expect(marks.bytesBehindHead(pending: pending) <= 10)
+        }
+    }
+}
