@@ -8,8 +8,9 @@
 ///
 /// Abandoning is a state too. Before DONE, a failure is reported with FAILED when the channel still works (the
 /// old process then rolls back at once rather than at its timeout). In no case does an abandoning process
-/// touch a socket: the old process may still serve. The one exception to waiting for COMMIT: the channel
-/// closing after DONE means the old process died, so the sockets are this process's alone and it serves.
+/// touch a socket: the old process may still serve. After DONE it does not abandon at all: it waits for COMMIT
+/// through junk and silence, and serves alone if the channel closes (the old process died; had it rolled back,
+/// it would have killed this one first).
 public struct TakeoverMachine: Sendable {
     /// Where the takeover is.
     public indirect enum State: Sendable, Equatable {
@@ -66,13 +67,11 @@ public struct TakeoverMachine: Sendable {
             // closed channel means it died, and nobody else can touch the sockets.
             return advance(to: .serving(alone: true), [.serve(pauseMilliseconds: nil), .closeChannel])
 
-        // No COMMIT: the old process may still serve.
-        case (.awaitingCommit, .received(let message)):
-            return abandon("expected COMMIT, got \(message)", tellPeer: false)
-        case (.awaitingCommit, .timedOut):
-            return abandon("no COMMIT from the previous process: \(Self.timeoutReason)", tellPeer: false)
-        case (.awaitingCommit, .failed(let reason)):
-            return abandon("no COMMIT from the previous process: \(reason)", tellPeer: false)
+        // Anything else after DONE: keep waiting. From DONE on, the old process either commits or rolls back,
+        // and it kills this process before it rolls back; giving up here while it commits would leave every
+        // socket to nobody. So junk, an unexpected message or a slow COMMIT only prolong the wait.
+        case (.awaitingCommit, .received), (.awaitingCommit, .timedOut), (.awaitingCommit, .failed):
+            return [.awaitCommit]
 
         // READY or DONE could not be sent: the channel is broken, so there is nobody to tell.
         case (.idle, .failed(let reason)):

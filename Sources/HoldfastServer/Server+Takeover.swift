@@ -76,6 +76,9 @@ final class TakeoverRun {
 
     /// Performs one action; returns its outcome when it has one.
     private func perform(_ action: TakeoverMachine.Action) -> TakeoverMachine.Event? {
+        if let step = Self.faultStep(of: action) {
+            HandoffFault.fire(context.handoffFault, side: .new, step: step, channel: channel, logger: context.logger)
+        }
         switch action {
         case .sendReady:
             return outcome {
@@ -114,7 +117,21 @@ final class TakeoverRun {
                 return .doneSent
             }
         case .awaitCommit:
-            return outcome { .received(try HandoffControl.receive(on: channel, timeoutMilliseconds: 60_000)) }
+            do {
+                return .received(try HandoffControl.receive(on: channel, timeoutMilliseconds: 60_000))
+            } catch .closed, .system {
+                // Either way the channel is gone: the old process can no longer roll back through it.
+                return .channelClosed
+            } catch .timeout {
+                return .timedOut
+            } catch {
+                context.logger.warning(
+                    "binary upgrade: unreadable message while waiting for COMMIT",
+                    metadata: [
+                        "error": "\(error)"
+                    ])
+                return .failed("\(error)")
+            }
         case .serve(let pause):
             serve(pause: pause)
         case .sendAck:
@@ -127,6 +144,19 @@ final class TakeoverRun {
             abandoned = reason
         }
         return nil
+    }
+
+    /// The name a test fault uses for the step an action starts (see ``HandoffFault/newSteps``).
+    private static func faultStep(of action: TakeoverMachine.Action) -> String? {
+        switch action {
+        case .sendReady: "ready"
+        case .receiveStaging: "staging"
+        case .receiveRound: "rebuild"
+        case .sendDone: "done"
+        case .awaitCommit: "commit"
+        case .sendAck: "ack"
+        default: nil
+        }
     }
 
     /// A step's outcome: the event it completes with, or how it failed.

@@ -42,6 +42,9 @@ public final class Server: Sendable {
         configuration: Configuration, logger: Logger, binaryVersion: String = "dev", clock: ServerClock = .system
     ) throws {
         self.configuration = configuration
+        // Read first: a test-only fault hook set by mistake must stop the start before anything is opened.
+        let handoffFault = try HandoffFault.from(environment: ProcessEnvironment.current())
+        if let handoffFault { logger.warning("test fault hook armed", metadata: ["fault": "\(handoffFault)"]) }
         var tls: TLSServerContext?
         if configuration.tls.isEnabled {
             tls = try TLSServerContext(
@@ -91,7 +94,7 @@ public final class Server: Sendable {
             binaryVersion: binaryVersion)
         self.context = ServerContext(
             configuration: configuration, logger: logger, tls: tls, metrics: metrics, rooms: rooms, secret: secret,
-            admin: admin, upgrades: upgrades, clock: clock, handoff: binaryUpgrade)
+            admin: admin, upgrades: upgrades, clock: clock, handoff: binaryUpgrade, handoffFault: handoffFault)
     }
 
     /// `libChatHandlers.so` in the directory of the running executable.

@@ -23,8 +23,10 @@ import Testing
             (.stagedSent, [.receiveRound], .receivingRound(round: 4)),
             (Self.final, [.sendDone(connections: 12, rooms: 3, rebuildMilliseconds: 4.5)], .sendingDone),
             (.doneSent, [.awaitCommit], .awaitingCommit),
-            (.received(.commit(pauseMilliseconds: 8.25)),
-             [.serve(pauseMilliseconds: 8.25), .sendAck, .closeChannel], .serving(alone: false)),
+            (
+                .received(.commit(pauseMilliseconds: 8.25)),
+                [.serve(pauseMilliseconds: 8.25), .sendAck, .closeChannel], .serving(alone: false)
+            ),
         ]
         for (event, actions, state) in steps {
             #expect(machine.handle(event) == actions, "after \(event)")
@@ -45,16 +47,14 @@ import Testing
     }
 
     @Test(arguments: [
-        (Event.received(.ack), "expected COMMIT, got ack"),
-        (.received(.failed(reason: "x")), "expected COMMIT, got failed(reason: \"x\")"),
-        (.timedOut, "no COMMIT from the previous process: handoff channel timed out"),
-        (.failed("malformed handoff message: cut"),
-         "no COMMIT from the previous process: malformed handoff message: cut"),
+        Event.received(.ack), .received(.failed(reason: "x")), .timedOut, .failed("malformed handoff message: cut"),
     ])
-    func anythingButCommitOrACloseAfterDoneAbandonsWithoutTellingThePeer(event: Event, reason: String) {
+    func anythingButCommitOrACloseAfterDoneOnlyProlongsTheWait(event: Event) {
+        // Giving up here while the old process commits would leave every socket to nobody.
         var machine = Self.machine(at: .awaitingCommit)
-        #expect(machine.handle(event) == [.closeChannel, .abandon(reason: reason)])
-        #expect(machine.state == .abandoned(from: .awaitingCommit, reason: reason))
+        #expect(machine.handle(event) == [.awaitCommit])
+        #expect(machine.state == .awaitingCommit)
+        #expect(machine.handle(.received(.commit(pauseMilliseconds: 2))).first == .serve(pauseMilliseconds: 2))
     }
 
     /// Every state before DONE is out, the event that breaks it, and what must follow.
@@ -69,24 +69,38 @@ import Testing
         let timeout = "handoff channel timed out"
         let closed = "handoff channel closed"
         var breaks: [Break] = []
-        for state in [State.receivingStaging, .sendingStaged(round: 1), .receivingRound(round: 2),
-                      .sendingStaged(round: 2), .receivingRound(round: 3)] {
+        for state in [
+            State.receivingStaging, .sendingStaged(round: 1), .receivingRound(round: 2),
+            .sendingStaged(round: 2), .receivingRound(round: 3),
+        ] {
             let bad = "bad record"
-            breaks.append(Break(state: state, event: .failed(bad),
-                                actions: [.sendFailed(reason: bad), .closeChannel, .abandon(reason: bad)]))
-            breaks.append(Break(state: state, event: .timedOut,
-                                actions: [.sendFailed(reason: timeout), .closeChannel, .abandon(reason: timeout)]))
+            breaks.append(
+                Break(
+                    state: state, event: .failed(bad),
+                    actions: [.sendFailed(reason: bad), .closeChannel, .abandon(reason: bad)]))
+            breaks.append(
+                Break(
+                    state: state, event: .timedOut,
+                    actions: [.sendFailed(reason: timeout), .closeChannel, .abandon(reason: timeout)]))
             // The old process is gone: nobody to tell.
-            breaks.append(Break(state: state, event: .channelClosed,
-                                actions: [.closeChannel, .abandon(reason: closed)]))
+            breaks.append(
+                Break(
+                    state: state, event: .channelClosed,
+                    actions: [.closeChannel, .abandon(reason: closed)]))
         }
         for (state, step) in [(State.sendingReady, "READY"), (.sendingDone, "DONE")] {
-            breaks.append(Break(state: state, event: .failed("broken pipe"),
-                                actions: [.closeChannel, .abandon(reason: "cannot answer \(step): broken pipe")]))
-            breaks.append(Break(state: state, event: .timedOut,
-                                actions: [.closeChannel, .abandon(reason: "cannot answer \(step): \(timeout)")]))
-            breaks.append(Break(state: state, event: .channelClosed,
-                                actions: [.closeChannel, .abandon(reason: "cannot answer \(step): \(closed)")]))
+            breaks.append(
+                Break(
+                    state: state, event: .failed("broken pipe"),
+                    actions: [.closeChannel, .abandon(reason: "cannot answer \(step): broken pipe")]))
+            breaks.append(
+                Break(
+                    state: state, event: .timedOut,
+                    actions: [.closeChannel, .abandon(reason: "cannot answer \(step): \(timeout)")]))
+            breaks.append(
+                Break(
+                    state: state, event: .channelClosed,
+                    actions: [.closeChannel, .abandon(reason: "cannot answer \(step): \(closed)")]))
         }
         breaks.append(
             Break(state: .idle, event: .failed("no fd"), actions: [.closeChannel, .abandon(reason: "no fd")]))

@@ -4,6 +4,7 @@ import HoldfastChannels
 import HoldfastConfig
 import HoldfastCore
 import HoldfastHTTP
+import HoldfastHandoff
 import HoldfastTLS
 import HoldfastWebSocket
 import Logging
@@ -33,16 +34,19 @@ final class ServerContext: Sendable {
     let clock: ServerClock
     /// The binary upgrade (socket handoff) of this process.
     let handoff: any BinaryUpgrading
+    /// Tests only: the fault to inject into a binary upgrade (`HOLDFAST_TEST_FAULT`), nil otherwise.
+    let handoffFault: HandoffFault?
     private let secret: [UInt8]
     private let connectionIDs = Atomic<UInt64>(0)
 
     init(
         configuration: Configuration, logger: Logger, tls: TLSServerContext?, metrics: ServerMetrics,
         rooms: RoomRegistry, secret: [UInt8], admin: AdminAccess, upgrades: HandlerUpgrades, clock: ServerClock,
-        handoff: any BinaryUpgrading
+        handoff: any BinaryUpgrading, handoffFault: HandoffFault?
     ) {
         self.clock = clock
         self.handoff = handoff
+        self.handoffFault = handoffFault
         self.admin = admin
         self.upgrades = upgrades
         self.configuration = configuration

@@ -54,6 +54,9 @@ final class HandoffAttempt {
     private func perform(
         _ action: HandoverMachine.Action, completion: @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void
     ) -> HandoverMachine.Event? {
+        if let step = Self.faultStep(of: action) {
+            HandoffFault.fire(context.handoffFault, side: .old, step: step, channel: channel, logger: logger)
+        }
         switch action {
         case .spawn:
             return outcome { () throws(HandoffFailure) in try spawnNewBinary() }
@@ -102,6 +105,21 @@ final class HandoffAttempt {
             report(failure, completion: completion)
         }
         return nil
+    }
+
+    /// The name a test fault uses for the step an action starts (see ``HandoffFault/oldSteps``).
+    private static func faultStep(of action: HandoverMachine.Action) -> String? {
+        switch action {
+        case .awaitReply(.ready): "ready"
+        case .stage: "staging"
+        case .restage: "restaging"
+        case .pauseIO: "drain"
+        case .exportRooms: "export"
+        case .sendFinal: "send"
+        case .sendCommit: "commit"
+        case .awaitAck: "ack"
+        default: nil
+        }
     }
 
     /// A step's outcome: the event it completes with, or its failure.

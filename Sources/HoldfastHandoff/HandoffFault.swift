@@ -1,0 +1,94 @@
+/// A fault injected into one step of a binary upgrade, for tests only: `HOLDFAST_TEST_FAULT=<side>:<step>:<action>`.
+///
+/// The hook is compiled into every build and does nothing unless the variable is set; a server refuses to start
+/// with it set unless `HOLDFAST_TEST_FAULTS_ALLOWED=1` is set too, so a stray variable in production fails loudly
+/// instead of breaking an upgrade later. Both processes of an upgrade see the same environment; the side says
+/// which one fires.
+public struct HandoffFault: Sendable, Equatable, CustomStringConvertible {
+    /// The variable that names the fault.
+    public static let variable = "HOLDFAST_TEST_FAULT"
+    /// The variable that must be `1` for the fault to be accepted.
+    public static let allowVariable = "HOLDFAST_TEST_FAULTS_ALLOWED"
+
+    /// Which process fires.
+    public enum Side: String, Sendable, CaseIterable {
+        /// The process handing over.
+        case old
+        /// The process taking over.
+        case new
+    }
+
+    /// What the process does at the step.
+    public enum Action: String, Sendable, CaseIterable {
+        /// Kills itself with SIGKILL.
+        case exit9
+        /// Stops at the step for good; the other side's deadline has to cut it.
+        case hang
+        /// Closes its end of the handoff channel.
+        case closeChannel = "close-channel"
+        /// Writes a message of junk on the handoff channel.
+        case garbage
+    }
+
+    /// The steps of the process handing over, in protocol order: awaiting READY, each staging round, pausing,
+    /// exporting, sending the final stream, COMMIT, awaiting ACK.
+    public static let oldSteps = ["ready", "staging", "restaging", "drain", "export", "send", "commit", "ack"]
+    /// The steps of the process taking over, in protocol order: READY, receiving the staging stream, receiving
+    /// each later stream (catch-up rounds and the final one, where the rebuild happens), DONE, awaiting COMMIT,
+    /// ACK.
+    public static let newSteps = ["ready", "staging", "rebuild", "done", "commit", "ack"]
+
+    public let side: Side
+    public let step: String
+    public let action: Action
+
+    public init(side: Side, step: String, action: Action) {
+        self.side = side
+        self.step = step
+        self.action = action
+    }
+
+    public var description: String { "\(side.rawValue):\(step):\(action.rawValue)" }
+
+    /// Whether this fault fires on `side` at `step`.
+    public func fires(on side: Side, at step: String) -> Bool { self.side == side && self.step == step }
+
+    /// The fault the environment names, nil when none.
+    /// - Throws: ``HandoffFaultError`` when it is set without the allow variable, or does not parse.
+    public static func from(environment: [String: String]) throws(HandoffFaultError) -> HandoffFault? {
+        guard let text = environment[variable], !text.isEmpty else { return nil }
+        guard environment[allowVariable] == "1" else { throw .notAllowed(text) }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, let side = Side(rawValue: parts[0]), let action = Action(rawValue: parts[2]) else {
+            throw .malformed(text)
+        }
+        let steps = side == .old ? oldSteps : newSteps
+        guard steps.contains(parts[1]) else { throw .unknownStep(text, known: steps) }
+        // A hung old process would hold every connection with nothing to cut it: its own loops are paused by then.
+        guard !(side == .old && action == .hang) else { throw .unsupported(text) }
+        return HandoffFault(side: side, step: parts[1], action: action)
+    }
+}
+
+/// Why `HOLDFAST_TEST_FAULT` was refused; the server does not start.
+public enum HandoffFaultError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notAllowed(String)
+    case malformed(String)
+    case unknownStep(String, known: [String])
+    case unsupported(String)
+
+    public var description: String {
+        switch self {
+        case .notAllowed(let text):
+            "\(HandoffFault.variable)=\(text) is a test-only fault hook; refusing to start without "
+                + "\(HandoffFault.allowVariable)=1"
+        case .malformed(let text):
+            "\(HandoffFault.variable)=\(text) must be <old|new>:<step>:<exit9|hang|close-channel|garbage>"
+        case .unknownStep(let text, let known):
+            "\(HandoffFault.variable)=\(text) names no step of that side; steps: \(known.joined(separator: ", "))"
+        case .unsupported(let text):
+            "\(HandoffFault.variable)=\(text): the process handing over cannot hang in a test yet (nothing would "
+                + "cut it); use exit9, close-channel or garbage"
+        }
+    }
+}
