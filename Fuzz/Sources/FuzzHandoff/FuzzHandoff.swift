@@ -3,6 +3,44 @@ import HoldfastBytes
 import HoldfastHandoff
 import HoldfastPresence
 import HoldfastRooms
+import HoldfastTLS
+import HoldfastWebSocket
+
+/// Client bytes for a connection restored from a snapshot: the rest of a fragmented message, a ping, a whole
+/// compressed message, a close.
+private let framesAfterImport: [UInt8] =
+    clientFrame(opcode: 0, fin: true, rsv1: false, payload: Array("rest é".utf8))
+    + clientFrame(opcode: 9, fin: true, rsv1: false, payload: [1, 2])
+    + clientFrame(opcode: 1, fin: true, rsv1: true, payload: [0xCA, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00])
+    + clientFrame(opcode: 8, fin: true, rsv1: false, payload: [0x03, 0xE8])
+
+/// What the successor process does with a decoded connection: restores its WebSocket and TLS state and reads on.
+private func restore(_ snapshot: ConnectionSnapshot) {
+    if let state = snapshot.webSocket {
+        var connection = WebSocketConnection(importing: state)
+        var input = framesAfterImport
+        var output: [UInt8] = []
+        var consumedAll = 0
+        while consumedAll < input.count {
+            let (event, consumed) = input.withUnsafeMutableBytes {
+                connection.nextEvent(input: UnsafeMutableRawBufferPointer(rebasing: $0[consumedAll...]), output: &output)
+            }
+            consumedAll += consumed
+            if case .needMoreInput = event { break }
+            if case .closed = event { break }
+        }
+        _ = connection.exportState()
+    }
+    if let state = snapshot.tls, var layer = try? TLSRecordLayer(importing: state) {
+        var record: [UInt8] = [23, 3, 3, 0, 17] + [UInt8](repeating: 0xAB, count: 17)
+        var plaintext: [UInt8] = []
+        var output: [UInt8] = []
+        _ = record.withUnsafeMutableBytes { layer.open($0, plaintext: &plaintext, output: &output) }
+        layer = (try? TLSRecordLayer(importing: layer.exportState())) ?? layer
+        var sealed: [UInt8] = []
+        [1, 2, 3].withUnsafeBytes { layer.seal($0, into: &sealed) }
+    }
+}
 
 /// Checks that a decoded value re-encodes to bytes that decode to a value encoding to the same bytes (bytes are
 /// compared rather than values so that NaN doubles in presence metas compare equal).
@@ -29,9 +67,11 @@ enum FuzzHandoff {
                 roundTrip("listener", value.encode()) { try ListenerSnapshot(decoding: $0).encode() }
             }
             if let value = try? ConnectionSnapshot(decoding: bytes) {
+                restore(value)
                 roundTrip("connection", value.encode()) { try ConnectionSnapshot(decoding: $0).encode() }
             }
             if let (key, snapshot) = try? KeyedConnectionRecord.decode(bytes) {
+                restore(snapshot)
                 let kind = bytes[0]
                 roundTrip("keyed connection", KeyedConnectionRecord.encode(kind: kind, key: key, snapshot: snapshot.encode())) {
                     let (key, snapshot) = try KeyedConnectionRecord.decode($0)
