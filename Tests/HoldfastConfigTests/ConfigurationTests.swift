@@ -188,4 +188,34 @@ import Testing
         }
         return bytes
     }
+
+    /// toml++ (inside TOMLKit) asserts, and in release builds assumes, that a table header starts with a key;
+    /// these used to abort the process (Fuzz/Corpus/config/header-without-key holds the first, found by the config
+    /// fuzz target). Each must be an invalidTOML error naming the line.
+    @Test func tableHeadersWithoutAKeyAreErrorsNotAborts() {
+        let documents: [(text: String, line: Int)] = [
+            ("[\u{06}", 1), ("[=", 1), ("[ .", 1), ("[[{]]", 1), ("[\n", 1), ("[\u{E9}]", 1),
+            ("\u{FEFF}[#", 1), ("# comment\n[server]\nlisten = \"127.0.0.1:1\"\n  [\t=", 4),
+        ]
+        for document in documents {
+            var configuration = Configuration()
+            #expect(
+                throws: ConfigurationError.invalidTOML(
+                    path: "test", reason: "line \(document.line): a table header must start with a key")
+            ) {
+                try configuration.apply(toml: document.text, source: "test")
+            }
+        }
+    }
+
+    /// Brackets that start a line inside a multi-line array, a string or a comment are not headers.
+    @Test func tableHeaderCheckLeavesValidTOMLAlone() {
+        let valid = [
+            "[server]\nallowed_origins = [\n  [ [1] ],\n  [+1],\n  [{ a = 1 }],\n]\n",
+            "[\"quoted key\"]\n['literal']\n[[array.of.tables]]\n[ spaced . key ]\n",
+            "a = \"\"\"\n[=\n\"\"\"\"\nb = '''\n[=\n'''\nc = \"[\" # [=\n",
+            "a = \"\\\"\"\n[b]\n",
+        ]
+        for text in valid { #expect(TableHeaderCheck.malformedHeaderLine(in: text) == nil, "\(text)") }
+    }
 }
