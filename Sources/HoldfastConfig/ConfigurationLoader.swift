@@ -21,8 +21,8 @@ extension Configuration {
     /// Applies every key present in a TOML document. Unknown sections or keys are errors, so a typo never
     /// silently leaves a default in force.
     public mutating func apply(toml text: String, source: String) throws(ConfigurationError) {
-        if let line = TableHeaderCheck.malformedHeaderLine(in: text) {
-            throw .invalidTOML(path: source, reason: "line \(line): a table header must start with a key")
+        if let finding = TOMLPrecheck.firstFinding(in: text) {
+            throw .invalidTOML(path: source, reason: "line \(finding.line): \(finding.reason)")
         }
         let table: TOMLTable
         do {
