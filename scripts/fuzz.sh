@@ -38,11 +38,12 @@ seconds=$2
 scratch=.build-fuzz
 
 echo "== building fuzz targets (${targets[*]})"
-build=(swift build --package-path Fuzz --scratch-path "$scratch" -c debug -Xswiftc -sanitize=fuzzer,address)
+build=(swift build --package-path Fuzz --scratch-path "$scratch" -c debug -Xswiftc "-sanitize=fuzzer,address")
 if [[ ${#targets[@]} -eq 1 ]]; then build+=(--product "${executables[${targets[0]}]}"); fi
 mkdir -p "$scratch"
-# gold warns about every ASan helper symbol it cannot export; show the log only when the build fails.
-if ! "${build[@]}" >"$scratch/build.log" 2>&1; then
+# gold warns about every ASan helper symbol it cannot export; show the log only when the build fails. A second
+# attempt covers SwiftPM's stale build description after a source file of the main package was renamed.
+if ! "${build[@]}" >"$scratch/build.log" 2>&1 && ! "${build[@]}" >"$scratch/build.log" 2>&1; then
     grep -v "Cannot export local symbol" "$scratch/build.log" >&2
     exit 1
 fi
