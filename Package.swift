@@ -14,6 +14,14 @@ let package = Package(
         .executable(name: "holdfast", targets: ["holdfast"]),
         // The default chat handlers as a plugin the server loads (and swaps) at run time: libChatHandlers.so.
         .library(name: "ChatHandlers", type: .dynamic, targets: ["ChatHandlers"]),
+        // The parsers and codecs for the libFuzzer package in Fuzz/ (a path dependency sees only products).
+        .library(
+            name: "HoldfastParsing",
+            targets: [
+                "HoldfastBytes", "HoldfastJSON", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels",
+                "HoldfastTLS", "HoldfastPresence", "HoldfastRooms", "HoldfastHandoff", "HoldfastConfig",
+            ]
+        ),
     ],
     dependencies: [
         // The plugin interface: its own package so that host and plugins share one dynamic library.

@@ -21,6 +21,9 @@ extension Configuration {
     /// Applies every key present in a TOML document. Unknown sections or keys are errors, so a typo never
     /// silently leaves a default in force.
     public mutating func apply(toml text: String, source: String) throws(ConfigurationError) {
+        if let finding = TOMLPrecheck.firstFinding(in: text) {
+            throw .invalidTOML(path: source, reason: "line \(finding.line): \(finding.reason)")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

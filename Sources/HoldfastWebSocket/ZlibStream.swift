@@ -19,30 +19,40 @@ final class ZlibStream: @unchecked Sendable {
     static let syncTail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
 
     /// Creates a raw inflater with the given window (8...15), or nil when zlib cannot allocate it.
+    ///
+    /// zlib rejects a window outside 8...15 (possible in a snapshot from another process): then this is nil too.
     init?(inflateWindowBits windowBits: Int) {
-        kind = .inflate
-        stream = .allocate(capacity: 1)
+        // The stored properties are set only on success: a failable class initializer that returns nil after
+        // initializing them all runs `deinit`, which would end and free the stream a second time.
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        guard holdfast_inflateInit2(stream, Int32(-windowBits)) == Z_OK else {
+        guard holdfast_inflateInit2(stream, Int32(clamping: -windowBits)) == Z_OK else {
             stream.deinitialize(count: 1)
             stream.deallocate()
             return nil
         }
+        self.kind = .inflate
+        self.stream = stream
     }
 
     /// Creates a raw deflater, or nil when zlib cannot allocate it.
+    ///
+    /// Also nil for a window, level or memory level zlib rejects (possible in a snapshot from another process).
     init?(deflateWindowBits windowBits: Int, level: Int, memoryLevel: Int) {
-        kind = .deflate
-        stream = .allocate(capacity: 1)
+        // Set only on success, as in the inflater's initializer.
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         let status = holdfast_deflateInit2(
-            stream, Int32(level), Z_DEFLATED, Int32(-windowBits), Int32(memoryLevel), Z_DEFAULT_STRATEGY
+            stream, Int32(clamping: level), Z_DEFLATED, Int32(clamping: -windowBits), Int32(clamping: memoryLevel),
+            Z_DEFAULT_STRATEGY
         )
         guard status == Z_OK else {
             stream.deinitialize(count: 1)
             stream.deallocate()
             return nil
         }
+        self.kind = .deflate
+        self.stream = stream
     }
 
     deinit {

@@ -175,4 +175,42 @@ import Testing
         #expect(configuration.websocket.deflate.compressionLevel == 2)
         #expect(!configuration.websocket.deflate.enabled)
     }
+
+    /// toml++ 3.4 (inside TOMLKit) asserts, and in release builds assumes, that a table header starts with a key
+    /// and that an array element starts a value; these used to abort the process (found by the config fuzz
+    /// target: Fuzz/Corpus/config/header-without-key and array-element-brace). Each must be an invalidTOML error
+    /// naming the line.
+    @Test func malformedHeadersAndArrayElementsAreErrorsNotAborts() {
+        let header = TOMLPrecheck.headerReason
+        let element = TOMLPrecheck.elementReason
+        let documents: [(text: String, line: Int, reason: String)] = [
+            ("[\u{06}", 1, header), ("[=", 1, header), ("[ .", 1, header), ("[[{]]", 1, header), ("[\n", 1, header),
+            ("[\u{E9}]", 1, header), ("\u{FEFF}[#", 1, header),
+            ("# comment\n[server]\nlisten = \"127.0.0.1:1\"\n  [\t=", 4, header),
+            ("a = [}", 1, element), ("a = [1, }", 1, element), ("a = [ # c\n }", 2, element),
+            ("a = [\u{2028}]", 1, element), ("a = [\r\n}", 2, element), ("[server]\nx = [[1], [\n\n}]]", 4, element),
+        ]
+        for document in documents {
+            var configuration = Configuration()
+            #expect(
+                throws: ConfigurationError.invalidTOML(
+                    path: "test", reason: "line \(document.line): \(document.reason)")
+            ) {
+                try configuration.apply(toml: document.text, source: "test")
+            }
+        }
+    }
+
+    /// Brackets in strings and comments, multi-line arrays and every kind of value are left alone.
+    @Test func tomlPrecheckLeavesValidTOMLAlone() {
+        let valid = [
+            "[server]\nallowed_origins = [\n  [ [1] ],\n  [+1],\n  [{ a = 1 }], # [=\n]\n",
+            "[\"quoted key\"]\n['literal']\n[[array.of.tables]]\n[ spaced . key ]\n[a.\"b]\".c]\n",
+            "a = \"\"\"\n[=\n\"\"\"\"\nb = '''\n[=\n'''\nc = \"[\" # [=\n",
+            "a = \"\\\"\"\n[b]\n",
+            "a = [1, -2, +3, 1.5, inf, nan, true, false, \"s\", 's', 1979-05-27, [ ], { }, ]\nb = { c = [1, 2] }\n",
+            "a = [\r\n  1,\r\n  # c\r\n  2\r\n]\r\n",
+        ]
+        for text in valid { #expect(TOMLPrecheck.firstFinding(in: text) == nil, "\(text)") }
+    }
 }

@@ -110,4 +110,39 @@ import Testing
         }
         #expect(throws: ByteReadError.self) { try ConnectionSnapshot(decoding: bytes + [0]) }
     }
+
+    /// A connection record whose WebSocket state names a window of 76 bits (the golden connection with four bytes
+    /// changed; Fuzz/Corpus/handoff/window-bits-zlib-refuses). It decodes, and restoring it used to free zlib's
+    /// refused stream twice; now the restored connection has no inflater and fails compressed input with 1011.
+    @Test func restoresAConnectionWhoseWindowBitsZlibRefuses() throws {
+        let bytes: [UInt8] = [
+            0x43, 0x02, 0x00, 0x01, 0x01, 0xAA, 0xB4, 0xDE, 0x75, 0x00, 0x04, 0x81, 0x85, 0x01, 0x02, 0x03,
+            0x09, 0x08, 0x07, 0x02, 0x41, 0x42, 0x01, 0x03, 0x07, 0x07, 0x07, 0x01, 0x01, 0xD0, 0x0F, 0xA0,
+            0x1F, 0x01, 0x01, 0x00, 0x0C, 0x4C, 0x02, 0xD8, 0x04, 0x10, 0x00, 0x02, 0x03, 0x04, 0x68, 0x61,
+            0x6C, 0x66, 0x01, 0x04, 0x01, 0x02, 0x03, 0x04, 0x00, 0x01, 0x2A, 0x05, 0x61, 0x6C, 0x69, 0x63,
+            0x65, 0x02, 0x02, 0x06, 0x72, 0x6F, 0x6F, 0x6D, 0x3A, 0x61, 0x01, 0x01, 0x33, 0x01, 0x01, 0x33,
+            0x01, 0x06, 0x72, 0x6F, 0x6F, 0x6D, 0x3A, 0x62, 0x00, 0x01, 0x01, 0x39, 0x00, 0xC6, 0x01, 0x09,
+            0x22, 0x01, 0x06, 0x72, 0x6F, 0x6F, 0x6D, 0x3A, 0x61, 0x01, 0x01, 0x33,
+        ]
+        let snapshot = try ConnectionSnapshot(decoding: bytes)
+        let state = try #require(snapshot.webSocket)
+        #expect(state.deflate?.clientMaxWindowBits == 76)
+        // The import itself used to crash.
+        #expect(WebSocketConnection(importing: state).exportState()?.deflate?.clientMaxWindowBits == 76)
+        // Without its open message, the restored connection refuses compressed input with a typed error.
+        var idle = state
+        idle.openMessage = nil
+        idle.partialMessage = []
+        var connection = WebSocketConnection(importing: idle)
+        // A compressed text frame ("hello" deflated), masked with a zero key.
+        var input: [UInt8] = [0xC1, 0x87, 0, 0, 0, 0, 0xCA, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00]
+        var output: [UInt8] = []
+        let (event, _) = input.withUnsafeMutableBytes { connection.nextEvent(input: $0, output: &output) }
+        guard case .closed(let code, _, _, let error) = event else {
+            Issue.record("expected a close, got \(event)")
+            return
+        }
+        #expect(code == .internalError)
+        #expect(error == .compressionUnavailable)
+    }
 }

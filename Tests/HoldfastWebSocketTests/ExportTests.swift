@@ -42,4 +42,33 @@ import Testing
         harness.feed(clientFrame(.text, Array(compressed.prefix(10)), fin: false, rsv1: true))
         #expect(harness.connection.exportState() == nil)
     }
+
+    /// A snapshot from another process may carry window bits or levels that zlib refuses. Importing one used to
+    /// free the refused zlib stream twice (the failable initializer's `deinit` ran after its own cleanup); now
+    /// the connection sends plain frames and fails a compressed message with a typed error. Found by
+    /// Fuzz/Corpus/handoff/window-bits-zlib-refuses.
+    @Test func importsZlibSettingsThatZlibRefuses() {
+        let state = WebSocketConnectionState(
+            limits: WebSocketLimits(),
+            deflate: PerMessageDeflateParameters(serverMaxWindowBits: 76, clientMaxWindowBits: 76),
+            minimumSizeToCompress: 0, compressionLevel: 100, memoryLevel: 100, closeSent: false, openMessage: nil,
+            utf8State: 0, partialMessage: [], inflateWindow: [1, 2, 3], deflateWindow: [4, 5, 6])
+        var harness = Harness()
+        harness.connection = WebSocketConnection(importing: state)
+        var output: [UInt8] = []
+        Array("plain".utf8).withUnsafeBytes { harness.connection.appendMessage($0, opcode: .text, into: &output) }
+        #expect(ServerFrame.parse(output) == [ServerFrame(fin: true, rsv1: false, opcode: 1, payload: Array("plain".utf8))])
+        let compressed = ClientDeflater(windowBits: 15).compress(Array("hello".utf8))
+        #expect(harness.feed(clientFrame(.text, compressed, rsv1: true))
+            == [.closed(code: 1011, byPeer: false, error: .compressionUnavailable)])
+    }
+
+    @Test func zlibStreamsWithSettingsZlibRefusesAreNil() {
+        #expect(ZlibStream(inflateWindowBits: 76) == nil)
+        #expect(ZlibStream(inflateWindowBits: -3) == nil)
+        #expect(ZlibStream(deflateWindowBits: 76, level: 6, memoryLevel: 8) == nil)
+        #expect(ZlibStream(deflateWindowBits: 15, level: 100, memoryLevel: 8) == nil)
+        #expect(ZlibStream(deflateWindowBits: 15, level: 6, memoryLevel: 100) == nil)
+        #expect(ZlibStream(inflateWindowBits: 15) != nil)
+    }
 }
