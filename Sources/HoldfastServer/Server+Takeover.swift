@@ -77,7 +77,9 @@ final class TakeoverRun {
     /// Performs one action; returns its outcome when it has one.
     private func perform(_ action: TakeoverMachine.Action) -> TakeoverMachine.Event? {
         if let step = Self.faultStep(of: action) {
-            HandoffFault.fire(context.handoffFault, side: .new, step: step, channel: channel, logger: context.logger)
+            HandoffFault.fire(context.handoffFault, side: .new, step: step, channel: channel) { fault in
+                context.logger.warning("test fault fires", metadata: ["fault": "\(fault)"])
+            }
         }
         switch action {
         case .sendReady:

@@ -55,7 +55,9 @@ final class HandoffAttempt {
         _ action: HandoverMachine.Action, completion: @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void
     ) -> HandoverMachine.Event? {
         if let step = Self.faultStep(of: action) {
-            HandoffFault.fire(context.handoffFault, side: .old, step: step, channel: channel, logger: logger)
+            HandoffFault.fire(context.handoffFault, side: .old, step: step, channel: channel) { fault in
+                logger.warning("test fault fires", metadata: ["fault": "\(fault)"])
+            }
         }
         switch action {
         case .spawn:

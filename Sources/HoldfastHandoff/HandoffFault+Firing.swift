@@ -1,15 +1,14 @@
 import Glibc
-import HoldfastHandoff
-import Logging
 
 extension HandoffFault {
-    /// Tests only: performs `fault`'s action if it is armed for `side` at `step`; a no-op otherwise (always, in
-    /// production, where no fault can be armed). `exit9` and `hang` never return.
-    static func fire(
-        _ fault: HandoffFault?, side: Side, step: String, channel: HandoffChannel?, logger: Logger
+    /// Tests only: performs the fault's action if it is armed for `side` at `step`, after `announce` (the log
+    /// line); a no-op otherwise, always in production, where no fault can be armed. `exit9` and `hang` never
+    /// return.
+    public static func fire(
+        _ fault: HandoffFault?, side: Side, step: String, channel: HandoffChannel?, announce: (HandoffFault) -> Void
     ) {
         guard let fault, fault.fires(on: side, at: step) else { return }
-        logger.warning("test fault fires", metadata: ["fault": "\(fault)"])
+        announce(fault)
         switch fault.action {
         case .exit9:
             kill(getpid(), SIGKILL)

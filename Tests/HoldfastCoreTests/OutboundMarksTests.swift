@@ -1,6 +1,6 @@
 import Testing
 
-@testable import HoldfastServer
+@testable import HoldfastCore
 
 /// The slow-consumer check counts only what is queued behind the message being written.
 @Suite struct OutboundMarksTests {

@@ -4,15 +4,17 @@
 ///
 /// Positions count bytes since the queue was last empty (written plus queued). A message queued while the queue is
 /// empty is the one being written and needs no mark, so a connection that keeps up never allocates here.
-struct OutboundMarks {
+public struct OutboundMarks: Sendable {
+    public init() {}
+
     /// Start positions of queued messages, oldest first; those before `first` are already being written or done.
     private var starts: [Int] = []
     private var first = 0
     /// Bytes written since the queue was last empty.
-    private(set) var written = 0
+    public private(set) var written = 0
 
     /// A message is being queued behind `pending` unwritten bytes.
-    mutating func messageQueued(behind pending: Int) {
+    public mutating func messageQueued(behind pending: Int) {
         guard pending > 0 else { return }
         if first > 64 && first * 2 > starts.count {
             starts.removeFirst(first)
@@ -22,22 +24,22 @@ struct OutboundMarks {
     }
 
     /// `count` bytes left for the socket.
-    mutating func wrote(_ count: Int) { written += count }
+    public mutating func wrote(_ count: Int) { written += count }
 
     /// Everything queued was written: positions start over.
-    mutating func drained() {
+    public mutating func drained() {
         if !starts.isEmpty { starts.removeAll(keepingCapacity: starts.capacity <= 32) }
         first = 0
         written = 0
     }
 
     /// Gives back the storage of an idle connection.
-    mutating func releaseMemory() {
+    public mutating func releaseMemory() {
         if starts.isEmpty && starts.capacity > 0 { starts = [] }
     }
 
     /// Bytes queued behind the message being written, out of `pending` unwritten bytes.
-    mutating func bytesBehindHead(pending: Int) -> Int {
+    public mutating func bytesBehindHead(pending: Int) -> Int {
         while first < starts.count && starts[first] <= written { first += 1 }
         guard first < starts.count else { return 0 }
         return max(0, written + pending - starts[first])
@@ -45,7 +47,7 @@ struct OutboundMarks {
 
     /// TLS sealed the `plain` application bytes queued from position `from` into `sealed` bytes of records: the
     /// marks inside move by their share of the record overhead (exact at both ends, within the overhead between).
-    mutating func sealed(from: Int, plain: Int, into sealed: Int) {
+    public mutating func sealed(from: Int, plain: Int, into sealed: Int) {
         guard plain > 0, sealed != plain else { return }
         for index in first..<starts.count where starts[index] > from {
             starts[index] = from + (starts[index] - from) * sealed / plain
