@@ -4,7 +4,7 @@
 #
 #   scripts/fuzz.sh TARGET|all SECONDS
 #
-# TARGET: http websocket deflate phoenix tls handoff handler-state config. SECONDS: how long each target runs;
+# TARGET: http frames deflate phoenix tls handoff handler-state config. SECONDS: how long each target runs;
 # 0 only replays the committed seeds (Fuzz/Corpus/TARGET) and what earlier runs found. New inputs go to
 # .build-fuzz/corpus/TARGET, never to the committed seeds; a crash is saved as .build-fuzz/artifacts/TARGET/crash-*
 # and the script fails. Extra libFuzzer flags can be given in FUZZ_FLAGS (e.g. FUZZ_FLAGS=-jobs=2).
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 declare -A executables=(
-    [http]=FuzzHTTP [websocket]=FuzzWebSocket [deflate]=FuzzDeflate [phoenix]=FuzzPhoenix [tls]=FuzzTLS
+    [http]=FuzzHTTP [frames]=FuzzWebSocket [deflate]=FuzzDeflate [phoenix]=FuzzPhoenix [tls]=FuzzTLS
     [handoff]=FuzzHandoff [handler-state]=FuzzHandlerState [config]=FuzzConfig
 )
 # Largest input per target: the TLS target decrypts each input once per split point.
@@ -20,7 +20,7 @@ declare -A max_lengths=([tls]=512)
 # TOMLKit 0.6 leaks the key arrays it returns and its error record on a parse failure (a few hundred bytes per
 # configuration load, outside Holdfast); leak detection there would stop every run at the first input.
 declare -A asan_options=([config]=detect_leaks=0)
-all=(http websocket deflate phoenix tls handoff handler-state config)
+all=(http frames deflate phoenix tls handoff handler-state config)
 
 usage() {
     echo "usage: $0 TARGET|all SECONDS (TARGET: ${all[*]})" >&2
