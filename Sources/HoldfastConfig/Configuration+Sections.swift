@@ -1,5 +1,5 @@
-public import HoldfastCore
 public import HoldfastChannels
+public import HoldfastCore
 public import HoldfastHTTP
 public import HoldfastWebSocket
 
@@ -79,6 +79,10 @@ extension Configuration {
         public var readyTimeoutMilliseconds = 10_000
         /// How long the new binary has to rebuild every connection and room and answer DONE.
         public var doneTimeoutMilliseconds = 10_000
+        /// How long one step of the process handing over may run before a watchdog abandons it: rolls back
+        /// before COMMIT, finishes after it. Longer than both answer timeouts, which bound the waiting steps, and
+        /// than the 30 s the loops get to copy their connections.
+        public var stepTimeoutMilliseconds = 60_000
         /// How long connections that cannot move yet (TLS handshake, half-received request) get to finish.
         public var handshakeGraceMilliseconds = 1_000
     }
@@ -145,7 +149,9 @@ extension Configuration {
         public var deflateMinimumBytes = 64
 
         /// The limits every WebSocket enforces on incoming frames and messages.
-        public var limits: WebSocketLimits { WebSocketLimits(maxFrameSize: maxFrameBytes, maxMessageSize: maxMessageBytes) }
+        public var limits: WebSocketLimits {
+            WebSocketLimits(maxFrameSize: maxFrameBytes, maxMessageSize: maxMessageBytes)
+        }
 
         /// The server's compression settings.
         public var deflate: PerMessageDeflateConfiguration {

@@ -31,6 +31,15 @@ extension Configuration {
             consequence: "a Phoenix frame over the message limit would close the whole socket (1009) instead of "
                 + "getting the Phoenix error reply the payload limit exists for",
             value: { $0.channels.maxPayloadBytes }, otherValue: { $0.websocket.maxMessageBytes }),
+        LimitPair(
+            key: "upgrade.ready_timeout_ms", otherKey: "upgrade.step_timeout_ms", strictlyBelow: true,
+            consequence: "the upgrade watchdog would abandon the wait for READY before its own timeout ends it",
+            value: { $0.upgrade.readyTimeoutMilliseconds }, otherValue: { $0.upgrade.stepTimeoutMilliseconds }),
+        LimitPair(
+            key: "upgrade.done_timeout_ms", otherKey: "upgrade.step_timeout_ms", strictlyBelow: true,
+            consequence: "the upgrade watchdog would abandon a staging round or the wait for DONE before its own "
+                + "timeout ends it",
+            value: { $0.upgrade.doneTimeoutMilliseconds }, otherValue: { $0.upgrade.stepTimeoutMilliseconds }),
     ]
 
     /// Checks that the limits agree with each other; `holdfast serve` runs this after loading, so a configuration

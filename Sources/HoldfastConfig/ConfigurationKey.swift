@@ -131,6 +131,7 @@ extension ConfigurationKey {
         .string("upgrade", "binary", \.upgrade.binary),
         .integer("upgrade", "ready_timeout_ms", 100...600_000, \.upgrade.readyTimeoutMilliseconds),
         .integer("upgrade", "done_timeout_ms", 100...600_000, \.upgrade.doneTimeoutMilliseconds),
+        .integer("upgrade", "step_timeout_ms", 1_000...3_600_000, \.upgrade.stepTimeoutMilliseconds),
         .integer("upgrade", "handshake_grace_ms", 0...60_000, \.upgrade.handshakeGraceMilliseconds),
         .address("admin", "listen", \.admin.listen),
         .string("admin", "token", \.admin.token),

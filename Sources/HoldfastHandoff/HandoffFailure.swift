@@ -51,6 +51,9 @@ public enum HandoffFailure: Error, Sendable, Equatable, CustomStringConvertible 
     case roomsUnresponsive(reason: String)
     /// 503 `rooms_busy`: rooms still had messages in flight (their topics).
     case roomsBusy(topics: [String])
+    /// 504 `step_stalled`: a step of the process handing over ran past `upgrade.step_timeout_ms`; its watchdog
+    /// abandoned it (`step` names it).
+    case stalled(step: String, afterMilliseconds: Int)
     /// 500 `out_of_order`: the server fed the protocol an event it did not expect (a bug, never the peer).
     case outOfOrder(reason: String)
 
@@ -63,7 +66,7 @@ public enum HandoffFailure: Error, Sendable, Equatable, CustomStringConvertible 
         case .channelFailed, .loopsUnresponsive, .outOfOrder: 500
         case .childExited, .channelBroken, .unexpectedAnswer, .rebuildFailed, .sendFailed, .commitFailed: 502
         case .notStarted, .notQuiescent, .roomsUnresponsive, .roomsBusy: 503
-        case .noAnswer: 504
+        case .noAnswer, .stalled: 504
         }
     }
 
@@ -87,6 +90,7 @@ public enum HandoffFailure: Error, Sendable, Equatable, CustomStringConvertible 
         case .notQuiescent: "not_quiescent"
         case .roomsUnresponsive: "rooms_unresponsive"
         case .roomsBusy: "rooms_busy"
+        case .stalled: "step_stalled"
         case .outOfOrder: "out_of_order"
         }
     }
@@ -116,6 +120,9 @@ public enum HandoffFailure: Error, Sendable, Equatable, CustomStringConvertible 
         case .commitFailed(let reason): "could not tell the new binary to take over: \(reason)"
         case .roomsBusy(let topics):
             "rooms still had messages in flight: \(topics.prefix(5).joined(separator: ", "))"
+        case .stalled(let step, let milliseconds):
+            "this process's step \(step) ran for more than \(milliseconds) ms (upgrade.step_timeout_ms); its watchdog "
+                + "abandoned it"
         }
     }
 

@@ -1,13 +1,14 @@
 import Glibc
 
 extension HandoffFault {
-    /// Tests only: performs the fault's action if it is armed for `side` at `step`, after `announce` (the log
-    /// line); a no-op otherwise, always in production, where no fault can be armed. `exit9` and `hang` never
-    /// return.
+    /// Tests only: performs the fault's action if it is armed for `side` at the `occurrence`-th time `step` is
+    /// reached, after `announce` (the log line); a no-op otherwise, always in production, where no fault can be
+    /// armed. `exit9` and `hang` never return.
     public static func fire(
-        _ fault: HandoffFault?, side: Side, step: String, channel: HandoffChannel?, announce: (HandoffFault) -> Void
+        _ fault: HandoffFault?, side: Side, step: String, occurrence: Int = 1, channel: HandoffChannel?,
+        announce: (HandoffFault) -> Void
     ) {
-        guard let fault, fault.fires(on: side, at: step) else { return }
+        guard let fault, fault.fires(on: side, at: step, occurrence: occurrence) else { return }
         announce(fault)
         switch fault.action {
         case .exit9:

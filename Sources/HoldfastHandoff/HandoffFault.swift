@@ -30,9 +30,12 @@ public struct HandoffFault: Sendable, Equatable, CustomStringConvertible {
         case garbage
     }
 
-    /// The steps of the process handing over, in protocol order: awaiting READY, each staging round, pausing,
-    /// exporting, sending the final stream, COMMIT, awaiting ACK.
-    public static let oldSteps = ["ready", "staging", "restaging", "drain", "export", "send", "commit", "ack"]
+    /// The steps of the process handing over, in protocol order: awaiting READY, each staging round (the first,
+    /// then each catch-up round), each message of their record streams, pausing, exporting, sending the final
+    /// stream and each of its messages, COMMIT, awaiting ACK.
+    public static let oldSteps = [
+        "ready", "staging", "staging-batch", "restaging", "drain", "export", "send", "send-batch", "commit", "ack",
+    ]
     /// The steps of the process taking over, in protocol order: READY, receiving the staging stream, receiving
     /// each later stream (catch-up rounds and the final one, where the rebuild happens), DONE, awaiting COMMIT,
     /// ACK.
@@ -40,18 +43,26 @@ public struct HandoffFault: Sendable, Equatable, CustomStringConvertible {
 
     public let side: Side
     public let step: String
+    /// Which time the step is reached (1: the first) when the fault fires: `restaging@2` is the second catch-up
+    /// round, `send-batch@3` the third message of the final stream.
+    public let occurrence: Int
     public let action: Action
 
-    public init(side: Side, step: String, action: Action) {
+    public init(side: Side, step: String, occurrence: Int = 1, action: Action) {
         self.side = side
         self.step = step
+        self.occurrence = occurrence
         self.action = action
     }
 
-    public var description: String { "\(side.rawValue):\(step):\(action.rawValue)" }
+    public var description: String {
+        "\(side.rawValue):\(step)\(occurrence == 1 ? "" : "@\(occurrence)"):\(action.rawValue)"
+    }
 
-    /// Whether this fault fires on `side` at `step`.
-    public func fires(on side: Side, at step: String) -> Bool { self.side == side && self.step == step }
+    /// Whether this fault fires on `side` when `step` is reached for the `occurrence`-th time.
+    public func fires(on side: Side, at step: String, occurrence: Int = 1) -> Bool {
+        self.side == side && self.step == step && self.occurrence == occurrence
+    }
 
     /// The fault the environment names, nil when none.
     /// - Throws: ``HandoffFaultError`` when it is set without the allow variable, or does not parse.
@@ -62,11 +73,21 @@ public struct HandoffFault: Sendable, Equatable, CustomStringConvertible {
         guard parts.count == 3, let side = Side(rawValue: parts[0]), let action = Action(rawValue: parts[2]) else {
             throw .malformed(text)
         }
+        let stepParts = parts[1].split(separator: "@", omittingEmptySubsequences: false).map(String.init)
+        let occurrence: Int
+        switch stepParts.count {
+        case 1: occurrence = 1
+        case 2:
+            guard stepParts[1].allSatisfy({ ("0"..."9").contains($0) }), let number = Int(stepParts[1]), number >= 1
+            else {
+                throw .malformed(text)
+            }
+            occurrence = number
+        default: throw .malformed(text)
+        }
         let steps = side == .old ? oldSteps : newSteps
-        guard steps.contains(parts[1]) else { throw .unknownStep(text, known: steps) }
-        // A hung old process would hold every connection with nothing to cut it: its own loops are paused by then.
-        guard !(side == .old && action == .hang) else { throw .unsupported(text) }
-        return HandoffFault(side: side, step: parts[1], action: action)
+        guard steps.contains(stepParts[0]) else { throw .unknownStep(text, known: steps) }
+        return HandoffFault(side: side, step: stepParts[0], occurrence: occurrence, action: action)
     }
 }
 
@@ -75,7 +96,6 @@ public enum HandoffFaultError: Error, Sendable, Equatable, CustomStringConvertib
     case notAllowed(String)
     case malformed(String)
     case unknownStep(String, known: [String])
-    case unsupported(String)
 
     public var description: String {
         switch self {
@@ -83,12 +103,9 @@ public enum HandoffFaultError: Error, Sendable, Equatable, CustomStringConvertib
             "\(HandoffFault.variable)=\(text) is a test-only fault hook; refusing to start without "
                 + "\(HandoffFault.allowVariable)=1"
         case .malformed(let text):
-            "\(HandoffFault.variable)=\(text) must be <old|new>:<step>:<exit9|hang|close-channel|garbage>"
+            "\(HandoffFault.variable)=\(text) must be <old|new>:<step>[@<n>]:<exit9|hang|close-channel|garbage>"
         case .unknownStep(let text, let known):
             "\(HandoffFault.variable)=\(text) names no step of that side; steps: \(known.joined(separator: ", "))"
-        case .unsupported(let text):
-            "\(HandoffFault.variable)=\(text): the process handing over cannot hang in a test yet (nothing would "
-                + "cut it); use exit9, close-channel or garbage"
         }
     }
 }

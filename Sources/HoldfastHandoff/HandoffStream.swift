@@ -44,6 +44,9 @@ public final class HandoffWriter {
     public private(set) var recordsWritten = 0
     /// Messages sent so far, END included.
     public private(set) var messagesSent = 0
+    /// Called before each message of records goes out, with its number (1: the first); the fault hook's
+    /// per-batch steps use it.
+    public var beforeRecordsMessage: ((Int) -> Void)?
 
     private var payload: [UInt8] = [StreamFormat.recordsKind]
     private var fds: [Int32] = []
@@ -91,6 +94,7 @@ public final class HandoffWriter {
     /// Sends the records buffered so far as one message (nothing when there are none).
     public func flush() throws(HandoffChannelError) {
         guard payload.count > 1 || !fds.isEmpty else { return }
+        beforeRecordsMessage?(messagesSent + 1)
         try channel.send(payload, fds: fds, timeoutMilliseconds: timeoutMilliseconds)
         messagesSent += 1
         payload.removeAll(keepingCapacity: true)

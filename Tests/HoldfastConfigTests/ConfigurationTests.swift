@@ -105,6 +105,7 @@ import Testing
                 "channels.history_per_room HOLDFAST_CHANNELS_HISTORY_PER_ROOM",
                 "upgrade.binary HOLDFAST_UPGRADE_BINARY", "upgrade.ready_timeout_ms HOLDFAST_UPGRADE_READY_TIMEOUT_MS",
                 "upgrade.done_timeout_ms HOLDFAST_UPGRADE_DONE_TIMEOUT_MS",
+                "upgrade.step_timeout_ms HOLDFAST_UPGRADE_STEP_TIMEOUT_MS",
                 "upgrade.handshake_grace_ms HOLDFAST_UPGRADE_HANDSHAKE_GRACE_MS",
                 "admin.listen HOLDFAST_ADMIN_LISTEN", "admin.token HOLDFAST_ADMIN_TOKEN",
                 "tls.listen HOLDFAST_TLS_LISTEN", "tls.cert HOLDFAST_TLS_CERT", "tls.key HOLDFAST_TLS_KEY",

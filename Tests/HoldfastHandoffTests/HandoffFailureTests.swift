@@ -32,6 +32,7 @@ import Testing
         Expected(failure: .roomsUnresponsive(reason: "r"), status: 503, code: "rooms_unresponsive"),
         Expected(failure: .roomsBusy(topics: ["a"]), status: 503, code: "rooms_busy"),
         Expected(failure: .outOfOrder(reason: "r"), status: 500, code: "out_of_order"),
+        Expected(failure: .stalled(step: "sendFinal", afterMilliseconds: 3_000), status: 504, code: "step_stalled"),
     ]
 
     @Test(arguments: table)

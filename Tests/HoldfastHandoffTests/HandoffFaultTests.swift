@@ -23,7 +23,7 @@ import Testing
     @Test func everyStepOfEachSideParses() throws {
         for (side, steps) in [(HandoffFault.Side.old, HandoffFault.oldSteps), (.new, HandoffFault.newSteps)] {
             for step in steps {
-                for action in HandoffFault.Action.allCases where !(side == .old && action == .hang) {
+                for action in HandoffFault.Action.allCases {
                     let text = "\(side.rawValue):\(step):\(action.rawValue)"
                     let fault = try HandoffFault.from(
                         environment: allowed.merging([HandoffFault.variable: text]) { a, _ in a })
@@ -46,8 +46,24 @@ import Testing
             try HandoffFault.from(
                 environment: allowed.merging([HandoffFault.variable: "old:rebuild:exit9"]) { a, _ in a })
         }
-        #expect(throws: HandoffFaultError.unsupported("old:drain:hang")) {
-            try HandoffFault.from(environment: allowed.merging([HandoffFault.variable: "old:drain:hang"]) { a, _ in a })
+    }
+
+    @Test func anOccurrenceNamesWhichTimeTheStepIsReached() throws {
+        let fault = try HandoffFault.from(
+            environment: allowed.merging([HandoffFault.variable: "old:send-batch@3:hang"]) { a, _ in a })
+        #expect(fault == HandoffFault(side: .old, step: "send-batch", occurrence: 3, action: .hang))
+        #expect(fault?.description == "old:send-batch@3:hang")
+        #expect(fault?.fires(on: .old, at: "send-batch", occurrence: 2) == false)
+        #expect(fault?.fires(on: .old, at: "send-batch", occurrence: 3) == true)
+        #expect(fault?.fires(on: .old, at: "send-batch") == false)
+        for text in ["old:send-batch@0:hang", "old:send-batch@:hang", "old:send-batch@+2:hang", "old:send@1@2:hang"] {
+            #expect(throws: HandoffFaultError.malformed(text)) {
+                try HandoffFault.from(environment: allowed.merging([HandoffFault.variable: text]) { a, _ in a })
+            }
+        }
+        #expect(throws: HandoffFaultError.unknownStep("new:send-batch@2:garbage", known: HandoffFault.newSteps)) {
+            try HandoffFault.from(
+                environment: allowed.merging([HandoffFault.variable: "new:send-batch@2:garbage"]) { a, _ in a })
         }
     }
 }

@@ -51,6 +51,7 @@ extension HandoffAttempt {
                 })
         else { throw .loopsUnresponsive(reason: "an event loop did not copy its connections") }
         let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds)
+        writer.beforeRecordsMessage = { [self] _ in reach("staging-batch") }
         do {
             for (loop, listener) in runtime.listeners {
                 let kind: ListenerSnapshot.Kind = listener.isAdmin ? .admin : listener.isTLS ? .tls : .plain
@@ -130,6 +131,7 @@ extension HandoffAttempt {
         staged.loops = rounds.map(\.1)
         let changes = Self.merge(rounds.map(\.0))
         let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds)
+        writer.beforeRecordsMessage = { [self] _ in reach("staging-batch") }
         do {
             try Self.write(changes, to: writer)
         } catch {
@@ -264,6 +266,7 @@ extension HandoffAttempt {
             handlerChain: registry.chain.map(\.path), handlerVersion: registry.handler?.version ?? "",
             handlerState: registry.handler?.exportState() ?? [])
         let writer = HandoffWriter(channel: channel, timeoutMilliseconds: 5_000)
+        writer.beforeRecordsMessage = { [self] _ in reach("send-batch") }
         var bytes = 0
         do {
             let head = header.encode()

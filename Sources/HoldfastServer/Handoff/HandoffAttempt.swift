@@ -9,7 +9,11 @@ import Logging
 /// One binary upgrade attempt, start to commit or rollback: it feeds a ``HandoverMachine`` what happened and
 /// performs what the machine asks. The steps are in `HandoffAttempt+Steps.swift`, the staging rounds in
 /// `BinaryUpgrade+Staging.swift`.
-final class HandoffAttempt {
+///
+/// One thread at a time uses it: the upgrade's thread, or, once a step stalled past `upgrade.step_timeout_ms`,
+/// the ``StepWatchdog``'s, which finishes the attempt while the stalled step is abandoned (and stops, should it
+/// ever return).
+final class HandoffAttempt: @unchecked Sendable {
     let runtime: HandoffRuntime
     let path: String
     let requesterFD: Int32?
@@ -28,6 +32,8 @@ final class HandoffAttempt {
     var sent: (changed: Int, bytes: Int) = (0, 0)
     var started: UInt64 = 0
     var pauseStarted: UInt64 = 0
+    /// How many times each test-fault step was reached (for `step@n` faults).
+    private var reached: [String: Int] = [:]
 
     var context: ServerContext { runtime.context }
     var configuration: Configuration { runtime.context.configuration }
@@ -40,25 +46,51 @@ final class HandoffAttempt {
     }
 
     /// Runs the attempt to its end: on success the process exits inside (after `completion`); on failure it
-    /// returns after rolling back and calling `completion`.
-    func run(completion: @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void) {
+    /// returns after rolling back and calling `completion`. A step that stalls is abandoned: the watchdog rolls
+    /// back (or, after COMMIT, finishes) on its own thread, and this returns if the step ever does.
+    func run(completion: @escaping @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void) {
         started = MonotonicClock.nowNanoseconds()
+        let watchdog = StepWatchdog(limitMilliseconds: configuration.upgrade.stepTimeoutMilliseconds) {
+            [self] step, elapsed in
+            abandon(stalled: step, afterMilliseconds: elapsed, completion: completion)
+        }
+        defer { watchdog.stop() }
         var pending = machine.handle(.start)
+        while !pending.isEmpty {
+            let action = pending.removeFirst()
+            guard watchdog.begin("\(action)") else { return }
+            let event = perform(action, completion: completion)
+            guard watchdog.end() else { return }
+            if let event { pending += machine.handle(event) }
+        }
+    }
+
+    /// On the watchdog's thread: the step `step` stalled. Before COMMIT the machine rolls back (the new process
+    /// is killed first, so nothing it holds can act); after it the machine finishes and this process exits.
+    private func abandon(
+        stalled step: String, afterMilliseconds elapsed: Int,
+        completion: @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void
+    ) {
+        logger.error(
+            "binary upgrade: a step stalled; abandoning it",
+            metadata: ["step": "\(step)", "elapsed-ms": "\(elapsed)", "state": "\(machine.state)"])
+        var pending = machine.handle(.failed(.stalled(step: step, afterMilliseconds: elapsed)))
+        if pending.isEmpty, case .rolledBack = machine.state {
+            logger.critical("binary upgrade: a rollback step stalled; the process may not serve until it returns")
+        }
         while !pending.isEmpty {
             let action = pending.removeFirst()
             if let event = perform(action, completion: completion) { pending += machine.handle(event) }
         }
+        // Committed (a stalled wait for ACK, or the finish itself): the new process owns every socket.
+        if case .finished = machine.state { _exit(0) }
     }
 
     /// Performs one action; returns its outcome when it has one.
     private func perform(
         _ action: HandoverMachine.Action, completion: @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void
     ) -> HandoverMachine.Event? {
-        if let step = Self.faultStep(of: action) {
-            HandoffFault.fire(context.handoffFault, side: .old, step: step, channel: channel) { fault in
-                logger.warning("test fault fires", metadata: ["fault": "\(fault)"])
-            }
-        }
+        if let step = Self.faultStep(of: action) { reach(step) }
         switch action {
         case .spawn:
             return outcome { () throws(HandoffFailure) in try spawnNewBinary() }
@@ -107,6 +139,16 @@ final class HandoffAttempt {
             report(failure, completion: completion)
         }
         return nil
+    }
+
+    /// Tests only: `step` is reached once more; fires the test fault armed for this time, if any.
+    func reach(_ step: String) {
+        let occurrence = (reached[step] ?? 0) + 1
+        reached[step] = occurrence
+        HandoffFault.fire(context.handoffFault, side: .old, step: step, occurrence: occurrence, channel: channel) {
+            fault in
+            logger.warning("test fault fires", metadata: ["fault": "\(fault)"])
+        }
     }
 
     /// The name a test fault uses for the step an action starts (see ``HandoffFault/oldSteps``).
