@@ -109,3 +109,36 @@ public enum HandoffFaultError: Error, Sendable, Equatable, CustomStringConvertib
         }
     }
 }
+
+extension HandoverMachine.Action {
+    /// The name a test fault uses for the step this action starts (see ``HandoffFault/oldSteps``); the
+    /// per-message steps are reached inside the streams.
+    public var faultStep: String? {
+        switch self {
+        case .awaitReply(.ready): "ready"
+        case .stage: "staging"
+        case .restage: "restaging"
+        case .pauseIO: "drain"
+        case .exportRooms: "export"
+        case .sendFinal: "send"
+        case .sendCommit: "commit"
+        case .awaitAck: "ack"
+        default: nil
+        }
+    }
+}
+
+extension TakeoverMachine.Action {
+    /// The name a test fault uses for the step this action starts (see ``HandoffFault/newSteps``).
+    public var faultStep: String? {
+        switch self {
+        case .sendReady: "ready"
+        case .receiveStaging: "staging"
+        case .receiveRound: "rebuild"
+        case .sendDone: "done"
+        case .awaitCommit: "commit"
+        case .sendAck: "ack"
+        default: nil
+        }
+    }
+}

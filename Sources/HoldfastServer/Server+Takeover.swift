@@ -76,7 +76,7 @@ final class TakeoverRun {
 
     /// Performs one action; returns its outcome when it has one.
     private func perform(_ action: TakeoverMachine.Action) -> TakeoverMachine.Event? {
-        if let step = Self.faultStep(of: action) {
+        if let step = action.faultStep {
             HandoffFault.fire(context.handoffFault, side: .new, step: step, channel: channel) { fault in
                 context.logger.warning("test fault fires", metadata: ["fault": "\(fault)"])
             }
@@ -148,19 +148,6 @@ final class TakeoverRun {
         return nil
     }
 
-    /// The name a test fault uses for the step an action starts (see ``HandoffFault/newSteps``).
-    private static func faultStep(of action: TakeoverMachine.Action) -> String? {
-        switch action {
-        case .sendReady: "ready"
-        case .receiveStaging: "staging"
-        case .receiveRound: "rebuild"
-        case .sendDone: "done"
-        case .awaitCommit: "commit"
-        case .sendAck: "ack"
-        default: nil
-        }
-    }
-
     /// A step's outcome: the event it completes with, or how it failed.
     private func outcome(_ step: () throws -> TakeoverMachine.Event) -> TakeoverMachine.Event {
         do {
@@ -200,6 +187,7 @@ final class TakeoverRun {
             _ = try? server.systemd.notify(["MAINPID": "\(getpid())", "READY": "1"])
             _ = try? server.systemd.barrier(timeoutMilliseconds: 2_000)
         }
+        server.startLivenessPings()
     }
 
     /// Serving: the upgrade record for `/admin/status`, and the log.

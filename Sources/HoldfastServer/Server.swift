@@ -33,6 +33,7 @@ public final class Server: Sendable {
         var boundAddress: SocketAddress?
         var boundTLSAddress: SocketAddress?
         var boundAdminAddress: SocketAddress?
+        var liveness: LivenessPings?
     }
 
     /// Prepares a server: checks the TLS files and creates the event loops (nothing is bound yet).
@@ -129,7 +130,21 @@ public final class Server: Sendable {
         try install(specs, perLoop: perLoop)
         group.start()
         _ = try? systemd.notify(["MAINPID": "\(getpid())", "READY": "1"])
+        startLivenessPings()
         logAddresses("listening")
+    }
+
+    /// Feeds systemd's watchdog (`WatchdogSec=`) for as long as every loop answers.
+    func startLivenessPings() {
+        let logger = context.logger
+        let pings = LivenessPings(notifier: systemd, loops: group.loops, environment: ProcessEnvironment.current()) {
+            answered, loops in
+            logger.warning(
+                "not every event loop answered within half the watchdog period: no watchdog ping this round",
+                metadata: ["answered": "\(answered)", "loops": "\(loops)"])
+        }
+        pings?.start()
+        state.withLock { $0.liveness = pings }
     }
 
     /// A listening socket and the loop that serves it.
@@ -256,6 +271,7 @@ public final class Server: Sendable {
     public func shutdown() {
         guard !context.shuttingDown.exchange(true, ordering: .relaxed) else { return }
         _ = try? systemd.notify(["STOPPING": "1"])
+        state.withLock { $0.liveness }?.stop()
         let (listeners, perLoop) = state.withLock { ($0.listeners, $0.loopConnections) }
         for (index, loop) in group.loops.enumerated() {
             // Both are confined to `loop`; the closure runs there.

@@ -44,7 +44,10 @@ extension HandoffAttempt {
     private func spawn(_ binary: String, inheriting end: HandoffChannel) throws(HandoffFailure) -> ChildProcess {
         // The same command line and environment, so the new process reads the same configuration.
         let arguments = Array(CommandLine.arguments.dropFirst())
-        var environment = ProcessEnvironment.entries().filter { !$0.hasPrefix(HandoffChannel.inheritedFDVariable + "=") }
+        // WATCHDOG_PID names this process: the new one pings systemd's watchdog once it is the main process.
+        var environment = ProcessEnvironment.entries().filter {
+            !$0.hasPrefix(HandoffChannel.inheritedFDVariable + "=") && !$0.hasPrefix("WATCHDOG_PID=")
+        }
         environment.append("\(HandoffChannel.inheritedFDVariable)=3")
         do {
             // argv[0] stays the name the service was started as (say, a release layout's `current` link), so the

@@ -90,7 +90,7 @@ final class HandoffAttempt: @unchecked Sendable {
     private func perform(
         _ action: HandoverMachine.Action, completion: @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void
     ) -> HandoverMachine.Event? {
-        if let step = Self.faultStep(of: action) { reach(step) }
+        if let step = action.faultStep { reach(step) }
         switch action {
         case .spawn:
             return outcome { () throws(HandoffFailure) in try spawnNewBinary() }
@@ -148,21 +148,6 @@ final class HandoffAttempt: @unchecked Sendable {
         HandoffFault.fire(context.handoffFault, side: .old, step: step, occurrence: occurrence, channel: channel) {
             fault in
             logger.warning("test fault fires", metadata: ["fault": "\(fault)"])
-        }
-    }
-
-    /// The name a test fault uses for the step an action starts (see ``HandoffFault/oldSteps``).
-    private static func faultStep(of action: HandoverMachine.Action) -> String? {
-        switch action {
-        case .awaitReply(.ready): "ready"
-        case .stage: "staging"
-        case .restage: "restaging"
-        case .pauseIO: "drain"
-        case .exportRooms: "export"
-        case .sendFinal: "send"
-        case .sendCommit: "commit"
-        case .awaitAck: "ack"
-        default: nil
         }
     }
 
