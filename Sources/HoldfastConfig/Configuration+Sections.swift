@@ -1,5 +1,5 @@
-public import HoldfastCore
 public import HoldfastChannels
+public import HoldfastCore
 public import HoldfastHTTP
 public import HoldfastWebSocket
 
@@ -81,6 +81,12 @@ extension Configuration {
         public var doneTimeoutMilliseconds = 10_000
         /// How long connections that cannot move yet (TLS handshake, half-received request) get to finish.
         public var handshakeGraceMilliseconds = 1_000
+        /// How long the child process that rehearses a handler swap (loads the plugin, migrates the current
+        /// state, builds and exports the new handler) may take before it is killed and the swap refused.
+        public var pluginValidationTimeoutMilliseconds = 10_000
+        /// How long the handler swap itself may keep the rooms suspended (export, migrate, build) before it is
+        /// abandoned and the rooms resume with the current handler.
+        public var handlerSwapTimeoutMilliseconds = 5_000
     }
 
     /// `[admin]`.
@@ -145,7 +151,9 @@ extension Configuration {
         public var deflateMinimumBytes = 64
 
         /// The limits every WebSocket enforces on incoming frames and messages.
-        public var limits: WebSocketLimits { WebSocketLimits(maxFrameSize: maxFrameBytes, maxMessageSize: maxMessageBytes) }
+        public var limits: WebSocketLimits {
+            WebSocketLimits(maxFrameSize: maxFrameBytes, maxMessageSize: maxMessageBytes)
+        }
 
         /// The server's compression settings.
         public var deflate: PerMessageDeflateConfiguration {
