@@ -128,7 +128,8 @@ final class MisbehavingHandler: RoomHandler {
     func authorizeJoin(topic: String, user: String, payload: HandlerValue, now: Int64) -> HandlerJoinDecision {
         guard topic.hasPrefix("room:") else { return .deny(reason: "unknown topic") }
         let device = payload["device"]?.stringValue ?? "unknown"
-        return .allow(presenceMeta: .object([HandlerMember("device", .string(device)), HandlerMember("online_at", .int(now))]))
+        return .allow(
+            presenceMeta: .object([HandlerMember("device", .string(device)), HandlerMember("online_at", .int(now))]))
     }
 
     func validateMessage(topic: String, user: String, body: String) -> String? {
@@ -157,5 +158,9 @@ final class MisbehavingHandler: RoomHandler {
 }
 
 @_cdecl("holdfast_plugin_abi") public func holdfastPluginABI() -> Int32 { HoldfastPluginExport.abi() }
-@_cdecl("holdfast_plugin_build_tag") public func holdfastPluginBuildTag() -> UnsafePointer<CChar> { HoldfastPluginExport.buildTag() }
-@_cdecl("holdfast_plugin_factory") public func holdfastPluginFactory() -> UnsafeMutableRawPointer { HoldfastPluginExport.factory(MisbehavingFactory()) }
+@_cdecl("holdfast_plugin_build_tag") public func holdfastPluginBuildTag() -> UnsafePointer<CChar> {
+    HoldfastPluginExport.buildTag()
+}
+@_cdecl("holdfast_plugin_factory") public func holdfastPluginFactory() -> UnsafeMutableRawPointer {
+    HoldfastPluginExport.factory(MisbehavingFactory())
+}
