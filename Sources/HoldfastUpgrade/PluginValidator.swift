@@ -80,11 +80,8 @@ public struct PluginValidator: Sendable {
             return .failure(.exited(step: report.lastStep, status: status, detail: detail))
         case (.exited(let status), _):
             let lines = report.unreadable.prefix(3).map { String($0.prefix(120)) }.joined(separator: " | ")
-            return .failure(
-                .unreadableReport(
-                    detail:
-                        "exit status \(status), unexpected output: \(lines)\(detail.isEmpty ? "" : "; stderr: \(detail)")"
-                ))
+            let stderr = detail.isEmpty ? "" : "; stderr: \(detail)"
+            return .failure(.unreadableReport(detail: "exit status \(status), unexpected output: \(lines)\(stderr)"))
         }
     }
 

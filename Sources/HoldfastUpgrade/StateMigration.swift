@@ -64,9 +64,10 @@ public struct MigratedHandler: Sendable {
 /// The caller must keep the rooms from calling the old handler between the export and the publication,
 /// or calls made in between are lost with the old state.
 ///
-/// The conversion and construction are also public on their own (``convertForward(_:fromVersion:to:currentFactory:observe:)``,
-/// ``convertBack(_:fromVersion:currentFactory:to:observe:)``, ``build(_:state:observe:)``): a rehearsal in a
-/// child process (``SwapRehearsal``) runs exactly the code a swap runs, on state exported beforehand.
+/// The conversion and construction are also public on their own
+/// (``convertForward(_:fromVersion:to:currentFactory:observe:)``,
+/// ``convertBack(_:fromVersion:currentFactory:to:observe:)``, ``build(_:state:observe:)``): a rehearsal in a child
+/// process (``SwapRehearsal``) runs exactly the code a swap runs, on state exported beforehand.
 public enum StateMigration {
     /// To other code: the new code converts with `migrate(fromVersion:state:)`; when it does not know the current
     /// format (an upgrade to an older build), the current code converts with `downgrade(toVersion:state:)` if
