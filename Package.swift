@@ -150,7 +150,7 @@ let package = Package(
         .target(
             name: "HoldfastUpgrade",
             dependencies: [
-                "HoldfastJSON",
+                "CHoldfast", "HoldfastJSON",
                 .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
             ],
             swiftSettings: strictSettings
@@ -158,7 +158,7 @@ let package = Package(
         .executableTarget(
             name: "holdfast",
             dependencies: [
-                "HoldfastServer", "HoldfastConfig", "HoldfastAuth", "HoldfastCore",
+                "HoldfastServer", "HoldfastConfig", "HoldfastAuth", "HoldfastCore", "HoldfastUpgrade",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

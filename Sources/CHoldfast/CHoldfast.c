@@ -185,6 +185,54 @@ pid_t holdfast_spawn(const char *path, char *const argv[], char *const envp[], i
     return pid;
 }
 
+int holdfast_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+pid_t holdfast_spawn_stdio(
+    const char *path, char *const argv[], char *const envp[], int stdin_fd, int stdout_fd, int stderr_fd) {
+    // Sources below 3 would be overwritten by an earlier dup2 onto 0..2: move them up first (close-on-exec
+    // copies, gone in the child, closed here after the spawn).
+    int sources[3] = {stdin_fd, stdout_fd, stderr_fd};
+    int moved[3] = {-1, -1, -1};
+    for (int index = 0; index < 3; index++) {
+        if (sources[index] < 3) {
+            moved[index] = fcntl(sources[index], F_DUPFD_CLOEXEC, 3);
+            if (moved[index] < 0) {
+                for (int undo = 0; undo < index; undo++) if (moved[undo] >= 0) close(moved[undo]);
+                return -1;
+            }
+            sources[index] = moved[index];
+        }
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    pid_t pid = -1;
+    int error = posix_spawn_file_actions_init(&actions);
+    if (error == 0) {
+        error = posix_spawnattr_init(&attributes);
+        if (error == 0) {
+            for (int index = 0; index < 3; index++) posix_spawn_file_actions_adddup2(&actions, sources[index], index);
+            posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+            sigset_t empty, defaults;
+            sigemptyset(&empty);
+            sigemptyset(&defaults);
+            sigaddset(&defaults, SIGPIPE);
+            sigaddset(&defaults, SIGTERM);
+            sigaddset(&defaults, SIGINT);
+            sigaddset(&defaults, SIGHUP);
+            sigaddset(&defaults, SIGUSR2);
+            posix_spawnattr_setsigmask(&attributes, &empty);
+            posix_spawnattr_setsigdefault(&attributes, &defaults);
+            posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+            error = posix_spawn(&pid, path, &actions, &attributes, argv, envp);
+            posix_spawnattr_destroy(&attributes);
+        }
+        posix_spawn_file_actions_destroy(&actions);
+    }
+    for (int index = 0; index < 3; index++) if (moved[index] >= 0) close(moved[index]);
+    if (error != 0) { errno = error; return -1; }
+    return pid;
+}
+
 // 19 + 24 characters, kept as one literal in the file so a release tool can find and relabel it.
 static const char build_tag[] = "HOLDFAST-BUILD-TAG:dev.....................";
 

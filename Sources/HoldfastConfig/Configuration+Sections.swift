@@ -85,6 +85,12 @@ extension Configuration {
         public var stepTimeoutMilliseconds = 60_000
         /// How long connections that cannot move yet (TLS handshake, half-received request) get to finish.
         public var handshakeGraceMilliseconds = 1_000
+        /// How long the child process that rehearses a handler swap (loads the plugin, migrates the current
+        /// state, builds and exports the new handler) may take before it is killed and the swap refused.
+        public var pluginValidationTimeoutMilliseconds = 10_000
+        /// How long the handler swap itself may keep the rooms suspended (export, migrate, build) before it is
+        /// abandoned and the rooms resume with the current handler.
+        public var handlerSwapTimeoutMilliseconds = 5_000
     }
 
     /// `[admin]`.

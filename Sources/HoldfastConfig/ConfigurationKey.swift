@@ -23,13 +23,17 @@ public struct ConfigurationKey: Sendable {
     }
 
     /// Applies `text` to `configuration`, or throws naming the key and `source`.
-    public func apply(_ text: String, to configuration: inout Configuration, source: String) throws(ConfigurationError) {
+    public func apply(_ text: String, to configuration: inout Configuration, source: String) throws(ConfigurationError)
+    {
         guard apply(&configuration, text) else {
             throw .invalidValue(key: path, value: text, expected: expected, source: source)
         }
     }
 
-    init(_ section: String, _ name: String, expected: String, apply: @escaping @Sendable (inout Configuration, String) -> Bool) {
+    init(
+        _ section: String, _ name: String, expected: String,
+        apply: @escaping @Sendable (inout Configuration, String) -> Bool
+    ) {
         self.section = section
         self.name = name
         self.expected = expected
@@ -133,6 +137,9 @@ extension ConfigurationKey {
         .integer("upgrade", "done_timeout_ms", 100...600_000, \.upgrade.doneTimeoutMilliseconds),
         .integer("upgrade", "step_timeout_ms", 1_000...3_600_000, \.upgrade.stepTimeoutMilliseconds),
         .integer("upgrade", "handshake_grace_ms", 0...60_000, \.upgrade.handshakeGraceMilliseconds),
+        .integer(
+            "upgrade", "plugin_validation_timeout_ms", 100...120_000, \.upgrade.pluginValidationTimeoutMilliseconds),
+        .integer("upgrade", "handler_swap_timeout_ms", 100...120_000, \.upgrade.handlerSwapTimeoutMilliseconds),
         .address("admin", "listen", \.admin.listen),
         .string("admin", "token", \.admin.token),
         .address("tls", "listen", \.tls.listen),

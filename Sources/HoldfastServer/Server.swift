@@ -88,7 +88,12 @@ public final class Server: Sendable {
                 path: historyPath, keepPerRoom: configuration.channels.historyPerRoom, logger: logger),
             deflateLevel: configuration.websocket.deflateLevel, clock: clock)
         let rooms = try RoomRegistry(loops: group.loops, services: services)
-        let upgrades = HandlerUpgrades(registry: plugins, rooms: rooms, logger: logger)
+        let upgrades = HandlerUpgrades(
+            registry: plugins, rooms: rooms, logger: logger,
+            validator: PluginValidator.sameBinary(
+                argv0: ProcessEnvironment.executablePath() ?? "holdfast", environment: ProcessEnvironment.entries(),
+                timeoutMilliseconds: configuration.upgrade.pluginValidationTimeoutMilliseconds),
+            swapTimeoutMilliseconds: configuration.upgrade.handlerSwapTimeoutMilliseconds)
         self.group = group
         let admin = try AdminAccess(
             configuredToken: configuration.admin.token, stateDirectory: configuration.server.stateDirectory,

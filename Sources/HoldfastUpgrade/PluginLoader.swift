@@ -48,7 +48,8 @@ public enum PluginLoader {
         return try result.get()
     }
 
-    private static func checkFile(_ path: String) throws(PluginLoadError) {
+    /// The checks that need no `dlopen`: something exists at `path` and it is a regular file.
+    public static func checkFile(_ path: String) throws(PluginLoadError) {
         var info = stat()
         guard stat(path, &info) == 0 else { throw .fileNotFound(path: path) }
         guard info.st_mode & S_IFMT == S_IFREG else { throw .notARegularFile(path: path) }

@@ -1,38 +1,6 @@
 public import HoldfastHandlerAPI
 import Synchronization
 
-/// Why ``PluginRegistry`` refused an operation. Nothing changed when one is thrown.
-public enum PluginUpgradeError: Error, Sendable, Equatable, CustomStringConvertible {
-    case load(PluginLoadError)
-    case migration(PluginMigrationError)
-    /// Another upgrade or rollback is running.
-    case upgradeInProgress
-    /// ``PluginRegistry/start(with:state:)`` has not run yet.
-    case notStarted
-    /// There is no earlier version to roll back to.
-    case noPreviousVersion
-
-    public var check: String {
-        switch self {
-        case .load(let error): return error.check
-        case .migration(let error): return error.check
-        case .upgradeInProgress: return "upgrade_in_progress"
-        case .notStarted: return "not_started"
-        case .noPreviousVersion: return "no_previous_version"
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .load(let error): return error.description
-        case .migration(let error): return error.description
-        case .upgradeInProgress: return "another upgrade or rollback is running: retry when it has finished"
-        case .notStarted: return "no handlers are running yet"
-        case .noPreviousVersion: return "no earlier handler version to roll back to"
-        }
-    }
-}
-
 /// The handler plugins of the process: every version ever loaded (retained forever, like their images),
 /// the current handler rooms call, and the chain of versions for rollback.
 ///
@@ -65,6 +33,13 @@ public final class PluginRegistry: Sendable {
     public var loaded: [LoadedPlugin] { state.withLock { $0.loaded } }
     /// Incremented by every published handler.
     public var generation: Int { state.withLock { $0.generation } }
+    /// True while a start, adoption, upgrade or rollback runs (or hangs in plugin code).
+    public var isBusy: Bool { busy.load(ordering: .acquiring) }
+
+    /// The current handler with the plugins it comes from and ``rollback()`` returns to, read together.
+    public var snapshot: (handler: (any RoomHandler)?, current: LoadedPlugin?, previous: LoadedPlugin?) {
+        state.withLock { ($0.handler, $0.chain.last, $0.chain.dropLast().last) }
+    }
 
     /// Loads and checks a plugin and keeps it for the life of the process; does not make it current.
     public func load(path: String) throws(PluginUpgradeError) -> LoadedPlugin {
@@ -76,7 +51,9 @@ public final class PluginRegistry: Sendable {
 
     /// Makes `plugin` current with a handler built from `state` (nil: fresh state).
     @discardableResult
-    public func start(with plugin: LoadedPlugin, state initial: [UInt8]? = nil) throws(PluginUpgradeError) -> any RoomHandler {
+    public func start(with plugin: LoadedPlugin, state initial: [UInt8]? = nil) throws(PluginUpgradeError)
+        -> any RoomHandler
+    {
         try exclusively { () throws(PluginUpgradeError) -> any RoomHandler in
             let handler: any RoomHandler
             do {
@@ -103,10 +80,12 @@ public final class PluginRegistry: Sendable {
         try exclusively { () throws(PluginUpgradeError) in
             let converted: [UInt8]
             do {
-                converted = version == current.version
+                converted =
+                    version == current.version
                     ? exported : try current.factory.migrate(fromVersion: version, state: exported)
             } catch {
-                throw .migration(.migrationFailed(from: version, to: current.version, reason: String(describing: error)))
+                throw .migration(
+                    .migrationFailed(from: version, to: current.version, reason: String(describing: error)))
             }
             let handler: any RoomHandler
             do {
@@ -125,15 +104,18 @@ public final class PluginRegistry: Sendable {
         }
     }
 
-    /// Migrates the current handler's state to `plugin` and publishes the new handler.
+    /// Migrates the current handler's state to `plugin` and publishes the new handler, unless `gate` was
+    /// abandoned meanwhile (then it throws ``PluginUpgradeError/abandoned`` and publishes nothing).
     @discardableResult
-    public func upgrade(to plugin: LoadedPlugin) throws(PluginUpgradeError) -> MigratedHandler {
+    public func upgrade(to plugin: LoadedPlugin, gate: CommitGate? = nil) throws(PluginUpgradeError) -> MigratedHandler
+    {
         try exclusively { () throws(PluginUpgradeError) -> MigratedHandler in
             guard let old = handler else { throw .notStarted }
             let migrated: MigratedHandler
             do throws(PluginMigrationError) {
                 migrated = try StateMigration.migrate(from: old, to: plugin.factory, currentFactory: current?.factory)
             } catch { throw .migration(error) }
+            guard gate?.commit() ?? true else { throw .abandoned }
             state.withLock {
                 $0.chain.append(plugin)
                 $0.handler = migrated.handler
@@ -150,8 +132,9 @@ public final class PluginRegistry: Sendable {
     }
 
     /// Returns to the previous version, its code converting nothing: the current code downgrades its state.
+    /// Publishes nothing when `gate` was abandoned meanwhile (see ``upgrade(to:gate:)``).
     @discardableResult
-    public func rollback() throws(PluginUpgradeError) -> MigratedHandler {
+    public func rollback(gate: CommitGate? = nil) throws(PluginUpgradeError) -> MigratedHandler {
         try exclusively { () throws(PluginUpgradeError) -> MigratedHandler in
             let (old, current, target) = state.withLock { ($0.handler, $0.chain.last, $0.chain.dropLast().last) }
             guard let old, let current else { throw .notStarted }
@@ -160,6 +143,7 @@ public final class PluginRegistry: Sendable {
             do throws(PluginMigrationError) {
                 migrated = try StateMigration.rollback(from: old, currentFactory: current.factory, to: target.factory)
             } catch { throw .migration(error) }
+            guard gate?.commit() ?? true else { throw .abandoned }
             state.withLock {
                 $0.chain.removeLast()
                 $0.handler = migrated.handler

@@ -8,6 +8,9 @@ public enum PluginMigrationError: Error, Sendable, Equatable, CustomStringConver
     case initFailed(version: String, reason: String)
     /// The new handler reports another version than its factory.
     case versionMismatch(factory: String, handler: String)
+    /// The new code's `makeHandler(state:)` threw on the state its own handler exported (found by a rehearsal:
+    /// the next binary upgrade would fail on it).
+    case exportUnreadable(version: String, reason: String)
 
     /// The name of the check that failed, stable for machine use.
     public var check: String {
@@ -15,17 +18,24 @@ public enum PluginMigrationError: Error, Sendable, Equatable, CustomStringConver
         case .migrationFailed: return "migration_failed"
         case .initFailed: return "init_failed"
         case .versionMismatch: return "version_mismatch"
+        case .exportUnreadable: return "export_unreadable"
         }
     }
 
     public var description: String {
         switch self {
         case .migrationFailed(let from, let to, let reason):
-            return "state migration from \(from) to \(to) failed: \(reason); the current handlers keep serving unchanged"
+            return
+                "state migration from \(from) to \(to) failed: \(reason); the current handlers keep serving unchanged"
         case .initFailed(let version, let reason):
-            return "handlers \(version) refused the migrated state: \(reason); the current handlers keep serving unchanged"
+            return
+                "handlers \(version) refused the migrated state: \(reason); the current handlers keep serving unchanged"
         case .versionMismatch(let factory, let handler):
-            return "plugin factory reports version \(factory) but its handler \(handler): fix the plugin; nothing changed"
+            return
+                "plugin factory reports version \(factory) but its handler \(handler): fix the plugin; nothing changed"
+        case .exportUnreadable(let version, let reason):
+            return "handlers \(version) cannot read back the state their own handler exported: \(reason); the"
+                + " current handlers keep serving unchanged"
         }
     }
 }
@@ -53,6 +63,11 @@ public struct MigratedHandler: Sendable {
 ///
 /// The caller must keep the rooms from calling the old handler between the export and the publication,
 /// or calls made in between are lost with the old state.
+///
+/// The conversion and construction are also public on their own
+/// (``convertForward(_:fromVersion:to:currentFactory:observe:)``,
+/// ``convertBack(_:fromVersion:currentFactory:to:observe:)``, ``build(_:state:observe:)``): a rehearsal in a child
+/// process (``SwapRehearsal``) runs exactly the code a swap runs, on state exported beforehand.
 public enum StateMigration {
     /// To other code: the new code converts with `migrate(fromVersion:state:)`; when it does not know the current
     /// format (an upgrade to an older build), the current code converts with `downgrade(toVersion:state:)` if
@@ -60,18 +75,8 @@ public enum StateMigration {
     public static func migrate(
         from handler: any RoomHandler, to factory: any HandlerFactory, currentFactory: (any HandlerFactory)? = nil
     ) throws(PluginMigrationError) -> MigratedHandler {
-        try run(from: handler, to: factory) { fromVersion, state in
-            guard fromVersion != factory.pluginVersion else { return state }
-            do {
-                return try factory.migrate(fromVersion: fromVersion, state: state)
-            } catch let forward {
-                guard let currentFactory else { throw forward }
-                do {
-                    return try currentFactory.downgrade(toVersion: factory.pluginVersion, state: state)
-                } catch let backward {
-                    throw ConversionRefused(reason: "\(forward); and the current code cannot downgrade either: \(backward)")
-                }
-            }
+        try run(from: handler, to: factory) { (fromVersion, state) throws(PluginMigrationError) -> [UInt8] in
+            try convertForward(state, fromVersion: fromVersion, to: factory, currentFactory: currentFactory)
         }
     }
 
@@ -80,15 +85,74 @@ public enum StateMigration {
     public static func rollback(
         from handler: any RoomHandler, currentFactory: any HandlerFactory, to factory: any HandlerFactory
     ) throws(PluginMigrationError) -> MigratedHandler {
-        try run(from: handler, to: factory) { fromVersion, state in
-            fromVersion == factory.pluginVersion
-                ? state : try currentFactory.downgrade(toVersion: factory.pluginVersion, state: state)
+        try run(from: handler, to: factory) { (fromVersion, state) throws(PluginMigrationError) -> [UInt8] in
+            try convertBack(state, fromVersion: fromVersion, currentFactory: currentFactory, to: factory)
         }
+    }
+
+    /// The conversion of an upgrade: `state` exported by version `fromVersion`, converted for `factory` (see
+    /// ``migrate(from:to:currentFactory:)``). `observe` hears each plugin hook just before it is called.
+    public static func convertForward(
+        _ state: [UInt8], fromVersion: String, to factory: any HandlerFactory,
+        currentFactory: (any HandlerFactory)?, observe: (SwapStep) -> Void = { _ in }
+    ) throws(PluginMigrationError) -> [UInt8] {
+        let toVersion = factory.pluginVersion
+        guard fromVersion != toVersion else { return state }
+        do {
+            observe(.migrate)
+            return try factory.migrate(fromVersion: fromVersion, state: state)
+        } catch let forward {
+            guard let currentFactory else {
+                throw .migrationFailed(from: fromVersion, to: toVersion, reason: String(describing: forward))
+            }
+            do {
+                observe(.downgrade)
+                return try currentFactory.downgrade(toVersion: toVersion, state: state)
+            } catch let backward {
+                throw .migrationFailed(
+                    from: fromVersion, to: toVersion,
+                    reason: "\(forward); and the current code cannot downgrade either: \(backward)")
+            }
+        }
+    }
+
+    /// The conversion of a rollback: the current code downgrades `state` (its own, version `fromVersion`) to the
+    /// format of `factory`; the same version is reused as is.
+    public static func convertBack(
+        _ state: [UInt8], fromVersion: String, currentFactory: any HandlerFactory, to factory: any HandlerFactory,
+        observe: (SwapStep) -> Void = { _ in }
+    ) throws(PluginMigrationError) -> [UInt8] {
+        let toVersion = factory.pluginVersion
+        guard fromVersion != toVersion else { return state }
+        do {
+            observe(.downgrade)
+            return try currentFactory.downgrade(toVersion: toVersion, state: state)
+        } catch {
+            throw .migrationFailed(from: fromVersion, to: toVersion, reason: String(describing: error))
+        }
+    }
+
+    /// Builds `factory`'s handler from converted `state` and checks that it reports the factory's version.
+    public static func build(
+        _ factory: any HandlerFactory, state: [UInt8], observe: (SwapStep) -> Void = { _ in }
+    ) throws(PluginMigrationError) -> any RoomHandler {
+        let version = factory.pluginVersion
+        let handler: any RoomHandler
+        do {
+            observe(.makeHandler)
+            handler = try factory.makeHandler(state: state)
+        } catch {
+            throw .initFailed(version: version, reason: String(describing: error))
+        }
+        guard handler.version == version else {
+            throw .versionMismatch(factory: version, handler: handler.version)
+        }
+        return handler
     }
 
     private static func run(
         from handler: any RoomHandler, to factory: any HandlerFactory,
-        convert: (String, [UInt8]) throws -> [UInt8]
+        convert: (String, [UInt8]) throws(PluginMigrationError) -> [UInt8]
     ) throws(PluginMigrationError) -> MigratedHandler {
         let clock = ContinuousClock()
         let fromVersion = handler.version
@@ -96,33 +160,14 @@ public enum StateMigration {
         let start = clock.now
         let exported = handler.exportState()
         let exportedAt = clock.now
-        let converted: [UInt8]
-        do {
-            converted = try convert(fromVersion, exported)
-        } catch {
-            throw .migrationFailed(from: fromVersion, to: toVersion, reason: String(describing: error))
-        }
+        let converted = try convert(fromVersion, exported)
         let convertedAt = clock.now
-        let newHandler: any RoomHandler
-        do {
-            newHandler = try factory.makeHandler(state: converted)
-        } catch {
-            throw .initFailed(version: toVersion, reason: String(describing: error))
-        }
+        let newHandler = try build(factory, state: converted)
         let builtAt = clock.now
-        guard newHandler.version == toVersion else {
-            throw .versionMismatch(factory: toVersion, handler: newHandler.version)
-        }
         return MigratedHandler(
             handler: newHandler, fromVersion: fromVersion, toVersion: toVersion,
             exportedBytes: exported.count, migratedBytes: converted.count,
             exportDuration: exportedAt - start, convertDuration: convertedAt - exportedAt,
             initDuration: builtAt - convertedAt)
     }
-}
-
-/// Neither side of a migration knows how to convert the state.
-struct ConversionRefused: Error, CustomStringConvertible {
-    let reason: String
-    var description: String { reason }
 }

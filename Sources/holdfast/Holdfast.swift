@@ -8,7 +8,7 @@ struct Holdfast: ParsableCommand {
         commandName: "holdfast",
         abstract: "A presence and chat server that survives redeploys.",
         version: HoldfastVersion.string,
-        subcommands: [Serve.self, Token.self, Status.self, Upgrade.self, Rollback.self],
+        subcommands: [Serve.self, Token.self, Status.self, Upgrade.self, Rollback.self, ValidatePlugin.self],
         defaultSubcommand: nil
     )
 }

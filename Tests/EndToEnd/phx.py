@@ -35,10 +35,13 @@ def make_token(server, user: str, ttl: int = 3600) -> str:
 
 
 class Phoenix:
-    def __init__(self, server, user: str = "alice", vsn: str = "2.0.0", token: str | None = None, **options):
+    def __init__(self, server, user: str = "alice", vsn: str = "2.0.0", token: str | None = None, base_url=None,
+                 **options):
+        """`base_url` picks another listener (`server.tls_url`, with `ssl=` among the options); default: plain."""
         token = token if token is not None else make_token(server, user)
         self.vsn = vsn
-        self.ws = connect(f"{server.url}/socket/websocket?token={token}&vsn={vsn}", **options).__enter__()
+        base = base_url or server.url
+        self.ws = connect(f"{base}/socket/websocket?token={token}&vsn={vsn}", **options).__enter__()
         self.ref = 0
         self.inbox: list[dict] = []
 

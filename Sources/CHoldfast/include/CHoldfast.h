@@ -67,6 +67,16 @@ extern const int HOLDFAST_MSG_CTRUNC;
 /// NULL-terminated. Returns the child's pid, or -1 with errno set (ENOENT, EACCES, ENOEXEC, ...).
 pid_t holdfast_spawn(const char *path, char *const argv[], char *const envp[], int inherit_fd);
 
+/// pipe2 with O_CLOEXEC (blocking): `fds[0]` reads, `fds[1]` writes. Returns 0 or -1 with errno set.
+int holdfast_pipe(int fds[2]);
+
+/// Starts `path` (posix_spawn) as a short-lived helper whose standard streams are `stdin_fd`, `stdout_fd` and
+/// `stderr_fd`, with no other fd open, an empty signal mask and default
+/// dispositions for the signals the server blocks or ignores. `argv` and `envp` are NULL-terminated. Returns
+/// the child's pid, or -1 with errno set.
+pid_t holdfast_spawn_stdio(
+    const char *path, char *const argv[], char *const envp[], int stdin_fd, int stdout_fd, int stderr_fd);
+
 /// A marker string compiled into the binary: "HOLDFAST-BUILD-TAG:" followed by a 24-character tag field (padded
 /// with '.'). Release tooling may overwrite the field in place to label a build; `/admin/status` reports it.
 const char *holdfast_build_tag(void);

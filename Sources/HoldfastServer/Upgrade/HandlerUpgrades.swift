@@ -1,28 +1,50 @@
+import Glibc
 import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
+import HoldfastHandlerAPI
 import HoldfastJSON
 import HoldfastUpgrade
 import Logging
 import Synchronization
 
-/// Swaps the chat handler code in the running process: load and check the plugin, suspend every room between
-/// two messages (their mailboxes keep queuing, nothing is dropped), migrate the handler state into the new
-/// code, publish it, resume. All or nothing: a failing load, check or migration leaves the old code serving
-/// with its old state, and the caller learns which check failed.
+/// Swaps the chat handler code in the running process: check the plugin file, rehearse the swap in a child
+/// process on the current state (``PluginValidator``: a plugin that traps, exits or hangs is refused before any of
+/// its code runs here), load it, suspend every room between two messages (their mailboxes keep queuing, nothing is
+/// dropped), migrate the handler state into the new code, publish it, resume. All or nothing: a failing check,
+/// rehearsal or migration, or a swap past its deadline, leaves the old code serving with its old state, and the
+/// caller learns which check failed.
+///
+/// Thread use: the request's loop only starts the work; the rehearsal and the swap run on a thread of their own
+/// (the rehearsal takes tens of milliseconds, up to its deadline), and the swap's plugin calls on another one, so
+/// that a swap hanging in plugin code can be abandoned.
 final class HandlerUpgrades: Sendable {
     let registry: PluginRegistry
     private let rooms: RoomRegistry
     private let logger: Logger
+    /// Rehearses every swap in a child process first; nil runs swaps without (tests of the swap alone).
+    private let validator: PluginValidator?
+    private let swapTimeoutMilliseconds: Int
     private let last = Mutex<UpgradeRecord?>(nil)
     private let running = Atomic<Bool>(false)
-    /// The step that migrates and publishes, run while every room is suspended.
-    typealias Swap = @Sendable () throws(PluginUpgradeError) -> MigratedHandler
+    /// The step that migrates and publishes (unless its gate was abandoned), run while every room is suspended.
+    typealias Swap = @Sendable (CommitGate) throws(PluginUpgradeError) -> MigratedHandler
 
-    init(registry: PluginRegistry, rooms: RoomRegistry, logger: Logger) {
+    /// What preparing a swap produced: the swap, and how long its rehearsal took (nil: not rehearsed).
+    struct Prepared {
+        let swap: Swap
+        let rehearsalMilliseconds: Double?
+    }
+
+    init(
+        registry: PluginRegistry, rooms: RoomRegistry, logger: Logger, validator: PluginValidator?,
+        swapTimeoutMilliseconds: Int
+    ) {
         self.registry = registry
         self.rooms = rooms
         self.logger = logger
+        self.validator = validator
+        self.swapTimeoutMilliseconds = swapTimeoutMilliseconds
     }
 
     /// Takes the one upgrade slot for a binary upgrade (handler swaps and binary upgrades exclude each other);
@@ -38,24 +60,57 @@ final class HandlerUpgrades: Sendable {
     /// The outcome of the last upgrade or rollback, for `/admin/status`.
     var lastRecord: UpgradeRecord? { last.withLock { $0 } }
 
-    /// Upgrades to the plugin at `path`; `completion` runs once, on a loop thread. `holdMilliseconds` (test
+    /// Upgrades to the plugin at `path`; `completion` runs once, on another thread. `holdMilliseconds` (test
     /// hook only) keeps the rooms suspended that long before the swap, to exercise concurrent requests.
     func upgrade(
         path: String, holdMilliseconds: Int64 = 0,
         completion: @escaping @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void
     ) {
-        run(kind: "upgrade", holdMilliseconds: holdMilliseconds, completion: completion) { [registry] () throws(PluginUpgradeError) -> Swap in
-            // Load and check before anything is suspended: a bad plugin costs the rooms nothing.
+        run(kind: "upgrade", holdMilliseconds: holdMilliseconds, completion: completion) {
+            [self, registry] () throws(PluginUpgradeError) -> Prepared in
+            do throws(PluginLoadError) { try PluginLoader.checkFile(path) } catch { throw .load(error) }
+            let rehearsed = try self.rehearse(.upgrade, target: path)
+            // Only now does code of the plugin run in this process.
             let plugin = try registry.load(path: path)
-            return { @Sendable () throws(PluginUpgradeError) -> MigratedHandler in try registry.upgrade(to: plugin) }
+            return Prepared(
+                swap: { gate throws(PluginUpgradeError) in try registry.upgrade(to: plugin, gate: gate) },
+                rehearsalMilliseconds: rehearsed)
         }
     }
 
     /// Returns to the previous handler version the same way.
     func rollback(completion: @escaping @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void) {
-        run(kind: "rollback", completion: completion) { [registry] () throws(PluginUpgradeError) -> Swap in
-            guard registry.previous != nil else { throw .noPreviousVersion }
-            return { @Sendable () throws(PluginUpgradeError) -> MigratedHandler in try registry.rollback() }
+        run(kind: "rollback", completion: completion) { [self, registry] () throws(PluginUpgradeError) -> Prepared in
+            guard let previous = registry.previous else { throw .noPreviousVersion }
+            let rehearsed = try self.rehearse(.rollback, target: previous.path)
+            return Prepared(
+                swap: { gate throws(PluginUpgradeError) in try registry.rollback(gate: gate) },
+                rehearsalMilliseconds: rehearsed)
+        }
+    }
+
+    /// Rehearses a swap to `target` on the current handler's state, exported now while the rooms keep running
+    /// (handlers are called from several loops at once, so an export alongside room calls is within their
+    /// contract). Returns how long it took, or nil without a validator.
+    private func rehearse(_ kind: SwapRehearsal.Kind, target: String) throws(PluginUpgradeError) -> Double? {
+        guard let validator else { return nil }
+        let (handler, current, _) = registry.snapshot
+        guard let handler, let current else { throw .notStarted }
+        let rehearsal = SwapRehearsal(
+            kind: kind, targetPath: target, currentPath: current.path, currentVersion: handler.version,
+            state: handler.exportState())
+        do throws(PluginValidationError) {
+            let validation = try validator.validate(rehearsal)
+            logger.info(
+                "handler swap rehearsed in a child process",
+                metadata: [
+                    "target": "\(target)", "ms": "\(validation.elapsedMilliseconds)",
+                    "steps-us":
+                        "\(validation.summary.stepMicroseconds.map { "\($0.step.rawValue)=\($0.microseconds)" })",
+                ])
+            return validation.elapsedMilliseconds
+        } catch {
+            throw .validation(error)
         }
     }
 
@@ -63,55 +118,83 @@ final class HandlerUpgrades: Sendable {
         kind: String,
         holdMilliseconds: Int64 = 0,
         completion: @escaping @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void,
-        prepare: () throws(PluginUpgradeError) -> Swap
+        prepare: @escaping @Sendable () throws(PluginUpgradeError) -> Prepared
     ) {
         guard !running.exchange(true, ordering: .acquiring) else {
-            completion(.failure(UpgradeFailure(status: 409, check: "upgrade_in_progress",
-                reason: "another upgrade or rollback is running: retry when it has finished")))
+            completion(.failure(UpgradeFailure(PluginUpgradeError.upgradeInProgress)))
             return
         }
-        let swap: Swap
-        do throws(PluginUpgradeError) {
-            swap = try prepare()
-        } catch {
-            finish(kind: kind, .failure(UpgradeFailure(error)), completion: completion)
+        guard !registry.isBusy else {
+            finish(
+                kind: kind, .failure(UpgradeFailure(PluginUpgradeError.abandonedSwapStillRunning)),
+                completion: completion)
             return
         }
-        let started = MonotonicClock.nowNanoseconds()
-        let targets = rooms.allRooms
-        let remaining = Atomic<Int>(targets.count)
-        let proceed: @Sendable () -> Void = { [self] in
+        startThread { [self] in
+            let prepared: Prepared
+            do throws(PluginUpgradeError) {
+                prepared = try prepare()
+            } catch {
+                finish(kind: kind, .failure(UpgradeFailure(error)), completion: completion)
+                return
+            }
+            let started = MonotonicClock.nowNanoseconds()
+            let targets = rooms.allRooms
+            let allSuspended = ThreadSemaphore()
+            let remaining = Atomic<Int>(targets.count)
+            for room in targets {
+                room.suspend {
+                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { allSuspended.signal() }
+                }
+            }
+            if !targets.isEmpty { allSuspended.wait() }
+            if holdMilliseconds > 0 { usleep(UInt32(clamping: holdMilliseconds * 1_000)) }
             let suspended = MonotonicClock.nowNanoseconds()
-            let result: Result<MigratedHandler, PluginUpgradeError>
-            do throws(PluginUpgradeError) { result = .success(try swap()) } catch { result = .failure(error) }
+            let result = swapWithDeadline(prepared.swap)
             for room in targets { room.resume() }
             let resumed = MonotonicClock.nowNanoseconds()
             switch result {
             case .success(let migrated):
-                let record = UpgradeRecord(
+                var record = UpgradeRecord(
                     kind: kind, outcome: "ok", from: migrated.fromVersion, to: migrated.toVersion,
                     pauseMilliseconds: Double(resumed - started) / 1e6,
                     suspendMilliseconds: Double(suspended - started) / 1e6,
                     migrateMilliseconds: Double(resumed - suspended) / 1e6, rooms: targets.count, error: nil)
+                if let rehearsal = prepared.rehearsalMilliseconds {
+                    record.extra.append(JSONMember("rehearsal_ms", .double(rehearsal)))
+                }
                 finish(kind: kind, .success(record), completion: completion)
             case .failure(let error):
                 finish(kind: kind, .failure(UpgradeFailure(error)), completion: completion)
             }
         }
-        guard !targets.isEmpty else {
-            proceed()
-            return
+    }
+
+    /// Runs `swap` on a thread of its own and waits for it at most ``swapTimeoutMilliseconds``. Past that, the
+    /// swap is abandoned (its gate keeps it from publishing should it ever return) and the caller resumes the
+    /// rooms with the current handler; the stuck thread stays in the plugin's code.
+    private func swapWithDeadline(_ swap: @escaping Swap) -> Result<MigratedHandler, PluginUpgradeError> {
+        let gate = CommitGate()
+        let done = ThreadSemaphore()
+        let outcome = Mutex<Result<MigratedHandler, PluginUpgradeError>?>(nil)
+        startThread {
+            let result: Result<MigratedHandler, PluginUpgradeError>
+            do throws(PluginUpgradeError) { result = .success(try swap(gate)) } catch { result = .failure(error) }
+            outcome.withLock { $0 = result }
+            done.signal()
         }
-        for room in targets {
-            room.suspend {
-                guard remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 else { return }
-                if holdMilliseconds > 0 {
-                    room.loop.schedule(afterMilliseconds: holdMilliseconds) { proceed() }
-                } else {
-                    proceed()
-                }
+        if !done.wait(timeoutMilliseconds: swapTimeoutMilliseconds) {
+            if gate.abandon() {
+                logger.error(
+                    "handler swap abandoned at its deadline; a thread stays in the plugin's code",
+                    metadata: [
+                        "timeout-ms": "\(swapTimeoutMilliseconds)"
+                    ])
+                return .failure(.swapTimedOut(milliseconds: swapTimeoutMilliseconds))
             }
+            done.wait()  // it reached its commit point just now; publishing is a pointer swap
         }
+        return outcome.withLock { $0 } ?? .failure(.abandoned)
     }
 
     private func finish(
@@ -120,16 +203,21 @@ final class HandlerUpgrades: Sendable {
     ) {
         switch result {
         case .success(let record):
-            logger.notice("handler \(kind) done", metadata: [
-                "from": "\(record.from)", "to": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)",
-                "rooms": "\(record.rooms)",
-            ])
+            logger.notice(
+                "handler \(kind) done",
+                metadata: [
+                    "from": "\(record.from)", "to": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)",
+                    "rooms": "\(record.rooms)",
+                ])
             last.withLock { $0 = record }
         case .failure(let failure):
-            logger.warning("handler \(kind) refused, nothing changed", metadata: ["check": "\(failure.check)", "reason": "\(failure.reason)"])
+            logger.warning(
+                "handler \(kind) refused, nothing changed",
+                metadata: ["check": "\(failure.check)", "reason": "\(failure.reason)"])
             if failure.check != "upgrade_in_progress" {
                 last.withLock {
-                    $0 = UpgradeRecord(kind: kind, outcome: "refused", from: registry.current?.version ?? "", to: "",
+                    $0 = UpgradeRecord(
+                        kind: kind, outcome: "refused", from: registry.current?.version ?? "", to: "",
                         pauseMilliseconds: 0, suspendMilliseconds: 0, migrateMilliseconds: 0, rooms: 0,
                         error: "\(failure.check): \(failure.reason)")
                 }
@@ -181,11 +269,6 @@ struct UpgradeFailure: Error, Sendable {
     }
 
     init(_ error: PluginUpgradeError) {
-        let status = switch error {
-        case .upgradeInProgress: 409
-        case .notStarted: 503
-        default: 422
-        }
-        self.init(status: status, check: error.check, reason: error.description)
+        self.init(status: error.httpStatus, check: error.check, reason: error.description)
     }
 }

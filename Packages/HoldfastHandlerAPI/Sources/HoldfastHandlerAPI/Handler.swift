@@ -34,8 +34,10 @@ extension HandlerFactory {
 /// The chat logic rooms call, for every room of the process at once: rooms run on several event loops, so
 /// implementations are `final` classes whose mutable state sits behind a lock.
 ///
-/// Calls come between two room messages; the host suspends the rooms around ``exportState()`` during an
-/// upgrade, so no call races an export.
+/// Calls come between two room messages; the host suspends the rooms around the ``exportState()`` of an
+/// upgrade, so no call races that export. Before an upgrade the host also exports once while the rooms run (to
+/// rehearse the swap in a separate process), so ``exportState()`` must be safe alongside the other calls, as
+/// every call already is.
 public protocol RoomHandler: AnyObject, Sendable {
     /// The version string of the plugin that built this handler.
     var version: String { get }
