@@ -150,7 +150,7 @@ let package = Package(
         .target(
             name: "HoldfastUpgrade",
             dependencies: [
-                "CHoldfast", "HoldfastJSON",
+                "CHoldfast", "HoldfastCore", "HoldfastJSON",
                 .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
             ],
             swiftSettings: strictSettings

@@ -1,3 +1,4 @@
+import HoldfastCore
 import Synchronization
 
 /// Decides, once, between a swap that reached its commit point and a deadline that gave up on it, so that a
@@ -23,5 +24,34 @@ public final class CommitGate: Sendable {
     public func abandon() -> Bool {
         state.compareExchange(expected: Self.open, desired: Self.abandoned, ordering: .acquiringAndReleasing).exchanged
             || state.load(ordering: .acquiring) == Self.abandoned
+    }
+}
+
+extension CommitGate {
+    /// Runs `swap` with a fresh gate on a thread of its own and waits for it at most `deadlineMilliseconds`. Past
+    /// that the swap is abandoned (its gate keeps it from publishing should it ever return), `onAbandon` runs, and
+    /// the answer is ``PluginUpgradeError/swapTimedOut(milliseconds:)``: the caller resumes the rooms with the
+    /// current handler while the stuck thread stays in the plugin's code.
+    public static func run<Value: Sendable>(
+        _ swap: @escaping @Sendable (CommitGate) throws(PluginUpgradeError) -> Value, deadlineMilliseconds: Int,
+        onAbandon: () -> Void
+    ) -> Result<Value, PluginUpgradeError> {
+        let gate = CommitGate()
+        let done = ThreadSemaphore()
+        let outcome = Mutex<Result<Value, PluginUpgradeError>?>(nil)
+        startThread {
+            let result: Result<Value, PluginUpgradeError>
+            do throws(PluginUpgradeError) { result = .success(try swap(gate)) } catch { result = .failure(error) }
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        if !done.wait(timeoutMilliseconds: deadlineMilliseconds) {
+            if gate.abandon() {
+                onAbandon()
+                return .failure(.swapTimedOut(milliseconds: deadlineMilliseconds))
+            }
+            done.wait()  // it reached its commit point just now; publishing is a pointer swap
+        }
+        return outcome.withLock { $0 } ?? .failure(.abandoned)
     }
 }

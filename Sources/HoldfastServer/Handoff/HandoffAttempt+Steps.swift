@@ -12,25 +12,12 @@ extension HandoffAttempt {
 
     /// Checks the binary, creates the channel and starts the new binary with its end as fd 3.
     func spawnNewBinary() throws(HandoffFailure) -> HandoverMachine.Event {
-        binary = try checkedBinary()
+        binary = try HandoverPeer.checkedBinary(path)
         let (mine, theirs) = try makeChannel()
         channel = mine
         child = try spawn(binary, inheriting: theirs)
         theirs.close()
         return .completed(.spawned)
-    }
-
-    private func checkedBinary() throws(HandoffFailure) -> String {
-        guard !path.isEmpty else { throw .noBinaryPath }
-        guard let resolved = realpath(path, nil) else {
-            throw .binaryMissing(path: path, reason: SystemError("realpath").reason)
-        }
-        defer { free(resolved) }
-        let binary = String(cString: resolved)
-        guard access(binary, X_OK) == 0 else {
-            throw .binaryNotExecutable(binary: binary, reason: SystemError("access").reason)
-        }
-        return binary
     }
 
     private func makeChannel() throws(HandoffFailure) -> (HandoffChannel, HandoffChannel) {
@@ -69,21 +56,9 @@ extension HandoffAttempt {
         let timeout =
             step == .ready
             ? configuration.upgrade.readyTimeoutMilliseconds : configuration.upgrade.doneTimeoutMilliseconds
-        let deadline = MonotonicClock.nowMilliseconds() + Int64(timeout)
-        while true {
-            let left = Int(deadline - MonotonicClock.nowMilliseconds())
-            guard left > 0 else { return .timedOut(afterMilliseconds: timeout) }
-            do {
-                let message = try HandoffControl.receive(on: channel, timeoutMilliseconds: min(left, 50))
-                noteAnswer(message)
-                return .received(message)
-            } catch .timeout {
-                if let status = child.exitStatus() { return .childExited(status) }
-            } catch {
-                let status = child.exitStatus().map { " (it \($0))" } ?? ""
-                return .channelFailed("\(error)\(status)")
-            }
-        }
+        let event = HandoverPeer.awaitAnswer(on: channel, from: child, timeoutMilliseconds: timeout)
+        if case .received(let message) = event { noteAnswer(message) }
+        return event
     }
 
     /// Keeps what the record needs from READY and DONE.
@@ -114,13 +89,7 @@ extension HandoffAttempt {
     /// Committed: whether the new process confirms it serves.
     func awaitAck() -> HandoverMachine.Event {
         guard let channel else { return .channelFailed("no handoff channel") }
-        do {
-            return .received(try HandoffControl.receive(on: channel, timeoutMilliseconds: 5_000))
-        } catch .timeout {
-            return .timedOut(afterMilliseconds: 5_000)
-        } catch {
-            return .channelFailed("\(error)")
-        }
+        return HandoverPeer.awaitAck(on: channel, timeoutMilliseconds: 5_000)
     }
 
     // MARK: The loops and rooms

@@ -5,6 +5,7 @@ import HoldfastHandoff
 import HoldfastJSON
 import HoldfastRooms
 import Logging
+import HoldfastUpgrade
 
 /// One binary upgrade attempt, start to commit or rollback: it feeds a ``HandoverMachine`` what happened and
 /// performs what the machine asks. The steps are in `HandoffAttempt+Steps.swift`, the staging rounds in

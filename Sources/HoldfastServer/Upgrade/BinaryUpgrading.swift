@@ -1,3 +1,5 @@
+import HoldfastUpgrade
+
 /// Starts a whole-binary upgrade (socket handoff to a new process): what the admin endpoint and SIGUSR2 need of
 /// it. `BinaryUpgrade` (in `Handoff/`) is the implementation; connections reach it through the server context
 /// without depending on the handoff code.

@@ -150,7 +150,11 @@ final class HandlerUpgrades: Sendable {
             if !targets.isEmpty { allSuspended.wait() }
             if holdMilliseconds > 0 { usleep(UInt32(clamping: holdMilliseconds * 1_000)) }
             let suspended = MonotonicClock.nowNanoseconds()
-            let result = swapWithDeadline(prepared.swap)
+            let result = CommitGate.run(prepared.swap, deadlineMilliseconds: swapTimeoutMilliseconds) {
+                logger.error(
+                    "handler swap abandoned at its deadline; a thread stays in the plugin's code",
+                    metadata: ["timeout-ms": "\(swapTimeoutMilliseconds)"])
+            }
             for room in targets { room.resume() }
             let resumed = MonotonicClock.nowNanoseconds()
             switch result {
@@ -168,33 +172,6 @@ final class HandlerUpgrades: Sendable {
                 finish(kind: kind, .failure(UpgradeFailure(error)), completion: completion)
             }
         }
-    }
-
-    /// Runs `swap` on a thread of its own and waits for it at most ``swapTimeoutMilliseconds``. Past that, the
-    /// swap is abandoned (its gate keeps it from publishing should it ever return) and the caller resumes the
-    /// rooms with the current handler; the stuck thread stays in the plugin's code.
-    private func swapWithDeadline(_ swap: @escaping Swap) -> Result<MigratedHandler, PluginUpgradeError> {
-        let gate = CommitGate()
-        let done = ThreadSemaphore()
-        let outcome = Mutex<Result<MigratedHandler, PluginUpgradeError>?>(nil)
-        startThread {
-            let result: Result<MigratedHandler, PluginUpgradeError>
-            do throws(PluginUpgradeError) { result = .success(try swap(gate)) } catch { result = .failure(error) }
-            outcome.withLock { $0 = result }
-            done.signal()
-        }
-        if !done.wait(timeoutMilliseconds: swapTimeoutMilliseconds) {
-            if gate.abandon() {
-                logger.error(
-                    "handler swap abandoned at its deadline; a thread stays in the plugin's code",
-                    metadata: [
-                        "timeout-ms": "\(swapTimeoutMilliseconds)"
-                    ])
-                return .failure(.swapTimedOut(milliseconds: swapTimeoutMilliseconds))
-            }
-            done.wait()  // it reached its commit point just now; publishing is a pointer swap
-        }
-        return outcome.withLock { $0 } ?? .failure(.abandoned)
     }
 
     private func finish(
@@ -225,50 +202,5 @@ final class HandlerUpgrades: Sendable {
         }
         running.store(false, ordering: .releasing)
         completion(result)
-    }
-}
-
-/// What an upgrade or rollback did, reported by the admin endpoints.
-struct UpgradeRecord: Sendable {
-    let kind: String
-    let outcome: String
-    let from: String
-    let to: String
-    /// From the request to resuming the rooms: how long rooms held their messages.
-    let pauseMilliseconds: Double
-    let suspendMilliseconds: Double
-    let migrateMilliseconds: Double
-    let rooms: Int
-    let error: String?
-    /// Fields particular to the kind of upgrade (a binary upgrade's pids, counts and step timings).
-    var extra: [JSONMember] = []
-
-    var json: JSONValue {
-        var members = [
-            JSONMember("kind", .string(kind)), JSONMember("outcome", .string(outcome)),
-            JSONMember("from", .string(from)), JSONMember("to", .string(to)),
-            JSONMember("pause_ms", .double(pauseMilliseconds)), JSONMember("suspend_ms", .double(suspendMilliseconds)),
-            JSONMember("migrate_ms", .double(migrateMilliseconds)), JSONMember("rooms", .integer(Int64(rooms))),
-        ]
-        if let error { members.append(JSONMember("error", .string(error))) }
-        members += extra
-        return .object(members)
-    }
-}
-
-/// Why an upgrade was refused: the HTTP status, the check that failed, and what to do.
-struct UpgradeFailure: Error, Sendable {
-    let status: Int
-    let check: String
-    let reason: String
-
-    init(status: Int, check: String, reason: String) {
-        self.status = status
-        self.check = check
-        self.reason = reason
-    }
-
-    init(_ error: PluginUpgradeError) {
-        self.init(status: error.httpStatus, check: error.check, reason: error.description)
     }
 }
