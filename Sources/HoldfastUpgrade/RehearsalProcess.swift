@@ -1,5 +1,6 @@
 import CHoldfast
 import Glibc
+import HoldfastCore
 
 /// How a rehearsal process ended.
 public enum RehearsalTermination: Sendable, Equatable {
@@ -41,7 +42,7 @@ struct RehearsalProcess {
         path: String, argv0: String, arguments: [String], environment: [String], input: [UInt8],
         timeoutMilliseconds: Int
     ) throws(SpawnFailed) -> Outcome {
-        let started = MonotonicMilliseconds.now()
+        let started = (Double(MonotonicClock.nowNanoseconds()) / 1e6)
         var stdinPipe: [Int32] = [-1, -1]
         var stdoutPipe: [Int32] = [-1, -1]
         var stderrPipe: [Int32] = [-1, -1]
@@ -73,7 +74,7 @@ struct RehearsalProcess {
         var termination: Termination?
         var timedOut = false
         while termination == nil {
-            let remaining = deadline - MonotonicMilliseconds.now()
+            let remaining = deadline - (Double(MonotonicClock.nowNanoseconds()) / 1e6)
             if remaining <= 0 {
                 timedOut = true
                 kill(pid, SIGKILL)
@@ -91,7 +92,7 @@ struct RehearsalProcess {
         pump.closeAll()
         return Outcome(
             output: pump.output, errorTail: pump.errorTail, termination: termination ?? .signaled(SIGKILL),
-            timedOut: timedOut, elapsedMilliseconds: MonotonicMilliseconds.now() - started)
+            timedOut: timedOut, elapsedMilliseconds: (Double(MonotonicClock.nowNanoseconds()) / 1e6) - started)
     }
 
     private static func reap(_ pid: pid_t, block: Bool) -> Termination? {
@@ -204,14 +205,5 @@ private struct Pump {
         for fd in [stdoutFD, stderrFD] where fd >= 0 { close(fd) }
         stdoutFD = -1
         stderrFD = -1
-    }
-}
-
-/// CLOCK_MONOTONIC in milliseconds (HoldfastUpgrade does not depend on the server's clock).
-enum MonotonicMilliseconds {
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) * 1_000 + Double(time.tv_nsec) / 1_000_000
     }
 }
