@@ -148,6 +148,22 @@ ssize_t holdfast_recv_fds(int sock, void *buf, size_t len, int *fds_out, int max
     return n;
 }
 
+// A spawned process starts with no signal blocked and the default disposition for the signals the server blocks
+// or ignores.
+static void reset_child_signals(posix_spawnattr_t *attributes) {
+    sigset_t empty, defaults;
+    sigemptyset(&empty);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGHUP);
+    sigaddset(&defaults, SIGUSR2);
+    posix_spawnattr_setsigmask(attributes, &empty);
+    posix_spawnattr_setsigdefault(attributes, &defaults);
+    posix_spawnattr_setflags(attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
 pid_t holdfast_spawn(const char *path, char *const argv[], char *const envp[], int inherit_fd) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
@@ -166,17 +182,7 @@ pid_t holdfast_spawn(const char *path, char *const argv[], char *const envp[], i
     // Nothing else leaks into the new process: a stray copy of a client socket there would keep it open after
     // the new process closes its own.
     posix_spawn_file_actions_addclosefrom_np(&actions, 4);
-    sigset_t empty, defaults;
-    sigemptyset(&empty);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGHUP);
-    sigaddset(&defaults, SIGUSR2);
-    posix_spawnattr_setsigmask(&attributes, &empty);
-    posix_spawnattr_setsigdefault(&attributes, &defaults);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    reset_child_signals(&attributes);
     pid_t pid = -1;
     error = posix_spawn(&pid, path, &actions, &attributes, argv, envp);
     posix_spawn_file_actions_destroy(&actions);
@@ -212,17 +218,7 @@ pid_t holdfast_spawn_stdio(
         if (error == 0) {
             for (int index = 0; index < 3; index++) posix_spawn_file_actions_adddup2(&actions, sources[index], index);
             posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-            sigset_t empty, defaults;
-            sigemptyset(&empty);
-            sigemptyset(&defaults);
-            sigaddset(&defaults, SIGPIPE);
-            sigaddset(&defaults, SIGTERM);
-            sigaddset(&defaults, SIGINT);
-            sigaddset(&defaults, SIGHUP);
-            sigaddset(&defaults, SIGUSR2);
-            posix_spawnattr_setsigmask(&attributes, &empty);
-            posix_spawnattr_setsigdefault(&attributes, &defaults);
-            posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+            reset_child_signals(&attributes);
             error = posix_spawn(&pid, path, &actions, &attributes, argv, envp);
             posix_spawnattr_destroy(&attributes);
         }
