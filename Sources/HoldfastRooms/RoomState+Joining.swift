@@ -37,11 +37,16 @@ extension RoomState {
 
     /// A recovering join's history arrived: reply, then replay what the client missed (before anything live,
     /// since nothing else reached the room in between).
+    ///
+    /// The replay stops below the first message still in flight: the read may already see a batch the writer
+    /// committed whose `committed` the room has not handled yet, and that batch is broadcast to every seated
+    /// member, this one included, when it is. Replaying it too would deliver it twice.
     mutating func finishRecoveringJoin(
         _ request: HistoryRequest, messages: [ChatMessage], complete: Bool, into actions: inout [RoomAction]
     ) {
         let member = request.member
-        let extra = messages.map { stored in
+        let firstUnbroadcast = inFlight.values.compactMap { $0.first?.message.id }.min() ?? Int64.max
+        let extra = messages.prefix { $0.id < firstUnbroadcast }.map { stored in
             PhoenixMessage(
                 joinRef: member.joinRef, ref: nil, topic: topic, event: "new_msg",
                 payload: payload(for: stored, replay: true))

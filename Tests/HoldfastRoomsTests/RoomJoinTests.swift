@@ -108,4 +108,24 @@ import Testing
         #expect(!actions.contains { if case .readHistory = $0 { true } else { false } })
         #expect(actions.joinResults.count == 1)
     }
+
+    @Test func aReplayLeavesOutWhatIsStillToBeBroadcastLive() {
+        var harness = RoomHarness(lastID: 10)
+        harness.settle(member(1, "alice"))
+        _ = harness.handle(.chat(connectionID: 1, body: "a", clientID: nil, ref: "5"))
+        _ = harness.handle(.chat(connectionID: 1, body: "b", clientID: nil, ref: "6"))
+        #expect(harness.handle(.commitDue(held: false)).persisted.first?.messages.map(\.id) == [11, 12])
+        // Bob rejoins; the writer has committed batch 0 already, so his history read sees 11 and 12, but the
+        // room has not handled `committed` for it yet.
+        let bob = member(2, "bob")
+        let request = HistoryRequest(member: bob, ref: "1", afterID: 8, limit: 50)
+        _ = harness.handle(.join(bob, ref: "1", payload: .object([JSONMember("last_seen_id", .integer(8))])))
+        let stored = (9...12).map { ChatMessage(id: $0, user: "alice", body: "m\($0)", timestamp: 7, clientID: nil) }
+        let answer = harness.handle(.historyRead(request, messages: stored, complete: true))
+        #expect(answer.joinResults.first?.extra.map { $0.payload["id"] } == [.integer(9), .integer(10)])
+        // 11 and 12 reach him live, once, with everyone else.
+        let done = harness.handle(.committed(batch: 0, durable: true))
+        #expect(done.broadcasts.map { $0.v2Payload?["id"] } == [.integer(11), .integer(12)])
+        #expect(done.broadcasts.first?.recipients == 2)
+    }
 }
