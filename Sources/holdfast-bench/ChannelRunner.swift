@@ -65,7 +65,7 @@ final class ChannelRunner: FleetRunner {
                 case .presenceBurst:
                     progress.membersComplete >= progress.membersJoinable
                 case .chat:
-                    progress.pendingAcks == 0
+                    progress.pendingAcks == 0 && progress.reconnecting == 0
                 }
             }
         }
