@@ -169,11 +169,15 @@ extension ChannelClient {
             if began, !quieted, members[index].role == .chatter {
                 result.lateDiffs += 1
                 timeline?.presenceDiffs.append(now)
+                if upgradeWindow { result.upgradeDiffs += 1 }
+                if watchedRooms[members[index].room, default: 0] > 0 { churnDiff(index, bytes, envelope.payload) }
             }
             guard members[index].role == .member else { return }
             result.presenceDiffs += 1
             if let sentAt = applyDiff(index, bytes, envelope.payload) { probeSeen(sentAt: sentAt, now: now) }
             checkComplete(index, now: now)
+        } else if PhoenixScan.equals(bytes, envelope.event, "typing") {
+            result.typingReceived += 1
         } else if PhoenixScan.equals(bytes, envelope.event, "phx_error")
             || PhoenixScan.equals(bytes, envelope.event, "phx_close")
         {

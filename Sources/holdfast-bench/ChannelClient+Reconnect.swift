@@ -108,7 +108,9 @@ extension ChannelClient {
         members[index].droppedAt = 0
         members[index].joined = true
         members[index].rejoinTries = 0
+        members[index].joinedAt = now
         reconnecting -= 1
+        churnRejoined(index, now: now)
         publishProgress()
     }
 
@@ -118,8 +120,9 @@ extension ChannelClient {
     /// back. False when it is not joined (or already leaving).
     @discardableResult
     func churn(_ index: Int) -> Bool {
+        // A user whose last churn is still being judged stays: a second leave would hide the first one's join.
         guard plan.reconnect, !closing, members[index].joined, members[index].droppedAt == 0, !members[index].leaving,
-            slots[index]?.state == .open
+            slots[index]?.state == .open, churnWatches[members[index].number] == nil
         else { return false }
         members[index].leaving = true
         if members[index].pending.isEmpty { leave(index) }
@@ -133,6 +136,7 @@ extension ChannelClient {
         result.churns += 1
         let now = MonotonicClock.nowNanoseconds()
         markDisconnected(index, now: now)
+        watchChurn(index, now: now)
         connection.close()
         loop.schedule(afterMilliseconds: 5000) {
             if connection.state == .closing { connection.terminate() }

@@ -40,6 +40,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         var rejoinTries = 0
         /// Churn: sends nothing more and leaves once its last message is answered.
         var leaving = false
+        /// When the member last joined (or rejoined) its room: a churn witness must have been there before.
+        var joinedAt: UInt64 = 0
     }
 
     let loop: EventLoop
@@ -85,6 +87,14 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     var heartbeatTick = 0
     /// chat with reconnect: members with `droppedAt` set.
     var reconnecting = 0
+    /// soak (see `ChannelClient+Churn.swift`): churn held off around upgrades, churn owed from earlier ticks,
+    /// whether an upgrade is under way (any presence_diff then is a flap), and the churned users whose leave and
+    /// join this loop's other members of the room must see.
+    var churnPaused = false
+    var churnCarry = 0.0
+    var upgradeWindow = false
+    var churnWatches: [Int: ChurnWatch] = [:]
+    var watchedRooms: [Int: Int] = [:]
     let joinFrame: [UInt8]
 
     init(loop: EventLoop, plan: ChannelPlan, users: [(ChannelRole, String)]) {
@@ -322,6 +332,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
             result.readyNanoseconds = max(result.readyNanoseconds, now)
             let role = members[connection.tag].role
             if ok, role == .publisher || role == .chatter { publishers.append(connection.tag) }
+            if ok { members[connection.tag].joinedAt = now }
             startConnecting()
         case .presenceBurst:
             joinsInProgress -= 1
@@ -362,6 +373,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
             case .presenceBurst:
                 startJoins()
             case .broadcast, .chat:
+                if plan.churnPerMinute > 0 { scheduleChurn() }
                 if plan.rate != nil {
                     tick()
                 } else {
@@ -403,6 +415,9 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
             result.messagesSent += 1
             return
         }
+        if plan.typingShare > 0, Double(random.next() >> 11) / Double(1 << 53) < plan.typingShare {
+            sendTyping(index, on: connection)
+        }
         var frame = Array("[\"1\",\"\(ref)\",\(ChannelClient.quoted(topic(index))),\"new_msg\",{".utf8)
         // chat: the body starts "<user>:<seq>:" and the message carries client_id "<user>:<seq>".
         var prefix: [UInt8] = []
@@ -442,6 +457,16 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         publishProgress()
     }
 
+    /// soak: publishes the counts so far (chat counts as of now, see ``addChatCounts(to:interim:)``) without
+    /// stopping anything.
+    func publishSample() {
+        var snapshot = result
+        snapshot.reconnectLatency = RunResult.buckets(of: reconnectLatency)
+        snapshot.notRejoined = reconnecting
+        addChatCounts(to: &snapshot, interim: true)
+        progress.withLock { $0.sample = snapshot }
+    }
+
     func publishResult() {
         var snapshot = result
         snapshot.fanoutLatency = RunResult.buckets(of: fanout)
@@ -457,12 +482,19 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     }
 
     /// chat: every joined member's acknowledged count, and what it received of every other member of its room.
-    func addChatCounts(to snapshot: inout ChannelResult) {
+    ///
+    /// For a sample in the middle of a run (`interim`), messages still waiting for their reply count as
+    /// unacknowledged, and members between connections report no view (they are about to recover what they
+    /// lack).
+    func addChatCounts(to snapshot: inout ChannelResult, interim: Bool = false) {
         let rooms = max(1, plan.rooms)
         for member in members where member.role == .chatter && (member.joined || member.droppedAt != 0) {
             snapshot.chatAcked[member.number, default: 0] += member.acked
             snapshot.chatSent[member.number] = member.sequence
-            if !member.unacknowledged.isEmpty { snapshot.chatUnacknowledged[member.number] = member.unacknowledged }
+            var unacknowledged = member.unacknowledged
+            if interim { unacknowledged += member.pending.keys.map { $0 - 1 } }
+            if !unacknowledged.isEmpty { snapshot.chatUnacknowledged[member.number] = unacknowledged }
+            if interim && member.droppedAt != 0 { continue }
             for sender in stride(from: member.room, to: plan.users, by: rooms) where sender != member.number {
                 snapshot.chatViews[sender, default: [:]][member.checker.view(from: sender), default: 0] += 1
             }

@@ -33,6 +33,10 @@ struct ChannelPlan: Sendable {
     /// chat: a member whose connection drops reconnects with ``ReconnectBackoff`` and rejoins its room with
     /// `last_seen_id` (see `ChannelClient+Reconnect.swift`); drops are counted instead of failing the run.
     var reconnect = false
+    /// soak: the share of the members that leave cleanly and come back each minute (spread over the minute), and
+    /// the share of chat messages a `typing` notice goes before.
+    var churnPerMinute = 0.0
+    var typingShare = 0.0
 
     /// chat: the topic of room `room`.
     static func chatTopic(_ room: Int) -> String { "room:chat\(room)" }
@@ -63,4 +67,6 @@ struct ChannelProgress: Sendable {
     /// chat with reconnect: members that lost their connection (or left on purpose) and are not joined again.
     var reconnecting = 0
     var result: ChannelResult?
+    /// soak: the counts so far, once asked for with ``ChannelClient/publishSample()``.
+    var sample: ChannelResult?
 }

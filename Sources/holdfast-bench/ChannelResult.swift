@@ -99,6 +99,17 @@ struct ChannelResult: FleetResult, Sendable {
     /// Members still not joined again when the run ended.
     var notRejoined = 0
 
+    // soak (see `ChannelClient+Churn.swift`)
+    /// `presence_diff` frames received while an upgrade was under way (churn is held off then: each is a flap).
+    var upgradeDiffs: UInt64 = 0
+    /// Typing notices sent and received.
+    var typingSent: UInt64 = 0
+    var typingReceived: UInt64 = 0
+    /// Witnesses (other members of the room in the same loop) that saw a churned user leave and join again, and
+    /// those that missed the leave or the join.
+    var churnSeen = 0
+    var churnMissed = 0
+
     var errorSamples: [String: Int] = [:]
 
     /// Whether anything went wrong that makes the numbers untrustworthy.
@@ -163,6 +174,11 @@ struct ChannelResult: FleetResult, Sendable {
         recoveryIncomplete += other.recoveryIncomplete
         recoveredDeliveries += other.recoveredDeliveries
         notRejoined += other.notRejoined
+        upgradeDiffs += other.upgradeDiffs
+        typingSent += other.typingSent
+        typingReceived += other.typingReceived
+        churnSeen += other.churnSeen
+        churnMissed += other.churnMissed
         duplicated += other.duplicated
         reordered += other.reordered
         lateDiffs += other.lateDiffs
