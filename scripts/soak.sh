@@ -30,7 +30,7 @@ server=""
 cleanup() {
     # A binary upgrade replaces the process started here: stop whichever one serves now.
     local serving
-    serving="$(sed -n 's/.*listening.*\bpid=\([0-9]*\).*/\1/p' "$work/server.log" 2>/dev/null | tail -n 1)"
+    serving="$(grep "listening" "$work/server.log" 2>/dev/null | sed -n 's/.* pid=\([0-9]*\) .*/\1/p' | tail -n 1)"
     for pid in ${serving:-} $server; do
         kill -TERM "$pid" 2>/dev/null || true
     done
@@ -40,6 +40,7 @@ cleanup() {
         [ "$alive" = 0 ] && break
         sleep 0.1
     done
+    for pid in ${serving:-} $server; do kill -KILL "$pid" 2>/dev/null || true; done
     if [ "${SOAK_KEEP:-0}" = 1 ]; then echo "soak.sh: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT

@@ -228,7 +228,8 @@ extension ChannelClient {
             bad("new_msg without a chat benchmark body")
             return
         }
-        if let id = ChannelClient.messageID(bytes, from: envelope.payload) {
+        let id = ChannelClient.messageID(bytes, from: envelope.payload)
+        if let id {
             if id > members[index].lastSeenID { members[index].lastSeenID = id }
             if id <= members[index].recoverThrough { result.recoveredDeliveries += 1 }
         }
@@ -246,6 +247,7 @@ extension ChannelClient {
         case .duplicate:
             result.duplicated += 1
             timeline?.duplicates.append(now)
+            noteDuplicate(index, sender: sender, sequence: sequence, id: id, now: now)
         case .reordered:
             result.reordered += 1
             timeline?.reorders.append(now)
@@ -278,6 +280,19 @@ extension ChannelClient {
         var end = begin
         while end < bytes.count, end - begin < 20, (48...57).contains(bytes[end]) { end += 1 }
         return PhoenixScan.decimal(bytes, begin..<end)
+    }
+
+    /// Says which message arrived twice, where, and whether a rejoin's replay was involved: enough to find the
+    /// race in the server's log and code.
+    func noteDuplicate(_ index: Int, sender: Int, sequence: UInt64, id: UInt64?, now: UInt64) {
+        let member = members[index]
+        let recovered = id.map { $0 <= member.recoverThrough } ?? false
+        let since = member.joinedAt > 0 && now > member.joinedAt ? (now - member.joinedAt) / 1_000_000 : 0
+        result.noteError(
+            "duplicate c\(sender):\(sequence) (id \(id.map(String.init) ?? "?")) at c\(member.number), "
+                + "\(since) ms after its last join, "
+                + (recovered
+                    ? "id within its rejoin reply's last_id \(member.recoverThrough)" : "id after its last rejoin"))
     }
 
     /// Parses `c<user>:<seq>:<16 hex digits>` at `start`.

@@ -155,8 +155,9 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
             plan.raw
             ? target.path
             : target.path + separator + "vsn=2.0.0&token=" + plan.signer.token(user: members[index].user)
-        // Compressed messages are decoded whole.
-        let retain = members[index].role == .member || plan.deflate ? Int(Int32.max) : 512
+        // Compressed messages are decoded whole, and with churn the presence_diffs (many users each) are read.
+        let whole = members[index].role == .member || plan.deflate || plan.churnPerMinute > 0
+        let retain = whole ? Int(Int32.max) : 512
         let connection: ClientConnection
         do {
             connection = ClientConnection(

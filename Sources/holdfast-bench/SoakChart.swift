@@ -75,8 +75,8 @@ struct SoakChart {
         let growth = report.rssGrowthPercent.map { String(format: "%.2f %%", $0) } ?? "?"
         let title =
             "holdfast-bench soak: \(report.joined) users, \(DurationArgument.text(report.durationSeconds)), "
-            + "server RSS growth after the baseline \(growth), lost \(report.lost), "
-            + (report.passed ? "PASS" : "FAIL")
+            + "server RSS growth after the baseline \(growth), lost \(report.lost), duplicated \(report.duplicated), "
+            + "reordered \(report.reordered), " + (report.passed ? "PASS" : "FAIL")
         body += text(width / 2, 22, title, anchor: "middle", size: 14)
         body += text(left - 50, top + plotHeight / 2, "RSS MiB", anchor: "middle", color: "#1f5fa8", rotate: true)
         body += text(width - 18, top + plotHeight / 2, "open files", anchor: "middle", color: "#c05a00", rotate: true)
