@@ -287,6 +287,7 @@ extension ChannelClient {
     func noteDuplicate(_ index: Int, sender: Int, sequence: UInt64, id: UInt64?, now: UInt64) {
         let member = members[index]
         let recovered = id.map { $0 <= member.recoverThrough } ?? false
+        if recovered { result.duplicatedWithinRejoin += 1 }
         let since = member.joinedAt > 0 && now > member.joinedAt ? (now - member.joinedAt) / 1_000_000 : 0
         result.noteError(
             "duplicate c\(sender):\(sequence) (id \(id.map(String.init) ?? "?")) at c\(member.number), "

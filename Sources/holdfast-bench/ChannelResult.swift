@@ -96,6 +96,9 @@ struct ChannelResult: FleetResult, Sendable {
     var recoveryIncomplete = 0
     /// Deliveries of messages a rejoin recovered (ids up to the rejoin reply's `last_id`).
     var recoveredDeliveries: UInt64 = 0
+    /// Duplicates of a message whose id was within the receiver's last rejoin reply's `last_id`: the second copy
+    /// of a message both replayed by the rejoin and broadcast live (part of `duplicated`).
+    var duplicatedWithinRejoin: UInt64 = 0
     /// Members still not joined again when the run ended.
     var notRejoined = 0
 
@@ -173,6 +176,7 @@ struct ChannelResult: FleetResult, Sendable {
         rejoinRefusals += other.rejoinRefusals
         recoveryIncomplete += other.recoveryIncomplete
         recoveredDeliveries += other.recoveredDeliveries
+        duplicatedWithinRejoin += other.duplicatedWithinRejoin
         notRejoined += other.notRejoined
         upgradeDiffs += other.upgradeDiffs
         typingSent += other.typingSent

@@ -94,6 +94,8 @@ struct ChatReport: Codable {
     var unacknowledgedDelivered: Int
     /// Messages that reached a member through a rejoin's recovery rather than live.
     var recoveredDeliveries: UInt64
+    /// The part of `duplicated` whose ids were within the receiver's last rejoin reply's `last_id`.
+    var duplicatedWithinRejoin: UInt64
     var serverCPUSeconds: Double?
     var errors: ChannelErrors
 
@@ -124,6 +126,7 @@ struct ChatReport: Codable {
         case unacknowledged
         case unacknowledgedDelivered = "unacknowledged_delivered"
         case recoveredDeliveries = "recovered_deliveries"
+        case duplicatedWithinRejoin = "duplicated_within_rejoin"
     }
 
     init(_ command: ChatOptions, duration: Double, _ result: ChannelResult, cpu: Double?) {
@@ -169,6 +172,7 @@ struct ChatReport: Codable {
         unacknowledged = result.unacknowledged
         unacknowledgedDelivered = result.unacknowledgedDelivered
         recoveredDeliveries = result.recoveredDeliveries
+        duplicatedWithinRejoin = result.duplicatedWithinRejoin
         serverCPUSeconds = cpu
         errors = ChannelErrors(result)
     }

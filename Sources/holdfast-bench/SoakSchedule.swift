@@ -10,7 +10,9 @@ struct SoakSchedule {
         case upgrade
     }
 
-    /// Seconds from the start of traffic, in order (samples last among actions at the same time).
+    /// Seconds from the start of traffic, in order. A sample comes first among actions at the same time: a
+    /// baseline sample at the time of an upgrade reads the process that has been serving, not one started a
+    /// moment ago.
     private(set) var actions: [(at: Double, action: Action)] = []
 
     /// Samples every `sampleEvery` seconds from 0 to `duration` (and at `duration`); handler swaps at every
@@ -36,7 +38,7 @@ struct SoakSchedule {
         }
         plan(.swap, every: swapEvery, offset: 1)
         plan(.upgrade, every: upgradeEvery, offset: 0.5)
-        func rank(_ action: Action) -> Int { action == .sample ? 1 : 0 }
+        func rank(_ action: Action) -> Int { action == .sample ? 0 : 1 }
         self.actions = actions.sorted { ($0.0, rank($0.1)) < ($1.0, rank($1.1)) }.map { (at: $0.0, action: $0.1) }
     }
 
