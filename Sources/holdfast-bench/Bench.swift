@@ -6,7 +6,9 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "holdfast-bench",
         abstract: "Load-test a Holdfast server over WebSocket.",
-        subcommands: [EchoCommand.self, IdleCommand.self, BroadcastCommand.self, PresenceBurstCommand.self, ChatCommand.self,
-                      UpgradeCommand.self]
+        subcommands: [
+            EchoCommand.self, IdleCommand.self, BroadcastCommand.self, PresenceBurstCommand.self, ChatCommand.self,
+            UpgradeCommand.self, SoakCommand.self,
+        ]
     )
 }

@@ -24,8 +24,9 @@ extension ChannelClient {
         case .publisher:
             result.publisherDeliveries += 1
             guard message.publisher == UInt64(members[index].number),
-                  let sent = members[index].pending.removeValue(forKey: message.ref) else { return }
-            acknowledged(index, ok: true, sent: sent, now: now, refusal: "")
+                let sent = members[index].pending.removeValue(forKey: message.ref)
+            else { return }
+            acknowledged(index, ref: message.ref, ok: true, sent: sent, now: now, refusal: "")
         case .member, .chatter:
             bad("raw messages are for the broadcast scenario only")
         }

@@ -36,7 +36,7 @@ extension ChannelClient {
             return nil
         }
         guard members[index].role == .member, let (envelope, isState) = parsed,
-              prefix.isEmpty || envelope.payload == prefix.count
+            prefix.isEmpty || envelope.payload == prefix.count
         else {
             let text = prefix + body.text
             text.withUnsafeBytes { handle(connection, $0, length: length, textLength: text.count) }
@@ -51,7 +51,10 @@ extension ChannelClient {
         if isState { result.presenceStates += 1 } else { result.presenceDiffs += 1 }
         let effect = presenceEffect(of: body, payloadAt: prefix.isEmpty ? envelope.payload : 0, state: isState)
         guard !effect.malformed else {
-            bad(isState ? "presence_state payload is not an object of benchmark users" : "presence_diff without joins and leaves")
+            bad(
+                isState
+                    ? "presence_state payload is not an object of benchmark users"
+                    : "presence_diff without joins and leaves")
             return
         }
         var count = 0
@@ -71,7 +74,8 @@ extension ChannelClient {
     }
 
     /// The users a presence payload (at `payloadAt` in the body) adds and removes, computed once per body.
-    private func presenceEffect(of body: InflateCache.Entry, payloadAt: Int, state: Bool) -> InflateCache.PresenceEffect {
+    private func presenceEffect(of body: InflateCache.Entry, payloadAt: Int, state: Bool) -> InflateCache.PresenceEffect
+    {
         if let known = body.effects[payloadAt] { return known }
         let words = (plan.expectedMembers + 63) / 64
         var present = [UInt64](repeating: 0, count: words)
@@ -83,7 +87,7 @@ extension ChannelClient {
             func mark(_ key: Range<Int>, _ set: inout [UInt64]) {
                 if PhoenixScan.equals(bytes, key, "probe") { return }
                 guard key.count > 1, bytes[key.lowerBound] == UInt8(ascii: "u"),
-                      let number = PhoenixScan.decimal(bytes, (key.lowerBound + 1)..<key.upperBound), number < expected
+                    let number = PhoenixScan.decimal(bytes, (key.lowerBound + 1)..<key.upperBound), number < expected
                 else {
                     malformed = true
                     return
@@ -91,7 +95,9 @@ extension ChannelClient {
                 set[Int(number / 64)] |= UInt64(1) << (number % 64)
             }
             if state {
-                if !PhoenixScan.forEachMember(bytes, objectAt: payloadAt, { key, _ in mark(key, &present) }) { malformed = true }
+                if !PhoenixScan.forEachMember(bytes, objectAt: payloadAt, { key, _ in mark(key, &present) }) {
+                    malformed = true
+                }
                 return
             }
             var joinsAt: Int?
@@ -107,7 +113,9 @@ extension ChannelClient {
             PhoenixScan.forEachMember(bytes, objectAt: leavesAt) { key, _ in mark(key, &absent) }
             PhoenixScan.forEachMember(bytes, objectAt: joinsAt) { key, value in
                 mark(key, &present)
-                if PhoenixScan.equals(bytes, key, "probe") { probeSentAt = ChannelClient.probeStamp(bytes, from: value) }
+                if PhoenixScan.equals(bytes, key, "probe") {
+                    probeSentAt = ChannelClient.probeStamp(bytes, from: value)
+                }
             }
         }
         let effect = InflateCache.PresenceEffect(
@@ -140,14 +148,20 @@ extension ChannelClient {
             guard let ref = envelope.ref else { return }
             if PhoenixScan.equals(bytes, ref, "1") {
                 if members[index].joined { return }
+                if ok, members[index].droppedAt != 0 { rejoinAnswered(index, bytes, envelope) }
                 joinSettled(connection, ok: ok, reason: "join refused: " + excerpt(bytes, from: envelope.payload))
-            } else if let number = PhoenixScan.decimal(bytes, ref), let sent = members[index].pending.removeValue(forKey: number) {
-                acknowledged(index, ok: ok, sent: sent, now: now, refusal: excerpt(bytes, from: envelope.payload))
+            } else if let number = PhoenixScan.decimal(bytes, ref),
+                let sent = members[index].pending.removeValue(forKey: number)
+            {
+                acknowledged(
+                    index, ref: number, ok: ok, sent: sent, now: now, refusal: excerpt(bytes, from: envelope.payload))
             }
         } else if PhoenixScan.equals(bytes, envelope.event, "presence_state") {
             guard members[index].role == .member else { return }
             result.presenceStates += 1
-            if !PhoenixScan.forEachMember(bytes, objectAt: envelope.payload, { key, _ in see(index, bytes, key, present: true) }) {
+            if !PhoenixScan.forEachMember(
+                bytes, objectAt: envelope.payload, { key, _ in see(index, bytes, key, present: true) })
+            {
                 bad("presence_state payload is not an object")
             }
             checkComplete(index, now: now)
@@ -155,12 +169,18 @@ extension ChannelClient {
             if began, !quieted, members[index].role == .chatter {
                 result.lateDiffs += 1
                 timeline?.presenceDiffs.append(now)
+                if upgradeWindow { result.upgradeDiffs += 1 }
+                if watchedRooms[members[index].room, default: 0] > 0 { churnDiff(index, bytes, envelope.payload) }
             }
             guard members[index].role == .member else { return }
             result.presenceDiffs += 1
             if let sentAt = applyDiff(index, bytes, envelope.payload) { probeSeen(sentAt: sentAt, now: now) }
             checkComplete(index, now: now)
-        } else if PhoenixScan.equals(bytes, envelope.event, "phx_error") || PhoenixScan.equals(bytes, envelope.event, "phx_close") {
+        } else if PhoenixScan.equals(bytes, envelope.event, "typing") {
+            result.typingReceived += 1
+        } else if PhoenixScan.equals(bytes, envelope.event, "phx_error")
+            || PhoenixScan.equals(bytes, envelope.event, "phx_close")
+        {
             result.errorReplies += 1
             result.noteError("channel closed by the server")
         }
@@ -180,7 +200,8 @@ extension ChannelClient {
             break
         }
         guard let body = PhoenixScan.find(bytes, "\"body\":\"", from: envelope.payload),
-              let stamp = PhoenixScan.hex16(bytes, at: body + 8), stamp <= now else {
+            let stamp = PhoenixScan.hex16(bytes, at: body + 8), stamp <= now
+        else {
             bad("new_msg without a benchmark timestamp")
             return
         }
@@ -202,9 +223,15 @@ extension ChannelClient {
     /// a member's own messages are counted apart and not checked.
     func chatDelivered(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ envelope: PhoenixScan.Envelope, now: UInt64) {
         guard let body = PhoenixScan.find(bytes, "\"body\":\"", from: envelope.payload),
-              let (sender, sequence, stamp) = ChannelClient.chatBody(bytes, at: body + 8), stamp <= now else {
+            let (sender, sequence, stamp) = ChannelClient.chatBody(bytes, at: body + 8), stamp <= now
+        else {
             bad("new_msg without a chat benchmark body")
             return
+        }
+        let id = ChannelClient.messageID(bytes, from: envelope.payload)
+        if let id {
+            if id > members[index].lastSeenID { members[index].lastSeenID = id }
+            if id <= members[index].recoverThrough { result.recoveredDeliveries += 1 }
         }
         if sender == members[index].number {
             result.publisherDeliveries += 1
@@ -220,6 +247,7 @@ extension ChannelClient {
         case .duplicate:
             result.duplicated += 1
             timeline?.duplicates.append(now)
+            noteDuplicate(index, sender: sender, sequence: sequence, id: id, now: now)
         case .reordered:
             result.reordered += 1
             timeline?.reorders.append(now)
@@ -227,6 +255,45 @@ extension ChannelClient {
         timeline?.delivered(sentAt: stamp, latency: now - stamp)
         result.deliveriesTotal += 1
         recordDelivery(index, latency: now - stamp, now: now)
+    }
+
+    /// The ok reply to a rejoin: the messages up to its `last_id` that follow are recovered ones, and
+    /// `recovered: false` means history no longer reached back to `last_seen_id`.
+    func rejoinAnswered(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ envelope: PhoenixScan.Envelope) {
+        members[index].recoverThrough = ChannelClient.integer(bytes, key: "\"last_id\":", from: envelope.payload) ?? 0
+        if PhoenixScan.find(bytes, "\"recovered\":false", from: envelope.payload) != nil {
+            result.recoveryIncomplete += 1
+            result.noteError("rejoin answered recovered: false")
+        }
+    }
+
+    /// The room's id of a `new_msg` (`"id":N` in its payload at `start`).
+    static func messageID(_ bytes: UnsafeRawBufferPointer, from start: Int) -> UInt64? {
+        integer(bytes, key: "\"id\":", from: start)
+    }
+
+    /// The unsigned integer after the first `key` (a quoted name and its colon) from `start`.
+    static func integer(_ bytes: UnsafeRawBufferPointer, key: StaticString, from start: Int) -> UInt64? {
+        guard let at = PhoenixScan.find(bytes, key, from: start) else { return nil }
+        var begin = at + key.utf8CodeUnitCount
+        while begin < bytes.count, bytes[begin] == UInt8(ascii: " ") { begin += 1 }
+        var end = begin
+        while end < bytes.count, end - begin < 20, (48...57).contains(bytes[end]) { end += 1 }
+        return PhoenixScan.decimal(bytes, begin..<end)
+    }
+
+    /// Says which message arrived twice, where, and whether a rejoin's replay was involved: enough to find the
+    /// race in the server's log and code.
+    func noteDuplicate(_ index: Int, sender: Int, sequence: UInt64, id: UInt64?, now: UInt64) {
+        let member = members[index]
+        let recovered = id.map { $0 <= member.recoverThrough } ?? false
+        if recovered { result.duplicatedWithinRejoin += 1 }
+        let since = member.joinedAt > 0 && now > member.joinedAt ? (now - member.joinedAt) / 1_000_000 : 0
+        result.noteError(
+            "duplicate c\(sender):\(sequence) (id \(id.map(String.init) ?? "?")) at c\(member.number), "
+                + "\(since) ms after its last join, "
+                + (recovered
+                    ? "id within its rejoin reply's last_id \(member.recoverThrough)" : "id after its last rejoin"))
     }
 
     /// Parses `c<user>:<seq>:<16 hex digits>` at `start`.
@@ -239,13 +306,16 @@ extension ChannelClient {
             return (value, end + 1)
         }
         guard let (user, afterUser) = field(from: start + 1), let (sequence, afterSequence) = field(from: afterUser),
-              let stamp = PhoenixScan.hex16(bytes, at: afterSequence), user <= UInt64(Int.max) else { return nil }
+            let stamp = PhoenixScan.hex16(bytes, at: afterSequence), user <= UInt64(Int.max)
+        else { return nil }
         return (Int(user), sequence, stamp)
     }
 
     /// Counts publisher `index`'s message sent at `sent` as answered (`refusal` says why when not ok) and, in closed
     /// loop, sends the next one.
-    func acknowledged(_ index: Int, ok: Bool, sent: UInt64, now: UInt64, refusal: @autoclosure () -> String) {
+    func acknowledged(
+        _ index: Int, ref: UInt64, ok: Bool, sent: UInt64, now: UInt64, refusal: @autoclosure () -> String
+    ) {
         if ok {
             result.messagesAcked += 1
             members[index].acked += 1
@@ -256,7 +326,9 @@ extension ChannelClient {
         } else {
             result.errorReplies += 1
             result.noteError("new_msg refused: " + refusal())
+            if members[index].role == .chatter { members[index].unacknowledged.append(ref - 1) }
         }
+        if members[index].leaving, members[index].pending.isEmpty { leave(index) }
         // Closed loop: an ok reply frees the slot for the next message; a refused one (e.g. rate limited) retires it.
         if ok, plan.rate == nil, let window, now < window.measureEnd { send(from: index, timestamp: now) }
     }
@@ -288,7 +360,8 @@ extension ChannelClient {
     static func probeStamp(_ bytes: UnsafeRawBufferPointer, from start: Int) -> UInt64? {
         let pattern: StaticString = "\"device\":\"probe-"
         guard let end = PhoenixScan.skipValue(bytes, start),
-              let at = PhoenixScan.find(bytes, pattern, from: start), at < end else { return nil }
+            let at = PhoenixScan.find(bytes, pattern, from: start), at < end
+        else { return nil }
         let digits = at + pattern.utf8CodeUnitCount
         var digitsEnd = digits
         while digitsEnd < end, bytes[digitsEnd] != UInt8(ascii: "\"") { digitsEnd += 1 }
@@ -308,8 +381,9 @@ extension ChannelClient {
     func see(_ index: Int, _ bytes: UnsafeRawBufferPointer, _ key: Range<Int>, present: Bool) {
         if PhoenixScan.equals(bytes, key, "probe") { return }
         guard key.count > 1, bytes[key.lowerBound] == UInt8(ascii: "u"),
-              let number = PhoenixScan.decimal(bytes, (key.lowerBound + 1)..<key.upperBound),
-              number < UInt64(plan.expectedMembers) else {
+            let number = PhoenixScan.decimal(bytes, (key.lowerBound + 1)..<key.upperBound),
+            number < UInt64(plan.expectedMembers)
+        else {
             bad("presence key that is not a benchmark user")
             return
         }

@@ -26,6 +26,22 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         var sequence: UInt64 = 0
         var acked: UInt64 = 0
         var checker = SequenceChecker()
+        // chat with reconnect: the highest room message id received (the rejoin's `last_seen_id`), the numbers
+        // that never got an ok reply, and the state of a reconnect (see `ChannelClient+Reconnect.swift`).
+        // A chatter's message with ref R is its message number R - 1: both advance with every `new_msg` sent
+        // and refs are never reused, not even on a new connection.
+        var lastSeenID: UInt64 = 0
+        /// The `last_id` of the last rejoin's reply: messages up to it arriving after the rejoin are recovered ones.
+        var recoverThrough: UInt64 = 0
+        var unacknowledged: [UInt64] = []
+        /// When the connection dropped or the member left (0 while connected and joined, or never joined).
+        var droppedAt: UInt64 = 0
+        var reconnectTries = 0
+        var rejoinTries = 0
+        /// Churn: sends nothing more and leaves once its last message is answered.
+        var leaving = false
+        /// When the member last joined (or rejoined) its room: a churn witness must have been there before.
+        var joinedAt: UInt64 = 0
     }
 
     let loop: EventLoop
@@ -49,6 +65,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     var joins = RunResult.emptyHistogram()
     /// presence-burst: from a ``PresenceProbe`` rejoin to its diff at each member.
     var probeLatency = RunResult.emptyHistogram()
+    /// chat with reconnect: from a drop (or a churn's close) to the rejoin's ok reply.
+    var reconnectLatency = RunResult.emptyHistogram()
     var window: Window?
     /// upgrade: every message's send time and every failure's time, until `phases` says how to sort them.
     var timeline: Timeline?
@@ -67,6 +85,16 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     var joinsInProgress = 0
     var sequence = 0
     var heartbeatTick = 0
+    /// chat with reconnect: members with `droppedAt` set.
+    var reconnecting = 0
+    /// soak (see `ChannelClient+Churn.swift`): churn held off around upgrades, churn owed from earlier ticks,
+    /// whether an upgrade is under way (any presence_diff then is a flap), and the churned users whose leave and
+    /// join this loop's other members of the room must see.
+    var churnPaused = false
+    var churnCarry = 0.0
+    var upgradeWindow = false
+    var churnWatches: [Int: ChurnWatch] = [:]
+    var watchedRooms: [Int: Int] = [:]
     let joinFrame: [UInt8]
 
     init(loop: EventLoop, plan: ChannelPlan, users: [(ChannelRole, String)]) {
@@ -74,7 +102,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         self.plan = plan
         let words = (plan.expectedMembers + 63) / 64
         members = users.map { role, user in
-            var member = Member(role: role, user: user, seen: role == .member ? [UInt64](repeating: 0, count: words) : [])
+            var member = Member(
+                role: role, user: user, seen: role == .member ? [UInt64](repeating: 0, count: words) : [])
             member.number = Int(user.dropFirst()) ?? 0
             if role == .chatter { member.room = member.number % max(1, plan.rooms) }
             return member
@@ -100,37 +129,50 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         while handshaking < plan.concurrency, connections.count + skipped < members.count {
             let index = connections.count + skipped
             result.connectStartNanoseconds = min(result.connectStartNanoseconds, MonotonicClock.nowNanoseconds())
-            let tlsMix = plan.tls.flatMap { $0.selects(members[index].number) ? $0 : nil }
-            let target = tlsMix?.target ?? plan.target
-            switch target.startConnect() {
+            switch openConnection(index) {
             case .failure(let error):
                 fail(index: index, "\(error)")
-            case .success(let fd):
-                let separator = target.path.contains("?") ? "&" : "?"
-                let path = plan.raw
-                    ? target.path
-                    : target.path + separator + "vsn=2.0.0&token=" + plan.signer.token(user: members[index].user)
-                // Compressed messages are decoded whole.
-                let retain = members[index].role == .member || plan.deflate ? Int(Int32.max) : 512
-                let connection: ClientConnection
-                do {
-                    connection = ClientConnection(
-                        owner: self, fd: fd, handshake: Handshake(target: target, path: path, offerDeflate: plan.deflate, random: &random),
-                        tls: try tlsMix?.client(), retainLimit: retain)
-                    connection.tag = index
-                    try loop.register(fd: fd, interest: .writable, handler: connection)
-                } catch {
-                    Socket.close(fd)
-                    fail(index: index, "\(error)")
-                    continue
-                }
+            case .success(let connection):
                 connections.append(connection)
-                slots[index] = connection
                 handshaking += 1
-                live += 1
             }
         }
         publishProgress()
+    }
+
+    /// Starts member `index`'s connection and makes it the member's slot; fails when the socket cannot even be
+    /// started.
+    func openConnection(_ index: Int) -> Result<ClientConnection, BenchError> {
+        let tlsMix = plan.tls.flatMap { $0.selects(members[index].number) ? $0 : nil }
+        let target = tlsMix?.target ?? plan.target
+        let fd: Int32
+        switch target.startConnect() {
+        case .failure(let error): return .failure(BenchError("\(error)"))
+        case .success(let socket): fd = socket
+        }
+        let separator = target.path.contains("?") ? "&" : "?"
+        let path =
+            plan.raw
+            ? target.path
+            : target.path + separator + "vsn=2.0.0&token=" + plan.signer.token(user: members[index].user)
+        // Compressed messages are decoded whole, and with churn the presence_diffs (many users each) are read.
+        let whole = members[index].role == .member || plan.deflate || plan.churnPerMinute > 0
+        let retain = whole ? Int(Int32.max) : 512
+        let connection: ClientConnection
+        do {
+            connection = ClientConnection(
+                owner: self, fd: fd,
+                handshake: Handshake(target: target, path: path, offerDeflate: plan.deflate, random: &random),
+                tls: try tlsMix?.client(), retainLimit: retain)
+            connection.tag = index
+            try loop.register(fd: fd, interest: .writable, handler: connection)
+        } catch {
+            Socket.close(fd)
+            return .failure(BenchError("\(error)"))
+        }
+        slots[index] = connection
+        live += 1
+        return .success(connection)
     }
 
     func fail(index: Int, _ reason: String) {
@@ -161,7 +203,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     }
 
     func publishProgress() {
-        let settled = plan.scenario != .presenceBurst
+        let settled =
+            plan.scenario != .presenceBurst
             ? result.joined + result.connectFailures + result.joinFailures
             : result.connectionsOpened + result.connectFailures
         let snapshot = (
@@ -170,7 +213,9 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         )
         let joinable = result.members - result.joinFailures - result.connectFailures
         let joinedSubscribers = subscribersJoined
+        let reconnecting = self.reconnecting
         progress.withLock {
+            $0.reconnecting = reconnecting
             $0.settled = snapshot.0
             $0.live = snapshot.1
             $0.pendingAcks = snapshot.2
@@ -185,6 +230,10 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     // MARK: Connection callbacks
 
     func connectionOpened(_ connection: ClientConnection) {
+        if members[connection.tag].droppedAt != 0 {
+            reopened(connection)
+            return
+        }
         result.connectionsOpened += 1
         if connection.isTLS { result.tlsOpened += 1 }
         if plan.scenario != .presenceBurst {
@@ -198,6 +247,10 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     }
 
     func connectionFailed(_ connection: ClientConnection, reason: String) {
+        if members[connection.tag].droppedAt != 0 {
+            reconnectFailed(connection, reason: reason)
+            return
+        }
         handshaking -= 1
         result.connectFailures += 1
         result.noteError(reason)
@@ -205,15 +258,24 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     }
 
     func connectionLost(_ connection: ClientConnection, reason: String, violation: Bool) {
+        if shouldReconnect(connection) {
+            dropped(connection, reason: reason, violation: violation)
+            return
+        }
         if violation { result.protocolViolations += 1 } else { result.unexpectedCloses += 1 }
         timeline?.closes.append(MonotonicClock.nowNanoseconds())
         result.noteError(reason)
         let member = members[connection.tag]
-        if !member.joined, member.joinSentAt != 0 { joinSettled(connection, ok: false, reason: "connection lost during join") }
+        if !member.joined, member.joinSentAt != 0 {
+            joinSettled(connection, ok: false, reason: "connection lost during join")
+        }
     }
 
     func connectionTerminated(_ connection: ClientConnection) {
         live -= 1
+        if slots[connection.tag] === connection, members[connection.tag].droppedAt != 0 {
+            closedAfterLeaving(connection)
+        }
         publishProgress()
     }
 
@@ -239,7 +301,9 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     func joinFrame(_ index: Int) -> [UInt8] {
         guard members[index].role == .chatter else { return joinFrame }
         let topic = ChannelClient.quoted(ChannelPlan.chatTopic(members[index].room))
-        return Array("[\"1\",\"1\",\(topic),\"phx_join\",{\"device\":\"bench\"}]".utf8)
+        // A rejoin asks for what was missed since the last message received, as a phoenix.js app would.
+        let lastSeen = members[index].droppedAt != 0 ? ",\"last_seen_id\":\(members[index].lastSeenID)" : ""
+        return Array("[\"1\",\"1\",\(topic),\"phx_join\",{\"device\":\"bench\"\(lastSeen)}]".utf8)
     }
 
     func topic(_ index: Int) -> String {
@@ -248,6 +312,10 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
 
     func joinSettled(_ connection: ClientConnection, ok: Bool, reason: String) {
         let now = MonotonicClock.nowNanoseconds()
+        if members[connection.tag].droppedAt != 0 {
+            rejoinSettled(connection, ok: ok, reason: reason, now: now)
+            return
+        }
         if ok {
             members[connection.tag].joined = true
             result.joined += 1
@@ -265,6 +333,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
             result.readyNanoseconds = max(result.readyNanoseconds, now)
             let role = members[connection.tag].role
             if ok, role == .publisher || role == .chatter { publishers.append(connection.tag) }
+            if ok { members[connection.tag].joinedAt = now }
             startConnecting()
         case .presenceBurst:
             joinsInProgress -= 1
@@ -282,8 +351,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
             heartbeatTick += 1
             let frame = Array("[null,\"0\",\"phoenix\",\"heartbeat\",{}]".utf8)
             var index = heartbeatTick % 30
-            while index < connections.count {
-                connections[index].sendText(frame)
+            while index < slots.count {
+                slots[index]?.sendText(frame)
                 index += 30
             }
             scheduleHeartbeats()
@@ -305,6 +374,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
             case .presenceBurst:
                 startJoins()
             case .broadcast, .chat:
+                if plan.churnPerMinute > 0 { scheduleChurn() }
                 if plan.rate != nil {
                     tick()
                 } else {
@@ -332,7 +402,11 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     }
 
     func send(from index: Int, timestamp: UInt64) {
-        guard let connection = slots[index], connection.state == .open else { return }
+        // A member between connections (or leaving) sends nothing, as a client whose socket is down.
+        guard let connection = slots[index], connection.state == .open, members[index].joined, !members[index].leaving
+        else {
+            return
+        }
         let ref = members[index].nextRef
         members[index].nextRef += 1
         members[index].pending[ref] = timestamp
@@ -341,6 +415,9 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
             connection.sendText(RawBroadcast.message(publisher: number, ref: ref, sentAt: timestamp, size: plan.size))
             result.messagesSent += 1
             return
+        }
+        if plan.typingShare > 0, Double(random.next() >> 11) / Double(1 << 53) < plan.typingShare {
+            sendTyping(index, on: connection)
         }
         var frame = Array("[\"1\",\"\(ref)\",\(ChannelClient.quoted(topic(index))),\"new_msg\",{".utf8)
         // chat: the body starts "<user>:<seq>:" and the message carries client_id "<user>:<seq>".
@@ -354,7 +431,9 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         frame.append(contentsOf: "\"body\":\"".utf8)
         frame.append(contentsOf: prefix)
         let digits = Array("0123456789abcdef".utf8)
-        for shift in stride(from: 60, through: 0, by: -4) { frame.append(digits[Int(timestamp >> UInt64(shift) & 0xF)]) }
+        for shift in stride(from: 60, through: 0, by: -4) {
+            frame.append(digits[Int(timestamp >> UInt64(shift) & 0xF)])
+        }
         frame.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: max(0, plan.size - 16 - prefix.count)))
         frame.append(contentsOf: "\"}]".utf8)
         connection.sendText(frame)
@@ -369,11 +448,24 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     /// Starts the closing handshake on every connection and drops those still open after `timeout`.
     func closeAll(timeoutMilliseconds: Int64) {
         closing = true
+        // Slots hold the current connection of every member (a reconnected one included).
+        for connection in slots { connection?.close() }
         for connection in connections { connection.close() }
         loop.schedule(afterMilliseconds: timeoutMilliseconds) { [self] in
+            for connection in slots { connection?.terminate() }
             for connection in connections { connection.terminate() }
         }
         publishProgress()
+    }
+
+    /// soak: publishes the counts so far (chat counts as of now, see ``addChatCounts(to:interim:)``) without
+    /// stopping anything.
+    func publishSample() {
+        var snapshot = result
+        snapshot.reconnectLatency = RunResult.buckets(of: reconnectLatency)
+        snapshot.notRejoined = reconnecting
+        addChatCounts(to: &snapshot, interim: true)
+        progress.withLock { $0.sample = snapshot }
     }
 
     func publishResult() {
@@ -383,18 +475,29 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         snapshot.ackLatency = RunResult.buckets(of: acks)
         snapshot.joinLatency = RunResult.buckets(of: joins)
         snapshot.probeLatency = RunResult.buckets(of: probeLatency)
+        snapshot.reconnectLatency = RunResult.buckets(of: reconnectLatency)
+        snapshot.notRejoined = reconnecting
         if plan.scenario == .chat { addChatCounts(to: &snapshot) }
         snapshot.upgradeTally = upgradeTally()
         progress.withLock { $0.result = snapshot }
     }
 
     /// chat: every joined member's acknowledged count, and what it received of every other member of its room.
-    func addChatCounts(to snapshot: inout ChannelResult) {
+    ///
+    /// For a sample in the middle of a run (`interim`), messages still waiting for their reply count as
+    /// unacknowledged, and members between connections report no view (they are about to recover what they
+    /// lack).
+    func addChatCounts(to snapshot: inout ChannelResult, interim: Bool = false) {
         let rooms = max(1, plan.rooms)
-        for member in members where member.role == .chatter && member.joined {
+        for member in members where member.role == .chatter && (member.joined || member.droppedAt != 0) {
             snapshot.chatAcked[member.number, default: 0] += member.acked
+            snapshot.chatSent[member.number] = member.sequence
+            var unacknowledged = member.unacknowledged
+            if interim { unacknowledged += member.pending.keys.map { $0 - 1 } }
+            if !unacknowledged.isEmpty { snapshot.chatUnacknowledged[member.number] = unacknowledged }
+            if interim && member.droppedAt != 0 { continue }
             for sender in stride(from: member.room, to: plan.users, by: rooms) where sender != member.number {
-                snapshot.chatReceived[sender, default: [:]][Int(member.checker.received(from: sender)), default: 0] += 1
+                snapshot.chatViews[sender, default: [:]][member.checker.view(from: sender), default: 0] += 1
             }
         }
     }

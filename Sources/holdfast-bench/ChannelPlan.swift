@@ -30,6 +30,13 @@ struct ChannelPlan: Sendable {
     /// chat: keep every message's send time and every failure's time, for the `upgrade` scenario's per-upgrade
     /// figures (see ``Timeline``).
     var timeline = false
+    /// chat: a member whose connection drops reconnects with ``ReconnectBackoff`` and rejoins its room with
+    /// `last_seen_id` (see `ChannelClient+Reconnect.swift`); drops are counted instead of failing the run.
+    var reconnect = false
+    /// soak: the share of the members that leave cleanly and come back each minute (spread over the minute), and
+    /// the share of chat messages a `typing` notice goes before.
+    var churnPerMinute = 0.0
+    var typingShare = 0.0
 
     /// chat: the topic of room `room`.
     static func chatTopic(_ room: Int) -> String { "room:chat\(room)" }
@@ -57,5 +64,9 @@ struct ChannelProgress: Sendable {
     var subscribersJoined = 0
     var membersJoinable = 0
     var membersComplete = 0
+    /// chat with reconnect: members that lost their connection (or left on purpose) and are not joined again.
+    var reconnecting = 0
     var result: ChannelResult?
+    /// soak: the counts so far, once asked for with ``ChannelClient/publishSample()``.
+    var sample: ChannelResult?
 }

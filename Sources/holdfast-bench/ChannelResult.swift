@@ -65,10 +65,14 @@ struct ChannelResult: FleetResult, Sendable {
     var probeLatency: [RunResult.Bucket] = []
 
     // chat
-    /// Ok replies per sending user number, and, per sender, how many receivers got how many distinct messages of
-    /// it (receivers that got nothing from a room member are counted with 0).
+    /// Ok replies per sending user number.
     var chatAcked: [Int: UInt64] = [:]
-    var chatReceived: [Int: [Int: Int]] = [:]
+    /// Per sender: the number of its last message, the numbers that never got an ok reply (in flight when its
+    /// connection dropped, or refused), and how many receivers saw which ``ReceiverView`` of it (receivers that
+    /// got nothing from a room member have the empty view).
+    var chatSent: [Int: UInt64] = [:]
+    var chatUnacknowledged: [Int: [UInt64]] = [:]
+    var chatViews: [Int: [ReceiverView: Int]] = [:]
     /// Deliveries of an older message (already received, or filling a gap); see ``SequenceChecker``.
     var duplicated: UInt64 = 0
     var reordered: UInt64 = 0
@@ -77,11 +81,44 @@ struct ChannelResult: FleetResult, Sendable {
     /// upgrade: the figures per upgrade, once the loops were told the upgrades' times.
     var upgradeTally: PhaseTally?
 
+    // chat with reconnect (see `ChannelClient+Reconnect.swift`)
+    /// Connections lost while joined (or rejoining) and replaced; members that left on purpose (soak churn).
+    var drops = 0
+    var churns = 0
+    /// Rejoins answered ok after a drop or churn, and their time from the drop (or the close) to the ok reply.
+    var reconnects = 0
+    var reconnectLatency: [RunResult.Bucket] = []
+    /// Reconnect attempts that failed (refused, reset, handshake failed) and were retried after the backoff.
+    var reconnectAttemptsFailed = 0
+    /// Rejoins refused by the server (retried after phoenix.js's rejoin backoff), and rejoins answered with
+    /// `recovered: false` (history no longer reached back to `last_seen_id`).
+    var rejoinRefusals = 0
+    var recoveryIncomplete = 0
+    /// Deliveries of messages a rejoin recovered (ids up to the rejoin reply's `last_id`).
+    var recoveredDeliveries: UInt64 = 0
+    /// Duplicates of a message whose id was within the receiver's last rejoin reply's `last_id`: the second copy
+    /// of a message both replayed by the rejoin and broadcast live (part of `duplicated`).
+    var duplicatedWithinRejoin: UInt64 = 0
+    /// Members still not joined again when the run ended.
+    var notRejoined = 0
+
+    // soak (see `ChannelClient+Churn.swift`)
+    /// `presence_diff` frames received while an upgrade was under way (churn is held off then: each is a flap).
+    var upgradeDiffs: UInt64 = 0
+    /// Typing notices sent and received.
+    var typingSent: UInt64 = 0
+    var typingReceived: UInt64 = 0
+    /// Witnesses (other members of the room in the same loop) that saw a churned user leave and join again, and
+    /// those that missed the leave or the join.
+    var churnSeen = 0
+    var churnMissed = 0
+
     var errorSamples: [String: Int] = [:]
 
     /// Whether anything went wrong that makes the numbers untrustworthy.
     var hasFailures: Bool {
-        connectFailures + joinFailures + unexpectedCloses + protocolViolations + errorReplies + badFrames > 0
+        connectFailures + joinFailures + unexpectedCloses + protocolViolations + errorReplies + badFrames
+            + rejoinRefusals + recoveryIncomplete + notRejoined > 0
             || connectionsOpened < connectionsRequested
     }
 
@@ -128,7 +165,24 @@ struct ChannelResult: FleetResult, Sendable {
         joinLatency = ChannelResult.merged(joinLatency, other.joinLatency)
         probeLatency = ChannelResult.merged(probeLatency, other.probeLatency)
         chatAcked.merge(other.chatAcked, uniquingKeysWith: +)
-        for (sender, counts) in other.chatReceived { chatReceived[sender, default: [:]].merge(counts, uniquingKeysWith: +) }
+        chatSent.merge(other.chatSent, uniquingKeysWith: max)
+        chatUnacknowledged.merge(other.chatUnacknowledged, uniquingKeysWith: +)
+        for (sender, views) in other.chatViews { chatViews[sender, default: [:]].merge(views, uniquingKeysWith: +) }
+        drops += other.drops
+        churns += other.churns
+        reconnects += other.reconnects
+        reconnectLatency = ChannelResult.merged(reconnectLatency, other.reconnectLatency)
+        reconnectAttemptsFailed += other.reconnectAttemptsFailed
+        rejoinRefusals += other.rejoinRefusals
+        recoveryIncomplete += other.recoveryIncomplete
+        recoveredDeliveries += other.recoveredDeliveries
+        duplicatedWithinRejoin += other.duplicatedWithinRejoin
+        notRejoined += other.notRejoined
+        upgradeDiffs += other.upgradeDiffs
+        typingSent += other.typingSent
+        typingReceived += other.typingReceived
+        churnSeen += other.churnSeen
+        churnMissed += other.churnMissed
         duplicated += other.duplicated
         reordered += other.reordered
         lateDiffs += other.lateDiffs
@@ -147,14 +201,22 @@ struct ChannelResult: FleetResult, Sendable {
 
     /// chat: acknowledged messages some receiver in the sender's room never got, over all (sender, receiver) pairs.
     var lost: UInt64 {
-        var total: UInt64 = 0
-        for (sender, counts) in chatReceived {
-            let acked = chatAcked[sender] ?? 0
-            for (received, receivers) in counts {
-                total += SequenceChecker.lost(acknowledged: acked, received: UInt64(received)) * UInt64(receivers)
-            }
+        ReceiverView.lost(views: chatViews, through: chatSent, unacknowledged: chatUnacknowledged)
+    }
+
+    /// chat: messages sent that never got an ok reply (in flight when a connection dropped, or refused).
+    var unacknowledged: Int {
+        chatUnacknowledged.values.reduce(0) { $0 + $1.count }
+    }
+
+    /// chat: the unacknowledged messages that reached every receiver anyway (committed before the crash, say).
+    var unacknowledgedDelivered: Int {
+        var count = 0
+        for (sender, numbers) in chatUnacknowledged {
+            let views = chatViews[sender] ?? [:]
+            count += numbers.count { number in !views.isEmpty && views.keys.allSatisfy { $0.has(number) } }
         }
-        return total
+        return count
     }
 
     static func histogram(_ buckets: [RunResult.Bucket]) -> Histogram<UInt64> {

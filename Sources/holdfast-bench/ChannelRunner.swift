@@ -65,7 +65,7 @@ final class ChannelRunner: FleetRunner {
                 case .presenceBurst:
                     progress.membersComplete >= progress.membersJoinable
                 case .chat:
-                    progress.pendingAcks == 0
+                    progress.pendingAcks == 0 && progress.reconnecting == 0
                 }
             }
         }
@@ -81,6 +81,30 @@ final class ChannelRunner: FleetRunner {
         for client in clients { client.loop.execute { client.refreshProgress() } }
         usleep(20_000)
         return clients.reduce(0) { $0 + $1.progress.withLock { $0.acked } }
+    }
+
+    /// soak: the merged counts of every loop so far (see ``ChannelClient/publishSample()``).
+    func sample() -> ChannelResult {
+        for client in clients {
+            client.progress.withLock { $0.sample = nil }
+            client.loop.execute { client.publishSample() }
+        }
+        _ = waitUntil(.max) { client in client.progress.withLock { $0.sample != nil } }
+        var merged = ChannelResult()
+        for client in clients {
+            if let sample = client.progress.withLock({ $0.sample }) { merged.merge(sample) }
+        }
+        return merged
+    }
+
+    /// soak: holds churn off (around an upgrade) or lets it go on.
+    func pauseChurn(_ paused: Bool) {
+        for client in clients { client.loop.execute { client.churnPaused = paused } }
+    }
+
+    /// soak: marks an upgrade as under way (every presence_diff meanwhile is a flap) or over.
+    func upgradeWindow(_ open: Bool) {
+        for client in clients { client.loop.execute { client.upgradeWindow = open } }
     }
 
     func quiet() {

@@ -35,7 +35,8 @@ struct ChatCommand: ParsableCommand {
         let cpuAfter = options.serverPID.flatMap(ProcStats.cpuSeconds)
         let result = try options.drainAndFinish(fleet, after: window)
 
-        let report = ChatReport(options, duration: duration, result, cpu: cpuBefore.flatMap { before in cpuAfter.map { $0 - before } })
+        let report = ChatReport(
+            options, duration: duration, result, cpu: cpuBefore.flatMap { before in cpuAfter.map { $0 - before } })
         print(report.summary)
         if let json = options.json { try writeJSON(report, to: json) }
         if result.hasFailures || result.joined < options.connections || report.failed { throw ExitCode(1) }
@@ -80,21 +81,52 @@ struct ChatReport: Codable {
     var reordered: UInt64
     /// Unexpected closes and resets.
     var closed: Int
-    /// `presence_diff` frames received after every join was answered.
+    /// `presence_diff` frames received after every join was answered (expected once anyone reconnected).
     var presenceDiffs: UInt64
+    /// With `--reconnect`: connections dropped and members back in their room, the time from drop to rejoined,
+    /// failed reconnect attempts, and messages sent that never got an ok reply (in flight at a drop; not
+    /// counted as lost) with those of them that reached every member anyway.
+    var drops: Int
+    var reconnects: Int
+    var reconnectMilliseconds: MillisecondSummary?
+    var reconnectAttemptsFailed: Int
+    var unacknowledged: Int
+    var unacknowledgedDelivered: Int
+    /// Messages that reached a member through a rejoin's recovery rather than live.
+    var recoveredDeliveries: UInt64
+    /// The part of `duplicated` whose ids were within the receiver's last rejoin reply's `last_id`.
+    var duplicatedWithinRejoin: UInt64
     var serverCPUSeconds: Double?
     var errors: ChannelErrors
 
     enum CodingKeys: String, CodingKey {
         case scenario, url, users, joined, rooms, processes, threads, rate, lost, duplicated, reordered, closed, errors
-        case bodyBytes = "body_bytes", warmupSeconds = "warmup_seconds", durationSeconds = "duration_seconds"
-        case joinSeconds = "join_seconds", messagesSent = "messages_sent", messagesAcked = "messages_acked"
-        case deliveredMeasured = "delivered_measured", deliveredTotal = "delivered_total"
-        case deliveredPerSecond = "delivered_per_second", deliveredPerSecondMedian = "delivered_per_second_median"
-        case perSecond = "per_second", ownDeliveries = "own_deliveries"
-        case deliveryLatencyMicroseconds = "delivery_latency_us", ackLatencyMicroseconds = "ack_latency_us"
-        case tlsUsers = "tls_users", tlsJoined = "tls_joined", tlsDeliveryLatencyMicroseconds = "tls_delivery_latency_us"
-        case presenceDiffs = "presence_diffs", serverCPUSeconds = "server_cpu_seconds"
+        case bodyBytes = "body_bytes"
+        case warmupSeconds = "warmup_seconds"
+        case durationSeconds = "duration_seconds"
+        case joinSeconds = "join_seconds"
+        case messagesSent = "messages_sent"
+        case messagesAcked = "messages_acked"
+        case deliveredMeasured = "delivered_measured"
+        case deliveredTotal = "delivered_total"
+        case deliveredPerSecond = "delivered_per_second"
+        case deliveredPerSecondMedian = "delivered_per_second_median"
+        case perSecond = "per_second"
+        case ownDeliveries = "own_deliveries"
+        case deliveryLatencyMicroseconds = "delivery_latency_us"
+        case ackLatencyMicroseconds = "ack_latency_us"
+        case tlsUsers = "tls_users"
+        case tlsJoined = "tls_joined"
+        case tlsDeliveryLatencyMicroseconds = "tls_delivery_latency_us"
+        case presenceDiffs = "presence_diffs"
+        case serverCPUSeconds = "server_cpu_seconds"
+        case drops, reconnects
+        case reconnectMilliseconds = "reconnect_ms"
+        case reconnectAttemptsFailed = "reconnect_attempts_failed"
+        case unacknowledged
+        case unacknowledgedDelivered = "unacknowledged_delivered"
+        case recoveredDeliveries = "recovered_deliveries"
+        case duplicatedWithinRejoin = "duplicated_within_rejoin"
     }
 
     init(_ command: ChatOptions, duration: Double, _ result: ChannelResult, cpu: Double?) {
@@ -110,7 +142,8 @@ struct ChatReport: Codable {
         rate = command.rate
         warmupSeconds = command.warmup
         durationSeconds = duration
-        joinSeconds = result.readyNanoseconds > result.connectStartNanoseconds
+        joinSeconds =
+            result.readyNanoseconds > result.connectStartNanoseconds
             ? Double(result.readyNanoseconds - result.connectStartNanoseconds) / 1e9 : 0
         messagesSent = result.messagesSent
         messagesAcked = result.messagesAcked
@@ -121,20 +154,33 @@ struct ChatReport: Codable {
         perSecond = result.perSecond
         ownDeliveries = result.publisherDeliveries
         deliveryLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.fanoutLatency))
-        if result.tlsConnections > 0 { tlsDeliveryLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.fanoutLatencyTLS)) }
+        if result.tlsConnections > 0 {
+            tlsDeliveryLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.fanoutLatencyTLS))
+        }
         ackLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.ackLatency))
         lost = result.lost
         duplicated = result.duplicated
         reordered = result.reordered
         closed = result.unexpectedCloses
         presenceDiffs = result.lateDiffs
+        drops = result.drops
+        reconnects = result.reconnects
+        if result.reconnects > 0 {
+            reconnectMilliseconds = MillisecondSummary(ChannelResult.histogram(result.reconnectLatency))
+        }
+        reconnectAttemptsFailed = result.reconnectAttemptsFailed
+        unacknowledged = result.unacknowledged
+        unacknowledgedDelivered = result.unacknowledgedDelivered
+        recoveredDeliveries = result.recoveredDeliveries
+        duplicatedWithinRejoin = result.duplicatedWithinRejoin
         serverCPUSeconds = cpu
         errors = ChannelErrors(result)
     }
 
     /// Whether a delivery check failed.
     var failed: Bool {
-        lost + duplicated + reordered + presenceDiffs > 0 || closed > 0
+        // A member that reconnected rejoins the room: the others see it leave and join again.
+        lost + duplicated + reordered > 0 || closed > 0 || (presenceDiffs > 0 && drops == 0)
     }
 
     var summary: String {
@@ -148,12 +194,23 @@ struct ChatReport: Codable {
             String(format: "  delivered/s: %.0f (median second %.0f)", deliveredPerSecond, deliveredPerSecondMedian),
             "  delivery latency µs: " + deliveryLatencyMicroseconds.line,
         ]
-        if let tlsDeliveryLatencyMicroseconds { lines.append("    at TLS users µs:   " + tlsDeliveryLatencyMicroseconds.line) }
+        if let tlsDeliveryLatencyMicroseconds {
+            lines.append("    at TLS users µs:   " + tlsDeliveryLatencyMicroseconds.line)
+        }
         lines += [
             "  ack latency µs:      " + ackLatencyMicroseconds.line,
             "  checks: lost \(lost), duplicated \(duplicated), reordered \(reordered), closed \(closed), "
                 + "presence_diffs \(presenceDiffs)",
         ]
+        if drops > 0 || reconnects > 0 {
+            lines.append(
+                "  reconnects: \(drops) dropped, \(reconnects) rejoined, \(reconnectAttemptsFailed) attempts failed; "
+                    + "reconnect ms " + (reconnectMilliseconds?.line ?? "-")
+                    + "; \(recoveredDeliveries) deliveries recovered")
+            lines.append(
+                "  unacknowledged (in flight at a drop, not counted as lost): \(unacknowledged), "
+                    + "\(unacknowledgedDelivered) of them delivered to every member")
+        }
         if let serverCPUSeconds { lines.append(String(format: "  server CPU: %.3f s in the window", serverCPUSeconds)) }
         lines.append(contentsOf: errors.lines)
         return lines.joined(separator: "\n")

@@ -19,6 +19,13 @@ struct ChatOptions: ParsableArguments {
     @Option(help: "Seconds allowed for opening and joining all connections.") var connectTimeout = 120.0
     @Option(name: .customLong("server-pid"), help: "Server process to charge CPU time to.") var serverPID: Int32?
     @Option(help: "Write a JSON report to this file.") var json: String?
+    @Flag(
+        help: """
+            Reconnect dropped connections with phoenix.js's backoff (jittered ±50 %) and rejoin with last_seen_id; \
+            drops are reported (count, reconnect time) instead of failing the run, and every acknowledged message \
+            must still reach every member once, in order.
+            """)
+    var reconnect = false
     @OptionGroup var tls: TLSOptions
     @Option(help: .hidden) var worker: Int?
     @Option(help: .hidden) var firstUser = 0
@@ -50,6 +57,7 @@ struct ChatOptions: ParsableArguments {
         plan.deflate = compression.enabled
         plan.users = totalUsers ?? connections
         plan.timeline = timeline || self.timeline
+        plan.reconnect = reconnect
         let users = (firstUser..<(firstUser + connections)).map { (ChannelRole.chatter, "c\($0)") }
         return try ChannelRunner(plan: plan, users: users, threads: threads)
     }
@@ -64,14 +72,16 @@ struct ChatOptions: ParsableArguments {
         }
         return try Fleet.connect(
             processes: processes, connectTimeout: connectTimeout,
-            workerArguments: { workerArguments($0, timeline: timeline) }, makeRunner: { try makeRunner(timeline: timeline) })
+            workerArguments: { workerArguments($0, timeline: timeline) },
+            makeRunner: { try makeRunner(timeline: timeline) })
     }
 
     /// A window that starts traffic a moment from now: `warmup` unmeasured seconds, then `duration` measured.
     func window(duration: Double) -> Window {
         let start = MonotonicClock.nowNanoseconds() + 200_000_000
         return Window(
-            warmupStart: start, measureStart: start + UInt64(warmup * 1e9), measureEnd: start + UInt64((warmup + duration) * 1e9))
+            warmupStart: start, measureStart: start + UInt64(warmup * 1e9),
+            measureEnd: start + UInt64((warmup + duration) * 1e9))
     }
 
     /// After the window: waits for every ack, then `drain` seconds for the last deliveries, then closes.
@@ -89,6 +99,7 @@ struct ChatOptions: ParsableArguments {
             "--rate", "\(rate)", "--size", "\(size)", "--threads", "\(threads)", "--concurrency", "\(concurrency)",
             "--connect-timeout", "\(connectTimeout)", "--worker", "\(index)", "--first-user", "\(part.lowerBound)",
             "--total-users", "\(connections)",
-        ] + tls.workerArguments + (timeline ? ["--timeline"] : []) + compression.workerArguments
+        ] + tls.workerArguments + (timeline ? ["--timeline"] : []) + (reconnect ? ["--reconnect"] : [])
+            + compression.workerArguments
     }
 }

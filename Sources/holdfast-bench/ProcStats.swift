@@ -6,7 +6,8 @@ enum ProcStats {
     /// User plus system CPU time of `pid` in seconds, from fields 14 and 15 of `/proc/PID/stat`.
     static func cpuSeconds(pid: Int32) -> Double? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return nil }
+            let close = text.lastIndex(of: ")")
+        else { return nil }
         // The command name (field 2) may hold spaces and parentheses, so split only after its last ')'.
         let fields = text[text.index(after: close)...].split(separator: " ")
         // fields[0] is field 3 (state), so utime (14) and stime (15) sit at 11 and 12.
@@ -22,5 +23,20 @@ enum ProcStats {
             return Int(line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
         }
         return nil
+    }
+
+    /// Open file descriptors of `pid`: the entries of `/proc/PID/fd`.
+    static func openFiles(pid: Int32) -> Int? {
+        guard let directory = opendir("/proc/\(pid)/fd") else { return nil }
+        defer { closedir(directory) }
+        var count = 0
+        while let entry = readdir(directory) {
+            // "." and ".." are not descriptors.
+            let isDot = withUnsafeBytes(of: entry.pointee.d_name) { name in
+                name[0] == UInt8(ascii: ".") && (name[1] == 0 || (name[1] == UInt8(ascii: ".") && name[2] == 0))
+            }
+            if !isDot { count += 1 }
+        }
+        return count
     }
 }

@@ -78,8 +78,11 @@ struct EchoReport: Codable {
         var lines = [
             "echo \(url): \(mode), \(connectionsOpened)/\(connections) connections, \(processes) process(es) × "
                 + "\(threads) thread(s), \(sizeBytes)-byte \(text ? "text" : "binary") messages",
-            String(format: "  window %.1f s after %.1f s warm-up: %llu echoes", durationSeconds, warmupSeconds, messagesMeasured),
-            String(format: "  messages/s: median %.0f, overall %.0f", messagesPerSecondMedian, messagesPerSecondOverall),
+            String(
+                format: "  window %.1f s after %.1f s warm-up: %llu echoes", durationSeconds, warmupSeconds,
+                messagesMeasured),
+            String(
+                format: "  messages/s: median %.0f, overall %.0f", messagesPerSecondMedian, messagesPerSecondOverall),
             String(
                 format: "  latency µs: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f",
                 latencyMicroseconds.p50, latencyMicroseconds.p90, latencyMicroseconds.p99,
@@ -87,10 +90,15 @@ struct EchoReport: Codable {
             ),
         ]
         if let serverCPUSeconds {
-            lines.append(String(format: "  server CPU: %.3f s, %.2f µs per echo", serverCPUSeconds, serverCPUMicrosecondsPerEcho ?? 0))
+            lines.append(
+                String(
+                    format: "  server CPU: %.3f s, %.2f µs per echo", serverCPUSeconds,
+                    serverCPUMicrosecondsPerEcho ?? 0))
         }
         lines.append("  errors: " + errors.summary)
-        for (message, count) in errors.samples.sorted(by: { $0.value > $1.value }) { lines.append("    \(count)× \(message)") }
+        for (message, count) in errors.samples.sorted(by: { $0.value > $1.value }) {
+            lines.append("    \(count)× \(message)")
+        }
         return lines.joined(separator: "\n")
     }
 }
@@ -120,14 +128,18 @@ struct IdleReport: Codable {
         var lines = [
             "idle \(url): \(connectionsOpened)/\(connections) connections (\(tlsOpened)/\(tlsConnections) TLS), "
                 + "\(processes) process(es) × \(threads) thread(s)",
-            String(format: "  connect: %.2f s, %.0f handshakes/s (%d in progress at most per process)", connectSeconds, handshakesPerSecond, concurrency),
+            String(
+                format: "  connect: %.2f s, %.0f handshakes/s (%d in progress at most per process)", connectSeconds,
+                handshakesPerSecond, concurrency),
             String(
                 format: "  server RSS: %d KiB before, %d KiB after %.1f s hold: %.2f KiB per connection",
                 serverRSSBeforeKiB, serverRSSAfterKiB, holdSeconds, kibPerConnection
             ),
             "  errors: " + errors.summary,
         ]
-        for (message, count) in errors.samples.sorted(by: { $0.value > $1.value }) { lines.append("    \(count)× \(message)") }
+        for (message, count) in errors.samples.sorted(by: { $0.value > $1.value }) {
+            lines.append("    \(count)× \(message)")
+        }
         return lines.joined(separator: "\n")
     }
 }
@@ -145,4 +157,25 @@ func median(_ values: [UInt64]) -> Double {
     let sorted = values.sorted()
     let middle = sorted.count / 2
     return sorted.count % 2 == 1 ? Double(sorted[middle]) : Double(sorted[middle - 1] + sorted[middle]) / 2
+}
+
+/// A duration's p50, p99 and max in milliseconds (reconnect times).
+struct MillisecondSummary: Codable {
+    var count: UInt64
+    var p50: Double
+    var p99: Double
+    var max: Double
+
+    init(_ histogram: Histogram<UInt64>) {
+        func millis(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1e6 }
+        count = histogram.totalCount
+        let empty = histogram.totalCount == 0
+        p50 = empty ? 0 : millis(histogram.valueAtPercentile(50))
+        p99 = empty ? 0 : millis(histogram.valueAtPercentile(99))
+        max = empty ? 0 : millis(histogram.max)
+    }
+
+    var line: String {
+        String(format: "p50 %.1f  p99 %.1f  max %.1f (%llu)", p50, p99, max, count)
+    }
 }

@@ -5,8 +5,8 @@
 /// number of distinct messages received and the numbers skipped over so far. A number above the highest one is
 /// in order (skipping numbers marks them missing: a loss unless they turn up later); a lower or equal number is
 /// either a missing one arriving late (a reorder) or one already received (a duplicate). Whether a gap really
-/// is a loss is decided at the end, after a drain, with ``lost(acknowledged:received:)``: a sender's acknowledged count
-/// is the number of its messages every member of the room must have received.
+/// is a loss is decided at the end, after a drain, with ``ReceiverView/lost(views:through:unacknowledged:)``: every
+/// message of a sender that got an ok reply must have reached every member of the room.
 ///
 /// Send times (carried in every message) say *when* a loss happened: the highest message's, and for each missing
 /// number an estimate interpolated between the messages received on either side of its gap (the senders pace
@@ -66,13 +66,14 @@ struct SequenceChecker {
         senders[sender].map { ($0.highest, $0.highestSentAt) } ?? (0, 0)
     }
 
+    /// What this receiver got of `sender`, for the loss count across processes (see ``ReceiverView``).
+    func view(from sender: Int) -> ReceiverView {
+        guard let track = senders[sender] else { return ReceiverView(highest: 0, missing: []) }
+        return ReceiverView(highest: track.highest, missing: track.missing.keys.sorted())
+    }
+
     /// The numbers of `sender` below the highest one that never arrived, with their estimated send times.
     func missing(from sender: Int) -> [UInt64: UInt64] {
         senders[sender]?.missing ?? [:]
-    }
-
-    /// Messages of `sender` that were acknowledged to it (`acknowledged`) but never received here.
-    static func lost(acknowledged: UInt64, received: UInt64) -> UInt64 {
-        acknowledged > received ? acknowledged - received : 0
     }
 }

@@ -19,7 +19,7 @@ struct UpgradeStep {
     }
 
     /// The server resolves nothing relative to the bench's directory, so paths are made absolute here.
-    private static func absolute(_ path: String) -> String {
+    static func absolute(_ path: String) -> String {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 }
@@ -62,15 +62,27 @@ struct UpgradeDriver {
     /// Asks for `step` and waits for the answer; a failure to get one is recorded, not thrown, so the run goes
     /// on to report what the connections saw.
     func perform(_ step: UpgradeStep) -> UpgradeAttempt {
-        let body = (try? JSONSerialization.data(withJSONObject: [step.kind: step.path], options: [.withoutEscapingSlashes])) ?? Data()
+        let body =
+            (try? JSONSerialization.data(withJSONObject: [step.kind: step.path], options: [.withoutEscapingSlashes]))
+            ?? Data()
+        return post("/admin/upgrade", body: Array(body), step: step)
+    }
+
+    /// `POST /admin/rollback`: back to the previous handler version (recorded as a step of kind `rollback`).
+    func rollback() -> UpgradeAttempt {
+        post("/admin/rollback", body: [], step: UpgradeStep(kind: "rollback", path: ""))
+    }
+
+    private func post(_ path: String, body: [UInt8], step: UpgradeStep) -> UpgradeAttempt {
         let requestedAt = MonotonicClock.nowNanoseconds()
         var attempt = UpgradeAttempt(step: step, requestedAt: requestedAt, answeredAt: requestedAt)
         do {
-            let response = try admin.request("POST", "/admin/upgrade", body: Array(body), timeout: answerTimeout)
+            let response = try admin.request("POST", path, body: body, timeout: answerTimeout)
             attempt.answeredAt = MonotonicClock.nowNanoseconds()
             attempt.status = response.status
             let object = UpgradeDriver.object(response.body)
-            attempt.error = object?["error"] as? String ?? (response.status == 200 ? nil : String(response.body.prefix(200)))
+            attempt.error =
+                object?["error"] as? String ?? (response.status == 200 ? nil : String(response.body.prefix(200)))
             attempt.check = object?["check"] as? String
             attempt.serverPauseMilliseconds = (object?["pause_ms"] as? NSNumber)?.doubleValue
         } catch {
@@ -83,6 +95,16 @@ struct UpgradeDriver {
             attempt.rssKiBAfter = after.pid.flatMap { ProcStats.residentKiB(pid: Int32($0)) }
         }
         return attempt
+    }
+
+    /// `GET /admin/status` as the soak samples it: the serving pid, handler version and open connections (nil
+    /// when the listener does not answer 200).
+    func serverStatus() -> (pid: Int, handlers: String?, connections: Int?)? {
+        guard let response = try? admin.request("GET", "/admin/status", timeout: 10), response.status == 200,
+            let object = UpgradeDriver.object(response.body), let pid = (object["pid"] as? NSNumber)?.intValue
+        else { return nil }
+        let handlers = object["handlers"] as? [String: Any]
+        return (pid, handlers?["current"] as? String, (object["connections"] as? NSNumber)?.intValue)
     }
 
     private static func object(_ text: String) -> [String: Any]? {
