@@ -79,6 +79,8 @@ pid_t holdfast_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 int holdfast_malloc_trim(void) { return malloc_trim(0); }
 
+size_t holdfast_heap_free_bytes(void) { return mallinfo2().fordblks; }
+
 const int HOLDFAST_MSG_TRUNC = MSG_TRUNC;
 const int HOLDFAST_MSG_CTRUNC = MSG_CTRUNC;
 

@@ -17,10 +17,18 @@ enum ProcStats {
     }
 
     /// Resident set size of `pid` in KiB, from `VmRSS` in `/proc/PID/status`.
-    static func residentKiB(pid: Int32) -> Int? {
+    static func residentKiB(pid: Int32) -> Int? { statusKiB(pid: pid, field: "VmRSS") }
+
+    /// The part of the resident set that is anonymous memory (the heap, stacks), from `RssAnon`; the rest is
+    /// mapped files (code of the binary and its libraries, a loaded plugin) and shared memory.
+    static func residentAnonymousKiB(pid: Int32) -> Int? { statusKiB(pid: pid, field: "RssAnon") }
+
+    /// A `kB` field of `/proc/PID/status`.
+    private static func statusKiB(pid: Int32, field: String) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Int(line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
+        let prefix = field + ":"
+        for line in text.split(separator: "\n") where line.hasPrefix(prefix) {
+            return Int(line.dropFirst(prefix.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
         }
         return nil
     }

@@ -8,6 +8,8 @@ struct SoakSample: Codable {
     /// The serving process (it changes with a binary upgrade), its resident memory and open files.
     var pid: Int?
     var rssKiB: Int?
+    /// The anonymous part of `rssKiB` (heap and stacks, as opposed to mapped code).
+    var rssAnonKiB: Int?
     var fds: Int?
     /// Open connections according to `/admin/status`.
     var connections: Int?
@@ -35,6 +37,7 @@ struct SoakSample: Codable {
         case seconds, pid, fds, connections, sent, acked, delivered, lost, duplicated, reordered, drops, churns
         case reconnects, events
         case rssKiB = "rss_kib"
+        case rssAnonKiB = "rss_anon_kib"
         case benchRSSKiB = "bench_rss_kib"
         case benchFDs = "bench_fds"
         case upgradeDiffs = "upgrade_diffs"
@@ -49,6 +52,7 @@ struct SoakSample: Codable {
         self.seconds = seconds
         pid = status?.pid
         rssKiB = status.flatMap { ProcStats.residentKiB(pid: Int32($0.pid)) }
+        rssAnonKiB = status.flatMap { ProcStats.residentAnonymousKiB(pid: Int32($0.pid)) }
         fds = status.flatMap { ProcStats.openFiles(pid: Int32($0.pid)) }
         connections = status?.connections
         benchRSSKiB = ProcStats.residentKiB(pid: getpid())
@@ -70,7 +74,7 @@ struct SoakSample: Codable {
     }
 
     static let header =
-        "  minute  rss_kib   fds  conns  bench_kib     sent    acked  delivered  lost dup reord drops churn  events"
+        "  minute  rss_kib  anon_kib   fds  conns  bench_kib     sent    acked  delivered  lost dup reord drops churn  events"
 
     var row: String {
         func cell(_ value: Int?, _ width: Int) -> String {
@@ -79,7 +83,7 @@ struct SoakSample: Codable {
         }
         func cell(_ value: UInt64, _ width: Int) -> String { cell(Int(value), width) }
         let minute = String(format: "%8.2f", seconds / 60)
-        return minute + cell(rssKiB, 9) + cell(fds, 6) + cell(connections, 7) + cell(benchRSSKiB, 11)
+        return minute + cell(rssKiB, 9) + cell(rssAnonKiB, 10) + cell(fds, 6) + cell(connections, 7) + cell(benchRSSKiB, 11)
             + cell(sent, 9) + cell(acked, 9) + cell(delivered, 11) + cell(lost, 6) + cell(duplicated, 4)
             + cell(reordered, 6) + cell(drops, 6) + cell(churns, 6) + "  " + events.joined(separator: "; ")
     }

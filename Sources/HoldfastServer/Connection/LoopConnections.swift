@@ -16,6 +16,8 @@ final class LoopConnections: @unchecked Sendable {
     /// stream is sent: their fd numbers are on their way to the new process and must not be closed or reused.
     private var deferringCloses = false
     private var deferredCloses: [Int32] = []
+    /// On one loop only: gives freed heap back after any burst (see ``HeapWatch``).
+    var heapWatch: HeapWatch?
 
     /// Closes a connection's socket, or keeps it until ``closeDeferredSockets()`` while closes are deferred.
     func closeSocket(_ fd: Int32) {
@@ -68,6 +70,7 @@ final class LoopConnections: @unchecked Sendable {
     func sweep(now: Int64) {
         forEach { $0.sweep(now: now) }
         trimHeapIfNeeded()
+        heapWatch?.tick()
     }
 
     /// Runs `body` over a snapshot, so connections may close (and leave the list) while it runs.
