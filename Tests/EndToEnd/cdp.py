@@ -33,7 +33,8 @@ class Page:
     """One tab. Commands block until their answer; events seen meanwhile are kept for later checks."""
 
     def __init__(self, ws_url: str):
-        self.ws = connect(ws_url, max_size=64 << 20, open_timeout=10)
+        # Entered as a context so that newer websockets releases see the intended use; closed in close().
+        self.ws = connect(ws_url, max_size=64 << 20, open_timeout=10, ping_interval=None).__enter__()
         self.ids = itertools.count(1)
         self.events = []
         self.call("Page.enable")

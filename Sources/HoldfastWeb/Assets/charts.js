@@ -1,7 +1,7 @@
 // Line charts on <canvas>, drawn here: a few series over the last points, a grid, the latest value.
 
 /** Draws `series` ([{values, color}]) on `canvas`; `format` labels the axis and latest values. */
-export function drawChart(canvas, series, format = (value) => String(Math.round(value))) {
+export function drawChart(canvas, series, format = (value) => String(Number(value.toFixed(1)))) {
   const ratio = window.devicePixelRatio || 1;
   const width = canvas.clientWidth || canvas.width;
   const height = canvas.clientHeight || canvas.height;

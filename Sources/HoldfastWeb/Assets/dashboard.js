@@ -113,7 +113,7 @@ function drawCharts() {
     [line(history.messagesIn, '#1565c0'), line(history.messagesOut, '#c2410c')]);
   drawChart(document.getElementById('chart-deliveries'), [line(history.deliveries, '#7c3aed')]);
   drawChart(document.getElementById('chart-connections'), [line(history.connections, '#1b7f3b')]);
-  drawChart(document.getElementById('chart-rss'), [line(history.rss, '#b25e00')], (value) => value.toFixed(0));
+  drawChart(document.getElementById('chart-rss'), [line(history.rss, '#b25e00')]);
 }
 
 async function poll() {
