@@ -247,6 +247,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "HoldfastWebTests",
+            dependencies: ["HoldfastWeb", "HoldfastAuth", "HoldfastCore", "HoldfastHTTP", "HoldfastJSON"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "HoldfastServerTests",
             dependencies: ["HoldfastServer", "HoldfastWeb", "HoldfastBytes", "HoldfastJSON", "HoldfastTestSupport"],
             swiftSettings: strictSettings),

@@ -52,7 +52,7 @@ export function drawChart(canvas, series, format = (value) => String(Number(valu
 
 function niceCeiling(value) {
   const power = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) if (value <= step * power) return step * power;
+  for (const step of [1, 2, 4, 8, 10]) if (value <= step * power) return step * power;
   return 10 * power;
 }
 
