@@ -15,7 +15,8 @@ public final class AdminAccess: Sendable {
     public init(configuredToken: String, stateDirectory: String, binaryVersion: String) throws {
         self.binaryVersion = binaryVersion
         if configuredToken.isEmpty {
-            let secret = try SecretStore.loadOrCreate(configured: "", stateDirectory: stateDirectory, fileName: "admin_token")
+            let secret = try SecretStore.loadOrCreate(
+                configured: "", stateDirectory: stateDirectory, fileName: "admin_token")
             token = Array(AdminToken.text(fromStored: secret).utf8)
             tokenPath = stateDirectory + "/admin_token"
         } else {
@@ -32,7 +33,9 @@ public final class AdminAccess: Sendable {
         guard let header, header.hasPrefix("Bearer ") else { return false }
         let presented = Array(header.utf8.dropFirst(7))
         guard presented.count == token.count else { return false }
-        return presented.withUnsafeBytes { a in token.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, token.count) == 0 } }
+        return presented.withUnsafeBytes { a in
+            token.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, token.count) == 0 }
+        }
     }
 }
 

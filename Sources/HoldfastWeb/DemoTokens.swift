@@ -28,7 +28,8 @@ final class DemoTokens: Sendable {
     func answer(body: [UInt8], now: Int64, wallSeconds: Int64) -> HTTPResponse {
         guard take(now: now) else {
             return .plainText(
-                HTTPStatus(rawValue: 429), "too many demo tokens, try again shortly", extraHeaders: [("Retry-After", "1")])
+                HTTPStatus(rawValue: 429), "too many demo tokens, try again shortly",
+                extraHeaders: [("Retry-After", "1")])
         }
         let parsed = try? body.withUnsafeBytes { try JSON.parse($0) }
         guard let user = parsed?["user"]?.stringValue.flatMap(Self.validUser) else {

@@ -31,7 +31,8 @@ public final class WebPages: Sendable {
         switch request.path {
         case "/demo/token":
             guard request.method == "POST" else { return Self.methodNotAllowed("POST") }
-            return tokens.answer(body: request.body, now: clock.nowMilliseconds(), wallSeconds: clock.wallMilliseconds() / 1000)
+            return tokens.answer(
+                body: request.body, now: clock.nowMilliseconds(), wallSeconds: clock.wallMilliseconds() / 1000)
         default:
             return Self.asset(request, in: WebAssets.demo)
         }

@@ -22,7 +22,8 @@ struct WebPagesTests {
         for path in ["/", "/demo/demo.js", "/demo/phoenix-client.js", "/demo/presence.js", "/demo/demo.css"] {
             let response = try #require(web.clientResponse(to: request("GET", path)))
             #expect(response.status == .ok)
-            #expect(response.headers.contains { $0.name == "Content-Security-Policy" && $0.value == "default-src 'self'" })
+            #expect(
+                response.headers.contains { $0.name == "Content-Security-Policy" && $0.value == "default-src 'self'" })
             #expect(!response.body.isEmpty)
         }
         let page = try #require(web.adminPage(to: request("GET", "/admin/")))
@@ -40,8 +41,9 @@ struct WebPagesTests {
 
     @Test func aDemoTokenNamesTheTrimmedUserAndVerifies() throws {
         let clock = ManualClock()
-        let response = try #require(pages(clock: clock).clientResponse(
-            to: request("POST", "/demo/token", body: #"{"user": "  ada lovelace "}"#)))
+        let response = try #require(
+            pages(clock: clock).clientResponse(
+                to: request("POST", "/demo/token", body: #"{"user": "  ada lovelace "}"#)))
         #expect(response.status == .ok)
         let answer = try response.body.withUnsafeBytes { try JSON.parse($0) }
         let token = try #require(answer["token"]?.stringValue)
@@ -56,9 +58,12 @@ struct WebPagesTests {
     @Test func badNamesAreRefused() {
         let web = pages()
         let long = String(repeating: "x", count: 65)
-        for body in [#"{"user": ""}"#, #"{"user": "   "}"#, #"{"user": "a\u0007b"}"#, "{\"user\": \"\(long)\"}",
-                     #"{"name": "ada"}"#, "not json"] {
-            #expect(web.clientResponse(to: request("POST", "/demo/token", body: body))?.status == .badRequest, "\(body)")
+        for body in [
+            #"{"user": ""}"#, #"{"user": "   "}"#, #"{"user": "a\u0007b"}"#, "{\"user\": \"\(long)\"}",
+            #"{"name": "ada"}"#, "not json",
+        ] {
+            #expect(
+                web.clientResponse(to: request("POST", "/demo/token", body: body))?.status == .badRequest, "\(body)")
         }
     }
 

@@ -92,10 +92,13 @@ function start() {
     return params;
   });
   socket.onOpen(() => { demo.socketOpens = socket.opens; });
-  socket.onClose(() => { if (demo.status !== 'offline') setStatus('reconnecting'); });
+  // The browser knows when it has no network at all: say so rather than "reconnecting".
+  window.addEventListener('offline', () => setStatus('offline'));
+  window.addEventListener('online', () => { if (channel.state !== 'joined') setStatus('reconnecting'); });
+  socket.onClose(() => { if (navigator.onLine) setStatus('reconnecting'); else setStatus('offline'); });
   channel.onStateChange((state) => {
     if (state === 'joined') setStatus('connected');
-    else if (demo.status === 'connected') setStatus('reconnecting');
+    else if (demo.status === 'connected') setStatus(navigator.onLine ? 'reconnecting' : 'offline');
   });
   channel.on('new_msg', addMessage);
   channel.on('typing', (payload) => showTyping(String(payload.user)));
