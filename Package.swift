@@ -127,6 +127,23 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The pages (demo chat, operations dashboard, files embedded from Assets/), /admin/stats and the metrics.
+        .target(
+            name: "HoldfastWeb",
+            dependencies: [
+                "HoldfastCore", "HoldfastHTTP", "HoldfastJSON", "HoldfastAuth", "COpenSSL",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            resources: [
+                .embedInCode("Assets/demo.html"), .embedInCode("Assets/demo.css"), .embedInCode("Assets/demo.js"),
+                .embedInCode("Assets/phoenix-client.js"), .embedInCode("Assets/presence.js"),
+                .embedInCode("Assets/dom.js"), .embedInCode("Assets/dashboard.html"),
+                .embedInCode("Assets/dashboard.css"), .embedInCode("Assets/dashboard.js"),
+                .embedInCode("Assets/charts.js"), .embedInCode("Assets/favicon.svg"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "HoldfastServer",
             dependencies: [
@@ -134,11 +151,9 @@ let package = Package(
                 "HoldfastWebSocket",
                 "HoldfastChannels", "HoldfastRooms",
                 "HoldfastPresence", "HoldfastHistory", "HoldfastAuth", "HoldfastActors", "COpenSSL", "HoldfastUpgrade",
-                "HoldfastHandoff",
+                "HoldfastHandoff", "HoldfastWeb",
                 .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings
         ),
@@ -158,7 +173,7 @@ let package = Package(
         .executableTarget(
             name: "holdfast",
             dependencies: [
-                "HoldfastServer", "HoldfastConfig", "HoldfastAuth", "HoldfastCore", "HoldfastUpgrade",
+                "HoldfastServer", "HoldfastConfig", "HoldfastAuth", "HoldfastCore", "HoldfastUpgrade", "HoldfastWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -232,8 +247,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "HoldfastWebTests",
+            dependencies: ["HoldfastWeb", "HoldfastAuth", "HoldfastCore", "HoldfastHTTP", "HoldfastJSON"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "HoldfastServerTests",
-            dependencies: ["HoldfastServer", "HoldfastBytes", "HoldfastJSON", "HoldfastTestSupport"],
+            dependencies: ["HoldfastServer", "HoldfastWeb", "HoldfastBytes", "HoldfastJSON", "HoldfastTestSupport"],
             swiftSettings: strictSettings),
         // Loads libChatHandlers.so (built with the package) and plugins it builds itself; links no handlers.
         .testTarget(

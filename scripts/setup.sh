@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing Holdfast needs, only where it is missing:
 # Debian packages (OpenSSL 3 and zlib headers, the openssl CLI and curl for interop tests) and the Python
-# test clients (websockets, pytest).
+# test clients (websockets, pytest); Chromium for the tests of the demo page and the dashboard.
 set -euo pipefail
 
-apt_packages=(libssl-dev zlib1g-dev libsqlite3-dev openssl curl pkg-config)
+apt_packages=(libssl-dev zlib1g-dev libsqlite3-dev openssl curl pkg-config chromium)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -22,6 +22,8 @@ extension Configuration {
         public var shutdownTimeoutMilliseconds: Int64 = 5_000
         /// Serve the raw RFC 6455 echo endpoint `GET /ws/echo`.
         public var echoEndpoint = true
+        /// Serve the demo chat page `GET /` and its token endpoint `POST /demo/token` (signs tokens for any name).
+        public var demoPage = true
         /// Directory for durable state (history database, secrets, handoff socket).
         public var stateDirectory = "./var/holdfast"
         /// Output a connection may have queued behind the message being written before it is treated as a slow

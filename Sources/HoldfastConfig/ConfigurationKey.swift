@@ -117,6 +117,7 @@ extension ConfigurationKey {
         .integer("server", "idle_timeout_ms", 0...86_400_000, \.server.idleTimeoutMilliseconds),
         .integer("server", "shutdown_timeout_ms", 0...600_000, \.server.shutdownTimeoutMilliseconds),
         .boolean("server", "echo_endpoint", \.server.echoEndpoint),
+        .boolean("server", "demo_page", \.server.demoPage),
         .string("server", "state_dir", \.server.stateDirectory),
         .integer("server", "max_outbound_bytes", 4096...(1 << 30), \.server.maxOutboundBytes),
         .integer("server", "outbound_high_water_bytes", 1024...(1 << 30), \.server.outboundHighWaterBytes),

@@ -38,6 +38,8 @@ public final class EventLoop: @unchecked Sendable {
     private let tasks = Mutex<[@Sendable () -> Void]>([])
     private let sleeping = Atomic<Bool>(false)
     private let threadID = Atomic<Int32>(0)
+    /// Time spent waiting for events (the rest of the loop's life is work): the dashboard's loop load.
+    private let idleNanos = Atomic<UInt64>(0)
 
     private struct Slot {
         var generation: UInt32
@@ -188,6 +190,10 @@ public final class EventLoop: @unchecked Sendable {
     /// proves the process quiescent.
     public var workCount: UInt64 { completedWork }
 
+    /// Nanoseconds this loop has spent waiting for events since it started; any thread may read it. Two readings
+    /// and the time between them give the loop's load.
+    public var idleNanoseconds: UInt64 { idleNanos.load(ordering: .relaxed) }
+
     // MARK: The loop
 
     /// Runs the loop on the calling thread until ``stop()``.
@@ -201,13 +207,16 @@ public final class EventLoop: @unchecked Sendable {
             sleeping.store(true, ordering: .sequentiallyConsistent)
             let pendingTasks = tasks.withLock { !$0.isEmpty }
             let timeout = pendingTasks || !flushQueue.isEmpty ? 0 : waitTimeout()
+            let waitStart = timeout == 0 ? 0 : MonotonicClock.nowNanoseconds()
+            var count: Int32 = 0
             if ioPaused {
                 waitForWakeUp(timeout: timeout)
             } else {
-                let count = holdfast_epoll_wait(epollFD, events, Int32(eventCapacity), timeout)
+                count = holdfast_epoll_wait(epollFD, events, Int32(eventCapacity), timeout)
                 sleeping.store(false, ordering: .relaxed)
-                if count > 0 { dispatch(count: Int(count)) }
             }
+            if waitStart != 0 { idleNanos.add(MonotonicClock.nowNanoseconds() &- waitStart, ordering: .relaxed) }
+            if count > 0 { dispatch(count: Int(count)) }
             runTimers()
         }
         runFlushes()

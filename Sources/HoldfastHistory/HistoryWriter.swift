@@ -49,6 +49,9 @@ public final class HistoryWriter: Sendable {
     /// message is between "accepted" and "acknowledged" when the rooms are handed over).
     public var isIdle: Bool { outstanding.load(ordering: .acquiring) == 0 }
 
+    /// Batches submitted and not yet committed and reported (the dashboard's history queue).
+    public var queuedBatches: Int { outstanding.load(ordering: .relaxed) }
+
     private func run() {
         while true {
             var poller = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)

@@ -7,6 +7,7 @@ import HoldfastJSON
 import HoldfastPresence
 import HoldfastRooms
 import HoldfastUpgrade
+import HoldfastWeb
 import Logging
 
 // Binary upgrade, the new process's side: started by the old process with one end of the handoff channel as

@@ -137,7 +137,7 @@ extension Server {
                 stage.removeMembers(of: staged)
                 staged.retireStagedCopy()
                 staged.loop.replaceHandler(fd: staged.fd, with: replacement)
-                context.openConnections.subtract(1, ordering: .relaxed)
+                context.countOpen(-1, tls: staged.isTLS)
                 stage.byKey[key] = replacement
                 stage.addMembers(of: replacement)
             } else {
@@ -159,7 +159,7 @@ extension Server {
                 connection.loop.deregister(fd: connection.fd)
                 Socket.close(connection.fd)
                 connection.retireStagedCopy()
-                context.openConnections.subtract(1, ordering: .relaxed)
+                context.countOpen(-1, tls: connection.isTLS)
             }
         default:
             if let fd { Socket.close(fd) }
@@ -177,7 +177,7 @@ extension Server {
             fd: fd, snapshot: snapshot, loop: loop, context: context, owner: perLoop[index])
         if register { try loop.register(fd: fd, interest: .readable, handler: connection) }
         perLoop[index].add(connection)
-        context.openConnections.add(1, ordering: .relaxed)
+        context.countOpen(1, tls: connection.isTLS)
         return connection
     }
 

@@ -8,6 +8,7 @@ import HoldfastHistory
 import HoldfastRooms
 import HoldfastTLS
 import HoldfastUpgrade
+import HoldfastWeb
 public import Logging
 import Synchronization
 

@@ -2,6 +2,7 @@ import Glibc
 import HoldfastConfig
 import HoldfastCore
 import HoldfastServer
+import HoldfastWeb
 
 /// A minimal blocking HTTP/1.1 client for the admin listener (loopback or a private interface), used by
 /// `holdfast status`, `upgrade` and `rollback`.

@@ -40,6 +40,12 @@ import Testing
         #expect(fromFile.log.level == defaults.log.level)
     }
 
+    @Test func theProductionSampleTurnsTheDemoPageOff() throws {
+        let production = try Configuration.load(path: Self.packageRoot + "/config/production.toml", environment: [:])
+        #expect(!production.server.demoPage)
+        #expect(Configuration().server.demoPage)
+    }
+
     @Test func environmentOverridesTheFile() throws {
         var configuration = Configuration()
         try configuration.apply(toml: "[server]\nlisten = \"127.0.0.1:5000\"\n", source: "test")
@@ -90,7 +96,8 @@ import Testing
                 "server.handshake_timeout_ms HOLDFAST_HANDSHAKE_TIMEOUT_MS",
                 "server.idle_timeout_ms HOLDFAST_IDLE_TIMEOUT_MS",
                 "server.shutdown_timeout_ms HOLDFAST_SHUTDOWN_TIMEOUT_MS",
-                "server.echo_endpoint HOLDFAST_ECHO_ENDPOINT", "server.state_dir HOLDFAST_STATE_DIR",
+                "server.echo_endpoint HOLDFAST_ECHO_ENDPOINT", "server.demo_page HOLDFAST_DEMO_PAGE",
+                "server.state_dir HOLDFAST_STATE_DIR",
                 "server.max_outbound_bytes HOLDFAST_MAX_OUTBOUND_BYTES",
                 "server.outbound_high_water_bytes HOLDFAST_OUTBOUND_HIGH_WATER_BYTES",
                 "server.allowed_origins HOLDFAST_ALLOWED_ORIGINS", "server.secret_key HOLDFAST_SECRET_KEY",

@@ -1,5 +1,6 @@
 import HoldfastChannels
 import HoldfastJSON
+import HoldfastWeb
 import HoldfastWebSocket
 import Testing
 

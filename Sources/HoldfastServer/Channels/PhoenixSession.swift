@@ -5,6 +5,7 @@ import HoldfastCore
 import HoldfastHandoff
 import HoldfastJSON
 import HoldfastRooms
+import HoldfastWeb
 import HoldfastWebSocket
 import Logging
 
@@ -134,6 +135,10 @@ final class PhoenixSession: MemberEndpoint {
                 .chat(connectionID: member.connectionID, body: body, clientID: payload["client_id"], ref: ref))
         case "typing":
             member.room?.send(.typing(connectionID: member.connectionID))
+        case "server_info":
+            let info = WebPages.serverInfo(
+                handlerVersion: rooms.handlerVersion, binaryVersion: connection.context.admin.binaryVersion)
+            send(reply: joinRef, ref: ref, topic: topic, status: "ok", response: info)
         case "holdfast:crash_room" where connection.context.configuration.server.testHooks:
             logger.warning("test hook: crashing room", metadata: ["topic": "\(topic)"])
             rooms.injectFault(topic: topic)

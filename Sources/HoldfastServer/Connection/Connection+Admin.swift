@@ -6,6 +6,7 @@ import HoldfastHandlerAPI
 import HoldfastJSON
 import HoldfastUpgrade
 import HoldfastHTTP
+import HoldfastWeb
 import Logging
 import Synchronization
 
@@ -13,6 +14,7 @@ extension Connection {
     /// The admin listener's endpoints. Every request needs `Authorization: Bearer <admin token>`.
     func handleAdmin(_ request: HTTPRequest) {
         let keepAlive = request.keepAlive
+        if let page = context.web.adminPage(to: request) { return respond(page, keepAlive: keepAlive) }
         guard context.admin.authorizes(request.header("Authorization")) else {
             logger.notice("admin request without a valid bearer token", metadata: ["fd": "\(fd)", "path": "\(request.path)"])
             respond(
@@ -26,7 +28,9 @@ extension Connection {
                 respond(.plainText(.methodNotAllowed, "method not allowed", extraHeaders: [("Allow", "GET")]), keepAlive: keepAlive)
                 return
             }
-            respond(json(.ok, statusDocument()), keepAlive: keepAlive)
+            respond(json(.ok, facts().statusDocument), keepAlive: keepAlive)
+        case "/admin/stats" where request.method == "GET":
+            respond(context.web.stats(facts()), keepAlive: keepAlive)
         case "/admin/upgrade", "/admin/rollback":
             guard request.method == "POST" else {
                 respond(.plainText(.methodNotAllowed, "method not allowed", extraHeaders: [("Allow", "POST")]), keepAlive: keepAlive)
@@ -93,35 +97,19 @@ extension Connection {
         }
     }
 
-    /// `GET /admin/status`: who is serving and what it holds.
-    private func statusDocument() -> JSONValue {
-        .object([
-            JSONMember("pid", .integer(Int64(getpid()))),
-            JSONMember("version", .string(context.admin.binaryVersion)),
-            JSONMember(
-                "handlers",
-                .object([
-                    JSONMember("current", .string(context.upgrades.registry.current?.version ?? "")),
-                    JSONMember("previous", context.upgrades.registry.previous.map { .string($0.version) } ?? .null),
-                    JSONMember("state", context.upgrades.registry.handler.map { JSONValue($0.stateSummary()) } ?? .null),
-                    JSONMember("loaded", .array(context.upgrades.registry.loaded.map {
-                        .object([JSONMember("version", .string($0.version)), JSONMember("path", .string($0.path))])
-                    })),
-                ])),
-            JSONMember("connections", .integer(Int64(context.openConnections.load(ordering: .relaxed)))),
-            JSONMember("rooms", .integer(Int64(context.rooms.roomCount))),
-            JSONMember(
-                "actors",
-                .object([
-                    JSONMember("rooms", .integer(Int64(context.rooms.roomCount))),
-                    JSONMember("restarts", .integer(Int64(context.rooms.restartCount))),
-                ])),
-            JSONMember("event_loops", .integer(Int64(loopCount))),
-            JSONMember("last_upgrade", context.upgrades.lastRecord?.json ?? .null),
-        ])
+    /// What `/admin/status` and `/admin/stats` report, read now.
+    private func facts() -> ServerFacts {
+        let registry = context.upgrades.registry
+        return ServerFacts(
+            pid: Int(getpid()), version: context.admin.binaryVersion, handlersCurrent: registry.current?.version ?? "",
+            handlersPrevious: registry.previous?.version, handlersLoaded: registry.loaded.map { ($0.version, $0.path) },
+            handlersState: registry.handler.map { JSONValue($0.stateSummary()) } ?? .null,
+            connections: context.openConnections.load(ordering: .relaxed), rooms: context.rooms.roomCount,
+            roomRestarts: context.rooms.restartCount,
+            loopIdleNanoseconds: context.rooms.eventLoops.map(\.idleNanoseconds),
+            historyQueuedBatches: context.rooms.historyQueuedBatches, upgrades: context.upgrades.records.map(\.json))
     }
 
-    private var loopCount: Int { context.configuration.server.resolvedEventLoops }
 
     func json(_ status: HTTPStatus, _ value: JSONValue) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: JSON.encode(value))

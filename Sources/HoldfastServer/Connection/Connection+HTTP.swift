@@ -2,6 +2,7 @@ import HoldfastChannels
 import HoldfastConfig
 import HoldfastCore
 import HoldfastHTTP
+import HoldfastWeb
 import HoldfastWebSocket
 import Logging
 import Synchronization
@@ -50,6 +51,8 @@ extension Connection {
                 HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: body),
                 keepAlive: keepAlive)
         case .notFound:
+            // The pages answer with the connection closed, so an idle browser holds no extra connections.
+            if let page = context.web.clientResponse(to: request) { return respond(page, keepAlive: false) }
             logger.debug("no route", metadata: ["fd": "\(fd)", "path": "\(request.path)"])
             respond(.plainText(.notFound, "not found"), keepAlive: keepAlive)
         }

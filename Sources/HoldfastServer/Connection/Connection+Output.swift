@@ -1,6 +1,7 @@
 import Glibc
 import HoldfastConfig
 import HoldfastCore
+import HoldfastWeb
 import HoldfastWebSocket
 import Logging
 

@@ -1,6 +1,7 @@
 import HoldfastChannels
 import HoldfastCore
 import HoldfastHTTP
+import HoldfastWeb
 import HoldfastWebSocket
 import Logging
 

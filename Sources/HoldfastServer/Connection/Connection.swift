@@ -156,12 +156,12 @@ final class Connection: EventHandler {
         guard phase != .closed else { return }
         handoffGeneration &+= 1
         let session = phoenix
+        context.countOpen(-1, tls: isTLS, admin: isAdmin)
         state = .closed
         loop.deregister(fd: fd)
         owner.closeSocket(fd)
         owner.remove(self)
         session?.connectionClosed()
-        context.openConnections.subtract(1, ordering: .relaxed)
     }
 
     /// Writes what is queued, shuts our write side and discards input until the peer closes (or a short deadline).

@@ -2,6 +2,7 @@ import Glibc
 import HoldfastConfig
 import HoldfastCore
 import HoldfastTLS
+import HoldfastWeb
 import Logging
 import Synchronization
 
@@ -75,7 +76,7 @@ final class Listener: EventHandler, @unchecked Sendable {
         }
         let open = context.openConnections.wrappingAdd(1, ordering: .relaxed).newValue
         context.acceptedConnections.wrappingAdd(1, ordering: .relaxed)
-        context.metrics.recordAccepted(tls: isTLS)
+        context.metrics.recordAccepted(tls: isTLS, admin: isAdmin)
         let connection = Connection(
             fd: client, loop: loop, context: context, owner: connections, tlsHandshake: handshake,
             overLimit: !isAdmin && open > context.configuration.server.maxConnections, isAdmin: isAdmin
@@ -86,7 +87,7 @@ final class Listener: EventHandler, @unchecked Sendable {
         } catch {
             context.logger.error("cannot register connection", metadata: ["error": "\(error)"])
             Socket.close(client)
-            context.openConnections.subtract(1, ordering: .relaxed)
+            context.countOpen(-1, tls: isTLS, admin: isAdmin)
         }
     }
 

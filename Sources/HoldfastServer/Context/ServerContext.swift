@@ -6,6 +6,7 @@ import HoldfastCore
 import HoldfastHTTP
 import HoldfastHandoff
 import HoldfastTLS
+import HoldfastWeb
 import HoldfastWebSocket
 import Logging
 import Synchronization
@@ -36,6 +37,8 @@ final class ServerContext: Sendable {
     let handoff: any BinaryUpgrading
     /// Tests only: the fault to inject into a binary upgrade (`HOLDFAST_TEST_FAULT`), nil otherwise.
     let handoffFault: HandoffFault?
+    /// The demo page, the dashboard and `/admin/stats`.
+    let web: WebPages
     private let secret: [UInt8]
     private let connectionIDs = Atomic<UInt64>(0)
 
@@ -59,10 +62,17 @@ final class ServerContext: Sendable {
         self.httpLimits = configuration.http.limits
         self.webSocketLimits = configuration.websocket.limits
         self.deflate = configuration.websocket.deflate
+        self.web = WebPages(demoPage: configuration.server.demoPage, secret: secret, metrics: metrics, clock: clock)
     }
 }
 
 extension ServerContext {
+    /// Counts a connection in (`delta` 1) or out (-1), the TLS and admin ones apart too.
+    func countOpen(_ delta: Int, tls: Bool, admin: Bool = false) {
+        openConnections.add(delta, ordering: .relaxed)
+        metrics.recordOpen(delta, tls: tls, admin: admin)
+    }
+
     /// A process-unique id for a Phoenix socket (presence owner, room member identity).
     func nextConnectionID() -> UInt64 {
         connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue

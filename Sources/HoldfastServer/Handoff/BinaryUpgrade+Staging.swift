@@ -6,6 +6,7 @@ import HoldfastHandlerAPI
 import HoldfastHandoff
 import HoldfastRooms
 import HoldfastUpgrade
+import HoldfastWeb
 import Logging
 import Synchronization
 

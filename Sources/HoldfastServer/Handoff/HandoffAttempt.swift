@@ -4,6 +4,7 @@ import HoldfastCore
 import HoldfastHandoff
 import HoldfastJSON
 import HoldfastRooms
+import HoldfastWeb
 import Logging
 import HoldfastUpgrade
 

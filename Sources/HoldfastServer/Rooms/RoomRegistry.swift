@@ -84,6 +84,8 @@ final class RoomRegistry: Sendable {
 
     /// Whether every chat message handed to the history writer has been committed and reported back.
     var historyWriterIsIdle: Bool { services.historyWriter.isIdle }
+    var historyQueuedBatches: Int { services.historyWriter.queuedBatches }
+    var eventLoops: [EventLoop] { loops }
 
     /// Room restarts since start.
     var restartCount: Int { supervisor.restartCount }

@@ -2,6 +2,7 @@ import HoldfastActors
 import HoldfastCore
 import HoldfastHistory
 import HoldfastRooms
+import HoldfastWeb
 import Logging
 import Synchronization
 
@@ -19,6 +20,7 @@ final class RoomRuntime: ActorBehavior {
     let services: RoomServices
     let keep: RoomKeep
     private var started = false
+    private var reportedMembers = 0
     /// A join's member object while the state decides it (it enters the keep when admitted).
     private var joining: RoomMember?
     /// The sink of the staging or export message being handled.
@@ -101,6 +103,10 @@ final class RoomRuntime: ActorBehavior {
         let now = services.now()
         let actions = state.handle(event, now: now)
         keep.state = state
+        if state.memberCount != reportedMembers {  // the shared table's lock on joins and leaves only
+            reportedMembers = state.memberCount
+            services.metrics.roomSizes.report(topic: topic, members: reportedMembers)
+        }
         for action in actions { try perform(action, now: now, context: context) }
     }
 

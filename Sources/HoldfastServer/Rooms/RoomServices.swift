@@ -2,6 +2,7 @@ import HoldfastConfig
 import HoldfastCore
 import HoldfastHistory
 import HoldfastRooms
+import HoldfastWeb
 import Logging
 import Synchronization
 

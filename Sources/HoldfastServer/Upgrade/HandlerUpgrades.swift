@@ -25,7 +25,7 @@ final class HandlerUpgrades: Sendable {
     /// Rehearses every swap in a child process first; nil runs swaps without (tests of the swap alone).
     private let validator: PluginValidator?
     private let swapTimeoutMilliseconds: Int
-    private let last = Mutex<UpgradeRecord?>(nil)
+    private let log = Mutex<[UpgradeRecord]>([])
     private let running = Atomic<Bool>(false)
     /// The step that migrates and publishes (unless its gate was abandoned), run while every room is suspended.
     typealias Swap = @Sendable (CommitGate) throws(PluginUpgradeError) -> MigratedHandler
@@ -55,10 +55,10 @@ final class HandlerUpgrades: Sendable {
     func release() { running.store(false, ordering: .releasing) }
 
     /// Records the outcome of a binary upgrade for `/admin/status`.
-    func record(_ record: UpgradeRecord) { last.withLock { $0 = record } }
+    func record(_ record: UpgradeRecord) { log.withLock { $0 = Array(($0 + [record]).suffix(100)) } }
 
-    /// The outcome of the last upgrade or rollback, for `/admin/status`.
-    var lastRecord: UpgradeRecord? { last.withLock { $0 } }
+    /// The outcomes of the last 100 upgrades and rollbacks, oldest first, for `/admin/status` and the dashboard.
+    var records: [UpgradeRecord] { log.withLock { $0 } }
 
     /// Upgrades to the plugin at `path`; `completion` runs once, on another thread. `holdMilliseconds` (test
     /// hook only) keeps the rooms suspended that long before the swap, to exercise concurrent requests.
@@ -186,18 +186,18 @@ final class HandlerUpgrades: Sendable {
                     "from": "\(record.from)", "to": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)",
                     "rooms": "\(record.rooms)",
                 ])
-            last.withLock { $0 = record }
+            self.record(record)
         case .failure(let failure):
             logger.warning(
                 "handler \(kind) refused, nothing changed",
                 metadata: ["check": "\(failure.check)", "reason": "\(failure.reason)"])
             if failure.check != "upgrade_in_progress" {
-                last.withLock {
-                    $0 = UpgradeRecord(
+                self.record(
+                    UpgradeRecord(
                         kind: kind, outcome: "refused", from: registry.current?.version ?? "", to: "",
                         pauseMilliseconds: 0, suspendMilliseconds: 0, migrateMilliseconds: 0, rooms: 0,
                         error: "\(failure.check): \(failure.reason)")
-                }
+                )
             }
         }
         running.store(false, ordering: .releasing)

@@ -1,18 +1,22 @@
-import COpenSSL
+internal import COpenSSL
 import HoldfastAuth
 
 /// The admin listener's credentials and identity: the bearer token (configured, or generated once into the
 /// state dir) and the binary's version string.
-final class AdminAccess: Sendable {
-    let binaryVersion: String
+public final class AdminAccess: Sendable {
+    /// The version string `GET /admin/status` reports.
+    public let binaryVersion: String
     private let token: [UInt8]
     /// Where a generated token is kept (nil when configured).
-    let tokenPath: String?
+    public let tokenPath: String?
 
-    init(configuredToken: String, stateDirectory: String, binaryVersion: String) throws {
+    /// Uses `configuredToken`, or the token generated once into `stateDirectory` when it is empty.
+    /// - Throws: `SecretError` when the state dir cannot hold the generated token.
+    public init(configuredToken: String, stateDirectory: String, binaryVersion: String) throws {
         self.binaryVersion = binaryVersion
         if configuredToken.isEmpty {
-            let secret = try SecretStore.loadOrCreate(configured: "", stateDirectory: stateDirectory, fileName: "admin_token")
+            let secret = try SecretStore.loadOrCreate(
+                configured: "", stateDirectory: stateDirectory, fileName: "admin_token")
             token = Array(AdminToken.text(fromStored: secret).utf8)
             tokenPath = stateDirectory + "/admin_token"
         } else {
@@ -22,14 +26,16 @@ final class AdminAccess: Sendable {
     }
 
     /// The token as the CLI sends it.
-    var tokenText: String { String(decoding: token, as: UTF8.self) }
+    public var tokenText: String { String(decoding: token, as: UTF8.self) }
 
     /// Whether an `Authorization` header carries the token (compared in constant time).
-    func authorizes(_ header: String?) -> Bool {
+    public func authorizes(_ header: String?) -> Bool {
         guard let header, header.hasPrefix("Bearer ") else { return false }
         let presented = Array(header.utf8.dropFirst(7))
         guard presented.count == token.count else { return false }
-        return presented.withUnsafeBytes { a in token.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, token.count) == 0 } }
+        return presented.withUnsafeBytes { a in
+            token.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, token.count) == 0 }
+        }
     }
 }
 
