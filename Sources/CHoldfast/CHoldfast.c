@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdio.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -79,7 +80,23 @@ pid_t holdfast_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 int holdfast_malloc_trim(void) { return malloc_trim(0); }
 
-size_t holdfast_heap_free_bytes(void) { return mallinfo2().fordblks; }
+size_t holdfast_heap_in_use_bytes(void) {
+    struct mallinfo2 info = mallinfo2();
+    return info.uordblks + info.hblkhd;
+}
+
+long holdfast_resident_private_bytes(void) {
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char text[128];
+    ssize_t count = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (count <= 0) return -1;
+    text[count] = 0;
+    long size = 0, resident = 0, shared = 0;
+    if (sscanf(text, "%ld %ld %ld", &size, &resident, &shared) != 3) return -1;
+    return (resident - shared) * sysconf(_SC_PAGESIZE);
+}
 
 const int HOLDFAST_MSG_TRUNC = MSG_TRUNC;
 const int HOLDFAST_MSG_CTRUNC = MSG_CTRUNC;

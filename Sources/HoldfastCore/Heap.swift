@@ -8,56 +8,80 @@ public enum Heap {
         _ = holdfast_malloc_trim()
     }
 
-    /// Bytes the allocator holds free in all its arenas, resident or not.
-    public static var freeBytes: Int { Int(holdfast_heap_free_bytes()) }
+    /// Resident memory that belongs to this process alone (not file-backed), and the part of the heap in use.
+    /// Their difference is resident memory the allocator holds free, plus a steady remainder (stacks, the
+    /// runtime's own mappings). Nil when `/proc` cannot be read.
+    public static func reading() -> HeapReading? {
+        let resident = holdfast_resident_private_bytes()
+        guard resident >= 0 else { return nil }
+        return HeapReading(residentPrivate: resident, inUse: Int(holdfast_heap_in_use_bytes()))
+    }
+}
+
+/// One look at the process's memory (see ``Heap/reading()``).
+public struct HeapReading: Sendable, Equatable {
+    /// Resident bytes not backed by files.
+    public var residentPrivate: Int
+    /// Heap bytes in use.
+    public var inUse: Int
+    /// Resident private bytes beyond what the heap uses: free heap kept resident, plus a steady remainder.
+    public var slack: Int { residentPrivate - inUse }
+
+    public init(residentPrivate: Int, inUse: Int) {
+        self.residentPrivate = residentPrivate
+        self.inUse = inUse
+    }
 }
 
 /// Gives memory back after any burst, whatever allocated it: ``tick()`` (from one thread, every sweep) trims the
-/// heap once the allocator's free bytes have stayed at least `threshold` above their lowest point since the last
-/// trim for two checks in a row.
+/// heap once the resident memory the heap does not use (the slack) has stayed `threshold` above its lowest point
+/// since the last trim for two checks in a row.
 ///
-/// Why: glibc keeps freed chunks of every thread's arena resident. A stalled client, a handler swap or a binary
-/// upgrade's staging leave several MiB freed in the event loops' arenas; with steady traffic no connection is ever
-/// idle long enough to release its own buffers, so that memory stayed resident for the life of the process (a
-/// soak showed a process 14 MiB above its peers, all of it freed heap that `malloc_trim` returned). Free bytes
-/// are the direct measure; the lowest point matters because chunks reused and freed again are resident again.
-/// Waiting for a second check skips memory that traffic is about to reuse (trimming it would only fault fresh
-/// pages back in).
+/// Why: glibc keeps freed chunks resident in every thread's arena. A stalled client, a handler swap or a binary
+/// upgrade's staging raise an arena's high-water mark by several MiB; with steady traffic no connection is ever
+/// idle long enough to release its own buffers, and new allocations scattered over the freed chunks fault their
+/// pages back in even after a trim, so resident memory crept towards the high-water mark (a soak showed a process
+/// 14 MiB above its peers, 25 MiB in use in 44 MiB of arenas). The slack measures that directly, and a trim
+/// wherever it grew keeps it down. Waiting for a second check skips memory that traffic is about to reuse.
 ///
 /// Thread ownership: one thread (a loop's sweep).
 public final class HeapWatch: @unchecked Sendable {
     private let threshold: Int
     private let ticksPerCheck: Int
     private var ticks = 0
-    private var lowestFree: Int?
+    private var lowestSlack: Int?
     private var grewAtLastCheck = false
-    /// Trims so far, for logs and tests.
+    /// Trims so far.
     public private(set) var trims = 0
 
     /// - Parameters:
-    ///   - threshold: free bytes above the lowest point that justify a trim (default 4 MiB).
+    ///   - threshold: slack above its lowest point that justifies a trim (default 4 MiB).
     ///   - ticksPerCheck: ``tick()`` calls per check (4 sweeps of 250 ms: a check a second).
     public init(threshold: Int = 4 << 20, ticksPerCheck: Int = 4) {
         self.threshold = threshold
         self.ticksPerCheck = ticksPerCheck
     }
 
-    /// Counts a sweep; every `ticksPerCheck` of them, checks the heap. Returns the bytes above the lowest point
+    /// Counts a sweep; every `ticksPerCheck` of them, checks the process's memory. Returns the slack given back
     /// when it trimmed.
     @discardableResult
     public func tick() -> Int? {
         ticks += 1
         guard ticks >= ticksPerCheck else { return nil }
         ticks = 0
-        return check(freeBytes: Heap.freeBytes) { Heap.trim() }
+        guard let reading = Heap.reading() else { return nil }
+        return check(reading) {
+            Heap.trim()
+            return Heap.reading()
+        }
     }
 
-    /// One check against a reading of the free bytes; `trim` gives memory back. Returns the bytes above the lowest
-    /// point when it trimmed.
-    public func check(freeBytes free: Int, trim: () -> Void) -> Int? {
-        let lowest = min(lowestFree ?? free, free)
-        lowestFree = lowest
-        guard free - lowest >= threshold else {
+    /// One check against `reading`; `trim` gives memory back and reads again. Returns the slack given back when
+    /// it trimmed.
+    public func check(_ reading: HeapReading, trim: () -> HeapReading?) -> Int? {
+        let lowest = min(lowestSlack ?? reading.slack, reading.slack)
+        lowestSlack = lowest
+        guard reading.slack - lowest >= threshold else {
             grewAtLastCheck = false
             return nil
         }
@@ -65,11 +89,11 @@ public final class HeapWatch: @unchecked Sendable {
             grewAtLastCheck = true
             return nil
         }
-        trim()
-        trims += 1
         grewAtLastCheck = false
-        // The free chunks stay free (and counted) after a trim, but their pages are gone: this is the new floor.
-        lowestFree = free
-        return free - lowest
+        trims += 1
+        let after = trim() ?? reading
+        // What stays after a trim (stacks, pages still partly in use) is the new floor.
+        lowestSlack = after.slack
+        return reading.slack - after.slack
     }
 }

@@ -4,44 +4,72 @@ import Testing
 @Suite struct HeapWatchTests {
     private let mib = 1 << 20
 
-    @Test func trimsOnlyAfterFreeBytesStayedHighForTwoChecks() {
+    private func reading(slack: Int, inUse: Int = 20) -> HeapReading {
+        HeapReading(residentPrivate: (inUse + slack) * mib, inUse: inUse * mib)
+    }
+
+    @Test func trimsOnlyAfterTheSlackStayedHighForTwoChecks() {
         let watch = HeapWatch(threshold: 4 * mib)
         var trims = 0
-        #expect(watch.check(freeBytes: 2 * mib) { trims += 1 } == nil)
-        #expect(watch.check(freeBytes: 9 * mib) { trims += 1 } == nil)
+        let trimTo3 = { () -> HeapReading? in
+            trims += 1
+            return reading(slack: 3)
+        }
+        #expect(watch.check(reading(slack: 2), trim: trimTo3) == nil)
+        #expect(watch.check(reading(slack: 9), trim: trimTo3) == nil)
         #expect(trims == 0)
-        #expect(watch.check(freeBytes: 9 * mib) { trims += 1 } == 7 * mib)
+        #expect(watch.check(reading(slack: 9), trim: trimTo3) == 6 * mib)
         #expect(trims == 1)
     }
 
-    @Test func memoryReusedBeforeTheSecondCheckIsLeftAlone() {
+    @Test func slackReusedBeforeTheSecondCheckIsLeftAlone() {
         let watch = HeapWatch(threshold: 4 * mib)
         var trims = 0
-        _ = watch.check(freeBytes: 2 * mib) { trims += 1 }
-        _ = watch.check(freeBytes: 9 * mib) { trims += 1 }
-        _ = watch.check(freeBytes: 3 * mib) { trims += 1 }
-        _ = watch.check(freeBytes: 5 * mib) { trims += 1 }
+        for slack in [2, 9, 3, 5] {
+            _ = watch.check(reading(slack: slack)) {
+                trims += 1
+                return nil
+            }
+        }
         #expect(trims == 0)
     }
 
-    @Test func afterATrimOnlyNewlyFreedMemoryCounts() {
+    @Test func afterATrimWhatRemainsIsTheNewFloor() {
         let watch = HeapWatch(threshold: 4 * mib)
         var trims = 0
-        for free in [2, 9, 9] { _ = watch.check(freeBytes: free * mib) { trims += 1 } }
+        let trimTo5 = { () -> HeapReading? in
+            trims += 1
+            return reading(slack: 5)
+        }
+        for slack in [2, 9, 9] { _ = watch.check(reading(slack: slack), trim: trimTo5) }
         #expect(trims == 1)
-        // The 9 MiB already given back stay free (and counted) but are no longer resident.
-        for free in [10, 11, 12] { _ = watch.check(freeBytes: free * mib) { trims += 1 } }
+        // 5 MiB stayed after the trim: 8 is only 3 above that.
+        for slack in [8, 8, 8] { _ = watch.check(reading(slack: slack), trim: trimTo5) }
         #expect(trims == 1)
-        // Reused (free bytes fall), then freed again: resident again, so it counts.
-        for free in [6, 12, 12] { _ = watch.check(freeBytes: free * mib) { trims += 1 } }
+        // Freed pages faulted back in by new allocations: the slack creeps up again, and counts.
+        for slack in [7, 11, 11] { _ = watch.check(reading(slack: slack), trim: trimTo5) }
         #expect(trims == 2)
     }
 
-    @Test func tickChecksTheRealHeapEveryFewTicks() {
+    @Test func growthInUseIsNotSlack() {
+        let watch = HeapWatch(threshold: 4 * mib)
+        var trims = 0
+        for inUse in [20, 40, 60, 80] {
+            _ = watch.check(reading(slack: 2, inUse: inUse)) {
+                trims += 1
+                return nil
+            }
+        }
+        #expect(trims == 0)
+    }
+
+    @Test func readsThisProcess() throws {
+        let reading = try #require(Heap.reading())
+        #expect(reading.residentPrivate > 0)
+        #expect(reading.inUse > 0)
         let watch = HeapWatch(threshold: Int.max / 2, ticksPerCheck: 2)
         #expect(watch.tick() == nil)
         #expect(watch.tick() == nil)
-        #expect(Heap.freeBytes >= 0)
         #expect(watch.trims == 0)
     }
 }

@@ -41,8 +41,10 @@ int holdfast_set_cloexec(int fd, int on);
 pid_t holdfast_gettid(void);
 /// Returns freed heap pages to the kernel (glibc malloc_trim).
 int holdfast_malloc_trim(void);
-/// Bytes glibc holds free in its arenas (mallinfo2's fordblks): freed memory not given back to the kernel.
-size_t holdfast_heap_free_bytes(void);
+/// Bytes of the heap in use (mallinfo2's uordblks plus hblkhd, the mmapped chunks).
+size_t holdfast_heap_in_use_bytes(void);
+/// Resident memory not backed by files (/proc/self/statm: resident minus shared), or -1.
+long holdfast_resident_private_bytes(void);
 
 /// The most fds one SCM_RIGHTS message may carry (the kernel's SCM_MAX_FD); more gives EINVAL from sendmsg.
 #define HOLDFAST_MAX_FDS_PER_MESSAGE 253
