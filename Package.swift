@@ -132,7 +132,7 @@ let package = Package(
         .target(
             name: "HoldfastConfig",
             dependencies: [
-                "HoldfastCore", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels",
+                "HoldfastCore", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels", "HoldfastRedis",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: strictSettings
@@ -206,7 +206,10 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastConfigTests",
-            dependencies: ["HoldfastConfig", "HoldfastCore", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels"],
+            dependencies: [
+                "HoldfastConfig", "HoldfastCore", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels",
+                "HoldfastRedis",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
