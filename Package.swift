@@ -105,7 +105,7 @@ let package = Package(
         // The Redis client of the cluster: hiredis driven by the event loop, reconnects, pub/sub, Streams.
         .target(
             name: "HoldfastRedis",
-            dependencies: ["CHiredis", "HoldfastCore"],
+            dependencies: ["CHiredis", "HoldfastCore", "HoldfastConfig"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -132,7 +132,7 @@ let package = Package(
         .target(
             name: "HoldfastConfig",
             dependencies: [
-                "HoldfastCore", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels", "HoldfastRedis",
+                "HoldfastCore", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: strictSettings
@@ -206,10 +206,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastConfigTests",
-            dependencies: [
-                "HoldfastConfig", "HoldfastCore", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels",
-                "HoldfastRedis",
-            ],
+            dependencies: ["HoldfastConfig", "HoldfastCore", "HoldfastHTTP", "HoldfastWebSocket", "HoldfastChannels"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -246,7 +243,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HoldfastRedisTests",
-            dependencies: ["HoldfastRedis", "HoldfastCore", "HoldfastTestSupport"],
+            dependencies: ["HoldfastRedis", "HoldfastConfig", "HoldfastCore", "HoldfastTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,6 +1,5 @@
 import Glibc
 import HoldfastCore
-public import HoldfastRedis
 
 extension Configuration {
     /// `[cluster]`: several nodes sharing rooms, presence and history through Redis (docs/cluster.md). An empty

@@ -1,3 +1,4 @@
+public import HoldfastConfig
 public import HoldfastCore
 
 /// A Redis connection for commands, with replies as ``RedisReply`` values and failures as ``RedisError``s.

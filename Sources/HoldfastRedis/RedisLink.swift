@@ -1,5 +1,6 @@
 import CHiredis
 import Glibc
+import HoldfastConfig
 import HoldfastCore
 import Synchronization
 

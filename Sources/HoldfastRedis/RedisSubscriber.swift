@@ -1,3 +1,4 @@
+public import HoldfastConfig
 public import HoldfastCore
 
 /// A connection in pub/sub mode: `SUBSCRIBE`, `UNSUBSCRIBE`, and a handler per channel for its messages.

@@ -1,5 +1,4 @@
 import HoldfastCore
-import HoldfastRedis
 import Testing
 
 @testable import HoldfastConfig

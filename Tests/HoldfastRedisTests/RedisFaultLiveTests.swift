@@ -1,5 +1,6 @@
 import Glibc
 import HoldfastCore
+import HoldfastConfig
 import HoldfastRedis
 import Synchronization
 import Testing

@@ -1,4 +1,5 @@
 import HoldfastCore
+import HoldfastConfig
 import HoldfastRedis
 import Synchronization
 import Testing

@@ -1,3 +1,4 @@
+import HoldfastConfig
 import HoldfastRedis
 import Testing
 
