@@ -52,6 +52,10 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // hiredis 0.14 for the cluster's Redis client (async API, adapter hooks); Debian: libhiredis-dev. No
+        // pkg-config: its .pc adds -I/usr/include/hiredis, whose generic header names (read.h, async.h) could shadow
+        // others; the shim includes <hiredis/...> instead.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         // Small C shims for what Swift cannot import (epoll, eventfd, variadic fcntl, accept4, cmsg macros).
         .target(name: "CHoldfast"),
         // One varint/zigzag reader-writer and one Base64 for the package.
@@ -96,6 +100,12 @@ let package = Package(
         .target(
             name: "HoldfastHistory",
             dependencies: ["CSQLite", "CHoldfast", "HoldfastCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        // The Redis client of the cluster: hiredis driven by the event loop, reconnects, pub/sub, Streams.
+        .target(
+            name: "HoldfastRedis",
+            dependencies: ["CHiredis", "HoldfastCore", "HoldfastConfig"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -229,6 +239,11 @@ let package = Package(
         .testTarget(
             name: "HoldfastHistoryTests",
             dependencies: ["HoldfastHistory", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "HoldfastRedisTests",
+            dependencies: ["HoldfastRedis", "HoldfastConfig", "HoldfastCore", "HoldfastTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

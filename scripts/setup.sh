@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing Holdfast needs, only where it is missing:
 # Debian packages (OpenSSL 3 and zlib headers, the openssl CLI and curl for interop tests) and the Python
-# test clients (websockets, pytest); Chromium for the tests of the demo page and the dashboard.
+# test clients (websockets, pytest); Chromium for the tests of the demo page and the dashboard; hiredis and
+# redis-server for the cluster's Redis client and its live tests.
 set -euo pipefail
 
-apt_packages=(libssl-dev zlib1g-dev libsqlite3-dev openssl curl pkg-config chromium)
+apt_packages=(libssl-dev zlib1g-dev libsqlite3-dev openssl curl pkg-config chromium libhiredis-dev redis-server)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -19,6 +19,8 @@ public struct Configuration: Sendable {
     public var http = HTTPSection()
     /// `[websocket]`: frame limits and permessage-deflate.
     public var websocket = WebSocketSection()
+    /// `[cluster]`: Redis and this node's name; empty `redis_url` means a single node.
+    public var cluster = ClusterSection()
     /// `[log]`: logging.
     public var log = LogSection()
 

@@ -12,6 +12,8 @@ public struct ConfigurationKey: Sendable {
     /// What the value must look like, for error messages.
     public let expected: String
     let apply: @Sendable (inout Configuration, String) -> Bool
+    /// How a refused value is shown in the error, for keys that may hold a secret (a password in a URL).
+    let redact: @Sendable (String) -> String
 
     /// `section.name`.
     public var path: String { "\(section).\(name)" }
@@ -26,17 +28,18 @@ public struct ConfigurationKey: Sendable {
     public func apply(_ text: String, to configuration: inout Configuration, source: String) throws(ConfigurationError)
     {
         guard apply(&configuration, text) else {
-            throw .invalidValue(key: path, value: text, expected: expected, source: source)
+            throw .invalidValue(key: path, value: redact(text), expected: expected, source: source)
         }
     }
 
     init(
-        _ section: String, _ name: String, expected: String,
+        _ section: String, _ name: String, expected: String, redact: @escaping @Sendable (String) -> String = { $0 },
         apply: @escaping @Sendable (inout Configuration, String) -> Bool
     ) {
         self.section = section
         self.name = name
         self.expected = expected
+        self.redact = redact
         self.apply = apply
     }
 
@@ -158,6 +161,9 @@ extension ConfigurationKey {
         .boolean("websocket", "deflate_server_no_context_takeover", \.websocket.deflateServerNoContextTakeover),
         .integer("websocket", "deflate_level", 0...9, \.websocket.deflateLevel),
         .integer("websocket", "deflate_min_size", 0...(1 << 30), \.websocket.deflateMinimumBytes),
+        .redisURL(),
+        .nodeName(),
+        .integer("cluster", "node_timeout_ms", 500...600_000, \.cluster.nodeTimeoutMilliseconds),
         .string(
             "log", "level", \.log.level,
             allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"]

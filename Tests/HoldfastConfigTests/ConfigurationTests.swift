@@ -129,7 +129,9 @@ import Testing
                 "websocket.deflate_server_max_window_bits HOLDFAST_WEBSOCKET_DEFLATE_SERVER_MAX_WINDOW_BITS",
                 "websocket.deflate_server_no_context_takeover HOLDFAST_WEBSOCKET_DEFLATE_SERVER_NO_CONTEXT_TAKEOVER",
                 "websocket.deflate_level HOLDFAST_WEBSOCKET_DEFLATE_LEVEL",
-                "websocket.deflate_min_size HOLDFAST_WEBSOCKET_DEFLATE_MIN_SIZE", "log.level HOLDFAST_LOG_LEVEL",
+                "websocket.deflate_min_size HOLDFAST_WEBSOCKET_DEFLATE_MIN_SIZE",
+                "cluster.redis_url HOLDFAST_CLUSTER_REDIS_URL", "cluster.node_name HOLDFAST_CLUSTER_NODE_NAME",
+                "cluster.node_timeout_ms HOLDFAST_CLUSTER_NODE_TIMEOUT_MS", "log.level HOLDFAST_LOG_LEVEL",
             ])
     }
 
