@@ -21,6 +21,10 @@ public struct Configuration: Sendable {
     public var websocket = WebSocketSection()
     /// `[log]`: logging.
     public var log = LogSection()
+    /// `[api]`: the server API.
+    public var api = APISection()
+    /// `[webhooks]`: events posted to the application's backend.
+    public var webhooks = WebhooksSection()
 
     /// The embedded defaults.
     public init() {}

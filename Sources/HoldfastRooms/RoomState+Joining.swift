@@ -20,6 +20,7 @@ extension RoomState {
             seats[member.connectionID] = Seat(member: member, meta: meta, phxRef: phxRef)
             countByVersion[member.version, default: 0] += 1
             actions.append(.admit(member))
+            countDevice(of: member.user, by: 1, into: &actions)
             recordPresenceChange(now: now, into: &actions)
             // presence_state follows at the next presence flush, encoded once for every member that joined
             // within the window: a burst of k joins costs one encode, not k.
@@ -63,6 +64,7 @@ extension RoomState {
     mutating func leave(_ connectionID: UInt64, now: RoomInstant, into actions: inout [RoomAction]) {
         guard let seat = seats.removeValue(forKey: connectionID) else { return }
         countByVersion[seat.member.version, default: 1] -= 1
+        countDevice(of: seat.member.user, by: -1, into: &actions)
         awaitingState.removeValue(forKey: connectionID)
         // Replies still owed to that join would be dropped by its session anyway: the join is over.
         replyQueues.removeValue(forKey: connectionID)
