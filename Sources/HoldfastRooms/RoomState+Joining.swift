@@ -64,13 +64,13 @@ extension RoomState {
     mutating func leave(_ connectionID: UInt64, now: RoomInstant, into actions: inout [RoomAction]) {
         guard let seat = seats.removeValue(forKey: connectionID) else { return }
         countByVersion[seat.member.version, default: 1] -= 1
-        countDevice(of: seat.member.user, by: -1, into: &actions)
         awaitingState.removeValue(forKey: connectionID)
         // Replies still owed to that join would be dropped by its session anyway: the join is over.
         replyQueues.removeValue(forKey: connectionID)
         presence.untrackAll(owner: connectionID)
         presenceGeneration &+= 1
         actions.append(.dismiss(connectionID: connectionID))
+        countDevice(of: seat.member.user, by: -1, into: &actions)
         recordPresenceChange(now: now, into: &actions)
     }
 
