@@ -19,7 +19,8 @@ public protocol APIBackend: Sendable {
     func presenceStats(topic: String, completion: @escaping @Sendable (JSONValue) -> Void)
     /// The stored messages of `topic` after `sinceID`, at most `limit`, as members receive them.
     func history(
-        topic: String, sinceID: Int64, limit: Int, completion: @escaping @Sendable (Result<JSONValue, APIError>) -> Void)
+        topic: String, sinceID: Int64, limit: Int, completion: @escaping @Sendable (Result<JSONValue, APIError>) -> Void
+    )
     /// Sends `phx_close` on every channel of every socket of `user`, then closes them with `code` and `reason`;
     /// answers how many sockets it closed.
     func disconnect(user: String, code: UInt16, reason: String, completion: @escaping @Sendable (Int) -> Void)

@@ -48,6 +48,11 @@ public struct APIError: Error, Sendable, Equatable {
         return APIError(error.status, code, error.description)
     }
 
+    /// The room's actor cannot take the request.
+    public static func roomUnavailable(_ topic: String) -> APIError {
+        APIError(.serviceUnavailable, "room_unavailable", "room \(topic) is unavailable")
+    }
+
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
     static func unknownTopic(_ topic: String) -> APIError {
         APIError(.notFound, "unknown_topic", "no channel serves topic '\(topic)': topics are room:<name>")

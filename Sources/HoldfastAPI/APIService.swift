@@ -28,13 +28,16 @@ public final class APIService: Sendable {
     /// Answers `request` through `reply`, exactly once.
     public func handle(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) {
         guard let key = keys.key(authorization: request.header("Authorization")) else {
-            return reply(APIError(.unauthorized, "unauthorized", "a valid API key is required as a bearer token").response)
+            return reply(
+                APIError(.unauthorized, "unauthorized", "a valid API key is required as a bearer token").response)
         }
         let now = monotonicMilliseconds()
         if let wait = limiter.withLock({ $0.admit(key.name, now: now) }) {
             return reply(
-                APIError(.tooManyRequests, "rate_limited", "key '\(key.name)' is over its rate limit",
-                    retryAfterSeconds: wait).response)
+                APIError(
+                    .tooManyRequests, "rate_limited", "key '\(key.name)' is over its rate limit",
+                    retryAfterSeconds: wait
+                ).response)
         }
         let call: APICall
         do {
@@ -68,7 +71,8 @@ public final class APIService: Sendable {
         case .disconnect(let user, let code, let reason, let refuseOlderTokens):
             let notBeforeSeconds: Int64? = refuseOlderTokens ? wallMilliseconds() / 1000 : nil
             if let seconds = notBeforeSeconds, !notBefore.refuse(user: user, before: seconds) {
-                return reply(APIError(.internalServerError, "storage_failed", "cannot write \(notBefore.path)").response)
+                return reply(
+                    APIError(.internalServerError, "storage_failed", "cannot write \(notBefore.path)").response)
             }
             backend.disconnect(user: user, code: code, reason: reason) { closed in
                 var members = [JSONMember("closed", .integer(Int64(closed)))]
@@ -106,27 +110,38 @@ public final class APIService: Sendable {
         guard event == "new_msg" else {
             for topic in topics { backend.broadcastEvent(topic: topic, event: event, payload: payload) }
             let results = topics.map { JSONValue.object([JSONMember("topic", .string($0))]) }
-            return reply(jsonResponse(single ? .object([JSONMember("ok", .bool(true))]) : .object([JSONMember("results", .array(results))])))
+            return reply(
+                jsonResponse(
+                    single
+                        ? .object([JSONMember("ok", .bool(true))]) : .object([JSONMember("results", .array(results))])))
         }
         let body = payload["body"]?.stringValue ?? ""
         let clientID = payload["client_id"]?.stringValue
         let gather = PublishGather(topics: topics) { results in
             if single, case .failure(let error) = results[0] { return reply(error.response) }
-            if single, case .success(let id) = results[0] { return reply(jsonResponse(.object([JSONMember("id", .integer(id))]))) }
+            if single, case .success(let id) = results[0] {
+                return reply(jsonResponse(.object([JSONMember("id", .integer(id))])))
+            }
             let items = zip(topics, results).map { topic, result -> JSONValue in
                 switch result {
                 case .success(let id): .object([JSONMember("topic", .string(topic)), JSONMember("id", .integer(id))])
                 case .failure(let error):
                     .object([
                         JSONMember("topic", .string(topic)),
-                        JSONMember("error", .object([JSONMember("code", .string(error.code)), JSONMember("message", .string(error.message))])),
+                        JSONMember(
+                            "error",
+                            .object([
+                                JSONMember("code", .string(error.code)), JSONMember("message", .string(error.message)),
+                            ])),
                     ])
                 }
             }
             reply(jsonResponse(.object([JSONMember("results", .array(items))])))
         }
         for (index, topic) in topics.enumerated() {
-            backend.publishMessage(topic: topic, user: user, body: body, clientID: clientID) { gather.finish(index, $0) }
+            backend.publishMessage(topic: topic, user: user, body: body, clientID: clientID) {
+                gather.finish(index, $0)
+            }
         }
     }
 }

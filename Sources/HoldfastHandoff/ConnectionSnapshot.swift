@@ -57,7 +57,8 @@ public struct ConnectionSnapshot: Sendable, Equatable {
 
     /// A snapshot with every field given.
     public init(
-        loopIndex: Int, isAdmin: Bool, isAPI: Bool = false, overLimit: Bool, phase: Phase, deadline: Int64, closeWhenFlushed: Bool,
+        loopIndex: Int, isAdmin: Bool, isAPI: Bool = false, overLimit: Bool, phase: Phase, deadline: Int64,
+        closeWhenFlushed: Bool,
         inbound: [UInt8], plainInbound: [UInt8], outbound: [UInt8], tls: [UInt8]?, application: Application,
         webSocket: WebSocketConnectionState?, phoenix: PhoenixSnapshot?
     ) {

@@ -8,7 +8,8 @@ extension WebhookDispatcher {
     ) {
         let hooks = configuration.webhooks
         guard hooks.isEnabled else { return nil }
-        var settings = Settings(urls: hooks.urls, secret: hooks.secret, stateDirectory: configuration.server.stateDirectory)
+        var settings = Settings(
+            urls: hooks.urls, secret: hooks.secret, stateDirectory: configuration.server.stateDirectory)
         settings.batchMilliseconds = hooks.batchMilliseconds
         settings.timeoutMilliseconds = hooks.timeoutMilliseconds
         settings.maxBackoffMilliseconds = hooks.maxBackoffMilliseconds

@@ -111,7 +111,8 @@ public final class WebhookDispatcher: Sendable {
         do {
             let queue = try WebhookQueue(path: lane.queuePath, maxBytes: settings.queueMaxBytes)
             if queue.count > 0 {
-                logger.notice("webhook queue reopened", metadata: ["url": "\(lane.target.url)", "batches": "\(queue.count)"])
+                logger.notice(
+                    "webhook queue reopened", metadata: ["url": "\(lane.target.url)", "batches": "\(queue.count)"])
             }
             lane.open(queue, logger: logger)
         } catch {
@@ -179,7 +180,9 @@ final class WebhookLane: Sendable {
     func open(_ queue: WebhookQueue, logger: Logger) {
         state.withLock { state in
             for body in state.memory {
-                do { try queue.append(body) } catch { logger.error("webhook queue append failed", metadata: ["error": "\(error)"]) }
+                do { try queue.append(body) } catch {
+                    logger.error("webhook queue append failed", metadata: ["error": "\(error)"])
+                }
             }
             state.memory.removeAll()
             state.queue = queue

@@ -1,5 +1,5 @@
-public import HoldfastRooms
 import HoldfastJSON
+public import HoldfastRooms
 
 extension WebhookEvent {
     /// The event of a room's membership change (`room_occupied`, `member_added`, ...).

@@ -21,7 +21,8 @@ public struct WebhookSigner: Sendable {
             message.withUnsafeBytes { bytes in
                 out.withUnsafeMutableBufferPointer { output in
                     HMAC(
-                        EVP_sha256(), key.baseAddress, Int32(key.count), bytes.baseAddress?.assumingMemoryBound(
+                        EVP_sha256(), key.baseAddress, Int32(key.count),
+                        bytes.baseAddress?.assumingMemoryBound(
                             to: UInt8.self), bytes.count, output.baseAddress, &length)
                 }
             }

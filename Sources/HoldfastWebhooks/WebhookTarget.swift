@@ -27,7 +27,8 @@ public struct WebhookTarget: Sendable, Equatable {
     /// Posts `body` with `headers`; returns the status code, or nil when the receiver could not be reached or
     /// answered nothing within `timeoutMilliseconds`.
     func post(body: [UInt8], headers: [(String, String)], timeoutMilliseconds: Int64) -> Int? {
-        let fd = socket(address.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            address.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { Glibc.close(fd) }
         var timeout = timeval(tv_sec: Int(timeoutMilliseconds / 1000), tv_usec: Int(timeoutMilliseconds % 1000) * 1000)
@@ -40,7 +41,9 @@ public struct WebhookTarget: Sendable, Equatable {
         let request = Array((head + "\r\n").utf8) + body
         var offset = 0
         while offset < request.count {
-            let sent = request.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            let sent = request.withUnsafeBytes {
+                send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+            }
             guard sent > 0 else { return nil }
             offset += sent
         }
@@ -56,7 +59,8 @@ public struct WebhookTarget: Sendable, Equatable {
 
     /// The status code of a response's first line (`HTTP/1.x NNN ...`).
     static func status(of answer: [UInt8]) -> Int? {
-        let line = String(decoding: answer.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        let line = String(
+            decoding: answer.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }, as: UTF8.self)
         let parts = line.split(separator: " ")
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let code = Int(parts[1]) else { return nil }
         return code

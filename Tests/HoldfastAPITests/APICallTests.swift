@@ -11,11 +11,14 @@ struct APICallTests {
 
     @Test func parsesAPublishOfAChatMessage() throws {
         let call = try APICall.parse(
-            request("POST", "/api/publish", #"{"topic":"room:a","event":"new_msg","payload":{"body":"hi"},"as_user":"ops"}"#))
+            request(
+                "POST", "/api/publish", #"{"topic":"room:a","event":"new_msg","payload":{"body":"hi"},"as_user":"ops"}"#
+            ))
         #expect(
-            call == .publish(
-                topics: ["room:a"], event: "new_msg", payload: .object([JSONMember("body", .string("hi"))]),
-                asUser: "ops"))
+            call
+                == .publish(
+                    topics: ["room:a"], event: "new_msg", payload: .object([JSONMember("body", .string("hi"))]),
+                    asUser: "ops"))
         #expect(call.scope == .publish)
     }
 
@@ -23,7 +26,10 @@ struct APICallTests {
         let cases: [(HTTPRequest, Int, String)] = [
             (request("POST", "/api/publish", "{nope"), 400, "bad_request"),
             (request("POST", "/api/publish", #"{"topic":"lobby","event":"x"}"#), 404, "unknown_topic"),
-            (request("POST", "/api/publish", #"{"topic":"room:a","event":"new_msg","payload":{}}"#), 400, "bad_request"),
+            (
+                request("POST", "/api/publish", #"{"topic":"room:a","event":"new_msg","payload":{}}"#), 400,
+                "bad_request"
+            ),
             (request("POST", "/api/publish", #"{"topic":"room:a","event":"phx_join"}"#), 400, "bad_request"),
             (request("POST", "/api/broadcast", #"{"topics":[],"event":"x"}"#), 400, "bad_request"),
             (request("POST", "/api/disconnect", #"{"user":"u","code":1000}"#), 400, "bad_request"),
@@ -43,8 +49,11 @@ struct APICallTests {
     }
 
     @Test func parsesQueriesWithDefaults() throws {
-        #expect(try APICall.parse(request("GET", "/api/history?topic=room%3Aa")) == .history(topic: "room:a", sinceID: 0, limit: 100))
-        #expect(try APICall.parse(request("GET", "/api/rooms?after=room:b&limit=5")) == .rooms(after: "room:b", limit: 5))
+        #expect(
+            try APICall.parse(request("GET", "/api/history?topic=room%3Aa"))
+                == .history(topic: "room:a", sinceID: 0, limit: 100))
+        #expect(
+            try APICall.parse(request("GET", "/api/rooms?after=room:b&limit=5")) == .rooms(after: "room:b", limit: 5))
         #expect(
             try APICall.parse(request("POST", "/api/disconnect", #"{"user":"u","refuse_older_tokens":true}"#))
                 == .disconnect(user: "u", code: 4000, reason: "disconnected", refuseOlderTokens: true))

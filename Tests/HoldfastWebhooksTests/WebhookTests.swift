@@ -13,7 +13,10 @@ struct WebhookTests {
         let batch = batcher.takeBatch(nowMilliseconds: 99)
         let body = try JSON.parse(try #require(batch))
         #expect(body["time_ms"]?.integerValue == 99)
-        guard case .array(let events) = body["events"] else { Issue.record("no events"); return }
+        guard case .array(let events) = body["events"] else {
+            Issue.record("no events")
+            return
+        }
         #expect(events.map { $0["name"]?.stringValue } == ["room_occupied", "member_added"])
         #expect(events[1]["user_id"]?.stringValue == "u" && events[1]["time_ms"]?.integerValue == 11)
         #expect(batcher.isEmpty)
@@ -26,7 +29,8 @@ struct WebhookTests {
             signer.signature(body: Array("{}".utf8), timestamp: 1_700_000_000)
                 == "t=1700000000,v1=b8569b78799ff9e3cbff0fc2d63a33a2b57f3282abd07c37ae5e8e7d79a5f163")
         #expect(
-            signer.signature(body: Array("a".utf8), timestamp: 1) != signer.signature(body: Array("a".utf8), timestamp: 2))
+            signer.signature(body: Array("a".utf8), timestamp: 1)
+                != signer.signature(body: Array("a".utf8), timestamp: 2))
     }
 
     func temporaryPath() -> String {

@@ -25,14 +25,16 @@ final class ServerAPIBackend: APIBackend {
     ) {
         let request = PublishRequest(
             user: user, body: body, clientID: clientID, ticket: tickets.wrappingAdd(1, ordering: .relaxed).newValue)
-        let sent = registry.room(topic)?.send(.publish(request) { outcome in
-            switch outcome {
-            case .stored(let id): completion(.success(id))
-            case .refused(let reason): completion(.failure(APIError(.unprocessableContent, "refused", reason)))
-            case .failed: completion(.failure(APIError(.serviceUnavailable, "not_stored", "message not stored, try again")))
-            }
-        })
-        if sent != true { completion(.failure(APIError(.serviceUnavailable, "room_unavailable", "room \(topic) is unavailable"))) }
+        let sent = registry.room(topic)?.send(
+            .publish(request) { outcome in
+                switch outcome {
+                case .stored(let id): completion(.success(id))
+                case .refused(let reason): completion(.failure(APIError(.unprocessableContent, "refused", reason)))
+                case .failed:
+                    completion(.failure(APIError(.serviceUnavailable, "not_stored", "message not stored, try again")))
+                }
+            })
+        if sent != true { completion(.failure(.roomUnavailable(topic))) }
     }
 
     func broadcastEvent(topic: String, event: String, payload: JSONValue) {
@@ -51,17 +53,24 @@ final class ServerAPIBackend: APIBackend {
     func history(
         topic: String, sinceID: Int64, limit: Int, completion: @escaping @Sendable (Result<JSONValue, APIError>) -> Void
     ) {
-        let sent = registry.room(topic)?.send(.inspect { state, store in
-            guard let found = try? store.messages(room: topic, after: sinceID, limit: limit) else {
-                return completion(.failure(APIError(.serviceUnavailable, "history_unavailable", "history read failed")))
-            }
-            let messages = found.messages.map {
-                state.messagePayload(
-                    ChatMessage(id: $0.id, user: $0.user, body: $0.body, timestamp: $0.timestamp, clientID: $0.clientID))
-            }
-            completion(.success(.object([JSONMember("messages", .array(messages)), JSONMember("last_id", .integer(state.lastID))])))
-        })
-        if sent != true { completion(.failure(APIError(.serviceUnavailable, "room_unavailable", "room \(topic) is unavailable"))) }
+        let sent = registry.room(topic)?.send(
+            .inspect { state, store in
+                guard let found = try? store.messages(room: topic, after: sinceID, limit: limit) else {
+                    return completion(
+                        .failure(APIError(.serviceUnavailable, "history_unavailable", "history read failed")))
+                }
+                let messages = found.messages.map {
+                    state.messagePayload(
+                        ChatMessage(
+                            id: $0.id, user: $0.user, body: $0.body, timestamp: $0.timestamp, clientID: $0.clientID))
+                }
+                completion(
+                    .success(
+                        .object([
+                            JSONMember("messages", .array(messages)), JSONMember("last_id", .integer(state.lastID)),
+                        ])))
+            })
+        if sent != true { completion(.failure(.roomUnavailable(topic))) }
     }
 
     func disconnect(user: String, code: UInt16, reason: String, completion: @escaping @Sendable (Int) -> Void) {

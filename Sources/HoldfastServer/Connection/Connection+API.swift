@@ -1,5 +1,5 @@
-import HoldfastCore
 import HoldfastAPI
+import HoldfastCore
 import HoldfastHTTP
 
 extension Connection {
