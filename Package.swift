@@ -154,9 +154,26 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The server API for the application's backend: keys and scopes, rate limits, request parsing, and the
+        // seam (APIBackend) the server implements.
+        .target(
+            name: "HoldfastAPI",
+            dependencies: ["HoldfastHTTP", "HoldfastJSON", "HoldfastConfig"],
+            swiftSettings: strictSettings
+        ),
+        // Webhooks: batching, signing, the on-disk queue and delivery.
+        .target(
+            name: "HoldfastWebhooks",
+            dependencies: [
+                "HoldfastJSON", "HoldfastCore", "HoldfastRooms", "HoldfastConfig", "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "HoldfastServer",
             dependencies: [
+                "HoldfastAPI", "HoldfastWebhooks",
                 "HoldfastBytes", "HoldfastJSON", "HoldfastConfig", "HoldfastCore", "HoldfastTLS", "HoldfastHTTP",
                 "HoldfastWebSocket",
                 "HoldfastChannels", "HoldfastRooms",
@@ -262,13 +279,25 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "HoldfastAPITests",
+            dependencies: ["HoldfastAPI", "HoldfastConfig", "HoldfastHTTP", "HoldfastJSON"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "HoldfastWebhooksTests",
+            dependencies: ["HoldfastWebhooks", "HoldfastJSON", "HoldfastRooms"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "HoldfastWebTests",
             dependencies: ["HoldfastWeb", "HoldfastAuth", "HoldfastCore", "HoldfastHTTP", "HoldfastJSON"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "HoldfastServerTests",
-            dependencies: ["HoldfastServer", "HoldfastWeb", "HoldfastBytes", "HoldfastJSON", "HoldfastTestSupport"],
+            dependencies: [
+                "HoldfastServer", "HoldfastWeb", "HoldfastBytes", "HoldfastJSON", "HoldfastHTTP", "HoldfastTestSupport",
+            ],
             swiftSettings: strictSettings),
         // Loads libChatHandlers.so (built with the package) and plugins it builds itself; links no handlers.
         .testTarget(

@@ -72,6 +72,14 @@ public enum ConnectToken {
     ///   - now: The current Unix time in seconds; the token is expired when `now >= expiresAt`.
     /// - Returns: The user id, or the ``TokenError`` explaining the refusal. Never traps on any input.
     public static func verify(_ token: Substring, secret: [UInt8], now: Int64) -> Result<String, TokenError> {
+        verifyClaims(token, secret: secret, now: now).map(\.user)
+    }
+
+    /// Verifies `token` like ``verify(_:secret:now:)`` and returns the user id with the time it was issued
+    /// (Unix seconds), so a per-user "not before" can refuse tokens issued before it.
+    public static func verifyClaims(
+        _ token: Substring, secret: [UInt8], now: Int64
+    ) -> Result<(user: String, issuedAt: Int64), TokenError> {
         let text = token.utf8
         guard !secret.isEmpty, text.count <= maxTokenLength,
             let dot = text.firstIndex(of: UInt8(ascii: "."))
@@ -99,7 +107,7 @@ public enum ConnectToken {
         else { return .failure(.malformed) }
         let expiresAt = readBigEndian(payload, at: 9)
         guard now < expiresAt else { return .failure(.expired) }
-        return .success(user)
+        return .success((user, readBigEndian(payload, at: 1)))
     }
 
     /// HMAC-SHA256 of `message` under `key`, via libcrypto's one-shot `HMAC`.

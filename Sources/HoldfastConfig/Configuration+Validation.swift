@@ -45,6 +45,12 @@ extension Configuration {
     /// Checks that the limits agree with each other; `holdfast serve` runs this after loading, so a configuration
     /// whose limits contradict each other is refused at start instead of failing connections later.
     public func validate() throws(ConfigurationError) {
+        if webhooks.isEnabled && webhooks.secret.utf8.count < 16 {
+            throw .invalidValue(
+                key: "webhooks.secret", value: webhooks.secret.isEmpty ? "" : "(too short)",
+                expected: "a secret of 16 bytes or more whenever webhooks.url is set (it signs every delivery)",
+                source: "the configuration")
+        }
         for pair in Self.limitPairs {
             let value = pair.value(self)
             let other = pair.otherValue(self)

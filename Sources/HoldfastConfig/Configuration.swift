@@ -23,6 +23,10 @@ public struct Configuration: Sendable {
     public var cluster = ClusterSection()
     /// `[log]`: logging.
     public var log = LogSection()
+    /// `[api]`: the server API.
+    public var api = APISection()
+    /// `[webhooks]`: events posted to the application's backend.
+    public var webhooks = WebhooksSection()
 
     /// The embedded defaults.
     public init() {}

@@ -111,7 +111,9 @@ extension String {
 
 extension ConfigurationKey {
     /// Every key Holdfast understands, in the order `config/holdfast.toml` documents them.
-    public static let all: [ConfigurationKey] = [
+    public static let all: [ConfigurationKey] = coreKeys + backendKeys
+
+    static let coreKeys: [ConfigurationKey] = [
         .address("server", "listen", \.server.listen),
         .integer("server", "event_loops", 0...256, \.server.eventLoops),
         .integer("server", "max_connections", 1...1_000_000, \.server.maxConnections),

@@ -30,6 +30,7 @@ public struct HTTPStatus: RawRepresentable, Hashable, Sendable, CustomStringConv
         case 411: "Length Required"
         case 413: "Content Too Large"
         case 414: "URI Too Long"
+        case 422: "Unprocessable Content"
         case 426: "Upgrade Required"
         case 429: "Too Many Requests"
         case 431: "Request Header Fields Too Large"
@@ -75,6 +76,10 @@ public struct HTTPStatus: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let upgradeRequired = HTTPStatus(rawValue: 426)
     /// 431 Request Header Fields Too Large: too many header fields or too many header bytes.
     public static let requestHeaderFieldsTooLarge = HTTPStatus(rawValue: 431)
+    /// 422 Unprocessable Content: well-formed, but refused (a chat handler refused a message).
+    public static let unprocessableContent = HTTPStatus(rawValue: 422)
+    /// 429 Too Many Requests: over a rate limit; `Retry-After` says when to try again.
+    public static let tooManyRequests = HTTPStatus(rawValue: 429)
     /// 500 Internal Server Error.
     public static let internalServerError = HTTPStatus(rawValue: 500)
     /// 501 Not Implemented: e.g. a transfer coding other than chunked.

@@ -8,7 +8,8 @@ extension ConnectionSnapshot {
         var out = ByteWriter(capacity: 128 + inbound.count + plainInbound.count + outbound.count)
         out.byte(HandoffFormat.connectionRecord)
         out.int(loopIndex)
-        out.bool(isAdmin)
+        // Which listener: 0 client, 1 admin, 2 server API (a byte that read as a bool before the API existed).
+        out.byte(isAdmin ? 1 : isAPI ? 2 : 0)
         out.bool(overLimit)
         out.byte(phase.rawValue)
         out.signed(deadline)
@@ -32,7 +33,10 @@ extension ConnectionSnapshot {
             throw ByteReadError.invalid("not a connection record")
         }
         loopIndex = try input.int()
-        isAdmin = try input.bool()
+        let listener = try input.byte()
+        guard listener <= 2 else { throw ByteReadError.invalid("unknown listener of a connection") }
+        isAdmin = listener == 1
+        isAPI = listener == 2
         overLimit = try input.bool()
         guard let phase = Phase(rawValue: try input.byte()) else {
             throw ByteReadError.invalid("unknown connection phase")

@@ -30,6 +30,8 @@ public struct ConnectionSnapshot: Sendable, Equatable {
     public var loopIndex: Int
     /// Whether it came in on the admin listener.
     public var isAdmin: Bool
+    /// Whether it came in on the server API's listener.
+    public var isAPI: Bool
     /// Whether it was accepted over the connection limit (and is being turned away).
     public var overLimit: Bool
     /// Where in its life the connection is.
@@ -55,12 +57,14 @@ public struct ConnectionSnapshot: Sendable, Equatable {
 
     /// A snapshot with every field given.
     public init(
-        loopIndex: Int, isAdmin: Bool, overLimit: Bool, phase: Phase, deadline: Int64, closeWhenFlushed: Bool,
+        loopIndex: Int, isAdmin: Bool, isAPI: Bool = false, overLimit: Bool, phase: Phase, deadline: Int64,
+        closeWhenFlushed: Bool,
         inbound: [UInt8], plainInbound: [UInt8], outbound: [UInt8], tls: [UInt8]?, application: Application,
         webSocket: WebSocketConnectionState?, phoenix: PhoenixSnapshot?
     ) {
         self.loopIndex = loopIndex
         self.isAdmin = isAdmin
+        self.isAPI = isAPI
         self.overLimit = overLimit
         self.phase = phase
         self.deadline = deadline

@@ -10,6 +10,8 @@ public struct ListenerSnapshot: Sendable, Equatable {
         case tls
         /// The admin listener.
         case admin
+        /// The server API's listener.
+        case api
     }
 
     /// Which listener.

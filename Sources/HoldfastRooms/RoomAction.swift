@@ -35,6 +35,29 @@ public enum RoomAction: Sendable, Equatable {
     case exported(RoomSnapshot?)
     /// Something an operator should read.
     case log(RoomLogLevel, String)
+    /// The answer to a ``RoomEvent/publish(_:)``.
+    case answerPublish(ticket: UInt64, PublishOutcome)
+    /// Who is in the room changed, counted per user (not per device): for webhooks.
+    case membership(MembershipChange)
+}
+
+/// How a message published through the server API ended.
+public enum PublishOutcome: Sendable, Equatable {
+    /// Durable with this id, and broadcast.
+    case stored(id: Int64)
+    /// The chat handler refused it, for this reason.
+    case refused(String)
+    /// Storing it failed.
+    case failed
+}
+
+/// A change of a room's membership counted per user: a user's first device joining adds the member, its last
+/// device leaving removes it; the first member occupies the room, the last one leaving vacates it.
+public enum MembershipChange: Sendable, Equatable {
+    case occupied
+    case memberAdded(user: String)
+    case memberRemoved(user: String)
+    case vacated
 }
 
 /// A broadcast as it leaves the room: the Phoenix text per serializer version that someone in the room reads.

@@ -11,6 +11,11 @@ public enum RoomEvent: Sendable {
     case chat(connectionID: UInt64, body: String, clientID: JSONValue?, ref: String?)
     /// A typing notice from a member, relayed to the others.
     case typing(connectionID: UInt64)
+    /// A chat message from the server API: checked, numbered, stored and broadcast like a member's, then
+    /// answered with ``RoomAction/answerPublish(ticket:_:)``.
+    case publish(PublishRequest)
+    /// An event from the server API broadcast to every member as is (not stored).
+    case publishEvent(event: String, payload: JSONValue)
     /// A member's push was refused before it reached the room (a malformed payload, a limit): the error reply
     /// goes out through the room, so it cannot overtake the replies to the member's earlier pushes.
     case refuse(connectionID: UInt64, ref: String?, response: JSONValue)
@@ -34,6 +39,23 @@ public enum RoomEvent: Sendable {
     /// Binary upgrade, new process: the room was imported; flush the presence window it carried and commit what
     /// the old process left pending.
     case resumeAfterHandoff
+}
+
+/// A chat message published through the server API.
+public struct PublishRequest: Sendable, Equatable {
+    /// The `user` the message is stored and broadcast under.
+    public var user: String
+    public var body: String
+    public var clientID: String?
+    /// Names the caller waiting for the answer.
+    public var ticket: UInt64
+
+    public init(user: String, body: String, clientID: String?, ticket: UInt64) {
+        self.user = user
+        self.body = body
+        self.clientID = clientID
+        self.ticket = ticket
+    }
 }
 
 /// A recovering join's read of the history: the messages after `afterID`, at most `limit`.

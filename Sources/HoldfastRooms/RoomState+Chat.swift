@@ -47,6 +47,7 @@ extension RoomState {
             actions.append(.log(.error, "history append failed; messages not acknowledged"))
             let response = JSONValue.object([JSONMember("reason", .string("message not stored, try again"))])
             for item in batch {
+                if let ticket = item.ticket { actions.append(.answerPublish(ticket: ticket, .failed)) }
                 guard let sender = item.sender else { continue }
                 settleReply(for: item.message, from: sender, status: "error", response: response, into: &actions)
             }
@@ -54,6 +55,7 @@ extension RoomState {
         }
         for item in batch {
             broadcast(event: "new_msg", payload: payload(for: item.message, replay: false), into: &actions)
+            if let ticket = item.ticket { actions.append(.answerPublish(ticket: ticket, .stored(id: item.message.id))) }
             guard let sender = item.sender else { continue }
             let response = JSONValue.object([JSONMember("id", .integer(item.message.id))])
             settleReply(for: item.message, from: sender, status: "ok", response: response, into: &actions)

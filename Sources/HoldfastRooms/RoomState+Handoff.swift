@@ -18,6 +18,7 @@ extension RoomState {
             guard let member = members[entry.owner] else { continue }
             seats[member.connectionID] = Seat(member: member, meta: .object(entry.fields), phxRef: entry.ref)
             countByVersion[member.version, default: 0] += 1
+            devicesByUser[member.user, default: 0] += 1
         }
         self.presence = PresenceState(importing: presence)
         for owner in Set(presence.entries.map(\.owner)) where seats[owner] == nil {
@@ -44,7 +45,9 @@ extension RoomState {
             presence: stagedPresence == presenceGeneration ? nil : presence.exportState(),
             awaitingState: Array(awaitingState.keys),
             pending: pending.compactMap { item in
-                item.sender.map {
+                // A message from the server API has no sender; connection ids start at 1, so 0 names none.
+                if item.ticket != nil { return PendingMessage(message: item.message, senderConnectionID: 0, ref: nil) }
+                return item.sender.map {
                     PendingMessage(message: item.message, senderConnectionID: $0.connectionID, ref: item.ref)
                 }
             })

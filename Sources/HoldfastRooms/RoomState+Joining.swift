@@ -20,6 +20,7 @@ extension RoomState {
             seats[member.connectionID] = Seat(member: member, meta: meta, phxRef: phxRef)
             countByVersion[member.version, default: 0] += 1
             actions.append(.admit(member))
+            countDevice(of: member.user, by: 1, into: &actions)
             recordPresenceChange(now: now, into: &actions)
             // presence_state follows at the next presence flush, encoded once for every member that joined
             // within the window: a burst of k joins costs one encode, not k.
@@ -69,6 +70,7 @@ extension RoomState {
         presence.untrackAll(owner: connectionID)
         presenceGeneration &+= 1
         actions.append(.dismiss(connectionID: connectionID))
+        countDevice(of: seat.member.user, by: -1, into: &actions)
         recordPresenceChange(now: now, into: &actions)
     }
 

@@ -64,6 +64,8 @@ public struct RoomState: Sendable {
         var message: ChatMessage
         var sender: Member?
         var ref: String?
+        /// Set for a message from the server API: the caller to answer.
+        var ticket: UInt64? = nil
     }
 
     public let topic: String
@@ -77,6 +79,8 @@ public struct RoomState: Sendable {
     public internal(set) var seats: [UInt64: Seat] = [:]
     /// Members per serializer version, so a broadcast encodes only the versions someone reads.
     var countByVersion: [PhoenixSerializerVersion: Int] = [:]
+    /// Devices (joined connections) per user, for membership counted per user.
+    public internal(set) var devicesByUser: [String: Int] = [:]
     /// Accepted messages not yet handed out for persistence.
     var pending: [Accepted] = []
     var commitScheduled = false
@@ -116,6 +120,7 @@ public struct RoomState: Sendable {
         for seat in previous.seats.values {
             seats[seat.member.connectionID] = seat
             countByVersion[seat.member.version, default: 0] += 1
+            devicesByUser[seat.member.user, default: 0] += 1
             presence.track(owner: seat.member.connectionID, key: seat.member.user, meta: seat.meta, phxRef: seat.phxRef)
         }
         _ = presence.takeDiff()
@@ -140,6 +145,10 @@ public struct RoomState: Sendable {
         case .refuse(let connectionID, let ref, let response):
             guard let member = member(connectionID) else { break }
             queueReply(to: member, ref: ref, status: "error", response: response, into: &actions)
+        case .publish(let request):
+            publish(request, now: now, into: &actions)
+        case .publishEvent(let event, let payload):
+            broadcast(event: event, payload: payload, into: &actions)
         case .typing(let connectionID):
             guard let member = member(connectionID) else { break }
             let payload = JSONValue.object([JSONMember("user", .string(member.user))])

@@ -1,5 +1,6 @@
 import CHoldfast
 import Glibc
+import HoldfastAPI
 import HoldfastAuth
 public import HoldfastConfig
 public import HoldfastCore
@@ -9,6 +10,7 @@ import HoldfastRooms
 import HoldfastTLS
 import HoldfastUpgrade
 import HoldfastWeb
+import HoldfastWebhooks
 public import Logging
 import Synchronization
 
@@ -24,6 +26,7 @@ public final class Server: Sendable {
     let context: ServerContext
     /// This process's binary upgrade (old side); the context offers it to the admin endpoint.
     let binaryUpgrade = BinaryUpgrade()
+    let apiBackend: ServerAPIBackend
     let group: EventLoopGroup
     let state = Mutex<State>(State())
     let systemd = SystemdNotifier(environment: ProcessEnvironment.current())
@@ -34,6 +37,7 @@ public final class Server: Sendable {
         var boundAddress: SocketAddress?
         var boundTLSAddress: SocketAddress?
         var boundAdminAddress: SocketAddress?
+        var boundAPIAddress: SocketAddress?
         var liveness: LivenessPings?
     }
 
@@ -87,8 +91,10 @@ public final class Server: Sendable {
             metrics: metrics, stores: stores,
             historyWriter: try HistoryWriter(
                 path: historyPath, keepPerRoom: configuration.channels.historyPerRoom, logger: logger),
-            deflateLevel: configuration.websocket.deflateLevel, clock: clock)
+            deflateLevel: configuration.websocket.deflateLevel, clock: clock,
+            webhooks: WebhookDispatcher(configuration, logger: logger, wallMilliseconds: clock.wallMilliseconds))
         let rooms = try RoomRegistry(loops: group.loops, services: services)
+        apiBackend = ServerAPIBackend(rooms: rooms)
         let upgrades = HandlerUpgrades(
             registry: plugins, rooms: rooms, logger: logger,
             validator: PluginValidator.sameBinary(
@@ -99,9 +105,14 @@ public final class Server: Sendable {
         let admin = try AdminAccess(
             configuredToken: configuration.admin.token, stateDirectory: configuration.server.stateDirectory,
             binaryVersion: binaryVersion)
+        let notBefore = NotBeforeStore(path: configuration.server.stateDirectory + "/not-before.json")
+        let api = configuration.api.isEnabled ? APIService(
+            configuration: configuration.api, backend: apiBackend, notBefore: notBefore,
+            monotonicMilliseconds: clock.nowMilliseconds, wallMilliseconds: clock.wallMilliseconds) : nil
         self.context = ServerContext(
             configuration: configuration, logger: logger, tls: tls, metrics: metrics, rooms: rooms, secret: secret,
-            admin: admin, upgrades: upgrades, clock: clock, handoff: binaryUpgrade, handoffFault: handoffFault)
+            admin: admin, upgrades: upgrades, clock: clock, handoff: binaryUpgrade, handoffFault: handoffFault,
+            api: api, notBefore: notBefore)
     }
 
     /// `libChatHandlers.so` in the directory of the running executable.
@@ -132,6 +143,9 @@ public final class Server: Sendable {
         var specs = plain.enumerated().map { ListenerSpec(fd: $0.element, kind: .plain, loopIndex: $0.offset) }
         specs += secure.enumerated().map { ListenerSpec(fd: $0.element, kind: .tls, loopIndex: $0.offset) }
         specs.append(ListenerSpec(fd: adminFD, kind: .admin, loopIndex: 0))
+        if configuration.api.isEnabled, let address = configuration.api.listen {
+            specs.append(ListenerSpec(fd: try Socket.listen(on: address, backlog: 256, reusePort: false), kind: .api, loopIndex: 1))
+        }
         let perLoop = prepareLoops()
         try install(specs, perLoop: perLoop)
         group.start()
@@ -177,8 +191,8 @@ public final class Server: Sendable {
             let index = spec.loopIndex % group.loops.count
             let loop = group.loops[index]
             let listener = Listener(
-                fd: spec.fd, isTLS: spec.kind == .tls, isAdmin: spec.kind == .admin, loop: loop, context: context,
-                connections: perLoop[index])
+                fd: spec.fd, isTLS: spec.kind == .tls, isAdmin: spec.kind == .admin, isAPI: spec.kind == .api, loop: loop,
+                context: context, connections: perLoop[index])
             try loop.register(fd: spec.fd, interest: .readable, handler: listener)
             listeners.append((loop, listener))
         }
@@ -191,20 +205,25 @@ public final class Server: Sendable {
             $0.boundAddress = address(.plain)
             $0.boundTLSAddress = address(.tls)
             $0.boundAdminAddress = address(.admin)
+            $0.boundAPIAddress = address(.api)
         }
+        apiBackend.attach(perLoop)
         binaryUpgrade.attach(
             HandoffRuntime(context: context, loops: group.loops, listeners: listeners, connections: perLoop))
     }
 
     /// The log line tests and operators read the addresses from.
     func logAddresses(_ message: Logger.Message) {
-        let (plain, secure, admin) = state.withLock { ($0.boundAddress, $0.boundTLSAddress, $0.boundAdminAddress) }
+        let (plain, secure, admin, api) = state.withLock {
+            ($0.boundAddress, $0.boundTLSAddress, $0.boundAdminAddress, $0.boundAPIAddress)
+        }
         context.logger.info(
             message,
             metadata: [
                 "address": "\(plain.map { "\($0)" } ?? "none")",
                 "tls-address": "\(secure.map { "\($0)" } ?? "off")",
                 "admin-address": "\(admin.map { "\($0)" } ?? "none")",
+                "api-address": "\(api.map { "\($0)" } ?? "off")",
                 "admin-token": "\(context.admin.tokenPath ?? "configured")",
                 "event-loops": "\(group.loops.count)",
                 "max-connections": "\(configuration.server.maxConnections)",
@@ -299,41 +318,8 @@ public final class Server: Sendable {
                 "shutdown timeout reached, closing remaining connections", metadata: ["open": "\(remaining)"])
         }
         group.stopAndJoin()
+        context.rooms.webhooks?.flushForExit()
         context.logger.notice(
             "stopped", metadata: ["accepted-total": "\(context.acceptedConnections.load(ordering: .relaxed))"])
-    }
-}
-
-/// Waits for process signals on a signalfd, so signal handling is ordinary code on one thread.
-public final class SignalWaiter: Sendable {
-    private let fd: Int32
-
-    /// Blocks SIGTERM, SIGINT, SIGUSR2 and SIGHUP in the calling thread (inherited by threads started later) and
-    /// opens a signalfd for them. Call before starting any thread. Also ignores SIGPIPE.
-    public init() throws(SystemError) {
-        signal(SIGPIPE, SIG_IGN)
-        let fd = holdfast_signalfd()
-        guard fd >= 0 else { throw SystemError("signalfd") }
-        self.fd = fd
-    }
-
-    /// Blocks until a signal arrives and returns its number.
-    public func wait() -> Int32 {
-        while true {
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            _ = poll(&poller, 1, -1)
-            let signal = holdfast_signalfd_read(fd)
-            if signal != 0 { return signal }
-        }
-    }
-}
-
-/// The handler plugin cannot be loaded at start.
-struct HandlerStartError: Error, CustomStringConvertible {
-    let path: String
-    let reason: String
-    var description: String {
-        "cannot load the chat handlers from \(path): \(reason). Build them with `swift build` (the ChatHandlers "
-            + "product), or point server.handlers / --handlers at a handler plugin"
     }
 }

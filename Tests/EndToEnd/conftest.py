@@ -41,6 +41,7 @@ class RunningServer:
         self.port = None
         self.tls_port = None
         self.admin_port = None
+        self.api_port = None
         self.listening = threading.Event()
         threading.Thread(target=self._drain, daemon=True).start()
 
@@ -59,6 +60,9 @@ class RunningServer:
                 admin = re.search(r"admin-address=\S*:(\d+)", line)
                 if admin:
                     self.admin_port = int(admin.group(1))
+                api = re.search(r"api-address=\S*:(\d+)", line)
+                if api:
+                    self.api_port = int(api.group(1))
                 self.listening.set()
 
     def log(self) -> str:
@@ -116,6 +120,7 @@ def start_server(extra_env=None, args=None, tmp_path=None) -> RunningServer:
         {
             "HOLDFAST_LISTEN": "127.0.0.1:0",
             "HOLDFAST_ADMIN_LISTEN": "127.0.0.1:0",
+            "HOLDFAST_API_LISTEN": "127.0.0.1:0",
             "HOLDFAST_EVENT_LOOPS": "2",
             "HOLDFAST_LOG_LEVEL": "debug",
         }

@@ -132,6 +132,14 @@ import Testing
                 "websocket.deflate_min_size HOLDFAST_WEBSOCKET_DEFLATE_MIN_SIZE",
                 "cluster.redis_url HOLDFAST_CLUSTER_REDIS_URL", "cluster.node_name HOLDFAST_CLUSTER_NODE_NAME",
                 "cluster.node_timeout_ms HOLDFAST_CLUSTER_NODE_TIMEOUT_MS", "log.level HOLDFAST_LOG_LEVEL",
+                "api.listen HOLDFAST_API_LISTEN", "api.keys HOLDFAST_API_KEYS",
+                "api.max_body_bytes HOLDFAST_API_MAX_BODY_BYTES",
+                "api.rate_limit_per_second HOLDFAST_API_RATE_LIMIT_PER_SECOND",
+                "api.rate_limit_burst HOLDFAST_API_RATE_LIMIT_BURST", "webhooks.url HOLDFAST_WEBHOOKS_URL",
+                "webhooks.secret HOLDFAST_WEBHOOKS_SECRET", "webhooks.client_messages HOLDFAST_WEBHOOKS_CLIENT_MESSAGES",
+                "webhooks.batch_ms HOLDFAST_WEBHOOKS_BATCH_MS", "webhooks.timeout_ms HOLDFAST_WEBHOOKS_TIMEOUT_MS",
+                "webhooks.max_backoff_ms HOLDFAST_WEBHOOKS_MAX_BACKOFF_MS",
+                "webhooks.queue_max_bytes HOLDFAST_WEBHOOKS_QUEUE_MAX_BYTES",
             ])
     }
 

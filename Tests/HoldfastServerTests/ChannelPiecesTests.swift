@@ -1,4 +1,5 @@
 import HoldfastChannels
+import HoldfastHTTP
 import HoldfastJSON
 import HoldfastWeb
 import HoldfastWebSocket

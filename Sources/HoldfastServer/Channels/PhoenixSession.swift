@@ -192,6 +192,16 @@ final class PhoenixSession: MemberEndpoint {
         connection.sendBroadcast(broadcast, version: version)
     }
 
+    /// The server API throws the user out: `phx_close` on every channel, leave the rooms, close with `code`.
+    func disconnect(code: UInt16, reason: String) {
+        for member in joined.values {
+            send(PhoenixMessage(joinRef: member.joinRef, ref: member.joinRef, topic: member.topic, event: "phx_close",
+                payload: .emptyObject))
+        }
+        connectionClosed()
+        connection.closeWebSocket(code: WebSocketCloseCode(rawValue: code), reason: reason)
+    }
+
     /// The socket is gone: leave every room.
     func connectionClosed() {
         for member in joined.values { member.room?.send(.leave(connectionID: member.connectionID)) }

@@ -19,10 +19,7 @@ extension Connection {
             )
             return
         }
-        if isAdmin {
-            handleAdmin(request)
-            return
-        }
+        if isAdmin || isAPI { return isAdmin ? handleAdmin(request) : handleAPI(request) }
         if context.shuttingDown.load(ordering: .relaxed) {
             respond(.plainText(.serviceUnavailable, "shutting down"), keepAlive: false)
             return

@@ -1,3 +1,4 @@
+import HoldfastAPI
 import HoldfastChannels
 import HoldfastCore
 import HoldfastHTTP
@@ -25,7 +26,9 @@ extension Connection {
                         "bad HTTP request",
                         metadata: ["fd": "\(fd)", "status": "\(error.status.rawValue)", "error": "\(error)"]
                     )
-                    respond(HTTPResponse.plainText(error.status, error.description), keepAlive: false)
+                    respond(
+                        isAPI ? APIError.parse(error).response : .plainText(error.status, error.description),
+                        keepAlive: false)
                     return bytes.count
                 }
             case .webSocket(let layer), .webSocketClosing(let layer):

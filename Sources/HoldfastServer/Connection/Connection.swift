@@ -33,6 +33,8 @@ final class Connection: EventHandler {
     let overLimit: Bool
     /// Accepted on the admin listener: only the admin endpoints are served.
     let isAdmin: Bool
+    /// Accepted on the server API's listener: only the API is served.
+    let isAPI: Bool
 
     /// The TLS record layer once the handshake is done: it outlives the HTTP and WebSocket phases (a close frame
     /// or an alert is still sealed while draining), so it is not part of ``state``.
@@ -73,9 +75,10 @@ final class Connection: EventHandler {
 
     init(
         fd: Int32, loop: EventLoop, context: ServerContext, owner: LoopConnections,
-        tlsHandshake: TLSServerHandshake?, overLimit: Bool, isAdmin: Bool = false
+        tlsHandshake: TLSServerHandshake?, overLimit: Bool, isAdmin: Bool = false, isAPI: Bool = false
     ) {
         self.isAdmin = isAdmin
+        self.isAPI = isAPI
         self.fd = fd
         self.loop = loop
         self.context = context
@@ -85,7 +88,7 @@ final class Connection: EventHandler {
         if let tlsHandshake {
             state = .tlsHandshake(tlsHandshake)
         } else {
-            state = .http(HTTPLayer(limits: context.httpLimits))
+            state = .http(HTTPLayer(limits: isAPI ? context.apiHTTPLimits : context.httpLimits))
         }
     }
 
@@ -156,7 +159,7 @@ final class Connection: EventHandler {
         guard phase != .closed else { return }
         handoffGeneration &+= 1
         let session = phoenix
-        context.countOpen(-1, tls: isTLS, admin: isAdmin)
+        context.countOpen(-1, tls: isTLS, admin: isAdmin || isAPI)
         state = .closed
         loop.deregister(fd: fd)
         owner.closeSocket(fd)

@@ -16,6 +16,8 @@ final class Listener: EventHandler, @unchecked Sendable {
     let isTLS: Bool
     /// Serves the admin endpoints instead of the client endpoints.
     let isAdmin: Bool
+    /// Serves the server API.
+    let isAPI: Bool
     unowned let loop: EventLoop
     let context: ServerContext
     let connections: LoopConnections
@@ -26,9 +28,10 @@ final class Listener: EventHandler, @unchecked Sendable {
     private var held = false
 
     init(
-        fd: Int32, isTLS: Bool, isAdmin: Bool = false, loop: EventLoop, context: ServerContext,
-        connections: LoopConnections
+        fd: Int32, isTLS: Bool, isAdmin: Bool = false, isAPI: Bool = false, loop: EventLoop,
+        context: ServerContext, connections: LoopConnections
     ) {
+        self.isAPI = isAPI
         self.fd = fd
         self.isTLS = isTLS
         self.isAdmin = isAdmin
@@ -76,18 +79,18 @@ final class Listener: EventHandler, @unchecked Sendable {
         }
         let open = context.openConnections.wrappingAdd(1, ordering: .relaxed).newValue
         context.acceptedConnections.wrappingAdd(1, ordering: .relaxed)
-        context.metrics.recordAccepted(tls: isTLS, admin: isAdmin)
+        context.metrics.recordAccepted(tls: isTLS, admin: isAdmin || isAPI)
         let connection = Connection(
             fd: client, loop: loop, context: context, owner: connections, tlsHandshake: handshake,
-            overLimit: !isAdmin && open > context.configuration.server.maxConnections, isAdmin: isAdmin
-        )
+            overLimit: !isAdmin && !isAPI && open > context.configuration.server.maxConnections, isAdmin: isAdmin,
+            isAPI: isAPI)
         do {
             try loop.register(fd: client, interest: .readable, handler: connection)
             connections.add(connection)
         } catch {
             context.logger.error("cannot register connection", metadata: ["error": "\(error)"])
             Socket.close(client)
-            context.countOpen(-1, tls: isTLS, admin: isAdmin)
+            context.countOpen(-1, tls: isTLS, admin: isAdmin || isAPI)
         }
     }
 

@@ -1,4 +1,5 @@
 import Glibc
+import HoldfastAPI
 import HoldfastAuth
 import HoldfastChannels
 import HoldfastConfig
@@ -39,14 +40,23 @@ final class ServerContext: Sendable {
     let handoffFault: HandoffFault?
     /// The demo page, the dashboard and `/admin/stats`.
     let web: WebPages
+    /// The server API (nil when off), its request limits, and the per-user token cut-off it keeps.
+    let api: APIService?
+    let apiHTTPLimits: HTTPLimits
+    let notBefore: NotBeforeStore
     private let secret: [UInt8]
     private let connectionIDs = Atomic<UInt64>(0)
 
     init(
         configuration: Configuration, logger: Logger, tls: TLSServerContext?, metrics: ServerMetrics,
         rooms: RoomRegistry, secret: [UInt8], admin: AdminAccess, upgrades: HandlerUpgrades, clock: ServerClock,
-        handoff: any BinaryUpgrading, handoffFault: HandoffFault?
+        handoff: any BinaryUpgrading, handoffFault: HandoffFault?, api: APIService?, notBefore: NotBeforeStore
     ) {
+        self.api = api
+        self.notBefore = notBefore
+        var apiLimits = configuration.http.limits
+        apiLimits.maxBodyBytes = configuration.api.maxBodyBytes
+        self.apiHTTPLimits = apiLimits
         self.clock = clock
         self.handoff = handoff
         self.handoffFault = handoffFault
@@ -92,8 +102,10 @@ extension ServerContext {
     /// configured for local trials.
     func authenticate(_ params: [String: String]) -> Result<String, AuthenticationFailure> {
         if let token = params["token"], !token.isEmpty {
-            switch ConnectToken.verify(token[...], secret: secret, now: clock.wallMilliseconds() / 1000) {
-            case .success(let user): return .success(user)
+            switch ConnectToken.verifyClaims(token[...], secret: secret, now: clock.wallMilliseconds() / 1000) {
+            case .success(let claims) where notBefore.refuses(user: claims.user, issuedAt: claims.issuedAt):
+                return .failure(AuthenticationFailure(reason: "token revoked"))
+            case .success(let claims): return .success(claims.user)
             case .failure(let error): return .failure(AuthenticationFailure(reason: "\(error)"))
             }
         }

@@ -55,7 +55,8 @@ extension HandoffAttempt {
         writer.beforeRecordsMessage = { [self] _ in reach("staging-batch") }
         do {
             for (loop, listener) in runtime.listeners {
-                let kind: ListenerSnapshot.Kind = listener.isAdmin ? .admin : listener.isTLS ? .tls : .plain
+                let kind: ListenerSnapshot.Kind =
+                    listener.isAdmin ? .admin : listener.isAPI ? .api : listener.isTLS ? .tls : .plain
                 try writer.add(state: ListenerSnapshot(kind: kind, loopIndex: loop.index).encode(), fd: listener.fd)
             }
             for loopCopies in copies {

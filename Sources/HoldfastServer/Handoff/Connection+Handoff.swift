@@ -77,7 +77,7 @@ extension Connection {
         let application = state.application
         sealPendingPlaintext()
         return ConnectionSnapshot(
-            loopIndex: loopIndex, isAdmin: isAdmin, overLimit: overLimit, phase: snapshotPhase, deadline: deadline,
+            loopIndex: loopIndex, isAdmin: isAdmin, isAPI: isAPI, overLimit: overLimit, phase: snapshotPhase, deadline: deadline,
             closeWhenFlushed: closeWhenFlushed, inbound: inbound, plainInbound: plainInbound,
             outbound: Array(outbound[outboundOffset...]), tls: tls?.exportState(),
             application: application?.session == nil ? .echo : .phoenix, webSocket: webSocketState,
@@ -99,7 +99,7 @@ extension Connection {
     ) throws(HandoffStateError) -> (Connection, [RoomMember]) {
         let connection = Connection(
             fd: fd, loop: loop, context: context, owner: owner, tlsHandshake: nil, overLimit: snapshot.overLimit,
-            isAdmin: snapshot.isAdmin)
+            isAdmin: snapshot.isAdmin, isAPI: snapshot.isAPI)
         if let state = snapshot.tls {
             do {
                 connection.tls = try TLSRecordLayer(importing: state)

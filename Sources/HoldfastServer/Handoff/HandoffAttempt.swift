@@ -1,3 +1,4 @@
+import HoldfastWebhooks
 import Glibc
 import HoldfastConfig
 import HoldfastCore
@@ -85,7 +86,7 @@ final class HandoffAttempt: @unchecked Sendable {
             if let event = perform(action, completion: completion) { pending += machine.handle(event) }
         }
         // Committed (a stalled wait for ACK, or the finish itself): the new process owns every socket.
-        if case .finished = machine.state { _exit(0) }
+        if case .finished = machine.state { exitHandedOver() }
     }
 
     /// Performs one action; returns its outcome when it has one.
@@ -182,7 +183,7 @@ final class HandoffAttempt: @unchecked Sendable {
         completion(.success(record))
         // Leave without running anything that could touch a socket: the kernel closes our copies of the fds,
         // which the new process keeps open.
-        _exit(0)
+        exitHandedOver()
     }
 
     private func upgradeRecord(acknowledged: Bool) -> UpgradeRecord {
@@ -228,5 +229,14 @@ final class HandoffAttempt: @unchecked Sendable {
 
     func mark(_ step: String, since start: UInt64) {
         timings.append((step, Double(MonotonicClock.nowNanoseconds() - start) / 1e6))
+    }
+}
+
+extension HandoffAttempt {
+    /// Exits once the new process owns everything: the last webhook batch goes to the on-disk queue first (the
+    /// new process opens it when this one is gone).
+    func exitHandedOver() -> Never {
+        context.rooms.webhooks?.flushForExit()
+        _exit(0)
     }
 }

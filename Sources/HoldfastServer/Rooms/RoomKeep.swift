@@ -12,6 +12,8 @@ final class RoomKeep: @unchecked Sendable {
     var state: RoomState?
     /// Set for a room rebuilt from a binary upgrade's handoff; the room's first run imports it.
     var handoffSeed: RoomHandoffSeed?
+    /// Server API publishes waiting for their message to be durable, by ticket.
+    var publishWaiters: [UInt64: @Sendable (PublishOutcome) -> Void] = [:]
     private var endpoints: [UInt64: RoomMember] = [:]
     /// Members grouped by the index of the loop that owns their connection (the fan-out groups).
     private var byLoop: [Int: [UInt64: RoomMember]] = [:]

@@ -1,4 +1,6 @@
+import HoldfastHistory
 import HoldfastJSON
+import HoldfastRooms
 
 /// What a room's mailbox carries; every message is handled on the room's home loop, one at a time.
 enum RoomMessage: Sendable {
@@ -10,6 +12,12 @@ enum RoomMessage: Sendable {
     case chat(connectionID: UInt64, body: String, clientID: JSONValue?, ref: String?)
     /// A typing notice from a member, relayed to the others.
     case typing(connectionID: UInt64)
+    /// Server API: a chat message to store and broadcast; `answer` gets the outcome once it is durable.
+    case publish(PublishRequest, answer: @Sendable (PublishOutcome) -> Void)
+    /// Server API: an event broadcast to the members as is.
+    case publishEvent(event: String, payload: JSONValue)
+    /// Server API: `body` reads the room's state and its loop's history, on the room's loop.
+    case inspect(@Sendable (RoomState, HistoryStore) -> Void)
     /// A member's push was refused by its session: the error reply, in order with the room's replies.
     case refuse(connectionID: UInt64, ref: String?, response: JSONValue)
     /// Internal: make the pending chat messages durable (sent by the room to itself, so it queues behind the

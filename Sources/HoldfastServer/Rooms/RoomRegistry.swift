@@ -1,8 +1,10 @@
+import HoldfastWeb
 import HoldfastActors
 import HoldfastCore
 import HoldfastHistory
 import HoldfastPresence
 import HoldfastRooms
+import HoldfastWebhooks
 import Logging
 import Synchronization
 
@@ -39,6 +41,12 @@ final class RoomRegistry: Sendable {
         return ref
     }
 
+    /// The room of `topic` if it was started (the server API reads rooms without starting them).
+    func existingRoom(_ topic: String) -> ActorRef<RoomMessage>? { refs.withLock { $0[topic] } }
+
+    /// Members per room with members (the server API's room list).
+    var sizes: [(topic: String, members: Int)] { services.metrics.roomSizes.top(Int.max) }
+
     /// Starts the supervised actor of `topic` on its home loop with `keep` and records its ref.
     private func startRoom(
         _ topic: String, keep: RoomKeep, in refs: inout [String: ActorRef<RoomMessage>]
@@ -65,6 +73,9 @@ final class RoomRegistry: Sendable {
         for member in members.values { member.room = ref }
         return ref
     }
+
+    /// The webhook dispatcher rooms report to, if any.
+    var webhooks: WebhookDispatcher? { services.webhooks }
 
     /// The version of the chat handler code in use.
     var handlerVersion: String { services.handler.version }

@@ -3,6 +3,7 @@ import HoldfastCore
 import HoldfastHistory
 import HoldfastRooms
 import HoldfastWeb
+import HoldfastWebhooks
 import Logging
 import Synchronization
 
@@ -45,6 +46,14 @@ final class RoomRuntime: ActorBehavior {
             event = .chat(connectionID: connectionID, body: body, clientID: clientID, ref: ref)
         case .typing(let connectionID):
             event = .typing(connectionID: connectionID)
+        case .publish(let request, let answer):
+            keep.publishWaiters[request.ticket] = answer
+            event = .publish(request)
+        case .publishEvent(let name, let payload):
+            event = .publishEvent(event: name, payload: payload)
+        case .inspect(let body):
+            if let state = keep.state { body(state, services.history(for: context.loop)) }
+            return
         case .refuse(let connectionID, let ref, let response):
             event = .refuse(connectionID: connectionID, ref: ref, response: response)
         case .commitPending:
@@ -84,6 +93,9 @@ final class RoomRuntime: ActorBehavior {
             keep.state = state
         } else if let previous = keep.state {
             keep.state = RoomState(recovering: previous, lastStoredID: try history.lastID(room: topic))
+            // The messages on their way to durability are forgotten: their publishers hear it now.
+            for answer in keep.publishWaiters.values { answer(.failed) }
+            keep.publishWaiters = [:]
             services.logger.notice(
                 "room restarted, presence rebuilt",
                 metadata: ["room": "\(topic)", "restarts": "\(context.restartCount)"])
@@ -155,7 +167,9 @@ final class RoomRuntime: ActorBehavior {
                     room: topic, id: $0.id, user: $0.user, body: $0.body, timestamp: $0.timestamp, clientID: $0.clientID
                 )
             }
+            let (webhooks, room) = (services.webhooks, topic)
             services.historyWriter.submit(stored) { durable in
+                if durable { webhooks?.recordMessages(messages, topic: room) }
                 _ = mailbox.send(.committed(batch: batch, durable: durable))
             }
         case .wakeAt(let deadline):
@@ -174,6 +188,10 @@ final class RoomRuntime: ActorBehavior {
             services.logger.notice("\(text)", metadata: ["room": "\(topic)"])
         case .log(.error, let text):
             services.logger.error("\(text)", metadata: ["room": "\(topic)"])
+        case .answerPublish(let ticket, let outcome):
+            keep.publishWaiters.removeValue(forKey: ticket)?(outcome)
+        case .membership(let change):
+            services.webhooks?.record(WebhookEvent(change, topic: topic, timeMilliseconds: now.wall))
         }
     }
 

@@ -3,6 +3,7 @@ import HoldfastCore
 import HoldfastHistory
 import HoldfastRooms
 import HoldfastWeb
+import HoldfastWebhooks
 import Logging
 import Synchronization
 
@@ -22,13 +23,17 @@ final class RoomServices: @unchecked Sendable {
     /// Set by a binary upgrade around its pause: rooms keep accepted messages pending instead of handing them to
     /// the history writer, so the pause need not wait for an fsync; the new process commits them.
     let commitsHeld = Atomic<Bool>(false)
+    /// Where membership changes and stored messages go as webhook events (nil when no webhook is configured).
+    let webhooks: WebhookDispatcher?
     // One store per loop, indexed by loop index; each is touched only on its loop.
     private let stores: [HistoryStore]
 
     init(
         configuration: RoomConfiguration, handler: any ChatHandler, logger: Logger, metrics: ServerMetrics,
-        stores: [HistoryStore], historyWriter: HistoryWriter, deflateLevel: Int, clock: ServerClock
+        stores: [HistoryStore], historyWriter: HistoryWriter, deflateLevel: Int, clock: ServerClock,
+        webhooks: WebhookDispatcher?
     ) {
+        self.webhooks = webhooks
         self.configuration = configuration
         self.deflateLevel = deflateLevel
         self.handler = handler

@@ -1,9 +1,9 @@
 /// Parses `application/x-www-form-urlencoded` query strings (`a=1&b=two%20words`), the connect params of a
-/// Phoenix socket.
-enum QueryString {
+/// Phoenix socket and the server API's parameters.
+public enum QueryString {
     /// The parameters in order; a repeated name keeps its last value, as Phoenix (Plug) does.
     /// Malformed percent escapes are kept literally rather than refused.
-    static func parse(_ query: Substring) -> [String: String] {
+    public static func parse(_ query: Substring) -> [String: String] {
         var result: [String: String] = [:]
         for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -15,7 +15,7 @@ enum QueryString {
     }
 
     /// Decodes `+` as space and `%XX` escapes; invalid UTF-8 becomes U+FFFD.
-    static func decode(_ text: Substring) -> String {
+    public static func decode(_ text: Substring) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
         var iterator = Array(text.utf8)[...]

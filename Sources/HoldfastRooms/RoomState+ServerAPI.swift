@@ -1,0 +1,45 @@
+public import HoldfastJSON
+
+extension RoomState {
+    /// A message from the server API: the handler checks it as a member's, the room numbers it, and it is
+    /// broadcast and answered once durable, in order with the members' messages.
+    mutating func publish(_ request: PublishRequest, now: RoomInstant, into actions: inout [RoomAction]) {
+        if let problem = handler.validateMessage(topic: topic, user: request.user, body: request.body) {
+            actions.append(.answerPublish(ticket: request.ticket, .refused(problem)))
+            return
+        }
+        lastID += 1
+        let message = ChatMessage(
+            id: lastID, user: request.user, body: request.body, timestamp: now.wall, clientID: request.clientID)
+        pending.append(Accepted(message: message, sender: nil, ref: nil, ticket: request.ticket))
+        if !commitScheduled {
+            commitScheduled = true
+            actions.append(.scheduleCommit)
+        }
+    }
+
+    /// Counts a device of `user` in (`delta` 1) or out (-1) and reports the membership changes per user.
+    mutating func countDevice(of user: String, by delta: Int, into actions: inout [RoomAction]) {
+        let before = devicesByUser[user, default: 0]
+        let after = max(0, before + delta)
+        devicesByUser[user] = after > 0 ? after : nil
+        if before == 0 && after > 0 {
+            if devicesByUser.count == 1 { actions.append(.membership(.occupied)) }
+            actions.append(.membership(.memberAdded(user: user)))
+        } else if before > 0 && after == 0 {
+            actions.append(.membership(.memberRemoved(user: user)))
+            if devicesByUser.isEmpty { actions.append(.membership(.vacated)) }
+        }
+    }
+
+    /// `{"clients": joined connections, "users": distinct users}`.
+    public func presenceStats() -> JSONValue {
+        .object([
+            JSONMember("clients", .integer(Int64(seats.count))),
+            JSONMember("users", .integer(Int64(devicesByUser.count))),
+        ])
+    }
+
+    /// A stored message as members receive it in `new_msg`.
+    public func messagePayload(_ message: ChatMessage) -> JSONValue { payload(for: message, replay: true) }
+}

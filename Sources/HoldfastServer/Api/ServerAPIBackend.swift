@@ -1,0 +1,105 @@
+import HoldfastAPI
+import HoldfastActors
+import HoldfastCore
+import HoldfastHTTP
+import HoldfastHistory
+import HoldfastJSON
+import HoldfastRooms
+import Synchronization
+
+/// The server API on this node: rooms through their mailboxes, sockets through their loops. A cluster would
+/// put its fan-out here (a publish to the room's node, a disconnect to every node).
+final class ServerAPIBackend: APIBackend {
+    private let registry: RoomRegistry
+    private let tickets = Atomic<UInt64>(0)
+    /// Each loop's connections, once the listeners are installed (start or takeover).
+    private let loops = Mutex<[(EventLoop, LoopConnections)]>([])
+
+    init(rooms: RoomRegistry) { registry = rooms }
+
+    func attach(_ perLoop: [LoopConnections]) { loops.withLock { $0 = Array(zip(registry.eventLoops, perLoop)) } }
+
+    func publishMessage(
+        topic: String, user: String, body: String, clientID: String?,
+        completion: @escaping @Sendable (Result<Int64, APIError>) -> Void
+    ) {
+        let request = PublishRequest(
+            user: user, body: body, clientID: clientID, ticket: tickets.wrappingAdd(1, ordering: .relaxed).newValue)
+        let sent = registry.room(topic)?.send(
+            .publish(request) { outcome in
+                switch outcome {
+                case .stored(let id): completion(.success(id))
+                case .refused(let reason): completion(.failure(APIError(.unprocessableContent, "refused", reason)))
+                case .failed:
+                    completion(.failure(APIError(.serviceUnavailable, "not_stored", "message not stored, try again")))
+                }
+            })
+        if sent != true { completion(.failure(.roomUnavailable(topic))) }
+    }
+
+    func broadcastEvent(topic: String, event: String, payload: JSONValue) {
+        _ = registry.existingRoom(topic)?.send(.publishEvent(event: event, payload: payload))
+    }
+
+    func presence(topic: String, completion: @escaping @Sendable (JSONValue) -> Void) {
+        inspect(topic, empty: .emptyObject, completion) { state, _ in state.presencePayload }
+    }
+
+    func presenceStats(topic: String, completion: @escaping @Sendable (JSONValue) -> Void) {
+        let empty = JSONValue.object([JSONMember("clients", .integer(0)), JSONMember("users", .integer(0))])
+        inspect(topic, empty: empty, completion) { state, _ in state.presenceStats() }
+    }
+
+    func history(
+        topic: String, sinceID: Int64, limit: Int, completion: @escaping @Sendable (Result<JSONValue, APIError>) -> Void
+    ) {
+        let sent = registry.room(topic)?.send(
+            .inspect { state, store in
+                guard let found = try? store.messages(room: topic, after: sinceID, limit: limit) else {
+                    return completion(
+                        .failure(APIError(.serviceUnavailable, "history_unavailable", "history read failed")))
+                }
+                let messages = found.messages.map {
+                    state.messagePayload(
+                        ChatMessage(
+                            id: $0.id, user: $0.user, body: $0.body, timestamp: $0.timestamp, clientID: $0.clientID))
+                }
+                completion(
+                    .success(
+                        .object([
+                            JSONMember("messages", .array(messages)), JSONMember("last_id", .integer(state.lastID)),
+                        ])))
+            })
+        if sent != true { completion(.failure(.roomUnavailable(topic))) }
+    }
+
+    func disconnect(user: String, code: UInt16, reason: String, completion: @escaping @Sendable (Int) -> Void) {
+        let all = loops.withLock { $0 }
+        let tally = Mutex((closed: 0, loopsLeft: all.count))
+        if all.isEmpty { return completion(0) }
+        for (loop, connections) in all {
+            loop.execute {
+                let mine = connections.connections.filter { $0.phase == .webSocket && $0.phoenix?.user == user }
+                for connection in mine { connection.phoenix?.disconnect(code: code, reason: reason) }
+                let done = tally.withLock {
+                    $0.closed += mine.count
+                    $0.loopsLeft -= 1
+                    return $0.loopsLeft == 0 ? $0.closed : nil
+                }
+                if let done { completion(done) }
+            }
+        }
+    }
+
+    func rooms() -> [(topic: String, members: Int)] { registry.sizes }
+
+    /// Runs `read` on the room's loop if the room was started; `empty` otherwise.
+    private func inspect(
+        _ topic: String, empty: JSONValue, _ completion: @escaping @Sendable (JSONValue) -> Void,
+        read: @escaping @Sendable (RoomState, HistoryStore) -> JSONValue
+    ) {
+        guard let room = registry.existingRoom(topic), room.send(.inspect({ completion(read($0, $1)) })) else {
+            return completion(empty)
+        }
+    }
+}
