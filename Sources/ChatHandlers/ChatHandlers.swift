@@ -5,7 +5,8 @@ import Synchronization
 ///
 /// A channel handler (handler API 2): joins of `room:*` topics with an object payload (an optional integer
 /// `last_seen_id`), presence metas `{device, online_at}` (plus `last_read` after a `read`), messages of 1 to
-/// 8 KiB, `new_msg` payloads `{id, user, body, ts, client_id?}`, `typing`, `react` and `read`. State: the number of messages stored per room since the
+/// 8 KiB, `new_msg` payloads `{id, user, body, ts, client_id?}`, `typing`, `react` and `read`. State: the number
+/// of messages stored per room since the
 /// handlers were first started, carried across upgrades.
 public final class ChatHandlersFactory: HandlerFactory {
     public static let version = "1.0.0"
@@ -89,7 +90,9 @@ final class ChatRoomHandler: ChannelHandler {
     func handleIn(event: String, payload: HandlerValue, context: inout ChannelContext) -> [ChannelAction] {
         switch event {
         case "new_msg":
-            guard let body = payload["body"]?.stringValue else { return [.reply(status: "error", payload: .reason("body must be a string"))] }
+            guard let body = payload["body"]?.stringValue else {
+                return [.reply(status: "error", payload: .reason("body must be a string"))]
+            }
             if let problem = validateMessage(topic: context.topic, user: context.user, body: body) {
                 return [.reply(status: "error", payload: .reason(problem))]
             }

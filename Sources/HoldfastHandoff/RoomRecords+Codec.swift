@@ -102,7 +102,9 @@ extension RoomSnapshot {
             var assigns: [UInt64: JSONValue] = [:]
             for _ in 0..<(try input.count()) { assigns[try input.unsigned()] = try parseValue(try input.data()) }
             var timers: [HandlerTimer] = []
-            for _ in 0..<(try input.count()) { timers.append(HandlerTimer(due: try input.signed(), tag: try input.string())) }
+            for _ in 0..<(try input.count()) {
+                timers.append(HandlerTimer(due: try input.signed(), tag: try input.string()))
+            }
             handler = HandlerValues(version: version, state: state, assigns: assigns, timers: timers)
         }
         try input.expectEnd()

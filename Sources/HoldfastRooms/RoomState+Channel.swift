@@ -141,7 +141,8 @@ extension RoomState {
         switch origin {
         case .member(let sender, let ref):
             lastID += 1
-            let message = ChatMessage(id: lastID, user: sender.user, body: body, timestamp: now.wall, clientID: clientID)
+            let message = ChatMessage(
+                id: lastID, user: sender.user, body: body, timestamp: now.wall, clientID: clientID)
             pending.append(Accepted(message: message, sender: sender, ref: ref))
             awaitDurability(of: message, from: sender, ref: ref)
         case .publish(let request):
@@ -170,11 +171,11 @@ extension RoomState {
             return
         }
         for seat in seats.values where !except.contains(seat.member.connectionID) {
-            guard let shaped = handler.handleOut(event: event, payload: payload, member: seat.member, assigns: seat.assigns)
-            else { continue }
             let member = seat.member
-            actions.append(
-                .push(member, PhoenixMessage(joinRef: member.joinRef, ref: nil, topic: topic, event: event, payload: shaped)))
+            guard let shaped = handler.handleOut(event: event, payload: payload, member: member, assigns: seat.assigns)
+            else { continue }
+            let message = PhoenixMessage(joinRef: member.joinRef, ref: nil, topic: topic, event: event, payload: shaped)
+            actions.append(.push(member, message))
         }
     }
 

@@ -166,7 +166,8 @@ public struct RoomState: Sendable {
         case .chat(let connectionID, let body, let clientID, let ref):
             var members = [JSONMember("body", .string(body))]
             if let clientID { members.append(JSONMember("client_id", clientID)) }
-            handleIn(from: connectionID, event: "new_msg", payload: .object(members), ref: ref, now: now, into: &actions)
+            handleIn(
+                from: connectionID, event: "new_msg", payload: .object(members), ref: ref, now: now, into: &actions)
         case .handleIn(let connectionID, let event, let payload, let ref):
             handleIn(from: connectionID, event: event, payload: payload, ref: ref, now: now, into: &actions)
         case .refuse(let connectionID, let ref, let response):

@@ -92,7 +92,7 @@ public final class Server: Sendable {
                 registry: plugins, budgetMilliseconds: configuration.upgrade.handlerCallBudgetMilliseconds
             ) { [logger] call, nanoseconds in
                 metrics.slowHandlerCalls.add()
-                logger.warning("handler call over budget", metadata: ["call": "\(call)", "ms": "\(nanoseconds / 1_000_000)"])
+                logger.warning("handler call over budget", metadata: ["call": "\(call)", "ns": "\(nanoseconds)"])
             }, logger: logger,
             metrics: metrics, stores: stores,
             historyWriter: try HistoryWriter(

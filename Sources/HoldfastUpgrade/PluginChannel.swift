@@ -121,7 +121,8 @@ public final class PluginChannel: RoomChannel, Sendable {
         let shaped = timed("handleOut") {
             channel.handleOut(
                 event: event, payload: HandlerValue(payload),
-                member: ChannelMember(connectionID: member.connectionID, user: member.user, assigns: HandlerValue(assigns)))
+                member: ChannelMember(
+                    connectionID: member.connectionID, user: member.user, assigns: HandlerValue(assigns)))
         }
         return shaped.map(JSONValue.init)
     }
@@ -163,17 +164,21 @@ public final class PluginChannel: RoomChannel, Sendable {
         }
         let stored = ChannelMessage(
             id: message.id, user: message.user, body: message.body, timestamp: message.timestamp, clientID: clientID)
-        return JSONValue(timed("render") { channel.render(message: stored, delivery: delivery, context: Self.pluginContext(context)) })
+        let plugin = Self.pluginContext(context)
+        return JSONValue(timed("render") { channel.render(message: stored, delivery: delivery, context: plugin) })
     }
 
     public func migrateRoomState(fromVersion: String, _ state: JSONValue) throws -> JSONValue {
         guard let channel = current.channel else { return state }
-        return JSONValue(try timed("migrateRoomState") { try channel.migrateRoomState(fromVersion: fromVersion, HandlerValue(state)) })
+        let value = HandlerValue(state)
+        return JSONValue(
+            try timed("migrateRoomState") { try channel.migrateRoomState(fromVersion: fromVersion, value) })
     }
 
     public func migrateAssigns(fromVersion: String, _ assigns: JSONValue) throws -> JSONValue {
         guard let channel = current.channel else { return assigns }
-        return JSONValue(try timed("migrateAssigns") { try channel.migrateAssigns(fromVersion: fromVersion, HandlerValue(assigns)) })
+        let value = HandlerValue(assigns)
+        return JSONValue(try timed("migrateAssigns") { try channel.migrateAssigns(fromVersion: fromVersion, value) })
     }
 
     // MARK: Conversions
