@@ -116,7 +116,8 @@ public enum ChannelAction: Sendable, Equatable {
     case updatePresence(meta: HandlerValue)
     /// Calls ``ChannelHandler/handleInfo(tag:context:)`` with `tag` after this many milliseconds, on the room.
     case scheduleTimer(tag: String, afterMilliseconds: Int64)
-    /// Removes every socket of `user` from the room: each gets `phx_close` with `{"reason": reason}`.
+    /// Removes every socket of `user` from the room: each gets `phx_close` (`reason` is for the log; the
+    /// close payload is Phoenix's, empty).
     case kick(user: String, reason: String)
     /// Closes the room's channel for every member (``ChannelHandler/terminate(reason:context:)`` is called once).
     case stop(reason: String)
