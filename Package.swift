@@ -123,7 +123,7 @@ let package = Package(
         .target(
             name: "HoldfastHandoff",
             dependencies: [
-                "CHoldfast", "HoldfastCore", "HoldfastBytes", "HoldfastWebSocket", "HoldfastChannels",
+                "CHoldfast", "HoldfastCore", "HoldfastBytes", "HoldfastJSON", "HoldfastWebSocket", "HoldfastChannels",
                 "HoldfastPresence", "HoldfastRooms",
             ],
             swiftSettings: strictSettings
@@ -192,7 +192,7 @@ let package = Package(
         .target(
             name: "HoldfastUpgrade",
             dependencies: [
-                "CHoldfast", "HoldfastCore", "HoldfastJSON",
+                "CHoldfast", "HoldfastCore", "HoldfastJSON", "HoldfastRooms",
                 .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
             ],
             swiftSettings: strictSettings

@@ -3,9 +3,10 @@ import Synchronization
 
 /// Holdfast's default chat handlers, version 1.0.0, built as `libChatHandlers.so` and loaded by the host.
 ///
-/// Behaviour matches the server's built-in handler: joins of `room:*` topics with an object payload (an
-/// optional integer `last_seen_id`), presence metas `{device, online_at}`, messages of 1 to 8 KiB, `new_msg`
-/// payloads `{id, user, body, ts, client_id?}`. State: the number of messages stored per room since the
+/// A channel handler (handler API 2): joins of `room:*` topics with an object payload (an optional integer
+/// `last_seen_id`), presence metas `{device, online_at}` (plus `last_read` after a `read`), messages of 1 to
+/// 8 KiB, `new_msg` payloads `{id, user, body, ts, client_id?}`, `typing`, `react` and `read`. State: the number
+/// of messages stored per room since the
 /// handlers were first started, carried across upgrades.
 public final class ChatHandlersFactory: HandlerFactory {
     public static let version = "1.0.0"
@@ -60,10 +61,16 @@ enum ChatHandlersState {
     }
 }
 
-/// The v1 handler: shared by every room of the process, so its counters sit behind a lock.
-final class ChatRoomHandler: RoomHandler {
+/// The handler: shared by every room of the process, so its counters sit behind a lock. A channel handler
+/// (handler API 2) for `room:*`; `new_msg` and `typing` behave exactly as they did under API 1.
+///
+/// Room state (a value the room keeps): `{"reactions": {"<id>": {"<emoji>": [user, …]}}}` for the most recent
+/// ``maxReactedMessages`` messages reacted to. Assigns: the socket's presence meta, so `read` can extend it.
+final class ChatRoomHandler: ChannelHandler {
     /// Longest accepted message body, in bytes.
     let maxBodyBytes = 8 * 1024
+    /// Messages whose reactions the room keeps.
+    let maxReactedMessages = 200
     private let counters: Mutex<[String: Int64]>
 
     init(counters: [String: Int64]) {
@@ -71,6 +78,93 @@ final class ChatRoomHandler: RoomHandler {
     }
 
     var version: String { ChatHandlersFactory.version }
+    var topicPattern: String { "room:*" }
+
+    func join(topic: String, user: String, params: HandlerValue, context: inout ChannelContext) -> ChannelJoinResult {
+        switch authorizeJoin(topic: topic, user: user, payload: params, now: context.now) {
+        case .allow(let meta): return .allow(reply: .null, presenceMeta: meta, assigns: meta)
+        case .deny(let reason): return .deny(reason: reason)
+        }
+    }
+
+    func handleIn(event: String, payload: HandlerValue, context: inout ChannelContext) -> [ChannelAction] {
+        switch event {
+        case "new_msg":
+            guard let body = payload["body"]?.stringValue else {
+                return [.reply(status: "error", payload: .reason("body must be a string"))]
+            }
+            if let problem = validateMessage(topic: context.topic, user: context.user, body: body) {
+                return [.reply(status: "error", payload: .reason(problem))]
+            }
+            return [.store(ChannelMessage(user: context.user, body: body, clientID: payload["client_id"]))]
+        case "typing":
+            return [.broadcastFrom(event: "typing", payload: .object([HandlerMember("user", .string(context.user))]))]
+        case "react":
+            return react(payload, context: &context)
+        case "read":
+            guard let upTo = payload["up_to"]?.intValue, upTo >= 0 else {
+                return [.reply(status: "error", payload: .reason("up_to must be a message id"))]
+            }
+            let previous = context.assigns["last_read"]?.intValue ?? -1
+            guard upTo > previous, case .object(var meta) = context.assigns else {
+                return [.reply(status: "ok", payload: .object([HandlerMember("last_read", .int(max(previous, upTo)))]))]
+            }
+            meta.removeAll { $0.key == "last_read" }
+            meta.append(HandlerMember("last_read", .int(upTo)))
+            context.assigns = .object(meta)
+            return [
+                .updatePresence(meta: .object(meta)),
+                .reply(status: "ok", payload: .object([HandlerMember("last_read", .int(upTo))])),
+            ]
+        default:
+            return [.reply(status: "error", payload: .reason("unknown event"))]
+        }
+    }
+
+    /// Adds the user's reaction (once per user, message and emoji) and broadcasts the new count.
+    private func react(_ payload: HandlerValue, context: inout ChannelContext) -> [ChannelAction] {
+        guard let id = payload["id"]?.intValue, id > 0 else {
+            return [.reply(status: "error", payload: .reason("id must be a message id"))]
+        }
+        guard let emoji = payload["emoji"]?.stringValue, !emoji.isEmpty, emoji.utf8.count <= 32 else {
+            return [.reply(status: "error", payload: .reason("emoji must be a short string"))]
+        }
+        let key = String(id)
+        var messages = context.roomState["reactions"]?.objectMembers ?? []
+        var emojis = messages.first { $0.key == key }?.value.objectMembers ?? []
+        var users = emojis.first { $0.key == emoji }.flatMap { member -> [HandlerValue]? in
+            if case .array(let users) = member.value { return users }
+            return nil
+        } ?? []
+        if !users.contains(.string(context.user)) { users.append(.string(context.user)) }
+        emojis.removeAll { $0.key == emoji }
+        emojis.append(HandlerMember(emoji, .array(users)))
+        messages.removeAll { $0.key == key }
+        messages.append(HandlerMember(key, .object(emojis)))
+        if messages.count > maxReactedMessages { messages.removeFirst(messages.count - maxReactedMessages) }
+        context.roomState = .object([HandlerMember("reactions", .object(messages))])
+        let count = HandlerValue.int(Int64(users.count))
+        return [
+            .reply(status: "ok", payload: .object([HandlerMember("count", count)])),
+            .broadcast(
+                event: "reaction",
+                payload: .object([
+                    HandlerMember("id", .int(id)), HandlerMember("emoji", .string(emoji)),
+                    HandlerMember("user", .string(context.user)), HandlerMember("count", count),
+                ])),
+        ]
+    }
+
+    /// `{id, user, body, ts, client_id?}`; a live one (broadcast once, when durable) is counted.
+    func render(message: ChannelMessage, delivery: MessageDelivery, context: ChannelContext) -> HandlerValue {
+        if delivery == .live { counters.withLock { $0[context.topic, default: 0] += 1 } }
+        var members = [
+            HandlerMember("id", .int(message.id)), HandlerMember("user", .string(message.user)),
+            HandlerMember("body", .string(message.body)), HandlerMember("ts", .int(message.timestamp)),
+        ]
+        if let clientID = message.clientID { members.append(HandlerMember("client_id", clientID)) }
+        return .object(members)
+    }
 
     func authorizeJoin(topic: String, user: String, payload: HandlerValue, now: Int64) -> HandlerJoinDecision {
         guard topic.hasPrefix("room:"), topic.utf8.count > 5, topic.utf8.count <= 200 else {
@@ -89,19 +183,6 @@ final class ChatRoomHandler: RoomHandler {
         if body.isEmpty { return "empty message" }
         if body.utf8.count > maxBodyBytes { return "message too long" }
         return nil
-    }
-
-    func messagePayload(
-        topic: String, id: Int64, user: String, body: String, timestamp: Int64, clientID: HandlerValue?,
-        delivery: MessageDelivery
-    ) -> HandlerValue {
-        if delivery == .live { counters.withLock { $0[topic, default: 0] += 1 } }
-        var members = [
-            HandlerMember("id", .int(id)), HandlerMember("user", .string(user)), HandlerMember("body", .string(body)),
-            HandlerMember("ts", .int(timestamp)),
-        ]
-        if let clientID { members.append(HandlerMember("client_id", clientID)) }
-        return .object(members)
     }
 
     func exportState() -> [UInt8] {

@@ -93,6 +93,8 @@ extension Configuration {
         /// How long the handler swap itself may keep the rooms suspended (export, migrate, build) before it is
         /// abandoned and the rooms resume with the current handler.
         public var handlerSwapTimeoutMilliseconds = 5_000
+        /// A channel-handler call longer than this is logged and counted (`holdfast_handler_slow_calls_total`).
+        public var handlerCallBudgetMilliseconds = 50
     }
 
     /// `[admin]`.

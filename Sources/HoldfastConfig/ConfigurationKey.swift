@@ -146,6 +146,7 @@ extension ConfigurationKey {
         .integer(
             "upgrade", "plugin_validation_timeout_ms", 100...120_000, \.upgrade.pluginValidationTimeoutMilliseconds),
         .integer("upgrade", "handler_swap_timeout_ms", 100...120_000, \.upgrade.handlerSwapTimeoutMilliseconds),
+        .integer("upgrade", "handler_call_budget_ms", 1...60_000, \.upgrade.handlerCallBudgetMilliseconds),
         .address("admin", "listen", \.admin.listen),
         .string("admin", "token", \.admin.token),
         .address("tls", "listen", \.tls.listen),

@@ -1,4 +1,5 @@
 public import HoldfastBytes
+import HoldfastJSON
 import HoldfastPresence
 public import HoldfastRooms
 
@@ -55,6 +56,22 @@ extension RoomSnapshot {
             out.unsigned(item.senderConnectionID)
             out.optionalString(item.ref)
         }
+        // A trailing section, only for rooms whose handler keeps values: other rooms' records stay byte for byte
+        // those of builds without channel handlers, so upgrades between such builds work both ways.
+        if let handler {
+            out.string(handler.version)
+            out.data(JSON.encode(handler.state))
+            out.unsigned(UInt64(handler.assigns.count))
+            for (id, assigns) in handler.assigns {
+                out.unsigned(id)
+                out.data(JSON.encode(assigns))
+            }
+            out.unsigned(UInt64(handler.timers.count))
+            for timer in handler.timers {
+                out.signed(timer.due)
+                out.string(timer.tag)
+            }
+        }
         return out.bytes
     }
 
@@ -78,9 +95,28 @@ extension RoomSnapshot {
             pending.append(PendingMessage(
                 message: message, senderConnectionID: try input.unsigned(), ref: try input.optionalString()))
         }
+        var handler: HandlerValues?
+        if !input.isAtEnd {
+            let version = try input.string()
+            let state = try parseValue(try input.data())
+            var assigns: [UInt64: JSONValue] = [:]
+            for _ in 0..<(try input.count()) { assigns[try input.unsigned()] = try parseValue(try input.data()) }
+            var timers: [HandlerTimer] = []
+            for _ in 0..<(try input.count()) {
+                timers.append(HandlerTimer(due: try input.signed(), tag: try input.string()))
+            }
+            handler = HandlerValues(version: version, state: state, assigns: assigns, timers: timers)
+        }
         try input.expectEnd()
-        self.init(topic: topic, lastID: lastID, presence: presence, awaitingState: awaiting, pending: pending)
+        self.init(
+            topic: topic, lastID: lastID, presence: presence, awaitingState: awaiting, pending: pending,
+            handler: handler)
     }
+}
+
+/// A handler value carried as JSON text.
+private func parseValue(_ bytes: [UInt8]) throws(ByteReadError) -> JSONValue {
+    do { return try JSON.parse(bytes) } catch { throw ByteReadError.invalid("handler value: \(error)") }
 }
 
 /// A room's presence bytes, with the topic in the error.

@@ -9,6 +9,8 @@ public enum RoomAction: Sendable, Equatable {
     case dismiss(connectionID: UInt64)
     /// Answer a join: the reply, then the `extra` pushes (missed messages for a recovering client).
     case finishJoin(Member, ref: String?, result: JoinResult, extra: [PhoenixMessage])
+    /// The room closed the member's channel (a kick, a stop): it gets `phx_close`; a `dismiss` follows.
+    case close(Member, reason: String)
     /// Reply to a member's push (a chat message's ok with its id, or an error).
     case reply(Member, ref: String?, status: String, response: JSONValue)
     /// One push to one member.

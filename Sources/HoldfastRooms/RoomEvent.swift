@@ -11,6 +11,8 @@ public enum RoomEvent: Sendable {
     case chat(connectionID: UInt64, body: String, clientID: JSONValue?, ref: String?)
     /// A typing notice from a member, relayed to the others.
     case typing(connectionID: UInt64)
+    /// Any other client event of a member, for the channel handler (``RoomChannel/handleIn(event:payload:context:)``).
+    case handleIn(connectionID: UInt64, event: String, payload: JSONValue, ref: String?)
     /// A chat message from the server API: checked, numbered, stored and broadcast like a member's, then
     /// answered with ``RoomAction/answerPublish(ticket:_:)``.
     case publish(PublishRequest)
@@ -26,7 +28,7 @@ public enum RoomEvent: Sendable {
     case commitDue(held: Bool)
     /// The batch handed out by ``RoomAction/persist(batch:messages:)`` is durable, or failed.
     case committed(batch: Int, durable: Bool)
-    /// The time asked for by ``RoomAction/wakeAt(_:)`` came: the presence window ends.
+    /// The time asked for by ``RoomAction/wakeAt(_:)`` came: the presence window ends, or a handler timer is due.
     case timer
     /// The room's actor restarted after a failure; the state was rebuilt with
     /// ``RoomState/init(recovering:lastStoredID:)``: every member gets the presence again.

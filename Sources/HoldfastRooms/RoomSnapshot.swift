@@ -1,3 +1,4 @@
+public import HoldfastJSON
 public import HoldfastPresence
 
 /// A room at rest, for a binary upgrade: message numbering, who awaits `presence_state`, and its presence
@@ -13,16 +14,37 @@ public struct RoomSnapshot: Sendable, Equatable {
     public var awaitingState: [UInt64]
     /// Messages accepted (numbered) but not yet durable: the new process commits and acknowledges them.
     public var pending: [PendingMessage]
+    /// The channel handler's values (API 2): the room's state, the members' assigns and the timers, with the
+    /// handler version that wrote them (the new process migrates them if its version differs).
+    public var handler: HandlerValues?
 
     public init(
         topic: String, lastID: Int64, presence: PresenceSnapshot?, awaitingState: [UInt64],
-        pending: [PendingMessage] = []
+        pending: [PendingMessage] = [], handler: HandlerValues? = nil
     ) {
         self.topic = topic
         self.lastID = lastID
         self.presence = presence
         self.awaitingState = awaitingState
         self.pending = pending
+        self.handler = handler
+    }
+}
+
+/// A room's channel-handler values as they cross a binary upgrade.
+public struct HandlerValues: Sendable, Equatable {
+    public var version: String
+    public var state: JSONValue
+    /// Per member (connection id), only non-null assigns.
+    public var assigns: [UInt64: JSONValue]
+    /// Due times are on the old process's monotonic clock; the new one rebases them on its own.
+    public var timers: [HandlerTimer]
+
+    public init(version: String, state: JSONValue, assigns: [UInt64: JSONValue], timers: [HandlerTimer]) {
+        self.version = version
+        self.state = state
+        self.assigns = assigns
+        self.timers = timers
     }
 }
 

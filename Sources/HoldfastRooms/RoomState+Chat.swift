@@ -3,30 +3,6 @@ import HoldfastJSON
 import HoldfastPresence
 
 extension RoomState {
-    /// A chat message: the handler checks it, the room numbers it and queues it; it is broadcast and
-    /// acknowledged once durable.
-    mutating func chat(
-        from connectionID: UInt64, body: String, clientID: JSONValue?, ref: String?, now: RoomInstant,
-        into actions: inout [RoomAction]
-    ) {
-        guard let sender = member(connectionID) else { return }
-        if let problem = handler.validateMessage(topic: topic, user: sender.user, body: body) {
-            let response = JSONValue.object([JSONMember("reason", .string(problem))])
-            queueReply(to: sender, ref: ref, status: "error", response: response, into: &actions)
-            return
-        }
-        lastID += 1
-        let message = ChatMessage(
-            id: lastID, user: sender.user, body: body, timestamp: now.wall, clientID: clientID?.stringValue)
-        pending.append(Accepted(message: message, sender: sender, ref: ref))
-        awaitDurability(of: message, from: sender, ref: ref)
-        if !commitScheduled {
-            commitScheduled = true
-            // Behind the messages already in the mailbox: one transaction for all of them.
-            actions.append(.scheduleCommit)
-        }
-    }
-
     /// Hands the pending messages out for persistence (the server groups batches of many rooms into one
     /// transaction). While commits are held they stay pending.
     mutating func commitDue(held: Bool, into actions: inout [RoomAction]) {
@@ -54,7 +30,8 @@ extension RoomState {
             return
         }
         for item in batch {
-            broadcast(event: "new_msg", payload: payload(for: item.message, replay: false), into: &actions)
+            channelBroadcast(
+                event: "new_msg", payload: payload(for: item.message, replay: false), except: [], into: &actions)
             if let ticket = item.ticket { actions.append(.answerPublish(ticket: ticket, .stored(id: item.message.id))) }
             guard let sender = item.sender else { continue }
             let response = JSONValue.object([JSONMember("id", .integer(item.message.id))])

@@ -10,15 +10,23 @@ extension RoomState {
     /// had closed here; ``RoomEvent/resumeAfterHandoff`` then flushes that change.
     public init(
         importing snapshot: RoomSnapshot, presence: PresenceSnapshot, members: [UInt64: Member],
-        configuration: RoomConfiguration, handler: any ChatHandler
+        configuration: RoomConfiguration, handler: any RoomChannel
     ) {
-        self.init(topic: snapshot.topic, configuration: configuration, handler: handler, lastID: snapshot.lastID)
+        self.init(topic: snapshot.topic, configuration: configuration, channel: handler, lastID: snapshot.lastID)
         // Each member tracked one meta under its phx_ref when it joined.
         for entry in presence.entries {
             guard let member = members[entry.owner] else { continue }
             seats[member.connectionID] = Seat(member: member, meta: .object(entry.fields), phxRef: entry.ref)
             countByVersion[member.version, default: 0] += 1
             devicesByUser[member.user, default: 0] += 1
+        }
+        if let values = snapshot.handler {
+            handlerState = values.state
+            handlerStateVersion = values.version
+            for (id, assigns) in values.assigns { seats[id]?.assigns = assigns }
+            // Carried as time left: ``RoomEvent/resumeAfterHandoff`` rebases them on this process's clock.
+            handlerTimers = values.timers
+            timersRelative = !values.timers.isEmpty
         }
         self.presence = PresenceState(importing: presence)
         for owner in Set(presence.entries.map(\.owner)) where seats[owner] == nil {
@@ -37,9 +45,26 @@ extension RoomState {
         }
     }
 
+    /// A handed-over room served by an API 1 handler.
+    public init(
+        importing snapshot: RoomSnapshot, presence: PresenceSnapshot, members: [UInt64: Member],
+        configuration: RoomConfiguration, handler: any ChatHandler
+    ) {
+        self.init(
+            importing: snapshot, presence: presence, members: members, configuration: configuration,
+            handler: ChatHandlerChannel(handler))
+    }
+
     /// The room for a binary upgrade's pause; nil while batches are out for persistence.
-    func snapshot(stagedPresence: UInt64?) -> RoomSnapshot? {
+    func snapshot(stagedPresence: UInt64?, now: RoomInstant) -> RoomSnapshot? {
         guard inFlight.isEmpty else { return nil }
+        let assigns = seats.compactMapValues { $0.assigns == .null ? nil : $0.assigns }
+        let values =
+            handlerState == .null && assigns.isEmpty && handlerTimers.isEmpty
+            ? nil
+            : HandlerValues(
+                version: handlerStateVersion, state: handlerState, assigns: assigns,
+                timers: handlerTimers.map { HandlerTimer(due: max(0, $0.due - now.monotonic), tag: $0.tag) })
         return RoomSnapshot(
             topic: topic, lastID: lastID,
             presence: stagedPresence == presenceGeneration ? nil : presence.exportState(),
@@ -50,6 +75,6 @@ extension RoomState {
                 return item.sender.map {
                     PendingMessage(message: item.message, senderConnectionID: $0.connectionID, ref: item.ref)
                 }
-            })
+            }, handler: values)
     }
 }

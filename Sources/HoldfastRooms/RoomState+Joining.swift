@@ -8,16 +8,20 @@ extension RoomState {
     mutating func join(
         _ member: Member, ref: String?, payload: JSONValue, now: RoomInstant, into actions: inout [RoomAction]
     ) {
-        switch handler.authorizeJoin(topic: topic, user: member.user, payload: payload, now: now.wall) {
+        var context = channelContext(for: nil, user: member.user, now: now)
+        context.connectionID = member.connectionID
+        let decision = handler.join(params: payload, context: &context)
+        handlerState = context.roomState
+        switch decision {
         case .deny(let reason):
-            let response = JSONValue.object([JSONMember("reason", .string(reason))])
-            actions.append(.finishJoin(member, ref: ref, result: .error(response), extra: []))
-        case .allow(let meta):
+            actions.append(.finishJoin(member, ref: ref, result: .error(.reason(reason)), extra: []))
+        case .allow(let reply, let presenceMeta, let assigns):
             // A rejoin of the same connection replaces its previous join.
             if seats[member.connectionID] != nil { leave(member.connectionID, now: now, into: &actions) }
+            let meta = presenceMeta ?? .emptyObject
             let phxRef = presence.track(owner: member.connectionID, key: member.user, meta: meta)
             presenceGeneration &+= 1
-            seats[member.connectionID] = Seat(member: member, meta: meta, phxRef: phxRef)
+            seats[member.connectionID] = Seat(member: member, meta: meta, phxRef: phxRef, assigns: assigns)
             countByVersion[member.version, default: 0] += 1
             actions.append(.admit(member))
             countDevice(of: member.user, by: 1, into: &actions)
@@ -26,12 +30,14 @@ extension RoomState {
             // within the window: a burst of k joins costs one encode, not k.
             awaitingState[member.connectionID] = member
             if let lastSeen = payload["last_seen_id"]?.integerValue, lastSeen < lastID {
+                if reply.objectMembers?.isEmpty == false { joinReplies[member.connectionID] = reply }
                 actions.append(
                     .readHistory(
                         HistoryRequest(
                             member: member, ref: ref, afterID: lastSeen, limit: configuration.historyLimit)))
             } else {
-                actions.append(.finishJoin(member, ref: ref, result: .ok(joinResponse(recovered: true)), extra: []))
+                let response = joinResponse(recovered: true, extra: reply)
+                actions.append(.finishJoin(member, ref: ref, result: .ok(response), extra: []))
             }
         }
     }
@@ -52,12 +58,16 @@ extension RoomState {
                 joinRef: member.joinRef, ref: nil, topic: topic, event: "new_msg",
                 payload: payload(for: stored, replay: true))
         }
-        actions.append(
-            .finishJoin(member, ref: request.ref, result: .ok(joinResponse(recovered: complete)), extra: extra))
+        let reply = joinReplies.removeValue(forKey: member.connectionID) ?? .null
+        let response = joinResponse(recovered: complete, extra: reply)
+        actions.append(.finishJoin(member, ref: request.ref, result: .ok(response), extra: extra))
     }
 
-    private func joinResponse(recovered: Bool) -> JSONValue {
-        .object([JSONMember("last_id", .integer(lastID)), JSONMember("recovered", .bool(recovered))])
+    /// `{last_id, recovered}` and the members of the handler's join reply.
+    private func joinResponse(recovered: Bool, extra: JSONValue) -> JSONValue {
+        .object(
+            [JSONMember("last_id", .integer(lastID)), JSONMember("recovered", .bool(recovered))]
+                + (extra.objectMembers ?? []))
     }
 
     /// A member leaves: untracked now, its leave in the next diff.
@@ -72,12 +82,18 @@ extension RoomState {
         actions.append(.dismiss(connectionID: connectionID))
         countDevice(of: seat.member.user, by: -1, into: &actions)
         recordPresenceChange(now: now, into: &actions)
+        joinReplies.removeValue(forKey: connectionID)
+        var context = channelContext(for: seat, now: now)
+        let result = handler.leave(context: &context)
+        handlerState = context.roomState
+        perform(result, origin: .room, now: now, into: &actions)
     }
 
     /// The handler's payload for a stored message.
     func payload(for message: ChatMessage, replay: Bool) -> JSONValue {
-        handler.messagePayload(
-            topic: topic, id: message.id, user: message.user, body: message.body, timestamp: message.timestamp,
-            clientID: message.clientID.map { .string($0) }, replay: replay)
+        handler.render(
+            message, replay: replay,
+            context: channelContext(
+                for: nil, user: message.user, now: RoomInstant(monotonic: 0, wall: message.timestamp)))
     }
 }

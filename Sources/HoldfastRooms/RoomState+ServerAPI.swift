@@ -4,18 +4,12 @@ extension RoomState {
     /// A message from the server API: the handler checks it as a member's, the room numbers it, and it is
     /// broadcast and answered once durable, in order with the members' messages.
     mutating func publish(_ request: PublishRequest, now: RoomInstant, into actions: inout [RoomAction]) {
-        if let problem = handler.validateMessage(topic: topic, user: request.user, body: request.body) {
-            actions.append(.answerPublish(ticket: request.ticket, .refused(problem)))
-            return
-        }
-        lastID += 1
-        let message = ChatMessage(
-            id: lastID, user: request.user, body: request.body, timestamp: now.wall, clientID: request.clientID)
-        pending.append(Accepted(message: message, sender: nil, ref: nil, ticket: request.ticket))
-        if !commitScheduled {
-            commitScheduled = true
-            actions.append(.scheduleCommit)
-        }
+        var members = [JSONMember("body", .string(request.body))]
+        if let clientID = request.clientID { members.append(JSONMember("client_id", .string(clientID))) }
+        var context = channelContext(for: nil, user: request.user, now: now)
+        let result = handler.handleIn(event: "new_msg", payload: .object(members), context: &context)
+        handlerState = context.roomState
+        perform(result, origin: .publish(request), now: now, into: &actions)
     }
 
     /// Counts a device of `user` in (`delta` 1) or out (-1) and reports the membership changes per user.

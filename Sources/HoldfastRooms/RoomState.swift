@@ -56,6 +56,8 @@ public struct RoomState: Sendable {
         public var member: Member
         public var meta: JSONValue
         public var phxRef: String
+        /// The handler's assigns for this socket (API 2).
+        public var assigns: JSONValue = .null
     }
 
     /// A message accepted and not yet acknowledged, with whom to acknowledge (nil: the sender's join did not
@@ -71,7 +73,18 @@ public struct RoomState: Sendable {
     public let topic: String
     public let configuration: RoomConfiguration
     /// The handler code in use; replaced by a handler swap while the room is suspended.
-    public var handler: any ChatHandler
+    public var handler: any RoomChannel
+    /// The handler's own state for this room (API 2), written by the handler version `handlerStateVersion`.
+    public internal(set) var handlerState: JSONValue = .null
+    /// The handler version that wrote ``handlerState`` and the members' assigns; a different current version
+    /// migrates them before its first call.
+    public internal(set) var handlerStateVersion: String
+    /// Timers the handler scheduled: due (monotonic ms) and tag, in the order they were asked for.
+    public internal(set) var handlerTimers: [HandlerTimer] = []
+    /// Imported timers hold the time left until ``RoomEvent/resumeAfterHandoff``.
+    var timersRelative = false
+    /// Extra join-reply members from the handler for joins waiting on a history read.
+    var joinReplies: [UInt64: JSONValue] = [:]
     var presence: PresenceState
     var coalescer: PresenceDiffCoalescer
     /// The highest id handed out.
@@ -100,11 +113,17 @@ public struct RoomState: Sendable {
     /// since staging.
     public internal(set) var presenceGeneration: UInt64 = 0
 
-    /// A new, empty room whose history ends at `lastID`.
+    /// A new, empty room whose history ends at `lastID`, served by an API 1 handler.
     public init(topic: String, configuration: RoomConfiguration, handler: any ChatHandler, lastID: Int64) {
+        self.init(topic: topic, configuration: configuration, channel: ChatHandlerChannel(handler), lastID: lastID)
+    }
+
+    /// A new, empty room whose history ends at `lastID`.
+    public init(topic: String, configuration: RoomConfiguration, channel: any RoomChannel, lastID: Int64) {
         self.topic = topic
         self.configuration = configuration
-        self.handler = handler
+        self.handler = channel
+        self.handlerStateVersion = channel.version
         self.lastID = lastID
         presence = PresenceState(refPrefix: configuration.presenceRefPrefix)
         coalescer = PresenceDiffCoalescer(windowMilliseconds: configuration.presenceWindowMilliseconds)
@@ -115,8 +134,11 @@ public struct RoomState: Sendable {
     /// their way to durability are forgotten; their senders got no ok and resend.
     public init(recovering previous: RoomState, lastStoredID: Int64) {
         self.init(
-            topic: previous.topic, configuration: previous.configuration, handler: previous.handler,
+            topic: previous.topic, configuration: previous.configuration, channel: previous.handler,
             lastID: max(previous.lastID, lastStoredID))
+        handlerState = previous.handlerState
+        handlerStateVersion = previous.handlerStateVersion
+        handlerTimers = previous.handlerTimers
         for seat in previous.seats.values {
             seats[seat.member.connectionID] = seat
             countByVersion[seat.member.version, default: 0] += 1
@@ -135,13 +157,19 @@ public struct RoomState: Sendable {
     /// Handles one event at `now`; returns what the server must do, in order.
     public mutating func handle(_ event: RoomEvent, now: RoomInstant) -> [RoomAction] {
         var actions: [RoomAction] = []
+        if handler.version != handlerStateVersion { migrateHandlerValues(into: &actions) }
         switch event {
         case .join(let member, let ref, let payload):
             join(member, ref: ref, payload: payload, now: now, into: &actions)
         case .leave(let connectionID):
             leave(connectionID, now: now, into: &actions)
         case .chat(let connectionID, let body, let clientID, let ref):
-            chat(from: connectionID, body: body, clientID: clientID, ref: ref, now: now, into: &actions)
+            var members = [JSONMember("body", .string(body))]
+            if let clientID { members.append(JSONMember("client_id", clientID)) }
+            handleIn(
+                from: connectionID, event: "new_msg", payload: .object(members), ref: ref, now: now, into: &actions)
+        case .handleIn(let connectionID, let event, let payload, let ref):
+            handleIn(from: connectionID, event: event, payload: payload, ref: ref, now: now, into: &actions)
         case .refuse(let connectionID, let ref, let response):
             guard let member = member(connectionID) else { break }
             queueReply(to: member, ref: ref, status: "error", response: response, into: &actions)
@@ -150,9 +178,7 @@ public struct RoomState: Sendable {
         case .publishEvent(let event, let payload):
             broadcast(event: event, payload: payload, into: &actions)
         case .typing(let connectionID):
-            guard let member = member(connectionID) else { break }
-            let payload = JSONValue.object([JSONMember("user", .string(member.user))])
-            broadcast(event: "typing", payload: payload, except: [connectionID], into: &actions)
+            handleIn(from: connectionID, event: "typing", payload: .emptyObject, ref: nil, now: now, into: &actions)
         case .historyRead(let request, let messages, let complete):
             finishRecoveringJoin(request, messages: messages, complete: complete, into: &actions)
         case .commitDue(let held):
@@ -160,7 +186,7 @@ public struct RoomState: Sendable {
         case .committed(let batch, let durable):
             committed(batch: batch, durable: durable, into: &actions)
         case .timer:
-            flushPresence(into: &actions)
+            timer(now: now, into: &actions)
         case .restarted:
             resyncPresence(into: &actions)
         case .stage:
@@ -168,10 +194,15 @@ public struct RoomState: Sendable {
                 .staged(
                     StagedRoom(topic: topic, presenceGeneration: presenceGeneration, presence: presence.exportState())))
         case .export(let stagedPresence):
-            let exported = snapshot(stagedPresence: stagedPresence)
+            let exported = snapshot(stagedPresence: stagedPresence, now: now)
             if exported != nil { releaseReadyReplies(into: &actions) }
             actions.append(.exported(exported))
         case .resumeAfterHandoff:
+            if timersRelative {
+                timersRelative = false
+                for index in handlerTimers.indices { handlerTimers[index].due += now.monotonic }
+                for due in Set(handlerTimers.map(\.due)).sorted() { actions.append(.wakeAt(due)) }
+            }
             if pendingHandoffFlush {
                 pendingHandoffFlush = false
                 recordPresenceChange(now: now, into: &actions)

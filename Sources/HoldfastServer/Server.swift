@@ -87,7 +87,13 @@ public final class Server: Sendable {
             presenceWindowMilliseconds: configuration.channels.presenceWindowMilliseconds,
             historyLimit: configuration.channels.historyPerRoom)
         let services = RoomServices(
-            configuration: roomConfiguration, handler: PluginChatHandler(registry: plugins), logger: logger,
+            configuration: roomConfiguration,
+            handler: PluginChannel(
+                registry: plugins, budgetMilliseconds: configuration.upgrade.handlerCallBudgetMilliseconds
+            ) { [logger] call, nanoseconds in
+                metrics.slowHandlerCalls.add()
+                logger.warning("handler call over budget", metadata: ["call": "\(call)", "ns": "\(nanoseconds)"])
+            }, logger: logger,
             metrics: metrics, stores: stores,
             historyWriter: try HistoryWriter(
                 path: historyPath, keepPerRoom: configuration.channels.historyPerRoom, logger: logger),

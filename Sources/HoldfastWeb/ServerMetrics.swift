@@ -21,6 +21,8 @@ public final class ServerMetrics: Sendable {
     public let joins: CountingMetric
     /// Frames refused as malformed.
     public let protocolErrors: CountingMetric
+    /// Channel-handler calls over their budget.
+    public let slowHandlerCalls: CountingMetric
     /// Open TLS client connections.
     public let tlsConnections = Atomic<Int>(0)
     /// Open connections of the admin listener (counted among the open connections too).
@@ -47,6 +49,7 @@ public final class ServerMetrics: Sendable {
         presenceDiffs = counter("holdfast_presence_diff_deliveries_total")
         joins = counter("holdfast_channel_joins_total")
         protocolErrors = counter("holdfast_protocol_errors_total")
+        slowHandlerCalls = counter("holdfast_handler_slow_calls_total")
         func gauge(_ name: String, _ help: String) -> Prometheus.Gauge {
             registry.makeGauge(
                 descriptor: MetricNameDescriptor(namespace: "holdfast", metricName: name, unitName: "", helpText: help))

@@ -116,6 +116,7 @@ import Testing
                 "upgrade.handshake_grace_ms HOLDFAST_UPGRADE_HANDSHAKE_GRACE_MS",
                 "upgrade.plugin_validation_timeout_ms HOLDFAST_UPGRADE_PLUGIN_VALIDATION_TIMEOUT_MS",
                 "upgrade.handler_swap_timeout_ms HOLDFAST_UPGRADE_HANDLER_SWAP_TIMEOUT_MS",
+                "upgrade.handler_call_budget_ms HOLDFAST_UPGRADE_HANDLER_CALL_BUDGET_MS",
                 "admin.listen HOLDFAST_ADMIN_LISTEN", "admin.token HOLDFAST_ADMIN_TOKEN",
                 "tls.listen HOLDFAST_TLS_LISTEN", "tls.cert HOLDFAST_TLS_CERT", "tls.key HOLDFAST_TLS_KEY",
                 "tls.min_version HOLDFAST_TLS_MIN_VERSION",

@@ -104,6 +104,18 @@ import Testing
         #expect(try RoomSnapshot(decoding: GoldenBytes.unchangedRoom) == unchanged)
     }
 
+    @Test func roomsWithChannelHandlerValuesAddATrailingSection() throws {
+        let plain = RoomSnapshot(topic: "room:a", lastID: 78, presence: Self.presence, awaitingState: [42])
+        var withValues = plain
+        withValues.handler = HandlerValues(
+            version: "2.1.0", state: .object([JSONMember("reactions", .array([.integer(1), .string("👍")]))]),
+            assigns: [42: .object([JSONMember("n", .integer(3))])], timers: [HandlerTimer(due: 70, tag: "slow")])
+        let bytes = withValues.encode()
+        #expect(Array(bytes.prefix(plain.encode().count)) == plain.encode())
+        #expect(try RoomSnapshot(decoding: bytes) == withValues)
+        #expect(throws: (any Error).self) { try RoomSnapshot(decoding: Array(bytes.dropLast())) }
+    }
+
     @Test(arguments: [
         (HandoffControl.ready(pid: 4321, version: "1.2.3"), GoldenBytes.ready),
         (.staged(connections: 19_999), GoldenBytes.staged),

@@ -95,7 +95,7 @@ import Testing
         harness.settle(member(2, "bob"))
         _ = harness.handle(.chat(connectionID: 1, body: "before", clientID: nil, ref: "5"))
         _ = harness.handle(.commitDue(held: false))
-        harness.room.handler = ScriptedHandler(version: "2.0.0")
+        harness.room.handler = ChatHandlerChannel(ScriptedHandler(version: "2.0.0"))
         // A message accepted under the old code is shaped by the code in place when it goes out.
         let done = harness.handle(.committed(batch: 0, durable: true))
         #expect(done.broadcasts.first?.v2Payload?["handler"] == .string("2.0.0"))

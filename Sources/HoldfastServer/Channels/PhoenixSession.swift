@@ -125,16 +125,6 @@ final class PhoenixSession: MemberEndpoint {
     private func handleIn(topic: String, event: String, payload: JSONValue, ref: String?, joinRef: String?) {
         guard let member = joined[topic] else { return }
         switch event {
-        case "new_msg":
-            guard let body = payload["body"]?.stringValue else {
-                let response = JSONValue.object([JSONMember("reason", .string("body must be a string"))])
-                perform([.reply(joinRef: joinRef, ref: ref, topic: topic, status: "error", response: response)])
-                return
-            }
-            member.room?.send(
-                .chat(connectionID: member.connectionID, body: body, clientID: payload["client_id"], ref: ref))
-        case "typing":
-            member.room?.send(.typing(connectionID: member.connectionID))
         case "server_info":
             let info = WebPages.serverInfo(
                 handlerVersion: rooms.handlerVersion, binaryVersion: connection.context.admin.binaryVersion)
@@ -143,9 +133,12 @@ final class PhoenixSession: MemberEndpoint {
             logger.warning("test hook: crashing room", metadata: ["topic": "\(topic)"])
             rooms.injectFault(topic: topic)
             send(reply: joinRef, ref: ref, topic: topic, status: "ok", response: .emptyObject)
+        case _ where !event.hasPrefix("holdfast:"):
+            // Every other event is the channel handler's (an unknown one gets an error reply from it).
+            member.room?.send(.handleIn(connectionID: member.connectionID, event: event, payload: payload, ref: ref))
         default:
-            // Phoenix crashes a channel that has no handler for the event: the client gets phx_error and
-            // rejoins. Holdfast does the same, minus the crash.
+            // A server hook that is off: Phoenix crashes a channel that has no handler for the event, the client
+            // gets phx_error and rejoins. Holdfast does the same, minus the crash.
             logger.info("unknown event on a joined topic", metadata: ["topic": "\(topic)", "event": "\(event)"])
             joined.removeValue(forKey: topic)
             member.room?.send(.leave(connectionID: member.connectionID))
@@ -166,6 +159,13 @@ final class PhoenixSession: MemberEndpoint {
             return
         }
         for message in extra { send(message) }
+    }
+
+    /// A room closed the join `joinRef` (a kick, a stop): `phx_close`, and the topic is free again.
+    func channelClosed(topic: String, joinRef: String?) {
+        guard let member = joined[topic], member.joinRef == joinRef else { return }
+        joined.removeValue(forKey: topic)
+        perform(state.serverClosedChannel(topic: topic, error: false))
     }
 
     /// A reply from a room to a push of the join `joinRef`; dropped if that join is over.

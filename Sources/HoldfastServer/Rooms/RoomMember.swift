@@ -13,6 +13,8 @@ protocol MemberEndpoint: AnyObject {
     func joinFinished(member: RoomMember, ref: String?, result: JoinResult, extra: [PhoenixMessage])
     /// A reply to a push of the join `joinRef`; dropped if that join is over.
     func reply(topic: String, joinRef: String?, ref: String?, status: String, response: JSONValue)
+    /// The room closed the join `joinRef` of `topic` (a kick, a stop).
+    func channelClosed(topic: String, joinRef: String?)
     /// A push to the join `joinRef` of `topic`; dropped if that join is over.
     func push(_ message: PhoenixMessage, topic: String, joinRef: String?)
     /// A push encoded as a per-member `prefix` and a `body` shared with other members.

@@ -8,10 +8,8 @@ enum RoomMessage: Sendable {
     case join(RoomMember, ref: String?, payload: JSONValue)
     /// A connection leaves (phx_leave, a rejoin, or the socket closed).
     case leave(connectionID: UInt64)
-    /// A chat message from a member.
-    case chat(connectionID: UInt64, body: String, clientID: JSONValue?, ref: String?)
-    /// A typing notice from a member, relayed to the others.
-    case typing(connectionID: UInt64)
+    /// A client event of a member (`new_msg`, `typing`, any event of the channel handler).
+    case handleIn(connectionID: UInt64, event: String, payload: JSONValue, ref: String?)
     /// Server API: a chat message to store and broadcast; `answer` gets the outcome once it is durable.
     case publish(PublishRequest, answer: @Sendable (PublishOutcome) -> Void)
     /// Server API: an event broadcast to the members as is.

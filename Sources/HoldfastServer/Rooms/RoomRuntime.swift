@@ -42,10 +42,8 @@ final class RoomRuntime: ActorBehavior {
             event = .join(member.identity, ref: ref, payload: payload)
         case .leave(let connectionID):
             event = .leave(connectionID: connectionID)
-        case .chat(let connectionID, let body, let clientID, let ref):
-            event = .chat(connectionID: connectionID, body: body, clientID: clientID, ref: ref)
-        case .typing(let connectionID):
-            event = .typing(connectionID: connectionID)
+        case .handleIn(let connectionID, let name, let payload, let ref):
+            event = .handleIn(connectionID: connectionID, event: name, payload: payload, ref: ref)
         case .publish(let request, let answer):
             keep.publishWaiters[request.ticket] = answer
             event = .publish(request)
@@ -102,7 +100,7 @@ final class RoomRuntime: ActorBehavior {
             try run(.restarted, context: context)
         } else {
             keep.state = RoomState(
-                topic: topic, configuration: services.configuration, handler: services.handler,
+                topic: topic, configuration: services.configuration, channel: services.handler,
                 lastID: try history.lastID(room: topic))
         }
     }
@@ -131,6 +129,9 @@ final class RoomRuntime: ActorBehavior {
         case .finishJoin(let member, let ref, let result, let extra):
             guard let endpoint = joining ?? keep.member(member.connectionID) else { return }
             endpoint.deliver { $0.joinFinished(member: endpoint, ref: ref, result: result, extra: extra) }
+        case .close(let member, _):
+            let topic = self.topic
+            keep.member(member.connectionID)?.deliver { $0.channelClosed(topic: topic, joinRef: member.joinRef) }
         case .reply(let member, let ref, let status, let response):
             let topic = self.topic
             keep.member(member.connectionID)?.deliver {

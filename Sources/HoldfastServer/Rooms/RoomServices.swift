@@ -11,7 +11,7 @@ import Synchronization
 /// (SQLite connections are used by one thread at a time), the history writer, the clock, logger and metrics.
 final class RoomServices: @unchecked Sendable {
     let configuration: RoomConfiguration
-    let handler: any ChatHandler
+    let handler: any RoomChannel
     let logger: Logger
     let metrics: ServerMetrics
     /// The zlib level for payloads compressed once for every member (`SharedDeflate`).
@@ -29,7 +29,7 @@ final class RoomServices: @unchecked Sendable {
     private let stores: [HistoryStore]
 
     init(
-        configuration: RoomConfiguration, handler: any ChatHandler, logger: Logger, metrics: ServerMetrics,
+        configuration: RoomConfiguration, handler: any RoomChannel, logger: Logger, metrics: ServerMetrics,
         stores: [HistoryStore], historyWriter: HistoryWriter, deflateLevel: Int, clock: ServerClock,
         webhooks: WebhookDispatcher?
     ) {
