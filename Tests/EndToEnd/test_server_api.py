@@ -1,13 +1,15 @@
 """The server API for the application's backend, over real sockets: publishes reach joined Phoenix clients and
 are stored like theirs, disconnect closes every socket of a user and refuses their old token, presence and history
 answer what clients see, bad input gets JSON errors with the right statuses, and the API keeps working (on the
-same port, on a kept-alive connection) across a binary upgrade. Clients: curl, urllib (clients/python), http.client
+same port, on a kept-alive connection) across a binary upgrade, and publishes caught by one are answered once by
+whichever process stores them. Clients: curl, urllib (clients/python), http.client
 and the Phoenix test client."""
 
 import http.client
 import json
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -221,4 +223,80 @@ def test_the_api_works_after_a_binary_upgrade_on_the_same_kept_alive_connection(
     assert bodies == ["before", "after"]
     assert client(server).presence_stats("room:up") == {"clients": 1, "users": 1}
     connection.close()
+    alice.close()
+
+
+def test_publishes_caught_by_a_binary_upgrade_are_answered_once_on_their_kept_alive_connections(api_server):
+    """Four backends keep publishing, one request at a time each on its own kept-alive connection, while the
+    binary is upgraded: those in flight when the old process pauses (their messages are pending, commits held)
+    get their answer from the new process on the same connection. Every publish gets exactly one 200 with an id,
+    the ids are distinct, and a joined client receives every message once, in the order of the ids."""
+    server = api_server({
+        "HOLDFAST_LOG_LEVEL": "info", "HOLDFAST_API_RATE_LIMIT_PER_SECOND": "1000000",
+        "HOLDFAST_API_RATE_LIMIT_BURST": "1000000"})
+    alice = Phoenix(server, "alice", token=sign_token(SECRET.encode(), "alice"))
+    alice.join("room:busy")
+    stop = threading.Event()
+    results: dict[int, list] = {}
+    errors: list[str] = []
+
+    def publisher(number):
+        connection = http.client.HTTPConnection("127.0.0.1", server.api_port, timeout=20)
+        sent, port, index = [], None, 0
+        try:
+            while not stop.is_set() or index < 20:
+                body = f"p{number}-{index}"
+                connection.request(
+                    "POST", "/api/publish",
+                    body=json.dumps({"topic": "room:busy", "event": "new_msg", "payload": {"body": body}}),
+                    headers={"Authorization": f"Bearer {BACKEND}", "Content-Type": "application/json"})
+                port = port or connection.sock.getsockname()[1]
+                assert connection.sock.getsockname()[1] == port, "the kept-alive connection was replaced"
+                response = connection.getresponse()
+                raw = response.read()
+                sent.append((body, response.status, json.loads(raw) if response.status == 200 else raw))
+                index += 1
+        except Exception as error:  # noqa: BLE001 - reported by the main thread
+            errors.append(f"publisher {number} after {index}: {error!r}")
+        finally:
+            results[number] = sent
+            connection.close()
+
+    threads = [threading.Thread(target=publisher, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    old_pid = server.serving_pid()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.admin_port}/admin/upgrade", method="POST",
+        data=json.dumps({"binary": str(holdfast_binary().resolve())}).encode(),
+        headers={"Authorization": f"Bearer {ADMIN}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+        upgrade = json.loads(response.read())
+    deadline = time.monotonic() + 10
+    while process_alive(old_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not process_alive(old_pid)
+    time.sleep(0.5)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a publish was never answered"
+    assert errors == [], upgrade
+    answers = [item for number in sorted(results) for item in results[number]]
+    assert [a for a in answers if a[1] != 200 or not isinstance(a[2].get("id"), int)] == [], upgrade
+    id_of = {body: reply["id"] for body, _, reply in answers}
+    assert len(set(id_of.values())) == len(answers)
+    received = []
+    deadline = time.monotonic() + 20
+    while len(received) < len(answers) and time.monotonic() < deadline:
+        received.append(alice.event("room:busy", "new_msg", timeout=max(0.1, deadline - time.monotonic())))
+    assert not [m for m in alice.collect(0.5) if m["event"] == "new_msg"]  # nothing more: none twice
+    bodies = [message["payload"]["body"] for message in received]
+    assert sorted(bodies) == sorted(id_of)
+    assert [id_of[body] for body in bodies] == sorted(id_of.values())  # in the order of their ids
+    for number in results:  # and each backend's messages in the order it sent them
+        mine = [body for body in bodies if body.startswith(f"p{number}-")]
+        assert mine == [body for body, _, _ in results[number]]
     alice.close()
