@@ -283,7 +283,7 @@ def test_publishes_caught_by_a_binary_upgrade_are_answered_once_on_their_kept_al
     for thread in threads:
         thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads), "a publish was never answered"
-    assert errors == [], upgrade
+    assert errors == [], (upgrade["connections"], upgrade["left_behind"])
     answers = [item for number in sorted(results) for item in results[number]]
     assert [a for a in answers if a[1] != 200 or not isinstance(a[2].get("id"), int)] == [], upgrade
     id_of = {body: reply["id"] for body, _, reply in answers}
