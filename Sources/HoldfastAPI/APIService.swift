@@ -100,6 +100,14 @@ public final class APIService: Sendable {
         }
     }
 
+    /// The answer to a publish to one room: `{"id"}`, or the error.
+    public static func publishResponse(_ result: Result<Int64, APIError>) -> HTTPResponse {
+        switch result {
+        case .success(let id): jsonResponse(.object([JSONMember("id", .integer(id))]))
+        case .failure(let error): error.response
+        }
+    }
+
     /// Publishes to every topic; answers once all are done: `{"id"}` for one topic, `{"results": [...]}` for a
     /// broadcast.
     private func publish(
@@ -118,10 +126,7 @@ public final class APIService: Sendable {
         let body = payload["body"]?.stringValue ?? ""
         let clientID = payload["client_id"]?.stringValue
         let gather = PublishGather(topics: topics) { results in
-            if single, case .failure(let error) = results[0] { return reply(error.response) }
-            if single, case .success(let id) = results[0] {
-                return reply(jsonResponse(.object([JSONMember("id", .integer(id))])))
-            }
+            if single { return reply(Self.publishResponse(results[0])) }
             let items = zip(topics, results).map { topic, result -> JSONValue in
                 switch result {
                 case .success(let id): .object([JSONMember("topic", .string(topic)), JSONMember("id", .integer(id))])

@@ -23,6 +23,12 @@ extension ConnectionSnapshot {
         if let webSocket { Self.encode(webSocket, into: &out) }
         out.bool(phoenix != nil)
         if let phoenix { Self.encode(phoenix, into: &out) }
+        // A trailing section only while a server API publish awaits its answer: other records keep their bytes.
+        if let awaitedPublish {
+            out.string(awaitedPublish.topic)
+            out.unsigned(awaitedPublish.ticket)
+            out.bool(awaitedPublish.keepAlive)
+        }
         return out.bytes
     }
 
@@ -54,6 +60,10 @@ extension ConnectionSnapshot {
         self.application = application
         webSocket = try input.bool() ? try Self.decodeWebSocket(&input) : nil
         phoenix = try input.bool() ? try Self.decodePhoenix(&input) : nil
+        awaitedPublish =
+            input.isAtEnd
+            ? nil
+            : AwaitedPublish(topic: try input.string(), ticket: try input.unsigned(), keepAlive: try input.bool())
         try input.expectEnd()
     }
 

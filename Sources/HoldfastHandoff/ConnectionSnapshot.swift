@@ -54,13 +54,15 @@ public struct ConnectionSnapshot: Sendable, Equatable {
     public var webSocket: WebSocketConnectionState?
     /// The Phoenix session, on a Phoenix socket.
     public var phoenix: PhoenixSnapshot?
+    /// A server API connection whose publish is not answered yet: the new process answers it here.
+    public var awaitedPublish: AwaitedPublish?
 
     /// A snapshot with every field given.
     public init(
         loopIndex: Int, isAdmin: Bool, isAPI: Bool = false, overLimit: Bool, phase: Phase, deadline: Int64,
         closeWhenFlushed: Bool,
         inbound: [UInt8], plainInbound: [UInt8], outbound: [UInt8], tls: [UInt8]?, application: Application,
-        webSocket: WebSocketConnectionState?, phoenix: PhoenixSnapshot?
+        webSocket: WebSocketConnectionState?, phoenix: PhoenixSnapshot?, awaitedPublish: AwaitedPublish? = nil
     ) {
         self.loopIndex = loopIndex
         self.isAdmin = isAdmin
@@ -76,6 +78,7 @@ public struct ConnectionSnapshot: Sendable, Equatable {
         self.application = application
         self.webSocket = webSocket
         self.phoenix = phoenix
+        self.awaitedPublish = awaitedPublish
     }
 
     /// The names of the fields that differ from `other` (for diagnostics).
@@ -89,6 +92,7 @@ public struct ConnectionSnapshot: Sendable, Equatable {
         if outbound != other.outbound { names.append("outbound") }
         if tls != other.tls { names.append("tls") }
         if webSocket != other.webSocket { names.append("webSocket") }
+        if awaitedPublish != other.awaitedPublish { names.append("awaitedPublish") }
         if phoenix?.channels != other.phoenix?.channels { names.append("channels") }
         if phoenix?.joins != other.phoenix?.joins { names.append("joins") }
         if phoenix?.lastReceivedAt != other.phoenix?.lastReceivedAt { names.append("lastReceivedAt") }
@@ -98,6 +102,24 @@ public struct ConnectionSnapshot: Sendable, Equatable {
             names.append("rateWindow")
         }
         return names
+    }
+}
+
+/// A server API publish (to one room) caught by a binary upgrade: its message is pending in the room, carried with
+/// the same ticket (``PendingMessage/ticket``), and the answer goes to the connection that asked.
+public struct AwaitedPublish: Sendable, Equatable {
+    /// The room.
+    public var topic: String
+    /// The ticket the room answers by (the old process's numbering; the new one numbers its own above).
+    public var ticket: UInt64
+    /// Whether the request asked to keep the connection open.
+    public var keepAlive: Bool
+
+    /// An awaited publish.
+    public init(topic: String, ticket: UInt64, keepAlive: Bool) {
+        self.topic = topic
+        self.ticket = ticket
+        self.keepAlive = keepAlive
     }
 }
 

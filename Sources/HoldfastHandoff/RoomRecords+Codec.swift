@@ -54,7 +54,8 @@ extension RoomSnapshot {
             out.signed(item.message.timestamp)
             out.optionalString(item.message.clientID)
             out.unsigned(item.senderConnectionID)
-            out.optionalString(item.ref)
+            // A server API message (sender 0) has no ref: its slot carries the ticket, so the layout is unchanged.
+            out.optionalString(item.senderConnectionID == 0 ? item.ticket.map { String($0) } : item.ref)
         }
         // A trailing section, only for rooms whose handler keeps values: other rooms' records stay byte for byte
         // those of builds without channel handlers, so upgrades between such builds work both ways.
@@ -92,8 +93,14 @@ extension RoomSnapshot {
             let message = ChatMessage(
                 id: try input.signed(), user: try input.string(), body: try input.string(),
                 timestamp: try input.signed(), clientID: try input.optionalString())
-            pending.append(PendingMessage(
-                message: message, senderConnectionID: try input.unsigned(), ref: try input.optionalString()))
+            let sender = try input.unsigned()
+            let ref = try input.optionalString()
+            if sender == 0 {
+                pending.append(PendingMessage(
+                    message: message, senderConnectionID: 0, ref: nil, ticket: ref.flatMap { UInt64($0) }))
+            } else {
+                pending.append(PendingMessage(message: message, senderConnectionID: sender, ref: ref))
+            }
         }
         var handler: HandlerValues?
         if !input.isAtEnd {

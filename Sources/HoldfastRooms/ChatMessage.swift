@@ -25,10 +25,13 @@ public struct PendingMessage: Sendable, Equatable {
     public var senderConnectionID: UInt64
     /// The `ref` of the sender's push, for the reply.
     public var ref: String?
+    /// A server API message's ticket (its sender is 0): the new process answers the waiting API call by it.
+    public var ticket: UInt64?
 
-    public init(message: ChatMessage, senderConnectionID: UInt64, ref: String?) {
+    public init(message: ChatMessage, senderConnectionID: UInt64, ref: String?, ticket: UInt64? = nil) {
         self.message = message
         self.senderConnectionID = senderConnectionID
         self.ref = ref
+        self.ticket = ticket
     }
 }

@@ -40,7 +40,7 @@ extension RoomState {
         // Accepted but not yet durable when the old process paused (it holds commits then): committed here.
         for item in snapshot.pending {
             let sender = members[item.senderConnectionID]
-            pending.append(Accepted(message: item.message, sender: sender, ref: item.ref))
+            pending.append(Accepted(message: item.message, sender: sender, ref: item.ref, ticket: item.ticket))
             if let sender { awaitDurability(of: item.message, from: sender, ref: item.ref) }
         }
     }
@@ -71,7 +71,9 @@ extension RoomState {
             awaitingState: Array(awaitingState.keys),
             pending: pending.compactMap { item in
                 // A message from the server API has no sender; connection ids start at 1, so 0 names none.
-                if item.ticket != nil { return PendingMessage(message: item.message, senderConnectionID: 0, ref: nil) }
+                if let ticket = item.ticket {
+                    return PendingMessage(message: item.message, senderConnectionID: 0, ref: nil, ticket: ticket)
+                }
                 return item.sender.map {
                     PendingMessage(message: item.message, senderConnectionID: $0.connectionID, ref: item.ref)
                 }

@@ -78,6 +78,34 @@ import Testing
         #expect(try ConnectionSnapshot(decoding: GoldenBytes.plainConnection) == Self.plainConnection)
     }
 
+    @Test func anAPIConnectionAwaitingAPublishAddsATrailingSection() throws {
+        var awaiting = Self.plainConnection
+        awaiting.awaitedPublish = AwaitedPublish(topic: "room:a", ticket: 300, keepAlive: true)
+        // The record of older builds, then the room, the ticket (varint) and keep-alive.
+        let golden = GoldenBytes.plainConnection + [0x06] + Array("room:a".utf8) + [0xAC, 0x02, 0x01]
+        #expect(awaiting.encode() == golden)
+        #expect(try ConnectionSnapshot(decoding: golden) == awaiting)
+        #expect(try ConnectionSnapshot(decoding: GoldenBytes.plainConnection).awaitedPublish == nil)
+        #expect(throws: (any Error).self) { try ConnectionSnapshot(decoding: Array(golden.dropLast())) }
+        #expect(awaiting.differences(from: Self.plainConnection) == ["awaitedPublish"])
+    }
+
+    @Test func aPendingServerAPIMessageCarriesItsTicketInTheRefSlot() throws {
+        let message = ChatMessage(id: 79, user: "backend", body: "api", timestamp: 6, clientID: nil)
+        let withTicket = RoomSnapshot(
+            topic: "room:a", lastID: 79, presence: nil, awaitingState: [],
+            pending: [PendingMessage(message: message, senderConnectionID: 0, ref: nil, ticket: 300)])
+        var asOlderBuildsWrite = withTicket
+        asOlderBuildsWrite.pending[0].ticket = nil
+        // The same layout as older builds: sender 0, and the ref slot holds "300" instead of nothing.
+        let older = asOlderBuildsWrite.encode()
+        let bytes = withTicket.encode()
+        #expect(Array(bytes.suffix(6)) == [0x00, 0x01, 0x03] + Array("300".utf8))
+        #expect(bytes.count == older.count + 4 && Array(older.suffix(2)) == [0x00, 0x00])
+        #expect(try RoomSnapshot(decoding: bytes) == withTicket)
+        #expect(try RoomSnapshot(decoding: older) == asOlderBuildsWrite)
+    }
+
     @Test func keyedConnectionsAndClosedKeysKeepTheirBytes() throws {
         let snapshot = Self.plainConnection.encode()
         let staged = KeyedConnectionRecord.encode(

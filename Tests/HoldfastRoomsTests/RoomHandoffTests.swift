@@ -43,6 +43,32 @@ import Testing
         #expect(imported.handle(.timer, now: harness.clock.now).broadcasts.isEmpty)
     }
 
+    @Test func aServerAPIPublishPendingAtExportIsAnsweredByTheImportByItsTicket() throws {
+        var harness = RoomHarness(lastID: 3)
+        let alice = member(1, "alice")
+        harness.settle(alice)
+        _ = harness.handle(.publish(PublishRequest(user: "backend", body: "from api", clientID: nil, ticket: 77)))
+        _ = harness.handle(.commitDue(held: true))
+        guard case .exported(let exported)? = harness.handle(.export(stagedPresence: nil)).first,
+            let snapshot = exported
+        else {
+            Issue.record("no snapshot")
+            return
+        }
+        #expect(snapshot.pending.map(\.ticket) == [77])
+        #expect(snapshot.pending.map(\.senderConnectionID) == [0])
+        var imported = RoomState(
+            importing: snapshot, presence: try #require(snapshot.presence), members: [1: alice],
+            configuration: Self.configuration, handler: ScriptedHandler())
+        _ = imported.handle(.resumeAfterHandoff, now: harness.clock.now)
+        let done = imported.handle(.committed(batch: 0, durable: true), now: harness.clock.now)
+        let answers = done.compactMap { action -> UInt64? in
+            if case .answerPublish(let ticket, .stored(id: 4)) = action { return ticket }
+            return nil
+        }
+        #expect(answers == [77])
+    }
+
     @Test func aRoomWithBatchesOutForPersistenceCannotBeExported() {
         var harness = RoomHarness()
         harness.settle(member(1, "alice"))

@@ -23,18 +23,22 @@ final class ServerAPIBackend: APIBackend {
         topic: String, user: String, body: String, clientID: String?,
         completion: @escaping @Sendable (Result<Int64, APIError>) -> Void
     ) {
-        let request = PublishRequest(
-            user: user, body: body, clientID: clientID, ticket: tickets.wrappingAdd(1, ordering: .relaxed).newValue)
-        let sent = registry.room(topic)?.send(
-            .publish(request) { outcome in
-                switch outcome {
-                case .stored(let id): completion(.success(id))
-                case .refused(let reason): completion(.failure(APIError(.unprocessableContent, "refused", reason)))
-                case .failed:
-                    completion(.failure(APIError(.serviceUnavailable, "not_stored", "message not stored, try again")))
-                }
-            })
+        let ticket = tickets.wrappingAdd(1, ordering: .relaxed).newValue
+        PublishNote.current?(topic, ticket)
+        let request = PublishRequest(user: user, body: body, clientID: clientID, ticket: ticket)
+        let sent = registry.room(topic)?.send(.publish(request) { completion(Self.result($0)) })
         if sent != true { completion(.failure(.roomUnavailable(topic))) }
+    }
+
+    /// Numbers this process's publishes above the tickets a binary upgrade handed over.
+    func continueTickets(after last: UInt64) { tickets.store(last, ordering: .relaxed) }
+
+    static func result(_ outcome: PublishOutcome) -> Result<Int64, APIError> {
+        switch outcome {
+        case .stored(let id): .success(id)
+        case .refused(let reason): .failure(APIError(.unprocessableContent, "refused", reason))
+        case .failed: .failure(APIError(.serviceUnavailable, "not_stored", "message not stored, try again"))
+        }
     }
 
     func broadcastEvent(topic: String, event: String, payload: JSONValue) {

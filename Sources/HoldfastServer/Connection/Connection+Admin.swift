@@ -115,9 +115,3 @@ extension Connection {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: JSON.encode(value))
     }
 }
-
-/// A weak reference to a loop-confined object, carried through a `@Sendable` closure back to its own loop.
-struct LoopBound<Object: AnyObject>: @unchecked Sendable {
-    weak var value: Object?
-    init(_ value: Object) { self.value = value }
-}

@@ -2,6 +2,7 @@ import Glibc
 import HoldfastConfig
 import HoldfastCore
 import HoldfastHTTP
+import HoldfastHandoff
 import HoldfastTLS
 import HoldfastWebSocket
 import Logging
@@ -69,6 +70,8 @@ final class Connection: EventHandler {
     /// that have output queued. (Output fully written on a plaintext, uncompressed connection leaves its
     /// exported state as it was, which is why a broadcast alone does not count.)
     var handoffGeneration: UInt64 = 0
+    /// Server API: the publishes the request being answered waits for (a binary upgrade hands a single one over).
+    var awaitedPublishes: [AwaitedPublish] = []
 
     /// Whether queuing output changes the exported state beyond the queue itself (see ``handoffGeneration``).
     var outputChangesState: Bool { tls != nil || compresses }

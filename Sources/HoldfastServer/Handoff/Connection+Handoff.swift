@@ -1,6 +1,8 @@
+import HoldfastAPI
 import HoldfastCore
 import HoldfastHTTP
 import HoldfastHandoff
+import HoldfastRooms
 import HoldfastTLS
 import HoldfastWebSocket
 import Logging
@@ -77,11 +79,13 @@ extension Connection {
         let application = state.application
         sealPendingPlaintext()
         return ConnectionSnapshot(
-            loopIndex: loopIndex, isAdmin: isAdmin, isAPI: isAPI, overLimit: overLimit, phase: snapshotPhase, deadline: deadline,
+            loopIndex: loopIndex, isAdmin: isAdmin, isAPI: isAPI, overLimit: overLimit, phase: snapshotPhase,
+            deadline: deadline,
             closeWhenFlushed: closeWhenFlushed, inbound: inbound, plainInbound: plainInbound,
             outbound: Array(outbound[outboundOffset...]), tls: tls?.exportState(),
             application: application?.session == nil ? .echo : .phoenix, webSocket: webSocketState,
-            phoenix: application?.session?.snapshot())
+            phoenix: application?.session?.snapshot(),
+            awaitedPublish: awaitedPublishes.count == 1 ? awaitedPublishes[0] : nil)
     }
 
     /// Drops a staged copy that a newer state replaced (or whose connection the old process closed): it leaves
@@ -112,6 +116,7 @@ extension Connection {
         connection.inbound = snapshot.inbound
         connection.plainInbound = snapshot.plainInbound
         connection.outbound = snapshot.outbound
+        connection.awaitedPublishes = snapshot.awaitedPublish.map { [$0] } ?? []
         let webSocket = snapshot.webSocket.map(WebSocketConnection.init(importing:))
         if snapshot.phase == .webSocket || snapshot.phase == .webSocketClosing, webSocket == nil {
             throw HandoffStateError(reason: "\(snapshot.phase) without its WebSocket state")
@@ -142,5 +147,15 @@ extension Connection {
         case (.http, _), (.webSocket, nil), (.webSocketClosing, nil): break  // http: the fresh parser of `init`
         }
         return (connection, members)
+    }
+
+    /// Handed over waiting for a publish: the room's waiter that answers it on this connection.
+    func handedOverWait() -> (wait: AwaitedPublish, answer: @Sendable (PublishOutcome) -> Void)? {
+        guard let wait = awaitedPublishes.first else { return nil }
+        let (target, loop) = (LoopBound(self), loop)
+        return (wait, { outcome in
+            let response = APIService.publishResponse(ServerAPIBackend.result(outcome))
+            loop.execute { target.value?.answerAPI(response, keepAlive: wait.keepAlive) }
+        })
     }
 }

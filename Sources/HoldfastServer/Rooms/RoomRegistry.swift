@@ -63,12 +63,15 @@ final class RoomRegistry: Sendable {
 
     /// Rebuilds a room handed over by the previous process (binary upgrade), with its members' objects made from
     /// their adopted connections (each is pointed at the room); members whose connection did not come across are
-    /// left out (the room untracks them). Call before the loops start; then send
+    /// left out (the room untracks them), and the answers of the server API publishes awaited on adopted connections,
+    /// by ticket. Call before the loops start; then send
     /// ``RoomMessage/resumeAfterHandoff``.
     func adopt(
-        _ snapshot: RoomSnapshot, presence: PresenceSnapshot, members: [UInt64: RoomMember]
+        _ snapshot: RoomSnapshot, presence: PresenceSnapshot, members: [UInt64: RoomMember],
+        waiters: [UInt64: @Sendable (PublishOutcome) -> Void] = [:]
     ) -> ActorRef<RoomMessage>? {
         let keep = RoomKeep(handoffSeed: RoomHandoffSeed(snapshot: snapshot, presence: presence, members: members))
+        keep.publishWaiters = waiters
         let ref = refs.withLock { startRoom(snapshot.topic, keep: keep, in: &$0) }
         for member in members.values { member.room = ref }
         return ref
