@@ -298,3 +298,34 @@ def test_systemd_unit_verifies(tmp_path, build_dir):
                             capture_output=True, text=True, timeout=60)
     complaints = [line for line in (result.stdout + result.stderr).splitlines() if "holdfast" in line]
     assert result.returncode == 0 and not complaints, result.stdout + result.stderr
+
+
+def unit_settings(text: str) -> dict[str, str]:
+    """`Key=value` lines of a unit file by key (the units here set each key once), comments dropped."""
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+    return {key: value for key, value in pairs}
+
+
+def test_cluster_template_unit_differs_from_the_single_unit_only_per_instance():
+    # The template repeats the single-node unit without its comments; this keeps the two from drifting apart.
+    single = unit_settings((DEPLOY / "holdfast.service").read_text())
+    template = unit_settings((DEPLOY / "holdfast@.service").read_text())
+    per_instance = {"Description", "After", "StateDirectory", "Environment", "ExecStart", "ExecReload"}
+    assert set(single) == set(template)
+    assert {key for key in single if single[key] != template[key]} == per_instance
+    for key in ("StateDirectory", "Environment", "ExecStart", "ExecReload"):
+        assert "%i" in template[key], key
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_cluster_template_unit_verifies_as_an_instance(tmp_path, build_dir):
+    opt = tmp_path / "opt" / "holdfast"
+    (opt / "current").mkdir(parents=True)
+    (opt / "current" / "holdfast").symlink_to(build_dir / "holdfast")
+    text = (DEPLOY / "holdfast@.service").read_text().replace("/opt/holdfast", str(opt))
+    (tmp_path / "holdfast@.service").write_text(text)
+    # verify resolves an instance name against the template file beside it.
+    result = subprocess.run(["systemd-analyze", "verify", "--man=no", str(tmp_path / "holdfast@2.service")],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    complaints = [line for line in (result.stdout + result.stderr).splitlines() if "holdfast" in line]
+    assert result.returncode == 0 and not complaints, result.stdout + result.stderr
