@@ -48,8 +48,16 @@ public struct ClusterPresence: Sendable {
     var changes: [Change] = []
     var changeIndex: [String: Int] = [:]
     var coalescer: PresenceDiffCoalescer
-    /// Reads (and rewrites) whose reply is outstanding; bus messages are buffered while there are any.
-    var readsInFlight = 0
+    /// Why a read was sent: its changes reach members as a diff (seeding, a confirmed subscription) or, for the
+    /// rewrite after an outage, as a whole `presence_state`.
+    enum ReadPurpose: Sendable {
+        case refresh
+        case resync
+    }
+
+    /// Reads (and rewrites) whose reply is outstanding, in sending order (one connection answers in order); bus
+    /// messages are buffered while there are any.
+    var readsInFlight: [ReadPurpose] = []
     /// Bus messages received while a read was in flight, replayed over every read's result until none is left.
     var buffered: [ClusterPresenceMessage] = []
     /// Whether a read of the hash has completed (the view holds the other nodes' entries).
@@ -94,7 +102,9 @@ public struct ClusterPresence: Sendable {
         }
         for entry in joins { insertLocal(entry) }
         var commands: [[RedisArgument]] = []
-        if !leaves.isEmpty { commands.append(["HDEL", RedisArgument(hashKey)] + leaves.map { RedisArgument($0.field) }) }
+        if !leaves.isEmpty {
+            commands.append(["HDEL", RedisArgument(hashKey)] + leaves.map { RedisArgument($0.field) })
+        }
         if !joins.isEmpty {
             var hset: [RedisArgument] = ["HSET", RedisArgument(hashKey)]
             for entry in joins { hset += [RedisArgument(entry.field), RedisArgument(bytes: entry.encodedValue)] }
@@ -105,7 +115,7 @@ public struct ClusterPresence: Sendable {
         let message = ClusterPresenceMessage(node: node, joins: joins, leaves: leaves)
         commands.append(["PUBLISH", RedisArgument(channel), RedisArgument(bytes: message.encoded())])
         var actions: [ClusterPresenceAction] = [.write(commands)]
-        if !isSeeded && readsInFlight == 0 && localCount > 0 { actions.append(startRead()) }
+        if !isSeeded && readsInFlight.isEmpty && localCount > 0 { actions.append(startRead()) }
         return actions
     }
 
@@ -113,7 +123,7 @@ public struct ClusterPresence: Sendable {
     /// them); during a read it is buffered.
     public mutating func receive(_ message: ClusterPresenceMessage, now: Int64) -> [ClusterPresenceAction] {
         guard message.node != node else { return [] }
-        if readsInFlight > 0 {
+        if !readsInFlight.isEmpty {
             buffered.append(message)
             return []
         }
@@ -132,19 +142,19 @@ public struct ClusterPresence: Sendable {
     /// entries from local truth (Redis may have lost them, or missed writes) and re-read the room.
     public mutating func linkReady(now: Int64) -> [ClusterPresenceAction] {
         guard isSeeded || localCount > 0 else { return [] }
-        readsInFlight += 1
+        readsInFlight.append(.resync)
         return [.rewrite(localEntries)]
     }
 
     /// A read (or rewrite) answered: `fields` is the hash (`field`, stored value), `liveNodes` the members of
     /// `hf:nodes`. Remote entries become the hash's, except that a node missing from both the hash and
     /// `liveNodes` keeps its entries (after a Redis restart it has not rewritten them yet; its `replace` message
-    /// or its death settles them). The first read reports the other nodes' entries as joins (a diff); a later
-    /// one pushes `presence_state` if, and only if, the view changed.
+    /// or its death settles them). Changes reach members as a coalesced diff, except after the rewrite of
+    /// ``linkReady(now:)`` on a seeded view: then a `presence_state`, if, and only if, the view changed.
     public mutating func roomRead(
         fields: [(field: String, value: [UInt8])], liveNodes: Set<String>, now: Int64
     ) -> [ClusterPresenceAction] {
-        readsInFlight = max(0, readsInFlight - 1)
+        let purpose = readsInFlight.isEmpty ? .refresh : readsInFlight.removeFirst()
         let before = remoteEntries
         var target: [String: ClusterPresenceEntry] = [:]
         for (field, value) in fields {
@@ -160,10 +170,10 @@ public struct ClusterPresence: Sendable {
         // Hash order is arbitrary; sort so that a seeded view lists keys the same way on every node.
         for field in target.keys.sorted() { changed = upsert(target[field]!) || changed }
         for message in buffered { changed = apply(message) || changed }
-        if readsInFlight == 0 { buffered.removeAll() }
-        let firstRead = !isSeeded
+        if readsInFlight.isEmpty { buffered.removeAll() }
+        let wasSeeded = isSeeded
         isSeeded = true
-        if firstRead { return changed ? changeRecorded(now: now) : [] }
+        guard purpose == .resync && wasSeeded else { return changed ? changeRecorded(now: now) : [] }
         guard remoteEntries != before else { return [] }
         // Members get the whole view; the changes it covers must not follow as a diff.
         changes.removeAll()
@@ -174,8 +184,8 @@ public struct ClusterPresence: Sendable {
     /// A read (or rewrite) failed (the link dropped, or Redis refused): apply what was buffered; the next
     /// ``linkReady(now:)`` or ``subscribed(now:)`` reads again.
     public mutating func roomReadFailed(now: Int64) -> [ClusterPresenceAction] {
-        readsInFlight = max(0, readsInFlight - 1)
-        guard readsInFlight == 0 else { return [] }
+        if !readsInFlight.isEmpty { readsInFlight.removeFirst() }
+        guard readsInFlight.isEmpty else { return [] }
         var changed = false
         for message in buffered { changed = apply(message) || changed }
         buffered.removeAll()
@@ -213,7 +223,7 @@ public struct ClusterPresence: Sendable {
     }
 
     mutating func startRead() -> ClusterPresenceAction {
-        readsInFlight += 1
+        readsInFlight.append(.refresh)
         return .read
     }
 

@@ -84,7 +84,9 @@ public final class ClusterPresenceDriver: @unchecked Sendable {
                 }
             case .rewrite(let entries):
                 var arguments = [RedisArgument(state.channel), RedisArgument(state.node), RedisArgument(state.room)]
-                for entry in entries { arguments += [RedisArgument(entry.field), RedisArgument(bytes: entry.encodedValue)] }
+                for entry in entries {
+                    arguments += [RedisArgument(entry.field), RedisArgument(bytes: entry.encodedValue)]
+                }
                 let done = completion
                 completion = nil
                 client.run(

@@ -1,4 +1,4 @@
-public import HoldfastCore
+import HoldfastCore
 public import HoldfastRedis
 import Synchronization
 
@@ -160,7 +160,9 @@ public final class NodeRegistry: @unchecked Sendable {
     private func reap(_ name: String, deadAfter: Int64, spare: String) {
         client.run(
             ClusterScripts.reap, keys: [],
-            arguments: [RedisArgument(keys.prefix), RedisArgument(name), RedisArgument(deadAfter), RedisArgument(spare)]
+            arguments: [
+                RedisArgument(keys.prefix), RedisArgument(name), RedisArgument(deadAfter), RedisArgument(spare),
+            ]
         ) { [self] result in
             let rooms = (try? result.get())?.integer.map(Int.init)
             if rooms == nil { report("reap of \(name)", result) }
