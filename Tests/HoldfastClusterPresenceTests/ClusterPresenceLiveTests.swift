@@ -25,12 +25,12 @@ import Testing
     @Test func heartbeatsKeepEveryNodeAliveAndListed() throws {
         let server = try RedisServerProcess()
         let inspector = try Inspector(port: server.port)
-        let a = try TestNode("a", port: server.port, timeout: 1_000)
-        let b = try TestNode("b", port: server.port, timeout: 1_000)
+        let a = try TestNode("a", port: server.port, timeout: 1_500)
+        let b = try TestNode("b", port: server.port, timeout: 1_500)
         #expect(a.start() == .started && b.start() == .started)
         #expect(eventually { a.registry.liveNodes.map(\.name) == ["a", "b"] })
         let firstBeat = a.registry.liveNodes.first { $0.name == "b" }?.lastHeartbeatMilliseconds ?? 0
-        usleep(2_500_000)  // 2.5 timeouts: every key would have expired without heartbeats
+        usleep(3_750_000)  // 2.5 timeouts: every key would have expired without heartbeats
         #expect(inspector.command(["GET", "hf:node:a"])?.string == a.registry.record.token)
         #expect(inspector.command(["GET", "hf:node:b"])?.string == b.registry.record.token)
         #expect((inspector.command(["PTTL", "hf:node:a"])?.integer ?? 0) > 0)
@@ -117,8 +117,8 @@ import Testing
     @Test func aRedisRestartResyncsPresenceAndTellsMembersOnlyWhatChanged() throws {
         let server = try RedisServerProcess()
         let inspector = try Inspector(port: server.port)
-        let a = try TestNode("a", port: server.port, timeout: 1_000)
-        let b = try TestNode("b", port: server.port, timeout: 1_000)
+        let a = try TestNode("a", port: server.port, timeout: 2_000)
+        let b = try TestNode("b", port: server.port, timeout: 2_000)
         #expect(a.start() == .started && b.start() == .started)
         a.join("r1", owner: 1, key: "alice", device: "phone")
         b.join("r1", owner: 1, key: "bob", device: "phone")
@@ -181,8 +181,8 @@ import Testing
     @Test func aNodeHandedToANewProcessIsTheSameNodeAndNobodySeesADiff() throws {
         let server = try RedisServerProcess()
         let inspector = try Inspector(port: server.port)
-        let old = try TestNode("a", port: server.port, timeout: 1_000)
-        let b = try TestNode("b", port: server.port, timeout: 1_000)
+        let old = try TestNode("a", port: server.port, timeout: 2_000)
+        let b = try TestNode("b", port: server.port, timeout: 2_000)
         #expect(old.start() == .started && b.start() == .started)
         old.join("r1", owner: 1, key: "alice", device: "phone")
         b.join("r1", owner: 1, key: "bob", device: "phone")
@@ -193,11 +193,11 @@ import Testing
         let record = try NodeRecord(decoding: old.registry.record.encoded())
         let handed = old.export("r1")
         old.kill()
-        let new = try TestNode("a", port: server.port, timeout: 1_000, record: record)
+        let new = try TestNode("a", port: server.port, timeout: 2_000, record: record)
         try new.importRoom("r1", view: handed.view, local: handed.local)
         #expect(new.start() == .started)
         #expect(eventually { new.subscriber.status.state == .ready })
-        usleep(1_500_000)  // past a timeout: the other node would have reaped a node that stopped beating
+        usleep(2_500_000)  // past a timeout: the other node would have reaped a node that stopped beating
         #expect(new.view("r1") == oldView)
         #expect(new.sent("r1") == [], "the new process pushes nothing")
         #expect(b.sent("r1").count == quiet, "no other node saw a leave or a join")
