@@ -7,7 +7,9 @@
 public enum ClusterScripts {
     /// KEYS: `hf:node:{name}`, `hf:nodes`. ARGV: token, `node_timeout_ms`, name, announce (`1`/`0`).
     /// Returns `{0, holder}` (another token holds the name: nothing written), `{1, now}` (renewed) or
-    /// `{2, now}` (our token was gone and is set again).
+    /// `{2, now}` (our token was gone and is set again). On a restore the node also leaves `hf:nodes` until it
+    /// announces itself again: nobody reaps a node while it rewrites, and readers do not take its fields, still
+    /// being rewritten, for its whole truth.
     public static let heartbeat = RedisScript(
         """
         local t = redis.call('TIME')
@@ -15,9 +17,12 @@ public enum ClusterScripts {
         local current = redis.call('GET', KEYS[1])
         if current and current ~= ARGV[1] then return {0, current} end
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        if not current then
+          redis.call('ZREM', KEYS[2], ARGV[3])
+          return {2, now}
+        end
         if ARGV[4] == '1' then redis.call('ZADD', KEYS[2], now, ARGV[3]) end
-        if current then return {1, now} end
-        return {2, now}
+        return {1, now}
         """)
 
     /// KEYS: `hf:nodes`. Returns `{now, name, score, name, score, ...}`.
@@ -34,7 +39,8 @@ public enum ClusterScripts {
     /// is deleted unless it holds this token; empty: always). Keys are derived from the prefix as
     /// ``ClusterKeys`` does. For each room in `hf:node:{name}:rooms`: deletes the node's fields and publishes one
     /// presence message with all of them as leaves on `hf:{room}:bus`. Then drops the node's keys. Returns the
-    /// number of rooms published to, or -1 when the node beat again since it was found dead (nothing done).
+    /// number of rooms published to, or -1 when the node beat again since it was found dead, or left `hf:nodes`
+    /// (reaped already, or rewriting its entries after a restore): nothing done then.
     public static let reap = RedisScript(
         """
         local prefix, name = ARGV[1], ARGV[2]
@@ -45,7 +51,7 @@ public enum ClusterScripts {
           local t = redis.call('TIME')
           local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
           local score = redis.call('ZSCORE', nodesKey, name)
-          if score and tonumber(score) >= now - deadAfter then return -1 end
+          if not score or tonumber(score) >= now - deadAfter then return -1 end
         end
         local roomsKey = nodeKey .. ':rooms'
         local owned = name .. '|'
