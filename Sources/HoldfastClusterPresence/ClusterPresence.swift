@@ -12,6 +12,9 @@ import HoldfastRedis
 /// outage) buffer the bus messages that arrive meanwhile and replay them over the read, so a message published
 /// after the read but received before its reply is not undone by it.
 ///
+/// Reads complete in the order they were sent, on one connection; only a rewrite retried after `NOSCRIPT` can be
+/// overtaken by a later read, which then merely swaps which of the two reports by diff and which by state.
+///
 /// Thread ownership: a value; the room's loop owns it.
 public struct ClusterPresence: Sendable {
     /// An entry with its place in the view's order.
@@ -168,7 +171,7 @@ public struct ClusterPresence: Sendable {
         var changed = false
         for field in before.keys where target[field] == nil { changed = remove(field) || changed }
         // Hash order is arbitrary; sort so that a seeded view lists keys the same way on every node.
-        for field in target.keys.sorted() { changed = upsert(target[field]!) || changed }
+        for (_, entry) in target.sorted(by: { $0.key < $1.key }) { changed = upsert(entry) || changed }
         for message in buffered { changed = apply(message) || changed }
         if readsInFlight.isEmpty { buffered.removeAll() }
         let wasSeeded = isSeeded

@@ -1,5 +1,5 @@
 import Glibc
-public import HoldfastJSON
+import HoldfastJSON
 
 /// Who this process is in the cluster: the node name and the instance token stored under `hf:node:{name}`.
 ///
@@ -20,7 +20,9 @@ public struct NodeRecord: Sendable, Equatable {
     /// A record with a new token for this process.
     public static func fresh(name: String) -> NodeRecord {
         var host = [CChar](repeating: 0, count: 256)
-        let hostName = gethostname(&host, host.count) == 0 ? String(cString: host) : "unknown-host"
+        let hostName =
+            gethostname(&host, host.count) == 0
+            ? String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown-host"
         let random = String(UInt64.random(in: .min ... .max), radix: 16)
         return NodeRecord(name: name, token: "\(hostName):\(getpid()):\(random)")
     }
