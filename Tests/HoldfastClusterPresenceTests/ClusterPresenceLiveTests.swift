@@ -22,6 +22,31 @@ import Testing
         third.kill()
     }
 
+    @Test func aNodeRestartedUnderItsNameWaitsOutItsKeyAndClearsWhatItsEarlierProcessLeft() throws {
+        let server = try RedisServerProcess()
+        let inspector = try Inspector(port: server.port)
+        // A lone pair: with the survivor's reaping on, either node may clear the old entries; both ways count.
+        let a = try TestNode("a", port: server.port, timeout: 1_000)
+        let crashed = try TestNode("b", port: server.port, timeout: 1_000)
+        #expect(a.start() == .started && crashed.start() == .started)
+        a.join("r1", owner: 1, key: "alice", device: "phone")
+        crashed.join("r1", owner: 1, key: "bob", device: "phone")
+        #expect(eventually { a.view("r1").keys.sorted() == ["alice", "bob"] })
+        let before = a.sent("r1").count
+        crashed.kill()
+        let restarted = try TestNode("b", port: server.port, timeout: 1_000)
+        #expect(restarted.start() == .started, "the dead process's key expires within the claim's patience")
+        #expect(eventually { a.view("r1").keys.sorted() == ["alice"] })
+        #expect(inspector.fields("r1") == ["a|a.0"])
+        #expect(inspector.command(["GET", "hf:node:b"])?.string == restarted.registry.record.token)
+        usleep(500_000)
+        let told = Array(a.sent("r1").dropFirst(before))
+        #expect(told.count == 1 && refsByKey(told.first?.payload["leaves"]) == ["bob": ["b.0"]])
+        #expect(eventually { a.registry.liveNodes.map(\.name) == ["a", "b"] })
+        for node in [a, restarted] { node.kill() }
+        inspector.close()
+    }
+
     @Test func heartbeatsKeepEveryNodeAliveAndListed() throws {
         let server = try RedisServerProcess()
         let inspector = try Inspector(port: server.port)
