@@ -108,6 +108,15 @@ let package = Package(
             dependencies: ["CHiredis", "HoldfastCore", "HoldfastConfig"],
             swiftSettings: strictSettings
         ),
+        // Presence across nodes on Redis: node names, heartbeats and dead-node cleanup (NodeRegistry), each room's
+        // Redis-held presence merged with the local one (ClusterPresence), as state machines with thin drivers.
+        .target(
+            name: "HoldfastClusterPresence",
+            dependencies: [
+                "HoldfastRedis", "HoldfastConfig", "HoldfastCore", "HoldfastJSON", "HoldfastPresence", "COpenSSL",
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "HoldfastAuth",
             dependencies: ["HoldfastBytes", "COpenSSL"],
@@ -261,6 +270,14 @@ let package = Package(
         .testTarget(
             name: "HoldfastRedisTests",
             dependencies: ["HoldfastRedis", "HoldfastConfig", "HoldfastCore", "HoldfastTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "HoldfastClusterPresenceTests",
+            dependencies: [
+                "HoldfastClusterPresence", "HoldfastRedis", "HoldfastConfig", "HoldfastCore", "HoldfastJSON",
+                "HoldfastPresence", "HoldfastTestSupport",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
