@@ -162,6 +162,15 @@ def test_an_unreadable_settings_file_refuses_the_swap_and_nothing_changes(server
     settings.write_text(json.dumps({"moderators": ["mia"]}))
     status, answer = admin(server, "POST", "/admin/upgrade", {"handlers": moderation_plugin})
     assert status == 200, answer
+    bob = client(server, "bob")
+    join = bob.join("room:settings")
+    assert send(bob, join, "room:settings", "kick", {"user": "mia"})["response"] == {"reason": "not a moderator"}
+    # Edited settings take effect with the next swap, to the same plugin too.
+    settings.write_text(json.dumps({"moderators": ["bob"]}))
+    status, answer = admin(server, "POST", "/admin/upgrade", {"handlers": moderation_plugin})
+    assert status == 200, answer
+    assert send(bob, join, "room:settings", "kick", {"user": "mia"})["status"] == "ok"
+    bob.close()
 
 
 def test_both_example_plugins_swap_in_under_the_load_harness_with_nothing_lost(server_factory, moderation_plugin,
