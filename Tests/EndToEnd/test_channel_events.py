@@ -1,8 +1,10 @@
-"""The events of handler API 2's built-in chat handlers (react, read, unknown events), seen by a third-party Phoenix
-client, and how they follow a swap to an API 1 plugin and back."""
+"""The events of handler API 2's built-in chat handlers (react, read, edit_msg and delete_msg, unknown events), seen
+by a third-party Phoenix client; how they follow a swap to an API 1 plugin and back; edits and deletes replayed on
+recovery, after a restart, and their author rule across a binary upgrade."""
 import asyncio
 
 from phx import Phoenix, make_token, sign_token
+from test_binary_upgrade import handoff_server, variant_binary  # noqa: F401 (fixtures)
 from test_upgrade import SECRET, admin, upgradable, v2_plugin  # noqa: F401 (fixtures)
 
 
@@ -221,5 +223,31 @@ def test_edits_and_deletes_survive_a_restart_and_replay_after_it(server_factory)
     a = alice.join("room:durable-edits", {"last_seen_id": 0})
     ref = alice.push("room:durable-edits", "delete_msg", {"id": message_id}, join_ref=a["join_ref"])
     assert alice.reply_to(ref)["payload"]["status"] == "ok"
+    alice.close()
+    bob.close()
+
+
+def test_who_wrote_what_crosses_a_binary_upgrade(handoff_server, variant_binary):  # noqa: F811
+    """The room's memory of its recent authors travels in the room record (handoff format 2): after a binary
+    upgrade, with no rejoin, the author may still delete and nobody else may edit."""
+    from test_binary_upgrade import SECRET as HANDOFF_SECRET, admin as handoff_admin, status_of
+
+    server = handoff_server()
+    alice = Phoenix(server, token=sign_token(HANDOFF_SECRET.encode(), "alice"))
+    bob = Phoenix(server, token=sign_token(HANDOFF_SECRET.encode(), "bob"))
+    a, b = alice.join("room:handoff-edits"), bob.join("room:handoff-edits")
+    ref = alice.push("room:handoff-edits", "new_msg", {"body": "before"}, join_ref=a["join_ref"])
+    message_id = alice.reply_to(ref)["payload"]["response"]["id"]
+    old_pid = status_of(server)["pid"]
+
+    status, answer = handoff_admin(server, "POST", "/admin/upgrade", {"binary": str(variant_binary)})
+    assert status == 200, answer
+    assert status_of(server)["pid"] != old_pid
+
+    ref = bob.push("room:handoff-edits", "edit_msg", {"id": message_id, "body": "x"}, join_ref=b["join_ref"])
+    assert bob.reply_to(ref)["payload"]["response"] == {"reason": "not your message"}
+    ref = alice.push("room:handoff-edits", "delete_msg", {"id": message_id}, join_ref=a["join_ref"])
+    assert alice.reply_to(ref)["payload"]["status"] == "ok"
+    assert bob.event("room:handoff-edits", "msg_deleted")["payload"]["id"] == message_id
     alice.close()
     bob.close()
