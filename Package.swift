@@ -100,7 +100,8 @@ let package = Package(
         .target(
             name: "HoldfastHistory",
             dependencies: [
-                "CSQLite", "CHoldfast", "HoldfastCore", "HoldfastRooms", .product(name: "Logging", package: "swift-log"),
+                "CSQLite", "CHoldfast", "HoldfastCore", "HoldfastRooms",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -133,7 +133,9 @@ final class ChatRoomHandler: ChannelHandler {
             return [.reply(status: "error", payload: .reason("message not found"))]
         }
         guard author == context.user else { return [.reply(status: "error", payload: .reason("not your message"))] }
-        guard event == "edit_msg" else { return [.store(ChannelMessage(kind: .delete, target: id, user: context.user))] }
+        guard event == "edit_msg" else {
+            return [.store(ChannelMessage(kind: .delete, target: id, user: context.user))]
+        }
         guard let body = payload["body"]?.stringValue else {
             return [.reply(status: "error", payload: .reason("body must be a string"))]
         }

@@ -71,7 +71,8 @@ extension ChatMessage {
         var members: [JSONMember]
         switch kind {
         case .message:
-            members = [JSONMember("id", .integer(id)), JSONMember("user", .string(user)), JSONMember("body", .string(body))]
+            members = [JSONMember("id", .integer(id)), JSONMember("user", .string(user))]
+            members.append(JSONMember("body", .string(body)))
         case .edit:
             members = [JSONMember("id", .integer(target)), JSONMember("entry_id", .integer(id))]
             members += [JSONMember("kind", .string("edit")), JSONMember("user", .string(user))]

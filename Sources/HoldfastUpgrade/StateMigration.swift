@@ -71,8 +71,8 @@ public struct MigratedHandler: Sendable {
 ///
 /// The conversion and construction are also public on their own
 /// (``convertForward(_:fromVersion:to:currentFactory:observe:)``,
-/// ``convertBack(_:fromVersion:currentFactory:to:observe:)``, ``build(_:state:config:observe:)``): a rehearsal in a child
-/// process (``SwapRehearsal``) runs exactly the code a swap runs, on state exported beforehand.
+/// ``convertBack(_:fromVersion:currentFactory:to:observe:)``, ``build(_:state:config:observe:)``): a rehearsal in a
+/// child process (``SwapRehearsal``) runs exactly the code a swap runs, on state exported beforehand.
 public enum StateMigration {
     /// To other code: the new code converts with `migrate(fromVersion:state:)`; when it does not know the current
     /// format (an upgrade to an older build), the current code converts with `downgrade(toVersion:state:)` if
@@ -81,7 +81,8 @@ public enum StateMigration {
         from handler: any RoomHandler, to factory: any HandlerFactory, currentFactory: (any HandlerFactory)? = nil,
         config: HandlerValue = .null
     ) throws(PluginMigrationError) -> MigratedHandler {
-        try run(from: handler, to: factory, config: config) { (fromVersion, state) throws(PluginMigrationError) -> [UInt8] in
+        try run(from: handler, to: factory, config: config) {
+            (fromVersion, state) throws(PluginMigrationError) -> [UInt8] in
             try convertForward(state, fromVersion: fromVersion, to: factory, currentFactory: currentFactory)
         }
     }
@@ -92,7 +93,8 @@ public enum StateMigration {
         from handler: any RoomHandler, currentFactory: any HandlerFactory, to factory: any HandlerFactory,
         config: HandlerValue = .null
     ) throws(PluginMigrationError) -> MigratedHandler {
-        try run(from: handler, to: factory, config: config) { (fromVersion, state) throws(PluginMigrationError) -> [UInt8] in
+        try run(from: handler, to: factory, config: config) {
+            (fromVersion, state) throws(PluginMigrationError) -> [UInt8] in
             try convertBack(state, fromVersion: fromVersion, currentFactory: currentFactory, to: factory)
         }
     }

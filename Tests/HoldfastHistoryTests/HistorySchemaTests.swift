@@ -41,7 +41,8 @@ import Testing
         let store = try HistoryStore(path: directory.database, keepPerRoom: 100)
         let old = StoredMessage(room: "room:a", id: 1, user: "alice", body: "old", timestamp: 10, clientID: "c1")
         #expect(try store.messages(room: "room:a", after: 0, limit: 10).messages == [old])
-        let edit = StoredMessage(room: "room:a", id: 2, user: "alice", body: "new", timestamp: 11, kind: .edit, target: 1)
+        let edit = StoredMessage(
+            room: "room:a", id: 2, user: "alice", body: "new", timestamp: 11, kind: .edit, target: 1)
         try store.append([edit])
         #expect(try store.messages(room: "room:a", after: 0, limit: 10).messages == [old, edit])
         store.close()

@@ -270,7 +270,8 @@ struct FakeChannel: RoomChannel {
         _ = push(1, "edit_msg", .object([JSONMember("id", .integer(1)), JSONMember("body", .string("hello"))]))
         let persisted = handle(.commitDue(held: false)).persisted
         #expect(persisted.first?.messages == [
-            ChatMessage(id: 2, user: "alice", body: "hello", timestamp: clock.wall, clientID: nil, kind: .edit, target: 1)
+            ChatMessage(
+                id: 2, user: "alice", body: "hello", timestamp: clock.wall, clientID: nil, kind: .edit, target: 1)
         ])
         let edited = handle(.committed(batch: persisted.first?.batch ?? -1, durable: true))
         #expect(edited.broadcasts.map(\.event) == ["msg_edited"])

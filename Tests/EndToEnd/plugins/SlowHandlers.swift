@@ -31,7 +31,8 @@ final class SlowHandler: ChannelHandler {
         let end = clock.now + .milliseconds(milliseconds)
         var spins: UInt64 = 0
         while clock.now < end { spins &+= 1 }
-        return [.reply(status: "ok", payload: .object([HandlerMember("spins", .int(Int64(truncatingIfNeeded: spins)))]))]
+        let count = HandlerValue.int(Int64(truncatingIfNeeded: spins))
+        return [.reply(status: "ok", payload: .object([HandlerMember("spins", count)]))]
     }
 
     func exportState() -> [UInt8] { [] }

@@ -108,7 +108,9 @@ public final class ModerationHandler: ChannelHandler {
         guard let body = payload["body"]?.stringValue else {
             return [.reply(status: "error", payload: .reason("body must be a string"))]
         }
-        if let problem = check(body, topic: context.topic) { return [.reply(status: "error", payload: .reason(problem))] }
+        if let problem = check(body, topic: context.topic) {
+            return [.reply(status: "error", payload: .reason(problem))]
+        }
         guard settings.slowModeMilliseconds > 0 else {
             return [.store(ChannelMessage(user: context.user, body: body, clientID: payload["client_id"]))]
         }
@@ -141,11 +143,15 @@ public final class ModerationHandler: ChannelHandler {
             return [.reply(status: "error", payload: .reason("message not found"))]
         }
         guard author == context.user else { return [.reply(status: "error", payload: .reason("not your message"))] }
-        guard event == "edit_msg" else { return [.store(ChannelMessage(kind: .delete, target: id, user: context.user))] }
+        guard event == "edit_msg" else {
+            return [.store(ChannelMessage(kind: .delete, target: id, user: context.user))]
+        }
         guard let body = payload["body"]?.stringValue else {
             return [.reply(status: "error", payload: .reason("body must be a string"))]
         }
-        if let problem = check(body, topic: context.topic) { return [.reply(status: "error", payload: .reason(problem))] }
+        if let problem = check(body, topic: context.topic) {
+            return [.reply(status: "error", payload: .reason(problem))]
+        }
         return [.store(ChannelMessage(kind: .edit, target: id, user: context.user, body: body))]
     }
 

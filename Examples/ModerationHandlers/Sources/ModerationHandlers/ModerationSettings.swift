@@ -29,7 +29,8 @@ public struct ModerationSettings: Sendable, Equatable {
         for member in members {
             switch member.key {
             case "moderators": moderators = Set(try Self.strings(member.value, "moderators"))
-            case "blocked_words": blockedWords = Set(try Self.strings(member.value, "blocked_words").map { $0.lowercased() })
+            case "blocked_words":
+                blockedWords = Set(try Self.strings(member.value, "blocked_words").map { $0.lowercased() })
             case "slow_mode_seconds":
                 guard let seconds = member.value.intValue, (0...86_400).contains(seconds) else {
                     throw SettingsError("slow_mode_seconds must be an integer from 0 to 86400")

@@ -34,7 +34,9 @@ enum BuiltInState {
         let format = try reader.readByte()
         guard format == 1 else { throw StateDecodingError(offset: 0, reason: "state format \(format), expected 1") }
         var counters: [String: Int64] = [:]
-        for _ in 0..<(try reader.readCount(minimumSize: 2)) { counters[try reader.readString()] = try reader.readInt64() }
+        for _ in 0..<(try reader.readCount(minimumSize: 2)) {
+            counters[try reader.readString()] = try reader.readInt64()
+        }
         try reader.expectEnd()
         return counters
     }
@@ -60,7 +62,9 @@ enum ModerationState {
     static func decode(_ bytes: [UInt8]) throws -> [String: RoomCounts] {
         var reader = BinaryReader(bytes)
         let found = try reader.readByte()
-        guard found == format else { throw StateDecodingError(offset: 0, reason: "state format \(found), expected \(format)") }
+        guard found == format else {
+            throw StateDecodingError(offset: 0, reason: "state format \(found), expected \(format)")
+        }
         var rooms: [String: RoomCounts] = [:]
         for _ in 0..<(try reader.readCount(minimumSize: 4)) {
             let topic = try reader.readString()

@@ -18,7 +18,8 @@ public final class FakeRoom {
         public var presenceMeta: HandlerValue
 
         public init(connectionID: UInt64, user: String, assigns: HandlerValue, presenceMeta: HandlerValue) {
-            (self.connectionID, self.user, self.assigns, self.presenceMeta) = (connectionID, user, assigns, presenceMeta)
+            (self.connectionID, self.user) = (connectionID, user)
+            (self.assigns, self.presenceMeta) = (assigns, presenceMeta)
         }
     }
 

@@ -95,7 +95,9 @@ public struct ChannelMessage: Sendable, Equatable {
     }
 
     /// An edit (new `body`) or a delete (`body` empty) of message `target` by `user`.
-    public init(kind: ChannelMessageKind, target: Int64, user: String, body: String = "", clientID: HandlerValue? = nil) {
+    public init(
+        kind: ChannelMessageKind, target: Int64, user: String, body: String = "", clientID: HandlerValue? = nil
+    ) {
         self.init(user: user, body: body, clientID: clientID)
         self.kind = kind
         self.target = target
