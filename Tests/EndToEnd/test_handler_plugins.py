@@ -189,7 +189,7 @@ def test_both_example_plugins_swap_in_under_the_load_harness_with_nothing_lost(s
          "--secret", SECRET, "--connections", "120", "--rooms", "6", "--rate", "4", "--processes", "2",
          "--warmup", "0.5", "--admin-url", f"http://127.0.0.1:{server.admin_port}", "--admin-token", ADMIN_TOKEN,
          "--handlers", moderation_plugin, "--handlers", built_in, "--handlers", v2_plugin, "--handlers", built_in,
-         "--upgrades", "4", "--interval", "1.5", "--json", report],
+         "--upgrades", "4", "--interval", "3", "--json", report],
         capture_output=True, timeout=300)
     output = (result.stdout + result.stderr).decode(errors="replace")
     assert result.returncode == 0, output
