@@ -326,3 +326,17 @@ struct FakeChannel: RoomChannel {
         #expect(done.broadcasts.map(\.event) == ["msg_deleted"] && imported.authors.byID.isEmpty)
     }
 }
+
+@Suite struct MessageAuthorsTests {
+    @Test func theOldestAreForgottenBeyondTheLimitAndADeleteForgetsOne() {
+        var authors = MessageAuthors()
+        for id in 1...Int64(MessageAuthors.limit + 2) { authors.remember(id, by: "u\(id % 3)") }
+        #expect(authors.byID.count == MessageAuthors.limit)
+        #expect(authors.byID[1] == nil && authors.byID[2] == nil && authors.byID[3] == "u0")
+        authors.remember(3, by: "someone else")
+        #expect(authors.byID[3] == "someone else" && authors.order.first == 3)
+        authors.forget(10)
+        #expect(authors.byID[10] == nil && !authors.order.contains(10))
+        #expect(MessageAuthors(entries: authors.entries) == authors)
+    }
+}
