@@ -27,6 +27,7 @@ public struct ChatMessage: Sendable, Equatable {
     public var timestamp: Int64
     /// The sender's own id for the message, echoed back.
     public var clientID: String?
+    /// A message, an edit or a delete.
     public var kind: Kind
     /// The message an edit or a delete changes (0 for a message).
     public var target: Int64

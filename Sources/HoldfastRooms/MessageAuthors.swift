@@ -18,9 +18,10 @@ public struct MessageAuthors: Sendable, Equatable {
         for entry in entries { remember(entry.id, by: entry.user) }
     }
 
+    /// Every remembered message with its author, oldest first.
     public var entries: [(id: Int64, user: String)] { order.compactMap { id in byID[id].map { (id, $0) } } }
 
-    /// Remembers `id` by `user` (a message seen again keeps its place).
+    /// Remembers `id` by `user`; a message remembered already keeps its place.
     public mutating func remember(_ id: Int64, by user: String) {
         guard byID.updateValue(user, forKey: id) == nil else { return }
         order.append(id)
@@ -40,9 +41,5 @@ public struct MessageAuthors: Sendable, Equatable {
         case .delete: forget(entry.target)
         case .edit: break
         }
-    }
-
-    public static func == (lhs: MessageAuthors, rhs: MessageAuthors) -> Bool {
-        lhs.order == rhs.order && lhs.byID == rhs.byID
     }
 }

@@ -55,9 +55,7 @@ extension RoomState {
         let firstUnbroadcast = inFlight.values.compactMap { $0.first?.message.id }.min() ?? Int64.max
         let replayed = messages.prefix { $0.id < firstUnbroadcast }
         // What the read shows is remembered too: after a restart, a rejoin teaches the room its recent authors.
-        for stored in replayed where stored.kind != .message || authors.byID[stored.id] == nil {
-            authors.record(stored)
-        }
+        for stored in replayed { authors.record(stored) }
         let extra = replayed.map { stored in
             PhoenixMessage(
                 joinRef: member.joinRef, ref: nil, topic: topic, event: stored.kind.event,
