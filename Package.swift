@@ -99,7 +99,10 @@ let package = Package(
         ),
         .target(
             name: "HoldfastHistory",
-            dependencies: ["CSQLite", "CHoldfast", "HoldfastCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CSQLite", "CHoldfast", "HoldfastCore", "HoldfastRooms",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         // The Redis client of the cluster: hiredis driven by the event loop, reconnects, pub/sub, Streams.

@@ -22,6 +22,15 @@ let package = Package(
                 .enableUpcomingFeature("InternalImportsByDefault"),
             ]
         ),
+        // `swift test`: the handlers in HandlerTesting's fake room, no server.
+        .testTarget(
+            name: "ChatHandlersTests",
+            dependencies: [
+                "ChatHandlers",
+                .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
+                .product(name: "HandlerTesting", package: "HoldfastHandlerAPI"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

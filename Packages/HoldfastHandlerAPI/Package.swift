@@ -11,6 +11,9 @@ let package = Package(
     name: "HoldfastHandlerAPI",
     products: [
         .library(name: "HoldfastHandlerAPI", type: .dynamic, targets: ["HoldfastHandlerAPI"]),
+        // A fake room for a plugin's own tests (`swift test`): it drives a channel handler as a room does and records
+        // what it did. Not loaded by the server.
+        .library(name: "HandlerTesting", targets: ["HandlerTesting"]),
     ],
     targets: [
         .target(
@@ -24,6 +27,15 @@ let package = Package(
             linkerSettings: [
                 // SwiftPM sets no SONAME; pin it so every plugin's NEEDED entry names the host's copy.
                 .unsafeFlags(["-Xlinker", "-soname=libHoldfastHandlerAPI.so"]),
+            ]
+        ),
+        .target(
+            name: "HandlerTesting",
+            dependencies: ["HoldfastHandlerAPI"],
+            swiftSettings: [
+                .enableUpcomingFeature("ExistentialAny"),
+                .enableUpcomingFeature("MemberImportVisibility"),
+                .enableUpcomingFeature("InternalImportsByDefault"),
             ]
         ),
     ],

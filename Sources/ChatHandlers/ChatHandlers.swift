@@ -5,9 +5,9 @@ import Synchronization
 ///
 /// A channel handler (handler API 2): joins of `room:*` topics with an object payload (an optional integer
 /// `last_seen_id`), presence metas `{device, online_at}` (plus `last_read` after a `read`), messages of 1 to
-/// 8 KiB, `new_msg` payloads `{id, user, body, ts, client_id?}`, `typing`, `react` and `read`. State: the number
-/// of messages stored per room since the
-/// handlers were first started, carried across upgrades.
+/// 8 KiB, `new_msg` payloads `{id, user, body, ts, client_id?}`, `typing`, `edit_msg` and `delete_msg` (by the
+/// author only, stored as history entries), `react` and `read`. State: the number of messages stored per room
+/// since the handlers were first started, carried across upgrades.
 public final class ChatHandlersFactory: HandlerFactory {
     public static let version = "1.0.0"
 
@@ -99,6 +99,8 @@ final class ChatRoomHandler: ChannelHandler {
             return [.store(ChannelMessage(user: context.user, body: body, clientID: payload["client_id"]))]
         case "typing":
             return [.broadcastFrom(event: "typing", payload: .object([HandlerMember("user", .string(context.user))]))]
+        case "edit_msg", "delete_msg":
+            return change(event, payload, context: context)
         case "react":
             return react(payload, context: &context)
         case "read":
@@ -119,6 +121,28 @@ final class ChatRoomHandler: ChannelHandler {
         default:
             return [.reply(status: "error", payload: .reason("unknown event"))]
         }
+    }
+
+    /// An edit or a delete of one of the user's own messages: stored as a new history entry naming it (the
+    /// room broadcasts `msg_edited` / `msg_deleted` once it is durable and replays it to clients catching up).
+    private func change(_ event: String, _ payload: HandlerValue, context: ChannelContext) -> [ChannelAction] {
+        guard let id = payload["id"]?.intValue, id > 0 else {
+            return [.reply(status: "error", payload: .reason("id must be a message id"))]
+        }
+        guard let author = context.messageAuthors[id] else {
+            return [.reply(status: "error", payload: .reason("message not found"))]
+        }
+        guard author == context.user else { return [.reply(status: "error", payload: .reason("not your message"))] }
+        guard event == "edit_msg" else {
+            return [.store(ChannelMessage(kind: .delete, target: id, user: context.user))]
+        }
+        guard let body = payload["body"]?.stringValue else {
+            return [.reply(status: "error", payload: .reason("body must be a string"))]
+        }
+        if let problem = validateMessage(topic: context.topic, user: context.user, body: body) {
+            return [.reply(status: "error", payload: .reason(problem))]
+        }
+        return [.store(ChannelMessage(kind: .edit, target: id, user: context.user, body: body))]
     }
 
     /// Adds the user's reaction (once per user, message and emoji) and broadcasts the new count.
@@ -155,15 +179,11 @@ final class ChatRoomHandler: ChannelHandler {
         ]
     }
 
-    /// `{id, user, body, ts, client_id?}`; a live one (broadcast once, when durable) is counted.
+    /// The default payloads (`new_msg` `{id, user, body, ts, client_id?}`, see `ChannelMessage.defaultPayload`);
+    /// a live message (broadcast once, when durable) is counted, edits and deletes are not.
     func render(message: ChannelMessage, delivery: MessageDelivery, context: ChannelContext) -> HandlerValue {
-        if delivery == .live { counters.withLock { $0[context.topic, default: 0] += 1 } }
-        var members = [
-            HandlerMember("id", .int(message.id)), HandlerMember("user", .string(message.user)),
-            HandlerMember("body", .string(message.body)), HandlerMember("ts", .int(message.timestamp)),
-        ]
-        if let clientID = message.clientID { members.append(HandlerMember("client_id", clientID)) }
-        return .object(members)
+        if delivery == .live, message.kind == .message { counters.withLock { $0[context.topic, default: 0] += 1 } }
+        return message.defaultPayload
     }
 
     func authorizeJoin(topic: String, user: String, payload: HandlerValue, now: Int64) -> HandlerJoinDecision {

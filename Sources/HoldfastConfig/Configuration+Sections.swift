@@ -37,6 +37,9 @@ extension Configuration {
         public var secretKey = ""
         /// The handler plugin loaded at start; empty means `libChatHandlers.so` next to the `holdfast` binary.
         public var handlersPath = ""
+        /// A JSON file with the handler plugin's own settings, handed to its `makeHandler(state:config:)` at every
+        /// start, swap and rollback (so a swap picks up an edited file); empty: the plugin gets `null`.
+        public var handlerConfigPath = ""
         /// Enable test-only hooks (the `holdfast:crash_room` event that makes a room fail). Never in production.
         public var testHooks = false
         /// Accept a plain `user_id` connect param instead of a signed token (local trials only; logs a warning).

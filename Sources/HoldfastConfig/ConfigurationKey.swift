@@ -131,6 +131,7 @@ extension ConfigurationKey {
         .boolean("server", "allow_user_id_param", \.server.allowUserIDParam),
         .boolean("server", "test_hooks", \.server.testHooks),
         .string("server", "handlers", \.server.handlersPath),
+        .string("server", "handler_config", \.server.handlerConfigPath),
         .integer("channels", "heartbeat_timeout_ms", 1_000...3_600_000, \.channels.heartbeatTimeoutMilliseconds),
         .integer("channels", "max_topics", 1...10_000, \.channels.maxTopics),
         .integer("channels", "max_payload_bytes", 128...(16 << 20), \.channels.maxPayloadBytes),

@@ -13,8 +13,11 @@
 /// different times hand over to each other, so a record's bytes never change without a new ``version``.
 public enum HandoffFormat {
     /// Bumped whenever a record layout changes; a new binary refuses a stream it cannot read, and the old one
-    /// rolls back.
-    public static let version: UInt64 = 1
+    /// rolls back. Format 2 adds the history section of room records (edit and delete entries among the pending
+    /// messages, the recent messages' authors); a format 1 stream is still read.
+    public static let version: UInt64 = 2
+    /// The versions this binary reads.
+    public static let readable: ClosedRange<UInt64> = 1...2
     /// The final stream's first record: a ``HandoffHeader``.
     public static let headerRecord: UInt8 = 0x48  // "H"
     /// A listening socket: a ``ListenerSnapshot``, with its fd.

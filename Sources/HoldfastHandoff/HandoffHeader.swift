@@ -50,8 +50,8 @@ public struct HandoffHeader: Sendable, Equatable {
             throw ByteReadError.invalid("the stream does not start with a header")
         }
         let version = try input.unsigned()
-        guard version == HandoffFormat.version else {
-            throw ByteReadError.invalid("handoff format \(version), this binary reads \(HandoffFormat.version)")
+        guard HandoffFormat.readable.contains(version) else {
+            throw ByteReadError.invalid("handoff format \(version), this binary reads \(HandoffFormat.readable)")
         }
         guard let pid = Int32(exactly: try input.signed()) else { throw ByteReadError.invalid("bad pid") }
         self.pid = pid

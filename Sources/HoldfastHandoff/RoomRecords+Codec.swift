@@ -58,8 +58,12 @@ extension RoomSnapshot {
             out.optionalString(item.senderConnectionID == 0 ? item.ticket.map { String($0) } : item.ref)
         }
         // A trailing section, only for rooms whose handler keeps values: other rooms' records stay byte for byte
-        // those of builds without channel handlers, so upgrades between such builds work both ways.
-        if let handler {
+        // those of builds without channel handlers, so upgrades between such builds work both ways. Format 2 adds
+        // a second one after it (with an empty handler section before it if need be): edit and delete entries
+        // among the pending messages, and the recent messages' authors.
+        let kinds = pending.enumerated().filter { $0.element.message.kind != .message }
+        let historySection = !kinds.isEmpty || !authors.order.isEmpty
+        if let handler = handler ?? (historySection ? HandlerValues.none : nil) {
             out.string(handler.version)
             out.data(JSON.encode(handler.state))
             out.unsigned(UInt64(handler.assigns.count))
@@ -71,6 +75,20 @@ extension RoomSnapshot {
             for timer in handler.timers {
                 out.signed(timer.due)
                 out.string(timer.tag)
+            }
+        }
+        if historySection {
+            out.unsigned(UInt64(kinds.count))
+            for (index, item) in kinds {
+                out.unsigned(UInt64(index))
+                out.byte(item.message.kind.rawValue)
+                out.signed(item.message.target)
+            }
+            let entries = authors.entries
+            out.unsigned(UInt64(entries.count))
+            for entry in entries {
+                out.signed(entry.id)
+                out.string(entry.user)
             }
         }
         return out.bytes
@@ -113,11 +131,26 @@ extension RoomSnapshot {
                 timers.append(HandlerTimer(due: try input.signed(), tag: try input.string()))
             }
             handler = HandlerValues(version: version, state: state, assigns: assigns, timers: timers)
+            if handler == HandlerValues.none { handler = nil }
+        }
+        var authors = MessageAuthors()
+        if !input.isAtEnd {
+            for _ in 0..<(try input.count()) {
+                let index = Int(try input.unsigned())
+                guard pending.indices.contains(index), let kind = ChatMessage.Kind(rawValue: try input.byte()) else {
+                    throw ByteReadError.invalid("history entry kind of \(topic)")
+                }
+                pending[index].message.kind = kind
+                pending[index].message.target = try input.signed()
+            }
+            var entries: [(id: Int64, user: String)] = []
+            for _ in 0..<(try input.count()) { entries.append((try input.signed(), try input.string())) }
+            authors = MessageAuthors(entries: entries)
         }
         try input.expectEnd()
         self.init(
             topic: topic, lastID: lastID, presence: presence, awaitingState: awaiting, pending: pending,
-            handler: handler)
+            handler: handler, authors: authors)
     }
 }
 
@@ -133,4 +166,9 @@ private func decodePresence(_ bytes: [UInt8], topic: String) throws(ByteReadErro
     } catch {
         throw ByteReadError.invalid("presence of \(topic): \(error)")
     }
+}
+
+extension HandlerValues {
+    /// The empty handler section written before format 2's history section when the room keeps no handler values.
+    static let none = HandlerValues(version: "", state: .null, assigns: [:], timers: [])
 }

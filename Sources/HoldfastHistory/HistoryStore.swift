@@ -16,7 +16,7 @@ internal import CSQLite
 /// still reaches back to what it last saw, even across restarts and gaps in the id sequence.
 public final class HistoryStore {
     /// The schema version this build writes and reads.
-    public static let schemaVersion: Int64 = 1
+    public static let schemaVersion: Int64 = 2
 
     /// The database path, for error messages.
     public let path: String
@@ -168,6 +168,13 @@ public final class HistoryStore {
             if let found = try Self.query(db, "SELECT max(version) FROM schema_version").flatMap({ Int64($0) }) {
                 guard found <= Self.schemaVersion else {
                     throw HistoryError.unsupportedSchema(found: found, supported: Self.schemaVersion)
+                }
+                // An older database is brought up to date in the same transaction; its rows keep their meaning.
+                var version = found
+                while version < Self.schemaVersion {
+                    version += 1
+                    if let migration = Statements.migrations[version] { try Self.execute(db, migration) }
+                    try Self.execute(db, "INSERT INTO schema_version (version) VALUES (\(version))")
                 }
             } else {
                 try Self.execute(db, "INSERT INTO schema_version (version) VALUES (\(Self.schemaVersion))")

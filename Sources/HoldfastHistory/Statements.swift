@@ -3,7 +3,8 @@
 /// Every value reaches SQL as a bound parameter. Each wrapper resets its statement when done so the
 /// implicit read transaction ends and the next call starts clean.
 struct Statements {
-    /// The tables, created at open if missing (schema version 1).
+    /// The tables, created at open if missing (schema version 2; version 1 lacked `kind` and `target`, which
+    /// ``migrations`` adds).
     ///
     /// `messages` is keyed by (room, id) without a rowid, so a room's history is one contiguous range of
     /// the primary key: appends go to its end, replays and trims are range scans. `rooms.trimmed_through`
@@ -16,6 +17,8 @@ struct Statements {
             body TEXT NOT NULL,
             ts INTEGER NOT NULL,
             client_id TEXT,
+            kind INTEGER NOT NULL DEFAULT 0,
+            target INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (room, id)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS rooms (
@@ -23,6 +26,15 @@ struct Statements {
             trimmed_through INTEGER NOT NULL
         ) WITHOUT ROWID;
         """
+
+    /// What turns a database of schema version N - 1 into version N, by N: entries gained a kind (message, edit,
+    /// delete) and the id of the message an edit or delete changes. Existing rows are messages.
+    static let migrations: [Int64: String] = [
+        2: """
+            ALTER TABLE messages ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE messages ADD COLUMN target INTEGER NOT NULL DEFAULT 0;
+            """
+    ]
 
     let begin: Statement
     let commit: Statement
@@ -42,7 +54,10 @@ struct Statements {
         commit = try .prepare("COMMIT", in: db)
         rollback = try .prepare("ROLLBACK", in: db)
         insertMessage = try .prepare(
-            "INSERT INTO messages (room, id, user, body, ts, client_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", in: db)
+            """
+            INSERT INTO messages (room, id, user, body, ts, client_id, kind, target)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            """, in: db)
         newest = try .prepare("SELECT max(id) FROM messages WHERE room = ?1", in: db)
         trimmedQuery = try .prepare("SELECT trimmed_through FROM rooms WHERE room = ?1", in: db)
         trimThreshold = try .prepare(
@@ -54,8 +69,10 @@ struct Statements {
             ON CONFLICT (room) DO UPDATE SET trimmed_through = max(trimmed_through, excluded.trimmed_through)
             """, in: db)
         selectAfter = try .prepare(
-            "SELECT id, user, body, ts, client_id FROM messages WHERE room = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-            in: db)
+            """
+            SELECT id, user, body, ts, client_id, kind, target FROM messages WHERE room = ?1 AND id > ?2 ORDER BY id
+            LIMIT ?3
+            """, in: db)
     }
 
     /// The highest id stored for `room`, 0 if none.
@@ -82,6 +99,8 @@ struct Statements {
         try insertMessage.bind(message.body, at: 4)
         try insertMessage.bind(message.timestamp, at: 5)
         try insertMessage.bind(message.clientID, at: 6)
+        try insertMessage.bind(message.kind.rawValue, at: 7)
+        try insertMessage.bind(message.target, at: 8)
         _ = try insertMessage.step()
     }
 
@@ -123,7 +142,9 @@ struct Statements {
                     user: selectAfter.text(at: 1) ?? "",
                     body: selectAfter.text(at: 2) ?? "",
                     timestamp: selectAfter.int64(at: 3),
-                    clientID: selectAfter.text(at: 4)))
+                    clientID: selectAfter.text(at: 4),
+                    kind: StoredMessage.Kind(rawValue: selectAfter.int64(at: 5)) ?? .message,
+                    target: selectAfter.int64(at: 6)))
         }
         return found
     }

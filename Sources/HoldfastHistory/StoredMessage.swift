@@ -18,8 +18,16 @@
 /// **Performance.** One transaction and one WAL fsync per batch (group commit), so the cost of an
 /// `append` is dominated by the fsync, not by the number of messages in it.
 
-/// One chat message as stored and replayed.
+/// One history entry as stored and replayed: a chat message, or an edit or a delete of an earlier one. History is
+/// append-only; an edit or a delete names the message it changes in ``target``.
 public struct StoredMessage: Sendable, Equatable {
+    /// What an entry is; the raw value is the `kind` column.
+    public enum Kind: Int64, Sendable, Equatable {
+        case message = 0
+        case edit = 1
+        case delete = 2
+    }
+
     /// The room (Phoenix topic) the message was sent to.
     public var room: String
     /// The per-room id, strictly increasing within `room`, assigned by the room actor.
@@ -32,8 +40,12 @@ public struct StoredMessage: Sendable, Equatable {
     public var timestamp: Int64
     /// The client's own id for the message, echoed back so it can match its "ok" reply; optional.
     public var clientID: String?
+    /// A message, an edit or a delete.
+    public var kind: Kind
+    /// The message an edit or a delete changes; 0 for a message.
+    public var target: Int64
 
-    /// Creates a message.
+    /// Creates an entry.
     ///
     /// - Parameters:
     ///   - room: The room the message belongs to.
@@ -42,12 +54,19 @@ public struct StoredMessage: Sendable, Equatable {
     ///   - body: The message body.
     ///   - timestamp: Milliseconds since the Unix epoch.
     ///   - clientID: The client's own id for the message, if it sent one.
-    public init(room: String, id: Int64, user: String, body: String, timestamp: Int64, clientID: String? = nil) {
+    ///   - kind: A message (the default), an edit or a delete.
+    ///   - target: For an edit or a delete, the id of the message it changes.
+    public init(
+        room: String, id: Int64, user: String, body: String, timestamp: Int64, clientID: String? = nil,
+        kind: Kind = .message, target: Int64 = 0
+    ) {
         self.room = room
         self.id = id
         self.user = user
         self.body = body
         self.timestamp = timestamp
         self.clientID = clientID
+        self.kind = kind
+        self.target = target
     }
 }

@@ -33,6 +33,8 @@ public struct RoomChannelContext: Sendable {
     public var memberCount: Int
     public var roomState: JSONValue
     public var assigns: JSONValue
+    /// Authors of the room's recent messages by id (deleted ones absent); read-only for the handler.
+    public var messageAuthors: [Int64: String] = [:]
 
     public init(
         topic: String, user: String, connectionID: UInt64, now: RoomInstant, memberCount: Int, roomState: JSONValue,
@@ -61,8 +63,9 @@ public enum RoomChannelAction: Sendable, Equatable {
     case push(event: String, payload: JSONValue)
     case broadcast(event: String, payload: JSONValue)
     case broadcastFrom(event: String, payload: JSONValue)
-    /// Store a message from the context's user (numbered by the room, acknowledged with its id once durable).
-    case store(body: String, clientID: JSONValue?)
+    /// Store a history entry from the context's user (numbered by the room, acknowledged with its id once
+    /// durable): a message, or an edit or delete of message `target`.
+    case store(body: String, clientID: JSONValue?, kind: ChatMessage.Kind = .message, target: Int64 = 0)
     case updatePresence(meta: JSONValue)
     case scheduleTimer(tag: String, afterMilliseconds: Int64)
     case kick(user: String, reason: String)
@@ -126,7 +129,9 @@ public struct ChatHandlerChannel: RoomChannel {
     public func terminate(reason: String, context: inout RoomChannelContext) {}
 
     public func render(_ message: ChatMessage, replay: Bool, context: RoomChannelContext) -> JSONValue {
-        handler.messagePayload(
+        // API 1 handlers know only messages; an edit or delete stored under API 2 code replays in its default form.
+        guard message.kind == .message else { return message.defaultPayload }
+        return handler.messagePayload(
             topic: context.topic, id: message.id, user: message.user, body: message.body,
             timestamp: message.timestamp, clientID: message.clientID.map { .string($0) }, replay: replay)
     }

@@ -17,10 +17,12 @@ public struct RoomSnapshot: Sendable, Equatable {
     /// The channel handler's values (API 2): the room's state, the members' assigns and the timers, with the
     /// handler version that wrote them (the new process migrates them if its version differs).
     public var handler: HandlerValues?
+    /// Authors of the recent messages (for edit and delete rules).
+    public var authors: MessageAuthors
 
     public init(
         topic: String, lastID: Int64, presence: PresenceSnapshot?, awaitingState: [UInt64],
-        pending: [PendingMessage] = [], handler: HandlerValues? = nil
+        pending: [PendingMessage] = [], handler: HandlerValues? = nil, authors: MessageAuthors = MessageAuthors()
     ) {
         self.topic = topic
         self.lastID = lastID
@@ -28,6 +30,7 @@ public struct RoomSnapshot: Sendable, Equatable {
         self.awaitingState = awaitingState
         self.pending = pending
         self.handler = handler
+        self.authors = authors
     }
 }
 

@@ -26,9 +26,11 @@ enum ChannelOrigin {
 extension RoomState {
     /// The context of a channel call for `seat` (nil: a call of the room itself, or `user` for the server API).
     func channelContext(for seat: Seat?, user: String = "", now: RoomInstant) -> RoomChannelContext {
-        RoomChannelContext(
+        var context = RoomChannelContext(
             topic: topic, user: seat?.member.user ?? user, connectionID: seat?.member.connectionID ?? 0, now: now,
             memberCount: seats.count, roomState: handlerState, assigns: seat?.assigns ?? .null)
+        context.messageAuthors = authors.byID
+        return context
     }
 
     /// Keeps what the call left in the context: the room's handler state and the socket's assigns.
@@ -101,9 +103,12 @@ extension RoomState {
             case .broadcastFrom(let event, let payload):
                 let except: Set<UInt64> = sender.map { [$0.connectionID] } ?? []
                 channelBroadcast(event: event, payload: payload, except: except, into: &actions)
-            case .store(let body, let clientID):
+            case .store(let body, let clientID, let kind, let target):
                 if case .publish = origin { answered = true }
-                store(body: body, clientID: clientID?.stringValue, origin: origin, now: now, into: &actions)
+                let entry = ChatMessage(
+                    id: 0, user: "", body: body, timestamp: now.wall, clientID: clientID?.stringValue, kind: kind,
+                    target: target)
+                store(entry, origin: origin, into: &actions)
             case .updatePresence(let meta):
                 guard let sender, var seat = seats[sender.connectionID],
                     let phxRef = presence.update(owner: sender.connectionID, key: sender.user, meta: meta)
@@ -134,21 +139,19 @@ extension RoomState {
         }
     }
 
-    /// Numbers a message and queues it for durability; it is broadcast and acknowledged once durable.
-    mutating func store(
-        body: String, clientID: String?, origin: ChannelOrigin, now: RoomInstant, into actions: inout [RoomAction]
-    ) {
+    /// Numbers a history entry (its sender's user and the next id) and queues it for durability; it is broadcast
+    /// and acknowledged once durable.
+    mutating func store(_ entry: ChatMessage, origin: ChannelOrigin, into actions: inout [RoomAction]) {
+        var message = entry
         switch origin {
         case .member(let sender, let ref):
             lastID += 1
-            let message = ChatMessage(
-                id: lastID, user: sender.user, body: body, timestamp: now.wall, clientID: clientID)
+            (message.id, message.user) = (lastID, sender.user)
             pending.append(Accepted(message: message, sender: sender, ref: ref))
             awaitDurability(of: message, from: sender, ref: ref)
         case .publish(let request):
             lastID += 1
-            let message = ChatMessage(
-                id: lastID, user: request.user, body: body, timestamp: now.wall, clientID: clientID)
+            (message.id, message.user) = (lastID, request.user)
             pending.append(Accepted(message: message, sender: nil, ref: nil, ticket: request.ticket))
         case .room:
             actions.append(.log(.error, "a handler stored a message outside a member's event; dropped"))

@@ -30,8 +30,10 @@ extension RoomState {
             return
         }
         for item in batch {
+            authors.record(item.message)
             channelBroadcast(
-                event: "new_msg", payload: payload(for: item.message, replay: false), except: [], into: &actions)
+                event: item.message.kind.event, payload: payload(for: item.message, replay: false), except: [],
+                into: &actions)
             if let ticket = item.ticket { actions.append(.answerPublish(ticket: ticket, .stored(id: item.message.id))) }
             guard let sender = item.sender else { continue }
             let response = JSONValue.object([JSONMember("id", .integer(item.message.id))])

@@ -20,6 +20,7 @@ extension RoomState {
             countByVersion[member.version, default: 0] += 1
             devicesByUser[member.user, default: 0] += 1
         }
+        authors = snapshot.authors
         if let values = snapshot.handler {
             handlerState = values.state
             handlerStateVersion = values.version
@@ -77,6 +78,6 @@ extension RoomState {
                 return item.sender.map {
                     PendingMessage(message: item.message, senderConnectionID: $0.connectionID, ref: item.ref)
                 }
-            }, handler: values)
+            }, handler: values, authors: authors)
     }
 }

@@ -53,9 +53,12 @@ extension RoomState {
     ) {
         let member = request.member
         let firstUnbroadcast = inFlight.values.compactMap { $0.first?.message.id }.min() ?? Int64.max
-        let extra = messages.prefix { $0.id < firstUnbroadcast }.map { stored in
+        let replayed = messages.prefix { $0.id < firstUnbroadcast }
+        // What the read shows is remembered too: after a restart, a rejoin teaches the room its recent authors.
+        for stored in replayed { authors.record(stored) }
+        let extra = replayed.map { stored in
             PhoenixMessage(
-                joinRef: member.joinRef, ref: nil, topic: topic, event: "new_msg",
+                joinRef: member.joinRef, ref: nil, topic: topic, event: stored.kind.event,
                 payload: payload(for: stored, replay: true))
         }
         let reply = joinReplies.removeValue(forKey: member.connectionID) ?? .null

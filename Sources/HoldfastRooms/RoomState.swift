@@ -89,6 +89,8 @@ public struct RoomState: Sendable {
     var coalescer: PresenceDiffCoalescer
     /// The highest id handed out.
     public internal(set) var lastID: Int64
+    /// Authors of the recent messages, for the handler's edit and delete rules.
+    public internal(set) var authors = MessageAuthors()
     public internal(set) var seats: [UInt64: Seat] = [:]
     /// Members per serializer version, so a broadcast encodes only the versions someone reads.
     var countByVersion: [PhoenixSerializerVersion: Int] = [:]
@@ -139,6 +141,7 @@ public struct RoomState: Sendable {
         handlerState = previous.handlerState
         handlerStateVersion = previous.handlerStateVersion
         handlerTimers = previous.handlerTimers
+        authors = previous.authors
         for seat in previous.seats.values {
             seats[seat.member.connectionID] = seat
             countByVersion[seat.member.version, default: 0] += 1

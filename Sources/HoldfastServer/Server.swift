@@ -72,7 +72,7 @@ public final class Server: Sendable {
             stores.append(try HistoryStore(path: historyPath, keepPerRoom: configuration.channels.historyPerRoom))
         }
         let metrics = ServerMetrics()
-        let plugins = PluginRegistry()
+        let plugins = PluginRegistry(configPath: configuration.server.handlerConfigPath)
         let configuredHandlers = configuration.server.handlersPath
         let handlersPath = configuredHandlers.isEmpty ? Self.defaultHandlersPath() : configuredHandlers
         do {

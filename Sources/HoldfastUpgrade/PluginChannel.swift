@@ -155,6 +155,8 @@ public final class PluginChannel: RoomChannel, Sendable {
         let delivery: MessageDelivery = replay ? .replay : .live
         let clientID = message.clientID.map { HandlerValue.string($0) }
         guard let channel = current.channel else {
+            // API 1 code knows only messages; an edit or delete stored under API 2 code replays in its default form.
+            guard message.kind == .message else { return message.defaultPayload }
             return JSONValue(
                 timed("messagePayload") {
                     current.handler.messagePayload(
@@ -162,8 +164,10 @@ public final class PluginChannel: RoomChannel, Sendable {
                         timestamp: message.timestamp, clientID: clientID, delivery: delivery)
                 })
         }
-        let stored = ChannelMessage(
+        var stored = ChannelMessage(
             id: message.id, user: message.user, body: message.body, timestamp: message.timestamp, clientID: clientID)
+        stored.kind = message.kind.pluginKind
+        stored.target = message.target
         let plugin = Self.pluginContext(context)
         return JSONValue(timed("render") { channel.render(message: stored, delivery: delivery, context: plugin) })
     }
@@ -184,10 +188,12 @@ public final class PluginChannel: RoomChannel, Sendable {
     // MARK: Conversions
 
     private static func pluginContext(_ context: RoomChannelContext) -> ChannelContext {
-        ChannelContext(
+        var plugin = ChannelContext(
             topic: context.topic, user: context.user, connectionID: context.connectionID, now: context.now.wall,
             monotonic: context.now.monotonic, memberCount: context.memberCount,
             roomState: HandlerValue(context.roomState), assigns: HandlerValue(context.assigns))
+        plugin.messageAuthors = context.messageAuthors
+        return plugin
     }
 
     private static func absorb(_ plugin: ChannelContext, into context: inout RoomChannelContext) {
@@ -202,12 +208,32 @@ public final class PluginChannel: RoomChannel, Sendable {
         case .push(let event, let payload): return .push(event: event, payload: JSONValue(payload))
         case .broadcast(let event, let payload): return .broadcast(event: event, payload: JSONValue(payload))
         case .broadcastFrom(let event, let payload): return .broadcastFrom(event: event, payload: JSONValue(payload))
-        case .store(let message): return .store(body: message.body, clientID: message.clientID.map(JSONValue.init))
+        case .store(let message):
+            let kind: ChatMessage.Kind
+            switch message.kind {
+            case .message: kind = .message
+            case .edit: kind = .edit
+            case .delete: kind = .delete
+            @unknown default: return nil
+            }
+            return .store(
+                body: message.body, clientID: message.clientID.map(JSONValue.init), kind: kind, target: message.target)
         case .updatePresence(let meta): return .updatePresence(meta: JSONValue(meta))
         case .scheduleTimer(let tag, let after): return .scheduleTimer(tag: tag, afterMilliseconds: after)
         case .kick(let user, let reason): return .kick(user: user, reason: reason)
         case .stop(let reason): return .stop(reason: reason)
         @unknown default: return nil
+        }
+    }
+}
+
+extension ChatMessage.Kind {
+    /// The plugin interface's name for the kind.
+    var pluginKind: ChannelMessageKind {
+        switch self {
+        case .message: .message
+        case .edit: .edit
+        case .delete: .delete
         }
     }
 }

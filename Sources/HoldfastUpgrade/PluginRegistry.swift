@@ -18,8 +18,20 @@ public final class PluginRegistry: Sendable {
 
     private let state = Mutex(State())
     private let busy = Atomic<Bool>(false)
+    /// The plugin's settings file (``HandlerConfig``), read at every start, adoption, upgrade and rollback.
+    public let configPath: String
 
-    public init() {}
+    /// - Parameter configPath: `server.handler_config`; empty: plugins get `null` settings.
+    public init(configPath: String = "") {
+        self.configPath = configPath
+    }
+
+    /// The plugin's settings as the file holds them now.
+    private func config() throws(PluginUpgradeError) -> HandlerValue {
+        do throws(PluginMigrationError) { return try HandlerConfig.load(path: configPath) } catch {
+            throw .migration(error)
+        }
+    }
 
     /// The handler rooms call now.
     public var handler: (any RoomHandler)? { state.withLock { $0.handler } }
@@ -55,9 +67,10 @@ public final class PluginRegistry: Sendable {
         -> any RoomHandler
     {
         try exclusively { () throws(PluginUpgradeError) -> any RoomHandler in
+            let config = try config()
             let handler: any RoomHandler
             do {
-                handler = try plugin.factory.makeHandler(state: initial)
+                handler = try plugin.factory.makeHandler(state: initial, config: config)
             } catch {
                 throw .migration(.initFailed(version: plugin.version, reason: String(describing: error)))
             }
@@ -87,9 +100,10 @@ public final class PluginRegistry: Sendable {
                 throw .migration(
                     .migrationFailed(from: version, to: current.version, reason: String(describing: error)))
             }
+            let config = try config()
             let handler: any RoomHandler
             do {
-                handler = try current.factory.makeHandler(state: converted)
+                handler = try current.factory.makeHandler(state: converted, config: config)
             } catch {
                 throw .migration(.initFailed(version: current.version, reason: String(describing: error)))
             }
@@ -111,9 +125,11 @@ public final class PluginRegistry: Sendable {
     {
         try exclusively { () throws(PluginUpgradeError) -> MigratedHandler in
             guard let old = handler else { throw .notStarted }
+            let config = try config()
             let migrated: MigratedHandler
             do throws(PluginMigrationError) {
-                migrated = try StateMigration.migrate(from: old, to: plugin.factory, currentFactory: current?.factory)
+                migrated = try StateMigration.migrate(
+                    from: old, to: plugin.factory, currentFactory: current?.factory, config: config)
             } catch { throw .migration(error) }
             guard gate?.commit() ?? true else { throw .abandoned }
             state.withLock {
@@ -139,9 +155,11 @@ public final class PluginRegistry: Sendable {
             let (old, current, target) = state.withLock { ($0.handler, $0.chain.last, $0.chain.dropLast().last) }
             guard let old, let current else { throw .notStarted }
             guard let target else { throw .noPreviousVersion }
+            let config = try config()
             let migrated: MigratedHandler
             do throws(PluginMigrationError) {
-                migrated = try StateMigration.rollback(from: old, currentFactory: current.factory, to: target.factory)
+                migrated = try StateMigration.rollback(
+                    from: old, currentFactory: current.factory, to: target.factory, config: config)
             } catch { throw .migration(error) }
             guard gate?.commit() ?? true else { throw .abandoned }
             state.withLock {

@@ -11,6 +11,8 @@ public enum PluginMigrationError: Error, Sendable, Equatable, CustomStringConver
     /// The new code's `makeHandler(state:)` threw on the state its own handler exported (found by a rehearsal:
     /// the next binary upgrade would fail on it).
     case exportUnreadable(version: String, reason: String)
+    /// The handler settings file (`server.handler_config`) cannot be read or is not JSON.
+    case configInvalid(path: String, reason: String)
 
     /// The name of the check that failed, stable for machine use.
     public var check: String {
@@ -19,6 +21,7 @@ public enum PluginMigrationError: Error, Sendable, Equatable, CustomStringConver
         case .initFailed: return "init_failed"
         case .versionMismatch: return "version_mismatch"
         case .exportUnreadable: return "export_unreadable"
+        case .configInvalid: return "config_invalid"
         }
     }
 
@@ -36,6 +39,8 @@ public enum PluginMigrationError: Error, Sendable, Equatable, CustomStringConver
         case .exportUnreadable(let version, let reason):
             return "handlers \(version) cannot read back the state their own handler exported: \(reason); the"
                 + " current handlers keep serving unchanged"
+        case .configInvalid(let path, let reason):
+            return "handler config \(path): \(reason); the current handlers keep serving unchanged"
         }
     }
 }
@@ -66,16 +71,18 @@ public struct MigratedHandler: Sendable {
 ///
 /// The conversion and construction are also public on their own
 /// (``convertForward(_:fromVersion:to:currentFactory:observe:)``,
-/// ``convertBack(_:fromVersion:currentFactory:to:observe:)``, ``build(_:state:observe:)``): a rehearsal in a child
-/// process (``SwapRehearsal``) runs exactly the code a swap runs, on state exported beforehand.
+/// ``convertBack(_:fromVersion:currentFactory:to:observe:)``, ``build(_:state:config:observe:)``): a rehearsal in a
+/// child process (``SwapRehearsal``) runs exactly the code a swap runs, on state exported beforehand.
 public enum StateMigration {
     /// To other code: the new code converts with `migrate(fromVersion:state:)`; when it does not know the current
     /// format (an upgrade to an older build), the current code converts with `downgrade(toVersion:state:)` if
     /// `currentFactory` is given. Same version: the state is reused as is.
     public static func migrate(
-        from handler: any RoomHandler, to factory: any HandlerFactory, currentFactory: (any HandlerFactory)? = nil
+        from handler: any RoomHandler, to factory: any HandlerFactory, currentFactory: (any HandlerFactory)? = nil,
+        config: HandlerValue = .null
     ) throws(PluginMigrationError) -> MigratedHandler {
-        try run(from: handler, to: factory) { (fromVersion, state) throws(PluginMigrationError) -> [UInt8] in
+        try run(from: handler, to: factory, config: config) {
+            (fromVersion, state) throws(PluginMigrationError) -> [UInt8] in
             try convertForward(state, fromVersion: fromVersion, to: factory, currentFactory: currentFactory)
         }
     }
@@ -83,9 +90,11 @@ public enum StateMigration {
     /// Back to older code that does not know the current format: the current code converts with
     /// `downgrade(toVersion:state:)`, the older code builds the handler.
     public static func rollback(
-        from handler: any RoomHandler, currentFactory: any HandlerFactory, to factory: any HandlerFactory
+        from handler: any RoomHandler, currentFactory: any HandlerFactory, to factory: any HandlerFactory,
+        config: HandlerValue = .null
     ) throws(PluginMigrationError) -> MigratedHandler {
-        try run(from: handler, to: factory) { (fromVersion, state) throws(PluginMigrationError) -> [UInt8] in
+        try run(from: handler, to: factory, config: config) {
+            (fromVersion, state) throws(PluginMigrationError) -> [UInt8] in
             try convertBack(state, fromVersion: fromVersion, currentFactory: currentFactory, to: factory)
         }
     }
@@ -132,15 +141,17 @@ public enum StateMigration {
         }
     }
 
-    /// Builds `factory`'s handler from converted `state` and checks that it reports the factory's version.
+    /// Builds `factory`'s handler from converted `state` (with the operator's `config` for the plugin) and checks
+    /// that it reports the factory's version.
     public static func build(
-        _ factory: any HandlerFactory, state: [UInt8], observe: (SwapStep) -> Void = { _ in }
+        _ factory: any HandlerFactory, state: [UInt8]?, config: HandlerValue = .null,
+        observe: (SwapStep) -> Void = { _ in }
     ) throws(PluginMigrationError) -> any RoomHandler {
         let version = factory.pluginVersion
         let handler: any RoomHandler
         do {
             observe(.makeHandler)
-            handler = try factory.makeHandler(state: state)
+            handler = try factory.makeHandler(state: state, config: config)
         } catch {
             throw .initFailed(version: version, reason: String(describing: error))
         }
@@ -151,7 +162,7 @@ public enum StateMigration {
     }
 
     private static func run(
-        from handler: any RoomHandler, to factory: any HandlerFactory,
+        from handler: any RoomHandler, to factory: any HandlerFactory, config: HandlerValue,
         convert: (String, [UInt8]) throws(PluginMigrationError) -> [UInt8]
     ) throws(PluginMigrationError) -> MigratedHandler {
         let clock = ContinuousClock()
@@ -162,7 +173,7 @@ public enum StateMigration {
         let exportedAt = clock.now
         let converted = try convert(fromVersion, exported)
         let convertedAt = clock.now
-        let newHandler = try build(factory, state: converted)
+        let newHandler = try build(factory, state: converted, config: config)
         let builtAt = clock.now
         return MigratedHandler(
             handler: newHandler, fromVersion: fromVersion, toVersion: toVersion,

@@ -60,6 +60,10 @@ extension SwapRehearsal {
             running = (next, clock.now)
         }
 
+        let config: HandlerValue
+        do throws(PluginMigrationError) { config = try HandlerConfig.load(path: configPath) } catch {
+            throw .migration(error)
+        }
         let target = try Self.load(targetPath, step: step)
         let current: LoadedPlugin?
         switch kind {
@@ -90,7 +94,7 @@ extension SwapRehearsal {
         }
         let exported: [UInt8]
         do throws(PluginMigrationError) {
-            let handler = try StateMigration.build(target.factory, state: converted, observe: step)
+            let handler = try StateMigration.build(target.factory, state: converted, config: config, observe: step)
             step(.exportState)
             exported = handler.exportState()
         } catch {
@@ -98,7 +102,7 @@ extension SwapRehearsal {
         }
         step(.makeHandlerFromExport)
         do {
-            _ = try target.factory.makeHandler(state: exported)
+            _ = try target.factory.makeHandler(state: exported, config: config)
         } catch {
             throw .migration(.exportUnreadable(version: target.version, reason: String(describing: error)))
         }

@@ -4,7 +4,8 @@ public import HoldfastHandlerAPI
 /// which one serves now, and the current handler's state exported just before (while the rooms keep running).
 ///
 /// Encoded with the plugin state codec (``BinaryWriter``): a 4-byte magic `HFR` + format version, the kind,
-/// the paths and versions as strings, then the exported state as the rest of the input.
+/// the paths, the version and the settings path as strings, then the exported state as the rest of the input.
+/// Parent and child are the same binary, so the format needs no compatibility with other builds.
 public struct SwapRehearsal: Sendable, Equatable {
     /// Which swap is rehearsed.
     public enum Kind: UInt8, Sendable {
@@ -23,16 +24,22 @@ public struct SwapRehearsal: Sendable, Equatable {
     public var currentVersion: String
     /// The current handler's `exportState()`.
     public var state: [UInt8]
+    /// The handler settings file (`server.handler_config`; empty: none), read by the child as the swap reads it.
+    public var configPath: String
 
-    public init(kind: Kind, targetPath: String, currentPath: String, currentVersion: String, state: [UInt8]) {
+    public init(
+        kind: Kind, targetPath: String, currentPath: String, currentVersion: String, state: [UInt8],
+        configPath: String = ""
+    ) {
         self.kind = kind
         self.targetPath = targetPath
         self.currentPath = currentPath
         self.currentVersion = currentVersion
         self.state = state
+        self.configPath = configPath
     }
 
-    private static let magic: [UInt8] = [0x48, 0x46, 0x52, 1]  // "HFR", format 1
+    private static let magic: [UInt8] = [0x48, 0x46, 0x52, 2]  // "HFR", format 2
 
     /// The bytes the server writes to the child's standard input.
     public func encoded() -> [UInt8] {
@@ -42,6 +49,7 @@ public struct SwapRehearsal: Sendable, Equatable {
         writer.write(targetPath)
         writer.write(currentPath)
         writer.write(currentVersion)
+        writer.write(configPath)
         writer.bytes += state
         return writer.bytes
     }
@@ -63,6 +71,7 @@ public struct SwapRehearsal: Sendable, Equatable {
         targetPath = try reader.readString()
         currentPath = try reader.readString()
         currentVersion = try reader.readString()
+        configPath = try reader.readString()
         state = Array(bytes[reader.offset...])
     }
 }

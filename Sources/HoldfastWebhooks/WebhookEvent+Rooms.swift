@@ -18,6 +18,11 @@ extension WebhookEvent {
     public init(message: ChatMessage, topic: String) {
         var extra = [JSONMember("id", .integer(message.id)), JSONMember("body", .string(message.body))]
         if let clientID = message.clientID { extra.append(JSONMember("client_id", .string(clientID))) }
+        if message.kind != .message {
+            // An edit or a delete: its own id, the message it changes, and which of the two it is.
+            extra.append(JSONMember("kind", .string(message.kind == .edit ? "edit" : "delete")))
+            extra.append(JSONMember("target", .integer(message.target)))
+        }
         self.init(
             name: "client_message", topic: topic, user: message.user, timeMilliseconds: message.timestamp,
             extra: extra)

@@ -102,7 +102,7 @@ import Testing
                 "server.outbound_high_water_bytes HOLDFAST_OUTBOUND_HIGH_WATER_BYTES",
                 "server.allowed_origins HOLDFAST_ALLOWED_ORIGINS", "server.secret_key HOLDFAST_SECRET_KEY",
                 "server.allow_user_id_param HOLDFAST_ALLOW_USER_ID_PARAM", "server.test_hooks HOLDFAST_TEST_HOOKS",
-                "server.handlers HOLDFAST_HANDLERS",
+                "server.handlers HOLDFAST_HANDLERS", "server.handler_config HOLDFAST_HANDLER_CONFIG",
                 "channels.heartbeat_timeout_ms HOLDFAST_CHANNELS_HEARTBEAT_TIMEOUT_MS",
                 "channels.max_topics HOLDFAST_CHANNELS_MAX_TOPICS",
                 "channels.max_payload_bytes HOLDFAST_CHANNELS_MAX_PAYLOAD_BYTES",

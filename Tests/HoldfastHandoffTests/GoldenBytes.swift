@@ -1,6 +1,8 @@
 // Record bytes captured from the encoders of the last release before the handoff module existed. A binary
 // built before a change must hand over to one built after it, and back: these must never change while
-// `HandoffFormat.version` stays 1.
+// `HandoffFormat.version` stays 1. Format 2 changed only the header's version number and added a trailing section to
+// room records that carry edits, deletes or message authors: these bytes are still read, and still written for
+// everything else.
 
 /// The golden bytes of every record kind, control message and stream message.
 enum GoldenBytes {

@@ -1,4 +1,5 @@
 import Glibc
+import HoldfastBytes
 import HoldfastChannels
 import HoldfastHandoff
 import HoldfastRooms
@@ -57,9 +58,32 @@ import Testing
         let header = HandoffHeader(
             pid: 1234, binaryVersion: "0.1.0+dev", nextConnectionID: 99, handlerChain: ["/a.so", "/b.so"],
             handlerVersion: "2.0.0", handlerState: [1, 2, 3])
-        #expect(header.encode() == GoldenBytes.header)
+        // Format 2 writes its number; the rest of the header is unchanged, and a format 1 header is still read.
+        var formatTwo = GoldenBytes.header
+        formatTwo[1] = 2
+        #expect(header.encode() == formatTwo)
         #expect(try HandoffHeader(decoding: GoldenBytes.header) == header)
-        #expect(HandoffFormat.version == 1)
+        #expect(try HandoffHeader(decoding: formatTwo) == header)
+        #expect(HandoffFormat.version == 2 && HandoffFormat.readable == 1...2)
+        var formatThree = GoldenBytes.header
+        formatThree[1] = 3
+        #expect(throws: ByteReadError.self) { try HandoffHeader(decoding: formatThree) }
+    }
+
+    @Test func aFormatTwoRoomRecordCarriesEditsDeletesAndAuthorsAndAFormatOneRecordStillReads() throws {
+        var pending = Self.pending
+        pending[1].message.kind = .delete
+        pending[1].message.target = 70
+        let room = RoomSnapshot(
+            topic: "room:a", lastID: 78, presence: nil, awaitingState: [], pending: pending,
+            authors: MessageAuthors(entries: [(70, "bob"), (77, "alice")]))
+        let decoded = try RoomSnapshot(decoding: room.encode())
+        #expect(decoded == room && decoded.handler == nil)
+        #expect(decoded.pending[1].message.kind == .delete && decoded.pending[1].message.target == 70)
+        #expect(decoded.authors.entries.map(\.id) == [70, 77])
+        // A record with nothing of format 2 keeps format 1's bytes: the golden room records still match.
+        let plain = RoomSnapshot(topic: "room:a", lastID: 78, presence: nil, awaitingState: [], pending: Self.pending)
+        #expect(try RoomSnapshot(decoding: plain.encode()) == plain)
     }
 
     @Test func listenersKeepTheirBytes() throws {

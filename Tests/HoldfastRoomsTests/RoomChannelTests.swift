@@ -34,6 +34,13 @@ struct FakeChannel: RoomChannel {
         case "away": return [.updatePresence(meta: .object([JSONMember("status", .string("away"))]))]
         case "stop": return [.stop(reason: "closing")]
         case "new_msg": return [.store(body: payload["body"]?.stringValue ?? "", clientID: nil)]
+        case "edit_msg", "delete_msg":
+            let id = payload["id"]?.integerValue ?? 0
+            guard context.messageAuthors[id] == context.user else {
+                return [.reply(status: "error", payload: .reason("not your message"))]
+            }
+            let body = payload["body"]?.stringValue ?? ""
+            return [.store(body: body, clientID: nil, kind: event == "edit_msg" ? .edit : .delete, target: id)]
         default: return [.reply(status: "error", payload: .reason("unknown event"))]
         }
     }
@@ -242,5 +249,94 @@ struct FakeChannel: RoomChannel {
         #expect(resumed.wakeTimes.contains(5_070))
         newClock.advance(70)
         #expect(imported.handle(.timer, now: newClock.now).broadcasts.contains { $0.event == "tick" })
+    }
+
+    /// Stores `body` from member 1 and makes it durable; the actions of the commit.
+    private mutating func storeDurably(_ id: UInt64, _ event: String, _ payload: JSONValue) -> [RoomAction] {
+        _ = push(id, event, payload)
+        guard let batch = handle(.commitDue(held: false)).persisted.first?.batch else { return [] }
+        return handle(.committed(batch: batch, durable: true))
+    }
+
+    @Test mutating func editsAndDeletesAreNewEntriesByTheAuthorOnlyAndForgetTheDeletedMessage() {
+        _ = settle(member(1, "alice"))
+        _ = settle(member(2, "bob"))
+        _ = storeDurably(1, "new_msg", .object([JSONMember("body", .string("hi"))]))
+        #expect(room.authors.byID == [1: "alice"])
+
+        let refused = push(2, "edit_msg", .object([JSONMember("id", .integer(1)), JSONMember("body", .string("x"))]))
+        #expect(refused.replies.first?.response == .reason("not your message"))
+
+        _ = push(1, "edit_msg", .object([JSONMember("id", .integer(1)), JSONMember("body", .string("hello"))]))
+        let persisted = handle(.commitDue(held: false)).persisted
+        #expect(persisted.first?.messages == [
+            ChatMessage(
+                id: 2, user: "alice", body: "hello", timestamp: clock.wall, clientID: nil, kind: .edit, target: 1)
+        ])
+        let edited = handle(.committed(batch: persisted.first?.batch ?? -1, durable: true))
+        #expect(edited.broadcasts.map(\.event) == ["msg_edited"])
+        #expect(edited.replies.first?.response == .object([JSONMember("id", .integer(2))]))
+
+        let deleted = storeDurably(1, "delete_msg", .object([JSONMember("id", .integer(1))]))
+        #expect(deleted.broadcasts.map(\.event) == ["msg_deleted"])
+        #expect(room.authors.byID.isEmpty && room.lastID == 3)
+        let again = push(1, "edit_msg", .object([JSONMember("id", .integer(1)), JSONMember("body", .string("z"))]))
+        #expect(again.replies.first?.response == .reason("not your message"))
+    }
+
+    @Test mutating func aRecoveringJoinReplaysEditsAndDeletesAsTheirOwnEvents() {
+        room = RoomState(topic: "room:lab", configuration: room.configuration, channel: FakeChannel(), lastID: 4)
+        let history = [
+            ChatMessage(id: 1, user: "alice", body: "hi", timestamp: 1, clientID: nil),
+            ChatMessage(id: 2, user: "alice", body: "there", timestamp: 2, clientID: nil),
+            ChatMessage(id: 3, user: "alice", body: "hey", timestamp: 3, clientID: nil, kind: .edit, target: 1),
+            ChatMessage(id: 4, user: "alice", body: "", timestamp: 4, clientID: nil, kind: .delete, target: 2),
+        ]
+        let bob = member(2, "bob")
+        let join = handle(.join(bob, ref: "j", payload: .object([JSONMember("last_seen_id", .integer(0))])))
+        guard case .readHistory(let request)? = join.first(where: { if case .readHistory = $0 { true } else { false } })
+        else {
+            Issue.record("no history read")
+            return
+        }
+        let finished = handle(.historyRead(request, messages: history, complete: true))
+        let extra = finished.joinResults.first?.extra ?? []
+        #expect(extra.map(\.event) == ["new_msg", "new_msg", "msg_edited", "msg_deleted"])
+        #expect(extra.map { $0.payload["text"] } == [.string("hi"), .string("there"), .string("hey"), .string("")])
+        #expect(room.authors.byID == [1: "alice"])
+    }
+
+    @Test mutating func theAuthorsAndPendingEditsCrossABinaryUpgrade() throws {
+        let alice = member(1, "alice")
+        _ = settle(alice)
+        _ = storeDurably(1, "new_msg", .object([JSONMember("body", .string("hi"))]))
+        _ = push(1, "delete_msg", .object([JSONMember("id", .integer(1))]))
+        guard case .exported(let exported)? = handle(.export(stagedPresence: nil)).last, let snapshot = exported else {
+            Issue.record("no snapshot")
+            return
+        }
+        #expect(snapshot.pending.map(\.message.kind) == [.delete] && snapshot.authors.byID == [1: "alice"])
+        var imported = RoomState(
+            importing: snapshot, presence: try #require(snapshot.presence), members: [1: alice],
+            configuration: room.configuration, handler: FakeChannel())
+        #expect(imported.authors == room.authors)
+        let persisted = imported.handle(.resumeAfterHandoff, now: clock.now).persisted
+        #expect(persisted.first?.messages.map(\.kind) == [.delete])
+        let done = imported.handle(.committed(batch: persisted.first?.batch ?? -1, durable: true), now: clock.now)
+        #expect(done.broadcasts.map(\.event) == ["msg_deleted"] && imported.authors.byID.isEmpty)
+    }
+}
+
+@Suite struct MessageAuthorsTests {
+    @Test func theOldestAreForgottenBeyondTheLimitAndADeleteForgetsOne() {
+        var authors = MessageAuthors()
+        for id in 1...Int64(MessageAuthors.limit + 2) { authors.remember(id, by: "u\(id % 3)") }
+        #expect(authors.byID.count == MessageAuthors.limit)
+        #expect(authors.byID[1] == nil && authors.byID[2] == nil && authors.byID[3] == "u0")
+        authors.remember(3, by: "someone else")
+        #expect(authors.byID[3] == "someone else" && authors.order.first == 3)
+        authors.forget(10)
+        #expect(authors.byID[10] == nil && !authors.order.contains(10))
+        #expect(MessageAuthors(entries: authors.entries) == authors)
     }
 }

@@ -18,7 +18,7 @@ struct SwapRehearsalTests {
     @Test func theRequestRoundTripsThroughItsEncoding() throws {
         let request = SwapRehearsal(
             kind: .rollback, targetPath: "/a/libChatHandlers.so", currentPath: "/b/libChatHandlers.so",
-            currentVersion: "2.0.0", state: [2, 0, 255, 1])
+            currentVersion: "2.0.0", state: [2, 0, 255, 1], configPath: "/etc/holdfast/handlers.json")
         #expect(try SwapRehearsal(decoding: request.encoded()) == request)
         let empty = SwapRehearsal(kind: .upgrade, targetPath: "t", currentPath: "", currentVersion: "1", state: [])
         #expect(try SwapRehearsal(decoding: empty.encoded()) == empty)

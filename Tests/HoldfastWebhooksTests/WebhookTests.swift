@@ -5,6 +5,24 @@ import HoldfastWebhooks
 import Testing
 
 struct WebhookTests {
+    @Test func anEditOrADeleteSaysWhichAndNamesTheMessageItChanges() {
+        let message = WebhookEvent(
+            message: ChatMessage(id: 4, user: "u", body: "hi", timestamp: 1, clientID: nil), topic: "room:a")
+        #expect(message.extra.map(\.key) == ["id", "body"])
+        let edit = WebhookEvent(
+            message: ChatMessage(id: 5, user: "u", body: "hey", timestamp: 2, clientID: nil, kind: .edit, target: 4),
+            topic: "room:a")
+        #expect(edit.name == "client_message")
+        #expect(edit.extra == [
+            JSONMember("id", .integer(5)), JSONMember("body", .string("hey")), JSONMember("kind", .string("edit")),
+            JSONMember("target", .integer(4)),
+        ])
+        let delete = WebhookEvent(
+            message: ChatMessage(id: 6, user: "u", body: "", timestamp: 3, clientID: nil, kind: .delete, target: 4),
+            topic: "room:a")
+        #expect(delete.extra.suffix(2) == [JSONMember("kind", .string("delete")), JSONMember("target", .integer(4))])
+    }
+
     @Test func batchesKeepRecordingOrderAndCarryTimes() throws {
         var batcher = WebhookBatcher()
         #expect(batcher.takeBatch(nowMilliseconds: 1) == nil)

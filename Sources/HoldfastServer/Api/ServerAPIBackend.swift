@@ -63,11 +63,7 @@ final class ServerAPIBackend: APIBackend {
                     return completion(
                         .failure(APIError(.serviceUnavailable, "history_unavailable", "history read failed")))
                 }
-                let messages = found.messages.map {
-                    state.messagePayload(
-                        ChatMessage(
-                            id: $0.id, user: $0.user, body: $0.body, timestamp: $0.timestamp, clientID: $0.clientID))
-                }
+                let messages = found.messages.map { state.messagePayload(ChatMessage($0)) }
                 completion(
                     .success(
                         .object([

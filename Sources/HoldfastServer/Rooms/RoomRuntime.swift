@@ -154,20 +154,14 @@ final class RoomRuntime: ActorBehavior {
         case .readHistory(let request):
             let found = try services.history(for: context.loop).messages(
                 room: topic, after: request.afterID, limit: request.limit)
-            let messages = found.messages.map {
-                ChatMessage(id: $0.id, user: $0.user, body: $0.body, timestamp: $0.timestamp, clientID: $0.clientID)
-            }
+            let messages = found.messages.map(ChatMessage.init)
             try run(.historyRead(request, messages: messages, complete: found.complete), context: context)
         case .scheduleCommit:
             // Queued behind the messages already in the mailbox: one transaction for all of them.
             _ = context.ref.send(.commitPending)
         case .persist(let batch, let messages):
             let mailbox = context.ref
-            let stored = messages.map {
-                StoredMessage(
-                    room: topic, id: $0.id, user: $0.user, body: $0.body, timestamp: $0.timestamp, clientID: $0.clientID
-                )
-            }
+            let stored = messages.map { StoredMessage(room: topic, $0) }
             let (webhooks, room) = (services.webhooks, topic)
             services.historyWriter.submit(stored) { durable in
                 if durable { webhooks?.recordMessages(messages, topic: room) }

@@ -98,7 +98,7 @@ final class HandlerUpgrades: Sendable {
         guard let handler, let current else { throw .notStarted }
         let rehearsal = SwapRehearsal(
             kind: kind, targetPath: target, currentPath: current.path, currentVersion: handler.version,
-            state: handler.exportState())
+            state: handler.exportState(), configPath: registry.configPath)
         do throws(PluginValidationError) {
             let validation = try validator.validate(rehearsal)
             logger.info(

@@ -38,6 +38,10 @@ public struct ChannelContext: Sendable {
     public var roomState: HandlerValue
     /// The socket's assigns (`.null` outside a socket's event, and until set).
     public var assigns: HandlerValue
+    /// The authors of the room's recent stored messages by id (the newest few hundred the room has stored or
+    /// replayed since it started, across swaps and binary upgrades); a deleted message is absent. Read-only: what
+    /// a callback leaves here is ignored. Use it to allow an edit or a delete to the author only.
+    public var messageAuthors: [Int64: String] = [:]
 
     public init(
         topic: String, user: String, connectionID: UInt64, now: Int64, monotonic: Int64, memberCount: Int,
@@ -54,7 +58,20 @@ public struct ChannelContext: Sendable {
     }
 }
 
-/// A chat message as the room stores it: numbered by the room when stored.
+/// What a history entry is. History is append-only: an edit or a delete is a new entry that names the message
+/// it changes (``ChannelMessage/target``), so every store (and every cluster node reading it) replays it as is.
+///
+/// Not `@frozen`: later API levels may add kinds (a switch over it needs `@unknown default`).
+public enum ChannelMessageKind: Sendable, Equatable {
+    /// A chat message, broadcast as `new_msg`.
+    case message
+    /// A new body for message ``ChannelMessage/target``, broadcast as `msg_edited`.
+    case edit
+    /// The tombstone of message ``ChannelMessage/target``, broadcast as `msg_deleted`.
+    case delete
+}
+
+/// A history entry as the room stores it: numbered by the room when stored.
 public struct ChannelMessage: Sendable, Equatable {
     /// The room's id for it (0 in a ``ChannelAction/store(_:)`` action: the room numbers it).
     public var id: Int64
@@ -64,6 +81,10 @@ public struct ChannelMessage: Sendable, Equatable {
     public var timestamp: Int64
     /// The sender's own id for the message, echoed back.
     public var clientID: HandlerValue?
+    /// A message, an edit or a delete.
+    public var kind: ChannelMessageKind = .message
+    /// For an edit or a delete: the id of the message it changes (0 for a message).
+    public var target: Int64 = 0
 
     public init(id: Int64 = 0, user: String, body: String, timestamp: Int64 = 0, clientID: HandlerValue? = nil) {
         self.id = id
@@ -71,6 +92,24 @@ public struct ChannelMessage: Sendable, Equatable {
         self.body = body
         self.timestamp = timestamp
         self.clientID = clientID
+    }
+
+    /// An edit (new `body`) or a delete (`body` empty) of message `target` by `user`.
+    public init(
+        kind: ChannelMessageKind, target: Int64, user: String, body: String = "", clientID: HandlerValue? = nil
+    ) {
+        self.init(user: user, body: body, clientID: clientID)
+        self.kind = kind
+        self.target = target
+    }
+
+    /// The event this entry is broadcast and replayed as: `new_msg`, `msg_edited` or `msg_deleted`.
+    public var event: String {
+        switch kind {
+        case .message: return "new_msg"
+        case .edit: return "msg_edited"
+        case .delete: return "msg_deleted"
+        }
     }
 }
 
@@ -109,8 +148,9 @@ public enum ChannelAction: Sendable, Equatable {
     case broadcast(event: String, payload: HandlerValue)
     /// A push to every member but the sender.
     case broadcastFrom(event: String, payload: HandlerValue)
-    /// Stores a message in the room's history; once it is durable the room broadcasts it as `new_msg` (its
-    /// payload from ``ChannelHandler/render(message:delivery:context:)``) and replies `{"id": N}` to the sender.
+    /// Stores a history entry (a message, an edit or a delete, see ``ChannelMessageKind``); once it is durable the
+    /// room broadcasts it as its ``ChannelMessage/event`` (the payload from
+    /// ``ChannelHandler/render(message:delivery:context:)``) and replies `{"id": N}` (the entry's id) to the sender.
     case store(ChannelMessage)
     /// Replaces the sender's presence meta (a `presence_diff` follows).
     case updatePresence(meta: HandlerValue)
@@ -156,8 +196,8 @@ public protocol ChannelHandler: RoomHandler {
     /// The room's channel is stopping (``ChannelAction/stop(reason:)``).
     func terminate(reason: String, context: inout ChannelContext)
 
-    /// The `new_msg` payload of a stored message: broadcast once when it becomes durable (`.live`), or sent to
-    /// a member catching up from history (`.replay`).
+    /// The payload of a stored entry (`new_msg`, `msg_edited` or `msg_deleted`, see ``ChannelMessage/event``):
+    /// broadcast once when it becomes durable (`.live`), or sent to a member catching up from history (`.replay`).
     func render(message: ChannelMessage, delivery: MessageDelivery, context: ChannelContext) -> HandlerValue
 
     /// Converts a room's state written by handler version `fromVersion` into this version's shape. Called by the
@@ -185,14 +225,9 @@ extension ChannelHandler {
     /// Nothing to do.
     public func terminate(reason: String, context: inout ChannelContext) {}
 
-    /// `{id, user, body, ts, client_id?}`.
+    /// ``ChannelMessage/defaultPayload``.
     public func render(message: ChannelMessage, delivery: MessageDelivery, context: ChannelContext) -> HandlerValue {
-        var members = [
-            HandlerMember("id", .int(message.id)), HandlerMember("user", .string(message.user)),
-            HandlerMember("body", .string(message.body)), HandlerMember("ts", .int(message.timestamp)),
-        ]
-        if let clientID = message.clientID { members.append(HandlerMember("client_id", clientID)) }
-        return .object(members)
+        message.defaultPayload
     }
 
     /// Keeps the value.
@@ -228,6 +263,30 @@ extension ChannelHandler {
     public func serves(topic: String) -> Bool {
         guard topicPattern.hasSuffix("*") else { return topic == topicPattern }
         return topic.hasPrefix(topicPattern.dropLast()) && topic.count > topicPattern.count - 1
+    }
+}
+
+extension ChannelMessage {
+    /// A message: `{id, user, body, ts, client_id?}`. An edit: `{id, entry_id, kind: "edit", user, body, ts}`; a
+    /// delete: `{id, entry_id, kind: "delete", user, ts}`, where `id` is the message changed and `entry_id` the
+    /// entry's own id (the one a client passes back as `last_seen_id`).
+    public var defaultPayload: HandlerValue {
+        var members: [HandlerMember]
+        switch kind {
+        case .message:
+            members = [HandlerMember("id", .int(id)), HandlerMember("user", .string(user))]
+            members.append(HandlerMember("body", .string(body)))
+        case .edit:
+            members = [HandlerMember("id", .int(target)), HandlerMember("entry_id", .int(id))]
+            members += [HandlerMember("kind", .string("edit")), HandlerMember("user", .string(user))]
+            members.append(HandlerMember("body", .string(body)))
+        case .delete:
+            members = [HandlerMember("id", .int(target)), HandlerMember("entry_id", .int(id))]
+            members += [HandlerMember("kind", .string("delete")), HandlerMember("user", .string(user))]
+        }
+        members.append(HandlerMember("ts", .int(timestamp)))
+        if let clientID { members.append(HandlerMember("client_id", clientID)) }
+        return .object(members)
     }
 }
 

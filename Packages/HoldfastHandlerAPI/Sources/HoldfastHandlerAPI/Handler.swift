@@ -14,6 +14,11 @@ public protocol HandlerFactory: AnyObject, Sendable {
     /// Throws when the state cannot be decoded; the host then keeps its current handler.
     func makeHandler(state: [UInt8]?) throws -> any RoomHandler
 
+    /// Like ``makeHandler(state:)``, with the operator's settings for the plugin: the JSON file named by the
+    /// server's `server.handler_config`, read at every start, swap and rollback (`.null` when none is set). Throws
+    /// to refuse settings it cannot use; the host then keeps its current handler. The default ignores `config`.
+    func makeHandler(state: [UInt8]?, config: HandlerValue) throws -> any RoomHandler
+
     /// Converts state exported by version `fromVersion` of the handlers into this plugin's format.
     /// Must be a pure function of its inputs: when it throws, the upgrade is abandoned and nothing changes.
     /// Unknown versions should throw ``HandlerMigrationError/unsupportedVersion(from:to:)``.
@@ -25,6 +30,11 @@ public protocol HandlerFactory: AnyObject, Sendable {
 }
 
 extension HandlerFactory {
+    /// Ignores the settings.
+    public func makeHandler(state: [UInt8]?, config: HandlerValue) throws -> any RoomHandler {
+        try makeHandler(state: state)
+    }
+
     /// Refuses: a plugin that can be rolled back from implements this.
     public func downgrade(toVersion: String, state: [UInt8]) throws -> [UInt8] {
         throw HandlerMigrationError.unsupportedVersion(from: pluginVersion, to: toVersion)
