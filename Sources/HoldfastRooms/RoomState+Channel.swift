@@ -140,15 +140,13 @@ extension RoomState {
     ) {
         switch origin {
         case .member(let sender, let ref):
-            lastID += 1
             let message = ChatMessage(
-                id: lastID, user: sender.user, body: body, timestamp: now.wall, clientID: clientID)
+                id: nextMessageID(), user: sender.user, body: body, timestamp: now.wall, clientID: clientID)
             pending.append(Accepted(message: message, sender: sender, ref: ref))
             awaitDurability(of: message, from: sender, ref: ref)
         case .publish(let request):
-            lastID += 1
             let message = ChatMessage(
-                id: lastID, user: request.user, body: body, timestamp: now.wall, clientID: clientID)
+                id: nextMessageID(), user: request.user, body: body, timestamp: now.wall, clientID: clientID)
             pending.append(Accepted(message: message, sender: nil, ref: nil, ticket: request.ticket))
         case .room:
             actions.append(.log(.error, "a handler stored a message outside a member's event; dropped"))

@@ -52,7 +52,9 @@ extension RoomState {
         _ request: HistoryRequest, messages: [ChatMessage], complete: Bool, into actions: inout [RoomAction]
     ) {
         let member = request.member
-        let firstUnbroadcast = inFlight.values.compactMap { $0.first?.message.id }.min() ?? Int64.max
+        let firstUnbroadcast =
+            configuration.sequencedByStore
+            ? lastID + 1 : inFlight.values.compactMap { $0.first?.message.id }.min() ?? Int64.max
         let extra = messages.prefix { $0.id < firstUnbroadcast }.map { stored in
             PhoenixMessage(
                 joinRef: member.joinRef, ref: nil, topic: topic, event: "new_msg",

@@ -2,6 +2,7 @@ import CHoldfast
 import Glibc
 import HoldfastAPI
 import HoldfastAuth
+import HoldfastCluster
 public import HoldfastConfig
 public import HoldfastCore
 import HoldfastHandoff
@@ -82,10 +83,11 @@ public final class Server: Sendable {
         }
         logger.info(
             "handlers loaded", metadata: ["path": "\(handlersPath)", "version": "\(plugins.current?.version ?? "")"])
+        let cluster = try ClusterBus(configuration: configuration, loops: group.loops, logger: logger)
         let roomConfiguration = RoomConfiguration(
             presenceRefPrefix: PresenceRefPrefix.make(),
             presenceWindowMilliseconds: configuration.channels.presenceWindowMilliseconds,
-            historyLimit: configuration.channels.historyPerRoom)
+            historyLimit: configuration.channels.historyPerRoom, sequencedByStore: cluster != nil)
         let services = RoomServices(
             configuration: roomConfiguration,
             handler: PluginChannel(
@@ -98,7 +100,9 @@ public final class Server: Sendable {
             historyWriter: try HistoryWriter(
                 path: historyPath, keepPerRoom: configuration.channels.historyPerRoom, logger: logger),
             deflateLevel: configuration.websocket.deflateLevel, clock: clock,
-            webhooks: WebhookDispatcher(configuration, logger: logger, wallMilliseconds: clock.wallMilliseconds))
+            webhooks: WebhookDispatcher(configuration, logger: logger, wallMilliseconds: clock.wallMilliseconds),
+            cluster: cluster)
+        cluster?.start()
         let rooms = try RoomRegistry(loops: group.loops, services: services)
         apiBackend = ServerAPIBackend(rooms: rooms)
         let upgrades = HandlerUpgrades(

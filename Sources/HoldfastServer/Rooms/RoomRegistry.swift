@@ -1,7 +1,9 @@
 import HoldfastWeb
 import HoldfastActors
+import HoldfastCluster
 import HoldfastCore
 import HoldfastHistory
+import HoldfastJSON
 import HoldfastPresence
 import HoldfastRooms
 import HoldfastWebhooks
@@ -97,8 +99,9 @@ final class RoomRegistry: Sendable {
     }
 
     /// Whether every chat message handed to the history writer has been committed and reported back.
-    var historyWriterIsIdle: Bool { services.historyWriter.isIdle }
+    var historyWriterIsIdle: Bool { services.historyWriter.isIdle && services.cluster?.storesIdle != false }
     var historyQueuedBatches: Int { services.historyWriter.queuedBatches }
+    var clusterStatus: JSONValue? { services.cluster?.status }
     var eventLoops: [EventLoop] { loops }
 
     /// Room restarts since start.
