@@ -114,7 +114,7 @@ let package = Package(
             name: "HoldfastCluster",
             dependencies: [
                 "HoldfastRedis", "HoldfastRooms", "HoldfastChannels", "HoldfastJSON", "HoldfastCore", "HoldfastConfig",
-                "COpenSSL", .product(name: "Logging", package: "swift-log"),
+                "HoldfastHistory", "COpenSSL", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

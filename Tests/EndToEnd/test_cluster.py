@@ -247,6 +247,21 @@ def test_a_redis_restart_closes_nothing_refuses_messages_during_it_and_traffic_f
     assert again > delivered
 
 
+def test_typing_crosses_nodes_and_is_not_stored(cluster):
+    typist, _ = joined(cluster[0], "typist")
+    local, _ = joined(cluster[0], "local")
+    remote = [joined(server, f"remote{index}", vsn)[0] for index, (server, vsn) in
+              enumerate([(cluster[1], "2.0.0"), (cluster[2], "1.0.0")])]
+    typist.push(TOPIC, "typing", {}, join_ref="1")
+    for member in [local] + remote:
+        assert member.event(TOPIC, "typing")["payload"] == {"user": "typist"}
+    assert [m for m in typist.collect(0.5) if m["event"] == "typing"] == []  # not back to its sender
+    for member in [local] + remote:
+        assert [m for m in member.collect(0.3) if m["event"] == "typing"] == []  # once
+    # Not stored: the next message is id 1.
+    assert typist.reply_to(send(typist, "hello"))["payload"]["response"]["id"] == 1
+
+
 def test_a_server_api_publish_on_one_node_reaches_members_on_another(cluster):
     member, _ = joined(cluster[1], "member")
     api = HoldfastAPI(f"http://127.0.0.1:{cluster[0].api_port}", BACKEND)

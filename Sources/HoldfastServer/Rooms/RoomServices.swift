@@ -32,18 +32,15 @@ final class RoomServices: @unchecked Sendable {
     private let stores: [HistoryStore]
 
     init(
-        configuration: RoomConfiguration, handler: any RoomChannel, logger: Logger, metrics: ServerMetrics,
-        stores: [HistoryStore], historyWriter: HistoryWriter, deflateLevel: Int, clock: ServerClock,
-        webhooks: WebhookDispatcher?, cluster: ClusterBus?
+        storage: RoomStorage, handler: any RoomChannel, logger: Logger, metrics: ServerMetrics, deflateLevel: Int,
+        clock: ServerClock, webhooks: WebhookDispatcher?
     ) {
-        (self.webhooks, self.cluster) = (webhooks, cluster)
-        self.configuration = configuration
+        (self.webhooks, self.cluster, self.configuration) = (webhooks, storage.cluster, storage.roomConfiguration)
         self.deflateLevel = deflateLevel
         self.handler = handler
         self.logger = logger
         self.metrics = metrics
-        self.stores = stores
-        self.historyWriter = historyWriter
+        (self.stores, self.historyWriter) = (storage.stores, storage.writer)
         self.clock = clock
     }
 
