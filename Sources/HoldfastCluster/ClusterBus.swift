@@ -196,7 +196,8 @@ public final class ClusterBus: @unchecked Sendable {
             let done: (Result<RedisReply, RedisError>) -> Void = { [logger] result in
                 switch result {
                 case .success(.integer(let id)): ids[index] = id
-                case .success(let reply): logger.error("store script: unexpected reply", metadata: ["reply": "\(reply)"])
+                case .success(let reply):
+                    logger.error("store script: unexpected reply", metadata: ["reply": "\(reply)"])
                 case .failure(let error):
                     logger.warning("message not stored", metadata: ["room": "\(topic)", "error": "\(error)"])
                 }
@@ -222,6 +223,16 @@ public final class ClusterBus: @unchecked Sendable {
         client(for: loop).xrange(ClusterKeys(topic: topic).log, from: "(0-\(afterID)", to: "+", count: count) {
             completion($0.map { $0.compactMap(Self.message) })
         }
+    }
+
+    /// Reads `topic`'s Stream after `afterID`, at most `count` entries, on the command connection of the loop this
+    /// is called on (which must be one of the bus's loops).
+    public func read(
+        _ topic: String, after afterID: Int64, count: Int,
+        completion: @escaping (Result<[ChatMessage], RedisError>) -> Void
+    ) {
+        guard let loop = loops.first(where: \.isInLoop) else { return completion(.failure(.notConnected)) }
+        read(topic, after: afterID, count: count, on: loop, completion: completion)
     }
 
     /// A Stream entry as a chat message (its entry id `0-N` is the message id).

@@ -22,7 +22,9 @@ extension RoomState {
         guard let batch = inFlight.removeValue(forKey: number) else { return }
         for (index, item) in batch.enumerated() {
             let id = index < ids.count ? ids[index] : nil
-            if let ticket = item.ticket { actions.append(.answerPublish(ticket: ticket, id.map { .stored(id: $0) } ?? .failed)) }
+            if let ticket = item.ticket {
+                actions.append(.answerPublish(ticket: ticket, id.map { .stored(id: $0) } ?? .failed))
+            }
             guard let sender = item.sender else { continue }
             if let id {
                 let response = JSONValue.object([JSONMember("id", .integer(id))])

@@ -271,6 +271,10 @@ def test_a_server_api_publish_on_one_node_reaches_members_on_another(cluster):
     # And the member's own message on node 2 is numbered after it.
     reply = member.reply_to(send(member, "reply"))
     assert reply["payload"]["response"]["id"] == answer["id"] + 1
+    # The history the API answers on node 3 is the Stream's, whichever node stored each message.
+    history = HoldfastAPI(f"http://127.0.0.1:{cluster[2].api_port}", BACKEND).history(TOPIC)
+    assert [(m["id"], m["body"]) for m in history["messages"]] == [(answer["id"], "from the backend"),
+                                                                    (answer["id"] + 1, "reply")]
 
 
 TAG_PREFIX = b"HOLDFAST-BUILD-TAG:"

@@ -114,7 +114,8 @@ func command(_ port: UInt16, _ arguments: [RedisArgument]) -> Result<RedisReply,
         _ = command(server.port, ["PUBLISH", "hf:{room:t}:bus", RedisArgument(one)])
         // Messages 2..4 reach the Stream without reaching the bus (published while this node was away).
         for id in 2...4 {
-            _ = command(server.port, ["XADD", "hf:{room:t}:log", RedisArgument("0-\(id)"), "u", "bob", "b", "x", "t", "1", "c", ""])
+            let entry: [RedisArgument] = ["u", "bob", "b", "x", "t", "1", "c", ""]
+            _ = command(server.port, ["XADD", "hf:{room:t}:log", RedisArgument("0-\(id)")] + entry)
         }
         _ = command(server.port, ["SET", "hf:{room:t}:seq", "4"])
         // Message 5 arrives on the bus: a gap after 1, filled from the Stream before 5 goes out.
@@ -158,7 +159,8 @@ func command(_ port: UInt16, _ arguments: [RedisArgument]) -> Result<RedisReply,
         node.store(["1", "2", "3"], batch: 0)
         #expect(eventually { node.delivered.withLock { $0 } == [1, 2, 3] })
         node.thread.sync {
-            node.room.readHistory(HistoryRequest(member: Member(connectionID: 9, user: "u", joinRef: "1", version: .v2), ref: "1", afterID: 1, limit: 10))
+            let member = Member(connectionID: 9, user: "u", joinRef: "1", version: .v2)
+            node.room.readHistory(HistoryRequest(member: member, ref: "1", afterID: 1, limit: 10))
             // Held while the read is in flight, handed back in order after it.
             #expect(!node.room.admit("leave", isJoin: false))
             #expect(!node.room.admit("join2", isJoin: true))

@@ -102,6 +102,7 @@ final class RoomRegistry: Sendable {
     var historyWriterIsIdle: Bool { services.historyWriter.isIdle && services.cluster?.storesIdle != false }
     var historyQueuedBatches: Int { services.historyWriter.queuedBatches }
     var clusterStatus: JSONValue? { services.cluster?.status }
+    var cluster: ClusterBus? { services.cluster }
     var eventLoops: [EventLoop] { loops }
 
     /// Room restarts since start.
