@@ -135,12 +135,20 @@ public final class ClusterRoom<Message: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// Stores a batch: one script run per message; the ids come back as ``RoomEvent/sequenced(batch:ids:)``.
-    /// The last delivered id is the floor where a sequence that Redis lost starts again.
-    public func store(batch: Int, messages: [ChatMessage]) {
+    /// Stores a batch: one script run per message; the ids come back as ``RoomEvent/sequenced(batch:ids:)``, and
+    /// `stored` gets the messages that were stored, with their ids (webhooks). The last delivered id is the floor
+    /// where a sequence that Redis lost starts again.
+    public func store(batch: Int, messages: [ChatMessage], stored: @escaping ([ChatMessage]) -> Void) {
         let send = self.send
-        bus.store(messages, topic: topic, floor: feed.lastDelivered, on: loop) {
-            send(.stored(batch: batch, ids: $0))
+        bus.store(messages, topic: topic, floor: feed.lastDelivered, on: loop) { ids in
+            let durable = zip(messages, ids).compactMap { message, id -> ChatMessage? in
+                guard let id else { return nil }
+                var numbered = message
+                numbered.id = id
+                return numbered
+            }
+            if !durable.isEmpty { stored(durable) }
+            send(.stored(batch: batch, ids: ids))
         }
     }
 

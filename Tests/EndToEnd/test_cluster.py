@@ -79,8 +79,8 @@ def redis(tmp_path):
 
 
 @pytest.fixture
-def cluster(server_factory, redis, tmp_path):
-    """Three nodes on one Redis, each with its own state directory; node 1 also serves the server API."""
+def start_node(server_factory, redis, tmp_path):
+    """Starts node `index` on the test's Redis, with its own state directory and name."""
     def node(index, extra=None):
         env = {
             "HOLDFAST_SECRET_KEY": SECRET, "HOLDFAST_ADMIN_TOKEN": ADMIN,
@@ -90,12 +90,17 @@ def cluster(server_factory, redis, tmp_path):
             "HOLDFAST_LOG_LEVEL": "info",
         }
         env.update(extra or {})
-        return server_factory(env)
-
-    nodes = [node(index) for index in (1, 2, 3)]
-    for server in nodes:
+        server = server_factory(env)
         wait_for_redis(server, "ready")
-    return nodes
+        return server
+
+    return node
+
+
+@pytest.fixture
+def cluster(start_node):
+    """Three nodes on one Redis; each serves the server API too."""
+    return [start_node(index) for index in (1, 2, 3)]
 
 
 def admin(server, method, path, body=None, timeout=60):
@@ -275,6 +280,31 @@ def test_a_server_api_publish_on_one_node_reaches_members_on_another(cluster):
     history = HoldfastAPI(f"http://127.0.0.1:{cluster[2].api_port}", BACKEND).history(TOPIC)
     assert [(m["id"], m["body"]) for m in history["messages"]] == [(answer["id"], "from the backend"),
                                                                     (answer["id"] + 1, "reply")]
+
+
+def test_each_stored_message_is_one_webhook_event_with_its_redis_id(start_node):
+    from test_webhooks import HOOK_SECRET, Receiver
+    receiver = Receiver()
+    try:
+        hooks = {"HOLDFAST_WEBHOOKS_URL": f"http://127.0.0.1:{receiver.port}/hooks",
+                 "HOLDFAST_WEBHOOKS_SECRET": HOOK_SECRET, "HOLDFAST_WEBHOOKS_CLIENT_MESSAGES": "true"}
+        nodes = [start_node(index, hooks) for index in (1, 2)]
+        members = [joined(server, f"hook{index}")[0] for index, server in enumerate(nodes)]
+        sent = []
+        for round_ in range(3):
+            for index, member in enumerate(members):
+                reply = member.reply_to(send(member, f"h{index}-{round_}"))
+                sent.append((reply["payload"]["response"]["id"], f"h{index}-{round_}"))
+        events = [e for e in receiver.wait_for(len(sent) + 4) if e["name"] == "client_message"]
+        deadline = time.monotonic() + 10
+        while len(events) < len(sent) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            events = [e for e in receiver.events() if e["name"] == "client_message"]
+        # Once each (by the node that stored it), with the id Redis gave it.
+        assert sorted((e["id"], e["body"]) for e in events) == sorted(sent)
+        assert receiver.all_signed()
+    finally:
+        receiver.stop()
 
 
 TAG_PREFIX = b"HOLDFAST-BUILD-TAG:"

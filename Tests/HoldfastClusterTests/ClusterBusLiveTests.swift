@@ -64,7 +64,8 @@ final class RoomProbe: @unchecked Sendable {
         thread.sync { [self] in
             room.store(
                 batch: batch,
-                messages: bodies.map { ChatMessage(id: -1, user: "ann", body: $0, timestamp: 7, clientID: nil) })
+                messages: bodies.map { ChatMessage(id: -1, user: "ann", body: $0, timestamp: 7, clientID: nil) }
+            ) { _ in }
         }
     }
 }

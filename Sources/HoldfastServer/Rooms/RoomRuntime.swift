@@ -184,14 +184,15 @@ final class RoomRuntime: ActorBehavior {
             // Queued behind the messages already in the mailbox: one transaction for all of them.
             _ = context.ref.send(.commitPending)
         case .persist(let batch, let messages):
-            if let cluster = keep.cluster { return cluster.store(batch: batch, messages: messages) }
-            let mailbox = context.ref
+            let (webhooks, room, mailbox) = (services.webhooks, topic, context.ref)
+            if let cluster = keep.cluster {
+                return cluster.store(batch: batch, messages: messages) { webhooks?.recordMessages($0, topic: room) }
+            }
             let stored = messages.map {
                 StoredMessage(
                     room: topic, id: $0.id, user: $0.user, body: $0.body, timestamp: $0.timestamp, clientID: $0.clientID
                 )
             }
-            let (webhooks, room) = (services.webhooks, topic)
             services.historyWriter.submit(stored) { durable in
                 if durable { webhooks?.recordMessages(messages, topic: room) }
                 _ = mailbox.send(.committed(batch: batch, durable: durable))
