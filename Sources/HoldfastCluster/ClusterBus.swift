@@ -24,6 +24,9 @@ public final class ClusterBus: @unchecked Sendable {
     public let origin: String
     let loops: [EventLoop]
     let clients: [RedisClient]
+    /// Per loop: commands waiting for the connection's first login (see ``whenStarted(on:_:)``).
+    private let startups: [LinkStartup]
+    private let connectTimeoutMilliseconds: Int64
     let subscriber: RedisSubscriber
     /// `MAXLEN ~` of each room's Stream.
     let historyPerRoom: Int
@@ -45,9 +48,11 @@ public final class ClusterBus: @unchecked Sendable {
         self.logger = logger
         historyPerRoom = max(1, configuration.channels.historyPerRoom)
         let options = RedisClientOptions(clientName: "holdfast:" + nodeName)
+        connectTimeoutMilliseconds = options.connectTimeoutMilliseconds
         var clients: [RedisClient] = []
         for loop in loops { clients.append(try RedisClient(url: url, loop: loop, options: options)) }
         self.clients = clients
+        startups = loops.map { _ in LinkStartup() }
         subscriber = try RedisSubscriber(url: url, loop: loops[0], options: options)
     }
 
@@ -63,10 +68,13 @@ public final class ClusterBus: @unchecked Sendable {
         for client in clients {
             client.loop.execute { [self] in
                 let logger = logger
+                let startup = startups[client.loop.index]
                 client.onStateChange = { state in
                     logger.info("redis link", metadata: ["state": "\(state.name)", "loop": "\(client.loop.index)"])
+                    guard state == .ready else { return }
                     // Loaded on every new connection (a restarted Redis has an empty script cache).
-                    if state == .ready { client.send(["SCRIPT", "LOAD", RedisArgument(StoreScript.source)]) { _ in } }
+                    client.send(["SCRIPT", "LOAD", RedisArgument(StoreScript.source)]) { _ in }
+                    startup.finish()
                 }
                 client.start()
             }
@@ -121,13 +129,31 @@ public final class ClusterBus: @unchecked Sendable {
     /// The command connection of `loop`.
     func client(for loop: EventLoop) -> RedisClient { clients[loop.index] }
 
+    /// Runs `body` (which sends on `loop`'s connection) now, or, until that connection first logged in, once it
+    /// has: the loops of a process start with their connections still opening (a binary upgrade's new process
+    /// stores the messages its predecessor left pending at once). After the first login, an outage fails
+    /// commands at once, as it should; and if the first login takes longer than the connect timeout, the waiting
+    /// commands run then and fail. Loop thread.
+    func whenStarted(on loop: EventLoop, _ body: @escaping () -> Void) {
+        let startup = startups[loop.index]
+        guard !startup.done else { return body() }
+        if startup.waiting.isEmpty {
+            let limit = connectTimeoutMilliseconds + 500
+            _ = loop.schedule(afterMilliseconds: limit) { startup.finish() }
+        }
+        startup.waiting.append(body)
+    }
+
     /// Publishes an envelope of `kind` on `topic`'s bus from `loop` (presence diffs, events); failures are logged.
     public func publish(topic: String, kind: String, _ members: [JSONMember], on loop: EventLoop) {
         let bytes = BusEnvelope.encode(kind: kind, origin: origin, members)
         let logger = logger
-        client(for: loop).publish(ClusterKeys(topic: topic).bus, bytes) { result in
-            if case .failure(let error) = result {
-                logger.warning("bus publish failed", metadata: ["room": "\(topic)", "error": "\(error)"])
+        let client = client(for: loop)
+        whenStarted(on: loop) {
+            client.publish(ClusterKeys(topic: topic).bus, bytes) { result in
+                if case .failure(let error) = result {
+                    logger.warning("bus publish failed", metadata: ["room": "\(topic)", "error": "\(error)"])
+                }
             }
         }
     }
@@ -181,35 +207,39 @@ public final class ClusterBus: @unchecked Sendable {
         var ids = [Int64?](repeating: nil, count: messages.count)
         var remaining = messages.count
         let finish = { [self] in
-            batchesInFlight.subtract(1, ordering: .releasing)
+            // The answer reaches the room's mailbox before the batch stops counting, so a binary upgrade that
+            // saw no batch in flight finds every answer ahead of its export in the mailbox.
             completion(ids)
+            batchesInFlight.subtract(1, ordering: .releasing)
         }
         guard !messages.isEmpty else { return finish() }
-        for (index, message) in messages.enumerated() {
-            let (prefix, suffix) = BusEnvelope.messageParts(message, origin: origin)
-            let arguments: [RedisArgument] = [
-                "3", RedisArgument(keys.sequence), RedisArgument(keys.log), RedisArgument(keys.bus),
-                RedisArgument(historyPerRoom), RedisArgument(floor), RedisArgument(message.user),
-                RedisArgument(message.body), RedisArgument(message.timestamp), RedisArgument(message.clientID ?? ""),
-                RedisArgument(bytes: prefix), RedisArgument(bytes: suffix),
-            ]
-            let done: (Result<RedisReply, RedisError>) -> Void = { [logger] result in
-                switch result {
-                case .success(.integer(let id)): ids[index] = id
-                case .success(let reply):
-                    logger.error("store script: unexpected reply", metadata: ["reply": "\(reply)"])
-                case .failure(let error):
-                    logger.warning("message not stored", metadata: ["room": "\(topic)", "error": "\(error)"])
+        whenStarted(on: loop) { [self] in
+            for (index, message) in messages.enumerated() {
+                let (prefix, suffix) = BusEnvelope.messageParts(message, origin: origin)
+                let arguments: [RedisArgument] = [
+                    "3", RedisArgument(keys.sequence), RedisArgument(keys.log), RedisArgument(keys.bus),
+                    RedisArgument(historyPerRoom), RedisArgument(floor), RedisArgument(message.user),
+                    RedisArgument(message.body), RedisArgument(message.timestamp), RedisArgument(message.clientID ?? ""),
+                    RedisArgument(bytes: prefix), RedisArgument(bytes: suffix),
+                ]
+                let done: (Result<RedisReply, RedisError>) -> Void = { [logger] result in
+                    switch result {
+                    case .success(.integer(let id)): ids[index] = id
+                    case .success(let reply):
+                        logger.error("store script: unexpected reply", metadata: ["reply": "\(reply)"])
+                    case .failure(let error):
+                        logger.warning("message not stored", metadata: ["room": "\(topic)", "error": "\(error)"])
+                    }
+                    remaining -= 1
+                    if remaining == 0 { finish() }
                 }
-                remaining -= 1
-                if remaining == 0 { finish() }
-            }
-            client.send(["EVALSHA", RedisArgument(StoreScript.sha1)] + arguments) { result in
-                // Redis lost its script cache (a restart, SCRIPT FLUSH): EVAL runs it and caches it again.
-                if case .failure(.server(let text)) = result, text.hasPrefix("NOSCRIPT") {
-                    client.send(["EVAL", RedisArgument(StoreScript.source)] + arguments, done)
-                } else {
-                    done(result)
+                client.send(["EVALSHA", RedisArgument(StoreScript.sha1)] + arguments) { result in
+                    // Redis lost its script cache (a restart, SCRIPT FLUSH): EVAL runs it and caches it again.
+                    if case .failure(.server(let text)) = result, text.hasPrefix("NOSCRIPT") {
+                        client.send(["EVAL", RedisArgument(StoreScript.source)] + arguments, done)
+                    } else {
+                        done(result)
+                    }
                 }
             }
         }
@@ -220,8 +250,11 @@ public final class ClusterBus: @unchecked Sendable {
         _ topic: String, after afterID: Int64, count: Int, on loop: EventLoop,
         completion: @escaping (Result<[ChatMessage], RedisError>) -> Void
     ) {
-        client(for: loop).xrange(ClusterKeys(topic: topic).log, from: "(0-\(afterID)", to: "+", count: count) {
-            completion($0.map { $0.compactMap(Self.message) })
+        let client = client(for: loop)
+        whenStarted(on: loop) {
+            client.xrange(ClusterKeys(topic: topic).log, from: "(0-\(afterID)", to: "+", count: count) {
+                completion($0.map { $0.compactMap(Self.message) })
+            }
         }
     }
 
@@ -243,5 +276,20 @@ public final class ClusterBus: @unchecked Sendable {
             id: Int64(entry.id.sequence), user: String(decoding: user, as: UTF8.self),
             body: String(decoding: body, as: UTF8.self),
             timestamp: entry["t"].flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0, clientID: clientID)
+    }
+}
+
+/// A command connection's first login, and the commands waiting for it. Its loop's thread only.
+final class LinkStartup: @unchecked Sendable {
+    private(set) var done = false
+    var waiting: [() -> Void] = []
+
+    /// Logged in (or given up on): the waiting commands go out, in order, and later ones are not held.
+    func finish() {
+        guard !done else { return }
+        done = true
+        let ready = waiting
+        waiting = []
+        for body in ready { body() }
     }
 }

@@ -93,12 +93,7 @@ public final class ClusterRoom<Message: Sendable>: @unchecked Sendable {
         case .baseline(.failure(let error)):
             bus.logger.warning(
                 "room sequence not read, retrying", metadata: ["room": "\(topic)", "error": "\(error)"])
-            let send = self.send
-            _ = loop.schedule(afterMilliseconds: 500) { [self] in
-                bus.client(for: loop).send(["GET", RedisArgument(ClusterKeys(topic: topic).sequence)]) {
-                    send(.baseline(Self.sequence($0)))
-                }
-            }
+            _ = loop.schedule(afterMilliseconds: 500) { [self] in sendBaselineRead() }
         case .fetched(.success(let messages), let full):
             try perform(feed.fetched(messages, full: full), run: run)
         case .fetched(.failure(let error), _):
@@ -201,10 +196,12 @@ public final class ClusterRoom<Message: Sendable>: @unchecked Sendable {
 
     private func readBaseline() {
         awaiting += 1
-        let send = self.send
-        bus.client(for: loop).send(["GET", RedisArgument(ClusterKeys(topic: topic).sequence)]) {
-            send(.baseline(Self.sequence($0)))
-        }
+        sendBaselineRead()
+    }
+
+    private func sendBaselineRead() {
+        let (send, client, key) = (self.send, bus.client(for: loop), ClusterKeys(topic: topic).sequence)
+        bus.whenStarted(on: loop) { client.send(["GET", RedisArgument(key)]) { send(.baseline(Self.sequence($0))) } }
     }
 
     /// A `GET` of a sequence: its value, 0 when unset.
