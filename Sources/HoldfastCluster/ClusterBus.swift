@@ -116,12 +116,13 @@ public final class ClusterBus: @unchecked Sendable {
             JSONMember(
                 "nodes",
                 nodes.map { list in
-                    .array(list.map {
-                        .object([
-                            JSONMember("name", .string($0.name)),
-                            JSONMember("last_heartbeat_ms", .integer($0.lastHeartbeatMilliseconds)),
-                        ])
-                    })
+                    .array(
+                        list.map {
+                            .object([
+                                JSONMember("name", .string($0.name)),
+                                JSONMember("last_heartbeat_ms", .integer($0.lastHeartbeatMilliseconds)),
+                            ])
+                        })
                 } ?? .null),
         ])
     }
@@ -219,7 +220,8 @@ public final class ClusterBus: @unchecked Sendable {
                 let arguments: [RedisArgument] = [
                     "3", RedisArgument(keys.sequence), RedisArgument(keys.log), RedisArgument(keys.bus),
                     RedisArgument(historyPerRoom), RedisArgument(floor), RedisArgument(message.user),
-                    RedisArgument(message.body), RedisArgument(message.timestamp), RedisArgument(message.clientID ?? ""),
+                    RedisArgument(message.body), RedisArgument(message.timestamp),
+                    RedisArgument(message.clientID ?? ""),
                     RedisArgument(bytes: prefix), RedisArgument(bytes: suffix),
                 ]
                 let done: (Result<RedisReply, RedisError>) -> Void = { [logger] result in

@@ -2,8 +2,8 @@ import HoldfastChannels
 public import HoldfastCore
 import HoldfastJSON
 import HoldfastRedis
-import Logging
 public import HoldfastRooms
+import Logging
 
 /// A room's side of the cluster, on the room's home loop: stores its messages through the store script, delivers
 /// what comes back on the bus through its ``RoomFeed``, reads recovering joins' history from the Stream, relays

@@ -1,7 +1,7 @@
 import Glibc
+import HoldfastChannels
 import HoldfastCluster
 import HoldfastConfig
-import HoldfastChannels
 import HoldfastCore
 import HoldfastJSON
 import HoldfastRedis
@@ -92,8 +92,11 @@ struct ClusterBusLiveTests {
         #expect(eventually { nodes.allSatisfy { $0.bus.status["redis"]?.stringValue == "ready" } })
         for node in nodes { node.join() }
         // Both subscribed: a message published now reaches both (PUBLISH counts receivers).
-        #expect(eventually { command(server.port, ["PUBSUB", "NUMSUB", "hf:{room:t}:bus"])
-            .flatMap { try? $0.get().array?.last?.integer } == 2 })
+        #expect(
+            eventually {
+                command(server.port, ["PUBSUB", "NUMSUB", "hf:{room:t}:bus"])
+                    .flatMap { try? $0.get().array?.last?.integer } == 2
+            })
         nodes[0].store(["1", "2", "3"], batch: 0)
         nodes[1].store(["4", "5"], batch: 0)
         nodes[0].store(["6"], batch: 1)
@@ -110,8 +113,11 @@ struct ClusterBusLiveTests {
         let server = try RedisServerProcess()
         let node = try RoomProbe(port: server.port, node: "a")
         node.join()
-        #expect(eventually { command(server.port, ["PUBSUB", "NUMSUB", "hf:{room:t}:bus"])
-            .flatMap { try? $0.get().array?.last?.integer } == 1 })
+        #expect(
+            eventually {
+                command(server.port, ["PUBSUB", "NUMSUB", "hf:{room:t}:bus"])
+                    .flatMap { try? $0.get().array?.last?.integer } == 1
+            })
         node.store(["1"], batch: 0)
         #expect(eventually { node.delivered.withLock { $0 } == [1] })
         // The same message published again (as a resubscription could replay it): dropped.
@@ -150,10 +156,11 @@ struct ClusterBusLiveTests {
         // subscription (re-established by the subscriber) delivers them.
         try server.start()
         #expect(eventually(timeout: 15_000) { node.bus.status["redis"]?.stringValue == "ready" })
-        #expect(eventually(timeout: 15_000) {
-            node.store(["3"], batch: 3 + node.sequenced.withLock { $0.count })
-            return eventually(timeout: 1_000) { node.sequenced.withLock { $0.last } == [3] }
-        })
+        #expect(
+            eventually(timeout: 15_000) {
+                node.store(["3"], batch: 3 + node.sequenced.withLock { $0.count })
+                return eventually(timeout: 1_000) { node.sequenced.withLock { $0.last } == [3] }
+            })
         #expect(eventually { node.delivered.withLock { $0 }.last == 3 })
     }
 

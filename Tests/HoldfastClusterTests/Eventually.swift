@@ -1,5 +1,5 @@
-import HoldfastCore
 import Glibc
+import HoldfastCore
 
 /// Polls `condition` every 5 ms until it holds or `timeout` ms pass.
 func eventually(timeout: Int64 = 10_000, _ condition: () -> Bool) -> Bool {

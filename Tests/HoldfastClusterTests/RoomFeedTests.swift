@@ -51,7 +51,9 @@ import Testing
         var feed = RoomFeed(lastDelivered: 0)
         #expect(feed.received(message(9)) == [.fetch(after: 0)])
         #expect(
-            feed.fetched([message(1), message(2)], full: true) == [.deliver([message(1), message(2)]), .fetch(after: 2)])
+            feed.fetched([message(1), message(2)], full: true) == [
+                .deliver([message(1), message(2)]), .fetch(after: 2),
+            ])
         #expect(feed.fetchFailed() == [.deliver([message(9)])])
         #expect(feed.lastDelivered == 9)
         feed.advance(to: 20)

@@ -53,9 +53,11 @@ import Testing
         var harness = storeSequenced(lastID: 3)
         let recovering = JSONValue.object([JSONMember("last_seen_id", .integer(1))])
         let actions = harness.handle(.join(member(1, "alice"), ref: "j", payload: recovering))
-        guard case .readHistory(let request)? = actions.first(where: {
-            if case .readHistory = $0 { true } else { false }
-        }) else {
+        guard
+            case .readHistory(let request)? = actions.first(where: {
+                if case .readHistory = $0 { true } else { false }
+            })
+        else {
             Issue.record("no history read")
             return
         }
