@@ -174,6 +174,34 @@ struct ClusterBusLiveTests {
         #expect(eventually { node.delivered.withLock { $0 }.last == stored })
     }
 
+    @Test func aRoomUnsubscribesAfterItsLastMemberLeftAndReadsItsSequenceOnTheNextJoin() throws {
+        let server = try RedisServerProcess()
+        let subscribers = {
+            command(server.port, ["PUBSUB", "NUMSUB", "hf:{room:t}:bus"]).flatMap { try? $0.get().array?.last?.integer }
+        }
+        let node = try RoomProbe(port: server.port, node: "a")
+        node.join()
+        #expect(eventually { subscribers() == 1 })
+        node.thread.sync { node.room.membersChanged(0) }
+        #expect(eventually { subscribers() == 0 })
+        // Stored by another node while this one has nobody in the room: not delivered here.
+        let other = try RoomProbe(port: server.port, node: "b")
+        other.store(["x", "y"], batch: 0)
+        #expect(eventually { other.sequenced.withLock { $0 } == [[1, 2]] })
+        // The next member's join waits for the room's sequence, then the room subscribes again.
+        node.thread.sync {
+            if node.room.admit("join2", isJoin: true) { node.handled.withLock { $0.append("join2") } }
+        }
+        #expect(eventually { node.handled.withLock { $0 } == ["join", "join2"] })
+        node.thread.sync { node.room.membersChanged(1) }
+        #expect(node.delivered.withLock { $0 } == [])
+        #expect(eventually { subscribers() == 1 })
+        let last = node.thread.run { (done: @escaping (Int64) -> Void) in done(node.room.feed.lastDelivered) }
+        #expect(last == 2)
+        other.store(["z"], batch: 1)
+        #expect(eventually { node.delivered.withLock { $0 } == [3] })
+    }
+
     @Test func aRecoveringReadHoldsTheMailboxUntilItIsAnswered() throws {
         let server = try RedisServerProcess()
         let node = try RoomProbe(port: server.port, node: "a")
