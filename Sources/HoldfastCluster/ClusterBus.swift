@@ -35,9 +35,9 @@ public final class ClusterBus: @unchecked Sendable {
     private let registry = Mutex<(any ClusterNodeRegistry)?>(nil)
     // Loop 0 only.
     private var routes: [String: @Sendable (ClusterRoomInput) -> Void] = [:]
-    private var kindHooks: [String: (String, BusEnvelope) -> Void] = [:]
-    /// Where local presence diffs go (set by the presence module before start); loop of the room.
-    public nonisolated(unsafe) var presenceOut: (@Sendable (String, RoomBroadcast) -> Void)?
+    // Set by other modules (presence) at any time, from any thread.
+    private let kindHooks = Mutex<[String: @Sendable (String, BusEnvelope) -> Void]>([:])
+    private let presenceHook = Mutex<(@Sendable (String, RoomBroadcast) -> Void)?>(nil)
 
     /// The bus for `configuration`, or nil when `cluster.redis_url` is empty (a single node).
     public init?(configuration: Configuration, loops: [EventLoop], logger: Logger) throws(RedisError) {
@@ -57,8 +57,21 @@ public final class ClusterBus: @unchecked Sendable {
     }
 
     /// Registers `hook` for bus envelopes of `kind` (not `msg` or `event`); it runs on loop 0 with the room's
-    /// topic. Call before ``start()``.
-    public func onKind(_ kind: String, _ hook: @escaping (String, BusEnvelope) -> Void) { kindHooks[kind] = hook }
+    /// topic. Any thread, any time (envelopes of a kind without a hook are dropped, logged at debug level).
+    public func onKind(_ kind: String, _ hook: @escaping @Sendable (String, BusEnvelope) -> Void) {
+        kindHooks.withLock { $0[kind] = hook }
+    }
+
+    /// Registers where each room's local presence diffs go (its topic and the `presence_diff` broadcast, as its
+    /// local members get it); it runs on the room's loop. Without it a diff stays on its node. Any thread.
+    public func onPresenceDiff(_ hook: @escaping @Sendable (String, RoomBroadcast) -> Void) {
+        presenceHook.withLock { $0 = hook }
+    }
+
+    /// Hands a room's local presence diff to the hook, if one is registered.
+    func presenceDiff(_ topic: String, _ broadcast: RoomBroadcast) {
+        presenceHook.withLock { $0 }?(topic, broadcast)
+    }
 
     /// The node registry whose live nodes `/admin/status` lists.
     public func attach(registry: any ClusterNodeRegistry) { self.registry.withLock { $0 = registry } }
@@ -188,7 +201,7 @@ public final class ClusterBus: @unchecked Sendable {
         case .event(_, _, let from):
             if from != origin { route(.bus(envelope)) }
         case .other(let kind, _, _):
-            if let hook = kindHooks[kind] {
+            if let hook = kindHooks.withLock({ $0[kind] }) {
                 hook(topic, envelope)
             } else {
                 logger.debug("bus kind without a handler", metadata: ["kind": "\(kind)", "room": "\(topic)"])

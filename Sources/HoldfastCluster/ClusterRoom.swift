@@ -158,11 +158,11 @@ public final class ClusterRoom<Message: Sendable>: @unchecked Sendable {
 
     /// A broadcast the room made for its members here: other nodes get it too (events such as `typing`), except
     /// chat messages (the store publishes those) and what came from the bus. Presence diffs go to
-    /// ``ClusterBus/presenceOut`` when the presence module set it.
+    /// the hook of ``ClusterBus/onPresenceDiff(_:)`` (the presence module's).
     public func relay(_ broadcast: RoomBroadcast) {
         guard !relaying, broadcast.event != "new_msg" else { return }
         if broadcast.event == "presence_diff" {
-            bus.presenceOut?(topic, broadcast)
+            bus.presenceDiff(topic, broadcast)
             return
         }
         guard let text = broadcast.v2 ?? broadcast.v1,

@@ -202,6 +202,33 @@ struct ClusterBusLiveTests {
         #expect(eventually { node.delivered.withLock { $0 } == [3] })
     }
 
+    @Test func otherKindsGoToTheirHookAndPresenceDiffsToThePresenceHook() throws {
+        let server = try RedisServerProcess()
+        let node = try RoomProbe(port: server.port, node: "a")
+        let seen = Mutex<[String]>([])
+        node.bus.onKind("presence") { topic, envelope in
+            guard case .other(let kind, let body, let origin) = envelope else { return }
+            seen.withLock { $0.append("\(topic) \(kind) \(body["diff"]?.stringValue ?? "") \(origin)") }
+        }
+        node.bus.onPresenceDiff { topic, broadcast in seen.withLock { $0.append("out \(topic) \(broadcast.event)") } }
+        node.join()
+        #expect(
+            eventually {
+                command(server.port, ["PUBSUB", "NUMSUB", "hf:{room:t}:bus"]).flatMap {
+                    try? $0.get().array?.last?.integer
+                } == 1
+            })
+        let envelope = #"{"kind":"presence","diff":"d1","node":"b#1"}"#
+        _ = command(server.port, ["PUBLISH", "hf:{room:t}:bus", RedisArgument(envelope)])
+        #expect(eventually { seen.withLock { $0 } == ["room:t presence d1 b#1"] })
+        node.thread.sync {
+            let diff = RoomBroadcast(event: "presence_diff", v1: nil, v2: Array("[]".utf8), except: [], recipients: 1)
+            node.room.relay(diff)
+        }
+        #expect(seen.withLock { $0 } == ["room:t presence d1 b#1", "out room:t presence_diff"])
+        #expect(node.delivered.withLock { $0 } == [])
+    }
+
     @Test func aRecoveringReadHoldsTheMailboxUntilItIsAnswered() throws {
         let server = try RedisServerProcess()
         let node = try RoomProbe(port: server.port, node: "a")
