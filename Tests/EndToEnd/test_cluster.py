@@ -165,6 +165,16 @@ def test_status_names_the_node_and_its_redis_links(cluster):
     assert "nodes" in document  # the registry's list; null until a registry is attached
 
 
+def test_a_node_without_redis_url_has_no_cluster(server_factory, tmp_path):
+    server = server_factory({"HOLDFAST_ADMIN_TOKEN": ADMIN, "HOLDFAST_SECRET_KEY": SECRET})
+    status, document = admin(server, "GET", "/admin/status")
+    assert status == 200 and "cluster" not in document
+    phoenix, response = joined(server, "solo")
+    assert response["last_id"] == 0
+    assert phoenix.reply_to(send(phoenix, "on sqlite"))["payload"]["response"]["id"] == 1
+    assert (tmp_path / "state" / "history.sqlite3").exists()
+
+
 def test_messages_from_every_node_reach_every_member_once_in_one_order(cluster):
     members = []
     for index, server in enumerate(cluster):
