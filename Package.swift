@@ -120,6 +120,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The cluster on Redis: the room bus (store script, delivery in Redis's order, Stream history), the
+        // per-room link the server's rooms use, and the hooks presence plugs into.
+        .target(
+            name: "HoldfastCluster",
+            dependencies: [
+                "HoldfastRedis", "HoldfastRooms", "HoldfastChannels", "HoldfastJSON", "HoldfastCore", "HoldfastConfig",
+                "HoldfastHistory", "COpenSSL", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "HoldfastAuth",
             dependencies: ["HoldfastBytes", "COpenSSL"],
@@ -190,7 +200,7 @@ let package = Package(
                 "HoldfastWebSocket",
                 "HoldfastChannels", "HoldfastRooms",
                 "HoldfastPresence", "HoldfastHistory", "HoldfastAuth", "HoldfastActors", "COpenSSL", "HoldfastUpgrade",
-                "HoldfastHandoff", "HoldfastWeb",
+                "HoldfastHandoff", "HoldfastWeb", "HoldfastCluster",
                 .product(name: "HoldfastHandlerAPI", package: "HoldfastHandlerAPI"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -228,7 +238,9 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // Helpers shared by the test targets: a seeded random generator, a joinable thread, a loopback client.
-        .target(name: "HoldfastTestSupport", path: "Tests/HoldfastTestSupport", swiftSettings: strictSettings),
+        .target(
+            name: "HoldfastTestSupport", dependencies: ["HoldfastCore"], path: "Tests/HoldfastTestSupport",
+            swiftSettings: strictSettings),
         .testTarget(name: "HoldfastBytesTests", dependencies: ["HoldfastBytes"], swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastJSONTests", dependencies: ["HoldfastJSON", "HoldfastTestSupport"],
@@ -280,6 +292,14 @@ let package = Package(
             dependencies: [
                 "HoldfastClusterPresence", "HoldfastRedis", "HoldfastConfig", "HoldfastCore", "HoldfastJSON",
                 "HoldfastPresence", "HoldfastTestSupport",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "HoldfastClusterTests",
+            dependencies: [
+                "HoldfastCluster", "HoldfastRedis", "HoldfastRooms", "HoldfastConfig", "HoldfastCore", "HoldfastJSON",
+                "HoldfastChannels", "HoldfastTestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -34,6 +34,14 @@ public enum ProcessEnvironment {
         return String(tag)
     }
 
+    /// `name` in the directory of the running executable (just `name` if that cannot be read).
+    public static func besideExecutable(_ name: String) -> String {
+        guard let executable = executablePath() else { return name }
+        let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(
+            separator: "/")
+        return directory + "/" + name
+    }
+
     /// The absolute path of the running executable as the kernel sees it (`/proc/self/exe`).
     public static func executablePath() -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)

@@ -23,6 +23,24 @@ public enum Socket {
         }
     }
 
+    /// `count` listening sockets on `address`, all with `SO_REUSEPORT` (one per event loop); port 0 is resolved by
+    /// the first bind and reused for the rest. On failure none stays open.
+    public static func listenSharingPort(on address: SocketAddress, count: Int) throws -> [Int32] {
+        var fds: [Int32] = []
+        var address = address
+        do {
+            for _ in 0..<count {
+                let fd = try listen(on: address, reusePort: true)
+                fds.append(fd)
+                if address.port == 0 { address.port = try SocketAddress.local(of: fd).port }
+            }
+        } catch {
+            fds.forEach(close)
+            throw error
+        }
+        return fds
+    }
+
     /// Accepts one connection as a non-blocking, close-on-exec fd with `TCP_NODELAY` set.
     @inline(__always)
     public static func accept(_ listener: Int32) -> IOResult<Int32> {

@@ -28,6 +28,12 @@ public enum RoomEvent: Sendable {
     case commitDue(held: Bool)
     /// The batch handed out by ``RoomAction/persist(batch:messages:)`` is durable, or failed.
     case committed(batch: Int, durable: Bool)
+    /// Sequenced by the store: the batch handed out by ``RoomAction/persist(batch:messages:)`` got these ids, in
+    /// order (nil: that message was not stored). Its senders are answered; members get it with ``delivered(_:upTo:)``.
+    case sequenced(batch: Int, ids: [Int64?])
+    /// Sequenced by the store: messages in id order as the store delivers them to every node; those above
+    /// ``RoomState/lastID`` are broadcast, then the room's last id becomes at least `upTo`.
+    case delivered([ChatMessage], upTo: Int64)
     /// The time asked for by ``RoomAction/wakeAt(_:)`` came: the presence window ends, or a handler timer is due.
     case timer
     /// The room's actor restarted after a failure; the state was rebuilt with

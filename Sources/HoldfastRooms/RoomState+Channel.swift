@@ -145,13 +145,11 @@ extension RoomState {
         var message = entry
         switch origin {
         case .member(let sender, let ref):
-            lastID += 1
-            (message.id, message.user) = (lastID, sender.user)
+            (message.id, message.user) = (nextMessageID(), sender.user)
             pending.append(Accepted(message: message, sender: sender, ref: ref))
             awaitDurability(of: message, from: sender, ref: ref)
         case .publish(let request):
-            lastID += 1
-            (message.id, message.user) = (lastID, request.user)
+            (message.id, message.user) = (nextMessageID(), request.user)
             pending.append(Accepted(message: message, sender: nil, ref: nil, ticket: request.ticket))
         case .room:
             actions.append(.log(.error, "a handler stored a message outside a member's event; dropped"))

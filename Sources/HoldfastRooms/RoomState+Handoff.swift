@@ -39,6 +39,7 @@ extension RoomState {
         }
         if !presence.changes.isEmpty || !awaitingState.isEmpty { pendingHandoffFlush = true }
         // Accepted but not yet durable when the old process paused (it holds commits then): committed here.
+        provisionalID = min(0, snapshot.pending.map(\.message.id).min() ?? 0)
         for item in snapshot.pending {
             let sender = members[item.senderConnectionID]
             pending.append(Accepted(message: item.message, sender: sender, ref: item.ref, ticket: item.ticket))

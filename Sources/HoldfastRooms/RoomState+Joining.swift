@@ -52,7 +52,9 @@ extension RoomState {
         _ request: HistoryRequest, messages: [ChatMessage], complete: Bool, into actions: inout [RoomAction]
     ) {
         let member = request.member
-        let firstUnbroadcast = inFlight.values.compactMap { $0.first?.message.id }.min() ?? Int64.max
+        let firstUnbroadcast =
+            configuration.sequencedByStore
+            ? lastID + 1 : inFlight.values.compactMap { $0.first?.message.id }.min() ?? Int64.max
         let replayed = messages.prefix { $0.id < firstUnbroadcast }
         // What the read shows is remembered too: after a restart, a rejoin teaches the room its recent authors.
         for stored in replayed { authors.record(stored) }

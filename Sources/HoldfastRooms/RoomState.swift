@@ -28,11 +28,16 @@ public struct RoomConfiguration: Sendable, Equatable {
     public var presenceWindowMilliseconds: Int64
     /// At most this many missed messages are replayed to a recovering join.
     public var historyLimit: Int
+    /// Ids come from the store (a cluster's Redis), not the room: see `RoomState+Sequencing.swift`.
+    public var sequencedByStore: Bool
 
-    public init(presenceRefPrefix: String, presenceWindowMilliseconds: Int64, historyLimit: Int) {
+    public init(
+        presenceRefPrefix: String, presenceWindowMilliseconds: Int64, historyLimit: Int, sequencedByStore: Bool = false
+    ) {
         self.presenceRefPrefix = presenceRefPrefix
         self.presenceWindowMilliseconds = presenceWindowMilliseconds
         self.historyLimit = historyLimit
+        self.sequencedByStore = sequencedByStore
     }
 }
 
@@ -87,10 +92,12 @@ public struct RoomState: Sendable {
     var joinReplies: [UInt64: JSONValue] = [:]
     var presence: PresenceState
     var coalescer: PresenceDiffCoalescer
-    /// The highest id handed out.
+    /// The highest id handed out (sequenced by the store: the highest id delivered).
     public internal(set) var lastID: Int64
     /// Authors of the recent messages, for the handler's edit and delete rules.
     public internal(set) var authors = MessageAuthors()
+    /// Sequenced by the store: the last local, negative id of a message waiting for its real one.
+    var provisionalID: Int64 = 0
     public internal(set) var seats: [UInt64: Seat] = [:]
     /// Members per serializer version, so a broadcast encodes only the versions someone reads.
     var countByVersion: [PhoenixSerializerVersion: Int] = [:]
@@ -188,6 +195,10 @@ public struct RoomState: Sendable {
             commitDue(held: held, into: &actions)
         case .committed(let batch, let durable):
             committed(batch: batch, durable: durable, into: &actions)
+        case .sequenced(let batch, let ids):
+            sequenced(batch: batch, ids: ids, into: &actions)
+        case .delivered(let messages, let upTo):
+            deliver(messages, upTo: upTo, into: &actions)
         case .timer:
             timer(now: now, into: &actions)
         case .restarted:

@@ -2,10 +2,10 @@ import CHoldfast
 import Glibc
 import HoldfastAPI
 import HoldfastAuth
+import HoldfastCluster
 public import HoldfastConfig
 public import HoldfastCore
 import HoldfastHandoff
-import HoldfastHistory
 import HoldfastRooms
 import HoldfastTLS
 import HoldfastUpgrade
@@ -66,15 +66,11 @@ public final class Server: Sendable {
         if configuration.server.allowUserIDParam {
             logger.warning("server.allow_user_id_param is on: sockets may connect as any user without a token")
         }
-        let historyPath = configuration.server.stateDirectory + "/history.sqlite3"
-        var stores: [HistoryStore] = []
-        for _ in group.loops {
-            stores.append(try HistoryStore(path: historyPath, keepPerRoom: configuration.channels.historyPerRoom))
-        }
         let metrics = ServerMetrics()
         let plugins = PluginRegistry(configPath: configuration.server.handlerConfigPath)
         let configuredHandlers = configuration.server.handlersPath
-        let handlersPath = configuredHandlers.isEmpty ? Self.defaultHandlersPath() : configuredHandlers
+        let handlersPath =
+            configuredHandlers.isEmpty ? ProcessEnvironment.besideExecutable("libChatHandlers.so") : configuredHandlers
         do {
             try plugins.start(with: try plugins.load(path: handlersPath))
         } catch {
@@ -82,22 +78,16 @@ public final class Server: Sendable {
         }
         logger.info(
             "handlers loaded", metadata: ["path": "\(handlersPath)", "version": "\(plugins.current?.version ?? "")"])
-        let roomConfiguration = RoomConfiguration(
-            presenceRefPrefix: PresenceRefPrefix.make(),
-            presenceWindowMilliseconds: configuration.channels.presenceWindowMilliseconds,
-            historyLimit: configuration.channels.historyPerRoom)
         let services = RoomServices(
-            configuration: roomConfiguration,
+            storage: try RoomStorage(
+                configuration: configuration, loops: group.loops, presenceRefPrefix: PresenceRefPrefix.make(),
+                logger: logger),
             handler: PluginChannel(
                 registry: plugins, budgetMilliseconds: configuration.upgrade.handlerCallBudgetMilliseconds
             ) { [logger] call, nanoseconds in
                 metrics.slowHandlerCalls.add()
                 logger.warning("handler call over budget", metadata: ["call": "\(call)", "ns": "\(nanoseconds)"])
-            }, logger: logger,
-            metrics: metrics, stores: stores,
-            historyWriter: try HistoryWriter(
-                path: historyPath, keepPerRoom: configuration.channels.historyPerRoom, logger: logger),
-            deflateLevel: configuration.websocket.deflateLevel, clock: clock,
+            }, logger: logger, metrics: metrics, deflateLevel: configuration.websocket.deflateLevel, clock: clock,
             webhooks: WebhookDispatcher(configuration, logger: logger, wallMilliseconds: clock.wallMilliseconds))
         let rooms = try RoomRegistry(loops: group.loops, services: services)
         apiBackend = ServerAPIBackend(rooms: rooms)
@@ -121,14 +111,6 @@ public final class Server: Sendable {
             api: api, notBefore: notBefore)
     }
 
-    /// `libChatHandlers.so` in the directory of the running executable.
-    static func defaultHandlersPath() -> String {
-        guard let executable = ProcessEnvironment.executablePath() else { return "libChatHandlers.so" }
-        let directory = executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(
-            separator: "/")
-        return directory + "/libChatHandlers.so"
-    }
-
     /// The address of the plaintext listener once started (with the real port when 0 was configured).
     public var boundAddress: SocketAddress? { state.withLock { $0.boundAddress } }
     /// The address of the TLS listener once started, if TLS is configured.
@@ -142,9 +124,11 @@ public final class Server: Sendable {
     public func start() throws {
         // Many sockets, and a later binary upgrade briefly holds them twice (in flight to the new process).
         ProcessLimits.raiseFileLimit()
-        let plain = try bindListeners(on: configuration.server.listen)
+        let plain = try Socket.listenSharingPort(on: configuration.server.listen, count: group.loops.count)
         var secure: [Int32] = []
-        if configuration.tls.isEnabled { secure = try bindListeners(on: configuration.tls.listen) }
+        if configuration.tls.isEnabled {
+            secure = try Socket.listenSharingPort(on: configuration.tls.listen, count: group.loops.count)
+        }
         let adminFD = try Socket.listen(on: configuration.admin.listen, backlog: 64, reusePort: false)
         var specs = plain.enumerated().map { ListenerSpec(fd: $0.element, kind: .plain, loopIndex: $0.offset) }
         specs += secure.enumerated().map { ListenerSpec(fd: $0.element, kind: .tls, loopIndex: $0.offset) }
@@ -237,23 +221,6 @@ public final class Server: Sendable {
                 "pid": "\(getpid())",
             ]
         )
-    }
-
-    /// One listening socket per loop on `address`; port 0 is resolved by the first bind and reused for the rest.
-    private func bindListeners(on address: SocketAddress) throws -> [Int32] {
-        var fds: [Int32] = []
-        var address = address
-        do {
-            for _ in group.loops {
-                let fd = try Socket.listen(on: address, reusePort: true)
-                fds.append(fd)
-                if address.port == 0 { address.port = try SocketAddress.local(of: fd).port }
-            }
-        } catch {
-            fds.forEach(Socket.close)
-            throw error
-        }
-        return fds
     }
 
     /// Every 250 ms (real time) each loop checks its connections' deadlines (handshake, idle, closing) against

@@ -23,13 +23,17 @@ public struct ServerFacts: Sendable {
     public var historyQueuedBatches: Int
     /// The upgrades and rollbacks this process did or took part in, oldest first.
     public var upgrades: [JSONValue]
+    /// The `cluster` object (node, Redis links, live nodes) of a clustered node; nil on a single node.
+    public var cluster: JSONValue?
 
     /// Facts with every field given.
     public init(
         pid: Int, version: String, handlersCurrent: String, handlersPrevious: String?,
         handlersLoaded: [(version: String, path: String)], handlersState: JSONValue, connections: Int, rooms: Int,
-        roomRestarts: Int, loopIdleNanoseconds: [UInt64], historyQueuedBatches: Int, upgrades: [JSONValue]
+        roomRestarts: Int, loopIdleNanoseconds: [UInt64], historyQueuedBatches: Int, upgrades: [JSONValue],
+        cluster: JSONValue? = nil
     ) {
+        self.cluster = cluster
         self.pid = pid
         self.version = version
         self.handlersCurrent = handlersCurrent
@@ -46,7 +50,8 @@ public struct ServerFacts: Sendable {
 
     /// `GET /admin/status`: who is serving and what it holds.
     public var statusDocument: JSONValue {
-        .object([
+        let clusterMembers = cluster.map { [JSONMember("cluster", $0)] } ?? []
+        return .object([
             JSONMember("pid", .integer(Int64(pid))),
             JSONMember("version", .string(version)),
             JSONMember("handlers", handlersDocument(withState: true)),
@@ -60,7 +65,7 @@ public struct ServerFacts: Sendable {
                 ])),
             JSONMember("event_loops", .integer(Int64(loopIdleNanoseconds.count))),
             JSONMember("last_upgrade", upgrades.last ?? .null),
-        ])
+        ] + clusterMembers)
     }
 
     func handlersDocument(withState: Bool) -> JSONValue {

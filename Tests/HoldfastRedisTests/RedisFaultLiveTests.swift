@@ -2,6 +2,7 @@ import Glibc
 import HoldfastCore
 import HoldfastConfig
 import HoldfastRedis
+import HoldfastTestSupport
 import Synchronization
 import Testing
 

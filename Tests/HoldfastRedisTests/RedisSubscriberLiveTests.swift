@@ -1,6 +1,7 @@
 import HoldfastCore
 import HoldfastConfig
 import HoldfastRedis
+import HoldfastTestSupport
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 import HoldfastConfig
 import HoldfastRedis
+import HoldfastTestSupport
 import Testing
 
 @Suite struct RedisURLTests {

@@ -1,5 +1,6 @@
 import HoldfastAPI
 import HoldfastActors
+import HoldfastCluster
 import HoldfastCore
 import HoldfastHTTP
 import HoldfastHistory
@@ -57,18 +58,21 @@ final class ServerAPIBackend: APIBackend {
     func history(
         topic: String, sinceID: Int64, limit: Int, completion: @escaping @Sendable (Result<JSONValue, APIError>) -> Void
     ) {
+        let cluster = registry.cluster
         let sent = registry.room(topic)?.send(
             .inspect { state, store in
-                guard let found = try? store.messages(room: topic, after: sinceID, limit: limit) else {
-                    return completion(
-                        .failure(APIError(.serviceUnavailable, "history_unavailable", "history read failed")))
+                let answer = { (found: [ChatMessage]?) in
+                    guard let found else {
+                        return completion(
+                            .failure(APIError(.serviceUnavailable, "history_unavailable", "history read failed")))
+                    }
+                    let messages = JSONValue.array(found.map { state.messagePayload($0) })
+                    let lastID = JSONMember("last_id", .integer(state.lastID))
+                    completion(.success(.object([JSONMember("messages", messages), lastID])))
                 }
-                let messages = found.messages.map { state.messagePayload(ChatMessage($0)) }
-                completion(
-                    .success(
-                        .object([
-                            JSONMember("messages", .array(messages)), JSONMember("last_id", .integer(state.lastID)),
-                        ])))
+                // Clustered: the room's Stream in Redis, read on this (the room's) loop.
+                if let cluster { return cluster.read(topic, after: sinceID, count: limit) { answer(try? $0.get()) } }
+                answer((try? store.messages(room: topic, after: sinceID, limit: limit))?.messages.map(ChatMessage.init))
             })
         if sent != true { completion(.failure(.roomUnavailable(topic))) }
     }

@@ -107,7 +107,8 @@ extension Connection {
             connections: context.openConnections.load(ordering: .relaxed), rooms: context.rooms.roomCount,
             roomRestarts: context.rooms.restartCount,
             loopIdleNanoseconds: context.rooms.eventLoops.map(\.idleNanoseconds),
-            historyQueuedBatches: context.rooms.historyQueuedBatches, upgrades: context.upgrades.records.map(\.json))
+            historyQueuedBatches: context.rooms.historyQueuedBatches, upgrades: context.upgrades.records.map(\.json),
+            cluster: context.rooms.clusterStatus)
     }
 
 

@@ -1,3 +1,4 @@
+import HoldfastCluster
 import HoldfastCore
 import HoldfastPresence
 import HoldfastRooms
@@ -14,6 +15,8 @@ final class RoomKeep: @unchecked Sendable {
     var handoffSeed: RoomHandoffSeed?
     /// Server API publishes waiting for their message to be durable, by ticket.
     var publishWaiters: [UInt64: @Sendable (PublishOutcome) -> Void] = [:]
+    /// Clustered: the room's link to the bus and Redis history (nil on a single node).
+    var cluster: ClusterRoom<RoomMessage>?
     private var endpoints: [UInt64: RoomMember] = [:]
     /// Members grouped by the index of the loop that owns their connection (the fan-out groups).
     private var byLoop: [Int: [UInt64: RoomMember]] = [:]

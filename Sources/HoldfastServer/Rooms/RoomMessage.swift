@@ -1,3 +1,4 @@
+import HoldfastCluster
 import HoldfastHistory
 import HoldfastJSON
 import HoldfastRooms
@@ -32,4 +33,6 @@ enum RoomMessage: Sendable {
     case exportForHandoff(RoomExportSink, stagedPresence: UInt64?)
     /// Binary upgrade, new process: the room was rebuilt from a handoff; flush the presence window it carried.
     case resumeAfterHandoff
+    /// Clustered: bus traffic and Redis's answers for this room (``ClusterRoom``).
+    case cluster(ClusterRoomInput)
 }

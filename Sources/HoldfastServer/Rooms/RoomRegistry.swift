@@ -1,7 +1,9 @@
 import HoldfastWeb
 import HoldfastActors
+import HoldfastCluster
 import HoldfastCore
 import HoldfastHistory
+import HoldfastJSON
 import HoldfastPresence
 import HoldfastRooms
 import HoldfastWebhooks
@@ -51,7 +53,7 @@ final class RoomRegistry: Sendable {
     private func startRoom(
         _ topic: String, keep: RoomKeep, in refs: inout [String: ActorRef<RoomMessage>]
     ) -> ActorRef<RoomMessage>? {
-        let loop = loops[Int(stableHash(topic) % UInt64(loops.count))]
+        let loop = loops[Int(StableHash.fnv1a(topic) % UInt64(loops.count))]
         let services = self.services
         let spec = ChildSpec(id: topic, restart: .permanent, loop: loop) {
             RoomRuntime(topic: topic, services: services, keep: keep)
@@ -97,8 +99,10 @@ final class RoomRegistry: Sendable {
     }
 
     /// Whether every chat message handed to the history writer has been committed and reported back.
-    var historyWriterIsIdle: Bool { services.historyWriter.isIdle }
+    var historyWriterIsIdle: Bool { services.historyWriter.isIdle && services.cluster?.storesIdle != false }
     var historyQueuedBatches: Int { services.historyWriter.queuedBatches }
+    var clusterStatus: JSONValue? { services.cluster?.status }
+    var cluster: ClusterBus? { services.cluster }
     var eventLoops: [EventLoop] { loops }
 
     /// Room restarts since start.
@@ -107,14 +111,5 @@ final class RoomRegistry: Sendable {
     /// Test hook: the room of `topic` fails on its next message, as if its code had thrown.
     func injectFault(topic: String) {
         _ = refs.withLock { $0[topic] }?.injectFault()
-    }
-
-    private func stableHash(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return hash
     }
 }

@@ -1,4 +1,5 @@
 import HoldfastActors
+import HoldfastCluster
 import HoldfastCore
 import HoldfastHistory
 import HoldfastRooms
@@ -35,6 +36,16 @@ final class RoomRuntime: ActorBehavior {
 
     func handle(_ message: RoomMessage, context: ActorContext<RoomMessage>) throws {
         if !started { try start(context: context) }
+        if let cluster = keep.cluster {  // clustered: what Redis answers, and messages held until it has
+            if case .cluster(let input) = message {
+                try cluster.handle(input) { try run($0, context: context) }
+                for held in cluster.releaseHeld() { try handle(held, context: context) }
+                return
+            }
+            var isJoin = false
+            if case .join = message { isJoin = true }
+            guard cluster.admit(message, isJoin: isJoin) else { return }
+        }
         let event: RoomEvent
         switch message {
         case .join(let member, let ref, let payload):
@@ -68,6 +79,8 @@ final class RoomRuntime: ActorBehavior {
             event = .export(stagedPresence: stagedPresence)
         case .resumeAfterHandoff:
             event = .resumeAfterHandoff
+        case .cluster:
+            return
         }
         defer {
             joining = nil
@@ -80,6 +93,12 @@ final class RoomRuntime: ActorBehavior {
     private func start(context: ActorContext<RoomMessage>) throws {
         started = true
         let history = services.history(for: context.loop)
+        if let bus = services.cluster, keep.cluster == nil {
+            let (ref, seed) = (context.ref, keep.handoffSeed?.snapshot)
+            keep.cluster = ClusterRoom(
+                topic: topic, bus: bus, loop: context.loop, lastID: seed?.lastID ?? 0, current: seed != nil
+            ) { _ = ref.send(.cluster($0)) }
+        }
         if let seed = keep.handoffSeed {
             keep.handoffSeed = nil
             let members = seed.members.mapValues(\.identity)
@@ -101,7 +120,7 @@ final class RoomRuntime: ActorBehavior {
         } else {
             keep.state = RoomState(
                 topic: topic, configuration: services.configuration, channel: services.handler,
-                lastID: try history.lastID(room: topic))
+                lastID: keep.cluster == nil ? try history.lastID(room: topic) : 0)
         }
     }
 
@@ -115,6 +134,7 @@ final class RoomRuntime: ActorBehavior {
         keep.state = state
         if state.memberCount != reportedMembers {  // the shared table's lock on joins and leaves only
             reportedMembers = state.memberCount
+            keep.cluster?.membersChanged(reportedMembers)
             services.metrics.roomSizes.report(topic: topic, members: reportedMembers)
         }
         for action in actions { try perform(action, now: now, context: context) }
@@ -141,6 +161,7 @@ final class RoomRuntime: ActorBehavior {
             let topic = self.topic
             keep.member(member.connectionID)?.deliver { $0.push(message, topic: topic, joinRef: member.joinRef) }
         case .broadcast(let broadcast):
+            keep.cluster?.relay(broadcast)
             fanOut(broadcast)
         case .sendPresenceState(let members, let payload):
             let topic = self.topic
@@ -152,6 +173,7 @@ final class RoomRuntime: ActorBehavior {
                 }
             }
         case .readHistory(let request):
+            if let cluster = keep.cluster { return cluster.readHistory(request) }
             let found = try services.history(for: context.loop).messages(
                 room: topic, after: request.afterID, limit: request.limit)
             let messages = found.messages.map(ChatMessage.init)
@@ -160,9 +182,11 @@ final class RoomRuntime: ActorBehavior {
             // Queued behind the messages already in the mailbox: one transaction for all of them.
             _ = context.ref.send(.commitPending)
         case .persist(let batch, let messages):
-            let mailbox = context.ref
+            let (webhooks, room, mailbox) = (services.webhooks, topic, context.ref)
+            if let cluster = keep.cluster {
+                return cluster.store(batch: batch, messages: messages) { webhooks?.recordMessages($0, topic: room) }
+            }
             let stored = messages.map { StoredMessage(room: topic, $0) }
-            let (webhooks, room) = (services.webhooks, topic)
             services.historyWriter.submit(stored) { durable in
                 if durable { webhooks?.recordMessages(messages, topic: room) }
                 _ = mailbox.send(.committed(batch: batch, durable: durable))

@@ -1,3 +1,4 @@
+import HoldfastCluster
 import HoldfastConfig
 import HoldfastCore
 import HoldfastHistory
@@ -25,22 +26,21 @@ final class RoomServices: @unchecked Sendable {
     let commitsHeld = Atomic<Bool>(false)
     /// Where membership changes and stored messages go as webhook events (nil when no webhook is configured).
     let webhooks: WebhookDispatcher?
+    /// The cluster's bus when `cluster.redis_url` is set: rooms store, sequence and read history through Redis.
+    let cluster: ClusterBus?
     // One store per loop, indexed by loop index; each is touched only on its loop.
     private let stores: [HistoryStore]
 
     init(
-        configuration: RoomConfiguration, handler: any RoomChannel, logger: Logger, metrics: ServerMetrics,
-        stores: [HistoryStore], historyWriter: HistoryWriter, deflateLevel: Int, clock: ServerClock,
-        webhooks: WebhookDispatcher?
+        storage: RoomStorage, handler: any RoomChannel, logger: Logger, metrics: ServerMetrics, deflateLevel: Int,
+        clock: ServerClock, webhooks: WebhookDispatcher?
     ) {
-        self.webhooks = webhooks
-        self.configuration = configuration
+        (self.webhooks, self.cluster, self.configuration) = (webhooks, storage.cluster, storage.roomConfiguration)
         self.deflateLevel = deflateLevel
         self.handler = handler
         self.logger = logger
         self.metrics = metrics
-        self.stores = stores
-        self.historyWriter = historyWriter
+        (self.stores, self.historyWriter) = (storage.stores, storage.writer)
         self.clock = clock
     }
 

@@ -1,17 +1,16 @@
 import Glibc
-import HoldfastCore
-import HoldfastTestSupport
+public import HoldfastCore
 import Synchronization
 
 /// A real `redis-server` (Debian `redis-server`, installed by scripts/setup.sh) on a free loopback port, with no
 /// persistence, for the live tests. ``restart()`` brings it back on the same port.
-final class RedisServerProcess: @unchecked Sendable {
-    let port: UInt16
+public final class RedisServerProcess: @unchecked Sendable {
+    public let port: UInt16
     private let password: String?
     private let directory: String
     private var process: ChildProcess?
 
-    init(password: String? = nil) throws {
+    public init(password: String? = nil) throws {
         self.password = password
         port = try freeLoopbackPort()
         var template = Array("/tmp/holdfast-redis-XXXXXX".utf8CString)
@@ -22,7 +21,7 @@ final class RedisServerProcess: @unchecked Sendable {
 
     deinit { stop() }
 
-    func start() throws {
+    public func start() throws {
         var arguments = [
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
             "--dir", directory, "--logfile", directory + "/redis.log",
@@ -45,24 +44,24 @@ final class RedisServerProcess: @unchecked Sendable {
     }
 
     /// Kills the server (SIGKILL: what a crash or an OOM kill does) and waits until it is gone.
-    func stop() {
+    public func stop() {
         process?.killAndReap()
         process = nil
     }
 
-    func restart() throws {
+    public func restart() throws {
         stop()
         try start()
     }
 
     /// Freezes (SIGSTOP) or thaws (SIGCONT) the server: a Redis that stops answering without closing anything.
-    func freeze(_ frozen: Bool) {
+    public func freeze(_ frozen: Bool) {
         if let pid = process?.pid { kill(pid, frozen ? SIGSTOP : SIGCONT) }
     }
 }
 
 /// A TCP port on 127.0.0.1 that the kernel just handed out and nothing listens on.
-func freeLoopbackPort() throws -> UInt16 {
+public func freeLoopbackPort() throws -> UInt16 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -79,11 +78,11 @@ func freeLoopbackPort() throws -> UInt16 {
 }
 
 /// An event loop running on its own thread for the length of a test.
-final class LoopThread: @unchecked Sendable {
-    let loop: EventLoop
+public final class LoopThread: @unchecked Sendable {
+    public let loop: EventLoop
     private let thread: TestThread
 
-    init() throws {
+    public init() throws {
         let loop = try EventLoop()
         self.loop = loop
         thread = TestThread { loop.run() }
@@ -96,7 +95,7 @@ final class LoopThread: @unchecked Sendable {
     }
 
     /// Runs `body` on the loop and waits (up to `timeout` ms) until it calls its completion; nil on timeout.
-    func run<T: Sendable>(timeout: Int = 10_000, _ body: @escaping @Sendable (@escaping (T) -> Void) -> Void) -> T? {
+    public func run<T: Sendable>(timeout: Int = 10_000, _ body: @escaping @Sendable (@escaping (T) -> Void) -> Void) -> T? {
         let result = Mutex<T?>(nil)
         let done = ThreadSemaphore()
         loop.execute {
@@ -110,20 +109,10 @@ final class LoopThread: @unchecked Sendable {
     }
 
     /// Runs `body` on the loop and waits for it to return.
-    func sync(_ body: @escaping @Sendable () -> Void) {
+    public func sync(_ body: @escaping @Sendable () -> Void) {
         _ = run { (done: @escaping (Bool) -> Void) in
             body()
             done(true)
         }
     }
-}
-
-/// Polls `condition` every 5 ms until it holds or `timeout` ms pass.
-func eventually(timeout: Int64 = 10_000, _ condition: () -> Bool) -> Bool {
-    let deadline = MonotonicClock.nowMilliseconds() + timeout
-    while MonotonicClock.nowMilliseconds() < deadline {
-        if condition() { return true }
-        usleep(5_000)
-    }
-    return condition()
 }
