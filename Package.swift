@@ -124,7 +124,7 @@ let package = Package(
             name: "HoldfastHandoff",
             dependencies: [
                 "CHoldfast", "HoldfastCore", "HoldfastBytes", "HoldfastJSON", "HoldfastWebSocket", "HoldfastChannels",
-                "HoldfastPresence", "HoldfastRooms",
+                "HoldfastPresence", "HoldfastRooms", "HoldfastAPI", "HoldfastHTTP",
             ],
             swiftSettings: strictSettings
         ),
@@ -274,7 +274,7 @@ let package = Package(
             name: "HoldfastHandoffTests",
             dependencies: [
                 "HoldfastHandoff", "HoldfastCore", "HoldfastBytes", "HoldfastJSON", "HoldfastWebSocket",
-                "HoldfastChannels", "HoldfastPresence", "HoldfastRooms", "HoldfastTestSupport",
+                "HoldfastChannels", "HoldfastPresence", "HoldfastRooms", "HoldfastTestSupport", "HoldfastAPI",
             ],
             swiftSettings: strictSettings
         ),

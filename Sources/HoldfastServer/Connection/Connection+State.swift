@@ -1,3 +1,4 @@
+import HoldfastAPI
 import HoldfastHTTP
 import HoldfastTLS
 import HoldfastWebSocket
@@ -70,9 +71,11 @@ extension Connection {
         }
     }
 
-    /// The HTTP phase's layer: the request parser, mutated in place.
+    /// The HTTP phase's layer: the request parser, mutated in place (on the server API's listener, with the
+    /// reader that serves its requests in order).
     final class HTTPLayer {
         var parser: HTTPRequestParser
+        var api = APIRequestReader()
 
         init(limits: HTTPLimits) { parser = HTTPRequestParser(limits: limits) }
     }

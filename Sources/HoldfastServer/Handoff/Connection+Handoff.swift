@@ -12,11 +12,12 @@ extension Connection {
     ///
     /// A TLS handshake lives inside OpenSSL, a half-received request inside the HTTP parser's partial state and
     /// a half-received compressed message inside zlib mid-block: none of them can be carried, so a binary
-    /// upgrade gives them a short grace period to finish (see ``endForHandoff()``).
+    /// upgrade gives them a short grace period to finish (see ``endForHandoff()``). The server API's requests
+    /// stay bytes until complete (``APIRequestReader``), so they move as they are.
     var handoffBlocker: String? {
         switch state {
         case .tlsHandshake: "TLS handshake in progress"
-        case .http(let layer): layer.parser.hasPartialRequest ? "HTTP request half received" : nil
+        case .http(let layer): !isAPI && layer.parser.hasPartialRequest ? "HTTP request half received" : nil
         case .webSocket(let layer), .webSocketClosing(let layer):
             layer.webSocket.isExportable ? nil : "compressed message half received"
         case .draining, .lingering, .closed: nil
@@ -56,7 +57,7 @@ extension Connection {
         case .tlsHandshake, .closed:
             return nil
         case .http(let layer):
-            guard !layer.parser.hasPartialRequest else { return nil }
+            guard isAPI || !layer.parser.hasPartialRequest else { return nil }
             snapshotPhase = .http
         case .webSocket(let layer):
             guard let exported = layer.webSocket.exportState() else { return nil }
@@ -85,8 +86,13 @@ extension Connection {
             outbound: Array(outbound[outboundOffset...]), tls: tls?.exportState(),
             application: application?.session == nil ? .echo : .phoenix, webSocket: webSocketState,
             phoenix: application?.session?.snapshot(),
-            awaitedPublish: awaitedPublishes.count == 1 ? awaitedPublishes[0] : nil)
+            awaitedPublish: awaitedPublish?.awaited)
     }
+
+    /// The generation a copy is staged at: a copy taken with output queued goes stale as soon as that output is
+    /// written (which does not move the generation on a plaintext connection), one awaiting a publish as its rooms
+    /// answer; such a connection is always sent again.
+    var stagedGeneration: UInt64 { pendingOutputBytes > 0 || awaitedPublish != nil ? .max : handoffGeneration }
 
     /// Drops a staged copy that a newer state replaced (or whose connection the old process closed): it leaves
     /// its loop's list and will never read, write or flush; its socket and room joins now belong to the
@@ -116,7 +122,12 @@ extension Connection {
         connection.inbound = snapshot.inbound
         connection.plainInbound = snapshot.plainInbound
         connection.outbound = snapshot.outbound
-        connection.awaitedPublishes = snapshot.awaitedPublish.map { [$0] } ?? []
+        if let awaited = snapshot.awaitedPublish {
+            let (target, loop) = (LoopBound(connection), loop)
+            connection.awaitedPublish = PublishWait(resuming: awaited) { response in
+                loop.execute { target.value?.answerAPI(response, keepAlive: awaited.keepAlive) }
+            }
+        }
         let webSocket = snapshot.webSocket.map(WebSocketConnection.init(importing:))
         if snapshot.phase == .webSocket || snapshot.phase == .webSocketClosing, webSocket == nil {
             throw HandoffStateError(reason: "\(snapshot.phase) without its WebSocket state")
@@ -144,18 +155,19 @@ extension Connection {
             connection.state = .webSocketClosing(WebSocketLayer(webSocket, serving: application))
         case (.draining, _): connection.state = .draining(application)
         case (.lingering, _): connection.state = .lingering(application)
-        case (.http, _), (.webSocket, nil), (.webSocketClosing, nil): break  // http: the fresh parser of `init`
+        case (.http, _), (.webSocket, nil), (.webSocketClosing, nil):  // http: the fresh parser of `init`
+            if case .http(let layer) = connection.state, connection.awaitedPublish != nil {
+                layer.api = APIRequestReader(awaitingAnswer: true)
+            }
         }
         return (connection, members)
     }
 
-    /// Handed over waiting for a publish: the room's waiter that answers it on this connection.
-    func handedOverWait() -> (wait: AwaitedPublish, answer: @Sendable (PublishOutcome) -> Void)? {
-        guard let wait = awaitedPublishes.first else { return nil }
-        let (target, loop) = (LoopBound(self), loop)
-        return (wait, { outcome in
-            let response = APIService.publishResponse(ServerAPIBackend.result(outcome))
-            loop.execute { target.value?.answerAPI(response, keepAlive: wait.keepAlive) }
-        })
+    /// Handed over waiting for a publish: the wait resumes, and its rooms' answers by ticket.
+    func handedOverWaits() -> [(topic: String, ticket: UInt64, answer: CarriedPublishWaits.Answer)] {
+        guard let wait = awaitedPublish else { return [] }
+        return wait.resume().map { item in
+            (item.topic, item.ticket, { wait.finish(item.index, ServerAPIBackend.result($0)) })
+        }
     }
 }

@@ -1,0 +1,194 @@
+"""The server API through binary upgrades, with backends that never pause: four publishers on kept-alive
+connections (Python's http.client; two of them send each request's head and body in separate writes, so the
+upgrade's pause often finds a request partly received), and broadcasters to several rooms. Through eight upgrades
+in a row every request gets exactly one answer on its own connection (no reset, no reconnect, nothing extra on
+the wire), and every acknowledged id is in the rooms' history exactly once, with its body. Also: requests
+pipelined on one connection are answered in order."""
+
+import http.client
+import json
+import socket
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import holdfast_binary, process_alive
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "clients" / "python"))
+from holdfast_api import HoldfastAPI  # noqa: E402
+
+BACKEND = "backend-key-0123456789abcdef"
+ADMIN = "api-upgrade-test-admin-token"
+HEADERS = {"Authorization": f"Bearer {BACKEND}", "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def api_server(server_factory):
+    server = server_factory({
+        "HOLDFAST_SECRET_KEY": "s" * 48, "HOLDFAST_ADMIN_TOKEN": ADMIN, "HOLDFAST_API_KEYS": f"backend:all:{BACKEND}",
+        "HOLDFAST_LOG_LEVEL": "info", "HOLDFAST_API_RATE_LIMIT_PER_SECOND": "1000000",
+        "HOLDFAST_API_RATE_LIMIT_BURST": "1000000", "HOLDFAST_CHANNELS_HISTORY_PER_ROOM": "1000000"})
+    assert server.api_port, server.log()
+    return server
+
+
+def upgrade(server):
+    """One binary upgrade to the same build; returns once the old process is gone."""
+    old_pid = server.serving_pid()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.admin_port}/admin/upgrade", method="POST",
+        data=json.dumps({"binary": str(holdfast_binary().resolve())}).encode(),
+        headers={"Authorization": f"Bearer {ADMIN}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+        record = json.loads(response.read())
+    deadline = time.monotonic() + 15
+    while process_alive(old_pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not process_alive(old_pid), record
+    return record
+
+
+class Sender(threading.Thread):
+    """Sends one request after another on one kept-alive connection until told to stop; records every answer."""
+
+    def __init__(self, server, path, body_of, split):
+        super().__init__(daemon=True)
+        self.server, self.path, self.body_of, self.split = server, path, body_of, split
+        self.stop = threading.Event()
+        self.answers: list[tuple[str, int, dict]] = []
+        self.error = None
+        self.connection = http.client.HTTPConnection("127.0.0.1", server.api_port, timeout=30)
+
+    def send(self, body):
+        data = json.dumps(body).encode()
+        if not self.split:
+            self.connection.request("POST", self.path, body=data, headers=HEADERS)
+            return
+        # The head and the body in two writes, a moment apart.
+        self.connection.putrequest("POST", self.path)
+        for name, value in {**HEADERS, "Content-Length": str(len(data))}.items():
+            self.connection.putheader(name, value)
+        self.connection.endheaders()
+        time.sleep(0.001)
+        self.connection.send(data)
+
+    def run(self):
+        index, port = 0, None
+        try:
+            while not self.stop.is_set():
+                label = f"{self.name}-{index}"
+                self.send(self.body_of(label))
+                port = port or self.connection.sock.getsockname()[1]
+                assert self.connection.sock.getsockname()[1] == port, "the kept-alive connection was replaced"
+                response = self.connection.getresponse()
+                self.answers.append((label, response.status, json.loads(response.read())))
+                index += 1
+        except Exception as error:  # noqa: BLE001 - reported by the test
+            self.error = f"{self.name} after {index} answers: {error!r}"
+
+    def finish(self):
+        """Stops after the request in flight; then nothing more may arrive on the connection."""
+        self.stop.set()
+        self.join(timeout=60)
+        assert not self.is_alive(), f"{self.name}: a request was never answered"
+        sock = self.connection.sock
+        if sock is not None:
+            sock.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                extra = sock.recv(1)
+                raise AssertionError(f"{self.name}: bytes after the last answer: {extra!r}")
+        self.connection.close()
+
+
+def history(server, topic):
+    api, messages, since = HoldfastAPI(f"http://127.0.0.1:{server.api_port}", BACKEND), [], 0
+    while True:
+        page = api.history(topic, since_id=since, limit=1000)["messages"]
+        if not page:
+            return messages
+        messages += page
+        since = page[-1]["id"]
+
+
+def run_through_upgrades(server, senders, upgrades):
+    for sender in senders:
+        sender.start()
+    time.sleep(0.3)
+    records = []
+    for _ in range(upgrades):
+        records.append(upgrade(server))
+        time.sleep(0.2)
+    for sender in senders:
+        sender.finish()
+    errors = [sender.error for sender in senders if sender.error]
+    assert errors == [], (errors, [r.get("left_behind") for r in records])
+    assert all(record.get("left_behind") == 0 for record in records), records
+    return records
+
+
+def test_publishers_that_never_pause_get_one_answer_each_through_eight_binary_upgrades(api_server):
+    senders = [
+        Sender(api_server, "/api/publish",
+               lambda label: {"topic": "room:busy", "event": "new_msg", "payload": {"body": label}}, split=number >= 2)
+        for number in range(4)]
+    for number, sender in enumerate(senders):
+        sender.name = f"p{number}"
+    run_through_upgrades(api_server, senders, upgrades=8)
+    answers = [answer for sender in senders for answer in sender.answers]
+    assert all(len(sender.answers) > 20 for sender in senders), [len(s.answers) for s in senders]
+    assert [a for a in answers if a[1] != 200 or not isinstance(a[2].get("id"), int)] == []
+    id_of = {label: answer["id"] for label, _, answer in answers}
+    assert len(set(id_of.values())) == len(answers)
+    stored = history(api_server, "room:busy")
+    assert sorted(m["id"] for m in stored) == sorted(id_of.values())  # each acknowledged id once, nothing else
+    assert {m["id"]: m["body"] for m in stored} == {ident: label for label, ident in id_of.items()}
+    for sender in senders:  # each backend's messages stored in the order it sent them
+        mine = [m["body"] for m in stored if m["body"].startswith(f"{sender.name}-")]
+        assert mine == [label for label, _, _ in sender.answers]
+
+
+def test_broadcasts_to_several_rooms_are_answered_through_binary_upgrades(api_server):
+    topics = ["room:b1", "room:b2", "room:b3"]
+    senders = [
+        Sender(api_server, "/api/broadcast",
+               lambda label: {"topics": topics, "event": "new_msg", "payload": {"body": label}}, split=number == 1)
+        for number in range(2)]
+    for number, sender in enumerate(senders):
+        sender.name = f"b{number}"
+    run_through_upgrades(api_server, senders, upgrades=4)
+    answers = [answer for sender in senders for answer in sender.answers]
+    assert all(len(sender.answers) > 10 for sender in senders), [len(s.answers) for s in senders]
+    for label, status, answer in answers:
+        assert status == 200 and [r["topic"] for r in answer["results"]] == topics, (label, answer)
+        assert all(isinstance(r.get("id"), int) for r in answer["results"]), (label, answer)
+    for index, topic in enumerate(topics):
+        id_of = {label: answer["results"][index]["id"] for label, _, answer in answers}
+        stored = history(api_server, topic)
+        assert sorted(m["id"] for m in stored) == sorted(id_of.values()), topic
+        assert {m["id"]: m["body"] for m in stored} == {ident: label for label, ident in id_of.items()}, topic
+
+
+def test_pipelined_requests_are_answered_in_order_on_one_connection(api_server):
+    bodies = [json.dumps({"topic": "room:pipe", "event": "new_msg", "payload": {"body": f"m{n}"}}) for n in range(5)]
+    wire = b"".join(
+        f"POST /api/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {BACKEND}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode() for body in bodies)
+    wire += f"GET /api/history?topic=room:pipe HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {BACKEND}\r\n\r\n".encode()
+    sock = socket.create_connection(("127.0.0.1", api_server.api_port), timeout=10)
+    sock.sendall(wire)  # all six requests in one write, before any answer
+    reader = sock.makefile("rb")
+    answers = []
+    for _ in range(6):
+        status = int(reader.readline().split()[1])
+        headers = dict(line.decode().split(": ", 1) for line in iter(reader.readline, b"\r\n"))
+        length = int({k.lower(): v.strip() for k, v in headers.items()}["content-length"])
+        answers.append((status, json.loads(reader.read(length))))
+    ids = [answer["id"] for _, answer in answers[:5]]
+    assert [status for status, _ in answers] == [200] * 6 and ids == sorted(ids)
+    assert [(m["id"], m["body"]) for m in answers[5][1]["messages"]] == list(zip(ids, [f"m{n}" for n in range(5)]))
+    sock.close()
