@@ -158,7 +158,7 @@ let package = Package(
         // seam (APIBackend) the server implements.
         .target(
             name: "HoldfastAPI",
-            dependencies: ["HoldfastHTTP", "HoldfastJSON", "HoldfastConfig"],
+            dependencies: ["HoldfastHTTP", "HoldfastJSON", "HoldfastConfig", "HoldfastRooms"],
             swiftSettings: strictSettings
         ),
         // Webhooks: batching, signing, the on-disk queue and delivery.

@@ -1,5 +1,4 @@
 import Glibc
-import HoldfastAPI
 import HoldfastActors
 import HoldfastChannels
 import HoldfastConfig
@@ -110,8 +109,8 @@ extension Server {
         }
         try adoptHandlers(header)
         // Publishes awaited by handed-over API connections keep their tickets; this process numbers above them.
-        let waits = CarriedPublishWaits(stage.byKey.values.flatMap { $0.handedOverWaits() }, rooms: snapshots)
-        context.api?.continueTickets(after: waits.lastTicket)
+        let waits = CarriedPublishWaits(
+            stage.byKey.values.compactMap(\.awaitedPublish), rooms: snapshots, numbering: context.api)
         var rooms: [ActorRef<RoomMessage>] = []
         for snapshot in snapshots {
             guard let presence = snapshot.presence ?? stage.presence[snapshot.topic] else {
@@ -125,7 +124,6 @@ extension Server {
             }
             rooms.append(room)
         }
-        for answer in waits.orphans { answer(.failed) }
         context.continueConnectionIDs(after: header.nextConnectionID)
         try install(stage.listeners, perLoop: perLoop)
         return (header, rooms, (stage.byKey.count, snapshots.count))

@@ -23,16 +23,8 @@ final class ServerAPIBackend: APIBackend {
         completion: @escaping @Sendable (Result<Int64, APIError>) -> Void
     ) {
         let request = PublishRequest(user: user, body: body, clientID: clientID, ticket: ticket)
-        let sent = registry.room(topic)?.send(.publish(request) { completion(Self.result($0)) })
+        let sent = registry.room(topic)?.send(.publish(request) { completion($0.apiResult) })
         if sent != true { completion(.failure(.roomUnavailable(topic))) }
-    }
-
-    static func result(_ outcome: PublishOutcome) -> Result<Int64, APIError> {
-        switch outcome {
-        case .stored(let id): .success(id)
-        case .refused(let reason): .failure(APIError(.unprocessableContent, "refused", reason))
-        case .failed: .failure(APIError(.serviceUnavailable, "not_stored", "message not stored, try again"))
-        }
     }
 
     func broadcastEvent(topic: String, event: String, payload: JSONValue) {

@@ -18,8 +18,7 @@ extension Connection {
         case .failed(let error):
             logger.info("bad HTTP request", metadata: ["fd": "\(fd)", "status": "\(error.status.rawValue)"])
             respond(APIError.parse(error).response, keepAlive: false)
-        case .wait:
-            break
+        case .wait: break
         }
         // Enough waits behind the request being answered: the rest stays in the kernel's buffer until it is.
         if layer.api.isFull(buffered: input.count - consumed, limits: layer.parser.limits), !readingPaused {
@@ -29,8 +28,7 @@ extension Connection {
         return consumed
     }
 
-    /// Writes the answer of the request being served (from this process's call or a handed-over wait), then
-    /// serves the next one if it is here already.
+    /// Writes the answer of the request being served (this process's or a handed-over one), then serves the next.
     func answerAPI(_ response: HTTPResponse, keepAlive: Bool) {
         awaitedPublish = nil
         handoffGeneration &+= 1

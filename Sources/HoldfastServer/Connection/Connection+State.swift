@@ -71,8 +71,7 @@ extension Connection {
         }
     }
 
-    /// The HTTP phase's layer: the request parser, mutated in place (on the server API's listener, with the
-    /// reader that serves its requests in order).
+    /// The HTTP phase's layer: the request parser, mutated in place (and the server API's reader).
     final class HTTPLayer {
         var parser: HTTPRequestParser
         var api = APIRequestReader()

@@ -12,8 +12,7 @@ extension Connection {
     ///
     /// A TLS handshake lives inside OpenSSL, a half-received request inside the HTTP parser's partial state and
     /// a half-received compressed message inside zlib mid-block: none of them can be carried, so a binary
-    /// upgrade gives them a short grace period to finish (see ``endForHandoff()``). The server API's requests
-    /// stay bytes until complete (``APIRequestReader``), so they move as they are.
+    /// upgrade gives them a short grace period to finish (see ``endForHandoff()``); an API request moves as bytes.
     var handoffBlocker: String? {
         switch state {
         case .tlsHandshake: "TLS handshake in progress"
@@ -89,9 +88,8 @@ extension Connection {
             awaitedPublish: awaitedPublish?.awaited)
     }
 
-    /// The generation a copy is staged at: a copy taken with output queued goes stale as soon as that output is
-    /// written (which does not move the generation on a plaintext connection), one awaiting a publish as its rooms
-    /// answer; such a connection is always sent again.
+    /// The generation a copy is staged at; one with output queued (its write does not move the generation) or
+    /// awaiting a publish (its rooms answer off the loop) goes stale unseen, so it is always sent again.
     var stagedGeneration: UInt64 { pendingOutputBytes > 0 || awaitedPublish != nil ? .max : handoffGeneration }
 
     /// Drops a staged copy that a newer state replaced (or whose connection the old process closed): it leaves
@@ -123,6 +121,7 @@ extension Connection {
         connection.plainInbound = snapshot.plainInbound
         connection.outbound = snapshot.outbound
         if let awaited = snapshot.awaitedPublish {
+            if case .http(let layer) = connection.state { layer.api = APIRequestReader(awaitingAnswer: true) }
             let (target, loop) = (LoopBound(connection), loop)
             connection.awaitedPublish = PublishWait(resuming: awaited) { response in
                 loop.execute { target.value?.answerAPI(response, keepAlive: awaited.keepAlive) }
@@ -155,19 +154,8 @@ extension Connection {
             connection.state = .webSocketClosing(WebSocketLayer(webSocket, serving: application))
         case (.draining, _): connection.state = .draining(application)
         case (.lingering, _): connection.state = .lingering(application)
-        case (.http, _), (.webSocket, nil), (.webSocketClosing, nil):  // http: the fresh parser of `init`
-            if case .http(let layer) = connection.state, connection.awaitedPublish != nil {
-                layer.api = APIRequestReader(awaitingAnswer: true)
-            }
+        case (.http, _), (.webSocket, nil), (.webSocketClosing, nil): break  // http: the fresh parser of `init`
         }
         return (connection, members)
-    }
-
-    /// Handed over waiting for a publish: the wait resumes, and its rooms' answers by ticket.
-    func handedOverWaits() -> [(topic: String, ticket: UInt64, answer: CarriedPublishWaits.Answer)] {
-        guard let wait = awaitedPublish else { return [] }
-        return wait.resume().map { item in
-            (item.topic, item.ticket, { wait.finish(item.index, ServerAPIBackend.result($0)) })
-        }
     }
 }
