@@ -275,12 +275,13 @@ let package = Package(
             dependencies: [
                 "HoldfastHandoff", "HoldfastCore", "HoldfastBytes", "HoldfastJSON", "HoldfastWebSocket",
                 "HoldfastChannels", "HoldfastPresence", "HoldfastRooms", "HoldfastTestSupport", "HoldfastAPI",
+                "HoldfastHTTP",
             ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "HoldfastAPITests",
-            dependencies: ["HoldfastAPI", "HoldfastConfig", "HoldfastHTTP", "HoldfastJSON"],
+            dependencies: ["HoldfastAPI", "HoldfastConfig", "HoldfastHTTP", "HoldfastJSON", "HoldfastRooms"],
             swiftSettings: strictSettings
         ),
         .testTarget(
