@@ -1,6 +1,7 @@
 """The server API through binary upgrades, with backends that never pause: four publishers on kept-alive
 connections (Python's http.client; two of them send each request's head and body in separate writes, so the
-upgrade's pause often finds a request partly received), and broadcasters to several rooms. Through eight upgrades
+upgrade's pause often finds a request partly received) plus one that pipelines three requests at a time, and
+broadcasters to several rooms. Through eight upgrades
 in a row every request gets exactly one answer on its own connection (no reset, no reconnect, nothing extra on
 the wire), and every acknowledged id is in the rooms' history exactly once, with its body. Also: requests
 pipelined on one connection are answered in order."""
@@ -105,6 +106,58 @@ class Sender(threading.Thread):
         self.connection.close()
 
 
+class PipeliningSender(Sender):
+    """Like `Sender`, but writes three requests at once and only then reads their answers: the upgrade's pause
+    finds requests received but not yet served behind the one being answered."""
+
+    def __init__(self, server, path, body_of):
+        super().__init__(server, path, body_of, split=False)
+        self.sock = socket.create_connection(("127.0.0.1", server.api_port), timeout=30)
+        self.reader = self.sock.makefile("rb")
+
+    def run(self):
+        index = 0
+        try:
+            while not self.stop.is_set():
+                labels = [f"{self.name}-{index + n}" for n in range(3)]
+                self.sock.sendall(b"".join(request_bytes(self.path, self.body_of(label)) for label in labels))
+                for label in labels:
+                    status, answer = read_response(self.reader)
+                    self.answers.append((label, status, answer))
+                index += 3
+        except Exception as error:  # noqa: BLE001 - reported by the test
+            self.error = f"{self.name} after {len(self.answers)} answers: {error!r}"
+
+    def finish(self):
+        self.stop.set()
+        self.join(timeout=60)
+        assert not self.is_alive(), f"{self.name}: a request was never answered"
+        self.sock.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            extra = self.sock.recv(1)
+            raise AssertionError(f"{self.name}: bytes after the last answer: {extra!r}")
+        self.sock.close()
+
+
+def request_bytes(path, body, method="POST"):
+    data = json.dumps(body).encode() if body is not None else b""
+    head = f"{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {BACKEND}\r\n"
+    if body is not None:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+    return head.encode() + b"\r\n" + data
+
+
+def read_response(reader):
+    """One response from a buffered reader of the socket: its status and JSON body."""
+    line = reader.readline()
+    assert line.startswith(b"HTTP/1.1 "), line
+    headers = {}
+    for raw in iter(reader.readline, b"\r\n"):
+        name, value = raw.decode().split(":", 1)
+        headers[name.strip().lower()] = value.strip()
+    return int(line.split()[1]), json.loads(reader.read(int(headers["content-length"])))
+
+
 def history(server, topic):
     api, messages, since = HoldfastAPI(f"http://127.0.0.1:{server.api_port}", BACKEND), [], 0
     while True:
@@ -132,10 +185,9 @@ def run_through_upgrades(server, senders, upgrades):
 
 
 def test_publishers_that_never_pause_get_one_answer_each_through_eight_binary_upgrades(api_server):
-    senders = [
-        Sender(api_server, "/api/publish",
-               lambda label: {"topic": "room:busy", "event": "new_msg", "payload": {"body": label}}, split=number >= 2)
-        for number in range(4)]
+    body_of = lambda label: {"topic": "room:busy", "event": "new_msg", "payload": {"body": label}}  # noqa: E731
+    senders = [Sender(api_server, "/api/publish", body_of, split=number >= 2) for number in range(4)]
+    senders.append(PipeliningSender(api_server, "/api/publish", body_of))
     for number, sender in enumerate(senders):
         sender.name = f"p{number}"
     run_through_upgrades(api_server, senders, upgrades=8)
@@ -174,20 +226,14 @@ def test_broadcasts_to_several_rooms_are_answered_through_binary_upgrades(api_se
 
 
 def test_pipelined_requests_are_answered_in_order_on_one_connection(api_server):
-    bodies = [json.dumps({"topic": "room:pipe", "event": "new_msg", "payload": {"body": f"m{n}"}}) for n in range(5)]
     wire = b"".join(
-        f"POST /api/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {BACKEND}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode() for body in bodies)
-    wire += f"GET /api/history?topic=room:pipe HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {BACKEND}\r\n\r\n".encode()
+        request_bytes("/api/publish", {"topic": "room:pipe", "event": "new_msg", "payload": {"body": f"m{n}"}})
+        for n in range(5))
+    wire += request_bytes("/api/history?topic=room:pipe", None, method="GET")
     sock = socket.create_connection(("127.0.0.1", api_server.api_port), timeout=10)
     sock.sendall(wire)  # all six requests in one write, before any answer
     reader = sock.makefile("rb")
-    answers = []
-    for _ in range(6):
-        status = int(reader.readline().split()[1])
-        headers = dict(line.decode().split(": ", 1) for line in iter(reader.readline, b"\r\n"))
-        length = int({k.lower(): v.strip() for k, v in headers.items()}["content-length"])
-        answers.append((status, json.loads(reader.read(length))))
+    answers = [read_response(reader) for _ in range(6)]
     ids = [answer["id"] for _, answer in answers[:5]]
     assert [status for status, _ in answers] == [200] * 6 and ids == sorted(ids)
     assert [(m["id"], m["body"]) for m in answers[5][1]["messages"]] == list(zip(ids, [f"m{n}" for n in range(5)]))
