@@ -238,3 +238,21 @@ def test_pipelined_requests_are_answered_in_order_on_one_connection(api_server):
     assert [status for status, _ in answers] == [200] * 6 and ids == sorted(ids)
     assert [(m["id"], m["body"]) for m in answers[5][1]["messages"]] == list(zip(ids, [f"m{n}" for n in range(5)]))
     sock.close()
+
+
+def test_a_long_pipeline_is_read_only_as_fast_as_it_is_answered_and_answered_in_order(api_server):
+    """Far more than one request's worth pipelined at once: the server stops reading while it is that far behind
+    (the rest waits in the kernel) and still answers every request, in order."""
+    count = 3000
+    wire = b"".join(request_bytes(f"/api/nothing-{n}", None, method="GET") for n in range(count))
+    assert len(wire) > 3 * (8192 + 16384 + 65536)  # several times what the server reads ahead
+    sock = socket.create_connection(("127.0.0.1", api_server.api_port), timeout=30)
+    sender = threading.Thread(target=sock.sendall, args=(wire,), daemon=True)
+    sender.start()
+    reader = sock.makefile("rb")
+    answers = [read_response(reader) for _ in range(count)]
+    sender.join(timeout=30)
+    assert [status for status, _ in answers] == [404] * count
+    paths = [answer["error"]["message"].split()[2].rstrip(";") for _, answer in answers]
+    assert paths == [f"/api/nothing-{n}" for n in range(count)]
+    sock.close()

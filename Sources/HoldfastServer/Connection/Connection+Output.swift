@@ -132,7 +132,7 @@ extension Connection {
         outboundMarks.drained()
         if writableRegistered {
             writableRegistered = false
-            loop.modify(fd: fd, interest: .readable)
+            loop.modify(fd: fd, interest: readingPaused && apiInputFull ? [] : .readable)
         }
         if readingPaused && !apiInputFull { resumeReading() }
         if closeWhenFlushed { beginLingering() }
