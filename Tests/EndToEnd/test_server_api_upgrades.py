@@ -181,6 +181,8 @@ def run_through_upgrades(server, senders, upgrades):
     errors = [sender.error for sender in senders if sender.error]
     assert errors == [], (errors, [r.get("left_behind") for r in records])
     assert all(record.get("left_behind") == 0 for record in records), records
+    print(f"{len(records)} upgrades, pauses {[round(r.get('pause_ms', 0), 1) for r in records]} ms, answers per "
+          f"connection {[len(sender.answers) for sender in senders]}")
     return records
 
 
