@@ -146,7 +146,7 @@ let package = Package(
             name: "HoldfastHandoff",
             dependencies: [
                 "CHoldfast", "HoldfastCore", "HoldfastBytes", "HoldfastJSON", "HoldfastWebSocket", "HoldfastChannels",
-                "HoldfastPresence", "HoldfastRooms",
+                "HoldfastPresence", "HoldfastRooms", "HoldfastAPI", "HoldfastHTTP",
             ],
             swiftSettings: strictSettings
         ),
@@ -180,7 +180,7 @@ let package = Package(
         // seam (APIBackend) the server implements.
         .target(
             name: "HoldfastAPI",
-            dependencies: ["HoldfastHTTP", "HoldfastJSON", "HoldfastConfig"],
+            dependencies: ["HoldfastHTTP", "HoldfastJSON", "HoldfastConfig", "HoldfastRooms"],
             swiftSettings: strictSettings
         ),
         // Webhooks: batching, signing, the on-disk queue and delivery.
@@ -314,13 +314,14 @@ let package = Package(
             name: "HoldfastHandoffTests",
             dependencies: [
                 "HoldfastHandoff", "HoldfastCore", "HoldfastBytes", "HoldfastJSON", "HoldfastWebSocket",
-                "HoldfastChannels", "HoldfastPresence", "HoldfastRooms", "HoldfastTestSupport",
+                "HoldfastChannels", "HoldfastPresence", "HoldfastRooms", "HoldfastTestSupport", "HoldfastAPI",
+                "HoldfastHTTP",
             ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "HoldfastAPITests",
-            dependencies: ["HoldfastAPI", "HoldfastConfig", "HoldfastHTTP", "HoldfastJSON"],
+            dependencies: ["HoldfastAPI", "HoldfastConfig", "HoldfastHTTP", "HoldfastJSON", "HoldfastRooms"],
             swiftSettings: strictSettings
         ),
         .testTarget(

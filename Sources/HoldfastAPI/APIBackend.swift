@@ -7,9 +7,10 @@ public import HoldfastJSON
 /// same calls across nodes (publish to the room's owner, disconnect fanned out to every node).
 public protocol APIBackend: Sendable {
     /// Stores a chat message in `topic` as `user` (ordered with the members' messages) and broadcasts it once
-    /// durable: its id, or why not.
+    /// durable: its id, or why not. The room keeps `ticket` with the message while it is pending, so that a binary
+    /// upgrade can hand the wait for its answer to the new process.
     func publishMessage(
-        topic: String, user: String, body: String, clientID: String?,
+        topic: String, user: String, body: String, clientID: String?, ticket: UInt64,
         completion: @escaping @Sendable (Result<Int64, APIError>) -> Void)
     /// Broadcasts `event` with `payload` to the members of `topic` as is (not stored).
     func broadcastEvent(topic: String, event: String, payload: JSONValue)

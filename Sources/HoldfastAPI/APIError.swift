@@ -8,6 +8,10 @@
 // scopes), rate limiting and parsing are pure and happen here; what touches rooms and sockets is behind
 // ``APIBackend``, which the server implements. Clustering would implement the same seam across nodes.
 //
+// Connections: ``APIRequestReader`` serves a connection's requests one at a time, in order, and keeps every
+// request as the caller's bytes until it is served; a `new_msg` publish returns its ``PublishWait``. A binary
+// upgrade carries both with the connection (the bytes, and ``PublishWait/awaited``), so nothing in flight is lost.
+//
 // Errors: every refusal is an ``APIError``: JSON `{"error": {"code", "message"}}` with its HTTP status.
 //
 // Performance: one lock for the rate limiter per request; nothing here is on the client sockets' hot path.

@@ -11,6 +11,8 @@ public final class APIService: Sendable {
     private let limiter: Mutex<RateLimiter>
     private let monotonicMilliseconds: @Sendable () -> Int64
     private let wallMilliseconds: @Sendable () -> Int64
+    /// Numbers publishes for their rooms (see ``APIBackend/publishMessage(topic:user:body:clientID:ticket:completion:)``).
+    private let tickets = Atomic<UInt64>(0)
 
     public init(
         configuration: Configuration.APISection, backend: any APIBackend, notBefore: NotBeforeStore,
@@ -25,38 +27,56 @@ public final class APIService: Sendable {
         self.wallMilliseconds = wallMilliseconds
     }
 
-    /// Answers `request` through `reply`, exactly once.
-    public func handle(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) {
+    /// Answers `request` through `reply`, exactly once. Returns the wait of a `new_msg` publish, which a binary
+    /// upgrade carries to the new process while it is not answered (``PublishWait/awaited``).
+    @discardableResult
+    public func handle(_ request: HTTPRequest, reply: @escaping @Sendable (HTTPResponse) -> Void) -> PublishWait? {
+        let (call, key): (APICall, APIKeySpec)
+        switch admit(request) {
+        case .failure(let error):
+            reply(error.response)
+            return nil
+        case .success(let admitted):
+            (call, key) = admitted
+        }
+        if case .publish(let topics, let event, let payload, let asUser) = call {
+            return publish(
+                topics: topics, event: event, payload: payload, user: asUser ?? key.name, keepAlive: request.keepAlive,
+                reply: reply)
+        }
+        perform(call, key: key, reply: reply)
+        return nil
+    }
+
+    /// Key, rate limit, parsing and scope: the call and its key, or the refusal.
+    private func admit(_ request: HTTPRequest) -> Result<(APICall, APIKeySpec), APIError> {
         guard let key = keys.key(authorization: request.header("Authorization")) else {
-            return reply(
-                APIError(.unauthorized, "unauthorized", "a valid API key is required as a bearer token").response)
+            return .failure(APIError(.unauthorized, "unauthorized", "a valid API key is required as a bearer token"))
         }
         let now = monotonicMilliseconds()
         if let wait = limiter.withLock({ $0.admit(key.name, now: now) }) {
-            return reply(
+            return .failure(
                 APIError(
                     .tooManyRequests, "rate_limited", "key '\(key.name)' is over its rate limit",
-                    retryAfterSeconds: wait
-                ).response)
+                    retryAfterSeconds: wait))
         }
         let call: APICall
         do {
             call = try APICall.parse(request)
         } catch {
-            return reply(error.response)
+            return .failure(error)
         }
         guard key.scopes.contains(call.scope) else {
-            return reply(
-                APIError(.forbidden, "missing_scope", "key '\(key.name)' lacks the '\(call.scope.rawValue)' scope")
-                    .response)
+            return .failure(
+                APIError(.forbidden, "missing_scope", "key '\(key.name)' lacks the '\(call.scope.rawValue)' scope"))
         }
-        perform(call, key: key, reply: reply)
+        return .success((call, key))
     }
 
     private func perform(_ call: APICall, key: APIKeySpec, reply: @escaping @Sendable (HTTPResponse) -> Void) {
         switch call {
-        case .publish(let topics, let event, let payload, let asUser):
-            publish(topics: topics, event: event, payload: payload, user: asUser ?? key.name, reply: reply)
+        case .publish:
+            break  // see `handle`
         case .presence(let topic):
             backend.presence(topic: topic) { reply(jsonResponse($0)) }
         case .presenceStats(let topic):
@@ -101,7 +121,7 @@ public final class APIService: Sendable {
     }
 
     /// The answer to a publish to one room: `{"id"}`, or the error.
-    public static func publishResponse(_ result: Result<Int64, APIError>) -> HTTPResponse {
+    static func publishResponse(_ result: Result<Int64, APIError>) -> HTTPResponse {
         switch result {
         case .success(let id): jsonResponse(.object([JSONMember("id", .integer(id))]))
         case .failure(let error): error.response
@@ -109,64 +129,32 @@ public final class APIService: Sendable {
     }
 
     /// Publishes to every topic; answers once all are done: `{"id"}` for one topic, `{"results": [...]}` for a
-    /// broadcast.
+    /// broadcast. A `new_msg` publish returns its wait.
     private func publish(
-        topics: [String], event: String, payload: JSONValue, user: String,
+        topics: [String], event: String, payload: JSONValue, user: String, keepAlive: Bool,
         reply: @escaping @Sendable (HTTPResponse) -> Void
-    ) {
-        let single = topics.count == 1
+    ) -> PublishWait? {
         guard event == "new_msg" else {
             for topic in topics { backend.broadcastEvent(topic: topic, event: event, payload: payload) }
             let results = topics.map { JSONValue.object([JSONMember("topic", .string($0))]) }
-            return reply(
+            reply(
                 jsonResponse(
-                    single
+                    topics.count == 1
                         ? .object([JSONMember("ok", .bool(true))]) : .object([JSONMember("results", .array(results))])))
+            return nil
         }
         let body = payload["body"]?.stringValue ?? ""
         let clientID = payload["client_id"]?.stringValue
-        let gather = PublishGather(topics: topics) { results in
-            if single { return reply(Self.publishResponse(results[0])) }
-            let items = zip(topics, results).map { topic, result -> JSONValue in
-                switch result {
-                case .success(let id): .object([JSONMember("topic", .string(topic)), JSONMember("id", .integer(id))])
-                case .failure(let error):
-                    .object([
-                        JSONMember("topic", .string(topic)),
-                        JSONMember(
-                            "error",
-                            .object([
-                                JSONMember("code", .string(error.code)), JSONMember("message", .string(error.message)),
-                            ])),
-                    ])
-                }
-            }
-            reply(jsonResponse(.object([JSONMember("results", .array(items))])))
-        }
+        let tickets = topics.map { _ in self.tickets.wrappingAdd(1, ordering: .relaxed).newValue }
+        let wait = PublishWait(topics: topics, tickets: tickets, keepAlive: keepAlive, reply: reply)
         for (index, topic) in topics.enumerated() {
-            backend.publishMessage(topic: topic, user: user, body: body, clientID: clientID) {
-                gather.finish(index, $0)
+            backend.publishMessage(topic: topic, user: user, body: body, clientID: clientID, ticket: tickets[index]) {
+                wait.finish(index, $0)
             }
         }
-    }
-}
-
-/// Collects the answers of a publish to several rooms and calls `done` once with all of them, in topic order.
-final class PublishGather: Sendable {
-    private let results: Mutex<[Result<Int64, APIError>?]>
-    private let done: @Sendable ([Result<Int64, APIError>]) -> Void
-
-    init(topics: [String], done: @escaping @Sendable ([Result<Int64, APIError>]) -> Void) {
-        results = Mutex(Array(repeating: nil, count: topics.count))
-        self.done = done
+        return wait
     }
 
-    func finish(_ index: Int, _ result: Result<Int64, APIError>) {
-        let complete = results.withLock { results -> [Result<Int64, APIError>]? in
-            results[index] = result
-            let all = results.compactMap { $0 }
-            return all.count == results.count ? all : nil
-        }
-        if let complete { done(complete) }
-    }
+    /// Numbers this process's publishes above the tickets a binary upgrade handed over.
+    public func continueTickets(after last: UInt64) { tickets.store(last, ordering: .relaxed) }
 }

@@ -1,3 +1,4 @@
+import HoldfastAPI
 public import HoldfastBytes
 import HoldfastChannels
 import HoldfastWebSocket
@@ -24,11 +25,7 @@ extension ConnectionSnapshot {
         out.bool(phoenix != nil)
         if let phoenix { Self.encode(phoenix, into: &out) }
         // A trailing section only while a server API publish awaits its answer: other records keep their bytes.
-        if let awaitedPublish {
-            out.string(awaitedPublish.topic)
-            out.unsigned(awaitedPublish.ticket)
-            out.bool(awaitedPublish.keepAlive)
-        }
+        awaitedPublish?.encode(into: &out)
         return out.bytes
     }
 
@@ -60,10 +57,7 @@ extension ConnectionSnapshot {
         self.application = application
         webSocket = try input.bool() ? try Self.decodeWebSocket(&input) : nil
         phoenix = try input.bool() ? try Self.decodePhoenix(&input) : nil
-        awaitedPublish =
-            input.isAtEnd
-            ? nil
-            : AwaitedPublish(topic: try input.string(), ticket: try input.unsigned(), keepAlive: try input.bool())
+        awaitedPublish = input.isAtEnd ? nil : try AwaitedPublish(decoding: &input)
         try input.expectEnd()
     }
 

@@ -1,3 +1,4 @@
+public import HoldfastAPI
 public import HoldfastChannels
 public import HoldfastWebSocket
 
@@ -54,7 +55,8 @@ public struct ConnectionSnapshot: Sendable, Equatable {
     public var webSocket: WebSocketConnectionState?
     /// The Phoenix session, on a Phoenix socket.
     public var phoenix: PhoenixSnapshot?
-    /// A server API connection whose publish is not answered yet: the new process answers it here.
+    /// A server API connection whose publish is not answered yet: the new process answers it here (the rooms
+    /// still waiting hold its messages under their tickets).
     public var awaitedPublish: AwaitedPublish?
 
     /// A snapshot with every field given.
@@ -102,24 +104,6 @@ public struct ConnectionSnapshot: Sendable, Equatable {
             names.append("rateWindow")
         }
         return names
-    }
-}
-
-/// A server API publish (to one room) caught by a binary upgrade: its message is pending in the room, carried with
-/// the same ticket (``PendingMessage/ticket``), and the answer goes to the connection that asked.
-public struct AwaitedPublish: Sendable, Equatable {
-    /// The room.
-    public var topic: String
-    /// The ticket the room answers by (the old process's numbering; the new one numbers its own above).
-    public var ticket: UInt64
-    /// Whether the request asked to keep the connection open.
-    public var keepAlive: Bool
-
-    /// An awaited publish.
-    public init(topic: String, ticket: UInt64, keepAlive: Bool) {
-        self.topic = topic
-        self.ticket = ticket
-        self.keepAlive = keepAlive
     }
 }
 

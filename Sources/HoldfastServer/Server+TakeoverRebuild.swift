@@ -109,16 +109,15 @@ extension Server {
         }
         try adoptHandlers(header)
         // Publishes awaited by handed-over API connections keep their tickets; this process numbers above them.
-        let waits = Dictionary(grouping: stage.byKey.values.compactMap { $0.handedOverWait() }, by: \.wait.topic)
-        let carried = snapshots.flatMap { $0.pending.compactMap(\.ticket) } + waits.values.joined().map(\.wait.ticket)
-        apiBackend.continueTickets(after: carried.max() ?? 0)
+        let waits = CarriedPublishWaits(
+            stage.byKey.values.compactMap(\.awaitedPublish), rooms: snapshots, numbering: context.api)
         var rooms: [ActorRef<RoomMessage>] = []
         for snapshot in snapshots {
             guard let presence = snapshot.presence ?? stage.presence[snapshot.topic] else {
                 throw HandoffStateError(reason: "room \(snapshot.topic) came without its presence")
             }
             let members = stage.members[snapshot.topic] ?? [:]
-            let waiters = Dictionary((waits[snapshot.topic] ?? []).map { ($0.wait.ticket, $0.answer) }) { a, _ in a }
+            let waiters = waits.answers(for: snapshot.topic)
             guard let room = context.rooms.adopt(snapshot, presence: presence, members: members, waiters: waiters)
             else {
                 throw HandoffStateError(reason: "cannot start room \(snapshot.topic)")

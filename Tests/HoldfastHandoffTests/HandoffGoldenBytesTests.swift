@@ -1,6 +1,8 @@
 import Glibc
+import HoldfastAPI
 import HoldfastBytes
 import HoldfastChannels
+import HoldfastHTTP
 import HoldfastHandoff
 import HoldfastRooms
 import HoldfastJSON
@@ -104,7 +106,8 @@ import Testing
 
     @Test func anAPIConnectionAwaitingAPublishAddsATrailingSection() throws {
         var awaiting = Self.plainConnection
-        awaiting.awaitedPublish = AwaitedPublish(topic: "room:a", ticket: 300, keepAlive: true)
+        awaiting.awaitedPublish = AwaitedPublish(
+            keepAlive: true, topics: [AwaitedPublish.Topic(topic: "room:a", state: .waiting(ticket: 300))])
         // The record of older builds, then the room, the ticket (varint) and keep-alive.
         let golden = GoldenBytes.plainConnection + [0x06] + Array("room:a".utf8) + [0xAC, 0x02, 0x01]
         #expect(awaiting.encode() == golden)
@@ -112,6 +115,31 @@ import Testing
         #expect(try ConnectionSnapshot(decoding: GoldenBytes.plainConnection).awaitedPublish == nil)
         #expect(throws: (any Error).self) { try ConnectionSnapshot(decoding: Array(golden.dropLast())) }
         #expect(awaiting.differences(from: Self.plainConnection) == ["awaitedPublish"])
+    }
+
+    @Test func aBroadcastAwaitingSomeRoomsListsEveryTopicAfterAnEmptyOne() throws {
+        var awaiting = Self.plainConnection
+        let refused = APIError(.unprocessableContent, "refused", "no")
+        awaiting.awaitedPublish = AwaitedPublish(
+            keepAlive: false,
+            topics: [
+                AwaitedPublish.Topic(topic: "room:a", state: .done(.success(7))),
+                AwaitedPublish.Topic(topic: "room:b", state: .waiting(ticket: 300)),
+                AwaitedPublish.Topic(topic: "room:c", state: .done(.failure(refused))),
+            ])
+        let bytes = awaiting.encode()
+        // Where older builds read a topic, a ticket and keep-alive: an empty topic, 0, then the list they refuse.
+        let tail = Array(bytes.dropFirst(GoldenBytes.plainConnection.count))
+        #expect(Array(bytes.prefix(GoldenBytes.plainConnection.count)) == GoldenBytes.plainConnection)
+        #expect(Array(tail.prefix(4)) == [0x00, 0x00, 0x00, 0x03])
+        #expect(Array(tail.dropFirst(4).prefix(9)) == [0x06] + Array("room:a".utf8) + [0x01, 0x0E])
+        #expect(try ConnectionSnapshot(decoding: bytes) == awaiting)
+        for cut in 1..<tail.count {
+            #expect(throws: (any Error).self) { try ConnectionSnapshot(decoding: Array(bytes.dropLast(cut))) }
+        }
+        // A single topic already answered (a copy staged just before its answer is written) takes the list too.
+        awaiting.awaitedPublish?.topics = [AwaitedPublish.Topic(topic: "room:a", state: .done(.success(7)))]
+        #expect(try ConnectionSnapshot(decoding: awaiting.encode()) == awaiting)
     }
 
     @Test func aPendingServerAPIMessageCarriesItsTicketInTheRefSlot() throws {

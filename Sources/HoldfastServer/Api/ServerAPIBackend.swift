@@ -12,7 +12,6 @@ import Synchronization
 /// put its fan-out here (a publish to the room's node, a disconnect to every node).
 final class ServerAPIBackend: APIBackend {
     private let registry: RoomRegistry
-    private let tickets = Atomic<UInt64>(0)
     /// Each loop's connections, once the listeners are installed (start or takeover).
     private let loops = Mutex<[(EventLoop, LoopConnections)]>([])
 
@@ -21,25 +20,12 @@ final class ServerAPIBackend: APIBackend {
     func attach(_ perLoop: [LoopConnections]) { loops.withLock { $0 = Array(zip(registry.eventLoops, perLoop)) } }
 
     func publishMessage(
-        topic: String, user: String, body: String, clientID: String?,
+        topic: String, user: String, body: String, clientID: String?, ticket: UInt64,
         completion: @escaping @Sendable (Result<Int64, APIError>) -> Void
     ) {
-        let ticket = tickets.wrappingAdd(1, ordering: .relaxed).newValue
-        PublishNote.current?(topic, ticket)
         let request = PublishRequest(user: user, body: body, clientID: clientID, ticket: ticket)
-        let sent = registry.room(topic)?.send(.publish(request) { completion(Self.result($0)) })
+        let sent = registry.room(topic)?.send(.publish(request) { completion($0.apiResult) })
         if sent != true { completion(.failure(.roomUnavailable(topic))) }
-    }
-
-    /// Numbers this process's publishes above the tickets a binary upgrade handed over.
-    func continueTickets(after last: UInt64) { tickets.store(last, ordering: .relaxed) }
-
-    static func result(_ outcome: PublishOutcome) -> Result<Int64, APIError> {
-        switch outcome {
-        case .stored(let id): .success(id)
-        case .refused(let reason): .failure(APIError(.unprocessableContent, "refused", reason))
-        case .failed: .failure(APIError(.serviceUnavailable, "not_stored", "message not stored, try again"))
-        }
     }
 
     func broadcastEvent(topic: String, event: String, payload: JSONValue) {

@@ -19,7 +19,7 @@ extension Connection {
             )
             return
         }
-        if isAdmin || isAPI { return isAdmin ? handleAdmin(request) : handleAPI(request) }
+        if isAdmin { return handleAdmin(request) }  // the API's requests are read in Connection+API
         if context.shuttingDown.load(ordering: .relaxed) {
             respond(.plainText(.serviceUnavailable, "shutting down"), keepAlive: false)
             return

@@ -132,9 +132,9 @@ extension Connection {
         outboundMarks.drained()
         if writableRegistered {
             writableRegistered = false
-            loop.modify(fd: fd, interest: .readable)
+            loop.modify(fd: fd, interest: readingPaused && apiInputFull ? [] : .readable)
         }
-        if readingPaused { resumeReading() }
+        if readingPaused && !apiInputFull { resumeReading() }
         if closeWhenFlushed { beginLingering() }
     }
 
@@ -162,7 +162,7 @@ extension Connection {
                 break  // nothing more is queued now, and the closing deadline ends the wait
             }
         }
-        readingPaused = pending > context.configuration.server.outboundHighWaterBytes
+        readingPaused = pending > context.configuration.server.outboundHighWaterBytes || apiInputFull
         if !writableRegistered || readingPaused {
             writableRegistered = true
             loop.modify(fd: fd, interest: readingPaused ? .writable : [.readable, .writable])

@@ -1,4 +1,3 @@
-import HoldfastAPI
 import HoldfastChannels
 import HoldfastCore
 import HoldfastHTTP
@@ -13,6 +12,8 @@ extension Connection {
         var offset = 0
         while offset < bytes.count {
             switch state {
+            case .http(let layer) where isAPI:
+                return offset + readAPIRequests(UnsafeRawBufferPointer(rebasing: bytes[offset...]), layer)
             case .http(let layer):
                 let (result, consumed) = layer.parser.parse(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
                 offset += consumed
@@ -26,9 +27,7 @@ extension Connection {
                         "bad HTTP request",
                         metadata: ["fd": "\(fd)", "status": "\(error.status.rawValue)", "error": "\(error)"]
                     )
-                    respond(
-                        isAPI ? APIError.parse(error).response : .plainText(error.status, error.description),
-                        keepAlive: false)
+                    respond(.plainText(error.status, error.description), keepAlive: false)
                     return bytes.count
                 }
             case .webSocket(let layer), .webSocketClosing(let layer):

@@ -1,3 +1,4 @@
+import HoldfastAPI
 import HoldfastHTTP
 import HoldfastTLS
 import HoldfastWebSocket
@@ -70,9 +71,10 @@ extension Connection {
         }
     }
 
-    /// The HTTP phase's layer: the request parser, mutated in place.
+    /// The HTTP phase's layer: the request parser, mutated in place (and the server API's reader).
     final class HTTPLayer {
         var parser: HTTPRequestParser
+        var api = APIRequestReader()
 
         init(limits: HTTPLimits) { parser = HTTPRequestParser(limits: limits) }
     }

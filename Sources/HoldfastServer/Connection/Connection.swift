@@ -1,8 +1,8 @@
 import Glibc
+import HoldfastAPI
 import HoldfastConfig
 import HoldfastCore
 import HoldfastHTTP
-import HoldfastHandoff
 import HoldfastTLS
 import HoldfastWebSocket
 import Logging
@@ -70,8 +70,8 @@ final class Connection: EventHandler {
     /// that have output queued. (Output fully written on a plaintext, uncompressed connection leaves its
     /// exported state as it was, which is why a broadcast alone does not count.)
     var handoffGeneration: UInt64 = 0
-    /// Server API: the publishes the request being answered waits for (a binary upgrade hands a single one over).
-    var awaitedPublishes: [AwaitedPublish] = []
+    /// Server API: the publish the request being answered waits for (a binary upgrade hands it over).
+    var awaitedPublish: PublishWait?
 
     /// Whether queuing output changes the exported state beyond the queue itself (see ``handoffGeneration``).
     var outputChangesState: Bool { tls != nil || compresses }
@@ -139,7 +139,7 @@ final class Connection: EventHandler {
     }
 
     /// Feeds freshly read bytes through the layers. Bytes a layer cannot consume yet are kept in `inbound`.
-    private func ingest(_ bytes: UnsafeMutableRawBufferPointer) {
+    func ingest(_ bytes: UnsafeMutableRawBufferPointer) {
         if phase == .lingering || phase == .draining { return }
         if inbound.isEmpty {
             let consumed = isTLS ? processCiphertext(bytes) : processPlaintext(bytes)

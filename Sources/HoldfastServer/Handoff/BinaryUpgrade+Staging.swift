@@ -42,11 +42,7 @@ extension HandoffAttempt {
                         else {
                             return
                         }
-                        // A copy taken with output still queued goes stale as soon as that output is written
-                        // (which does not move the generation on a plaintext connection): such a connection is
-                        // always sent again.
-                        let generation = connection.pendingOutputBytes > 0 ? UInt64.max : connection.handoffGeneration
-                        records.append((connection.fd, generation, snapshot.encode()))
+                        records.append((connection.fd, connection.stagedGeneration, snapshot.encode()))
                     }
                     return records
                 })
@@ -201,8 +197,7 @@ extension HandoffAttempt {
                 let bytes = snapshot.encode()
                 result.open += 1
                 result.changed.append((key, bytes, stagedGeneration == nil ? key : nil))
-                // As in staging: a copy taken with output queued is always sent again.
-                staged.generations[key] = connection.pendingOutputBytes > 0 ? UInt64.max : connection.handoffGeneration
+                staged.generations[key] = connection.stagedGeneration
                 if verify { staged.bytes[key] = bytes }
             } else {
                 // Cannot move (left behind): its staged copy must go too.

@@ -12,11 +12,11 @@ extension Connection {
     ///
     /// A TLS handshake lives inside OpenSSL, a half-received request inside the HTTP parser's partial state and
     /// a half-received compressed message inside zlib mid-block: none of them can be carried, so a binary
-    /// upgrade gives them a short grace period to finish (see ``endForHandoff()``).
+    /// upgrade gives them a short grace period to finish (see ``endForHandoff()``); an API request moves as bytes.
     var handoffBlocker: String? {
         switch state {
         case .tlsHandshake: "TLS handshake in progress"
-        case .http(let layer): layer.parser.hasPartialRequest ? "HTTP request half received" : nil
+        case .http(let layer): !isAPI && layer.parser.hasPartialRequest ? "HTTP request half received" : nil
         case .webSocket(let layer), .webSocketClosing(let layer):
             layer.webSocket.isExportable ? nil : "compressed message half received"
         case .draining, .lingering, .closed: nil
@@ -56,7 +56,7 @@ extension Connection {
         case .tlsHandshake, .closed:
             return nil
         case .http(let layer):
-            guard !layer.parser.hasPartialRequest else { return nil }
+            guard isAPI || !layer.parser.hasPartialRequest else { return nil }
             snapshotPhase = .http
         case .webSocket(let layer):
             guard let exported = layer.webSocket.exportState() else { return nil }
@@ -85,8 +85,12 @@ extension Connection {
             outbound: Array(outbound[outboundOffset...]), tls: tls?.exportState(),
             application: application?.session == nil ? .echo : .phoenix, webSocket: webSocketState,
             phoenix: application?.session?.snapshot(),
-            awaitedPublish: awaitedPublishes.count == 1 ? awaitedPublishes[0] : nil)
+            awaitedPublish: awaitedPublish?.awaited)
     }
+
+    /// The generation a copy is staged at; one with output queued (its write does not move the generation) or
+    /// awaiting a publish (its rooms answer off the loop) goes stale unseen, so it is always sent again.
+    var stagedGeneration: UInt64 { pendingOutputBytes > 0 || awaitedPublish != nil ? .max : handoffGeneration }
 
     /// Drops a staged copy that a newer state replaced (or whose connection the old process closed): it leaves
     /// its loop's list and will never read, write or flush; its socket and room joins now belong to the
@@ -116,7 +120,13 @@ extension Connection {
         connection.inbound = snapshot.inbound
         connection.plainInbound = snapshot.plainInbound
         connection.outbound = snapshot.outbound
-        connection.awaitedPublishes = snapshot.awaitedPublish.map { [$0] } ?? []
+        if let awaited = snapshot.awaitedPublish {
+            if case .http(let layer) = connection.state { layer.api = APIRequestReader(awaitingAnswer: true) }
+            let (target, loop) = (LoopBound(connection), loop)
+            connection.awaitedPublish = PublishWait(resuming: awaited) { response in
+                loop.execute { target.value?.answerAPI(response, keepAlive: awaited.keepAlive) }
+            }
+        }
         let webSocket = snapshot.webSocket.map(WebSocketConnection.init(importing:))
         if snapshot.phase == .webSocket || snapshot.phase == .webSocketClosing, webSocket == nil {
             throw HandoffStateError(reason: "\(snapshot.phase) without its WebSocket state")
@@ -147,15 +157,5 @@ extension Connection {
         case (.http, _), (.webSocket, nil), (.webSocketClosing, nil): break  // http: the fresh parser of `init`
         }
         return (connection, members)
-    }
-
-    /// Handed over waiting for a publish: the room's waiter that answers it on this connection.
-    func handedOverWait() -> (wait: AwaitedPublish, answer: @Sendable (PublishOutcome) -> Void)? {
-        guard let wait = awaitedPublishes.first else { return nil }
-        let (target, loop) = (LoopBound(self), loop)
-        return (wait, { outcome in
-            let response = APIService.publishResponse(ServerAPIBackend.result(outcome))
-            loop.execute { target.value?.answerAPI(response, keepAlive: wait.keepAlive) }
-        })
     }
 }
