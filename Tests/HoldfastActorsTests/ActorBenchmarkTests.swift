@@ -1,5 +1,6 @@
 import HoldfastActors
 import HoldfastCore
+import HoldfastTestSupport
 import Synchronization
 import Testing
 
@@ -87,7 +88,7 @@ final class BenchmarkCells: Sendable {
             ChildSpec(id: "sink", loop: group.loops[0]) { Sink(cells: cells, expected: count) })
         let start = MonotonicClock.nowNanoseconds()
         group.loops[senderLoop].execute { for value in 0..<count { sink.send(value) } }
-        _ = eventually(within: 60_000) { cells.done.load(ordering: .relaxed) != 0 }
+        _ = eventually(timeout: 60_000) { cells.done.load(ordering: .relaxed) != 0 }
         return Double(cells.done.load(ordering: .relaxed) - start) / Double(count)
     }
 
@@ -107,7 +108,7 @@ final class BenchmarkCells: Sendable {
                 }
             }
         }
-        _ = eventually(within: 60_000) { cells.done.load(ordering: .relaxed) != 0 }
+        _ = eventually(timeout: 60_000) { cells.done.load(ordering: .relaxed) != 0 }
         return Double(cells.done.load(ordering: .relaxed) - start) / Double(count)
     }
 
@@ -127,7 +128,7 @@ final class BenchmarkCells: Sendable {
         cells.peerOfB.withLock { $0 = a }
         let start = MonotonicClock.nowNanoseconds()
         a.send(0)
-        _ = eventually(within: 60_000) { cells.done.load(ordering: .relaxed) != 0 }
+        _ = eventually(timeout: 60_000) { cells.done.load(ordering: .relaxed) != 0 }
         return Double(cells.done.load(ordering: .relaxed) - start) / Double(limit)
     }
 

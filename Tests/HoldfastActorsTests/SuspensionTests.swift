@@ -1,5 +1,6 @@
 import HoldfastActors
 import HoldfastCore
+import HoldfastTestSupport
 import Synchronization
 import Testing
 

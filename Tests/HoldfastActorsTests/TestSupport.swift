@@ -11,16 +11,6 @@ func withLoops(_ body: (EventLoopGroup) throws -> Void) throws {
     try body(group)
 }
 
-/// Polls `condition` every millisecond for up to `milliseconds`; returns its last value.
-func eventually(within milliseconds: Int64 = 5000, _ condition: () -> Bool) -> Bool {
-    let deadline = MonotonicClock.nowMilliseconds() + milliseconds
-    while !condition() {
-        if MonotonicClock.nowMilliseconds() > deadline { return false }
-        usleep(1000)
-    }
-    return true
-}
-
 /// Lets already-queued loop tasks run, for checks that something did *not* happen.
 func settle() { usleep(50_000) }
 

@@ -3,6 +3,7 @@ import HoldfastClusterPresence
 import HoldfastCore
 import HoldfastJSON
 import HoldfastRedis
+import HoldfastTestSupport
 import Synchronization
 import Testing
 

@@ -5,6 +5,7 @@ import HoldfastCore
 import HoldfastJSON
 import HoldfastPresence
 import HoldfastRedis
+import HoldfastTestSupport
 import Synchronization
 
 /// How a node's start ended.
