@@ -1,10 +1,11 @@
 public import HoldfastJSON
+import HoldfastPresence
 
 extension ClusterPresence {
     /// The merged view as the `presence_state` payload, `{key: {"metas": [meta, ...]}}`: keys in the order of
     /// their oldest meta in the view, metas in view order. O(N log N).
     public func statePayload() -> JSONValue {
-        var groups = KeyGroups()
+        var groups = PresenceKeyGroups()
         for slot in slots.values.sorted(by: { $0.sequence < $1.sequence }) {
             groups.append(slot.entry.meta, key: slot.entry.key)
         }
@@ -19,8 +20,8 @@ extension ClusterPresence {
             changes.removeAll(keepingCapacity: changes.count <= 1024)
             changeIndex.removeAll(keepingCapacity: changeIndex.count <= 1024)
         }
-        var joins = KeyGroups()
-        var leaves = KeyGroups()
+        var joins = PresenceKeyGroups()
+        var leaves = PresenceKeyGroups()
         for change in changes {
             switch (change.before, slots[change.field]?.entry) {
             case (nil, nil):
@@ -38,28 +39,5 @@ extension ClusterPresence {
         }
         guard !joins.isEmpty || !leaves.isEmpty else { return nil }
         return .object([JSONMember("joins", joins.payload), JSONMember("leaves", leaves.payload)])
-    }
-}
-
-/// Metas grouped by key, keys in first-seen order: `{key: {"metas": [...]}}` in O(metas).
-struct KeyGroups {
-    private var keys: [String] = []
-    private var metas: [[JSONValue]] = []
-    private var index: [String: Int] = [:]
-
-    var isEmpty: Bool { keys.isEmpty }
-
-    mutating func append(_ meta: JSONValue, key: String) {
-        if let position = index[key] {
-            metas[position].append(meta)
-        } else {
-            index[key] = keys.count
-            keys.append(key)
-            metas.append([meta])
-        }
-    }
-
-    var payload: JSONValue {
-        .object(zip(keys, metas).map { JSONMember($0.0, .object([JSONMember("metas", .array($0.1))])) })
     }
 }

@@ -6,7 +6,7 @@ extension PresenceState {
     /// Keys appear in the order of their oldest meta, metas in tracking order; each meta carries `phx_ref`
     /// (and `phx_ref_prev` after an update) after the tracked members. O(N).
     public func statePayload() -> JSONValue {
-        var groups = Groups()
+        var groups = PresenceKeyGroups()
         for slot in order {
             guard let presence = presences[slot.ref], presence.sequence == slot.sequence else { continue }
             groups.append(Self.render(presence, ref: slot.ref), key: presence.key)
@@ -25,8 +25,8 @@ extension PresenceState {
             changes.removeAll(keepingCapacity: changes.count <= 1024)
             changeIndex.removeAll(keepingCapacity: changeIndex.count <= 1024)
         }
-        var joins = Groups()
-        var leaves = Groups()
+        var joins = PresenceKeyGroups()
+        var leaves = PresenceKeyGroups()
         for change in changes {
             let after = presences[change.ref]
             switch (change.before, after) {
@@ -71,15 +71,21 @@ extension PresenceState {
     }
 }
 
-/// Metas grouped by key, keys in first-seen order: builds `{key: {"metas": [...]}}` in O(metas).
-struct Groups {
+/// Metas grouped by key, keys in first-seen order: builds `{key: {"metas": [...]}}` in O(metas), the shape of
+/// a `presence_state` and of each half of a `presence_diff`.
+public struct PresenceKeyGroups {
     private var keys: [String] = []
     private var metas: [[JSONValue]] = []
     private var index: [String: Int] = [:]
 
-    var isEmpty: Bool { keys.isEmpty }
+    /// No key yet.
+    public init() {}
 
-    mutating func append(_ meta: JSONValue, key: String) {
+    /// Whether no meta was added.
+    public var isEmpty: Bool { keys.isEmpty }
+
+    /// Adds `meta` under `key`, after the metas already there.
+    public mutating func append(_ meta: JSONValue, key: String) {
         if let position = index[key] {
             metas[position].append(meta)
         } else {
@@ -89,7 +95,8 @@ struct Groups {
         }
     }
 
-    var payload: JSONValue {
+    /// `{key: {"metas": [...]}}`, keys in the order they were first added.
+    public var payload: JSONValue {
         var members: [JSONMember] = []
         members.reserveCapacity(keys.count)
         for (key, list) in zip(keys, metas) {
