@@ -102,7 +102,11 @@ final class Connection: EventHandler {
     func handleEvent(readable: Bool, writable: Bool) {
         handoffGeneration &+= 1
         if writable { flush() }
-        if readable && !readingPaused && phase != .closed { readAvailable() }
+        guard readable && phase != .closed else { return }
+        if !readingPaused { return readAvailable() }
+        // Not reading, yet reported: a reset or hang-up (epoll repeats it until the fd closes), so nothing more
+        // can be delivered; an input event from before the pause leaves SO_ERROR at 0 and waits.
+        if Socket.pendingError(fd) != 0 { close() }
     }
 
     /// Reads until the kernel has nothing more (bounded, so one busy peer cannot starve the loop).
