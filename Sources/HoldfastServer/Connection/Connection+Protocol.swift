@@ -109,8 +109,9 @@ extension Connection {
     /// connection compresses, in which case it gets the payload compressed once for all members without context
     /// takeover, or compressed for it alone.
     func sendBroadcast(_ broadcast: EncodedBroadcast, version: PhoenixSerializerVersion) {
-        guard phase == .webSocket else { return }
-        if outputChangesState { handoffGeneration &+= 1 }
+        guard case .webSocket(let layer) = state else { return }
+        let compresses = layer.webSocket.deflateParameters != nil
+        if tls != nil || compresses { handoffGeneration &+= 1 }
         if compresses, let shared = broadcast.payload(for: version) {
             sendShared(prefix: [], shared: shared)
         } else {
