@@ -35,7 +35,7 @@ public struct OutboundMarks: Sendable {
 
     /// Everything queued was written: positions start over.
     public mutating func drained() {
-        if !starts.isEmpty { starts.removeAll(keepingCapacity: starts.capacity <= 32) }
+        if !starts.isEmpty { starts.removeAll(keepingCapacity: starts.capacity <= 64) }
         first = 0
         written = 0
         wroteSinceRelease = true

@@ -38,6 +38,7 @@ extension Connection {
 
     /// Bodies at least this large skip the per-connection queue when they can (see ``send(head:sharedBody:)``).
     static let directWriteThreshold = 16 * 1024
+    static let keptOutputCapacity = 16 * 1024
 
     /// Whether a shared body of `count` bytes goes out through ``send(head:sharedBody:)`` rather than the queue:
     /// a large body, on a plaintext connection that is not waiting for the socket.
@@ -73,7 +74,7 @@ extension Connection {
         owner.transientBytes += sharedBody.count
         if written >= queued + head.count + sharedBody.count {
             if outbound.capacity > 64 * 1024 { owner.transientBytes += outbound.capacity }
-            outbound.removeAll(keepingCapacity: outbound.capacity <= 4096)
+            outbound.removeAll(keepingCapacity: outbound.capacity <= Self.keptOutputCapacity)
             outboundOffset = 0
             outboundMarks.drained()
             return
@@ -125,9 +126,10 @@ extension Connection {
                 return
             }
         }
-        // Everything is out: release the buffer unless it is small enough to reuse cheaply.
+        // Everything is out: release the buffer unless it is small enough to reuse cheaply (an idle sweep releases
+        // it if no more output comes; a room member's loop turn often queues more than 4 KiB of broadcasts).
         if outbound.capacity > 64 * 1024 { owner.transientBytes += outbound.capacity }
-        outbound.removeAll(keepingCapacity: outbound.capacity <= 4096)
+        outbound.removeAll(keepingCapacity: outbound.capacity <= Self.keptOutputCapacity)
         outboundOffset = 0
         outboundMarks.drained()
         if writableRegistered {

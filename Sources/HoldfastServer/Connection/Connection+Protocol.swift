@@ -105,17 +105,19 @@ extension Connection {
         sendShared(prefix: prefix, shared: shared)
     }
 
-    /// Sends a broadcast encoded once for all members: the ready-made frame is copied as is, unless this
+    /// Sends broadcasts encoded once for all members: each ready-made frame is copied as is, unless this
     /// connection compresses, in which case it gets the payload compressed once for all members without context
     /// takeover, or compressed for it alone.
-    func sendBroadcast(_ broadcast: EncodedBroadcast, version: PhoenixSerializerVersion) {
+    func sendBroadcasts(_ broadcasts: ArraySlice<EncodedBroadcast>, version: PhoenixSerializerVersion) {
         guard case .webSocket(let layer) = state else { return }
         let compresses = layer.webSocket.deflateParameters != nil
         if tls != nil || compresses { handoffGeneration &+= 1 }
-        if compresses, let shared = broadcast.payload(for: version) {
-            sendShared(prefix: [], shared: shared)
-        } else {
-            send(frame: broadcast.frame(for: version))
+        for broadcast in broadcasts where phase == .webSocket {  // a failed direct write closes the socket
+            switch (version, compresses) {
+            case (.v1, false): if let message = broadcast.v1 { send(frame: message.frame) }
+            case (.v2, false): if let message = broadcast.v2 { send(frame: message.frame) }
+            case (_, true): if let shared = broadcast.message(for: version)?.payload { sendShared(prefix: [], shared: shared) }
+            }
         }
     }
 
