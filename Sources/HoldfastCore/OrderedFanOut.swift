@@ -48,13 +48,14 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
         steps.append(.direct(body))
     }
 
-    /// Runs the deliveries: `send(recipient, messages)` for each recipient and run of broadcasts it is in, the
-    /// deliveries to one recipient as they come. Call once.
-    public func run(_ send: (Recipient, ArraySlice<Message>) -> Void) {
+    /// Runs the deliveries: `send(recipient, run)` for each recipient and run of broadcasts it is in, where `run`
+    /// is what `prepare` made of the run's messages (once for all its recipients); the deliveries to one
+    /// recipient as they come. Call once.
+    public func run<Run>(prepare: (ArraySlice<Message>) -> Run, send: (Recipient, Run) -> Void) {
         // Recipients without deliveries of their own: each run of broadcasts in one call.
         var directedIn: [[Recipient]] = directed.isEmpty ? [] : Array(repeating: [], count: segments.count)
         for (position, segment) in segments.enumerated() {
-            let messages = segment.messages[...]
+            let messages = prepare(segment.messages[...])
             for recipient in segment.recipients {
                 if !directed.isEmpty, directed.contains(ObjectIdentifier(recipient)) {
                     directedIn[position].append(recipient)
@@ -68,7 +69,9 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
         for step in steps {
             switch step {
             case .broadcast(let position, let index):
-                for recipient in directedIn[position] { send(recipient, segments[position].messages[index...index]) }
+                guard !directedIn[position].isEmpty else { continue }
+                let message = prepare(segments[position].messages[index...index])
+                for recipient in directedIn[position] { send(recipient, message) }
             case .direct(let body):
                 body()
             }
@@ -96,9 +99,11 @@ public struct FanOutByLoop<Recipient: AnyObject, Message> {
         return pending[pending.count - 1].deliveries
     }
 
-    /// Hands each loop one task that runs its deliveries with `send`, and starts over.
-    public mutating func send(_ send: @escaping @Sendable (Recipient, ArraySlice<Message>) -> Void) {
-        for (loop, deliveries) in pending { loop.execute { deliveries.run(send) } }
+    /// Hands each loop one task that runs its deliveries with `prepare` and `send`, and starts over.
+    public mutating func send<Run>(
+        prepare: @escaping @Sendable (ArraySlice<Message>) -> Run, send: @escaping @Sendable (Recipient, Run) -> Void
+    ) {
+        for (loop, deliveries) in pending { loop.execute { deliveries.run(prepare: prepare, send: send) } }
         pending.removeAll(keepingCapacity: true)
     }
 }

@@ -27,6 +27,16 @@ public struct OutboundMarks: Sendable {
         starts.append(written + pending)
     }
 
+    /// Messages that end at `ends` (offsets into the bytes appended) are being queued behind `pending` unwritten
+    /// bytes.
+    public mutating func messagesQueued(behind pending: Int, ends: [Int]) {
+        var start = 0
+        for end in ends {
+            messageQueued(behind: pending + start)
+            start = end
+        }
+    }
+
     /// `count` bytes left for the socket.
     public mutating func wrote(_ count: Int) {
         written += count

@@ -188,8 +188,8 @@ final class PhoenixSession: MemberEndpoint {
     }
 
     /// Room broadcasts: the same bytes for every member.
-    func deliverBroadcasts(_ broadcasts: ArraySlice<EncodedBroadcast>, version: PhoenixSerializerVersion) {
-        connection.sendBroadcasts(broadcasts, version: version)
+    func deliverBroadcasts(_ run: SharedFrameRun<EncodedBroadcast>, version: PhoenixSerializerVersion) {
+        connection.sendBroadcasts(run, version: version)
     }
 
     /// The server API throws the user out: `phx_close` on every channel, leave the rooms, close with `code`.

@@ -19,7 +19,7 @@ protocol SessionTransport: AnyObject {
     /// Queues one text message made of a per-member `prefix` and a `shared` body encoded for many members.
     func sendText(prefix: [UInt8], shared: SharedDeflate)
     /// Queues room broadcasts, each encoded once for every member.
-    func sendBroadcasts(_ broadcasts: ArraySlice<EncodedBroadcast>, version: PhoenixSerializerVersion)
+    func sendBroadcasts(_ run: SharedFrameRun<EncodedBroadcast>, version: PhoenixSerializerVersion)
     /// Starts the WebSocket closing handshake.
     func closeWebSocket(code: WebSocketCloseCode, reason: String)
     /// The session's state changed in a way a binary upgrade must carry (a join completed).

@@ -36,6 +36,13 @@ extension Connection {
         return result
     }
 
+    /// Appends frames joined for many connections; each counts as one message for the slow-consumer check.
+    func appendJoined(_ frames: JoinedFrames) {
+        outboundMarks.messagesQueued(behind: pendingOutputBytes, ends: frames.ends)
+        if tls != nil { plainOutbound.append(contentsOf: frames.bytes) } else { outbound.append(contentsOf: frames.bytes) }
+        requestFlushIfNeeded()
+    }
+
     /// Bodies at least this large skip the per-connection queue when they can (see ``send(head:sharedBody:)``).
     static let directWriteThreshold = 16 * 1024
     static let keptOutputCapacity = 16 * 1024

@@ -105,19 +105,20 @@ extension Connection {
         sendShared(prefix: prefix, shared: shared)
     }
 
-    /// Sends broadcasts encoded once for all members: each ready-made frame is copied as is, unless this
-    /// connection compresses, in which case it gets the payload compressed once for all members without context
-    /// takeover, or compressed for it alone.
-    func sendBroadcasts(_ broadcasts: ArraySlice<EncodedBroadcast>, version: PhoenixSerializerVersion) {
+    /// Sends broadcasts encoded once for all members: the run's ready-made frames, joined once, are copied as is,
+    /// unless this connection compresses, in which case it gets each payload compressed once for all members
+    /// without context takeover, or compressed for it alone. A single large frame may be written directly.
+    func sendBroadcasts(_ run: SharedFrameRun<EncodedBroadcast>, version: PhoenixSerializerVersion) {
         guard case .webSocket(let layer) = state else { return }
         let compresses = layer.webSocket.deflateParameters != nil
         if tls != nil || compresses { handoffGeneration &+= 1 }
-        for broadcast in broadcasts where phase == .webSocket {  // a failed direct write closes the socket
-            switch (version, compresses) {
-            case (.v1, false): if let message = broadcast.v1 { send(frame: message.frame) }
-            case (.v2, false): if let message = broadcast.v2 { send(frame: message.frame) }
-            case (_, true): if let shared = broadcast.message(for: version)?.payload { sendShared(prefix: [], shared: shared) }
-            }
+        guard compresses || run.messages.count == 1 else {
+            appendJoined(run.frames(variant: version == .v1 ? 1 : 2) { $0.message(for: version)?.frame })
+            return
+        }
+        for broadcast in run.messages where phase == .webSocket {  // a failed direct write closes the socket
+            guard let message = broadcast.message(for: version) else { continue }
+            if compresses { sendShared(prefix: [], shared: message.payload) } else { send(frame: message.frame) }
         }
     }
 

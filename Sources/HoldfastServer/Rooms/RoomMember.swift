@@ -20,7 +20,7 @@ protocol MemberEndpoint: AnyObject {
     /// A push encoded as a per-member `prefix` and a `body` shared with other members.
     func pushEncoded(prefix: [UInt8], body: SharedDeflate, topic: String, joinRef: String?)
     /// A run of room broadcasts, each encoded once for every member.
-    func deliverBroadcasts(_ broadcasts: ArraySlice<EncodedBroadcast>, version: PhoenixSerializerVersion)
+    func deliverBroadcasts(_ run: SharedFrameRun<EncodedBroadcast>, version: PhoenixSerializerVersion)
 }
 
 /// One connection joined to one room: the member's identity, its room's mailbox (kept from the join, so a message

@@ -3,6 +3,7 @@ import HoldfastCore
 import HoldfastHistory
 import HoldfastRooms
 import HoldfastWeb
+import HoldfastWebSocket
 import HoldfastWebhooks
 import Logging
 import Synchronization
@@ -225,6 +226,8 @@ final class RoomRuntime: ActorBehavior {
 
     /// Hands each member loop one task with its deliveries: a run of broadcasts reaches each member in one call.
     private func sendDeliveries() {
-        outgoing.send { member, broadcasts in member.endpoint?.deliverBroadcasts(broadcasts, version: member.version) }
+        outgoing.send(prepare: { SharedFrameRun($0) }) { member, run in
+            member.endpoint?.deliverBroadcasts(run, version: member.version)
+        }
     }
 }
