@@ -78,9 +78,11 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
         }
     }
 
+    /// Whether both are the same array (its storage is shared), which a room hands out until its members change.
     private static func same(_ one: [Recipient], _ other: [Recipient]) -> Bool {
-        one.count == other.count
-            && one.withUnsafeBufferPointer { mine in other.withUnsafeBufferPointer { mine.baseAddress == $0.baseAddress } }
+        guard one.count == other.count else { return false }
+        let storage = one.withUnsafeBufferPointer { $0.baseAddress }  // compared, never read through
+        return storage == other.withUnsafeBufferPointer { $0.baseAddress }
     }
 }
 

@@ -30,11 +30,11 @@ public struct OutboundMarks: Sendable {
     /// Messages that end at `ends` (offsets into the bytes appended) are being queued behind `pending` unwritten
     /// bytes.
     public mutating func messagesQueued(behind pending: Int, ends: [Int]) {
-        var start = 0
-        for end in ends {
-            messageQueued(behind: pending + start)
-            start = end
-        }
+        guard !ends.isEmpty else { return }
+        messageQueued(behind: pending)
+        if starts.capacity == 0 { starts.reserveCapacity(16) }
+        let base = written + pending
+        for end in ends.dropLast() { starts.append(base + end) }
     }
 
     /// `count` bytes left for the socket.

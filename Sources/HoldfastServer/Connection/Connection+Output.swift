@@ -39,7 +39,7 @@ extension Connection {
     /// Appends frames joined for many connections; each counts as one message for the slow-consumer check.
     func appendJoined(_ frames: JoinedFrames) {
         outboundMarks.messagesQueued(behind: pendingOutputBytes, ends: frames.ends)
-        if tls != nil { plainOutbound.append(contentsOf: frames.bytes) } else { outbound.append(contentsOf: frames.bytes) }
+        if tls == nil { outbound += frames.bytes } else { plainOutbound += frames.bytes }
         requestFlushIfNeeded()
     }
 
@@ -92,21 +92,7 @@ extension Connection {
         logger.debug(
             "large write queued in part",
             metadata: ["fd": "\(fd)", "written": "\(written)", "left": "\(queued + head.count + sharedBody.count - written)"])
-        if written < queued {
-            outboundOffset += written
-            outbound.append(contentsOf: head)
-            outbound.append(contentsOf: sharedBody)
-        } else {
-            let intoHead = written - queued
-            outbound.removeAll(keepingCapacity: true)
-            outboundOffset = 0
-            if intoHead < head.count {
-                outbound.append(contentsOf: head[intoHead...])
-                outbound.append(contentsOf: sharedBody)
-            } else {
-                outbound.append(contentsOf: sharedBody[(intoHead - head.count)...])
-            }
-        }
+        outbound.keepUnwritten(written, offset: &outboundOffset, then: head, sharedBody)
         handoffGeneration &+= 1
         requestFlushIfNeeded()
     }

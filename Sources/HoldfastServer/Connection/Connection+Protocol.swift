@@ -112,12 +112,13 @@ extension Connection {
         guard case .webSocket(let layer) = state else { return }
         let compresses = layer.webSocket.deflateParameters != nil
         if tls != nil || compresses { handoffGeneration &+= 1 }
+        let variant = version == .v1 ? 0 : 1
         guard compresses || run.messages.count == 1 else {
-            appendJoined(run.frames(variant: version == .v1 ? 1 : 2) { $0.message(for: version)?.frame })
+            appendJoined(run.frames(variant: variant) { $0.variant(variant)?.frame })
             return
         }
         for broadcast in run.messages where phase == .webSocket {  // a failed direct write closes the socket
-            guard let message = broadcast.message(for: version) else { continue }
+            guard let message = broadcast.variant(variant) else { continue }
             if compresses { sendShared(prefix: [], shared: message.payload) } else { send(frame: message.frame) }
         }
     }

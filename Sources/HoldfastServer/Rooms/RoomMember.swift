@@ -60,16 +60,5 @@ final class RoomMember: @unchecked Sendable {
     var identity: Member { Member(connectionID: connectionID, user: user, joinRef: joinRef, version: version) }
 }
 
-/// A broadcast encoded once per serializer version (each a frame and its shared compression, see
-/// ``SharedTextMessage``): a class, so handing it to each member copies no buffers.
-final class EncodedBroadcast: Sendable {
-    let v1: SharedTextMessage?
-    let v2: SharedTextMessage?
-
-    init(_ broadcast: RoomBroadcast, deflateLevel: Int) {
-        v1 = broadcast.v1.map { SharedTextMessage(text: $0, deflateLevel: deflateLevel) }
-        v2 = broadcast.v2.map { SharedTextMessage(text: $0, deflateLevel: deflateLevel) }
-    }
-
-    func message(for version: PhoenixSerializerVersion) -> SharedTextMessage? { version == .v1 ? v1 : v2 }
-}
+/// A broadcast encoded once per serializer version: variant 0 for v1, 1 for v2.
+typealias EncodedBroadcast = SharedTextVariants

@@ -207,7 +207,7 @@ final class RoomRuntime: ActorBehavior {
     /// Frames the room's texts once and adds them to each member loop's deliveries.
     private func fanOut(_ broadcast: RoomBroadcast) {
         if broadcast.event == "presence_diff" { services.metrics.presenceDiffs.add(broadcast.recipients) }
-        let encoded = EncodedBroadcast(broadcast, deflateLevel: services.deflateLevel)
+        let encoded = EncodedBroadcast([broadcast.v1, broadcast.v2], deflateLevel: services.deflateLevel)
         let except = broadcast.except
         for (loop, members) in keep.membersByLoop() {
             let recipients = except.isEmpty ? members : members.filter { !except.contains($0.connectionID) }
