@@ -107,15 +107,18 @@ extension Connection {
 
     /// Sends broadcasts encoded once for all members: the run's ready-made frames, joined once, are copied as is,
     /// unless this connection compresses, in which case it gets each payload compressed once for all members
-    /// without context takeover, or compressed for it alone. A single large frame may be written directly.
+    /// without context takeover, or compressed for it alone. Large frames may be written directly.
     func sendBroadcasts(_ run: SharedFrameRun<EncodedBroadcast>, version: PhoenixSerializerVersion) {
         guard case .webSocket(let layer) = state else { return }
         let compresses = layer.webSocket.deflateParameters != nil
         if tls != nil || compresses { handoffGeneration &+= 1 }
         let variant = version == .v1 ? 0 : 1
-        guard compresses || run.messages.count == 1 else {
-            appendJoined(run.frames(variant: variant) { $0.variant(variant)?.frame })
-            return
+        if !compresses, run.messages.count > 1 {  // a large run goes frame by frame, straight from shared buffers
+            let frames = run.frames(variant: variant) { $0.variant(variant)?.frame }
+            if frames.bytes.count < Self.directWriteThreshold {
+                appendJoined(frames)
+                return
+            }
         }
         for broadcast in run.messages where phase == .webSocket {  // a failed direct write closes the socket
             guard let message = broadcast.variant(variant) else { continue }
