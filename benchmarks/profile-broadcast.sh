@@ -3,9 +3,9 @@
 # busy machine. One Phoenix room on one event loop; `holdfast-bench broadcast` drives it closed loop (PUBLISHERS
 # publishers with IN_FLIGHT messages each in flight) to SUBSCRIBERS subscribers.
 #
-#   callgrind: the server runs under `valgrind --tool=callgrind` with collection off; once traffic flows,
-#              collection is switched on for WINDOW seconds. Instructions in that window divided by the
-#              deliveries the server counted in it (holdfast_broadcast_deliveries_total) give Ir per delivery.
+#   callgrind: the server runs under `valgrind --tool=callgrind` with collection off; once chat traffic flows,
+#              collection is switched on for WINDOW seconds. Instructions in that window divided by the chat
+#              deliveries the server counted in it (broadcast deliveries less presence diffs) give Ir per delivery.
 #   strace:    the server runs normally; `strace -c -f` attaches for WINDOW seconds once traffic flows and the
 #              system calls are divided by the deliveries counted meanwhile.
 #
@@ -41,8 +41,12 @@ for binary in "$SERVER" "$BENCH"; do [[ -x $binary ]] || { echo "$binary is not 
 source benchmarks/server-control.sh
 echo "profile, reports and logs: $OUT_DIR" >&2
 
+# Chat deliveries so far: broadcast deliveries without the presence diffs (the joins make those).
 deliveries() {
-    curl -s "http://127.0.0.1:$PORT/metrics" | awk '$1 == "holdfast_broadcast_deliveries_total" { print $2 }'
+    curl -s "http://127.0.0.1:$PORT/metrics" | awk '
+        $1 == "holdfast_broadcast_deliveries_total" { all = $2 }
+        $1 == "holdfast_presence_diff_deliveries_total" { diffs = $2 }
+        END { printf "%d\n", all - diffs }'
 }
 
 state="$OUT_DIR/state"
