@@ -12,10 +12,14 @@ public struct OutboundMarks: Sendable {
     private var first = 0
     /// Bytes written since the queue was last empty.
     public private(set) var written = 0
+    /// Whether anything was written since the last ``releaseMemoryIfIdle()``.
+    private var wroteSinceRelease = false
 
     /// A message is being queued behind `pending` unwritten bytes.
     public mutating func messageQueued(behind pending: Int) {
         guard pending > 0 else { return }
+        // Room for a loop turn's worth of messages at once, rather than regrowing from one.
+        if starts.capacity == 0 { starts.reserveCapacity(16) }
         if first > 64 && first * 2 > starts.count {
             starts.removeFirst(first)
             first = 0
@@ -23,19 +27,38 @@ public struct OutboundMarks: Sendable {
         starts.append(written + pending)
     }
 
+    /// Messages that end at `ends` (offsets into the bytes appended) are being queued behind `pending` unwritten
+    /// bytes.
+    public mutating func messagesQueued(behind pending: Int, ends: [Int]) {
+        guard !ends.isEmpty else { return }
+        messageQueued(behind: pending)
+        if starts.capacity == 0 { starts.reserveCapacity(16) }
+        let base = written + pending
+        for end in ends.dropLast() { starts.append(base + end) }
+    }
+
     /// `count` bytes left for the socket.
-    public mutating func wrote(_ count: Int) { written += count }
+    public mutating func wrote(_ count: Int) {
+        written += count
+        wroteSinceRelease = true
+    }
 
     /// Everything queued was written: positions start over.
     public mutating func drained() {
-        if !starts.isEmpty { starts.removeAll(keepingCapacity: starts.capacity <= 32) }
+        if !starts.isEmpty { starts.removeAll(keepingCapacity: starts.capacity <= 64) }
         first = 0
         written = 0
+        wroteSinceRelease = true
     }
 
-    /// Gives back the storage of an idle connection.
-    public mutating func releaseMemory() {
+    /// Gives back the storage of a connection that wrote nothing since the last call, and says whether it was idle
+    /// so: the caller then releases its output buffers too. A connection that keeps receiving keeps its storage,
+    /// instead of regrowing it after every idle sweep.
+    public mutating func releaseMemoryIfIdle() -> Bool {
+        defer { wroteSinceRelease = false }
+        guard !wroteSinceRelease else { return false }
         if starts.isEmpty && starts.capacity > 0 { starts = [] }
+        return true
     }
 
     /// Bytes queued behind the message being written, out of `pending` unwritten bytes.

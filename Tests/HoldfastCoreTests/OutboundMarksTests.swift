@@ -59,3 +59,33 @@ import Testing
         }
     }
 }
+
+/// Frames joined for many connections are queued with one call and still count one by one.
+@Suite struct OutboundMarksJoinedTests {
+    @Test func aJoinedRunMarksEveryFrameLikeSeparateMessages() {
+        var joined = OutboundMarks()
+        joined.messageQueued(behind: 0)  // 40 bytes already being written
+        joined.messagesQueued(behind: 40, ends: [100, 150, 180])
+        var separate = OutboundMarks()
+        separate.messageQueued(behind: 0)
+        separate.messageQueued(behind: 40)
+        separate.messageQueued(behind: 140)
+        separate.messageQueued(behind: 190)
+        var pending = 220
+        for step in [39, 1, 99, 1, 49, 1, 30] {
+            #expect(joined.bytesBehindHead(pending: pending) == separate.bytesBehindHead(pending: pending))
+            joined.wrote(step)
+            separate.wrote(step)
+            pending -= step
+        }
+        #expect(joined.bytesBehindHead(pending: pending) == 0)
+    }
+
+    @Test func aRunIntoAnEmptyQueueLeavesOnlyItsFirstFrameOutOfTheCount() {
+        var marks = OutboundMarks()
+        marks.messagesQueued(behind: 0, ends: [100, 150, 180])
+        #expect(marks.bytesBehindHead(pending: 180) == 80)
+        marks.wrote(100)
+        #expect(marks.bytesBehindHead(pending: 80) == 30)
+    }
+}

@@ -187,9 +187,9 @@ final class PhoenixSession: MemberEndpoint {
         connection.sendText(prefix: prefix, shared: body)
     }
 
-    /// A room broadcast: the same bytes for every member.
-    func deliverBroadcast(_ broadcast: EncodedBroadcast, version: PhoenixSerializerVersion) {
-        connection.sendBroadcast(broadcast, version: version)
+    /// Room broadcasts: the same bytes for every member.
+    func deliverBroadcasts(_ run: SharedFrameRun<EncodedBroadcast>, version: PhoenixSerializerVersion) {
+        connection.sendBroadcasts(run, version: version)
     }
 
     /// The server API throws the user out: `phx_close` on every channel, leave the rooms, close with `code`.

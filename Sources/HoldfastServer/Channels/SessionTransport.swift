@@ -18,8 +18,8 @@ protocol SessionTransport: AnyObject {
     func sendText(_ text: [UInt8])
     /// Queues one text message made of a per-member `prefix` and a `shared` body encoded for many members.
     func sendText(prefix: [UInt8], shared: SharedDeflate)
-    /// Queues a room broadcast encoded once for every member.
-    func sendBroadcast(_ broadcast: EncodedBroadcast, version: PhoenixSerializerVersion)
+    /// Queues room broadcasts, each encoded once for every member.
+    func sendBroadcasts(_ run: SharedFrameRun<EncodedBroadcast>, version: PhoenixSerializerVersion)
     /// Starts the WebSocket closing handshake.
     func closeWebSocket(code: WebSocketCloseCode, reason: String)
     /// The session's state changed in a way a binary upgrade must carry (a join completed).

@@ -57,14 +57,12 @@ extension Connection {
     /// A connection quiet for a whole sweep interval gives back its buffers and its TLS cipher contexts; both
     /// are re-created on the next traffic.
     private func releaseIdleMemory() {
-        tls?.releaseIdleMemory()
-        if outboundOffset == outbound.count && outbound.capacity > 0 {
-            outbound = []
-            outboundOffset = 0
-        }
-        if plainOutbound.isEmpty && plainOutbound.capacity > 0 { plainOutbound = [] }
-        outboundMarks.releaseMemory()
         if plainInbound.isEmpty && plainInbound.capacity > 0 { plainInbound = [] }
+        // A connection that keeps receiving (a room member) keeps its output buffers rather than regrowing them.
+        guard outboundMarks.releaseMemoryIfIdle() else { return }
+        tls?.releaseIdleMemory()
+        if outboundOffset == outbound.count && outbound.capacity > 0 { (outbound, outboundOffset) = ([], 0) }
+        if plainOutbound.isEmpty && plainOutbound.capacity > 0 { plainOutbound = [] }
     }
 
     /// Graceful shutdown: WebSockets get a 1001 close frame, everything else is closed once its output is out.

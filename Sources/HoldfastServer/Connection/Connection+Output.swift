@@ -36,8 +36,16 @@ extension Connection {
         return result
     }
 
+    /// Appends frames joined for many connections; each counts as one message for the slow-consumer check.
+    func appendJoined(_ frames: JoinedFrames) {
+        outboundMarks.messagesQueued(behind: pendingOutputBytes, ends: frames.ends)
+        if tls == nil { outbound += frames.bytes } else { plainOutbound += frames.bytes }
+        requestFlushIfNeeded()
+    }
+
     /// Bodies at least this large skip the per-connection queue when they can (see ``send(head:sharedBody:)``).
     static let directWriteThreshold = 16 * 1024
+    static let keptOutputCapacity = 16 * 1024
 
     /// Whether a shared body of `count` bytes goes out through ``send(head:sharedBody:)`` rather than the queue:
     /// a large body, on a plaintext connection that is not waiting for the socket.
@@ -73,7 +81,7 @@ extension Connection {
         owner.transientBytes += sharedBody.count
         if written >= queued + head.count + sharedBody.count {
             if outbound.capacity > 64 * 1024 { owner.transientBytes += outbound.capacity }
-            outbound.removeAll(keepingCapacity: outbound.capacity <= 4096)
+            outbound.removeAll(keepingCapacity: outbound.capacity <= Self.keptOutputCapacity)
             outboundOffset = 0
             outboundMarks.drained()
             return
@@ -84,21 +92,7 @@ extension Connection {
         logger.debug(
             "large write queued in part",
             metadata: ["fd": "\(fd)", "written": "\(written)", "left": "\(queued + head.count + sharedBody.count - written)"])
-        if written < queued {
-            outboundOffset += written
-            outbound.append(contentsOf: head)
-            outbound.append(contentsOf: sharedBody)
-        } else {
-            let intoHead = written - queued
-            outbound.removeAll(keepingCapacity: true)
-            outboundOffset = 0
-            if intoHead < head.count {
-                outbound.append(contentsOf: head[intoHead...])
-                outbound.append(contentsOf: sharedBody)
-            } else {
-                outbound.append(contentsOf: sharedBody[(intoHead - head.count)...])
-            }
-        }
+        outbound.keepUnwritten(written, offset: &outboundOffset, then: head, sharedBody)
         handoffGeneration &+= 1
         requestFlushIfNeeded()
     }
@@ -125,9 +119,10 @@ extension Connection {
                 return
             }
         }
-        // Everything is out: release the buffer unless it is small enough to reuse cheaply.
+        // Everything is out: release the buffer unless it is small enough to reuse cheaply (an idle sweep releases
+        // it if no more output comes; a room member's loop turn often queues more than 4 KiB of broadcasts).
         if outbound.capacity > 64 * 1024 { owner.transientBytes += outbound.capacity }
-        outbound.removeAll(keepingCapacity: outbound.capacity <= 4096)
+        outbound.removeAll(keepingCapacity: outbound.capacity <= Self.keptOutputCapacity)
         outboundOffset = 0
         outboundMarks.drained()
         if writableRegistered {

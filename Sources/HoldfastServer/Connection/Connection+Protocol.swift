@@ -104,16 +104,24 @@ extension Connection {
         sendShared(prefix: prefix, shared: shared)
     }
 
-    /// Sends a broadcast encoded once for all members: the ready-made frame is copied as is, unless this
-    /// connection compresses, in which case it gets the payload compressed once for all members without context
-    /// takeover, or compressed for it alone.
-    func sendBroadcast(_ broadcast: EncodedBroadcast, version: PhoenixSerializerVersion) {
-        guard phase == .webSocket else { return }
-        if outputChangesState { handoffGeneration &+= 1 }
-        if compresses, let shared = broadcast.payload(for: version) {
-            sendShared(prefix: [], shared: shared)
-        } else {
-            send(frame: broadcast.frame(for: version))
+    /// Sends broadcasts encoded once for all members: the run's ready-made frames, joined once, are copied as is,
+    /// unless this connection compresses, in which case it gets each payload compressed once for all members
+    /// without context takeover, or compressed for it alone. Large frames may be written directly.
+    func sendBroadcasts(_ run: SharedFrameRun<EncodedBroadcast>, version: PhoenixSerializerVersion) {
+        guard case .webSocket(let layer) = state else { return }
+        let compresses = layer.webSocket.deflateParameters != nil
+        if tls != nil || compresses { handoffGeneration &+= 1 }
+        let variant = version == .v1 ? 0 : 1
+        if !compresses, run.messages.count > 1 {  // a large run goes frame by frame, straight from shared buffers
+            let frames = run.frames(variant: variant) { $0.variant(variant)?.frame }
+            if frames.bytes.count < Self.directWriteThreshold {
+                appendJoined(frames)
+                return
+            }
+        }
+        for broadcast in run.messages where phase == .webSocket {  // a failed direct write closes the socket
+            guard let message = broadcast.variant(variant) else { continue }
+            if compresses { sendShared(prefix: [], shared: message.payload) } else { send(frame: message.frame) }
         }
     }
 

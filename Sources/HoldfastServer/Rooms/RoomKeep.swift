@@ -20,6 +20,8 @@ final class RoomKeep: @unchecked Sendable {
     private var endpoints: [UInt64: RoomMember] = [:]
     /// Members grouped by the index of the loop that owns their connection (the fan-out groups).
     private var byLoop: [Int: [UInt64: RoomMember]] = [:]
+    /// ``membersByLoop()`` until the membership changes: a broadcast then copies no member list.
+    private var groups: [(EventLoop, [RoomMember])]?
 
     init(handoffSeed: RoomHandoffSeed? = nil) {
         self.handoffSeed = handoffSeed
@@ -31,21 +33,26 @@ final class RoomKeep: @unchecked Sendable {
 
     func add(_ member: RoomMember) {
         remove(member.connectionID)
+        groups = nil
         endpoints[member.connectionID] = member
         byLoop[member.loop.index, default: [:]][member.connectionID] = member
     }
 
     func remove(_ connectionID: UInt64) {
         guard let member = endpoints.removeValue(forKey: connectionID) else { return }
+        groups = nil
         byLoop[member.loop.index]?.removeValue(forKey: connectionID)
     }
 
     /// Each loop with members, and its members.
     func membersByLoop() -> [(EventLoop, [RoomMember])] {
-        byLoop.values.compactMap { group in
+        if let groups { return groups }
+        let built = byLoop.values.compactMap { group -> (EventLoop, [RoomMember])? in
             guard let first = group.values.first else { return nil }
             return (first.loop, Array(group.values))
         }
+        groups = built
+        return built
     }
 }
 

@@ -6,7 +6,7 @@ import HoldfastRooms
 import HoldfastWebSocket
 
 /// Where a room delivers to one joined connection: the Phoenix session of that socket. Every call is made on the
-/// connection's own loop (see ``RoomMember/deliver(_:)``), so the session needs no locks.
+/// connection's own loop (see `RoomRuntime`'s deliveries), so the session needs no locks.
 protocol MemberEndpoint: AnyObject {
     /// The room finished this join: the reply, then `extra` pushes; ignored if `member` is no longer the
     /// session's current join of the topic.
@@ -19,8 +19,8 @@ protocol MemberEndpoint: AnyObject {
     func push(_ message: PhoenixMessage, topic: String, joinRef: String?)
     /// A push encoded as a per-member `prefix` and a `body` shared with other members.
     func pushEncoded(prefix: [UInt8], body: SharedDeflate, topic: String, joinRef: String?)
-    /// A room broadcast, encoded once for every member.
-    func deliverBroadcast(_ broadcast: EncodedBroadcast, version: PhoenixSerializerVersion)
+    /// A run of room broadcasts, each encoded once for every member.
+    func deliverBroadcasts(_ run: SharedFrameRun<EncodedBroadcast>, version: PhoenixSerializerVersion)
 }
 
 /// One connection joined to one room: the member's identity, its room's mailbox (kept from the join, so a message
@@ -58,37 +58,7 @@ final class RoomMember: @unchecked Sendable {
 
     /// The member as the room's state knows it.
     var identity: Member { Member(connectionID: connectionID, user: user, joinRef: joinRef, version: version) }
-
-    /// Runs `body` with the member's endpoint on its loop, if the connection is still open then.
-    func deliver(_ body: @escaping @Sendable (any MemberEndpoint) -> Void) {
-        loop.execute { [self] in
-            guard let endpoint else { return }
-            body(endpoint)
-        }
-    }
 }
 
-/// A broadcast encoded once per serializer version: the text payload (compressed at most once, for every member
-/// that negotiated deflate without context takeover) and the complete unmasked WebSocket frame (copied as is into
-/// every uncompressed member's output).
-struct EncodedBroadcast: Sendable {
-    var v1Payload: SharedDeflate?
-    var v1Frame: [UInt8] = []
-    var v2Payload: SharedDeflate?
-    var v2Frame: [UInt8] = []
-
-    /// Frames and prepares the compression of the room's encoded texts.
-    init(_ broadcast: RoomBroadcast, deflateLevel: Int) {
-        if let text = broadcast.v1 { (v1Payload, v1Frame) = Self.prepare(text, deflateLevel: deflateLevel) }
-        if let text = broadcast.v2 { (v2Payload, v2Frame) = Self.prepare(text, deflateLevel: deflateLevel) }
-    }
-
-    private static func prepare(_ text: [UInt8], deflateLevel: Int) -> (SharedDeflate, [UInt8]) {
-        var frame: [UInt8] = []
-        text.withUnsafeBytes { WebSocketFrame.appendFrame(opcode: .text, fin: true, payload: $0, into: &frame) }
-        return (SharedDeflate(body: text, level: deflateLevel), frame)
-    }
-
-    func payload(for version: PhoenixSerializerVersion) -> SharedDeflate? { version == .v1 ? v1Payload : v2Payload }
-    func frame(for version: PhoenixSerializerVersion) -> [UInt8] { version == .v1 ? v1Frame : v2Frame }
-}
+/// A broadcast encoded once per serializer version: variant 0 for v1, 1 for v2.
+typealias EncodedBroadcast = SharedTextVariants

@@ -4,6 +4,7 @@ import HoldfastCore
 import HoldfastHistory
 import HoldfastRooms
 import HoldfastWeb
+import HoldfastWebSocket
 import HoldfastWebhooks
 import Logging
 import Synchronization
@@ -27,6 +28,8 @@ final class RoomRuntime: ActorBehavior {
     private var joining: RoomMember?
     /// The sink of the staging or export message being handled.
     private var sink: RoomExportSink?
+    /// Deliveries of the actions performed so far, per member loop, until ``sendDeliveries()``.
+    private var outgoing = FanOutByLoop<RoomMember, EncodedBroadcast>()
 
     init(topic: String, services: RoomServices, keep: RoomKeep) {
         self.topic = topic
@@ -137,7 +140,12 @@ final class RoomRuntime: ActorBehavior {
             keep.cluster?.membersChanged(reportedMembers)
             services.metrics.roomSizes.report(topic: topic, members: reportedMembers)
         }
-        for action in actions { try perform(action, now: now, context: context) }
+        defer { sendDeliveries() }
+        for action in actions {
+            // Deliveries leave together; any other action comes after the deliveries made before it.
+            if !action.isDelivery { sendDeliveries() }
+            try perform(action, now: now, context: context)
+        }
     }
 
     private func perform(_ action: RoomAction, now: RoomInstant, context: ActorContext<RoomMessage>) throws {
@@ -148,18 +156,18 @@ final class RoomRuntime: ActorBehavior {
             keep.remove(connectionID)
         case .finishJoin(let member, let ref, let result, let extra):
             guard let endpoint = joining ?? keep.member(member.connectionID) else { return }
-            endpoint.deliver { $0.joinFinished(member: endpoint, ref: ref, result: result, extra: extra) }
+            deliver(to: endpoint) { $0.joinFinished(member: endpoint, ref: ref, result: result, extra: extra) }
         case .close(let member, _):
             let topic = self.topic
-            keep.member(member.connectionID)?.deliver { $0.channelClosed(topic: topic, joinRef: member.joinRef) }
+            deliver(to: keep.member(member.connectionID)) { $0.channelClosed(topic: topic, joinRef: member.joinRef) }
         case .reply(let member, let ref, let status, let response):
             let topic = self.topic
-            keep.member(member.connectionID)?.deliver {
+            deliver(to: keep.member(member.connectionID)) {
                 $0.reply(topic: topic, joinRef: member.joinRef, ref: ref, status: status, response: response)
             }
         case .push(let member, let message):
             let topic = self.topic
-            keep.member(member.connectionID)?.deliver { $0.push(message, topic: topic, joinRef: member.joinRef) }
+            deliver(to: keep.member(member.connectionID)) { $0.push(message, topic: topic, joinRef: member.joinRef) }
         case .broadcast(let broadcast):
             keep.cluster?.relay(broadcast)
             fanOut(broadcast)
@@ -168,7 +176,7 @@ final class RoomRuntime: ActorBehavior {
             let frame = PresenceStateFrame(topic: topic, payload: payload, deflateLevel: services.deflateLevel)
             for member in members {
                 let (prefix, body) = frame.message(joinRef: member.joinRef, version: member.version)
-                keep.member(member.connectionID)?.deliver {
+                deliver(to: keep.member(member.connectionID)) {
                     $0.pushEncoded(prefix: prefix, body: body, topic: topic, joinRef: member.joinRef)
                 }
             }
@@ -214,18 +222,30 @@ final class RoomRuntime: ActorBehavior {
         }
     }
 
-    /// Frames the room's texts once and hands each member loop one task that writes them to every local member.
+    /// Frames the room's texts once and adds them to each member loop's deliveries.
     private func fanOut(_ broadcast: RoomBroadcast) {
         if broadcast.event == "presence_diff" { services.metrics.presenceDiffs.add(broadcast.recipients) }
-        let encoded = EncodedBroadcast(broadcast, deflateLevel: services.deflateLevel)
+        let encoded = EncodedBroadcast([broadcast.v1, broadcast.v2], deflateLevel: services.deflateLevel)
         let except = broadcast.except
         for (loop, members) in keep.membersByLoop() {
             let recipients = except.isEmpty ? members : members.filter { !except.contains($0.connectionID) }
             guard !recipients.isEmpty else { continue }
             services.metrics.deliveries.add(recipients.count)
-            loop.execute {
-                for member in recipients { member.endpoint?.deliverBroadcast(encoded, version: member.version) }
-            }
+            outgoing.to(loop).broadcast(encoded, to: recipients)
+        }
+    }
+
+    /// Runs `body` with `member`'s endpoint on its loop, if the connection is still open then, in order with the
+    /// room's other deliveries to it.
+    private func deliver(to member: RoomMember?, _ body: @escaping @Sendable (any MemberEndpoint) -> Void) {
+        guard let member else { return }
+        outgoing.to(member.loop).deliver(to: member) { if let endpoint = member.endpoint { body(endpoint) } }
+    }
+
+    /// Hands each member loop one task with its deliveries: a run of broadcasts reaches each member in one call.
+    private func sendDeliveries() {
+        outgoing.send(prepare: { SharedFrameRun($0) }) { member, run in
+            member.endpoint?.deliverBroadcasts(run, version: member.version)
         }
     }
 }

@@ -1,0 +1,111 @@
+/// The deliveries that one room event makes to the members on one event loop, run there as a single task.
+///
+/// A room's broadcasts go to every member, and its replies and pushes go to one member each, all in the order the
+/// room made them. Run a message at a time, every broadcast costs a pass over the members with every per-member
+/// check. Here a run of broadcasts to the same member list reaches each member in one call with all the messages of
+/// the run. Only the order per member matters, since members are different sockets. A member that also gets
+/// deliveries of its own gets everything strictly in the room's order, after the others.
+///
+/// Thread ownership: filled on the room's loop, then handed to the members' loop and run there once; never used
+/// from two threads at a time, which is why the class is `@unchecked Sendable`.
+public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Sendable {
+    private enum Step {
+        /// The message at `index` of segment `segment`.
+        case broadcast(segment: Int, index: Int)
+        /// A delivery to one recipient.
+        case direct(() -> Void)
+    }
+
+    /// A run of broadcasts to one recipient list (the same array, not only equal members), in order.
+    private struct Segment {
+        let recipients: [Recipient]
+        var messages: [Message]
+    }
+
+    private var steps: [Step] = []
+    private var segments: [Segment] = []
+    /// Recipients with deliveries of their own.
+    private var directed: Set<ObjectIdentifier> = []
+
+    public init() {}
+
+    /// Whether nothing was added.
+    public var isEmpty: Bool { steps.isEmpty }
+
+    /// `message` for every recipient in `recipients`.
+    public func broadcast(_ message: Message, to recipients: [Recipient]) {
+        if let last = segments.indices.last, Self.same(segments[last].recipients, recipients) {
+            segments[last].messages.append(message)
+        } else {
+            segments.append(Segment(recipients: recipients, messages: [message]))
+        }
+        steps.append(.broadcast(segment: segments.count - 1, index: segments[segments.count - 1].messages.count - 1))
+    }
+
+    /// `body` delivers to `recipient` alone, after what was added before for it.
+    public func deliver(to recipient: Recipient, _ body: @escaping () -> Void) {
+        directed.insert(ObjectIdentifier(recipient))
+        steps.append(.direct(body))
+    }
+
+    /// Runs the deliveries: `send(recipient, run)` for each recipient and run of broadcasts it is in, where `run`
+    /// is what `prepare` made of the run's messages (once for all its recipients); the deliveries to one
+    /// recipient as they come. Call once.
+    public func run<Run>(prepare: (ArraySlice<Message>) -> Run, send: (Recipient, Run) -> Void) {
+        // Recipients without deliveries of their own: each run of broadcasts in one call.
+        var directedIn: [[Recipient]] = directed.isEmpty ? [] : Array(repeating: [], count: segments.count)
+        for (position, segment) in segments.enumerated() {
+            let messages = prepare(segment.messages[...])
+            for recipient in segment.recipients {
+                if !directed.isEmpty, directed.contains(ObjectIdentifier(recipient)) {
+                    directedIn[position].append(recipient)
+                } else {
+                    send(recipient, messages)
+                }
+            }
+        }
+        guard !directed.isEmpty else { return }
+        // The others: every step in order.
+        for step in steps {
+            switch step {
+            case .broadcast(let position, let index):
+                guard !directedIn[position].isEmpty else { continue }
+                let message = prepare(segments[position].messages[index...index])
+                for recipient in directedIn[position] { send(recipient, message) }
+            case .direct(let body):
+                body()
+            }
+        }
+    }
+
+    /// Whether both are the same array (its storage is shared), which a room hands out until its members change.
+    private static func same(_ one: [Recipient], _ other: [Recipient]) -> Bool {
+        guard one.count == other.count else { return false }
+        let storage = one.withUnsafeBufferPointer { $0.baseAddress }  // compared, never read through
+        return storage == other.withUnsafeBufferPointer { $0.baseAddress }
+    }
+}
+
+/// Deliveries collected per event loop, then handed to each loop as one task (see ``OrderedFanOut``).
+///
+/// Thread ownership: the collecting thread's; each loop's ``OrderedFanOut`` then belongs to its task.
+public struct FanOutByLoop<Recipient: AnyObject, Message> {
+    private var pending: [(loop: EventLoop, deliveries: OrderedFanOut<Recipient, Message>)] = []
+
+    public init() {}
+
+    /// The deliveries bound for `loop`.
+    public mutating func to(_ loop: EventLoop) -> OrderedFanOut<Recipient, Message> {
+        if let found = pending.first(where: { $0.loop === loop }) { return found.deliveries }
+        pending.append((loop, OrderedFanOut()))
+        return pending[pending.count - 1].deliveries
+    }
+
+    /// Hands each loop one task that runs its deliveries with `prepare` and `send`, and starts over.
+    public mutating func send<Run>(
+        prepare: @escaping @Sendable (ArraySlice<Message>) -> Run, send: @escaping @Sendable (Recipient, Run) -> Void
+    ) {
+        for (loop, deliveries) in pending { loop.execute { deliveries.run(prepare: prepare, send: send) } }
+        pending.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,34 @@
+/// Frames that go out together to many connections, joined once into one buffer: each connection then copies the
+/// whole run with one append, and the frame boundaries stay known for the slow-consumer check.
+public struct JoinedFrames: Sendable {
+    public private(set) var bytes: [UInt8] = []
+    /// Where each frame ends in ``bytes``.
+    public private(set) var ends: [Int] = []
+
+    public init() {}
+
+    public mutating func append(_ frame: [UInt8]) {
+        bytes.append(contentsOf: frame)
+        ends.append(bytes.count)
+    }
+}
+
+/// A run of messages sent to many connections, with each variant's frames (one per serializer version, say)
+/// joined on first use and kept for the other connections.
+///
+/// Thread ownership: one loop's, for one fan-out task.
+public final class SharedFrameRun<Message> {
+    public let messages: ArraySlice<Message>
+    private var joined: [Int: JoinedFrames] = [:]
+
+    public init(_ messages: ArraySlice<Message>) { self.messages = messages }
+
+    /// The frames of variant `variant`, as `frame` gives them (nil: the message has none in that variant).
+    public func frames(variant: Int, _ frame: (Message) -> [UInt8]?) -> JoinedFrames {
+        if let done = joined[variant] { return done }
+        var frames = JoinedFrames()
+        for message in messages { if let bytes = frame(message) { frames.append(bytes) } }
+        joined[variant] = frames
+        return frames
+    }
+}

@@ -1,0 +1,31 @@
+/// A text message sent as is to many connections: its complete unmasked frame, copied into the output of every
+/// connection that does not compress, and its body, compressed at most once for every connection that negotiated
+/// no context takeover (``SharedDeflate``).
+public struct SharedTextMessage: Sendable {
+    /// The body, for connections that compress.
+    public let payload: SharedDeflate
+    /// The whole unmasked frame, for connections that do not.
+    public let frame: [UInt8]
+
+    /// Frames `text` and prepares its compression at zlib `deflateLevel`.
+    public init(text: [UInt8], deflateLevel: Int) {
+        var frame: [UInt8] = []
+        text.withUnsafeBytes { WebSocketFrame.appendFrame(opcode: .text, fin: true, payload: $0, into: &frame) }
+        self.frame = frame
+        payload = SharedDeflate(body: text, level: deflateLevel)
+    }
+}
+
+/// One message encoded in a few variants (one per serializer version, say), each a ``SharedTextMessage``: a class,
+/// so handing it to many connections copies no buffers.
+public final class SharedTextVariants: Sendable {
+    private let variants: [SharedTextMessage?]
+
+    /// Variant `i` from `texts[i]`; nil where no connection reads that variant.
+    public init(_ texts: [[UInt8]?], deflateLevel: Int) {
+        variants = texts.map { text in text.map { SharedTextMessage(text: $0, deflateLevel: deflateLevel) } }
+    }
+
+    /// Variant `index`, if it was made.
+    public func variant(_ index: Int) -> SharedTextMessage? { index < variants.count ? variants[index] : nil }
+}

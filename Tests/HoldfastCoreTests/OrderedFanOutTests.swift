@@ -1,0 +1,75 @@
+import Testing
+
+@testable import HoldfastCore
+
+/// A room event's deliveries to one loop: runs of broadcasts reach each member in one call, and every member sees
+/// everything in the order the room made it.
+@Suite struct OrderedFanOutTests {
+    final class Member {
+        let name: String
+        init(_ name: String) { self.name = name }
+    }
+
+    /// Runs `fanOut` and returns what each member received, in order, and the calls made.
+    private func deliveries(
+        _ fanOut: OrderedFanOut<Member, String>, log: Log
+    ) -> (received: [String: [String]], calls: Int) {
+        var calls = 0
+        fanOut.run(prepare: { Array($0) }) { member, messages in
+            calls += 1
+            log.entries[member.name, default: []] += messages
+        }
+        return (log.entries, calls)
+    }
+
+    final class Log: @unchecked Sendable {
+        var entries: [String: [String]] = [:]
+    }
+
+    @Test func aRunOfBroadcastsReachesEachMemberInOneCall() {
+        let members = [Member("a"), Member("b"), Member("c")]
+        let fanOut = OrderedFanOut<Member, String>()
+        for message in ["m1", "m2", "m3"] { fanOut.broadcast(message, to: members) }
+        let (received, calls) = deliveries(fanOut, log: Log())
+        #expect(calls == 3)
+        for member in members { #expect(received[member.name] == ["m1", "m2", "m3"]) }
+    }
+
+    @Test func aMemberWithItsOwnDeliveriesGetsEverythingInOrder() {
+        let members = [Member("a"), Member("b"), Member("publisher")]
+        let fanOut = OrderedFanOut<Member, String>()
+        let log = Log()
+        fanOut.broadcast("m1", to: members)
+        fanOut.deliver(to: members[2]) { log.entries["publisher", default: []].append("reply1") }
+        fanOut.broadcast("m2", to: members)
+        fanOut.deliver(to: members[2]) { log.entries["publisher", default: []].append("reply2") }
+        let (received, calls) = deliveries(fanOut, log: log)
+        #expect(received["publisher"] == ["m1", "reply1", "m2", "reply2"])
+        #expect(received["a"] == ["m1", "m2"])
+        #expect(received["b"] == ["m1", "m2"])
+        #expect(calls == 4, "a and b once each, the publisher once per broadcast")
+    }
+
+    @Test func aChangedMemberListStartsANewRun() {
+        let before = [Member("a"), Member("b")]
+        let after = before + [Member("joined")]
+        let fanOut = OrderedFanOut<Member, String>()
+        fanOut.broadcast("m1", to: before)
+        fanOut.broadcast("m2", to: after)
+        fanOut.broadcast("m3", to: after)
+        let (received, _) = deliveries(fanOut, log: Log())
+        #expect(received["a"] == ["m1", "m2", "m3"])
+        #expect(received["joined"] == ["m2", "m3"])
+    }
+
+    @Test func anEqualButSeparateListIsNotTakenForTheSameRun() {
+        let members = [Member("a")]
+        let copy = members.map { $0 }  // a new buffer
+        let fanOut = OrderedFanOut<Member, String>()
+        fanOut.broadcast("m1", to: members)
+        fanOut.broadcast("m2", to: copy)
+        let (received, calls) = deliveries(fanOut, log: Log())
+        #expect(received["a"] == ["m1", "m2"])
+        #expect(calls == 2)
+    }
+}

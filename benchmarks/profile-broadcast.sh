@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Instructions and system calls per room-broadcast delivery, counted rather than timed, so the figures hold on a
+# busy machine. One Phoenix room on one event loop; `holdfast-bench broadcast` drives it closed loop (PUBLISHERS
+# publishers with IN_FLIGHT messages each in flight) to SUBSCRIBERS subscribers.
+#
+#   callgrind: the server runs under `valgrind --tool=callgrind` with collection off; once chat traffic flows,
+#              collection is switched on for WINDOW seconds. Instructions in that window divided by the chat
+#              deliveries the server counted in it (broadcast deliveries less presence diffs) give Ir per delivery.
+#   strace:    the server runs normally; `strace -c -f` attaches for WINDOW seconds once traffic flows and the
+#              system calls are divided by the deliveries counted meanwhile.
+#
+# Usage:
+#   benchmarks/profile-broadcast.sh callgrind|strace BUILD/holdfast
+#
+# Settings from the environment:
+#   BENCH        the load generator (default: holdfast-bench next to the server binary)
+#   SUBSCRIBERS  (default 1000)   PUBLISHERS (default 4)   IN_FLIGHT (default 8)   SIZE body bytes (default 100)
+#   WINDOW       measured seconds (default 20)   PORT (default 4460)
+#   OUT_DIR      profile, reports and logs (default: a new temporary directory)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[[ $# -eq 2 && ($1 == callgrind || $1 == strace) ]] || { sed -n '2,19p' "$0" >&2; exit 2; }
+MODE=$1
+SERVER=$(realpath "$2")
+BENCH=${BENCH:-$(dirname "$SERVER")/holdfast-bench}
+SUBSCRIBERS=${SUBSCRIBERS:-1000}
+PUBLISHERS=${PUBLISHERS:-4}
+IN_FLIGHT=${IN_FLIGHT:-8}
+SIZE=${SIZE:-100}
+WINDOW=${WINDOW:-20}
+PORT=${PORT:-4460}
+OUT_DIR=${OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/holdfast-profile.XXXXXX")}
+SERVER_CPU=0
+START_TIMEOUT=60
+STOP_TIMEOUT=20
+SECRET=profile-broadcast-secret-0123456789abcdef
+
+for binary in "$SERVER" "$BENCH"; do [[ -x $binary ]] || { echo "$binary is not an executable" >&2; exit 1; }; done
+# shellcheck source=server-control.sh
+source benchmarks/server-control.sh
+echo "profile, reports and logs: $OUT_DIR" >&2
+
+# Chat deliveries so far: broadcast deliveries without the presence diffs (the joins make those).
+deliveries() {
+    curl -s "http://127.0.0.1:$PORT/metrics" | awk '
+        $1 == "holdfast_broadcast_deliveries_total" { all = $2 }
+        $1 == "holdfast_presence_diff_deliveries_total" { diffs = $2 }
+        END { printf "%d\n", all - diffs }'
+}
+
+state="$OUT_DIR/state"
+mkdir -p "$state"
+launcher=()
+if [[ $MODE == callgrind ]]; then
+    # Valgrind 3.19 cannot read the DWARF 5 the Swift toolchain emits: profile a copy without debug info (the
+    # symbols stay, so the profile is by function).
+    mkdir -p "$OUT_DIR/bin"
+    for file in "$SERVER" "$(dirname "$SERVER")"/*.so; do
+        [[ -e $file ]] && objcopy --strip-debug "$file" "$OUT_DIR/bin/$(basename "$file")"
+    done
+    SERVER="$OUT_DIR/bin/$(basename "$SERVER")"
+    launcher=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT_DIR/callgrind.out")
+fi
+start_server "$PORT" "$OUT_DIR/server.log" env HOLDFAST_SECRET_KEY=$SECRET HOLDFAST_STATE_DIR="$state" \
+    HOLDFAST_LOG_LEVEL=warning HOLDFAST_MAX_CONNECTIONS=$((SUBSCRIBERS + PUBLISHERS + 100)) \
+    "${launcher[@]}" "$SERVER" serve --listen "127.0.0.1:$PORT" --admin-port $((PORT + 1)) --event-loops 1
+
+# The load outlasts the window; it is stopped once the window is measured.
+"$BENCH" broadcast --url "ws://127.0.0.1:$PORT/socket/websocket" --secret "$SECRET" \
+    --connections "$SUBSCRIBERS" --publishers "$PUBLISHERS" --in-flight "$IN_FLIGHT" --size "$SIZE" \
+    --duration 3600 --warmup 0 --connect-timeout 600 >"$OUT_DIR/bench.log" 2>&1 &
+bench_pid=$!
+trap 'kill "$bench_pid" 2>/dev/null || true; stop_server' EXIT
+
+# Traffic flows once deliveries are counted; give it a few more seconds to settle.
+until [[ $(deliveries || echo 0) -gt 0 ]]; do
+    alive "$bench_pid" || { echo "the load generator exited; its log:" >&2; cat "$OUT_DIR/bench.log" >&2; exit 1; }
+    sleep 1
+done
+sleep 3
+
+if [[ $MODE == callgrind ]]; then
+    callgrind_control -z "$SERVER_PID" >/dev/null
+    callgrind_control -i on "$SERVER_PID" >/dev/null
+    before=$(deliveries)
+    sleep "$WINDOW"
+    after=$(deliveries)
+    callgrind_control -i off "$SERVER_PID" >/dev/null
+    callgrind_control -d "$SERVER_PID" >/dev/null
+else
+    before=$(deliveries)
+    strace -c -f -p "$SERVER_PID" -o "$OUT_DIR/strace.txt" &
+    strace_pid=$!
+    sleep "$WINDOW"
+    kill -INT "$strace_pid"
+    wait "$strace_pid" || true
+    after=$(deliveries)
+fi
+kill "$bench_pid" 2>/dev/null || true
+wait "$bench_pid" 2>/dev/null || true
+stop_server
+
+count=$((after - before))
+echo "deliveries in the window: $count"
+if [[ $MODE == callgrind ]]; then
+    profile="$OUT_DIR/callgrind.out.1"  # the dump taken at the end of the window
+    callgrind_annotate --inclusive=no "$profile" >"$OUT_DIR/annotate.txt"
+    callgrind_annotate --inclusive=yes "$profile" >"$OUT_DIR/annotate-inclusive.txt"
+    total=$(awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }' "$OUT_DIR/annotate.txt")
+    echo "instructions in the window: $total"
+    awk -v t="$total" -v c="$count" 'BEGIN { if (c > 0) printf "instructions per delivery: %.0f\n", t / c }'
+    echo "profile: $profile (annotated: $OUT_DIR/annotate.txt)"
+else
+    calls=$(awk '$NF == "total" { print $4 }' "$OUT_DIR/strace.txt")
+    echo "system calls in the window: $calls"
+    awk -v s="$calls" -v c="$count" 'BEGIN { if (c > 0) printf "system calls per delivery: %.4f\n", s / c }'
+    echo "strace summary: $OUT_DIR/strace.txt"
+fi
