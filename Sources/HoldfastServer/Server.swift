@@ -290,6 +290,7 @@ public final class Server: Sendable {
             context.logger.warning(
                 "shutdown timeout reached, closing remaining connections", metadata: ["open": "\(remaining)"])
         }
+        context.rooms.cluster?.shutdown()  // this node's presence leaves, its name is released
         group.stopAndJoin()
         context.rooms.webhooks?.flushForExit()
         context.logger.notice(

@@ -1,0 +1,184 @@
+"""Presence across three Holdfast nodes on one real redis-server (the fixtures of test_cluster.py): a joiner's
+presence_state lists the members of every node; one user on two devices on two nodes is one key with two metas;
+diffs cross nodes; a node killed with -9 leaves the other nodes' views in one diff per room and its clients recover
+their history on another node; a Redis restart closes nothing and sends no presence_diff; a binary upgrade of one
+node sends no presence diff anywhere; a second process under a node's name refuses to run; /admin/status lists
+the live nodes. Clients: the Phoenix test client."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from test_cluster import (  # noqa: F401  (fixtures)
+    TOPIC, admin, client, cluster, joined, messages, no_more_messages, redis, send, start_node, variant_binary,
+    wait_for_redis,
+)
+
+TIMEOUT_MS = "1000"
+FAST = {"HOLDFAST_CLUSTER_NODE_TIMEOUT_MS": TIMEOUT_MS}
+
+
+@pytest.fixture
+def fast_cluster(start_node):  # noqa: F811
+    """Three nodes with node_timeout_ms = 1000, so a dead node leaves within a second or so."""
+    return [start_node(index, FAST) for index in (1, 2, 3)]
+
+
+def presence_state(phoenix, topic=TOPIC, timeout=10):
+    return phoenix.event(topic, "presence_state", timeout)["payload"]
+
+
+def diff_with(phoenix, side, key, topic=TOPIC, timeout=10):
+    return phoenix.wait_for(
+        lambda m: m["topic"] == topic and m["event"] == "presence_diff" and key in m["payload"][side], timeout
+    )["payload"]
+
+
+def diffs(received, topic=TOPIC):
+    return [m["payload"] for m in received if m["topic"] == topic and m["event"] == "presence_diff"]
+
+
+def test_a_joiner_sees_the_members_of_every_node_and_diffs_cross_nodes(fast_cluster):
+    # Each join is awaited as a diff on another node before the next (a diff is published after its write).
+    cy, _ = joined(fast_cluster[2], "cy")
+    assert set(presence_state(cy)) == {"cy"}
+    ann, _ = joined(fast_cluster[0], "ann")
+    assert set(presence_state(ann)) == {"ann", "cy"}
+    assert set(diff_with(cy, "joins", "ann")["joins"]) == {"ann"}  # node 1's join reached node 3
+    ben, _ = joined(fast_cluster[1], "ben")
+    state = presence_state(ben)
+    assert set(state) == {"ann", "ben", "cy"}
+    assert all(len(state[key]["metas"]) == 1 for key in state)
+    diff_with(ann, "joins", "ben")
+    diff_with(cy, "joins", "ben")
+    ben.close()
+    assert set(diff_with(ann, "leaves", "ben")["leaves"]) == {"ben"}
+    assert set(diff_with(cy, "leaves", "ben")["leaves"]) == {"ben"}
+    assert diffs(ann.collect(0.5)) == [] and diffs(cy.collect(0.1)) == []  # each change once
+
+
+def test_one_user_on_two_nodes_is_one_key_with_two_metas(fast_cluster):
+    watcher, _ = joined(fast_cluster[2], "watcher")
+    presence_state(watcher)
+    phone, _ = joined(fast_cluster[0], "dana")
+    diff_with(watcher, "joins", "dana")
+    laptop, _ = joined(fast_cluster[1], "dana")
+    assert len(presence_state(laptop)["dana"]["metas"]) == 2
+    assert len(diff_with(watcher, "joins", "dana")["joins"]["dana"]["metas"]) == 1
+    late, _ = joined(fast_cluster[2], "late")
+    metas = presence_state(late)["dana"]["metas"]
+    assert len(metas) == 2 and metas[0]["phx_ref"] != metas[1]["phx_ref"]
+    phone.close()
+    left = diff_with(watcher, "leaves", "dana")
+    assert len(left["leaves"]["dana"]["metas"]) == 1  # one device left, the user stays
+    diff_with(late, "leaves", "dana")
+    later, _ = joined(fast_cluster[0], "later")
+    assert len(presence_state(later)["dana"]["metas"]) == 1
+
+
+def test_a_node_killed_leaves_every_view_in_one_diff_per_room_and_its_clients_recover(fast_cluster):
+    other = "room:cluster-other"
+    watcher, _ = joined(fast_cluster[0], "watcher")
+    assert watcher.join(other)["payload"]["status"] == "ok"
+    presence_state(watcher)
+    presence_state(watcher, other)
+    doomed = [joined(fast_cluster[2], f"doomed{index}")[0] for index in range(3)]
+    for phoenix in doomed:
+        assert phoenix.join(other)["payload"]["status"] == "ok"
+    for index in range(3):
+        diff_with(watcher, "joins", f"doomed{index}")
+        diff_with(watcher, "joins", f"doomed{index}", other)
+    acknowledged = []
+    for index, phoenix in enumerate(doomed):
+        reply = phoenix.reply_to(send(phoenix, f"acked{index}"))
+        assert reply["payload"]["status"] == "ok", reply
+        acknowledged.append((reply["payload"]["response"]["id"], f"acked{index}"))
+    watcher.collect(0.3)
+    os.kill(fast_cluster[2].process.pid, signal.SIGKILL)
+    fast_cluster[2].process.wait()
+    # Within the node timeout (1 s) plus a survey; the bound here only catches a diff that never comes.
+    gone = {f"doomed{index}" for index in range(3)}
+    for topic in (TOPIC, other):
+        diff = diff_with(watcher, "leaves", "doomed0", topic, timeout=15)
+        assert set(diff["leaves"]) == gone and diff["joins"] == {}
+    later = watcher.collect(1.5)
+    assert diffs(later) == [] and diffs(later, other) == []  # one diff per room
+    # The dead node's clients come back on node 2 and recover every acknowledged message.
+    back = client(fast_cluster[1], "doomed0")
+    reply = back.join(TOPIC, {"last_seen_id": 0})
+    assert reply["payload"]["status"] == "ok", reply
+    recovered = messages(back, len(acknowledged))
+    assert recovered == acknowledged
+
+
+def test_a_redis_restart_closes_nothing_and_sends_no_presence_diff(fast_cluster, redis):  # noqa: F811
+    watcher, _ = joined(fast_cluster[0], "watcher")
+    presence_state(watcher)
+    remote, _ = joined(fast_cluster[1], "remote")
+    diff_with(watcher, "joins", "remote")
+    watcher.collect(0.3)
+    redis.stop()
+    redis.start()
+    for server in fast_cluster:
+        wait_for_redis(server, "ready")
+    received = watcher.collect(3.0)
+    assert diffs(received) == []
+    states = [m for m in received if m["event"] == "presence_state"]
+    assert len(states) <= 1
+    for state in states:
+        assert set(state["payload"]) == {"watcher", "remote"}
+    # Both sockets are open and the room works.
+    deadline = time.monotonic() + 20
+    while True:
+        reply = remote.reply_to(send(remote, "after the restart"), timeout=10)
+        if reply["payload"]["status"] == "ok" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert reply["payload"]["status"] == "ok", reply
+    assert messages(watcher, 1)[0][1] == "after the restart"
+    late, _ = joined(fast_cluster[2], "late")
+    assert set(presence_state(late)) == {"watcher", "remote", "late"}
+
+
+def test_a_binary_upgrade_of_one_node_sends_no_presence_diff(cluster, variant_binary):  # noqa: F811
+    local, _ = joined(cluster[0], "local")
+    watcher, _ = joined(cluster[1], "watcher")
+    presence_state(watcher)
+    diff_with(local, "joins", "watcher")
+    local.collect(0.3)
+    watcher.collect(0.3)
+    old_pid = admin(cluster[0], "GET", "/admin/status")[1]["pid"]
+    status, answer = admin(cluster[0], "POST", "/admin/upgrade", {"binary": str(variant_binary)})
+    assert status == 200, answer
+    assert wait_for_redis(cluster[0], "ready")["pid"] != old_pid
+    assert diffs(watcher.collect(2.0)) == []
+    assert diffs(local.collect(0.5)) == []
+    # The upgraded node is the same node: a joiner on it sees both, and node 2 sees the joiner once.
+    late, _ = joined(cluster[0], "late")
+    assert set(presence_state(late)) == {"local", "watcher", "late"}
+    assert set(diff_with(watcher, "joins", "late")["joins"]) == {"late"}
+    nodes = admin(cluster[1], "GET", "/admin/status")[1]["cluster"]["nodes"]
+    assert sorted(node["name"] for node in nodes) == ["node-1", "node-2", "node-3"]
+
+
+def test_status_lists_the_live_nodes(fast_cluster):
+    deadline = time.monotonic() + 10
+    while True:
+        nodes = admin(fast_cluster[0], "GET", "/admin/status")[1]["cluster"]["nodes"]
+        names = sorted(node["name"] for node in nodes or [])
+        if names == ["node-1", "node-2", "node-3"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert names == ["node-1", "node-2", "node-3"]
+    assert all(node["last_heartbeat_ms"] > 0 for node in nodes)
+
+
+def test_a_second_process_under_a_live_nodes_name_refuses_to_run(start_node):  # noqa: F811
+    first = start_node(1, FAST)
+    second = start_node(1, {**FAST, "HOLDFAST_STATE_DIR": str(first.env["HOLDFAST_STATE_DIR"]) + "-twin"})
+    assert second.process.wait(timeout=30) != 0
+    assert second.wait_for_log("node-1 is held by another live process")
+    assert first.process.poll() is None
+    assert admin(first, "GET", "/admin/status")[1]["cluster"]["redis"] == "ready"
