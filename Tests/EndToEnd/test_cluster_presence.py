@@ -36,6 +36,17 @@ def diff_with(phoenix, side, key, topic=TOPIC, timeout=10):
     )["payload"]
 
 
+def await_keys(phoenix, side, keys, topic=TOPIC, timeout=10):
+    """Waits for diffs of `topic` until every key of `keys` was on `side` (windows may coalesce several)."""
+    missing = set(keys)
+    deadline = time.monotonic() + timeout
+    while missing:
+        diff = phoenix.wait_for(
+            lambda m: m["topic"] == topic and m["event"] == "presence_diff" and missing & set(m["payload"][side]),
+            max(0.05, deadline - time.monotonic()))["payload"]
+        missing -= set(diff[side])
+
+
 def diffs(received, topic=TOPIC):
     return [m["payload"] for m in received if m["topic"] == topic and m["event"] == "presence_diff"]
 
@@ -87,9 +98,8 @@ def test_a_node_killed_leaves_every_view_in_one_diff_per_room_and_its_clients_re
     doomed = [joined(fast_cluster[2], f"doomed{index}")[0] for index in range(3)]
     for phoenix in doomed:
         assert phoenix.join(other)["payload"]["status"] == "ok"
-    for index in range(3):
-        diff_with(watcher, "joins", f"doomed{index}")
-        diff_with(watcher, "joins", f"doomed{index}", other)
+    await_keys(watcher, "joins", {f"doomed{index}" for index in range(3)})
+    await_keys(watcher, "joins", {f"doomed{index}" for index in range(3)}, other)
     acknowledged = []
     for index, phoenix in enumerate(doomed):
         reply = phoenix.reply_to(send(phoenix, f"acked{index}"))
