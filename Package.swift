@@ -126,7 +126,7 @@ let package = Package(
             name: "HoldfastCluster",
             dependencies: [
                 "HoldfastRedis", "HoldfastRooms", "HoldfastChannels", "HoldfastJSON", "HoldfastCore", "HoldfastConfig",
-                "HoldfastHistory", "HoldfastClusterPresence", "COpenSSL", .product(name: "Logging", package: "swift-log"),
+                "HoldfastHistory", "HoldfastClusterPresence", "HoldfastAPI", "COpenSSL", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

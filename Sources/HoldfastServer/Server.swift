@@ -105,6 +105,7 @@ public final class Server: Sendable {
         let api = configuration.api.isEnabled ? APIService(
             configuration: configuration.api, backend: apiBackend, notBefore: notBefore,
             monotonicMilliseconds: clock.nowMilliseconds, wallMilliseconds: clock.wallMilliseconds) : nil
+        if let api { rooms.cluster?.serve(api) }  // clustered: disconnects reach every node, presence is all nodes'
         self.context = ServerContext(
             configuration: configuration, logger: logger, tls: tls, metrics: metrics, rooms: rooms, secret: secret,
             admin: admin, upgrades: upgrades, clock: clock, handoff: binaryUpgrade, handoffFault: handoffFault,
@@ -285,10 +286,9 @@ public final class Server: Sendable {
         while openConnections > 0 && MonotonicClock.nowMilliseconds() < deadline {
             usleep(10_000)
         }
-        let remaining = openConnections
-        if remaining > 0 {
+        if openConnections > 0 {
             context.logger.warning(
-                "shutdown timeout reached, closing remaining connections", metadata: ["open": "\(remaining)"])
+                "shutdown timeout reached, closing remaining connections", metadata: ["open": "\(openConnections)"])
         }
         context.rooms.cluster?.shutdown()  // this node's presence leaves, its name is released
         group.stopAndJoin()

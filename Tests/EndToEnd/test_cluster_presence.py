@@ -192,3 +192,62 @@ def test_a_second_process_under_a_live_nodes_name_refuses_to_run(start_node):  #
     assert second.wait_for_log("node-1 is held by another live process")
     assert first.process.poll() is None
     assert admin(first, "GET", "/admin/status")[1]["cluster"]["redis"] == "ready"
+
+
+def test_an_api_disconnect_on_one_node_closes_the_users_sockets_on_every_node(fast_cluster):
+    from holdfast_api import HoldfastAPI
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    from phx import Phoenix, sign_token
+    from test_cluster import BACKEND, SECRET
+
+    bystander, _ = joined(fast_cluster[0], "bystander")
+    token = sign_token(SECRET.encode(), "mallory")
+    sockets = [Phoenix(server, "mallory", token=token) for server in fast_cluster[1:]]
+    for socket in sockets:
+        assert socket.join(TOPIC)["payload"]["status"] == "ok"
+    await_keys(bystander, "joins", {"mallory"})
+    api = HoldfastAPI(f"http://127.0.0.1:{fast_cluster[0].api_port}", BACKEND)
+    answer = api.disconnect("mallory", reason="banned", code=4003, refuse_older_tokens=True)
+    assert answer["closed"] == 0  # none on node 1 itself; the other nodes close theirs
+    for socket in sockets:
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                socket.next(timeout=10)
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4003, "banned")
+    # Both devices leave the room's view everywhere.
+    await_keys(bystander, "leaves", {"mallory"})
+    # The older token is refused on every node (each recorded "not before" in its own state dir).
+    for server in fast_cluster:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                Phoenix(server, "mallory", token=token).close()
+            except InvalidStatus as refused:
+                assert refused.response.status_code == 403
+                break
+            assert time.monotonic() < deadline, "an older token was still accepted"
+            time.sleep(0.1)
+    time.sleep(1.1)  # token times are whole seconds
+    fresh = Phoenix(fast_cluster[2], "mallory", token=sign_token(SECRET.encode(), "mallory"))
+    assert fresh.join(TOPIC)["payload"]["status"] == "ok"
+
+
+def test_the_api_presence_of_a_clustered_node_is_every_nodes(fast_cluster):
+    from holdfast_api import HoldfastAPI
+
+    from test_cluster import BACKEND
+
+    phone, _ = joined(fast_cluster[1], "dana")
+    laptop, _ = joined(fast_cluster[2], "dana")
+    other, _ = joined(fast_cluster[2], "eve")
+    await_keys(phone, "joins", {"eve"})
+    api = HoldfastAPI(f"http://127.0.0.1:{fast_cluster[0].api_port}", BACKEND)  # node 1 has no member here
+    deadline = time.monotonic() + 10
+    while True:
+        presence = api.presence(TOPIC)
+        if len(presence.get("dana", {}).get("metas", [])) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert set(presence) == {"dana", "eve"} and len(presence["dana"]["metas"]) == 2
+    assert api.presence_stats(TOPIC) == {"clients": 3, "users": 2}
