@@ -57,7 +57,7 @@ public final class ClusterBus: @unchecked Sendable {
         startups = loops.map { _ in LinkStartup() }
         subscriber = try RedisSubscriber(url: url, loop: loops[0], options: options)
         presence = ClusterPresenceHub(configuration: configuration, client: clients[0], loops: loops, logger: logger)
-        registry.withLock { $0 = RegistryNodes(registry: presence.registry) }
+        registry.withLock { $0 = RegistryNodes(hub: presence) }
     }
 
     /// Registers `hook` for bus envelopes of `kind` (not `msg` or `event`); it runs on loop 0 with the room's
@@ -85,7 +85,6 @@ public final class ClusterBus: @unchecked Sendable {
     public func start() {
         let startups = startups
         presence.onRegistered = { loop in startups[loop.index].registered() }
-        presence.start()
         for client in clients {
             client.loop.execute { [self] in
                 let logger = logger

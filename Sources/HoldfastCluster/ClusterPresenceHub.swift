@@ -14,24 +14,26 @@ import Synchronization
 ///
 /// A binary upgrade hands the node's ``NodeRecord`` and each room's view to the new process in a file of the
 /// state directory (`cluster-handoff.json`), written by the old process just before its final stream and read by
-/// its child once the rooms run: the new process continues as the same node under the same token, so Redis sees
-/// no leave and no join.
+/// its child once its loops run (after the final stream, so the file is there): the new process continues as the
+/// same node under the same token, so Redis sees no leave and no join. Hence the registry is made on first use.
 ///
 /// Thread ownership: the per-loop tables on their loops; the registry on loop 0; the import and export behind
 /// mutexes (any thread).
 public final class ClusterPresenceHub: @unchecked Sendable {
-    /// The node's registry (its client is loop 0's command connection).
-    public let registry: NodeRegistry
     /// `presence_window_ms`, for remote diffs.
     let windowMilliseconds: Int64
     let logger: Logger
     private let loops: [EventLoop]
     private let handoffPath: String
+    private let name: String
+    private let timeoutMilliseconds: Int64
+    private let client: RedisClient
+    private let made = Mutex<NodeRegistry?>(nil)
     // Per loop, on that loop: the rooms with a driver, by topic.
     private var rooms: [[String: @Sendable (ClusterRoomInput) -> Void]]
     // Per loop, on that loop: whether its command link was ready before (the next ready is a reconnect).
     private var linkWasReady: [Bool]
-    private let imported: Mutex<[String: [UInt8]]?> = Mutex(nil)
+    private let imported = Mutex<[String: [UInt8]]>([:])
     private let exported = Mutex<[String: [UInt8]]>([:])
     /// Called on each loop once the registry holds the node's name.
     var onRegistered: ((EventLoop) -> Void)?
@@ -43,18 +45,34 @@ public final class ClusterPresenceHub: @unchecked Sendable {
         handoffPath = configuration.server.stateDirectory + "/cluster-handoff.json"
         rooms = loops.map { _ in [:] }
         linkWasReady = loops.map { _ in false }
-        let name = configuration.clusterNodeName()
-        let carried = Self.readHandoff(path: handoffPath, name: name)
-        registry = NodeRegistry(
-            client: client, record: carried?.record ?? .fresh(name: name),
-            timeoutMilliseconds: configuration.cluster.nodeTimeoutMilliseconds, imported: carried != nil)
-        imported.withLock { $0 = carried?.rooms }
+        name = configuration.clusterNodeName()
+        timeoutMilliseconds = configuration.cluster.nodeTimeoutMilliseconds
+        self.client = client
     }
 
-    /// Sets up the registry, which starts with loop 0's first login. A name held by another live process ends this one: `holdfast serve`
-    /// refuses to start, with the error's text.
-    func start() {
-        let (registry, logger) = (self.registry, self.logger)
+    /// The node's registry (its client is loop 0's command connection), made on first use: with the record a
+    /// binary upgrade carried, else a fresh one. Any thread.
+    public var registry: NodeRegistry {
+        made.withLock { made in
+            if let made { return made }
+            let carried = Self.readHandoff(path: handoffPath, name: name)
+            let registry = NodeRegistry(
+                client: client, record: carried?.record ?? .fresh(name: name),
+                timeoutMilliseconds: timeoutMilliseconds, imported: carried != nil)
+            imported.withLock { $0 = carried?.rooms ?? [:] }
+            configure(registry)
+            made = registry
+            return registry
+        }
+    }
+
+    /// The live nodes, once the registry runs. Any thread.
+    var liveNodes: [NodeHeartbeat] { made.withLock { $0 }?.liveNodes ?? [] }
+
+    /// The registry's callbacks. A name held by another live process ends this one: `holdfast serve` refuses to
+    /// run, with the error's text.
+    private func configure(_ registry: NodeRegistry) {
+        let logger = logger
         registry.onStarted = { [self] result in
             switch result {
             case .success:
@@ -105,7 +123,8 @@ public final class ClusterPresenceHub: @unchecked Sendable {
 
     /// The view a binary upgrade carried for `topic`, once (nil: none).
     func takeImported(_ topic: String) -> [UInt8]? {
-        imported.withLock { $0?.removeValue(forKey: topic) }
+        _ = registry  // reads what was carried
+        return imported.withLock { $0.removeValue(forKey: topic) }
     }
 
     /// A room's view for the handoff (old process, during export). Any thread.
@@ -195,9 +214,9 @@ final class Countdown: Sendable {
 
 /// ``NodeRegistry``'s live nodes as `/admin/status` lists them.
 struct RegistryNodes: ClusterNodeRegistry {
-    let registry: NodeRegistry
+    let hub: ClusterPresenceHub
 
     var liveNodes: [ClusterNodeInfo] {
-        registry.liveNodes.map { ClusterNodeInfo(name: $0.name, lastHeartbeatMilliseconds: $0.lastHeartbeatMilliseconds) }
+        hub.liveNodes.map { ClusterNodeInfo(name: $0.name, lastHeartbeatMilliseconds: $0.lastHeartbeatMilliseconds) }
     }
 }

@@ -7,6 +7,7 @@ the live nodes. Clients: the Phoenix test client."""
 
 import os
 import signal
+import socket
 import time
 
 import pytest
@@ -45,6 +46,20 @@ def await_keys(phoenix, side, keys, topic=TOPIC, timeout=10):
             lambda m: m["topic"] == topic and m["event"] == "presence_diff" and missing & set(m["payload"][side]),
             max(0.05, deadline - time.monotonic()))["payload"]
         missing -= set(diff[side])
+
+
+def redis_get(redis, key):
+    """`GET key` over RESP on a plain socket (bulk string or nil)."""
+    with socket.create_connection(("127.0.0.1", redis.port), timeout=5) as sock:
+        sock.sendall(f"*2\r\n$3\r\nGET\r\n${len(key)}\r\n{key}\r\n".encode())
+        data = b""
+        while b"\r\n" not in data or (data.startswith(b"$") and not data.startswith(b"$-1") and
+                                       len(data) < int(data[1:data.index(b"\r\n")]) + data.index(b"\r\n") + 4):
+            data += sock.recv(4096)
+    if data.startswith(b"$-1"):
+        return None
+    header = data.index(b"\r\n")
+    return data[header + 2:header + 2 + int(data[1:header])].decode()
 
 
 def diffs(received, topic=TOPIC):
@@ -152,7 +167,7 @@ def test_a_redis_restart_closes_nothing_and_sends_no_presence_diff(fast_cluster,
     assert set(presence_state(late)) == {"watcher", "remote", "late"}
 
 
-def test_a_binary_upgrade_of_one_node_sends_no_presence_diff(cluster, variant_binary):  # noqa: F811
+def test_a_binary_upgrade_of_one_node_sends_no_presence_diff(cluster, variant_binary, redis):  # noqa: F811
     local, _ = joined(cluster[0], "local")
     watcher, _ = joined(cluster[1], "watcher")
     presence_state(watcher)
@@ -160,9 +175,12 @@ def test_a_binary_upgrade_of_one_node_sends_no_presence_diff(cluster, variant_bi
     local.collect(0.3)
     watcher.collect(0.3)
     old_pid = admin(cluster[0], "GET", "/admin/status")[1]["pid"]
+    token = redis_get(redis, "hf:node:node-1")
+    assert token and f":{old_pid}:" in token
     status, answer = admin(cluster[0], "POST", "/admin/upgrade", {"binary": str(variant_binary)})
     assert status == 200, answer
     assert wait_for_redis(cluster[0], "ready")["pid"] != old_pid
+    assert redis_get(redis, "hf:node:node-1") == token  # the same node continues, under the same token
     assert diffs(watcher.collect(2.0)) == []
     assert diffs(local.collect(0.5)) == []
     # The upgraded node is the same node: a joiner on it sees both, and node 2 sees the joiner once.
