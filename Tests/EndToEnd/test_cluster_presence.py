@@ -269,3 +269,22 @@ def test_the_api_presence_of_a_clustered_node_is_every_nodes(fast_cluster):
         time.sleep(0.05)
     assert set(presence) == {"dana", "eve"} and len(presence["dana"]["metas"]) == 2
     assert api.presence_stats(TOPIC) == {"clients": 3, "users": 2}
+
+
+def test_a_graceful_stop_leaves_at_once_and_frees_the_name(start_node, redis):  # noqa: F811
+    # A long node timeout: only the stop itself can release the name this fast.
+    fast_cluster = [start_node(index, {"HOLDFAST_CLUSTER_NODE_TIMEOUT_MS": "60000"}) for index in (1, 2, 3)]
+    watcher, _ = joined(fast_cluster[0], "watcher")
+    presence_state(watcher)
+    for index in range(2):
+        joined(fast_cluster[2], f"leaving{index}")
+    await_keys(watcher, "joins", {"leaving0", "leaving1"})
+    assert redis_get(redis, "hf:node:node-3") is not None
+    fast_cluster[2].process.send_signal(signal.SIGTERM)
+    assert fast_cluster[2].process.wait(timeout=30) == 0
+    assert redis_get(redis, "hf:node:node-3") is None  # released before the process ended
+    await_keys(watcher, "leaves", {"leaving0", "leaving1"})
+    # A new process under the name starts at once (a held name would block it for the 60 s timeout).
+    again = start_node(3, {"HOLDFAST_CLUSTER_NODE_TIMEOUT_MS": "60000"})
+    assert again.wait_for_log("cluster node registered", timeout=10)
+    assert again.process.poll() is None
