@@ -208,7 +208,12 @@ final class Countdown: Sendable {
     func add() { remaining.withLock { $0 += 1 } }
 
     func done() {
-        if remaining.withLock({ $0 -= 1; return $0 == 0 }) { body() }
+        if remaining.withLock({
+            $0 -= 1
+            return $0 == 0
+        }) {
+            body()
+        }
     }
 }
 

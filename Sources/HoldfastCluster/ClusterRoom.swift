@@ -98,7 +98,8 @@ public final class ClusterRoom<Message: Sendable>: @unchecked Sendable {
             do {
                 presence.receive(try ClusterPresenceMessage(json: body))
             } catch {
-                bus.logger.warning("presence message not understood", metadata: ["room": "\(topic)", "error": "\(error)"])
+                bus.logger.warning(
+                    "presence message not understood", metadata: ["room": "\(topic)", "error": "\(error)"])
             }
         case .subscribed:
             guard subscribed else { return }

@@ -1,14 +1,17 @@
-@testable import HoldfastCluster
 import HoldfastRedis
 import HoldfastRooms
 import Testing
+
+@testable import HoldfastCluster
 
 /// Edits and deletes travel like messages, with their kind and target: in the bus envelope the store script
 /// publishes and in the Stream entry it adds.
 @Suite struct ClusterEntryKindTests {
     func roundTrip(_ message: ChatMessage) -> ChatMessage? {
         let (prefix, suffix) = BusEnvelope.messageParts(message, origin: "n#1")
-        guard case .message(let parsed)? = BusEnvelope(prefix + Array("\(message.id)".utf8) + suffix) else { return nil }
+        guard case .message(let parsed)? = BusEnvelope(prefix + Array("\(message.id)".utf8) + suffix) else {
+            return nil
+        }
         return parsed
     }
 
@@ -29,7 +32,8 @@ import Testing
                 id: RedisStreamID(milliseconds: 0, sequence: 4), fields: fields.map { ($0.0, Array($0.1.utf8)) })
         }
         let base = [("u", "ann"), ("b", "x"), ("t", "9"), ("c", "")]
-        #expect(ClusterBus.message(entry(base)) == ChatMessage(id: 4, user: "ann", body: "x", timestamp: 9, clientID: nil))
+        #expect(
+            ClusterBus.message(entry(base)) == ChatMessage(id: 4, user: "ann", body: "x", timestamp: 9, clientID: nil))
         #expect(
             ClusterBus.message(entry(base + [("k", "1"), ("g", "2")]))
                 == ChatMessage(id: 4, user: "ann", body: "x", timestamp: 9, clientID: nil, kind: .edit, target: 2))
