@@ -4,6 +4,7 @@ public import HoldfastJSON
 public import HoldfastRedis
 public import HoldfastRooms
 public import Logging
+public import HoldfastClusterPresence
 import Synchronization
 
 /// A node's link to the cluster: per event loop one command connection (a room stores and reads on its own
@@ -104,6 +105,14 @@ public final class ClusterBus: @unchecked Sendable {
             subscriber.onSubscribed = { [unowned self] channel in routes[channel]?(.subscribed) }
             subscriber.start()
         }
+    }
+
+    /// Waits (blocking, at start, with the loops running) until this node holds its name in the cluster; see
+    /// ``ClusterPresenceHub/awaitRegistration(connectMilliseconds:)``.
+    ///
+    /// - Throws: ``NodeRegistryError/nameTaken(name:holder:)``: `holdfast serve` refuses to start.
+    public func awaitRegistration() throws(NodeRegistryError) {
+        try presence.awaitRegistration(connectMilliseconds: connectTimeoutMilliseconds + 500)
     }
 
     /// Graceful shutdown (not an upgrade): this node's presence leaves every room (one diff each) and its name is

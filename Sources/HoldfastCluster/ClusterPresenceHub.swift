@@ -29,6 +29,8 @@ public final class ClusterPresenceHub: @unchecked Sendable {
     private let timeoutMilliseconds: Int64
     private let client: RedisClient
     private let made = Mutex<NodeRegistry?>(nil)
+    /// The claim's outcome, and whether `holdfast serve`'s start waits for it (``awaitRegistration(_:)``).
+    private let registration = Mutex<(outcome: Result<Void, NodeRegistryError>?, awaited: Bool)>((nil, false))
     // Per loop, on that loop: the rooms with a driver, by topic.
     private var rooms: [[String: @Sendable (ClusterRoomInput) -> Void]]
     // Per loop, on that loop: whether its command link was ready before (the next ready is a reconnect).
@@ -66,6 +68,29 @@ public final class ClusterPresenceHub: @unchecked Sendable {
         }
     }
 
+    /// Blocks the caller (`holdfast serve`'s start, with the loops running) until the registry holds the node's
+    /// name, at most `1.2 · node_timeout_ms` plus `connectMilliseconds` (the claim is retried that long while a
+    /// crashed holder's key expires); returns early, without the name, when Redis is not reached within
+    /// `connectMilliseconds` (the node starts as it did, and claims when Redis comes).
+    ///
+    /// - Throws: ``NodeRegistryError/nameTaken(name:holder:)``: another live process is this node.
+    func awaitRegistration(connectMilliseconds: Int64) throws(NodeRegistryError) {
+        registration.withLock { $0.awaited = true }
+        defer { registration.withLock { $0.awaited = false } }
+        let start = MonotonicClock.nowMilliseconds()
+        let deadline = start + timeoutMilliseconds * 6 / 5 + connectMilliseconds
+        while MonotonicClock.nowMilliseconds() < deadline {
+            switch registration.withLock({ $0.outcome }) {
+            case .success?: return
+            case .failure(let error)?: throw error
+            case nil: break
+            }
+            let claiming = made.withLock { $0 }.map { $0.phase != .idle } ?? false
+            if !claiming && MonotonicClock.nowMilliseconds() - start > connectMilliseconds { return }
+            usleep(5_000)
+        }
+    }
+
     /// The live nodes, once the registry runs. Any thread.
     var liveNodes: [NodeHeartbeat] { made.withLock { $0 }?.liveNodes ?? [] }
 
@@ -76,10 +101,17 @@ public final class ClusterPresenceHub: @unchecked Sendable {
         registry.onStarted = { [self] result in
             switch result {
             case .success:
+                registration.withLock { $0.outcome = .success(()) }
                 logger.info("cluster node registered", metadata: ["node": "\(registry.record.name)"])
                 for loop in loops { loop.execute { [self] in onRegistered?(loop) } }
             case .failure(let error):
-                // `holdfast serve` refuses to run as a second process of a live node (the log is its stderr).
+                let awaited = registration.withLock {
+                    $0.outcome = .failure(error)
+                    return $0.awaited
+                }
+                guard !awaited else { return }  // the start refuses, with the error
+                // A claim that outlasted the start's wait: no second process of a live node runs (the log is its
+                // stderr).
                 logger.critical("cluster node refused: \(error)")
                 exit(1)
             }

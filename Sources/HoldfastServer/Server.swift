@@ -140,6 +140,7 @@ public final class Server: Sendable {
         let perLoop = prepareLoops()
         try install(specs, perLoop: perLoop)
         group.start()
+        try context.rooms.cluster?.awaitRegistration()  // clustered: a live node's name is refused here
         _ = try? systemd.notify(["MAINPID": "\(getpid())", "READY": "1"])
         startLivenessPings()
         logAddresses("listening")

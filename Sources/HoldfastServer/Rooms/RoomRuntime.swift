@@ -81,10 +81,7 @@ final class RoomRuntime: ActorBehavior {
         case .cluster:
             return
         }
-        defer {
-            joining = nil
-            sink = nil
-        }
+        defer { (joining, sink) = (nil, nil) }
         try run(event, context: context)
     }
 
