@@ -66,10 +66,13 @@ public final class ClusterRoom<Message: Sendable>: @unchecked Sendable {
     }
 
     /// Whether the room handles `message` now; false: it is held until the read in flight is answered (a join
-    /// into a room without a current last id starts that read).
+    /// into a room without a current last id starts that read, and one into a room without a presence view here
+    /// reads the view).
     public func admit(_ message: Message, isJoin: Bool) -> Bool {
-        if awaiting == 0 && isJoin && !baselineKnown { readBaseline() }
-        if awaiting == 0 && isJoin && presence == nil { seedPresence() }
+        if awaiting == 0 && isJoin {  // the sequence and the presence view are read side by side
+            if !baselineKnown { readBaseline() }
+            if presence == nil { seedPresence() }
+        }
         guard awaiting > 0 else { return true }
         held.append(message)
         return false
