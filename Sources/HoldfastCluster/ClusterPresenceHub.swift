@@ -165,7 +165,11 @@ public final class ClusterPresenceHub: @unchecked Sendable {
     /// Binary upgrade, old process, in the pause: writes the node record and the rooms' views for the new process
     /// (its child). A failure is logged: the new process then claims a new token after the old one expires.
     public func writeHandoff() {
-        let rooms = exported.withLock { $0 }
+        // Taken, not copied: a later attempt (after this one failed) exports every room again.
+        let rooms = exported.withLock { exported in
+            defer { exported = [:] }
+            return exported
+        }
         let value = JSONValue.object([
             JSONMember("pid", .integer(Int64(getpid()))),
             JSONMember("record", .string(String(decoding: registry.record.encoded(), as: UTF8.self))),
