@@ -133,7 +133,7 @@ let package = Package(
             name: "HoldfastCluster",
             dependencies: [
                 "HoldfastRedis", "HoldfastRooms", "HoldfastChannels", "HoldfastJSON", "HoldfastCore", "HoldfastConfig",
-                "HoldfastHistory", "COpenSSL", .product(name: "Logging", package: "swift-log"),
+                "HoldfastHistory", "HoldfastClusterPresence", "HoldfastAPI", "COpenSSL", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),

@@ -13,6 +13,8 @@ public final class APIService: Sendable {
     private let wallMilliseconds: @Sendable () -> Int64
     /// Numbers publishes for their rooms (see ``APIBackend/publishMessage(topic:user:body:clientID:ticket:completion:)``).
     private let tickets = Atomic<UInt64>(0)
+    /// The cluster's other nodes, once attached (nil: a single node).
+    private let peers = Mutex<(any APIPeers)?>(nil)
 
     public init(
         configuration: Configuration.APISection, backend: any APIBackend, notBefore: NotBeforeStore,
@@ -25,6 +27,16 @@ public final class APIService: Sendable {
             RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst))
         self.monotonicMilliseconds = monotonicMilliseconds
         self.wallMilliseconds = wallMilliseconds
+    }
+
+    /// Makes this node's API cluster-wide: disconnects reach every node, presence is the room's on every node.
+    public func attach(peers: any APIPeers) { self.peers.withLock { $0 = peers } }
+
+    /// Another node's `POST /api/disconnect`: refuse the user's older tokens here too (this node's state dir), then
+    /// close the user's sockets on this node.
+    public func peerDisconnect(user: String, code: UInt16, reason: String, notBefore seconds: Int64?) {
+        if let seconds { notBefore.refuse(user: user, before: seconds) }
+        backend.disconnect(user: user, code: code, reason: reason) { _ in }
     }
 
     /// Answers `request` through `reply`, exactly once. Returns the wait of a `new_msg` publish, which a binary
@@ -78,9 +90,17 @@ public final class APIService: Sendable {
         case .publish:
             break  // see `handle`
         case .presence(let topic):
-            backend.presence(topic: topic) { reply(jsonResponse($0)) }
+            guard let peers = peers.withLock({ $0 }) else {
+                return backend.presence(topic: topic) { reply(jsonResponse($0)) }
+            }
+            peers.presence(topic: topic) { reply($0.map { jsonResponse($0) } ?? Self.presenceUnavailable.response) }
         case .presenceStats(let topic):
-            backend.presenceStats(topic: topic) { reply(jsonResponse($0)) }
+            guard let peers = peers.withLock({ $0 }) else {
+                return backend.presenceStats(topic: topic) { reply(jsonResponse($0)) }
+            }
+            peers.presence(topic: topic) {
+                reply($0.map { jsonResponse(Self.stats(of: $0)) } ?? Self.presenceUnavailable.response)
+            }
         case .history(let topic, let sinceID, let limit):
             backend.history(topic: topic, sinceID: sinceID, limit: limit) { result in
                 switch result {
@@ -94,6 +114,7 @@ public final class APIService: Sendable {
                 return reply(
                     APIError(.internalServerError, "storage_failed", "cannot write \(notBefore.path)").response)
             }
+            peers.withLock { $0 }?.disconnect(user: user, code: code, reason: reason, notBefore: notBeforeSeconds)
             backend.disconnect(user: user, code: code, reason: reason) { closed in
                 var members = [JSONMember("closed", .integer(Int64(closed)))]
                 if let notBeforeSeconds { members.append(JSONMember("not_before", .integer(notBeforeSeconds))) }

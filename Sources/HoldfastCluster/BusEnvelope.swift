@@ -3,7 +3,8 @@ public import HoldfastRooms
 
 /// What travels on a room's bus channel: a JSON object whose `kind` says who handles it.
 ///
-/// - `msg`: a stored chat message (`id`, `user`, `body`, `ts`, `client_id`), published by the store script.
+/// - `msg`: a stored history entry (`id`, `user`, `body`, `ts`, `client_id`; an edit or a delete also `entry`, its
+///   kind's number, and `target`), published by the store script.
 /// - `event`: a broadcast that is not stored (`typing`, a handler's or the server API's event): `event`,
 ///   `payload`.
 /// - anything else (`presence`, ...): handed as is to the hook registered for that kind
@@ -24,10 +25,14 @@ public enum BusEnvelope: Sendable, Equatable {
             guard let id = value["id"]?.integerValue, let user = value["user"]?.stringValue,
                 let body = value["body"]?.stringValue
             else { return nil }
+            guard let kind = ChatMessage.Kind(rawValue: UInt8(clamping: value["entry"]?.integerValue ?? 0)) else {
+                return nil
+            }
             self = .message(
                 ChatMessage(
                     id: id, user: user, body: body, timestamp: value["ts"]?.integerValue ?? 0,
-                    clientID: value["client_id"]?.stringValue))
+                    clientID: value["client_id"]?.stringValue, kind: kind,
+                    target: value["target"]?.integerValue ?? 0))
         case "event":
             guard let name = value["event"]?.stringValue else { return nil }
             self = .event(name: name, payload: value["payload"] ?? .emptyObject, origin: origin)
@@ -46,6 +51,9 @@ public enum BusEnvelope: Sendable, Equatable {
         if let clientID = message.clientID {
             suffix += Array(",\"client_id\":".utf8)
             JSON.appendString(clientID, to: &suffix)
+        }
+        if message.kind != .message {
+            suffix += Array(",\"entry\":\(message.kind.rawValue),\"target\":\(message.target)".utf8)
         }
         suffix += Array(",\"node\":".utf8)
         JSON.appendString(origin, to: &suffix)

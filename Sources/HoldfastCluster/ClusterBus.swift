@@ -4,6 +4,7 @@ public import HoldfastJSON
 public import HoldfastRedis
 public import HoldfastRooms
 public import Logging
+public import HoldfastClusterPresence
 import Synchronization
 
 /// A node's link to the cluster: per event loop one command connection (a room stores and reads on its own
@@ -38,6 +39,8 @@ public final class ClusterBus: @unchecked Sendable {
     // Set by other modules (presence) at any time, from any thread.
     private let kindHooks = Mutex<[String: @Sendable (String, BusEnvelope) -> Void]>([:])
     private let presenceHook = Mutex<(@Sendable (String, RoomBroadcast) -> Void)?>(nil)
+    /// Presence across nodes: the node registry and the rooms' drivers.
+    public let presence: ClusterPresenceHub
 
     /// The bus for `configuration`, or nil when `cluster.redis_url` is empty (a single node).
     public init?(configuration: Configuration, loops: [EventLoop], logger: Logger) throws(RedisError) {
@@ -54,6 +57,8 @@ public final class ClusterBus: @unchecked Sendable {
         self.clients = clients
         startups = loops.map { _ in LinkStartup() }
         subscriber = try RedisSubscriber(url: url, loop: loops[0], options: options)
+        presence = ClusterPresenceHub(configuration: configuration, client: clients[0], loops: loops, logger: logger)
+        registry.withLock { $0 = RegistryNodes(hub: presence) }
     }
 
     /// Registers `hook` for bus envelopes of `kind` (not `msg` or `event`); it runs on loop 0 with the room's
@@ -76,8 +81,11 @@ public final class ClusterBus: @unchecked Sendable {
     /// The node registry whose live nodes `/admin/status` lists.
     public func attach(registry: any ClusterNodeRegistry) { self.registry.withLock { $0 = registry } }
 
-    /// Connects every link (each on its loop).
+    /// Connects every link (each on its loop) and starts the node registry; commands wait for both (see
+    /// ``whenStarted(on:_:)``).
     public func start() {
+        let startups = startups
+        presence.onRegistered = { loop in startups[loop.index].registered() }
         for client in clients {
             client.loop.execute { [self] in
                 let logger = logger
@@ -87,7 +95,8 @@ public final class ClusterBus: @unchecked Sendable {
                     guard state == .ready else { return }
                     // Loaded on every new connection (a restarted Redis has an empty script cache).
                     client.send(["SCRIPT", "LOAD", RedisArgument(StoreScript.source)]) { _ in }
-                    startup.finish()
+                    startup.linked()
+                    self.presence.linkReady(on: client.loop)
                 }
                 client.start()
             }
@@ -98,7 +107,22 @@ public final class ClusterBus: @unchecked Sendable {
         }
     }
 
-    /// Closes every link (shutdown).
+    /// Waits (blocking, at start, with the loops running) until this node holds its name in the cluster; see
+    /// ``ClusterPresenceHub/awaitRegistration(connectMilliseconds:)``.
+    ///
+    /// - Throws: ``NodeRegistryError/nameTaken(name:holder:)``: `holdfast serve` refuses to start.
+    public func awaitRegistration() throws(NodeRegistryError) {
+        try presence.awaitRegistration(connectMilliseconds: connectTimeoutMilliseconds + 500)
+    }
+
+    /// Graceful shutdown (not an upgrade): this node's presence leaves every room (one diff each) and its name is
+    /// released, then every link closes.
+    public func shutdown() {
+        presence.leave()
+        close()
+    }
+
+    /// Closes every link.
     public func close() {
         for client in clients { client.loop.execute { client.close() } }
         subscriber.loop.execute { [subscriber] in subscriber.close() }
@@ -201,9 +225,10 @@ public final class ClusterBus: @unchecked Sendable {
         case .event(_, _, let from):
             if from != origin { route(.bus(envelope)) }
         case .other(let kind, _, _):
+            if kind == "presence" { route(.bus(envelope)) }
             if let hook = kindHooks.withLock({ $0[kind] }) {
                 hook(topic, envelope)
-            } else {
+            } else if kind != "presence" {
                 logger.debug("bus kind without a handler", metadata: ["kind": "\(kind)", "room": "\(topic)"])
             }
         }
@@ -236,6 +261,7 @@ public final class ClusterBus: @unchecked Sendable {
                     RedisArgument(message.body), RedisArgument(message.timestamp),
                     RedisArgument(message.clientID ?? ""),
                     RedisArgument(bytes: prefix), RedisArgument(bytes: suffix),
+                    RedisArgument(Int64(message.kind.rawValue)), RedisArgument(message.target),
                 ]
                 let done: (Result<RedisReply, RedisError>) -> Void = { [logger] result in
                     switch result {
@@ -283,21 +309,39 @@ public final class ClusterBus: @unchecked Sendable {
         read(topic, after: afterID, count: count, on: loop, completion: completion)
     }
 
-    /// A Stream entry as a chat message (its entry id `0-N` is the message id).
+    /// A Stream entry as a history entry (its entry id `0-N` is the entry's id; `k` and `g`, present for edits and
+    /// deletes only, are its kind and target).
     static func message(_ entry: RedisStreamEntry) -> ChatMessage? {
         guard let user = entry["u"], let body = entry["b"] else { return nil }
+        let number = { (field: String) in entry[field].flatMap { Int64(String(decoding: $0, as: UTF8.self)) } }
         let clientID = entry["c"].flatMap { $0.isEmpty ? nil : String(decoding: $0, as: UTF8.self) }
+        guard let kind = ChatMessage.Kind(rawValue: UInt8(clamping: number("k") ?? 0)) else { return nil }
         return ChatMessage(
             id: Int64(entry.id.sequence), user: String(decoding: user, as: UTF8.self),
-            body: String(decoding: body, as: UTF8.self),
-            timestamp: entry["t"].flatMap { Int64(String(decoding: $0, as: UTF8.self)) } ?? 0, clientID: clientID)
+            body: String(decoding: body, as: UTF8.self), timestamp: number("t") ?? 0, clientID: clientID,
+            kind: kind, target: number("g") ?? 0)
     }
 }
 
-/// A command connection's first login, and the commands waiting for it. Its loop's thread only.
+/// A command connection's first login (and the node's registration), and the commands waiting for them. Its loop's
+/// thread only.
 final class LinkStartup: @unchecked Sendable {
     private(set) var done = false
     var waiting: [() -> Void] = []
+    private var isLinked = false
+    private var isRegistered = false
+
+    /// The connection logged in.
+    func linked() {
+        isLinked = true
+        if isRegistered { finish() }
+    }
+
+    /// The node registry holds the node's name.
+    func registered() {
+        isRegistered = true
+        if isLinked { finish() }
+    }
 
     /// Logged in (or given up on): the waiting commands go out, in order, and later ones are not held.
     func finish() {

@@ -1,4 +1,5 @@
 import HoldfastChannels
+import HoldfastClusterPresence
 public import HoldfastCore
 import HoldfastJSON
 import HoldfastRedis
@@ -37,6 +38,8 @@ public final class ClusterRoom<Message: Sendable>: @unchecked Sendable {
     private var held: [Message] = []
     /// Set while the room handles what came from the bus: its broadcasts are not relayed back.
     private var relaying = false
+    /// The room's presence across nodes, while it has (or recently had) members here.
+    private var presence: ClusterPresenceDriver?
 
     /// A room whose last delivered id is `lastID`; `current`: that id is up to date (a room handed over by a
     /// binary upgrade), else it is read when the first member arrives.
@@ -50,12 +53,26 @@ public final class ClusterRoom<Message: Sendable>: @unchecked Sendable {
         self.send = send
         feed = RoomFeed(lastDelivered: lastID)
         baselineKnown = current
+        if current, let carried = bus.presence.takeImported(topic) {
+            do {
+                startPresence(
+                    try ClusterPresence(
+                        importing: carried, room: topic, node: bus.nodeName,
+                        windowMilliseconds: bus.presence.windowMilliseconds))
+            } catch {
+                bus.logger.warning("carried presence not read", metadata: ["room": "\(topic)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Whether the room handles `message` now; false: it is held until the read in flight is answered (a join
-    /// into a room without a current last id starts that read).
+    /// into a room without a current last id starts that read, and one into a room without a presence view here
+    /// reads the view).
     public func admit(_ message: Message, isJoin: Bool) -> Bool {
-        if awaiting == 0 && isJoin && !baselineKnown { readBaseline() }
+        if awaiting == 0 && isJoin {  // the sequence and the presence view are read side by side
+            if !baselineKnown { readBaseline() }
+            if presence == nil { seedPresence() }
+        }
         guard awaiting > 0 else { return true }
         held.append(message)
         return false
@@ -79,11 +96,32 @@ public final class ClusterRoom<Message: Sendable>: @unchecked Sendable {
             relaying = true
             defer { relaying = false }
             try run(.publishEvent(event: name, payload: payload))
-        case .bus(.other):
-            return
+        case .bus(.other(let kind, let body, _)):
+            guard kind == ClusterPresenceMessage.kind, let presence else { return }
+            do {
+                presence.receive(try ClusterPresenceMessage(json: body))
+            } catch {
+                bus.logger.warning(
+                    "presence message not understood", metadata: ["room": "\(topic)", "error": "\(error)"])
+            }
         case .subscribed:
             guard subscribed else { return }
+            presence?.subscribed()
+            presence?.flushPending()
             try perform(feed.subscribed(), run: run)
+        case .presenceSeeded:
+            awaiting -= 1
+        case .presencePush(let event, let payload):
+            relaying = true
+            defer { relaying = false }
+            try run(.publishEvent(event: event, payload: payload))
+        case .linkReady:
+            presence?.linkReady()
+        case .ownershipLost(let done):
+            guard let presence else { return done() }
+            presence.linkReady(done)
+        case .nodeGone(let name):
+            presence?.dropNode(name)
         case .baseline(.success(let id)):
             awaiting -= 1
             baselineKnown = true
@@ -113,6 +151,7 @@ public final class ClusterRoom<Message: Sendable>: @unchecked Sendable {
             subscribed = false
             baselineKnown = false
             bus.unsubscribe(topic)
+            closePresence()
         }
     }
 
@@ -162,6 +201,7 @@ public final class ClusterRoom<Message: Sendable>: @unchecked Sendable {
     public func relay(_ broadcast: RoomBroadcast) {
         guard !relaying, broadcast.event != "new_msg" else { return }
         if broadcast.event == "presence_diff" {
+            if let presence, let payload = broadcast.payload { presence.localDiff(payload) }
             bus.presenceDiff(topic, broadcast)
             return
         }
@@ -171,6 +211,46 @@ public final class ClusterRoom<Message: Sendable>: @unchecked Sendable {
         bus.publish(
             topic: topic, kind: "event",
             [JSONMember("event", .string(broadcast.event)), JSONMember("payload", message.payload)], on: loop)
+    }
+
+    /// What a joining member's `presence_state` shows: `local` (the room's own presence, encoded) and the other
+    /// nodes' entries.
+    public func presenceState(local: [UInt8]) -> [UInt8] {
+        guard let presence, presence.state.remoteCount > 0, let value = try? JSON.parse(local) else { return local }
+        return JSON.encode(presence.state.statePayload(local: value))
+    }
+
+    /// The room's view for a binary upgrade's handoff (old process, during its export).
+    public func exportPresence() {
+        if let presence { bus.presence.export(topic, presence.state.exportSnapshot()) }
+    }
+
+    /// The room's first member here is about to join: a new view, seeded from Redis before the join goes on.
+    private func seedPresence() {
+        startPresence(
+            ClusterPresence(room: topic, node: bus.nodeName, windowMilliseconds: bus.presence.windowMilliseconds))
+        guard let presence else { return }
+        awaiting += 1
+        let send = self.send
+        bus.whenStarted(on: loop) { presence.seed { send(.presenceSeeded) } }
+    }
+
+    private func startPresence(_ state: ClusterPresence) {
+        let driver = ClusterPresenceDriver(state: state, client: bus.client(for: loop))
+        let (send, logger, topic) = (self.send, bus.logger, topic)
+        driver.onPushDiff = { send(.presencePush(event: "presence_diff", payload: $0)) }
+        driver.onPushState = { send(.presencePush(event: "presence_state", payload: $0)) }
+        driver.onProblem = { logger.warning("cluster presence", metadata: ["room": "\(topic)", "problem": "\($0)"]) }
+        presence = driver
+        bus.presence.register(topic, on: loop, send)
+    }
+
+    /// The room has no members here any more (its last leave diff went out with them): the view goes.
+    private func closePresence() {
+        guard let presence else { return }
+        presence.close()
+        self.presence = nil
+        bus.presence.register(topic, on: loop, nil)
     }
 
     private func perform(_ steps: [RoomFeed.Step], run: (RoomEvent) throws -> Void) rethrows {

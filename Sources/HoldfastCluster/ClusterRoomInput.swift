@@ -1,3 +1,4 @@
+public import HoldfastJSON
 public import HoldfastRedis
 public import HoldfastRooms
 
@@ -16,6 +17,16 @@ public enum ClusterRoomInput: Sendable {
     case stored(batch: Int, ids: [Int64?])
     /// A recovering join's history read.
     case history(HistoryRequest, Result<[ChatMessage], RedisError>)
+    /// The room's presence view holds the other nodes' entries (the first local member's join may go on).
+    case presenceSeeded
+    /// The room's presence has `event` (`presence_diff`, `presence_state`) for its local members.
+    case presencePush(event: String, payload: JSONValue)
+    /// This loop's command link is ready again after an outage: rewrite this node's entries, read the room.
+    case linkReady
+    /// The node's token was gone from Redis: rewrite this node's entries, then call `done`.
+    case ownershipLost(done: @Sendable () -> Void)
+    /// A node vanished from the cluster without a reap heard here: drop its entries.
+    case nodeGone(String)
     /// The delay after the last member left ended (if `generation` is still current, the room unsubscribes).
     case unsubscribeDue(generation: Int)
 }

@@ -9,7 +9,8 @@ import COpenSSL
 /// increasing for the nodes that delivered the old ones.
 ///
 /// KEYS: sequence, log, bus. ARGV: maxlen, floor, user, body, ts, client_id ("" = none), payload prefix, payload
-/// suffix.
+/// suffix, kind (0 message, 1 edit, 2 delete), target (the message an edit or delete changes). An edit or a delete
+/// gets the Stream fields `k` (kind) and `g` (target); a message does not carry them.
 enum StoreScript {
     static let source = """
         if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -23,8 +24,13 @@ enum StoreScript {
         end
         local id = redis.call('INCR', KEYS[1])
         local text = string.format('%d', id)
-        redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '0-' .. text,
-          'u', ARGV[3], 'b', ARGV[4], 't', ARGV[5], 'c', ARGV[6])
+        if ARGV[9] == nil or ARGV[9] == '0' then
+          redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '0-' .. text,
+            'u', ARGV[3], 'b', ARGV[4], 't', ARGV[5], 'c', ARGV[6])
+        else
+          redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '0-' .. text,
+            'u', ARGV[3], 'b', ARGV[4], 't', ARGV[5], 'c', ARGV[6], 'k', ARGV[9], 'g', ARGV[10])
+        end
         redis.call('PUBLISH', KEYS[3], ARGV[7] .. text .. ARGV[8])
         return id
         """

@@ -12,6 +12,20 @@ extension ClusterPresence {
         return groups.payload
     }
 
+    /// The `presence_state` payload of `local` (the room's own `PresenceState`, which is ahead of this view for
+    /// joins still in their coalescing window) followed by the other nodes' entries in view order.
+    public func statePayload(local: JSONValue) -> JSONValue {
+        var groups = KeyGroups()
+        for member in local.objectMembers ?? [] {
+            guard case .array(let metas)? = member.value["metas"] else { continue }
+            for meta in metas { groups.append(meta, key: member.key) }
+        }
+        for slot in slots.values.sorted(by: { $0.sequence < $1.sequence }) where slot.entry.node != node {
+            groups.append(slot.entry.meta, key: slot.entry.key)
+        }
+        return groups.payload
+    }
+
     /// The remote changes since the last take as a `presence_diff` payload, or nil when local members would see
     /// none: an entry that came and went within the window is in neither side, one replaced by an equal entry
     /// is in none. O(changes).

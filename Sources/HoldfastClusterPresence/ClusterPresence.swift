@@ -56,6 +56,9 @@ public struct ClusterPresence: Sendable {
     enum ReadPurpose: Sendable {
         case refresh
         case resync
+        /// The first read of a room whose first local member is about to join: that member gets the whole view
+        /// (``statePayload(local:)``), so what the read finds is no diff.
+        case seed
     }
 
     /// Reads (and rewrites) whose reply is outstanding, in sending order (one connection answers in order); bus
@@ -141,6 +144,14 @@ public struct ClusterPresence: Sendable {
         return [startRead()]
     }
 
+    /// The room's first local member is about to join: read the hash, so that member's `presence_state` lists
+    /// every node's entries. Nothing to do for a seeded view or while a read is out.
+    public mutating func seed(now: Int64) -> [ClusterPresenceAction] {
+        guard !isSeeded, readsInFlight.isEmpty else { return [] }
+        readsInFlight.append(.seed)
+        return [.read]
+    }
+
     /// The command link is ready again after an outage (or the node found its token gone): rewrite this node's
     /// entries from local truth (Redis may have lost them, or missed writes) and re-read the room.
     public mutating func linkReady(now: Int64) -> [ClusterPresenceAction] {
@@ -176,6 +187,11 @@ public struct ClusterPresence: Sendable {
         if readsInFlight.isEmpty { buffered.removeAll() }
         let wasSeeded = isSeeded
         isSeeded = true
+        if purpose == .seed && readsInFlight.isEmpty && localCount == 0 {
+            changes.removeAll()
+            changeIndex.removeAll()
+            return []
+        }
         guard purpose == .resync && wasSeeded else { return changed ? changeRecorded(now: now) : [] }
         guard remoteEntries != before else { return [] }
         // Members get the whole view; the changes it covers must not follow as a diff.

@@ -46,6 +46,10 @@ public final class ClusterPresenceDriver: @unchecked Sendable {
     /// A decoded presence message from the room's bus.
     public func receive(_ message: ClusterPresenceMessage) { perform(state.receive(message, now: now)) }
 
+    /// The room's first local member is about to join: `completion` runs once the view holds the other nodes'
+    /// entries (or the read failed), at once when it already does.
+    public func seed(_ completion: @escaping () -> Void) { perform(state.seed(now: now), completion: completion) }
+
     /// The room's bus subscription was confirmed.
     public func subscribed() { perform(state.subscribed(now: now)) }
 
@@ -53,6 +57,12 @@ public final class ClusterPresenceDriver: @unchecked Sendable {
     /// the rewrite answered (or at once when there is nothing to rewrite).
     public func linkReady(_ completion: (() -> Void)? = nil) {
         perform(state.linkReady(now: now), completion: completion)
+    }
+
+    /// Remote changes an imported view carried, if any, go out as one diff (after the new process's subscription
+    /// was confirmed).
+    public func flushPending() {
+        if state.hasPendingChanges { perform(state.flush(now: now)) }
     }
 
     /// A node is gone for good (``NodeRegistry/onNodeGone``).
@@ -78,9 +88,12 @@ public final class ClusterPresenceDriver: @unchecked Sendable {
                     }
                 }
             case .read:
+                let done = completion
+                completion = nil
                 client.pipeline([["HGETALL", RedisArgument(state.hashKey)], ["ZRANGE", .init(state.nodesKey), 0, -1]]) {
                     [self] results in
                     roomRead(results.count == 2 ? results[0].flatMap { hash in results[1].map { (hash, $0) } } : nil)
+                    done?()
                 }
             case .rewrite(let entries):
                 var arguments = [RedisArgument(state.channel), RedisArgument(state.node), RedisArgument(state.room)]

@@ -73,13 +73,19 @@ public struct RoomBroadcast: Sendable, Equatable {
     public var except: Set<UInt64>
     /// How many members receive it.
     public var recipients: Int
+    /// The payload itself, for a room whose presence crosses nodes (``RoomConfiguration/sequencedByStore``): its
+    /// `presence_diff`s are the node's local changes, which the cluster stores even when no member here gets them.
+    public var payload: JSONValue?
 
-    public init(event: String, v1: [UInt8]?, v2: [UInt8]?, except: Set<UInt64>, recipients: Int) {
+    public init(
+        event: String, v1: [UInt8]?, v2: [UInt8]?, except: Set<UInt64>, recipients: Int, payload: JSONValue? = nil
+    ) {
         self.event = event
         self.v1 = v1
         self.v2 = v2
         self.except = except
         self.recipients = recipients
+        self.payload = payload
     }
 
     /// The text for `version`, if the room encoded it.

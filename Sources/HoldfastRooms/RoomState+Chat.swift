@@ -46,7 +46,9 @@ extension RoomState {
         event: String, payload: JSONValue, except: Set<UInt64> = [], into actions: inout [RoomAction]
     ) {
         let recipients = seats.count - except.count
-        guard recipients > 0 else { return }
+        // Clustered, a local presence change matters to the other nodes even when nobody here gets it.
+        let shared = configuration.sequencedByStore && event == "presence_diff"
+        guard recipients > 0 || shared else { return }
         let message = PhoenixMessage(joinRef: nil, ref: nil, topic: topic, event: event, payload: payload)
         var texts: [PhoenixSerializerVersion: [UInt8]] = [:]
         for version in [PhoenixSerializerVersion.v1, .v2] where countByVersion[version, default: 0] > 0 {
@@ -57,6 +59,7 @@ extension RoomState {
         actions.append(
             .broadcast(
                 RoomBroadcast(
-                    event: event, v1: texts[.v1], v2: texts[.v2], except: except, recipients: recipients)))
+                    event: event, v1: texts[.v1], v2: texts[.v2], except: except, recipients: recipients,
+                    payload: shared ? payload : nil)))
     }
 }

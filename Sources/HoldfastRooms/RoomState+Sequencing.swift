@@ -37,12 +37,14 @@ extension RoomState {
         if ids.contains(nil) { actions.append(.log(.error, "message store unavailable; senders told")) }
     }
 
-    /// Messages from the store, in its order: each one newer than the last delivered goes to every member.
+    /// Entries from the store, in its order: each one newer than the last delivered goes to every member, as its
+    /// kind's event (`new_msg`, `msg_edited`, `msg_deleted`), and its author is remembered (who may edit it).
     mutating func deliver(_ messages: [ChatMessage], upTo: Int64, into actions: inout [RoomAction]) {
         for message in messages where message.id > lastID {
             lastID = message.id
+            authors.record(message)
             channelBroadcast(
-                event: "new_msg", payload: payload(for: message, replay: false), except: [], into: &actions)
+                event: message.kind.event, payload: payload(for: message, replay: false), except: [], into: &actions)
         }
         lastID = max(lastID, upTo)
     }

@@ -105,6 +105,7 @@ public final class Server: Sendable {
         let api = configuration.api.isEnabled ? APIService(
             configuration: configuration.api, backend: apiBackend, notBefore: notBefore,
             monotonicMilliseconds: clock.nowMilliseconds, wallMilliseconds: clock.wallMilliseconds) : nil
+        if let api { rooms.cluster?.serve(api) }  // clustered: disconnects reach every node, presence is all nodes'
         self.context = ServerContext(
             configuration: configuration, logger: logger, tls: tls, metrics: metrics, rooms: rooms, secret: secret,
             admin: admin, upgrades: upgrades, clock: clock, handoff: binaryUpgrade, handoffFault: handoffFault,
@@ -139,6 +140,7 @@ public final class Server: Sendable {
         let perLoop = prepareLoops()
         try install(specs, perLoop: perLoop)
         group.start()
+        try context.rooms.cluster?.awaitRegistration()  // clustered: a live node's name is refused here
         _ = try? systemd.notify(["MAINPID": "\(getpid())", "READY": "1"])
         startLivenessPings()
         logAddresses("listening")
@@ -285,11 +287,11 @@ public final class Server: Sendable {
         while openConnections > 0 && MonotonicClock.nowMilliseconds() < deadline {
             usleep(10_000)
         }
-        let remaining = openConnections
-        if remaining > 0 {
+        if openConnections > 0 {
             context.logger.warning(
-                "shutdown timeout reached, closing remaining connections", metadata: ["open": "\(remaining)"])
+                "shutdown timeout reached, closing remaining connections", metadata: ["open": "\(openConnections)"])
         }
+        context.rooms.cluster?.shutdown()  // this node's presence leaves, its name is released
         group.stopAndJoin()
         context.rooms.webhooks?.flushForExit()
         context.logger.notice(

@@ -377,3 +377,43 @@ def test_a_binary_upgrade_of_one_node_loses_and_duplicates_nothing(cluster, vari
     # The upgraded node still stores and delivers: its member's message reaches node 2.
     own = stay.reply_to(send(stay, "from the new process"))["payload"]["response"]["id"]
     assert messages(talker, len(ids) + 1, timeout=30)[-1] == (own, "from the new process")
+
+
+def test_an_edit_and_a_delete_cross_nodes_and_replay_on_recovery_at_a_third(cluster):
+    """Edit and delete entries travel like messages: stored by the script with their kind and target, delivered as
+    msg_edited / msg_deleted on every node, replayed from the Stream on recovery; only the author may edit, on any
+    node (each node learns the authors from what it delivers)."""
+    author, _ = joined(cluster[0], "author")
+    reader, _ = joined(cluster[1], "reader")
+    absent, _ = joined(cluster[2], "absent")
+    message_id = author.reply_to(send(author, "helo"))["payload"]["response"]["id"]
+    assert messages(absent, 1) == [(message_id, "helo")]
+    absent.close()
+    assert messages(reader, 1) == [(message_id, "helo")]
+    refused = reader.reply_to(reader.push(TOPIC, "edit_msg", {"id": message_id, "body": "mine"}, join_ref="1"))
+    assert refused["payload"] == {"status": "error", "response": {"reason": "not your message"}}
+    reply = author.reply_to(author.push(TOPIC, "edit_msg", {"id": message_id, "body": "hello"}, join_ref="1"))
+    assert reply["payload"]["status"] == "ok", reply
+    edit_id = reply["payload"]["response"]["id"]
+    assert edit_id == message_id + 1
+    edited = reader.event(TOPIC, "msg_edited", timeout=20)["payload"]
+    assert (edited["id"], edited["entry_id"], edited["kind"], edited["body"], edited["user"]) == (
+        message_id, edit_id, "edit", "hello", "author")
+    assert author.event(TOPIC, "msg_edited", timeout=20)["payload"]["entry_id"] == edit_id  # its own node too
+    reply = author.reply_to(author.push(TOPIC, "delete_msg", {"id": message_id}, join_ref="1"))
+    delete_id = reply["payload"]["response"]["id"]
+    deleted = reader.event(TOPIC, "msg_deleted", timeout=20)["payload"]
+    assert (deleted["id"], deleted["entry_id"], deleted["kind"]) == (message_id, delete_id, "delete")
+    # Recovery at node 3 replays both entries as what they are, in order.
+    back = client(cluster[2], "absent")
+    reply = back.join(TOPIC, {"last_seen_id": message_id})
+    assert reply["payload"]["status"] == "ok" and reply["payload"]["response"]["recovered"] is True, reply
+    replayed = [back.wait_for(lambda m: m["event"] in ("new_msg", "msg_edited", "msg_deleted"), 20) for _ in range(2)]
+    assert [(m["event"], m["payload"]["entry_id"]) for m in replayed] == [
+        ("msg_edited", edit_id), ("msg_deleted", delete_id)]
+    assert replayed[0]["payload"]["body"] == "hello" and "body" not in replayed[1]["payload"]
+    # The author, back on another node, may still not edit the deleted message.
+    again = client(cluster[1], "author")
+    assert again.join(TOPIC)["payload"]["status"] == "ok"
+    refused = again.reply_to(again.push(TOPIC, "edit_msg", {"id": message_id, "body": "x"}, join_ref="1"))
+    assert refused["payload"]["response"] == {"reason": "message not found"}

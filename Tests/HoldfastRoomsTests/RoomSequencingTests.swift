@@ -66,4 +66,22 @@ import Testing
             .historyRead(request, messages: [stored(2, "b"), stored(3, "c"), stored(4, "d")], complete: true))
         #expect(finished.joinResults.first?.extra.map { $0.payload["id"] } == [.integer(2), .integer(3)])
     }
+
+    @Test func aClusteredRoomsPresenceDiffCarriesItsPayloadEvenWithNobodyHereToGetIt() {
+        var clustered = storeSequenced()
+        let first = clustered.settle(member(1, "alice"))
+        // The joiner got the whole state; the cluster still needs the diff (with its payload) to store it.
+        let shared = first.broadcasts.filter { $0.event == "presence_diff" }
+        #expect(shared.count == 1 && shared.first?.recipients == 0)
+        #expect(shared.first?.payload?["joins"]?["alice"] != nil)
+        #expect(shared.first?.payload?["leaves"] == .object([]))
+        let second = clustered.settle(member(2, "bob"))
+        #expect(second.broadcasts.filter { $0.event == "presence_diff" }.map(\.recipients) == [1])
+
+        var single = RoomHarness()
+        let alone = single.settle(member(1, "alice"))
+        #expect(alone.broadcasts.isEmpty, "a single node sends nothing nobody gets")
+        let joined = single.settle(member(2, "bob"))
+        #expect(joined.broadcasts.map(\.payload) == [nil], "and carries no payload beside its texts")
+    }
 }

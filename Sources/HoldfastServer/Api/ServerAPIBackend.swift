@@ -8,8 +8,7 @@ import HoldfastJSON
 import HoldfastRooms
 import Synchronization
 
-/// The server API on this node: rooms through their mailboxes, sockets through their loops. A cluster would
-/// put its fan-out here (a publish to the room's node, a disconnect to every node).
+/// The server API on this node: rooms through their mailboxes, sockets through their loops (the cluster: APIPeers).
 final class ServerAPIBackend: APIBackend {
     private let registry: RoomRegistry
     /// Each loop's connections, once the listeners are installed (start or takeover).

@@ -1,5 +1,6 @@
 import Glibc
 import HoldfastActors
+import HoldfastCluster
 import HoldfastConfig
 import HoldfastCore
 import HoldfastHandlerAPI
@@ -258,6 +259,7 @@ extension HandoffAttempt {
         guard let channel else { throw .sendFailed(reason: "no handoff channel") }
         let started = MonotonicClock.nowNanoseconds()
         let registry = context.upgrades.registry
+        context.rooms.cluster?.presence.writeHandoff()  // the node's name and token, the rooms' views
         let header = HandoffHeader(
             pid: getpid(), binaryVersion: context.admin.binaryVersion, nextConnectionID: context.peekNextConnectionID(),
             handlerChain: registry.chain.map(\.path), handlerVersion: registry.handler?.version ?? "",

@@ -45,8 +45,7 @@ final class RoomRuntime: ActorBehavior {
                 for held in cluster.releaseHeld() { try handle(held, context: context) }
                 return
             }
-            var isJoin = false
-            if case .join = message { isJoin = true }
+            let isJoin = if case .join = message { true } else { false }
             guard cluster.admit(message, isJoin: isJoin) else { return }
         }
         let event: RoomEvent
@@ -85,10 +84,7 @@ final class RoomRuntime: ActorBehavior {
         case .cluster:
             return
         }
-        defer {
-            joining = nil
-            sink = nil
-        }
+        defer { (joining, sink) = (nil, nil) }
         try run(event, context: context)
     }
 
@@ -173,7 +169,8 @@ final class RoomRuntime: ActorBehavior {
             fanOut(broadcast)
         case .sendPresenceState(let members, let payload):
             let topic = self.topic
-            let frame = PresenceStateFrame(topic: topic, payload: payload, deflateLevel: services.deflateLevel)
+            let merged = keep.cluster?.presenceState(local: payload) ?? payload  // clustered: every node's members
+            let frame = PresenceStateFrame(topic: topic, payload: merged, deflateLevel: services.deflateLevel)
             for member in members {
                 let (prefix, body) = frame.message(joinRef: member.joinRef, version: member.version)
                 deliver(to: keep.member(member.connectionID)) {
@@ -194,8 +191,7 @@ final class RoomRuntime: ActorBehavior {
             if let cluster = keep.cluster {
                 return cluster.store(batch: batch, messages: messages) { webhooks?.recordMessages($0, topic: room) }
             }
-            let stored = messages.map { StoredMessage(room: topic, $0) }
-            services.historyWriter.submit(stored) { durable in
+            services.historyWriter.submit(messages.map { StoredMessage(room: topic, $0) }) { durable in
                 if durable { webhooks?.recordMessages(messages, topic: room) }
                 _ = mailbox.send(.committed(batch: batch, durable: durable))
             }
@@ -211,10 +207,9 @@ final class RoomRuntime: ActorBehavior {
             sink?.add(staged: staged)
         case .exported(let snapshot):
             sink?.add(snapshot, topic: topic)
-        case .log(.notice, let text):
-            services.logger.notice("\(text)", metadata: ["room": "\(topic)"])
-        case .log(.error, let text):
-            services.logger.error("\(text)", metadata: ["room": "\(topic)"])
+            keep.cluster?.exportPresence()
+        case .log(let level, let text):
+            services.logger.log(level: level == .error ? .error : .notice, "\(text)", metadata: ["room": "\(topic)"])
         case .answerPublish(let ticket, let outcome):
             keep.publishWaiters.removeValue(forKey: ticket)?(outcome)
         case .membership(let change):
