@@ -15,7 +15,7 @@ extension ClusterPresence {
     /// The `presence_state` payload of `local` (the room's own `PresenceState`, which is ahead of this view for
     /// joins still in their coalescing window) followed by the other nodes' entries in view order.
     public func statePayload(local: JSONValue) -> JSONValue {
-        var groups = KeyGroups()
+        var groups = PresenceKeyGroups()
         for member in local.objectMembers ?? [] {
             guard case .array(let metas)? = member.value["metas"] else { continue }
             for meta in metas { groups.append(meta, key: member.key) }
