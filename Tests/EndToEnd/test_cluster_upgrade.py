@@ -56,7 +56,7 @@ def test_a_rolling_binary_upgrade_of_three_nodes_under_chat_traffic_breaks_nothi
     command = [str(bench), "upgrade", "--secret", SECRET, "--connections", "90", "--rooms", "3", "--rate", "2",
                "--processes", "2", "--tls-share", "0.25", "--warmup", "1", "--connect-timeout", "90",
                "--drain-timeout", "30", "--drain", "2", "--admin-token", ADMIN, "--binary", str(variant_binary),
-               "--binary", str(original), "--upgrades", "2", "--interval", "12", "--answer-timeout", "90",
+               "--binary", str(original), "--upgrades", "2", "--interval", "15", "--answer-timeout", "90",
                "--json", str(report_path)]
     for node in nodes:
         command += ["--url", f"{node.url}/socket/websocket", "--tls-url", node.tls_url,
