@@ -109,3 +109,31 @@ def test_a_rolling_binary_upgrade_of_three_nodes_under_chat_traffic_breaks_nothi
         assert document["pid"] != before and document["pid"] == entry["pid_after"], document
         assert document["version"].endswith("+dev"), document
         assert wait_for_redis(node, "ready")["cluster"]["node"] == f"node-{nodes.index(node) + 1}"
+
+
+def test_a_node_that_refuses_its_upgrade_stops_the_roll_and_the_rest_keep_their_build(tls_cluster, tmp_path):
+    """Node 1 refuses (no binary at the path given): the bench asks no other node, reports the refusal and exits
+    non-zero; every node still serves the build it started with, its connections untouched."""
+    nodes = tls_cluster
+    pids_before = [status(node)["pid"] for node in nodes]
+    bench = holdfast_binary().parent / "holdfast-bench"
+    report_path = tmp_path / "refused.json"
+    command = [str(bench), "upgrade", "--secret", SECRET, "--connections", "30", "--rooms", "3", "--rate", "2",
+               "--warmup", "0.5", "--connect-timeout", "60", "--drain-timeout", "30", "--admin-token", ADMIN,
+               "--binary", str(tmp_path / "no-such-build" / "holdfast"), "--interval", "4", "--answer-timeout", "60",
+               "--json", str(report_path)]
+    for node in nodes:
+        command += ["--url", f"{node.url}/socket/websocket", "--admin-url", f"http://127.0.0.1:{node.admin_port}"]
+    result = subprocess.run(command, capture_output=True, timeout=300)
+    output = (result.stdout + result.stderr).decode(errors="replace")
+    assert result.returncode == 1, output
+
+    report = json.loads(report_path.read_text())
+    assert [(entry["round"], entry["node"]) for entry in report["upgrade"]] == [(1, 1)], output
+    assert report["upgrade"][0]["status"] != 200, output
+    assert any("stopped after 1 of 3" in failure for failure in report["failures"]), report["failures"]
+    # The refusal broke nothing: the traffic's own checks are all 0.
+    chat = report["chat"]
+    assert chat["joined"] == 30 and (chat["closed"], chat["lost"], chat["duplicated"], chat["reordered"]) == \
+        (0, 0, 0, 0), output
+    assert [status(node)["pid"] for node in nodes] == pids_before
