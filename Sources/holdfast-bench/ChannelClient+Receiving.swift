@@ -233,8 +233,20 @@ extension ChannelClient {
             if id > members[index].lastSeenID { members[index].lastSeenID = id }
             if id <= members[index].recoverThrough { result.recoveredDeliveries += 1 }
         }
+        // The room's ids are its one order (on a cluster, Redis's): a lower id after a higher one means this
+        // member saw two messages in another order than the other members did. Rejoins replay, so only without
+        // --reconnect.
+        var outOfRoomOrder = false
+        if let id, !plan.reconnect {
+            outOfRoomOrder = id <= members[index].lastDeliveredID
+            members[index].lastDeliveredID = max(members[index].lastDeliveredID, id)
+        }
         if sender == members[index].number {
             result.publisherDeliveries += 1
+            if outOfRoomOrder {
+                result.reordered += 1
+                timeline?.reorders.append(now)
+            }
             return
         }
         guard sender % max(1, plan.rooms) == members[index].room else {
@@ -242,6 +254,9 @@ extension ChannelClient {
             return
         }
         switch members[index].checker.observe(sender: sender, sequence: sequence, sentAt: stamp) {
+        case .inOrder where outOfRoomOrder:
+            result.reordered += 1
+            timeline?.reorders.append(now)
         case .inOrder:
             break
         case .duplicate:

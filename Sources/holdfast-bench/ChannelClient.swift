@@ -31,6 +31,9 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
         // A chatter's message with ref R is its message number R - 1: both advance with every `new_msg` sent
         // and refs are never reused, not even on a new connection.
         var lastSeenID: UInt64 = 0
+        /// chat without reconnect: the highest room message id delivered live; every later one must be higher,
+        /// so that all members, on whatever node, see the room's messages in one order.
+        var lastDeliveredID: UInt64 = 0
         /// The `last_id` of the last rejoin's reply: messages up to it arriving after the rejoin are recovered ones.
         var recoverThrough: UInt64 = 0
         var unacknowledged: [UInt64] = []
@@ -144,7 +147,8 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
     /// started.
     func openConnection(_ index: Int) -> Result<ClientConnection, BenchError> {
         let tlsMix = plan.tls.flatMap { $0.selects(members[index].number) ? $0 : nil }
-        let target = tlsMix?.target ?? plan.target
+        let node = plan.node(of: members[index].number)
+        let target = tlsMix?.target(node: node) ?? plan.endpoint(node: node)
         let fd: Int32
         switch target.startConnect() {
         case .failure(let error): return .failure(BenchError("\(error)"))
@@ -163,7 +167,7 @@ final class ChannelClient: ConnectionOwner, @unchecked Sendable {
             connection = ClientConnection(
                 owner: self, fd: fd,
                 handshake: Handshake(target: target, path: path, offerDeflate: plan.deflate, random: &random),
-                tls: try tlsMix?.client(), retainLimit: retain)
+                tls: try tlsMix?.client(to: target), retainLimit: retain)
             connection.tag = index
             try loop.register(fd: fd, interest: .writable, handler: connection)
         } catch {

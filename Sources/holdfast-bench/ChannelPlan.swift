@@ -5,7 +5,11 @@ struct ChannelPlan: Sendable {
     enum Scenario: Sendable { case broadcast, presenceBurst, chat }
 
     var scenario: Scenario
+    /// The first node's endpoint (the only one with a single node).
     var target: Target
+    /// With several nodes, every node's plain endpoint in order (`target` first); connections are spread over
+    /// them by ``node(of:)``. Empty: `target` alone.
+    var nodes: [Target] = []
     /// The connections that use TLS instead of `target`, if any.
     var tls: TLSMix?
     var signer: TokenSigner
@@ -37,6 +41,16 @@ struct ChannelPlan: Sendable {
     /// the share of chat messages a `typing` notice goes before.
     var churnPerMinute = 0.0
     var typingShare = 0.0
+
+    /// The plain endpoint of node `node`.
+    func endpoint(node: Int) -> Target { nodes.isEmpty ? target : nodes[node % nodes.count] }
+
+    /// The node (index into ``nodes``) that connection number `number` connects to: round-robin over each
+    /// room's members in user order (user `i` is member `i / rooms` of room `i % rooms`), so every room with
+    /// at least as many members as there are nodes has members on every node.
+    func node(of number: Int) -> Int {
+        (number / max(1, rooms)) % max(1, nodes.count)
+    }
 
     /// chat: the topic of room `room`.
     static func chatTopic(_ room: Int) -> String { "room:chat\(room)" }

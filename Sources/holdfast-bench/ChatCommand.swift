@@ -11,7 +11,8 @@ import HoldfastCore
 /// after the drain, compares what it got from each sender with the sender's acknowledged count (losses).
 /// Reports deliveries/s, delivery and ack latency, and fails on any loss, duplicate, reorder, unexpected close,
 /// late `presence_diff` or error. Users are spread over `--processes` × `--threads`; with `--tls-share`, that
-/// share of them connects over TLS to `--tls-url`.
+/// share of them connects over TLS to `--tls-url`. With `--url` repeated, each room's members are spread
+/// round-robin over the nodes (see ``ChannelPlan/node(of:)``) and every check is cluster-wide.
 struct ChatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat",
@@ -47,6 +48,8 @@ struct ChatCommand: ParsableCommand {
 struct ChatReport: Codable {
     var scenario = "chat"
     var url: String
+    /// Every node's endpoint, in order (one entry without a repeated `--url`).
+    var urls: [String]
     var users: Int
     var joined: Int
     /// Users meant to connect over TLS, and those of them that joined.
@@ -100,7 +103,7 @@ struct ChatReport: Codable {
     var errors: ChannelErrors
 
     enum CodingKeys: String, CodingKey {
-        case scenario, url, users, joined, rooms, processes, threads, rate, lost, duplicated, reordered, closed, errors
+        case scenario, url, urls, users, joined, rooms, processes, threads, rate, lost, duplicated, reordered, closed, errors
         case bodyBytes = "body_bytes"
         case warmupSeconds = "warmup_seconds"
         case durationSeconds = "duration_seconds"
@@ -131,6 +134,7 @@ struct ChatReport: Codable {
 
     init(_ command: ChatOptions, duration: Double, _ result: ChannelResult, cpu: Double?) {
         url = command.url
+        urls = command.nodeURLs
         users = command.connections
         joined = result.joined
         tlsUsers = result.tlsConnections
@@ -183,9 +187,12 @@ struct ChatReport: Codable {
         lost + duplicated + reordered > 0 || closed > 0 || (presenceDiffs > 0 && drops == 0)
     }
 
+    /// The endpoint, or the nodes, for the summary's first line.
+    private var endpoint: String { urls.count > 1 ? "\(urls.count) nodes (\(urls.joined(separator: ", ")))" : url }
+
     var summary: String {
         var lines = [
-            "chat \(url): \(joined)/\(users) users (\(tlsJoined)/\(tlsUsers) over TLS) joined \(rooms) rooms in "
+            "chat \(endpoint): \(joined)/\(users) users (\(tlsJoined)/\(tlsUsers) over TLS) joined \(rooms) rooms in "
                 + "\(String(format: "%.2f", joinSeconds)) s, "
                 + "\(processes) process(es) × \(threads) thread(s), \(rate) msg/s per user, \(bodyBytes)-byte bodies",
             String(format: "  window %.1f s after %.1f s warm-up", durationSeconds, warmupSeconds),

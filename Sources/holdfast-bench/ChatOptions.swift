@@ -4,7 +4,17 @@ import HoldfastCore
 /// The options of a chat run, shared by `chat` and `upgrade` (which is a chat run with upgrades in the middle),
 /// and the steps both take: connect the users, start traffic, drain, finish.
 struct ChatOptions: ParsableArguments {
-    @Option(help: "Phoenix socket endpoint (vsn and token are added).") var url = "ws://127.0.0.1:4000/socket/websocket"
+    @Option(
+        name: .customLong("url"),
+        help: """
+            Phoenix socket endpoint (vsn and token are added); default ws://127.0.0.1:4000/socket/websocket. Repeat \
+            it to spread the users over the nodes of a cluster: each room's members go round-robin over the URLs in \
+            the order given (user i is member i / rooms of room i % rooms and connects to node (i / rooms) % nodes), \
+            so a room with at least as many members as nodes has members on every node. Every check stays \
+            cluster-wide: each member checks the messages of every other member of its room, whatever node either \
+            is on, and that the room's message ids reach it in increasing order (one order per room).
+            """)
+    var urls: [String] = []
     @Option(help: "Server secret (HOLDFAST_SECRET_KEY) for signing connect tokens.") var secret: String
     @Option(help: "Users (one socket each, over all processes).") var connections = 100
     @Option(help: "Rooms; user i joins room:chat<i % rooms>.") var rooms = 10
@@ -43,16 +53,24 @@ struct ChatOptions: ParsableArguments {
         guard size >= 16 else { throw ValidationError("--size must be at least 16 to hold the send time") }
     }
 
+    /// The first node's endpoint (the only one without a repeated `--url`).
+    var url: String { urls.first ?? "ws://127.0.0.1:4000/socket/websocket" }
+
+    /// Every node's endpoint, in order.
+    var nodeURLs: [String] { urls.isEmpty ? [url] : urls }
+
     /// Whether this process is a worker that serves the parent instead of running the scenario.
     var isWorker: Bool { worker != nil }
 
     /// Builds this process's runner: users `c<firstUser>`… of the plan, spread over `threads` loops.
     func makeRunner(timeline: Bool) throws -> ChannelRunner {
-        let target = try Target(url: url)
+        let nodes = try nodeURLs.map { url throws(BenchError) in try Target(url: url) }
+        let target = nodes[0]
         var plan = ChannelPlan(
             scenario: .chat, target: target, signer: TokenSigner(secret: secret), topic: ChannelPlan.chatTopic(0),
             concurrency: concurrency, size: size, rate: rate)
-        plan.tls = try tls.mix(plain: target)
+        plan.nodes = nodes
+        plan.tls = try tls.mix(plain: target, nodes: nodes.count)
         plan.rooms = rooms
         plan.deflate = compression.enabled
         plan.users = totalUsers ?? connections
@@ -95,11 +113,11 @@ struct ChatOptions: ParsableArguments {
     private func workerArguments(_ index: Int, timeline: Bool) -> [String] {
         let part = EvenSplit(total: connections, parts: processes).range(index)
         return [
-            "chat", "--url", url, "--secret", secret, "--connections", "\(part.count)", "--rooms", "\(rooms)",
+            "chat", "--secret", secret, "--connections", "\(part.count)", "--rooms", "\(rooms)",
             "--rate", "\(rate)", "--size", "\(size)", "--threads", "\(threads)", "--concurrency", "\(concurrency)",
             "--connect-timeout", "\(connectTimeout)", "--worker", "\(index)", "--first-user", "\(part.lowerBound)",
             "--total-users", "\(connections)",
-        ] + tls.workerArguments + (timeline ? ["--timeline"] : []) + (reconnect ? ["--reconnect"] : [])
+        ] + nodeURLs.flatMap { ["--url", $0] } + tls.workerArguments + (timeline ? ["--timeline"] : []) + (reconnect ? ["--reconnect"] : [])
             + compression.workerArguments
     }
 }

@@ -37,6 +37,15 @@ struct UpgradeCommand: ParsableCommand {
             p99_ms_during, max_ms_during, p50_ms_steady, p99_ms_steady, max_ms_steady, acks_during, acks_steady, \
             pid_after, handlers_after, rss_kib_after; "chat" is the whole run's chat report.
 
+            Rolling upgrade of a cluster: repeat --admin-url, once per node, in the order to upgrade them (with \
+            --url repeated in the same order, so that users are spread over the nodes). Each round then upgrades \
+            node 1 to the round's target, waits for its answer, then node 2, and so on: a rolling upgrade. Every \
+            node's upgrade is one entry of the report (with "node" and "round"), its failures charged to it as \
+            above; "rounds" gives, per round, each node's pause, their sum (pause_ms_total) and the time from the \
+            first request to the last answer (span_ms). The counts are cluster-wide: a message sent on any node must \
+            reach every member of its room on every node once, in the room's one order. A node that answers \
+            anything but 200 stops the rolling there. --interval must leave room for a whole round.
+
             Exits non-zero when any count is above 0 (before or during any upgrade), an upgrade is answered with \
             anything but 200, or the chat checks fail. The server's pid and memory come from /admin/status before \
             and after each upgrade (a binary upgrade changes the pid); --server-pid is not used.
@@ -44,10 +53,20 @@ struct UpgradeCommand: ParsableCommand {
     )
 
     @OptionGroup var chat: ChatOptions
-    @Option(name: .customLong("admin-url"), help: "The server's admin listener.") var adminURL = "http://127.0.0.1:4001"
-    @Option(help: "Admin bearer token (else --admin-token-file, else $HOLDFAST_ADMIN_TOKEN).") var adminToken: String?
-    @Option(help: "File holding the admin token: the server's <state_dir>/admin_token, or the token as text.")
-    var adminTokenFile: String?
+    @Option(
+        name: .customLong("admin-url"),
+        help: """
+            The server's admin listener (default http://127.0.0.1:4001). Repeat it, once per node in upgrade \
+            order, for a rolling upgrade of a cluster.
+            """)
+    var adminURLs: [String] = []
+    @Option(help: "Admin bearer token for every node (else --admin-token-file, else $HOLDFAST_ADMIN_TOKEN).")
+    var adminToken: String?
+    @Option(help: """
+        File holding the admin token: the server's <state_dir>/admin_token, or the token as text. Give it once \
+        for every node or once per --admin-url, in the same order.
+        """)
+    var adminTokenFile: [String] = []
     @Option(help: "Handler plugin (.so) to upgrade to; repeat to alternate between several.") var handlers: [String] = []
     @Option(help: "Server binary to upgrade to; repeat to alternate between several.") var binary: [String] = []
     @Option(help: "Upgrades to perform (default: one per target given).") var upgrades: Int?
@@ -57,6 +76,12 @@ struct UpgradeCommand: ParsableCommand {
     var interval = 3.0
     @Option(help: "Seconds either side of an upgrade within which a message counts as in flight across it.") var margin = 0.1
     @Option(help: "Seconds to wait for an upgrade's answer.") var answerTimeout = 120.0
+
+    /// The first admin listener (the only one without a repeated `--admin-url`).
+    var adminURL: String { adminURLs.first ?? "http://127.0.0.1:4001" }
+
+    /// Every node's admin listener, in upgrade order.
+    var nodeAdminURLs: [String] { adminURLs.isEmpty ? [adminURL] : adminURLs }
 
     /// How many upgrades the run performs.
     var upgradeCount: Int { upgrades ?? (handlers.isEmpty || binary.isEmpty ? handlers.count + binary.count : 2 * max(handlers.count, binary.count)) }
@@ -68,15 +93,21 @@ struct UpgradeCommand: ParsableCommand {
             throw ValidationError("--interval and --answer-timeout must be positive, --margin not negative")
         }
         guard 2 * margin < interval else { throw ValidationError("--margin must be less than half of --interval") }
+        guard adminTokenFile.count <= 1 || adminTokenFile.count == nodeAdminURLs.count else {
+            throw ValidationError("give --admin-token-file once, or once per --admin-url")
+        }
     }
 
     func run() throws {
         let steps = UpgradeStep.schedule(handlers: handlers, binaries: binary, count: upgradeCount)
-        let admin = AdminClient(
-            target: try Target(url: adminURL, schemes: ["http"]), token: try AdminClient.token(explicit: adminToken, file: adminTokenFile))
-        let driver = UpgradeDriver(admin: admin, answerTimeout: answerTimeout)
+        let drivers = try nodeAdminURLs.enumerated().map { index, url throws(BenchError) in
+            let file = adminTokenFile.isEmpty ? nil : adminTokenFile[min(index, adminTokenFile.count - 1)]
+            let admin = AdminClient(
+                target: try Target(url: url, schemes: ["http"]), token: try AdminClient.token(explicit: adminToken, file: file))
+            return UpgradeDriver(admin: admin, answerTimeout: answerTimeout)
+        }
         // Before any connection: a wrong address or token should cost nothing.
-        let before = try driver.status()
+        let before = try drivers.map { driver throws(BenchError) in try driver.status() }
         guard let fleet = try chat.connect(timeline: true) else { return }
         let measuredSeconds = Double(steps.count + 1) * interval
         let window = chat.window(duration: measuredSeconds)
@@ -85,11 +116,20 @@ struct UpgradeCommand: ParsableCommand {
         let gap = UInt64(interval * 1e9)
         let spread = UInt64(margin * 1e9)
         var attempts: [UpgradeAttempt] = []
-        for (index, step) in steps.enumerated() {
+        rounds: for (index, step) in steps.enumerated() {
             // A late answer delays the next request, so that their in-flight spans never overlap.
             let scheduled = window.measureStart + UInt64(index + 1) * gap
             sleep(untilNanoseconds: max(scheduled, (attempts.last?.answeredAt ?? 0) + 2 * spread))
-            attempts.append(driver.perform(step))
+            // A rolling upgrade: node after node, each once the previous one has answered.
+            for (node, driver) in drivers.enumerated() {
+                if node > 0 { sleep(untilNanoseconds: (attempts.last?.answeredAt ?? 0) + 2 * spread) }
+                var attempt = driver.perform(step)
+                attempt.node = node + 1
+                attempt.round = index + 1
+                attempts.append(attempt)
+                // An operator stops rolling at the first node that refuses: the others keep the old build.
+                if attempt.status != 200 { break rounds }
+            }
         }
         sleep(untilNanoseconds: window.measureEnd)
 
@@ -99,7 +139,7 @@ struct UpgradeCommand: ParsableCommand {
         try fleet.attribute(to: phases)
         let result = try chat.drainAndFinish(fleet, after: window)
 
-        let report = UpgradeReport(self, before: before, attempts: attempts, phases: phases, result: result, measuredSeconds: measuredSeconds)
+        let report = UpgradeReport(self, before: before[0], attempts: attempts, phases: phases, result: result, measuredSeconds: measuredSeconds)
         print(report.summary)
         if let json = chat.json { try writeJSON(report, to: json) }
         if !report.failures.isEmpty { throw ExitCode(1) }

@@ -27,6 +27,9 @@ struct UpgradeStep {
 /// What one upgrade request got, with the monotonic times it was sent and answered.
 struct UpgradeAttempt {
     var step: UpgradeStep
+    /// In a rolling upgrade: the node (from 1, in `--admin-url` order) and the round (from 1) this attempt is.
+    var node = 1
+    var round = 1
     var requestedAt: UInt64
     var answeredAt: UInt64
     /// The HTTP status (0 when no answer came), and the answer's `error`, `check` and `pause_ms` if present.
