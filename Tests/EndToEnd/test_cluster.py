@@ -417,3 +417,27 @@ def test_an_edit_and_a_delete_cross_nodes_and_replay_on_recovery_at_a_third(clus
     assert again.join(TOPIC)["payload"]["status"] == "ok"
     refused = again.reply_to(again.push(TOPIC, "edit_msg", {"id": message_id, "body": "x"}, join_ref="1"))
     assert refused["payload"]["response"] == {"reason": "message not found"}
+
+
+def test_an_oversized_message_is_refused_before_anything_reaches_redis(cluster, redis):
+    sender, _ = joined(cluster[0], "big-sender")
+    listener, _ = joined(cluster[1], "big-listener")
+    ok = sender.reply_to(send(sender, "fits"), timeout=20)
+    assert ok["payload"]["status"] == "ok", ok
+    assert messages(listener, 1) == [(ok["payload"]["response"]["id"], "fits")]
+
+    def redis_integer(*command):
+        result = subprocess.run(["redis-cli", "-p", str(redis.port), *command], capture_output=True, text=True,
+                                timeout=10)
+        return int(result.stdout.strip() or 0)
+
+    key = "{" + TOPIC + "}"
+    before = (redis_integer("GET", f"hf:{key}:seq"), redis_integer("XLEN", f"hf:{key}:log"))
+    refused = sender.reply_to(send(sender, "x" * (8 * 1024 + 1)), timeout=20)
+    assert refused["payload"]["status"] == "error", refused
+    assert refused["payload"]["response"] == {"reason": "message too long"}
+    # Neither numbered nor stored nor published: the next message takes the next id on every node.
+    assert (redis_integer("GET", f"hf:{key}:seq"), redis_integer("XLEN", f"hf:{key}:log")) == before
+    assert no_more_messages(listener) == []
+    after = sender.reply_to(send(sender, "fits again"), timeout=20)
+    assert after["payload"]["response"]["id"] == ok["payload"]["response"]["id"] + 1
