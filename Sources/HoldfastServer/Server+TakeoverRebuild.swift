@@ -20,6 +20,8 @@ extension Server {
         var byKey: [Int32: Connection] = [:]
         var members: [String: [UInt64: RoomMember]] = [:]
         var presence: [String: PresenceSnapshot] = [:]
+        /// The snapshot each connection was last built or updated from, by key.
+        var snapshots: [Int32: ConnectionSnapshot] = [:]
 
         mutating func addMembers(of connection: Connection) {
             guard let joined = connection.phoenix?.joined else { return }
@@ -50,7 +52,7 @@ extension Server {
                     guard let fd else { throw HandoffStateError(reason: "a connection record without its socket") }
                     let (key, snapshot) = try KeyedConnectionRecord.decode(state)
                     let connection = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
-                    stage.byKey[key] = connection
+                    (stage.byKey[key], stage.snapshots[key]) = (connection, snapshot)
                     stage.addMembers(of: connection)
                 case HandoffFormat.stagedRoomRecord:
                     let room = try StagedRoom(decoding: state)
@@ -138,6 +140,11 @@ extension Server {
             let (key, snapshot) = try KeyedConnectionRecord.decode(state)
             if let staged = stage.byKey[key] {
                 if let fd { Socket.close(fd) }  // a staged connection has its socket already
+                if let before = stage.snapshots.updateValue(snapshot, forKey: key),
+                    staged.takeOutput(of: snapshot, stagedAs: before)
+                {
+                    return
+                }
                 let replacement = try adoptConnection(
                     fd: staged.fd, snapshot: snapshot, perLoop: perLoop, register: false)
                 stage.removeMembers(of: staged)
@@ -150,7 +157,7 @@ extension Server {
                 guard let fd else { throw HandoffStateError(reason: "connection \(key) was neither staged nor sent") }
                 do {
                     let connection = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
-                    stage.byKey[key] = connection
+                    (stage.byKey[key], stage.snapshots[key]) = (connection, snapshot)
                     stage.addMembers(of: connection)
                 } catch {
                     Socket.close(fd)
@@ -161,6 +168,7 @@ extension Server {
             // Staged connections the old process closed meanwhile: its copy is gone, so closing ours ends them.
             for key in try ClosedKeysRecord.decode(state) {
                 guard let connection = stage.byKey.removeValue(forKey: key) else { continue }
+                stage.snapshots.removeValue(forKey: key)
                 stage.removeMembers(of: connection)
                 connection.loop.deregister(fd: connection.fd)
                 Socket.close(connection.fd)
