@@ -22,6 +22,8 @@ extension Server {
         var presence: [String: PresenceSnapshot] = [:]
         /// The snapshot each connection was last built or updated from, by key.
         var snapshots: [Int32: ConnectionSnapshot] = [:]
+        /// When the final stream's header arrived (the pause's records follow it).
+        var finalStarted: UInt64 = 0
 
         mutating func addMembers(of connection: Connection) {
             guard let joined = connection.phoenix?.joined else { return }
@@ -92,6 +94,7 @@ extension Server {
             }
         }
         let header = try HandoffHeader(decoding: headerBytes ?? [])
+        stage.finalStarted = MonotonicClock.nowNanoseconds()
         context.logger.notice(
             "binary upgrade: taking over",
             metadata: [
