@@ -66,10 +66,14 @@ HOLDFAST_SECRET_KEY=$SECRET HOLDFAST_ADMIN_TOKEN=$TOKEN HOLDFAST_STATE_DIR="$OUT
 for _ in $(seq 100); do admin_status >/dev/null 2>&1 && break; sleep 0.1; done
 admin_status >/dev/null || { echo "build A did not start; see $OUT_DIR/server.log" >&2; exit 1; }
 
+# A failed bench run still gets the server's steps printed below; the script then exits with its status.
+bench_status=0
 "$BENCH" upgrade --url "ws://127.0.0.1:$PORT/socket/websocket" --tls-url "wss://127.0.0.1:$TLS_PORT" \
     --tls-share "$TLS_SHARE" --secret "$SECRET" --connections "$CONNECTIONS" --rooms "$ROOMS" --rate "$RATE" \
-    --processes "$PROCESSES" --admin-url "http://127.0.0.1:$ADMIN_PORT" --admin-token "$TOKEN" --binary "$B" --binary "$A" \
-    --upgrades "$UPGRADES" --interval "$INTERVAL" --json "$OUT_DIR/upgrade.json" | tee "$OUT_DIR/bench.log"
+    --processes "$PROCESSES" --admin-url "http://127.0.0.1:$ADMIN_PORT" --admin-token "$TOKEN" \
+    --binary "$B" --binary "$A" \
+    --upgrades "$UPGRADES" --interval "$INTERVAL" --json "$OUT_DIR/upgrade.json" | tee "$OUT_DIR/bench.log" \
+    || bench_status=$?
 
 python3 - "$OUT_DIR/upgrade.json" "$OUT_DIR/server.log" <<'PY'
 import json, re, sys
@@ -86,3 +90,4 @@ for number, entry in enumerate(upgrades, 1):
     if entry["status"] != 200 or any(checks):
         sys.exit(f"upgrade {number} broke a guarantee")
 PY
+exit "$bench_status"
