@@ -1,3 +1,5 @@
+import HoldfastWebSocket
+
 /// What staging sent for one event loop, on the old process's side: each connection's generation then (by key),
 /// and, with test hooks on, its bytes, so the pause can prove that every connection it does not send again is
 /// indeed unchanged.
@@ -46,5 +48,14 @@ public struct FinalConnections: Sendable {
             try writer.add(state: record, fd: connection.fd)
         }
         try writer.add(state: ClosedKeysRecord.encode(closed), fd: nil)
+    }
+}
+
+extension ConnectionSnapshot {
+    /// This snapshot, for the new process to keep until the pause so that a connection whose only change is output
+    /// can be updated in place; nil when it carries zlib windows (up to 64 KiB, too much to keep 19,000 of, and such
+    /// a connection's output changes its compression state, so it is rebuilt anyway).
+    public var keptForUpdates: ConnectionSnapshot? {
+        webSocket.map { $0.inflateWindow == nil && $0.deflateWindow == nil } ?? true ? self : nil
     }
 }

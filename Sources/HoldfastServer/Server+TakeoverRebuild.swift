@@ -20,7 +20,7 @@ extension Server {
         var byKey: [Int32: Connection] = [:]
         var members: [String: [UInt64: RoomMember]] = [:]
         var presence: [String: PresenceSnapshot] = [:]
-        /// The snapshot each connection was last built or updated from, by key.
+        /// The snapshot each connection was last built or updated from, by key (see `keptForUpdates`).
         var snapshots: [Int32: ConnectionSnapshot] = [:]
         /// When the final stream's header arrived (the pause's records follow it).
         var finalStarted: UInt64 = 0
@@ -54,7 +54,7 @@ extension Server {
                     guard let fd else { throw HandoffStateError(reason: "a connection record without its socket") }
                     let (key, snapshot) = try KeyedConnectionRecord.decode(state)
                     let connection = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
-                    (stage.byKey[key], stage.snapshots[key]) = (connection, snapshot)
+                    (stage.byKey[key], stage.snapshots[key]) = (connection, snapshot.keptForUpdates)
                     stage.addMembers(of: connection)
                 case HandoffFormat.stagedRoomRecord:
                     let room = try StagedRoom(decoding: state)
@@ -143,11 +143,9 @@ extension Server {
             let (key, snapshot) = try KeyedConnectionRecord.decode(state)
             if let staged = stage.byKey[key] {
                 if let fd { Socket.close(fd) }  // a staged connection has its socket already
-                if let before = stage.snapshots.updateValue(snapshot, forKey: key),
-                    staged.takeOutput(of: snapshot, stagedAs: before)
-                {
-                    return
-                }
+                let before = stage.snapshots.removeValue(forKey: key)
+                stage.snapshots[key] = snapshot.keptForUpdates
+                if let before, staged.takeOutput(of: snapshot, stagedAs: before) { return }
                 let replacement = try adoptConnection(
                     fd: staged.fd, snapshot: snapshot, perLoop: perLoop, register: false)
                 stage.removeMembers(of: staged)
@@ -160,7 +158,7 @@ extension Server {
                 guard let fd else { throw HandoffStateError(reason: "connection \(key) was neither staged nor sent") }
                 do {
                     let connection = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
-                    (stage.byKey[key], stage.snapshots[key]) = (connection, snapshot)
+                    (stage.byKey[key], stage.snapshots[key]) = (connection, snapshot.keptForUpdates)
                     stage.addMembers(of: connection)
                 } catch {
                     Socket.close(fd)
