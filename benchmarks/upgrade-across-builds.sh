@@ -14,19 +14,21 @@
 #   BENCH        the load generator (default .build/release/holdfast-bench)
 #   CONNECTIONS  users (default 1000)      ROOMS     rooms (default 20)        RATE  msg/s per user (default 1)
 #   TLS_SHARE    share of TLS users (default 0.2)     UPGRADES  upgrades (default 4: A→B, B→A, A→B, B→A)
+#   PROCESSES    client processes (default 1; a process holds at most 20,000 fds)
 #   INTERVAL     seconds between upgrades (default 3)  PORT      client port (default 4300; TLS PORT+443,
 #                admin PORT+1)
 #   OUT_DIR      reports and logs (default: a new temporary directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[[ $# -eq 2 ]] || { sed -n '2,20p' "$0" >&2; exit 2; }
+[[ $# -eq 2 ]] || { sed -n '2,21p' "$0" >&2; exit 2; }
 A=$(realpath "$1")
 B=$(realpath "$2")
 BENCH=${BENCH:-.build/release/holdfast-bench}
 CONNECTIONS=${CONNECTIONS:-1000}
 ROOMS=${ROOMS:-20}
 RATE=${RATE:-1}
+PROCESSES=${PROCESSES:-1}
 TLS_SHARE=${TLS_SHARE:-0.2}
 UPGRADES=${UPGRADES:-4}
 INTERVAL=${INTERVAL:-3}
@@ -64,14 +66,23 @@ HOLDFAST_SECRET_KEY=$SECRET HOLDFAST_ADMIN_TOKEN=$TOKEN HOLDFAST_STATE_DIR="$OUT
 for _ in $(seq 100); do admin_status >/dev/null 2>&1 && break; sleep 0.1; done
 admin_status >/dev/null || { echo "build A did not start; see $OUT_DIR/server.log" >&2; exit 1; }
 
+# A failed bench run still gets the server's steps printed below; the script then exits with its status.
+bench_status=0
 "$BENCH" upgrade --url "ws://127.0.0.1:$PORT/socket/websocket" --tls-url "wss://127.0.0.1:$TLS_PORT" \
     --tls-share "$TLS_SHARE" --secret "$SECRET" --connections "$CONNECTIONS" --rooms "$ROOMS" --rate "$RATE" \
-    --admin-url "http://127.0.0.1:$ADMIN_PORT" --admin-token "$TOKEN" --binary "$B" --binary "$A" \
-    --upgrades "$UPGRADES" --interval "$INTERVAL" --json "$OUT_DIR/upgrade.json" | tee "$OUT_DIR/bench.log"
+    --processes "$PROCESSES" --admin-url "http://127.0.0.1:$ADMIN_PORT" --admin-token "$TOKEN" \
+    --binary "$B" --binary "$A" \
+    --upgrades "$UPGRADES" --interval "$INTERVAL" --json "$OUT_DIR/upgrade.json" | tee "$OUT_DIR/bench.log" \
+    || bench_status=$?
 
-python3 - "$OUT_DIR/upgrade.json" <<'PY'
-import json, sys
+python3 - "$OUT_DIR/upgrade.json" "$OUT_DIR/server.log" <<'PY'
+import json, re, sys
 upgrades = json.load(open(sys.argv[1]))["upgrade"]
+# The server's own step timings, as the old process logs them before it exits.
+for line in open(sys.argv[2], errors="replace"):
+    if "binary upgrade done" in line:
+        pause, steps = re.search(r"pause-ms=(\S+)", line), re.search(r"steps-ms=(.*?) to=", line)
+        print(f"server: pause {pause.group(1) if pause else '?'} ms, steps {steps.group(1) if steps else '?'}")
 for number, entry in enumerate(upgrades, 1):
     checks = [entry[key] for key in ("closed", "lost", "duplicated", "reordered", "presence_diffs")]
     print(f"upgrade {number}: status {entry['status']}, closed/lost/duplicated/reordered/presence_diffs {checks}, "
@@ -79,3 +90,4 @@ for number, entry in enumerate(upgrades, 1):
     if entry["status"] != 200 or any(checks):
         sys.exit(f"upgrade {number} broke a guarantee")
 PY
+exit "$bench_status"

@@ -53,6 +53,8 @@ final class TakeoverRun {
     private var stagingMilliseconds = 0.0
     private var roundsStarted: UInt64?
     private var rebuildMilliseconds = 0.0
+    private var commitReceived: UInt64 = 0
+    private var servingAfterCommitMilliseconds = 0.0
     private var pause: Double?
     private var abandoned: String?
 
@@ -121,7 +123,9 @@ final class TakeoverRun {
             }
         case .awaitCommit:
             do {
-                return .received(try HandoffControl.receive(on: channel, timeoutMilliseconds: 60_000))
+                let message = try HandoffControl.receive(on: channel, timeoutMilliseconds: 60_000)
+                commitReceived = MonotonicClock.nowNanoseconds()
+                return .received(message)
             } catch .closed, .system {
                 // Either way the channel is gone: the old process can no longer roll back through it.
                 return .channelClosed
@@ -164,13 +168,12 @@ final class TakeoverRun {
 
     /// The next stream: a catch-up round, or the final one, after which everything is rebuilt.
     private func receiveRound() throws -> TakeoverMachine.Event {
-        if roundsStarted == nil { roundsStarted = MonotonicClock.nowNanoseconds() }
         guard let (header, rooms, counts) = try server.receiveRound(from: channel, stage: &stage, perLoop: perLoop)
         else { return .catchUpReceived(connections: stage.byKey.count) }
         self.header = header
         self.rooms = rooms
         self.counts = counts
-        rebuildMilliseconds = Double(MonotonicClock.nowNanoseconds() - (roundsStarted ?? 0)) / 1e6
+        rebuildMilliseconds = Double(MonotonicClock.nowNanoseconds() - stage.finalStarted) / 1e6
         return .finalReceived(
             connections: counts.connections, rooms: counts.rooms, rebuildMilliseconds: rebuildMilliseconds)
     }
@@ -181,6 +184,7 @@ final class TakeoverRun {
         if pause == nil { context.logger.warning("the previous process went away after DONE; taking over") }
         self.pause = pause
         server.group.start()
+        servingAfterCommitMilliseconds = Double(MonotonicClock.nowNanoseconds() - commitReceived) / 1e6
         for room in rooms { room.send(.resumeAfterHandoff) }
         // systemd must know the new main pid before the old process exits (it does once it reads ACK): the
         // barrier returns once systemd has processed the notification.
@@ -202,6 +206,7 @@ final class TakeoverRun {
             JSONMember("old_pid", .integer(Int64(header?.pid ?? 0))), JSONMember("new_pid", .integer(Int64(getpid()))),
             JSONMember("connections", .integer(Int64(counts.connections))),
             JSONMember("rebuild_ms", .double(rebuildMilliseconds)),
+            JSONMember("serving_after_commit_ms", .double(servingAfterCommitMilliseconds)),
         ]
         context.upgrades.record(record)
         server.logAddresses("took over from the previous process; listening")
@@ -210,7 +215,7 @@ final class TakeoverRun {
             metadata: [
                 "connections": "\(counts.connections)", "rooms": "\(counts.rooms)",
                 "staging-ms": "\(stagingMilliseconds)",
-                "final-ms": "\(rebuildMilliseconds)",
+                "final-ms": "\(rebuildMilliseconds)", "serving-after-commit-ms": "\(servingAfterCommitMilliseconds)",
             ])
     }
 }

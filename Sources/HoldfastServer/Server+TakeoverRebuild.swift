@@ -20,6 +20,10 @@ extension Server {
         var byKey: [Int32: Connection] = [:]
         var members: [String: [UInt64: RoomMember]] = [:]
         var presence: [String: PresenceSnapshot] = [:]
+        /// The snapshot each connection was last built or updated from, by key (see `keptForUpdates`).
+        var snapshots: [Int32: ConnectionSnapshot] = [:]
+        /// When the final stream's header arrived (the pause's records follow it).
+        var finalStarted: UInt64 = 0
 
         mutating func addMembers(of connection: Connection) {
             guard let joined = connection.phoenix?.joined else { return }
@@ -50,7 +54,7 @@ extension Server {
                     guard let fd else { throw HandoffStateError(reason: "a connection record without its socket") }
                     let (key, snapshot) = try KeyedConnectionRecord.decode(state)
                     let connection = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
-                    stage.byKey[key] = connection
+                    (stage.byKey[key], stage.snapshots[key]) = (connection, snapshot.keptForUpdates)
                     stage.addMembers(of: connection)
                 case HandoffFormat.stagedRoomRecord:
                     let room = try StagedRoom(decoding: state)
@@ -90,6 +94,7 @@ extension Server {
             }
         }
         let header = try HandoffHeader(decoding: headerBytes ?? [])
+        stage.finalStarted = MonotonicClock.nowNanoseconds()
         context.logger.notice(
             "binary upgrade: taking over",
             metadata: [
@@ -137,6 +142,9 @@ extension Server {
             let (key, snapshot) = try KeyedConnectionRecord.decode(state)
             if let staged = stage.byKey[key] {
                 if let fd { Socket.close(fd) }  // a staged connection has its socket already
+                let before = stage.snapshots.removeValue(forKey: key)
+                stage.snapshots[key] = snapshot.keptForUpdates
+                if let before, staged.takeOutput(of: snapshot, stagedAs: before) { return }
                 let replacement = try adoptConnection(
                     fd: staged.fd, snapshot: snapshot, perLoop: perLoop, register: false)
                 stage.removeMembers(of: staged)
@@ -149,7 +157,7 @@ extension Server {
                 guard let fd else { throw HandoffStateError(reason: "connection \(key) was neither staged nor sent") }
                 do {
                     let connection = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
-                    stage.byKey[key] = connection
+                    (stage.byKey[key], stage.snapshots[key]) = (connection, snapshot.keptForUpdates)
                     stage.addMembers(of: connection)
                 } catch {
                     Socket.close(fd)
@@ -160,6 +168,7 @@ extension Server {
             // Staged connections the old process closed meanwhile: its copy is gone, so closing ours ends them.
             for key in try ClosedKeysRecord.decode(state) {
                 guard let connection = stage.byKey.removeValue(forKey: key) else { continue }
+                stage.snapshots.removeValue(forKey: key)
                 stage.removeMembers(of: connection)
                 connection.loop.deregister(fd: connection.fd)
                 Socket.close(connection.fd)

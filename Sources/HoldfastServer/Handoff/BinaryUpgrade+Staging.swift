@@ -90,22 +90,6 @@ extension HandoffAttempt {
         let rooms: [String: UInt64]
     }
 
-    /// What staging sent for one loop: each connection's generation then, and (with test hooks on) its bytes, so
-    /// the pause can prove that every connection it does not send again is indeed unchanged.
-    struct StagedLoop: Sendable {
-        var generations: [Int32: UInt64] = [:]
-        var bytes: [Int32: [UInt8]] = [:]
-    }
-
-    /// What the pause sends: the connections that changed since staging (with their fd if they were not staged),
-    /// the keys of the staged ones closed since, how many are open, and how many could not move.
-    struct FinalConnections {
-        var changed: [(key: Int32, snapshot: [UInt8], fd: Int32?)] = []
-        var closed: [Int32] = []
-        var open = 0
-        var leftBehind = 0
-    }
-
     /// A catch-up round, still serving: each loop copies the connections that changed since they were staged,
     /// the new process replaces its copies (and drops the closed ones), so the pause finds even less to send.
     /// Completes with how many connections were sent again.
@@ -128,11 +112,11 @@ extension HandoffAttempt {
                 })
         else { throw .loopsUnresponsive(reason: "an event loop did not copy its connections") }
         staged.loops = rounds.map(\.1)
-        let changes = Self.merge(rounds.map(\.0))
+        let changes = FinalConnections.merge(rounds.map(\.0))
         let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds)
         writer.beforeRecordsMessage = { [self] _ in reach("staging-batch") }
         do {
-            try Self.write(changes, to: writer)
+            try changes.write(to: writer)
         } catch {
             throw .sendFailed(reason: "handing the connections to the new binary failed: \(error)")
         }
@@ -176,7 +160,7 @@ extension HandoffAttempt {
                 throw .loopsUnresponsive(reason: "an event loop did not export its connections")
             }
         }
-        return Self.merge(exported.withLock { $0 })
+        return FinalConnections.merge(exported.withLock { $0 })
     }
 
     /// On loop `index`: the connections that changed since `staged` (updated to what is sent now), the staged
@@ -217,25 +201,6 @@ extension HandoffAttempt {
         return result
     }
 
-    static func merge(_ parts: [FinalConnections]) -> FinalConnections {
-        parts.reduce(into: FinalConnections()) {
-            $0.changed += $1.changed
-            $0.closed += $1.closed
-            $0.open += $1.open
-            $0.leftBehind += $1.leftBehind
-        }
-    }
-
-    /// The changed connections (with their fd when not staged before) and the closed keys, as records.
-    static func write(_ changes: FinalConnections, to writer: HandoffWriter) throws(HandoffChannelError) {
-        for connection in changes.changed {
-            let record = KeyedConnectionRecord.encode(
-                kind: HandoffFormat.finalConnectionRecord, key: connection.key, snapshot: connection.snapshot)
-            try writer.add(state: record, fd: connection.fd)
-        }
-        try writer.add(state: ClosedKeysRecord.encode(changes.closed), fd: nil)
-    }
-
     /// Test hooks only: whether a connection deemed unchanged differs from its staged copy after all (a state
     /// change that did not move ``Connection/handoffGeneration``: a bug, logged loudly and sent again anyway).
     static func isStale(_ connection: Connection, staged: [UInt8]?, loopIndex: Int, logger: Logger) -> Bool {
@@ -272,7 +237,7 @@ extension HandoffAttempt {
             bytes += head.count
             try writer.add(state: head, fd: nil)
             bytes += final.changed.reduce(0) { $0 + $1.snapshot.count }
-            try Self.write(final, to: writer)
+            try final.write(to: writer)
             for room in rooms {
                 let encoded = room.encode()
                 bytes += encoded.count

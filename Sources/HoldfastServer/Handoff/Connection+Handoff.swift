@@ -92,6 +92,22 @@ extension Connection {
     /// awaiting a publish (its rooms answer off the loop) goes stale unseen, so it is always sent again.
     var stagedGeneration: UInt64 { pendingOutputBytes > 0 || awaitedPublish != nil ? .max : handoffGeneration }
 
+    /// A staged copy whose connection only wrote or queued output since it was staged (the new snapshot equals
+    /// `staged`, the one it was built from, but for the output queue, the TLS record state and the deadline) takes
+    /// those over in place, keeping its session and room joins; false when anything else changed (the caller then
+    /// rebuilds it). Most connections changed at a pause changed only so: a broadcast queued or a TLS record sealed.
+    func takeOutput(of snapshot: ConnectionSnapshot, stagedAs staged: ConnectionSnapshot) -> Bool {
+        var expected = staged
+        (expected.outbound, expected.tls, expected.deadline) = (snapshot.outbound, snapshot.tls, snapshot.deadline)
+        guard expected == snapshot, (staged.tls == nil) == (snapshot.tls == nil) else { return false }
+        if let state = snapshot.tls {
+            guard let layer = try? TLSRecordLayer(importing: state) else { return false }
+            tls = layer
+        }
+        (outbound, outboundOffset, outboundMarks, deadline) = (snapshot.outbound, 0, OutboundMarks(), snapshot.deadline)
+        return true
+    }
+
     /// Drops a staged copy that a newer state replaced (or whose connection the old process closed): it leaves
     /// its loop's list and will never read, write or flush; its socket and room joins now belong to the
     /// replacement (or were closed by the caller), so nothing else is undone.

@@ -4,21 +4,21 @@ import Synchronization
 
 /// Collects the rooms' handoff snapshots, which each room adds from its own loop.
 final class RoomExportSink: Sendable {
-    private let collected = Mutex<(snapshots: [RoomSnapshot], busy: [String], staged: [StagedRoom])>(([], [], []))
+    private typealias Rooms = (snapshots: [RoomSnapshot], busy: [String], staged: [StagedRoom], count: Int, wanted: Int)
+    // Counted under the lock: only the last room awaited wakes the waiter (not one context switch per room).
+    private let collected = Mutex<Rooms>(([], [], [], 0, .max))
     private let arrivals = ThreadSemaphore()
 
     /// Called by a room: its snapshot, or nil when it still had messages in flight.
     func add(_ snapshot: RoomSnapshot?, topic: String) {
-        collected.withLock {
-            if let snapshot { $0.snapshots.append(snapshot) } else { $0.busy.append(topic) }
-        }
-        arrivals.signal()
+        arrived { if let snapshot { $0.snapshots.append(snapshot) } else { $0.busy.append(topic) } }
     }
 
     /// Called by a room during staging: its presence.
-    func add(staged: StagedRoom) {
-        collected.withLock { $0.staged.append(staged) }
-        arrivals.signal()
+    func add(staged: StagedRoom) { arrived { $0.staged.append(staged) } }
+
+    private func arrived(_ add: (inout Rooms) -> Void) {
+        if collected.withLock({ add(&$0); $0.count += 1; return $0.count == $0.wanted }) { arrivals.signal() }
     }
 
     /// Waits for `count` rooms (bounded); nil on timeout.
@@ -26,10 +26,10 @@ final class RoomExportSink: Sendable {
         snapshots: [RoomSnapshot], busy: [String], staged: [StagedRoom]
     )? {
         let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMilliseconds)
-        for _ in 0..<count {
+        while !collected.withLock({ $0.wanted = count; return $0.count >= count }) {
             let left = Int(deadline - MonotonicClock.nowMilliseconds())
             guard left > 0, arrivals.wait(timeoutMilliseconds: left) else { return nil }
         }
-        return collected.withLock { $0 }
+        return collected.withLock { ($0.snapshots, $0.busy, $0.staged) }
     }
 }
