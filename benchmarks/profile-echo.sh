@@ -4,9 +4,9 @@
 # keeps CONNECTIONS connections busy on /ws/echo, closed loop, one SIZE-byte binary message in flight each.
 # Once the echoes flow, collection is switched on for WINDOW seconds.
 #
-# The server does not count echoes, so the window's echoes are counted from the bytes it wrote to its sockets
-# (`wchar` in /proc/PID/io; valgrind runs the server in its own process): every echo is one unmasked frame of
-# SIZE + 2 bytes (SIZE < 126) and nothing else is written while the window is open (log level warning).
+# The server does not count echoes, so the window's echoes are counted from the bytes the kernel sent on the
+# server's side of the connections (`bytes_sent` in `ss -ti`, summed over the sockets on PORT): every echo is
+# one unmasked frame of SIZE + 2 bytes (SIZE < 126) and nothing else is sent while the window is open.
 # Instructions in the window divided by those echoes give Ir per echo.
 #
 # Usage:
@@ -38,7 +38,11 @@ for binary in "$SERVER" "$BENCH"; do [[ -x $binary ]] || { echo "$binary is not 
 source benchmarks/server-control.sh
 echo "profile, reports and logs: $OUT_DIR" >&2
 
-written() { awk '$1 == "wchar:" { print $2 }' "/proc/$SERVER_PID/io"; }
+# Bytes sent so far on the server's side of its connections.
+written() {
+    ss -tinH state established "sport = :$PORT" | { grep -o 'bytes_sent:[0-9]*' || true; } |
+        awk -F: '{ sum += $2 } END { printf "%d\n", sum }'
+}
 
 # Valgrind 3.19 cannot read the DWARF 5 the Swift toolchain emits: profile a copy without debug info (the symbols
 # stay, so the profile is by function).
