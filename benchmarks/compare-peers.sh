@@ -20,7 +20,8 @@
 #              every socket subscribes to one topic and each message is published to it.) A Holdfast publisher's
 #              acknowledgement is the reply sent after the commit and the fan-out; a peer publisher's is its own
 #              copy of the message, wherever it falls in the fan-out;
-#   idle       `holdfast-bench idle`: IDLE connections held open, the server's memory growth per connection.
+#   idle       `holdfast-bench idle`: IDLE connections held open, the server's memory growth per connection, and
+#              its CPU time over the run per connection (handshake, 5 s idle hold, close; clock-tick resolution).
 # Sizes above SPLIT_ABOVE connections spread the client over CLIENT_PROCESSES processes (all on CPU 1). The
 # rounds interleave the servers; at the end benchmarks/peer_report.py prints, per scenario and size, the
 # medians over the rounds, the ratio Holdfast/peer for each peer, and the targets (reported, not asserted).
@@ -164,6 +165,9 @@ port_of() {
 # processes_for CONNECTIONS: client processes for a run of that size.
 processes_for() { if (($1 > SPLIT_ABOVE)); then echo "$CLIENT_PROCESSES"; else echo 1; fi; }
 
+# cpu_ticks PID: the user and system CPU time of a running process so far, in clock ticks.
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+
 # threads_of PID: the thread count of a running process.
 threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
 
@@ -224,9 +228,23 @@ run() {
     echo "  $tag: server $SERVER_PID runs $threads thread(s); load average $load" >&2
     local args rc=0
     read -r -a args <<<"$(bench_args "$scenario" "$name" "$connections")"
+    local cpu_before cpu_after
+    cpu_before=$(cpu_ticks "$SERVER_PID")
     timeout -k 5 "$limit" taskset -c "$CLIENT_CPU" "$BENCH" "${args[@]}" --json "$json" \
         >"$OUT_DIR/$tag.bench.log" 2>&1 || rc=$?
+    cpu_after=$(cpu_ticks "$SERVER_PID")
     stop_server
+    # The idle run's server CPU covers its handshakes, the idle hold and the closes: charged per connection.
+    [[ $scenario == idle && -f $json ]] && python3 - "$json" "$cpu_before" "$cpu_after" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+path, before, after, ticks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+with open(path) as f:
+    report = json.load(f)
+if report.get("connectionsOpened"):
+    report["serverCPUMicrosecondsPerConnection"] = (after - before) * 1e6 / ticks / report["connectionsOpened"]
+with open(path, "w") as f:
+    json.dump(report, f)
+PY
     record "$scenario" "$name" "$connections" "$round" "$rc" "$json" "$tag"
     sleep 1
 }

@@ -78,6 +78,7 @@ IDLE = [
     ("RSS before KiB", lambda r: r["serverRSSBeforeKiB"], "{:,.0f}", True),
     ("RSS after KiB", lambda r: r["serverRSSAfterKiB"], "{:,.0f}", True),
     ("handshakes/s", lambda r: r["handshakesPerSecond"], "{:,.0f}", True),
+    ("CPU µs/conn", lambda r: r.get("serverCPUMicrosecondsPerConnection"), "{:.1f}", True),
 ]
 
 
@@ -122,7 +123,8 @@ class Report:
 
     def targets(self):
         """Against Hummingbird: throughput ratios of at least 2, memory per idle connection at most a third.
-        Against uWebSockets: server CPU per delivery and per echo at most 1.0x, memory per idle connection too."""
+        Against uWebSockets: server CPU per delivery, per echo and per connection at most 1.0x, memory per idle
+        connection too."""
         rows = []
         if "hummingbird" in self.peers:
             for scenario, label, pick in (
@@ -140,7 +142,8 @@ class Report:
         if "uws" in self.peers:
             for scenario, label, pick in (
                     ("echo", "CPU µs per echo", ECHO[3][1]), ("broadcast", "CPU µs per delivery", BROADCAST[5][1]),
-                    ("idle", "KiB per idle connection", IDLE[0][1])):
+                    ("idle", "KiB per idle connection", IDLE[0][1]),
+                    ("idle", "CPU µs per connection opened and closed", IDLE[4][1])):
                 for connections in self.order.get(scenario, []):
                     r = self.ratio(scenario, connections, pick, "uws")
                     rows.append([f"{label}, {connections:,}", "Holdfast/uWebSockets <= 1.00x",
@@ -188,7 +191,8 @@ def main():
         BROADCAST)
     report.table(
         "idle",
-        "Idle connections, held 5 s; medians over rounds (KiB/conn = server RSS growth / connections opened)",
+        "Idle connections, held 5 s; medians over rounds (KiB/conn = server RSS growth / connections opened; "
+        "CPU µs/conn = server CPU time over the run, handshake, hold and close, / connections opened)",
         IDLE)
     report.targets()
     if any(report.failed.values()):
