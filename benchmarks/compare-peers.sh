@@ -30,8 +30,8 @@
 # history writer thread shares the core). Hummingbird runs SwiftNIO's default multi-threaded event loop group,
 # sized by the machine's core count (SwiftNIO reads sysconf and cgroup limits, not the taskset mask, so a 2-core
 # machine gets two event loops), plus Swift concurrency's global executor threads. Its thread count is left as
-# a Hummingbird user gets it; the pin confines all of them to one core. uWebSockets runs one thread. Each run's progress line shows the
-# server's thread count. Holdfast's per-socket rate limit (100 messages/s by default) is lifted for the
+# a Hummingbird user gets it; the pin confines all of them to one core. uWebSockets runs one thread. Each run's
+# progress line shows the server's thread count. Holdfast's per-socket rate limit (100 messages/s by default) is lifted for the
 # broadcast runs, since the peer has none.
 #
 # Usage:
@@ -46,7 +46,7 @@
 # (see benchmarks/build-uws-peer.sh for UWS_SOURCE, USOCKETS_SOURCE and PEERS_DIR). Settings from
 # the environment (an empty list skips the scenario):
 #   PEERS             the peers to run against Holdfast (default "hummingbird uws")
-#   BUILD_DIR         Holdfast's release build directory (default .build/release)
+#   BUILD_DIR         Holdfast's release build directory, SCRATCH/release (default .build/release)
 #   ECHO              connection counts for the echo runs (default "1000 10000"; CONNECTIONS is the old name)
 #   BROADCAST         subscriber counts for the broadcast runs (default "1000 10000")
 #   IDLE              connection counts for the memory reading (default "5000")
@@ -117,10 +117,12 @@ SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 for tool in taskset timeout python3 awk ps od; do
     command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
 done
-[[ -x $HOLDFAST ]] || swift build -c release --product holdfast
+# A missing product is built into BUILD_DIR's scratch path (BUILD_DIR is SCRATCH/release).
+scratch=${BUILD_DIR%/release}
+[[ -x $HOLDFAST ]] || swift build -c release --scratch-path "$scratch" --product holdfast
 # `holdfast serve` loads its chat handlers from this plugin next to the binary.
-[[ -e $BUILD_DIR/libChatHandlers.so ]] || swift build -c release --product ChatHandlers
-[[ -x $BENCH ]] || swift build -c release --product holdfast-bench
+[[ -e $BUILD_DIR/libChatHandlers.so ]] || swift build -c release --scratch-path "$scratch" --product ChatHandlers
+[[ -x $BENCH ]] || swift build -c release --scratch-path "$scratch" --product holdfast-bench
 for peer in $PEERS; do
     case $peer in
     hummingbird) [[ -x $PEER ]] || (cd "$PEER_PACKAGE" && swift build -c release) ;;
