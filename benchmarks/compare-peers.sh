@@ -31,8 +31,8 @@
 # sized by the machine's core count (SwiftNIO reads sysconf and cgroup limits, not the taskset mask, so a 2-core
 # machine gets two event loops), plus Swift concurrency's global executor threads. Its thread count is left as
 # a Hummingbird user gets it; the pin confines all of them to one core. uWebSockets runs one thread. Each run's
-# progress line shows the server's thread count. Holdfast's per-socket rate limit (100 messages/s by default) is lifted for the
-# broadcast runs, since the peer has none.
+# progress line shows the server's thread count. Holdfast's per-socket rate limit (100 messages/s by default) is
+# lifted for the broadcast runs, since the peers have none.
 #
 # Usage:
 #   benchmarks/compare-peers.sh
