@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark: Holdfast against its SwiftNIO peer, a minimal Hummingbird 2 WebSocket server
-# (benchmarks/HummingbirdPeer, its own package so that Holdfast's build never pulls it in).
+# Side-by-side benchmark: Holdfast against its peers,
+#   hummingbird  a minimal Hummingbird 2 WebSocket server (benchmarks/HummingbirdPeer, its own package so that
+#                Holdfast's build never pulls it in), and
+#   uws          a minimal uWebSockets server (benchmarks/uws-peer.cpp), built by benchmarks/build-uws-peer.sh
+#                from uWebSockets and uSockets at pinned commits, outside the repository's tracked files.
 #
-# Each round runs, for every size, Holdfast and then the peer, each started afresh on CPU 0 and driven by
+# Each round runs, for every size, Holdfast and then each peer, each started afresh on CPU 0 and driven by
 # holdfast-bench on CPU 1, then stopped:
 #   echo       `holdfast-bench echo`, 20-byte binary messages, one in flight per connection;
 #   broadcast  `holdfast-bench broadcast`, closed loop, PUBLISHERS publishers with IN_FLIGHT messages each in
@@ -12,32 +15,38 @@
 #              /ws/broadcast (`--raw`: RAW_SIZE-byte messages, by default the size of Holdfast's `new_msg`
 #              frame, so both put the same bytes on the wire per delivery). Holdfast does strictly more per
 #              message (JSON in and out, validation, the commit, the reply), so the comparison only favours the
-#              peer. (Teaching the peer Phoenix would measure our own Phoenix code on Hummingbird rather than
-#              Hummingbird; the relay is the least work a Hummingbird broadcast can do.) A Holdfast publisher's
+#              peer. (Teaching a peer Phoenix would measure our own Phoenix code on that peer rather than the
+#              peer; the relay is the least work its broadcast can do. uWebSockets relays through its pub/sub:
+#              every socket subscribes to one topic and each message is published to it.) A Holdfast publisher's
 #              acknowledgement is the reply sent after the commit and the fan-out; a peer publisher's is its own
 #              copy of the message, wherever it falls in the fan-out;
-#   idle       `holdfast-bench idle`: IDLE connections held open, the server's memory growth per connection.
+#   idle       `holdfast-bench idle`: IDLE connections held open, the server's memory growth per connection, and
+#              its CPU time over the run per connection (handshake, 5 s idle hold, close; clock-tick resolution).
 # Sizes above SPLIT_ABOVE connections spread the client over CLIENT_PROCESSES processes (all on CPU 1). The
-# rounds interleave the two servers; at the end benchmarks/peer_report.py prints, per scenario and size, the
-# medians over the rounds, the ratio Holdfast/peer, and the load-harness targets (reported, not asserted).
+# rounds interleave the servers; at the end benchmarks/peer_report.py prints, per scenario and size, the
+# medians over the rounds, the ratio Holdfast/peer for each peer, and the targets (reported, not asserted).
 #
 # Both servers are pinned to one core with taskset. Holdfast runs one event loop (`--event-loops 1`; its
 # history writer thread shares the core). Hummingbird runs SwiftNIO's default multi-threaded event loop group,
 # sized by the machine's core count (SwiftNIO reads sysconf and cgroup limits, not the taskset mask, so a 2-core
 # machine gets two event loops), plus Swift concurrency's global executor threads. Its thread count is left as
-# a Hummingbird user gets it; the pin confines all of them to one core. Each run's progress line shows the
-# server's thread count. Holdfast's per-socket rate limit (100 messages/s by default) is lifted for the
-# broadcast runs, since the peer has none.
+# a Hummingbird user gets it; the pin confines all of them to one core. uWebSockets runs one thread. Each run's
+# progress line shows the server's thread count. Holdfast's per-socket rate limit (100 messages/s by default) is
+# lifted for the broadcast runs, since the peers have none.
 #
 # Usage:
 #   benchmarks/compare-peers.sh
 #   ROUNDS=1 DURATION=3 ECHO="1000" BROADCAST="1000" IDLE=5000 benchmarks/compare-peers.sh   # a quick look
 #   ECHO= IDLE= BROADCAST=1000 BROADCAST_RATE=20 benchmarks/compare-peers.sh   # fan-out latency, both unsaturated
+#   PEERS=uws UWS_SOURCE=... USOCKETS_SOURCE=... ECHO= IDLE= BROADCAST=10000 benchmarks/compare-peers.sh
 #
 # Builds what is missing: .build/release/holdfast, libChatHandlers.so (which `holdfast serve` loads)
-# and holdfast-bench at the repository root, and
-# benchmarks/HummingbirdPeer/.build/release/hummingbird-peer in the peer's package. Settings from
+# and holdfast-bench at the repository root (or takes them from BUILD_DIR),
+# benchmarks/HummingbirdPeer/.build/release/hummingbird-peer in the peer's package, and the uWebSockets peer
+# (see benchmarks/build-uws-peer.sh for UWS_SOURCE, USOCKETS_SOURCE and PEERS_DIR). Settings from
 # the environment (an empty list skips the scenario):
+#   PEERS             the peers to run against Holdfast (default "hummingbird uws")
+#   BUILD_DIR         Holdfast's release build directory, SCRATCH/release (default .build/release)
 #   ECHO              connection counts for the echo runs (default "1000 10000"; CONNECTIONS is the old name)
 #   BROADCAST         subscriber counts for the broadcast runs (default "1000 10000")
 #   IDLE              connection counts for the memory reading (default "5000")
@@ -53,6 +62,7 @@
 #   CLIENT_PROCESSES  client processes for those sizes (default 2; each may hold at most ~19,000 fds)
 #   HOLDFAST_PORT     Holdfast's port (default 4000)
 #   PEER_PORT         the Hummingbird peer's port (default 9002)
+#   UWS_PORT          the uWebSockets peer's port (default 9001)
 #   SERVER_CPU        CPU the servers are pinned to (default 0)
 #   CLIENT_CPU        CPU the load generator is pinned to (default 1)
 #   OUT_DIR           where reports and logs go (default: a new temporary directory)
@@ -73,6 +83,9 @@ SPLIT_ABOVE=${SPLIT_ABOVE:-5000}
 CLIENT_PROCESSES=${CLIENT_PROCESSES:-2}
 HOLDFAST_PORT=${HOLDFAST_PORT:-4000}
 PEER_PORT=${PEER_PORT:-9002}
+UWS_PORT=${UWS_PORT:-9001}
+PEERS=${PEERS-hummingbird uws}
+BUILD_DIR=${BUILD_DIR:-.build/release}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 OUT_DIR=${OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/holdfast-compare-peers.XXXXXX")}
@@ -92,26 +105,36 @@ BENCH_TIMEOUT=$(awk -v d="$DURATION" -v c="$CONNECT_TIMEOUT" -v t="$DRAIN_TIMEOU
 # Upper bound for one idle run: connecting, the 5 s hold, closing, slack.
 IDLE_TIMEOUT=$((CONNECT_TIMEOUT + 30))
 
-HOLDFAST=.build/release/holdfast
-BENCH=.build/release/holdfast-bench
+HOLDFAST=$BUILD_DIR/holdfast
+BENCH=$BUILD_DIR/holdfast-bench
 PEER_PACKAGE=benchmarks/HummingbirdPeer
 PEER=$PEER_PACKAGE/.build/release/hummingbird-peer
+UWS_PEER=""
+
 # Signs the broadcast's connect tokens; any value works, a fresh one per run keeps it out of files.
 SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 
 for tool in taskset timeout python3 awk ps od; do
     command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }
 done
-[[ -x $HOLDFAST ]] || swift build -c release --product holdfast
+# A missing product is built into BUILD_DIR's scratch path (BUILD_DIR is SCRATCH/release).
+scratch=${BUILD_DIR%/release}
+[[ -x $HOLDFAST ]] || swift build -c release --scratch-path "$scratch" --product holdfast
 # `holdfast serve` loads its chat handlers from this plugin next to the binary.
-[[ -e .build/release/libChatHandlers.so ]] || swift build -c release --product ChatHandlers
-[[ -x $BENCH ]] || swift build -c release --product holdfast-bench
-[[ -x $PEER ]] || (cd "$PEER_PACKAGE" && swift build -c release)
+[[ -e $BUILD_DIR/libChatHandlers.so ]] || swift build -c release --scratch-path "$scratch" --product ChatHandlers
+[[ -x $BENCH ]] || swift build -c release --scratch-path "$scratch" --product holdfast-bench
+for peer in $PEERS; do
+    case $peer in
+    hummingbird) [[ -x $PEER ]] || (cd "$PEER_PACKAGE" && swift build -c release) ;;
+    uws) UWS_PEER=$(benchmarks/build-uws-peer.sh) ;;
+    *) echo "unknown peer $peer (known: hummingbird uws)" >&2; exit 2 ;;
+    esac
+done
 
 # shellcheck source=server-control.sh
 source benchmarks/server-control.sh  # the scripts run from the repository root
 
-# start NAME TAG: starts server NAME (holdfast or peer) pinned to SERVER_CPU, its log tagged TAG.
+# start NAME TAG: starts server NAME (holdfast, hummingbird or uws) pinned to SERVER_CPU, its log tagged TAG.
 start() {
     local name=$1 tag=$2
     case $name in
@@ -124,16 +147,28 @@ start() {
             HOLDFAST_SECRET_KEY="$SECRET" HOLDFAST_CHANNELS_RATE_LIMIT_MESSAGES=1000000 \
             "$HOLDFAST" serve --listen "127.0.0.1:$HOLDFAST_PORT" --event-loops 1
         ;;
-    peer)
+    hummingbird)
         start_server "$PEER_PORT" "$OUT_DIR/$tag.server.log" "$PEER" --port "$PEER_PORT"
+        ;;
+    uws)
+        start_server "$UWS_PORT" "$OUT_DIR/$tag.server.log" "$UWS_PEER" "$UWS_PORT"
         ;;
     esac
 }
 
-port_of() { if [[ $1 == holdfast ]]; then echo "$HOLDFAST_PORT"; else echo "$PEER_PORT"; fi; }
+port_of() {
+    case $1 in
+    holdfast) echo "$HOLDFAST_PORT" ;;
+    hummingbird) echo "$PEER_PORT" ;;
+    uws) echo "$UWS_PORT" ;;
+    esac
+}
 
 # processes_for CONNECTIONS: client processes for a run of that size.
 processes_for() { if (($1 > SPLIT_ABOVE)); then echo "$CLIENT_PROCESSES"; else echo 1; fi; }
+
+# cpu_ticks PID: the user and system CPU time of a running process so far, in clock ticks.
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 
 # threads_of PID: the thread count of a running process.
 threads_of() { awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo "?"; }
@@ -195,9 +230,23 @@ run() {
     echo "  $tag: server $SERVER_PID runs $threads thread(s); load average $load" >&2
     local args rc=0
     read -r -a args <<<"$(bench_args "$scenario" "$name" "$connections")"
+    local cpu_before cpu_after
+    cpu_before=$(cpu_ticks "$SERVER_PID")
     timeout -k 5 "$limit" taskset -c "$CLIENT_CPU" "$BENCH" "${args[@]}" --json "$json" \
         >"$OUT_DIR/$tag.bench.log" 2>&1 || rc=$?
+    cpu_after=$(cpu_ticks "$SERVER_PID")
     stop_server
+    # The idle run's server CPU covers its handshakes, the idle hold and the closes: charged per connection.
+    [[ $scenario == idle && -f $json ]] && python3 - "$json" "$cpu_before" "$cpu_after" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+path, before, after, ticks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+with open(path) as f:
+    report = json.load(f)
+if report.get("connectionsOpened"):
+    report["serverCPUMicrosecondsPerConnection"] = (after - before) * 1e6 / ticks / report["connectionsOpened"]
+with open(path, "w") as f:
+    json.dump(report, f)
+PY
     record "$scenario" "$name" "$connections" "$round" "$rc" "$json" "$tag"
     sleep 1
 }
@@ -213,7 +262,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
         for connections in $sizes; do
             echo "$scenario, connections $connections, round $round/$ROUNDS" >&2
             run "$scenario" holdfast "$connections" "$round"
-            run "$scenario" peer "$connections" "$round"
+            for peer in $PEERS; do run "$scenario" "$peer" "$connections" "$round"; done
         done
     done
 done

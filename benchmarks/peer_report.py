@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Tables for benchmarks/compare-peers.sh: per scenario and size, each server's medians over the rounds and the
-ratio Holdfast/Hummingbird, then the load-harness targets (reported, not asserted).
+ratio Holdfast/peer for each peer that ran (Hummingbird, uWebSockets), then the targets (reported, not asserted).
 
     python3 benchmarks/peer_report.py RUNS_TSV DURATION ECHO_SIZE BODY RAW_SIZE BROADCAST_LOAD
 
@@ -13,7 +13,7 @@ import json
 import statistics
 import sys
 
-SERVERS = (("holdfast", "Holdfast"), ("peer", "Hummingbird"))
+LABELS = {"holdfast": "Holdfast", "hummingbird": "Hummingbird", "uws": "uWebSockets"}
 ERROR_KEYS = {
     "echo": ("connectFailures", "unexpectedCloses", "protocolViolations", "badEchoes"),
     "idle": ("connectFailures", "unexpectedCloses", "protocolViolations"),
@@ -23,11 +23,14 @@ ERROR_KEYS = {
 
 
 def load(runs_path):
-    """(scenario, server, connections) -> reports, the failed count per key, and the sizes per scenario in order."""
-    reports, failed, order = {}, {}, {}
+    """(scenario, server, connections) -> reports, the failed count per key, the sizes per scenario in order, and
+    the servers in the order they ran (Holdfast first)."""
+    reports, failed, order, servers = {}, {}, {}, ["holdfast"]
     with open(runs_path) as runs:
         for line in runs:
             scenario, name, connections, _round, rc, path = line.rstrip("\n").split("\t")
+            if name not in servers:
+                servers.append(name)
             key = (scenario, name, int(connections))
             sizes = order.setdefault(scenario, [])
             if int(connections) not in sizes:
@@ -44,7 +47,7 @@ def load(runs_path):
             if int(rc) != 0 or any(errors.get(k) for k in ERROR_KEYS[scenario]) or report.get("missingDeliveries"):
                 failed[key] += 1
             reports[key].append(report)
-    return reports, failed, order
+    return reports, failed, order, servers
 
 
 def cpu_share(report):
@@ -53,7 +56,7 @@ def cpu_share(report):
     return None if cpu is None else cpu / report["durationSeconds"]
 
 
-# Columns: header, value of one report, format, and whether the Holdfast/Hummingbird ratio means anything.
+# Columns: header, value of one report, format, and whether the Holdfast/peer ratio means anything.
 ECHO = [
     ("msgs/s", lambda r: r["messagesPerSecondOverall"], "{:,.0f}", True),
     ("p50 µs", lambda r: r["latencyMicroseconds"]["p50"], "{:,.0f}", True),
@@ -75,20 +78,22 @@ IDLE = [
     ("RSS before KiB", lambda r: r["serverRSSBeforeKiB"], "{:,.0f}", True),
     ("RSS after KiB", lambda r: r["serverRSSAfterKiB"], "{:,.0f}", True),
     ("handshakes/s", lambda r: r["handshakesPerSecond"], "{:,.0f}", True),
+    ("CPU µs/conn", lambda r: r.get("serverCPUMicrosecondsPerConnection"), "{:.1f}", True),
 ]
 
 
 class Report:
     def __init__(self, runs_path):
-        self.reports, self.failed, self.order = load(runs_path)
+        self.reports, self.failed, self.order, self.servers = load(runs_path)
+        self.peers = [name for name in self.servers if name != "holdfast"]
 
     def median(self, scenario, name, connections, pick):
         values = [v for v in (pick(r) for r in self.reports.get((scenario, name, connections), [])) if v is not None]
         return statistics.median(values) if values else None
 
-    def ratio(self, scenario, connections, pick):
+    def ratio(self, scenario, connections, pick, peer_name):
         holdfast = self.median(scenario, "holdfast", connections, pick)
-        peer = self.median(scenario, "peer", connections, pick)
+        peer = self.median(scenario, peer_name, connections, pick)
         return None if holdfast is None or not peer else holdfast / peer
 
     def open_loop(self, scenario):
@@ -101,34 +106,48 @@ class Report:
         header = ["connections", "server", "runs", "failed"] + [m[0] for m in metrics]
         rows = []
         for connections in self.order[scenario]:
-            for name, label in SERVERS:
+            for name in self.servers:
+                label = LABELS.get(name, name)
                 key = (scenario, name, connections)
                 values = [self.median(scenario, name, connections, m[1]) for m in metrics]
                 rows.append([f"{connections:,}", label, str(len(self.reports.get(key, []))),
                              str(self.failed.get(key, 0))]
                             + ["-" if v is None else m[2].format(v) for v, m in zip(values, metrics)])
-            ratios = [self.ratio(scenario, connections, m[1]) if m[3] else None for m in metrics]
-            rows.append([f"{connections:,}", "Holdfast/Hummingbird", "", ""]
-                        + ["-" if r is None else f"{r:.2f}x" for r in ratios])
+            for peer in self.peers:
+                ratios = [self.ratio(scenario, connections, m[1], peer) if m[3] else None for m in metrics]
+                rows.append([f"{connections:,}", f"Holdfast/{LABELS.get(peer, peer)}", "", ""]
+                            + ["-" if r is None else f"{r:.2f}x" for r in ratios])
         print()
         print(title)
         show_rows(header, rows)
 
     def targets(self):
-        """The load-harness targets: throughput ratios of at least 2, memory per idle connection at most a third."""
+        """Against Hummingbird: throughput ratios of at least 2, memory per idle connection at most a third.
+        Against uWebSockets: server CPU per delivery, per echo and per connection at most 1.0x, memory per idle
+        connection too."""
         rows = []
-        for scenario, label, pick in (
-                ("echo", "echo msgs/s", ECHO[0][1]), ("broadcast", "broadcast deliveries/s", BROADCAST[0][1])):
-            if self.open_loop(scenario):
-                continue  # both servers deliver what is offered: the ratio says nothing about throughput
-            for connections in self.order.get(scenario, []):
-                r = self.ratio(scenario, connections, pick)
-                rows.append([f"{label}, {connections:,}", "Holdfast/Hummingbird >= 2.00x",
-                             "-" if r is None else f"{r:.2f}x", verdict(r, lambda x: x >= 2)])
-        for connections in self.order.get("idle", []):
-            r = self.ratio("idle", connections, IDLE[0][1])
-            rows.append([f"KiB per idle connection, {connections:,}", "Holdfast/Hummingbird <= 0.33x",
-                         "-" if r is None else f"{r:.3f}x", verdict(r, lambda x: x <= 1 / 3)])
+        if "hummingbird" in self.peers:
+            for scenario, label, pick in (
+                    ("echo", "echo msgs/s", ECHO[0][1]), ("broadcast", "broadcast deliveries/s", BROADCAST[0][1])):
+                if self.open_loop(scenario):
+                    continue  # both servers deliver what is offered: the ratio says nothing about throughput
+                for connections in self.order.get(scenario, []):
+                    r = self.ratio(scenario, connections, pick, "hummingbird")
+                    rows.append([f"{label}, {connections:,}", "Holdfast/Hummingbird >= 2.00x",
+                                 "-" if r is None else f"{r:.2f}x", verdict(r, lambda x: x >= 2)])
+            for connections in self.order.get("idle", []):
+                r = self.ratio("idle", connections, IDLE[0][1], "hummingbird")
+                rows.append([f"KiB per idle connection, {connections:,}", "Holdfast/Hummingbird <= 0.33x",
+                             "-" if r is None else f"{r:.3f}x", verdict(r, lambda x: x <= 1 / 3)])
+        if "uws" in self.peers:
+            for scenario, label, pick in (
+                    ("echo", "CPU µs per echo", ECHO[3][1]), ("broadcast", "CPU µs per delivery", BROADCAST[5][1]),
+                    ("idle", "KiB per idle connection", IDLE[0][1]),
+                    ("idle", "CPU µs per connection opened and closed", IDLE[4][1])):
+                for connections in self.order.get(scenario, []):
+                    r = self.ratio(scenario, connections, pick, "uws")
+                    rows.append([f"{label}, {connections:,}", "Holdfast/uWebSockets <= 1.00x",
+                                 "-" if r is None else f"{r:.2f}x", verdict(r, lambda x: x <= 1)])
         if rows:
             print()
             print("Targets (reported, not asserted)")
@@ -166,13 +185,14 @@ def main():
     report.table(
         "broadcast",
         f"Broadcast, {broadcast_load}, {duration} s per run; medians over rounds. Holdfast: a Phoenix room, "
-        f"{body}-byte bodies, every message committed to SQLite before fan-out; Hummingbird: a raw relay of "
+        f"{body}-byte bodies, every message committed to SQLite before fan-out; peers: a raw relay of "
         f"{raw_size}-byte messages (the size of Holdfast's new_msg frame). deliveries/s counts subscribers only; "
         "msgs/s = deliveries/s / subscribers; missing = deliveries of acknowledged messages that never arrived",
         BROADCAST)
     report.table(
         "idle",
-        "Idle connections, held 5 s; medians over rounds (KiB/conn = server RSS growth / connections opened)",
+        "Idle connections, held 5 s; medians over rounds (KiB/conn = server RSS growth / connections opened; "
+        "CPU µs/conn = server CPU time over the run, handshake, hold and close, / connections opened)",
         IDLE)
     report.targets()
     if any(report.failed.values()):
