@@ -162,6 +162,27 @@ public final class ClusterPresenceHub: @unchecked Sendable {
     /// A room's view for the handoff (old process, during export). Any thread.
     func export(_ topic: String, _ snapshot: [UInt8]) { exported.withLock { $0[topic] = snapshot } }
 
+    /// Binary upgrade, old process, before the pause (`active`) or on rollback: while active, every heartbeat
+    /// counts as `loginMilliseconds` (the new process's first Redis login at most) plus `node_timeout_ms` (the
+    /// pause, the claim) later, so the node stays live while this process's loops are frozen and the new process
+    /// starts, until the new process beats under the same token. Otherwise another node could reap it in that
+    /// gap: a leave diff for each of its members everywhere. Waits (at most a tick plus a second) until Redis
+    /// holds such a beat. Any thread but the loops.
+    public func handingOver(_ active: Bool, loginMilliseconds: Int64) {
+        let graceMilliseconds = loginMilliseconds + timeoutMilliseconds
+        guard let registry = made.withLock({ $0 }) else { return }
+        guard active else { return registry.client.loop.execute { registry.endHandoff() } }
+        let done = Atomic<Int>(0)  // 0 waiting, 1 confirmed, 2 not
+        registry.client.loop.execute {
+            registry.beginHandoff(graceMilliseconds: graceMilliseconds) { done.store($0 ? 1 : 2, ordering: .releasing) }
+        }
+        let deadline = MonotonicClock.nowMilliseconds() + timeoutMilliseconds / 5 + 1_000
+        while done.load(ordering: .acquiring) == 0 && MonotonicClock.nowMilliseconds() < deadline { usleep(2_000) }
+        if done.load(ordering: .acquiring) != 1 {
+            logger.warning("cluster heartbeat grace for the upgrade not confirmed by Redis")
+        }
+    }
+
     /// Binary upgrade, old process, in the pause: writes the node record and the rooms' views for the new process
     /// (its child). A failure is logged: the new process then claims a new token after the old one expires.
     public func writeHandoff() {
