@@ -28,6 +28,10 @@ public final class ClusterPresenceHub: @unchecked Sendable {
     private let name: String
     private let timeoutMilliseconds: Int64
     private let client: RedisClient
+    /// The parent at start: a binary upgrade's old process, alive then (it waits for READY), but possibly gone by
+    /// the time the registry is made (it exits once this process acknowledges the commit), when `getppid()` is
+    /// no longer its pid.
+    private let parentPID = getppid()
     private let made = Mutex<NodeRegistry?>(nil)
     /// The claim's outcome, and whether `holdfast serve`'s start waits for it (``awaitRegistration(_:)``).
     private let registration = Mutex<(outcome: Result<Void, NodeRegistryError>?, awaited: Bool)>((nil, false))
@@ -57,7 +61,7 @@ public final class ClusterPresenceHub: @unchecked Sendable {
     public var registry: NodeRegistry {
         made.withLock { made in
             if let made { return made }
-            let carried = Self.readHandoff(path: handoffPath, name: name)
+            let carried = Self.readHandoff(path: handoffPath, name: name, parent: parentPID)
             let registry = NodeRegistry(
                 client: client, record: carried?.record ?? .fresh(name: name),
                 timeoutMilliseconds: timeoutMilliseconds, imported: carried != nil)
@@ -228,8 +232,10 @@ public final class ClusterPresenceHub: @unchecked Sendable {
     }
 
     /// The record and rooms the parent process left for this one, if this process is its binary upgrade's child
-    /// (the file names the parent's pid); the file is removed.
-    private static func readHandoff(path: String, name: String) -> (record: NodeRecord, rooms: [String: [UInt8]])? {
+    /// (the file names `parent`, the parent at start); the file is removed.
+    private static func readHandoff(
+        path: String, name: String, parent: pid_t
+    ) -> (record: NodeRecord, rooms: [String: [UInt8]])? {
         guard let file = fopen(path, "r") else { return nil }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -239,7 +245,7 @@ public final class ClusterPresenceHub: @unchecked Sendable {
             bytes += buffer[0..<count]
         }
         fclose(file)
-        guard let value = try? JSON.parse(bytes), value["pid"]?.integerValue == Int64(getppid()),
+        guard let value = try? JSON.parse(bytes), value["pid"]?.integerValue == Int64(parent),
             let text = value["record"]?.stringValue, let record = try? NodeRecord(decoding: Array(text.utf8)),
             record.name == name
         else { return nil }
