@@ -272,6 +272,31 @@ def test_an_upgrade_whose_new_process_logs_in_late_is_neither_reaped_nor_rewritt
         proxy.close()
 
 
+def test_an_upgraded_node_without_rooms_that_logs_in_after_its_old_process_exited_keeps_its_token(
+        start_node, variant_binary, redis):  # noqa: F811
+    """No room asks for the carried presence early, so the new process reads the handoff file at its first login,
+    1.5 s late, when the old process has exited and the new one's parent is another process: the file still counts
+    (it names the parent at start), the node continues under its token, nobody reaps it, and it keeps running."""
+    proxy = SlowStartProxy(redis.port, 1.5)
+    try:
+        first = start_node(1, {**FAST, "HOLDFAST_CLUSTER_REDIS_URL": f"redis://127.0.0.1:{proxy.port}"})
+        nodes = [first] + [start_node(index, FAST) for index in (2, 3)]
+        old_pid = admin(first, "GET", "/admin/status")[1]["pid"]
+        token = redis_get(redis, "hf:node:node-1")
+        proxy.hold()
+        status, answer = admin(first, "POST", "/admin/upgrade", {"binary": str(variant_binary)})
+        assert status == 200, answer
+        new_pid = wait_for_redis(first, "ready")["pid"]
+        assert new_pid != old_pid
+        time.sleep(2.0)  # past the claim's deadline (1.2 · node_timeout_ms) and the old beat's grace
+        logs = "\n".join(node.log() for node in nodes)
+        assert admin(first, "GET", "/admin/status")[1]["pid"] == new_pid, logs
+        assert redis_get(redis, "hf:node:node-1") == token, logs
+        assert "cluster node reaped" not in logs and "refused" not in logs
+    finally:
+        proxy.close()
+
+
 def test_status_lists_the_live_nodes(fast_cluster):
     deadline = time.monotonic() + 10
     while True:
