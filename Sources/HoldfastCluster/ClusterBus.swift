@@ -115,6 +115,13 @@ public final class ClusterBus: @unchecked Sendable {
         try presence.awaitRegistration(connectMilliseconds: connectTimeoutMilliseconds + 500)
     }
 
+    /// A binary upgrade holds (or, rolled back, releases) the node: see
+    /// ``ClusterPresenceHub/handingOver(_:loginMilliseconds:)``; the new process's first login takes at most the
+    /// connect timeout plus 0.5 s (as in ``whenStarted(on:_:)``). Any thread but the loops.
+    public func handingOver(_ active: Bool) {
+        presence.handingOver(active, loginMilliseconds: connectTimeoutMilliseconds + 500)
+    }
+
     /// Graceful shutdown (not an upgrade): this node's presence leaves every room (one diff each) and its name is
     /// released, then every link closes.
     public func shutdown() {

@@ -28,6 +28,10 @@ public final class ClusterPresenceHub: @unchecked Sendable {
     private let name: String
     private let timeoutMilliseconds: Int64
     private let client: RedisClient
+    /// The parent at start: a binary upgrade's old process, alive then (it waits for READY), but possibly gone by
+    /// the time the registry is made (it exits once this process acknowledges the commit), when `getppid()` is
+    /// no longer its pid.
+    private let parentPID = getppid()
     private let made = Mutex<NodeRegistry?>(nil)
     /// The claim's outcome, and whether `holdfast serve`'s start waits for it (``awaitRegistration(_:)``).
     private let registration = Mutex<(outcome: Result<Void, NodeRegistryError>?, awaited: Bool)>((nil, false))
@@ -57,7 +61,7 @@ public final class ClusterPresenceHub: @unchecked Sendable {
     public var registry: NodeRegistry {
         made.withLock { made in
             if let made { return made }
-            let carried = Self.readHandoff(path: handoffPath, name: name)
+            let carried = Self.readHandoff(path: handoffPath, name: name, parent: parentPID)
             let registry = NodeRegistry(
                 client: client, record: carried?.record ?? .fresh(name: name),
                 timeoutMilliseconds: timeoutMilliseconds, imported: carried != nil)
@@ -162,6 +166,27 @@ public final class ClusterPresenceHub: @unchecked Sendable {
     /// A room's view for the handoff (old process, during export). Any thread.
     func export(_ topic: String, _ snapshot: [UInt8]) { exported.withLock { $0[topic] = snapshot } }
 
+    /// Binary upgrade, old process, before the pause (`active`) or on rollback: while active, every heartbeat
+    /// counts as `loginMilliseconds` (the new process's first Redis login at most) plus `node_timeout_ms` (the
+    /// pause, the claim) later, so the node stays live while this process's loops are frozen and the new process
+    /// starts, until the new process beats under the same token. Otherwise another node could reap it in that
+    /// gap: a leave diff for each of its members everywhere. Waits (at most a tick plus a second) until Redis
+    /// holds such a beat. Any thread but the loops.
+    public func handingOver(_ active: Bool, loginMilliseconds: Int64) {
+        let graceMilliseconds = loginMilliseconds + timeoutMilliseconds
+        guard let registry = made.withLock({ $0 }) else { return }
+        guard active else { return registry.client.loop.execute { registry.endHandoff() } }
+        let done = Atomic<Int>(0)  // 0 waiting, 1 confirmed, 2 not
+        registry.client.loop.execute {
+            registry.beginHandoff(graceMilliseconds: graceMilliseconds) { done.store($0 ? 1 : 2, ordering: .releasing) }
+        }
+        let deadline = MonotonicClock.nowMilliseconds() + timeoutMilliseconds / 5 + 1_000
+        while done.load(ordering: .acquiring) == 0 && MonotonicClock.nowMilliseconds() < deadline { usleep(2_000) }
+        if done.load(ordering: .acquiring) != 1 {
+            logger.warning("cluster heartbeat grace for the upgrade not confirmed by Redis")
+        }
+    }
+
     /// Binary upgrade, old process, in the pause: writes the node record and the rooms' views for the new process
     /// (its child). A failure is logged: the new process then claims a new token after the old one expires.
     public func writeHandoff() {
@@ -207,8 +232,10 @@ public final class ClusterPresenceHub: @unchecked Sendable {
     }
 
     /// The record and rooms the parent process left for this one, if this process is its binary upgrade's child
-    /// (the file names the parent's pid); the file is removed.
-    private static func readHandoff(path: String, name: String) -> (record: NodeRecord, rooms: [String: [UInt8]])? {
+    /// (the file names `parent`, the parent at start); the file is removed.
+    private static func readHandoff(
+        path: String, name: String, parent: pid_t
+    ) -> (record: NodeRecord, rooms: [String: [UInt8]])? {
         guard let file = fopen(path, "r") else { return nil }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -218,7 +245,7 @@ public final class ClusterPresenceHub: @unchecked Sendable {
             bytes += buffer[0..<count]
         }
         fclose(file)
-        guard let value = try? JSON.parse(bytes), value["pid"]?.integerValue == Int64(getppid()),
+        guard let value = try? JSON.parse(bytes), value["pid"]?.integerValue == Int64(parent),
             let text = value["record"]?.stringValue, let record = try? NodeRecord(decoding: Array(text.utf8)),
             record.name == name
         else { return nil }

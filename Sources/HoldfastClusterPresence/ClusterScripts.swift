@@ -5,8 +5,9 @@
 /// ``ClusterPresenceMessage`` decodes. `HDEL`/`HSET` go in chunks of 500 so that `unpack` stays far below Lua's
 /// stack limit in rooms of thousands.
 public enum ClusterScripts {
-    /// KEYS: `hf:node:{name}`, `hf:nodes`. ARGV: token, `node_timeout_ms`, name, announce (`1`/`0`).
-    /// Returns `{0, holder}` (another token holds the name: nothing written), `{1, now}` (renewed) or
+    /// KEYS: `hf:node:{name}`, `hf:nodes`. ARGV: token, `node_timeout_ms`, name, announce (`1`/`0`), grace
+    /// (milliseconds, `0` but during a binary upgrade: the beat counts as that much later, and the key lives that
+    /// much longer, so the node stays live until its new process beats). Returns `{0, holder}` (another token holds the name: nothing written), `{1, now}` (renewed) or
     /// `{2, now}` (our token was gone and is set again). On a restore the node also leaves `hf:nodes` until it
     /// announces itself again: nobody reaps a node while it rewrites, and readers do not take its fields, still
     /// being rewritten, for its whole truth.
@@ -16,12 +17,13 @@ public enum ClusterScripts {
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local current = redis.call('GET', KEYS[1])
         if current and current ~= ARGV[1] then return {0, current} end
-        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        local grace = tonumber(ARGV[5] or '0')
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]) + grace)
         if not current then
           redis.call('ZREM', KEYS[2], ARGV[3])
           return {2, now}
         end
-        if ARGV[4] == '1' then redis.call('ZADD', KEYS[2], now, ARGV[3]) end
+        if ARGV[4] == '1' then redis.call('ZADD', KEYS[2], now + grace, ARGV[3]) end
         return {1, now}
         """)
 

@@ -16,6 +16,8 @@ public final class NodeRegistry: @unchecked Sendable {
     private var state: NodeRegistryState
     private var timer: TimerID?
     private let published: Mutex<(NodeRegistryState.Phase, [NodeHeartbeat])>
+    /// Waiting for a beat under the handoff grace to be renewed (``beginHandoff(graceMilliseconds:confirmed:)``).
+    private var graceConfirmations: [(Bool) -> Void] = []
 
     /// Once: `.success` when the name is ours and rooms may take members, or why the node cannot start.
     public var onStarted: ((Result<Void, NodeRegistryError>) -> Void)?
@@ -66,6 +68,23 @@ public final class NodeRegistry: @unchecked Sendable {
         perform(state.stop(leave: leave))
     }
 
+    /// A binary upgrade starts: every beat counts as `graceMilliseconds` later until ``endHandoff()`` or the process
+    /// exits (see ``NodeRegistryState/beginHandoff(graceMilliseconds:)``). `confirmed` runs once: true when Redis
+    /// renewed a beat under the grace, false when the registry does not run. Loop thread.
+    public func beginHandoff(graceMilliseconds: Int64, confirmed: @escaping (Bool) -> Void) {
+        guard state.phase == .running else { return confirmed(false) }
+        graceConfirmations.append(confirmed)
+        perform(state.beginHandoff(graceMilliseconds: graceMilliseconds))
+    }
+
+    /// The binary upgrade was rolled back: beats count as sent again. Loop thread.
+    public func endHandoff() {
+        state.endHandoff()
+        let waiting = graceConfirmations
+        graceConfirmations = []
+        for confirmed in waiting { confirmed(false) }
+    }
+
     /// Every room rewrote its entries after ``onOwnershipLost``. Loop thread.
     public func entriesRewritten() { state.entriesRewritten() }
 
@@ -95,11 +114,21 @@ public final class NodeRegistry: @unchecked Sendable {
         case .claim:
             claim(name: name, token: token, timeout: timeout)
         case .heartbeat(let announce):
+            let grace = state.handoffGraceMilliseconds
             client.run(
                 ClusterScripts.heartbeat, keys: [keys.node(name), keys.nodes],
-                arguments: [RedisArgument(token), RedisArgument(timeout), RedisArgument(name), announce ? "1" : "0"]
+                arguments: [
+                    RedisArgument(token), RedisArgument(timeout), RedisArgument(name), announce ? "1" : "0",
+                    RedisArgument(grace),
+                ]
             ) { [self] result in
-                perform(state.heartbeatReplied(Self.heartbeatOutcome(result), now: MonotonicClock.nowMilliseconds()))
+                let outcome = Self.heartbeatOutcome(result)
+                if grace > 0, case .renewed = outcome {
+                    let waiting = graceConfirmations
+                    graceConfirmations = []
+                    for confirmed in waiting { confirmed(true) }
+                }
+                perform(state.heartbeatReplied(outcome, now: MonotonicClock.nowMilliseconds()))
             }
         case .survey:
             client.run(ClusterScripts.survey, keys: [keys.nodes], arguments: []) { [self] result in

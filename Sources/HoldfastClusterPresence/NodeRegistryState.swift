@@ -42,6 +42,8 @@ public struct NodeRegistryState: Sendable {
     var reaping: Set<String> = []
     /// Nodes seen live, with the time (`now`) of the last survey that listed them.
     var lastSeen: [String: Int64] = [:]
+    /// During a binary upgrade: how much later each beat counts (``beginHandoff(graceMilliseconds:)``).
+    public private(set) var handoffGraceMilliseconds: Int64 = 0
 
     /// A registry for `record`.
     public init(record: NodeRecord, timeoutMilliseconds: Int64, imported: Bool = false) {
@@ -93,9 +95,16 @@ public struct NodeRegistryState: Sendable {
         claimInFlight = false
         guard phase == .claiming else { return [] }
         switch outcome {
-        case .acquired where imported, .heldBy(record.token):
+        case .heldBy(record.token):
             // Our own token (an upgrade): Redis already sees this node; clearing would make its members flap.
             return becomeRunning()
+        case .acquired where imported:
+            // An upgrade whose token was gone (reaped, or expired, while the processes handed over): the entries
+            // it carried may be gone too, so the rooms rewrite them, as after a stall.
+            rewriting = true
+            phase = .running
+            heartbeatInFlight = true
+            return [.started, .ownershipLost, .heartbeat(announce: false)]
         case .acquired:
             phase = .clearing
             return [.reap(record.name, force: true)]
@@ -125,6 +134,20 @@ public struct NodeRegistryState: Sendable {
         }
     }
 
+    /// A binary upgrade starts: from now on every beat counts as `graceMilliseconds` later (and the key lives that
+    /// much longer), so the node stays live through the pause, in which this process's loops are frozen, and the
+    /// new process's start (its first Redis login and claim) until the new process beats; a beat goes out at once.
+    /// A real death of the node during the upgrade is found that much later.
+    public mutating func beginHandoff(graceMilliseconds: Int64) -> [NodeRegistryAction] {
+        handoffGraceMilliseconds = max(0, graceMilliseconds)
+        guard phase == .running, !heartbeatInFlight else { return [] }
+        heartbeatInFlight = true
+        return [.heartbeat(announce: !rewriting)]
+    }
+
+    /// The upgrade was rolled back: beats count as sent again from the next tick.
+    public mutating func endHandoff() { handoffGraceMilliseconds = 0 }
+
     /// Every room rewrote its entries after ``NodeRegistryAction/ownershipLost``: the next heartbeat announces the
     /// node in `hf:nodes` again.
     public mutating func entriesRewritten() { rewriting = false }
@@ -135,7 +158,10 @@ public struct NodeRegistryState: Sendable {
         guard phase == .running else { return [] }
         var actions: [NodeRegistryAction] = []
         let threshold = redisNow - deadAfterMilliseconds
-        liveNodes = nodes.filter { $0.lastHeartbeatMilliseconds >= threshold }.sorted { $0.name < $1.name }
+        // A beat under a handoff grace lies ahead of Redis's clock: shown as now.
+        liveNodes = nodes.filter { $0.lastHeartbeatMilliseconds >= threshold }.sorted { $0.name < $1.name }.map {
+            NodeHeartbeat(name: $0.name, lastHeartbeatMilliseconds: min($0.lastHeartbeatMilliseconds, redisNow))
+        }
         for node in liveNodes { lastSeen[node.name] = now }
         for node in nodes where node.lastHeartbeatMilliseconds < threshold && node.name != record.name {
             // Dead: the reap (ours or another node's) publishes its leaves; no need to watch it vanish.

@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -191,6 +192,109 @@ def test_a_binary_upgrade_of_one_node_sends_no_presence_diff(cluster, variant_bi
     assert set(diff_with(watcher, "joins", "late")["joins"]) == {"late"}
     nodes = admin(cluster[1], "GET", "/admin/status")[1]["cluster"]["nodes"]
     assert sorted(node["name"] for node in nodes) == ["node-1", "node-2", "node-3"]
+
+
+class SlowStartProxy:
+    """A TCP relay to Redis whose connections opened after `hold()` pass nothing on for `delay` seconds: a new
+    process behind it logs in to Redis that much later (as on a loaded machine), while the connections already
+    open keep flowing."""
+
+    def __init__(self, port, delay):
+        self.target, self.delay, self.held = port, delay, False
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def hold(self):
+        self.held = True
+
+    def _accept(self):
+        while True:
+            try:
+                inbound, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(inbound, self.held), daemon=True).start()
+
+    def _relay(self, inbound, held):
+        outbound = socket.create_connection(("127.0.0.1", self.target))
+        if held:
+            time.sleep(self.delay)
+        for source, sink in ((inbound, outbound), (outbound, inbound)):
+            threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.listener.close()
+
+
+def test_an_upgrade_whose_new_process_logs_in_late_is_neither_reaped_nor_rewritten(
+        start_node, variant_binary, redis):  # noqa: F811
+    """With node_timeout_ms 1000 a node is dead 600 ms after its last beat; the new process of node 1 reaches Redis
+    1.5 s after its start. The old process's beats carry a grace through the upgrade, so nobody reaps node 1 and
+    it does not rewrite its entries: no member anywhere gets a presence_diff."""
+    proxy = SlowStartProxy(redis.port, 1.5)
+    try:
+        first = start_node(1, {**FAST, "HOLDFAST_CLUSTER_REDIS_URL": f"redis://127.0.0.1:{proxy.port}"})
+        nodes = [first] + [start_node(index, FAST) for index in (2, 3)]
+        local, _ = joined(nodes[0], "local")
+        watcher, _ = joined(nodes[1], "watcher")
+        presence_state(watcher)
+        diff_with(local, "joins", "watcher")
+        local.collect(0.3)
+        watcher.collect(0.3)
+        old_pid = admin(first, "GET", "/admin/status")[1]["pid"]
+        token = redis_get(redis, "hf:node:node-1")
+        proxy.hold()
+        status, answer = admin(first, "POST", "/admin/upgrade", {"binary": str(variant_binary)})
+        assert status == 200, answer
+        assert wait_for_redis(first, "ready")["pid"] != old_pid
+        assert redis_get(redis, "hf:node:node-1") == token
+        assert diffs(watcher.collect(2.0)) == [], "\n".join(node.log() for node in nodes)
+        assert diffs(local.collect(0.5)) == []
+        for node in nodes[1:]:
+            assert "cluster node reaped" not in node.log()
+        assert "token lost" not in first.log()
+    finally:
+        proxy.close()
+
+
+def test_an_upgraded_node_without_rooms_that_logs_in_after_its_old_process_exited_keeps_its_token(
+        start_node, variant_binary, redis):  # noqa: F811
+    """No room asks for the carried presence early, so the new process reads the handoff file at its first login,
+    1.5 s late, when the old process has exited and the new one's parent is another process: the file still counts
+    (it names the parent at start), the node continues under its token, nobody reaps it, and it keeps running."""
+    proxy = SlowStartProxy(redis.port, 1.5)
+    try:
+        first = start_node(1, {**FAST, "HOLDFAST_CLUSTER_REDIS_URL": f"redis://127.0.0.1:{proxy.port}"})
+        nodes = [first] + [start_node(index, FAST) for index in (2, 3)]
+        old_pid = admin(first, "GET", "/admin/status")[1]["pid"]
+        token = redis_get(redis, "hf:node:node-1")
+        proxy.hold()
+        status, answer = admin(first, "POST", "/admin/upgrade", {"binary": str(variant_binary)})
+        assert status == 200, answer
+        new_pid = wait_for_redis(first, "ready")["pid"]
+        assert new_pid != old_pid
+        time.sleep(2.0)  # past the claim's deadline (1.2 · node_timeout_ms) and the old beat's grace
+        logs = "\n".join(node.log() for node in nodes)
+        assert admin(first, "GET", "/admin/status")[1]["pid"] == new_pid, logs
+        assert redis_get(redis, "hf:node:node-1") == token, logs
+        assert "cluster node reaped" not in logs and "refused" not in logs
+    finally:
+        proxy.close()
 
 
 def test_status_lists_the_live_nodes(fast_cluster):

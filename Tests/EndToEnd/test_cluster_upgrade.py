@@ -73,6 +73,9 @@ def test_a_rolling_binary_upgrade_of_three_nodes_under_chat_traffic_breaks_nothi
         watcher.join()
     output = (result.stdout + result.stderr).decode(errors="replace")
     print(output)  # the bench's report, shown with -s
+    if result.returncode != 0:
+        for index, node in enumerate(nodes, start=1):
+            print(f"--- node {index} log ---\n" + node.log())
     assert result.returncode == 0, output
 
     report = json.loads(report_path.read_text())

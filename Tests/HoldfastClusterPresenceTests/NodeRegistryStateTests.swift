@@ -34,6 +34,17 @@ import Testing
         #expect(state.claimed(.heldBy("host:1:abc"), now: 1) == [.started, .heartbeat(announce: true)])
     }
 
+    @Test func anUpgradedProcessWhoseTokenWasGoneRewritesItsEntries() {
+        var state = NodeRegistryState(record: record, timeoutMilliseconds: 5_000, imported: true)
+        _ = state.start(now: 0)
+        #expect(state.claimed(.acquired, now: 1) == [.started, .ownershipLost, .heartbeat(announce: false)])
+        _ = state.heartbeatReplied(.renewed(at: 5), now: 2)
+        #expect(state.tick(now: 1_000) == [.heartbeat(announce: false), .survey], "not listed while it rewrites")
+        state.entriesRewritten()
+        _ = state.heartbeatReplied(.renewed(at: 6), now: 1_001)
+        #expect(state.tick(now: 2_000) == [.heartbeat(announce: true)])
+    }
+
     @Test func aNameHeldByAnotherLiveProcessIsRefusedOnceItOutlivesTheTimeout() {
         var state = NodeRegistryState(record: record, timeoutMilliseconds: 5_000)
         _ = state.start(now: 0)
@@ -56,6 +67,31 @@ import Testing
         #expect(state.tick(now: 2_000) == [], "both still in flight")
         _ = state.heartbeatReplied(.renewed(at: 5), now: 2_100)
         #expect(state.tick(now: 3_000) == [.heartbeat(announce: true)])
+    }
+
+    @Test func aBinaryUpgradeBeatsAtOnceUnderAGraceUntilRolledBack() {
+        var state = running()
+        #expect(state.beginHandoff(graceMilliseconds: 7_500) == [.heartbeat(announce: true)])
+        #expect(state.handoffGraceMilliseconds == 7_500)
+        #expect(state.tick(now: 1_000) == [.survey], "the graced beat is still in flight")
+        _ = state.heartbeatReplied(.renewed(at: 5), now: 1_100)
+        #expect(state.beginHandoff(graceMilliseconds: 7_500) == [.heartbeat(announce: true)])
+        _ = state.heartbeatReplied(.renewed(at: 6), now: 1_200)
+        state.endHandoff()
+        #expect(state.handoffGraceMilliseconds == 0)
+        var idle = NodeRegistryState(record: record, timeoutMilliseconds: 5_000)
+        #expect(idle.beginHandoff(graceMilliseconds: 7_500) == [], "not running: nothing to beat")
+    }
+
+    @Test func aNodeBeatingUnderAGraceIsLiveAndShownAsBeatingNow() {
+        var state = running()
+        _ = state.tick(now: 1_000)
+        let nodes = [
+            NodeHeartbeat(name: "n1", lastHeartbeatMilliseconds: 100_000),
+            NodeHeartbeat(name: "n2", lastHeartbeatMilliseconds: 104_000),
+        ]
+        #expect(state.surveyed(redisNow: 100_000, nodes: nodes, now: 1_100) == [])
+        #expect(state.liveNodes.map(\.lastHeartbeatMilliseconds) == [100_000, 100_000])
     }
 
     @Test func aNodeThreeBeatsLateIsReapedByTheNodeThatWinsTheLock() {

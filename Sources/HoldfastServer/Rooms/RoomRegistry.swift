@@ -91,10 +91,10 @@ final class RoomRegistry: Sendable {
     /// Every room's mailbox (for suspending them all around a handler upgrade).
     var allRooms: [ActorRef<RoomMessage>] { refs.withLock { Array($0.values) } }
 
-    /// Holds (or releases) chat commits in every room (binary upgrade); on release, rooms with pending messages
-    /// commit them.
+    /// Binary upgrade: holds (or releases, then pending messages commit) every room's commits and the node's beats.
     func holdCommits(_ held: Bool) {
         services.commitsHeld.store(held, ordering: .releasing)
+        services.cluster?.handingOver(held)  // a cluster node stays live while the new process starts
         if !held { for room in allRooms { room.send(.commitPending) } }
     }
 
