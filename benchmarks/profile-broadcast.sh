@@ -39,6 +39,8 @@ SECRET=profile-broadcast-secret-0123456789abcdef
 for binary in "$SERVER" "$BENCH"; do [[ -x $binary ]] || { echo "$binary is not an executable" >&2; exit 1; }; done
 # shellcheck source=server-control.sh
 source benchmarks/server-control.sh
+# shellcheck source=profile-window.sh
+source benchmarks/profile-window.sh
 echo "profile, reports and logs: $OUT_DIR" >&2
 
 # Chat deliveries so far: broadcast deliveries without the presence diffs (the joins make those).
@@ -53,14 +55,8 @@ state="$OUT_DIR/state"
 mkdir -p "$state"
 launcher=()
 if [[ $MODE == callgrind ]]; then
-    # Valgrind 3.19 cannot read the DWARF 5 the Swift toolchain emits: profile a copy without debug info (the
-    # symbols stay, so the profile is by function).
-    mkdir -p "$OUT_DIR/bin"
-    for file in "$SERVER" "$(dirname "$SERVER")"/*.so; do
-        [[ -e $file ]] && objcopy --strip-debug "$file" "$OUT_DIR/bin/$(basename "$file")"
-    done
-    SERVER="$OUT_DIR/bin/$(basename "$SERVER")"
-    launcher=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT_DIR/callgrind.out")
+    SERVER=$(stripped_copy "$SERVER" "$OUT_DIR/bin")
+    set_callgrind_launcher
 fi
 start_server "$PORT" "$OUT_DIR/server.log" env HOLDFAST_SECRET_KEY=$SECRET HOLDFAST_STATE_DIR="$state" \
     HOLDFAST_LOG_LEVEL=warning HOLDFAST_MAX_CONNECTIONS=$((SUBSCRIBERS + PUBLISHERS + 100)) \
@@ -80,40 +76,11 @@ until [[ $(deliveries || echo 0) -gt 0 ]]; do
 done
 sleep 3
 
-if [[ $MODE == callgrind ]]; then
-    callgrind_control -z "$SERVER_PID" >/dev/null
-    callgrind_control -i on "$SERVER_PID" >/dev/null
-    before=$(deliveries)
-    sleep "$WINDOW"
-    after=$(deliveries)
-    callgrind_control -i off "$SERVER_PID" >/dev/null
-    callgrind_control -d "$SERVER_PID" >/dev/null
-else
-    before=$(deliveries)
-    strace -c -f -p "$SERVER_PID" -o "$OUT_DIR/strace.txt" &
-    strace_pid=$!
-    sleep "$WINDOW"
-    kill -INT "$strace_pid"
-    wait "$strace_pid" || true
-    after=$(deliveries)
-fi
+measure_window deliveries
 kill "$bench_pid" 2>/dev/null || true
 wait "$bench_pid" 2>/dev/null || true
 stop_server
 
-count=$((after - before))
+count=$((WINDOW_AFTER - WINDOW_BEFORE))
 echo "deliveries in the window: $count"
-if [[ $MODE == callgrind ]]; then
-    profile="$OUT_DIR/callgrind.out.1"  # the dump taken at the end of the window
-    callgrind_annotate --inclusive=no "$profile" >"$OUT_DIR/annotate.txt"
-    callgrind_annotate --inclusive=yes "$profile" >"$OUT_DIR/annotate-inclusive.txt"
-    total=$(awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }' "$OUT_DIR/annotate.txt")
-    echo "instructions in the window: $total"
-    awk -v t="$total" -v c="$count" 'BEGIN { if (c > 0) printf "instructions per delivery: %.0f\n", t / c }'
-    echo "profile: $profile (annotated: $OUT_DIR/annotate.txt)"
-else
-    calls=$(awk '$NF == "total" { print $4 }' "$OUT_DIR/strace.txt")
-    echo "system calls in the window: $calls"
-    awk -v s="$calls" -v c="$count" 'BEGIN { if (c > 0) printf "system calls per delivery: %.4f\n", s / c }'
-    echo "strace summary: $OUT_DIR/strace.txt"
-fi
+report_window "$count" delivery

@@ -36,24 +36,20 @@ STOP_TIMEOUT=20
 for binary in "$SERVER" "$BENCH"; do [[ -x $binary ]] || { echo "$binary is not an executable" >&2; exit 1; }; done
 # shellcheck source=server-control.sh
 source benchmarks/server-control.sh
+# shellcheck source=profile-window.sh
+source benchmarks/profile-window.sh
+MODE=callgrind
 echo "profile, reports and logs: $OUT_DIR" >&2
 
 # Bytes sent so far on the server's side of its connections.
-written() {
-    ss -tinH state established "sport = :$PORT" | { grep -o 'bytes_sent:[0-9]*' || true; } |
-        awk -F: '{ sum += $2 } END { printf "%d\n", sum }'
-}
+written() { bytes_sent_on_port "$PORT"; }
 
-# Valgrind 3.19 cannot read the DWARF 5 the Swift toolchain emits: profile a copy without debug info (the symbols
-# stay, so the profile is by function).
-mkdir -p "$OUT_DIR/bin" "$OUT_DIR/state"
-for file in "$SERVER" "$(dirname "$SERVER")"/*.so; do
-    [[ -e $file ]] && objcopy --strip-debug "$file" "$OUT_DIR/bin/$(basename "$file")"
-done
-SERVER="$OUT_DIR/bin/$(basename "$SERVER")"
+mkdir -p "$OUT_DIR/state"
+SERVER=$(stripped_copy "$SERVER" "$OUT_DIR/bin")
+set_callgrind_launcher
 start_server "$PORT" "$OUT_DIR/server.log" env HOLDFAST_SECRET_KEY=profile-echo-secret-0123456789abcdef \
     HOLDFAST_STATE_DIR="$OUT_DIR/state" HOLDFAST_LOG_LEVEL=warning HOLDFAST_MAX_CONNECTIONS=$((CONNECTIONS + 100)) \
-    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT_DIR/callgrind.out" \
+    "${launcher[@]}" \
     "$SERVER" serve --listen "127.0.0.1:$PORT" --admin-port $((PORT + 1)) --event-loops 1
 
 # The load outlasts the window; it is stopped once the window is measured.
@@ -70,23 +66,11 @@ until (($(written) > handshakes + CONNECTIONS * 200 + 100000)); do
 done
 sleep 3
 
-callgrind_control -z "$SERVER_PID" >/dev/null
-callgrind_control -i on "$SERVER_PID" >/dev/null
-before=$(written)
-sleep "$WINDOW"
-after=$(written)
-callgrind_control -i off "$SERVER_PID" >/dev/null
-callgrind_control -d "$SERVER_PID" >/dev/null
+measure_window written
 kill "$bench_pid" 2>/dev/null || true
 wait "$bench_pid" 2>/dev/null || true
 stop_server
 
-count=$(((after - before) / (SIZE + 2)))
-echo "echoes in the window: $count (bytes written $((after - before)))"
-profile="$OUT_DIR/callgrind.out.1"  # the dump taken at the end of the window
-callgrind_annotate --inclusive=no "$profile" >"$OUT_DIR/annotate.txt"
-callgrind_annotate --inclusive=yes "$profile" >"$OUT_DIR/annotate-inclusive.txt"
-total=$(awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }' "$OUT_DIR/annotate.txt")
-echo "instructions in the window: $total"
-awk -v t="$total" -v c="$count" 'BEGIN { if (c > 0) printf "instructions per echo: %.0f\n", t / c }'
-echo "profile: $profile (annotated: $OUT_DIR/annotate.txt)"
+count=$(((WINDOW_AFTER - WINDOW_BEFORE) / (SIZE + 2)))
+echo "echoes in the window: $count (bytes written $((WINDOW_AFTER - WINDOW_BEFORE)))"
+report_window "$count" echo

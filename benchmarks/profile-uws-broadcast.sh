@@ -43,17 +43,16 @@ STOP_TIMEOUT=20
 for binary in "$SERVER" "$BENCH"; do [[ -x $binary ]] || { echo "$binary is not an executable" >&2; exit 1; }; done
 # shellcheck source=server-control.sh
 source benchmarks/server-control.sh
+# shellcheck source=profile-window.sh
+source benchmarks/profile-window.sh
 echo "profile, reports and logs: $OUT_DIR" >&2
 
 # Bytes sent so far on the server's side of its connections.
-written() {
-    ss -tinH state established "sport = :$PORT" | { grep -o 'bytes_sent:[0-9]*' || true; } |
-        awk -F: '{ sum += $2 } END { printf "%d\n", sum }'
-}
+written() { bytes_sent_on_port "$PORT"; }
 
 launcher=()
 [[ $MODE == callgrind ]] &&
-    launcher=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT_DIR/callgrind.out")
+    set_callgrind_launcher
 start_server "$PORT" "$OUT_DIR/server.log" "${launcher[@]}" "$SERVER" "$PORT"
 
 # The load outlasts the window; it is stopped once the window is measured.
@@ -70,39 +69,11 @@ until (($(written) > (SUBSCRIBERS + PUBLISHERS) * (RAW_SIZE + 4) * 2 + SUBSCRIBE
 done
 sleep 3
 
-if [[ $MODE == callgrind ]]; then
-    callgrind_control -z "$SERVER_PID" >/dev/null
-    callgrind_control -i on "$SERVER_PID" >/dev/null
-    before=$(written)
-    sleep "$WINDOW"
-    after=$(written)
-    callgrind_control -i off "$SERVER_PID" >/dev/null
-    callgrind_control -d "$SERVER_PID" >/dev/null
-else
-    before=$(written)
-    strace -c -f -p "$SERVER_PID" -o "$OUT_DIR/strace.txt" &
-    strace_pid=$!
-    sleep "$WINDOW"
-    kill -INT "$strace_pid"
-    wait "$strace_pid" || true
-    after=$(written)
-fi
+measure_window written
 kill "$bench_pid" 2>/dev/null || true
 wait "$bench_pid" 2>/dev/null || true
 stop_server
 
-count=$(((after - before) / (RAW_SIZE + 4)))
-echo "deliveries in the window: $count (bytes sent $((after - before)))"
-if [[ $MODE == callgrind ]]; then
-    profile="$OUT_DIR/callgrind.out.1"  # the dump taken at the end of the window
-    callgrind_annotate --inclusive=no "$profile" >"$OUT_DIR/annotate.txt"
-    total=$(awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }' "$OUT_DIR/annotate.txt")
-    echo "instructions in the window: $total"
-    awk -v t="$total" -v c="$count" 'BEGIN { if (c > 0) printf "instructions per delivery: %.0f\n", t / c }'
-    echo "profile: $profile (annotated: $OUT_DIR/annotate.txt)"
-else
-    calls=$(awk '$NF == "total" { print $4 }' "$OUT_DIR/strace.txt")
-    echo "system calls in the window: $calls"
-    awk -v s="$calls" -v c="$count" 'BEGIN { if (c > 0) printf "system calls per delivery: %.4f\n", s / c }'
-    echo "strace summary: $OUT_DIR/strace.txt"
-fi
+count=$(((WINDOW_AFTER - WINDOW_BEFORE) / (RAW_SIZE + 4)))
+echo "deliveries in the window: $count (bytes sent $((WINDOW_AFTER - WINDOW_BEFORE)))"
+report_window "$count" delivery
