@@ -441,3 +441,14 @@ def test_an_oversized_message_is_refused_before_anything_reaches_redis(cluster, 
     assert no_more_messages(listener) == []
     after = sender.reply_to(send(sender, "fits again"), timeout=20)
     assert after["payload"]["response"]["id"] == ok["payload"]["response"]["id"] + 1
+
+
+def test_a_server_api_event_reaches_members_on_other_nodes_when_the_receiving_node_has_none(cluster):
+    # Node 1 has never seen the room: the event still reaches the members on nodes 2 and 3, once each.
+    members = [joined(cluster[1], "event-member-2")[0], joined(cluster[2], "event-member-3")[0]]
+    api = HoldfastAPI(f"http://127.0.0.1:{cluster[0].api_port}", BACKEND)
+    api.publish(TOPIC, "announcement", {"text": "maintenance at noon"})
+    api.broadcast([TOPIC], "announcement", {"text": "and again"})
+    for member in members:
+        got = [m["payload"] for m in member.collect(1.5) if m["event"] == "announcement"]
+        assert got == [{"text": "maintenance at noon"}, {"text": "and again"}]

@@ -28,7 +28,11 @@ final class ServerAPIBackend: APIBackend {
     }
 
     func broadcastEvent(topic: String, event: String, payload: JSONValue) {
-        _ = registry.existingRoom(topic)?.send(.publishEvent(event: event, payload: payload))
+        if let room = registry.existingRoom(topic) { return _ = room.send(.publishEvent(event: event, payload: payload)) }
+        // No room here, so no member here; on a cluster the other nodes' members get it over the room's bus.
+        guard let cluster = registry.cluster, let loop = registry.eventLoops.first else { return }
+        let members = [JSONMember("event", .string(event)), JSONMember("payload", payload)]
+        loop.execute { cluster.publish(topic: topic, kind: "event", members, on: loop) }
     }
 
     func presence(topic: String, completion: @escaping @Sendable (JSONValue) -> Void) {
