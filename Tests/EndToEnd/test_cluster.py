@@ -446,9 +446,15 @@ def test_an_oversized_message_is_refused_before_anything_reaches_redis(cluster, 
 def test_a_server_api_event_reaches_members_on_other_nodes_when_the_receiving_node_has_none(cluster):
     # Node 1 has never seen the room: the event still reaches the members on nodes 2 and 3, once each.
     members = [joined(cluster[1], "event-member-2")[0], joined(cluster[2], "event-member-3")[0]]
+    # An event is not stored, so only a room already subscribed to its bus gets it: a stored message that reached
+    # both members came over their nodes' subscriptions, which are therefore in place.
+    reply = members[0].reply_to(send(members[0], "subscribed"), timeout=20)
+    for member in members:
+        assert messages(member, 1) == [(reply["payload"]["response"]["id"], "subscribed")]
     api = HoldfastAPI(f"http://127.0.0.1:{cluster[0].api_port}", BACKEND)
     api.publish(TOPIC, "announcement", {"text": "maintenance at noon"})
     api.broadcast([TOPIC], "announcement", {"text": "and again"})
     for member in members:
-        got = [m["payload"] for m in member.collect(1.5) if m["event"] == "announcement"]
+        got = [member.wait_for(lambda m: m["event"] == "announcement", 20)["payload"] for _ in range(2)]
         assert got == [{"text": "maintenance at noon"}, {"text": "and again"}]
+        assert [m for m in member.collect(0.5) if m["event"] == "announcement"] == []
