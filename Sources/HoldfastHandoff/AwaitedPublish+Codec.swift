@@ -17,7 +17,8 @@ extension AwaitedPublish {
     }
 
     func encode(into out: inout ByteWriter) {
-        if topics.count == 1, case .waiting(let ticket) = topics[0].state {
+        // The short form only for a named topic: an empty name is what marks the long form.
+        if topics.count == 1, !topics[0].topic.isEmpty, case .waiting(let ticket) = topics[0].state {
             out.string(topics[0].topic)
             out.unsigned(ticket)
             out.bool(keepAlive)

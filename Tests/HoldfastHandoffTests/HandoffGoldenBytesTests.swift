@@ -142,6 +142,15 @@ import Testing
         #expect(try ConnectionSnapshot(decoding: awaiting.encode()) == awaiting)
     }
 
+    /// Found by the handoff fuzzer: one waiting topic with an empty name must take the list, since an empty name
+    /// in the short form's place is what marks the list.
+    @Test func aLoneWaitingTopicWithAnEmptyNameStillReadsBack() throws {
+        var awaiting = Self.plainConnection
+        awaiting.awaitedPublish = AwaitedPublish(
+            keepAlive: false, topics: [AwaitedPublish.Topic(topic: "", state: .waiting(ticket: 0))])
+        #expect(try ConnectionSnapshot(decoding: awaiting.encode()) == awaiting)
+    }
+
     @Test func aPendingServerAPIMessageCarriesItsTicketInTheRefSlot() throws {
         let message = ChatMessage(id: 79, user: "backend", body: "api", timestamp: 6, clientID: nil)
         let withTicket = RoomSnapshot(
