@@ -22,6 +22,15 @@
 #              copy of the message, wherever it falls in the fan-out;
 #   idle       `holdfast-bench idle`: IDLE connections held open, the server's memory growth per connection, and
 #              its CPU time over the run per connection (handshake, 5 s idle hold, close; clock-tick resolution).
+#   handshakes `holdfast-bench handshakes`: HANDSHAKES connections, each closed as soon as its 101 arrives
+#              (HANDSHAKE_CONCURRENCY in progress at once), and the server's CPU time over the run per handshake:
+#              accept, upgrade and close, without an idle hold.
+#   tls        the same over TLS 1.3, TLS_HANDSHAKES connections: Holdfast's own TLS listener (OpenSSL for the
+#              handshake) against nginx terminating TLS in front of the uWebSockets peer (`PEERS` must name uws).
+#              Both use one self-signed P-256 certificate made for the run, OpenSSL's default groups and TLS 1.3
+#              suites, no session tickets and no session cache. nginx runs one worker and proxies each WebSocket
+#              to the peer over plain HTTP/1.1; its server CPU is the nginx master and worker plus the peer.
+#              The configuration and certificate are generated into OUT_DIR.
 # Sizes above SPLIT_ABOVE connections spread the client over CLIENT_PROCESSES processes (all on CPU 1). The
 # rounds interleave the servers; at the end benchmarks/peer_report.py prints, per scenario and size, the
 # medians over the rounds, the ratio Holdfast/peer for each peer, and the targets (reported, not asserted).
@@ -50,6 +59,11 @@
 #   ECHO              connection counts for the echo runs (default "1000 10000"; CONNECTIONS is the old name)
 #   BROADCAST         subscriber counts for the broadcast runs (default "1000 10000")
 #   IDLE              connection counts for the memory reading (default "5000")
+#   HANDSHAKES        handshake counts for the handshake runs (default "10000")
+#   TLS_HANDSHAKES    handshake counts for the TLS handshake runs (default none: skipped)
+#   HANDSHAKE_CONCURRENCY  handshakes in progress at once in those runs (default 64)
+#   NGINX_PORT        nginx's TLS port in front of the uWebSockets peer (default 9443)
+#   HOLDFAST_TLS_PORT Holdfast's TLS port (default 4443)
 #   ROUNDS            interleaved rounds (default 3)
 #   DURATION          measured seconds per echo or broadcast run, after a 1 s warm-up (default 5)
 #   PUBLISHERS        broadcast publishers, in addition to the subscribers (default 4)
@@ -72,6 +86,11 @@ cd "$(dirname "$0")/.."
 ECHO=${ECHO-${CONNECTIONS-1000 10000}}
 BROADCAST=${BROADCAST-1000 10000}
 IDLE=${IDLE-5000}
+HANDSHAKES=${HANDSHAKES-10000}
+TLS_HANDSHAKES=${TLS_HANDSHAKES-}
+HANDSHAKE_CONCURRENCY=${HANDSHAKE_CONCURRENCY:-64}
+NGINX_PORT=${NGINX_PORT:-9443}
+HOLDFAST_TLS_PORT=${HOLDFAST_TLS_PORT:-4443}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
 PUBLISHERS=${PUBLISHERS:-4}
@@ -123,6 +142,10 @@ scratch=${BUILD_DIR%/release}
 # `holdfast serve` loads its chat handlers from this plugin next to the binary.
 [[ -e $BUILD_DIR/libChatHandlers.so ]] || swift build -c release --scratch-path "$scratch" --product ChatHandlers
 [[ -x $BENCH ]] || swift build -c release --scratch-path "$scratch" --product holdfast-bench
+if [[ -n $TLS_HANDSHAKES ]]; then
+    [[ " $PEERS " == *" uws "* ]] || { echo "TLS_HANDSHAKES needs uws in PEERS (nginx proxies to it)" >&2; exit 2; }
+    for tool in nginx openssl; do command -v "$tool" >/dev/null || { echo "$tool is required" >&2; exit 1; }; done
+fi
 for peer in $PEERS; do
     case $peer in
     hummingbird) [[ -x $PEER ]] || (cd "$PEER_PACKAGE" && swift build -c release) ;;
@@ -134,18 +157,83 @@ done
 # shellcheck source=server-control.sh
 source benchmarks/server-control.sh  # the scripts run from the repository root
 
-# start NAME TAG: starts server NAME (holdfast, hummingbird or uws) pinned to SERVER_CPU, its log tagged TAG.
+# The TLS runs' certificate and nginx configuration, made once per run of the script in OUT_DIR.
+TLS_DIR="$OUT_DIR/tls"
+if [[ -n $TLS_HANDSHAKES ]]; then
+    mkdir -p "$TLS_DIR/nginx"
+    # As the end-to-end tests make theirs: a throwaway self-signed P-256 certificate for 127.0.0.1.
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost \
+        -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$TLS_DIR/key.pem" -out "$TLS_DIR/cert.pem" \
+        2>/dev/null
+    # One worker on the server's core; TLS 1.3 with OpenSSL's default groups and suites, no tickets, no session
+    # cache (as Holdfast's listener); each WebSocket proxied to the uWebSockets peer over plain HTTP/1.1.
+    cat >"$TLS_DIR/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+master_process on;
+pid $TLS_DIR/nginx/nginx.pid;
+error_log $TLS_DIR/nginx/error.log warn;
+worker_rlimit_nofile 65536;
+events { worker_connections 32768; multi_accept on; }
+http {
+    access_log off;
+    client_body_temp_path $TLS_DIR/nginx/body;
+    proxy_temp_path $TLS_DIR/nginx/proxy;
+    fastcgi_temp_path $TLS_DIR/nginx/fastcgi;
+    uwsgi_temp_path $TLS_DIR/nginx/uwsgi;
+    scgi_temp_path $TLS_DIR/nginx/scgi;
+    upstream uws { server 127.0.0.1:$UWS_PORT; }
+    server {
+        listen 127.0.0.1:$NGINX_PORT ssl;
+        ssl_certificate $TLS_DIR/cert.pem;
+        ssl_certificate_key $TLS_DIR/key.pem;
+        ssl_protocols TLSv1.3;
+        ssl_session_cache off;
+        ssl_session_tickets off;
+        location / {
+            proxy_pass http://uws;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_buffering off;
+        }
+    }
+}
+NGINX
+fi
+NGINX_PID=""
+UWS_BEHIND_PID=""
+
+# start NAME TAG: starts server NAME (holdfast, hummingbird, uws, or for the TLS runs holdfast-tls and nginx-uws)
+# pinned to SERVER_CPU, its log tagged TAG.
 start() {
     local name=$1 tag=$2
     case $name in
-    holdfast)
-        local state
+    holdfast | holdfast-tls)
+        local state tls=()
         state=$(mktemp -d "$OUT_DIR/holdfast-state.XXXXXX")
+        [[ $name == holdfast-tls ]] && tls=(HOLDFAST_TLS_LISTEN="127.0.0.1:$HOLDFAST_TLS_PORT"
+            HOLDFAST_TLS_CERT="$TLS_DIR/cert.pem" HOLDFAST_TLS_KEY="$TLS_DIR/key.pem" HOLDFAST_TLS_MIN_VERSION=1.3)
         # The rate limit would refuse a closed-loop publisher's 101st message in a second.
         start_server "$HOLDFAST_PORT" "$OUT_DIR/$tag.server.log" \
             env HOLDFAST_LOG_LEVEL=warning HOLDFAST_ADMIN_LISTEN=127.0.0.1:0 HOLDFAST_STATE_DIR="$state" \
-            HOLDFAST_SECRET_KEY="$SECRET" HOLDFAST_CHANNELS_RATE_LIMIT_MESSAGES=1000000 \
+            HOLDFAST_SECRET_KEY="$SECRET" HOLDFAST_CHANNELS_RATE_LIMIT_MESSAGES=1000000 "${tls[@]}" \
             "$HOLDFAST" serve --listen "127.0.0.1:$HOLDFAST_PORT" --event-loops 1
+        if [[ $name == holdfast-tls ]]; then
+            local deadline=$((SECONDS + START_TIMEOUT))
+            until port_open "$HOLDFAST_TLS_PORT"; do
+                ((SECONDS < deadline)) || { echo "no TLS listener on $HOLDFAST_TLS_PORT" >&2; exit 1; }
+                sleep 0.1
+            done
+        fi
+        ;;
+    nginx-uws)
+        # The peer first (its pid stays in UWS_BEHIND_PID), then nginx in front of it (SERVER_PID: the master).
+        start_server "$UWS_PORT" "$OUT_DIR/$tag.uws.log" "$UWS_PEER" "$UWS_PORT"
+        UWS_BEHIND_PID=$SERVER_PID
+        start_server "$NGINX_PORT" "$OUT_DIR/$tag.server.log" nginx -e stderr -c "$TLS_DIR/nginx/nginx.conf" \
+            -p "$TLS_DIR/nginx"
+        NGINX_PID=$SERVER_PID
         ;;
     hummingbird)
         start_server "$PEER_PORT" "$OUT_DIR/$tag.server.log" "$PEER" --port "$PEER_PORT"
@@ -161,7 +249,33 @@ port_of() {
     holdfast) echo "$HOLDFAST_PORT" ;;
     hummingbird) echo "$PEER_PORT" ;;
     uws) echo "$UWS_PORT" ;;
+    holdfast-tls) echo "$HOLDFAST_TLS_PORT" ;;
+    nginx-uws) echo "$NGINX_PORT" ;;
     esac
+}
+
+# server_pids NAME: every process whose CPU time a run against NAME charges (nginx: master, workers, the peer).
+server_pids() {
+    if [[ $1 == nginx-uws ]]; then
+        local workers="" tries=0
+        # The master listens before it forks its worker.
+        until workers=$(pgrep -P "$NGINX_PID" | tr '\n' ' ') && [[ -n $workers ]] || ((++tries > 50)); do
+            sleep 0.1
+        done
+        echo "$NGINX_PID $workers$UWS_BEHIND_PID"
+    else
+        echo "$SERVER_PID"
+    fi
+}
+
+# stop NAME: stops what start NAME started.
+stop() {
+    stop_server
+    if [[ $1 == nginx-uws ]]; then
+        SERVER_PID=$UWS_BEHIND_PID
+        UWS_BEHIND_PID=""
+        stop_server
+    fi
 }
 
 # processes_for CONNECTIONS: client processes for a run of that size.
@@ -180,6 +294,7 @@ record() {
     case $scenario in
     echo) pattern='messages/s' ;;
     broadcast) pattern='deliveries/s' ;;
+    handshakes | tls) pattern='per handshake' ;;
     *) pattern='per connection' ;;
     esac
     local line
@@ -199,6 +314,13 @@ bench_args() {
         ;;
     idle)
         echo idle --url "ws://127.0.0.1:$port/ws/echo" "${common[@]}"
+        ;;
+    handshakes | tls)
+        local pid pids=() url="ws://127.0.0.1:$port/ws/echo"
+        for pid in $(server_pids "$name"); do pids+=(--server-pid "$pid"); done
+        [[ $scenario == tls ]] && url="ws://127.0.0.1:$HOLDFAST_PORT/ws/echo --tls-share 1 --tls-url wss://127.0.0.1:$port/ws/echo"
+        echo handshakes --url $url --connections "$connections" --concurrency "$HANDSHAKE_CONCURRENCY" \
+            --processes "$(processes_for "$connections")" --connect-timeout "$CONNECT_TIMEOUT" "${pids[@]}"
         ;;
     broadcast)
         local load=(--publishers "$PUBLISHERS" --in-flight "$IN_FLIGHT" --duration "$DURATION"
@@ -220,7 +342,7 @@ run() {
     local scenario=$1 name=$2 connections=$3 round=$4
     local tag="$scenario-$name-c$connections-r$round"
     local json="$OUT_DIR/$tag.json" limit=$BENCH_TIMEOUT
-    [[ $scenario == idle ]] && limit=$IDLE_TIMEOUT
+    [[ $scenario != echo && $scenario != broadcast ]] && limit=$IDLE_TIMEOUT
     rm -f "$json"
     start "$name" "$tag"
     # The load average shows whether anything else competed for the cores during the run.
@@ -235,7 +357,7 @@ run() {
     timeout -k 5 "$limit" taskset -c "$CLIENT_CPU" "$BENCH" "${args[@]}" --json "$json" \
         >"$OUT_DIR/$tag.bench.log" 2>&1 || rc=$?
     cpu_after=$(cpu_ticks "$SERVER_PID")
-    stop_server
+    stop "$name"
     # The idle run's server CPU covers its handshakes, the idle hold and the closes: charged per connection.
     [[ $scenario == idle && -f $json ]] && python3 - "$json" "$cpu_before" "$cpu_after" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
@@ -253,16 +375,18 @@ PY
 
 echo "reports and logs: $OUT_DIR" >&2
 for ((round = 1; round <= ROUNDS; round++)); do
-    for scenario in echo broadcast idle; do
+    for scenario in echo broadcast idle handshakes tls; do
+        servers="holdfast $PEERS"
         case $scenario in
         echo) sizes=$ECHO ;;
         broadcast) sizes=$BROADCAST ;;
         idle) sizes=$IDLE ;;
+        handshakes) sizes=$HANDSHAKES ;;
+        tls) sizes=$TLS_HANDSHAKES servers="holdfast-tls nginx-uws" ;;
         esac
         for connections in $sizes; do
             echo "$scenario, connections $connections, round $round/$ROUNDS" >&2
-            run "$scenario" holdfast "$connections" "$round"
-            for peer in $PEERS; do run "$scenario" "$peer" "$connections" "$round"; done
+            for name in $servers; do run "$scenario" "$name" "$connections" "$round"; done
         done
     done
 done
@@ -272,4 +396,6 @@ if [[ -n $BROADCAST_RATE ]]; then
 else
     broadcast_load="closed loop, $PUBLISHERS publishers with $IN_FLIGHT messages in flight each"
 fi
-python3 benchmarks/peer_report.py "$RUNS" "$DURATION" "$SIZE" "$BODY" "$RAW_SIZE" "$broadcast_load"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); $(openssl version 2>/dev/null || true)" >&2
+python3 benchmarks/peer_report.py "$RUNS" "$DURATION" "$SIZE" "$BODY" "$RAW_SIZE" "$broadcast_load" \
+    "$HANDSHAKE_CONCURRENCY"

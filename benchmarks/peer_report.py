@@ -2,21 +2,26 @@
 """Tables for benchmarks/compare-peers.sh: per scenario and size, each server's medians over the rounds and the
 ratio Holdfast/peer for each peer that ran (Hummingbird, uWebSockets), then the targets (reported, not asserted).
 
-    python3 benchmarks/peer_report.py RUNS_TSV DURATION ECHO_SIZE BODY RAW_SIZE BROADCAST_LOAD
+    python3 benchmarks/peer_report.py RUNS_TSV DURATION ECHO_SIZE BODY RAW_SIZE BROADCAST_LOAD [CONCURRENCY]
 
 RUNS_TSV has one line per run: scenario, server, connections, round, exit code, JSON report path. A run counts as
 failed when it exited non-zero, wrote no report, or its report shows an error or a missing delivery; failed runs
-with a report still enter the medians (the failed column says how many there were).
+with a report still enter the medians (the failed column says how many there were). The TLS handshake runs name
+Holdfast with its TLS listener `holdfast-tls` (the Holdfast row of that table) and nginx in front of the
+uWebSockets peer `nginx-uws`.
 """
 
 import json
 import statistics
 import sys
 
-LABELS = {"holdfast": "Holdfast", "hummingbird": "Hummingbird", "uws": "uWebSockets"}
+LABELS = {"holdfast": "Holdfast", "hummingbird": "Hummingbird", "uws": "uWebSockets",
+          "nginx-uws": "nginx TLS + uWebSockets"}
 ERROR_KEYS = {
     "echo": ("connectFailures", "unexpectedCloses", "protocolViolations", "badEchoes"),
     "idle": ("connectFailures", "unexpectedCloses", "protocolViolations"),
+    "handshakes": ("connectFailures", "unexpectedCloses", "protocolViolations"),
+    "tls": ("connectFailures", "unexpectedCloses", "protocolViolations"),
     "broadcast": ("connectFailures", "joinFailures", "unexpectedCloses", "protocolViolations", "errorReplies",
                   "badFrames"),
 }
@@ -29,6 +34,8 @@ def load(runs_path):
     with open(runs_path) as runs:
         for line in runs:
             scenario, name, connections, _round, rc, path = line.rstrip("\n").split("\t")
+            if name == "holdfast-tls":
+                name = "holdfast"
             if name not in servers:
                 servers.append(name)
             key = (scenario, name, int(connections))
@@ -73,6 +80,10 @@ BROADCAST = [
     ("CPU µs/delivery", lambda r: r.get("serverCPUMicrosecondsPerDelivery"), "{:.2f}", True),
     ("server CPU", cpu_share, "{:.0%}", False),
 ]
+HANDSHAKES = [
+    ("handshakes/s", lambda r: r["handshakesPerSecond"], "{:,.0f}", True),
+    ("CPU µs/handshake", lambda r: r.get("serverCPUMicrosecondsPerHandshake"), "{:.1f}", True),
+]
 IDLE = [
     ("KiB/conn", lambda r: r["kibPerConnection"], "{:.2f}", True),
     ("RSS before KiB", lambda r: r["serverRSSBeforeKiB"], "{:,.0f}", True),
@@ -105,15 +116,16 @@ class Report:
             return
         header = ["connections", "server", "runs", "failed"] + [m[0] for m in metrics]
         rows = []
+        ran = [name for name in self.servers if any((scenario, name, c) in self.reports for c in self.order[scenario])]
         for connections in self.order[scenario]:
-            for name in self.servers:
+            for name in ran:
                 label = LABELS.get(name, name)
                 key = (scenario, name, connections)
                 values = [self.median(scenario, name, connections, m[1]) for m in metrics]
                 rows.append([f"{connections:,}", label, str(len(self.reports.get(key, []))),
                              str(self.failed.get(key, 0))]
                             + ["-" if v is None else m[2].format(v) for v, m in zip(values, metrics)])
-            for peer in self.peers:
+            for peer in (name for name in ran if name != "holdfast"):
                 ratios = [self.ratio(scenario, connections, m[1], peer) if m[3] else None for m in metrics]
                 rows.append([f"{connections:,}", f"Holdfast/{LABELS.get(peer, peer)}", "", ""]
                             + ["-" if r is None else f"{r:.2f}x" for r in ratios])
@@ -143,11 +155,17 @@ class Report:
             for scenario, label, pick in (
                     ("echo", "CPU µs per echo", ECHO[3][1]), ("broadcast", "CPU µs per delivery", BROADCAST[5][1]),
                     ("idle", "KiB per idle connection", IDLE[0][1]),
-                    ("idle", "CPU µs per connection opened and closed", IDLE[4][1])):
+                    ("idle", "CPU µs per connection opened, held 5 s and closed", IDLE[4][1]),
+                    ("handshakes", "CPU µs per handshake", HANDSHAKES[1][1])):
                 for connections in self.order.get(scenario, []):
                     r = self.ratio(scenario, connections, pick, "uws")
                     rows.append([f"{label}, {connections:,}", "Holdfast/uWebSockets <= 1.00x",
                                  "-" if r is None else f"{r:.2f}x", verdict(r, lambda x: x <= 1)])
+        if "nginx-uws" in self.peers:
+            for connections in self.order.get("tls", []):
+                r = self.ratio("tls", connections, HANDSHAKES[1][1], "nginx-uws")
+                rows.append([f"CPU µs per TLS handshake, {connections:,}", "Holdfast/(nginx + uWebSockets), reported",
+                             "-" if r is None else f"{r:.2f}x", verdict(r, lambda x: x <= 1)])
         if rows:
             print()
             print("Targets (reported, not asserted)")
@@ -175,6 +193,7 @@ def show_rows(header, rows):
 
 def main():
     runs_path, duration, echo_size, body, raw_size, broadcast_load = sys.argv[1:7]
+    concurrency = sys.argv[7] if len(sys.argv) > 7 else "64"
     report = Report(runs_path)
     report.table(
         "echo",
@@ -194,6 +213,17 @@ def main():
         "Idle connections, held 5 s; medians over rounds (KiB/conn = server RSS growth / connections opened; "
         "CPU µs/conn = server CPU time over the run, handshake, hold and close, / connections opened)",
         IDLE)
+    report.table(
+        "handshakes",
+        f"WebSocket handshakes, each connection closed once its 101 arrives, {concurrency} in progress; medians over "
+        "rounds (CPU µs/handshake = server CPU time over the run / handshakes: accept, upgrade and close)",
+        HANDSHAKES)
+    report.table(
+        "tls",
+        f"TLS 1.3 WebSocket handshakes, each connection closed once its 101 arrives, {concurrency} in progress; "
+        "medians over rounds. Holdfast: its own TLS listener; peer: nginx terminating TLS in front of the "
+        "uWebSockets peer (CPU of the nginx master and worker and of the peer)",
+        HANDSHAKES)
     report.targets()
     if any(report.failed.values()):
         print("\nSome runs failed or reported errors; see the bench logs next to the reports.")

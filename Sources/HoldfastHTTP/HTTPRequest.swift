@@ -31,30 +31,32 @@ public struct HTTPRequest: Sendable, Equatable {
 
     /// The path part of the target (before `?`).
     public var path: Substring {
-        if let question = target.firstIndex(of: "?") { return target[..<question] }
+        // `?` is ASCII, so its UTF-8 index is a character boundary; searching bytes avoids grapheme breaking.
+        if let question = target.utf8.firstIndex(of: UInt8(ascii: "?")) { return target[..<question] }
         return target[...]
     }
 
     /// The raw query string (after `?`), or an empty string.
     public var query: Substring {
-        if let question = target.firstIndex(of: "?") { return target[target.index(after: question)...] }
+        if let question = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            return target[target.utf8.index(after: question)...]
+        }
         return ""
     }
 
     /// The first value of the named header field, compared case-insensitively.
     public func header(_ name: String) -> String? {
-        for field in headers where field.name.utf8.count == name.utf8.count && field.name.lowercased() == name.lowercased() {
-            return field.value
-        }
+        // ASCII case folding byte by byte: every upgrade looks up several fields, and lowercased copies of the
+        // names would allocate on each comparison.
+        for field in headers where field.name.equalsCaseInsensitive(name) { return field.value }
         return nil
     }
 
     /// Every value of the named header field, split on commas, trimmed, in order (for list-valued fields such as
     /// `Connection`, `Sec-WebSocket-Protocol`, `Sec-WebSocket-Extensions`).
     public func headerValues(_ name: String) -> [Substring] {
-        let lowered = name.lowercased()
         var values: [Substring] = []
-        for field in headers where field.name.lowercased() == lowered {
+        for field in headers where field.name.equalsCaseInsensitive(name) {
             for part in field.value.split(separator: ",") {
                 let trimmed = part.trimmingSpaces
                 if !trimmed.isEmpty { values.append(trimmed) }
@@ -63,12 +65,24 @@ public struct HTTPRequest: Sendable, Equatable {
         return values
     }
 
+    /// Whether one of the comma-separated elements of the named header field equals `token`, both compared
+    /// ignoring ASCII case (`Connection: keep-alive, Upgrade` contains `upgrade`). Allocates nothing.
+    public func headerContainsToken(_ name: String, _ token: String) -> Bool {
+        var token = token
+        return token.withUTF8 { token in
+            for field in headers where field.name.equalsCaseInsensitive(name) {
+                var value = field.value
+                if value.withUTF8({ $0.listContains(token: token) }) { return true }
+            }
+            return false
+        }
+    }
+
     /// Whether the connection stays open after the response (HTTP/1.1 default unless `Connection: close`;
     /// HTTP/1.0 only with `Connection: keep-alive`).
     public var keepAlive: Bool {
-        let tokens = headerValues("Connection").map { $0.lowercased() }
-        if minorVersion == 0 { return tokens.contains("keep-alive") }
-        return !tokens.contains("close")
+        if minorVersion == 0 { return headerContainsToken("Connection", "keep-alive") }
+        return !headerContainsToken("Connection", "close")
     }
 
     public static func == (lhs: HTTPRequest, rhs: HTTPRequest) -> Bool {

@@ -1,5 +1,9 @@
 /// The request line and header fields (RFC 9112 §3 and §5).
 extension HTTPRequestParser {
+    /// Header fields a browser's WebSocket upgrade usually carries (Host, Upgrade, Connection, Origin, the key,
+    /// version, extensions, user agent, language and a few more).
+    static let expectedHeaderCount = 16
+
     /// Parses `method SP request-target SP HTTP-version`, skipping a few leading empty lines.
     mutating func requestLine(_ line: [UInt8]) -> LineOutcome {
         if line.isEmpty {
@@ -63,6 +67,8 @@ extension HTTPRequestParser {
         while let byte = value.first, byte.isWhitespace { value = value.dropFirst() }
         while let byte = value.last, byte.isWhitespace { value = value.dropLast() }
         guard value.allSatisfy(\.isFieldValueCharacter) else { return .failed(.invalidCharacter) }
+        // Room for a browser's upgrade request up front, instead of growing through 1, 2, 4, 8 and 16 fields.
+        if headers.isEmpty { headers.reserveCapacity(Self.expectedHeaderCount) }
         headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
         return .proceed
     }

@@ -163,7 +163,8 @@ public struct HTTPRequestParser: Sendable {
         let lastByte = end > start ? input[end - 1] : line.last
         if lastByte == .cr { contentLength -= 1 }
         if let error = lineLimitError(contentLength) { return (complete, complete ? end + 1 : end, error) }
-        line.append(contentsOf: input[start..<end])
+        // A rebased buffer copies in one go; a slice of the raw buffer would be copied byte by byte.
+        line.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<end]))
         return (complete, complete ? end + 1 : end, nil)
     }
 

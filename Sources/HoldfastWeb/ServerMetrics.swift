@@ -33,6 +33,10 @@ public final class ServerMetrics: Sendable {
     private let connectionsAccepted: Prometheus.Gauge
     private let rooms: Prometheus.Gauge
     private let roomRestarts: Prometheus.Gauge
+    /// The labelled counters made so far, by a key of their labels: every connection is counted when accepted and
+    /// when closed, and looking a counter up in the registry by its labels costs more than the rest of a count.
+    /// Made on first use, so a label set appears in the exposition once it has counted something.
+    private let labelledCounters = Mutex<[UInt32: CoreMetrics.Counter]>([:])
 
     /// A registry of its own with every counter at 0.
     public init() {
@@ -62,20 +66,33 @@ public final class ServerMetrics: Sendable {
 
     /// Counts a WebSocket close by code and by who started it (protocol errors by kind show up as their codes).
     public func recordClose(code: UInt16, byPeer: Bool) {
-        Counter(
-            label: "holdfast_websocket_closes_total",
-            dimensions: [("code", String(code)), ("initiator", byPeer ? "client" : "server")], factory: factory
-        ).increment()
+        labelledCounter(key: UInt32(code) << 1 | (byPeer ? 1 : 0)) {
+            Counter(
+                label: "holdfast_websocket_closes_total",
+                dimensions: [("code", String(code)), ("initiator", byPeer ? "client" : "server")], factory: factory)
+        }.increment()
     }
 
     /// Counts a connection by transport when it is accepted (a TLS or admin one is open from here on).
     public func recordAccepted(tls: Bool, admin: Bool = false) {
-        Counter(
-            label: "holdfast_connections_total", dimensions: [("transport", tls ? "tls" : "plain")], factory: factory
-        )
-        .increment()
+        // Above the close keys, which are at most 2^17.
+        labelledCounter(key: tls ? 1 << 20 : 1 << 21) {
+            Counter(
+                label: "holdfast_connections_total", dimensions: [("transport", tls ? "tls" : "plain")],
+                factory: factory)
+        }.increment()
         if tls { tlsConnections.add(1, ordering: .relaxed) }
         if admin { adminConnections.add(1, ordering: .relaxed) }
+    }
+
+    /// The labelled counter under `key`, made by `make` the first time.
+    private func labelledCounter(key: UInt32, make: () -> CoreMetrics.Counter) -> CoreMetrics.Counter {
+        labelledCounters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = make()
+            counters[key] = counter
+            return counter
+        }
     }
 
     /// Counts a connection that was not accepted here (a binary upgrade's, `delta` 1) or is closed (-1) by kind.

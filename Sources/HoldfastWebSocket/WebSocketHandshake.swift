@@ -1,5 +1,4 @@
 public import HoldfastHTTP
-import COpenSSL
 import HoldfastBytes
 
 /// The server side of the opening handshake (RFC 6455 §4.2, RFC 7692 §7).
@@ -9,6 +8,15 @@ import HoldfastBytes
 public enum WebSocketHandshake {
     /// The GUID RFC 6455 appends to the client's key before hashing.
     static let acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+    private static let acceptGUIDBytes = Array(acceptGUID.utf8)
+
+    /// The fixed start of every `101` answer, up to the accept key.
+    private static let responsePrefix = Array(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ".utf8)
+    private static let crlf: [UInt8] = [0x0D, 0x0A]
+    /// A canonical key is 24 symbols, so the hashed input is 60 bytes and its accept key 28.
+    private static let keyLength = 24
+    private static let acceptKeyLength = 28
 
     /// Validates an upgrade request and negotiates subprotocol and permessage-deflate.
     ///
@@ -25,12 +33,8 @@ public enum WebSocketHandshake {
     ) -> Result<WebSocketHandshakeAccepted, WebSocketHandshakeError> {
         guard request.method == "GET" else { return .failure(.methodNotAllowed(request.method)) }
         guard request.minorVersion >= 1 else { return .failure(.unsupportedHTTPVersion) }
-        guard request.headerValues("Upgrade").contains(where: { $0.lowercased() == "websocket" }) else {
-            return .failure(.missingUpgradeHeader)
-        }
-        guard request.headerValues("Connection").contains(where: { $0.lowercased() == "upgrade" }) else {
-            return .failure(.missingConnectionUpgrade)
-        }
+        guard request.headerContainsToken("Upgrade", "websocket") else { return .failure(.missingUpgradeHeader) }
+        guard request.headerContainsToken("Connection", "upgrade") else { return .failure(.missingConnectionUpgrade) }
         let version = request.header("Sec-WebSocket-Version")
         guard version == "13" else { return .failure(.unsupportedVersion(version)) }
         guard let key = request.header("Sec-WebSocket-Key") else { return .failure(.missingKey) }
@@ -48,39 +52,103 @@ public enum WebSocketHandshake {
             }
         }
 
-        let acceptKey = self.acceptKey(for: key)
-        var head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        head += "Sec-WebSocket-Accept: \(acceptKey)\r\n"
-        if let subprotocol { head += "Sec-WebSocket-Protocol: \(subprotocol)\r\n" }
-        if let parameters { head += "Sec-WebSocket-Extensions: \(parameters.headerValue)\r\n" }
-        head += "\r\n"
+        // The answer is written as bytes from a fixed template, the accept key hashed and encoded straight into
+        // it: every connection makes one, so it costs one array instead of a string built piece by piece.
+        let extensions = parameters?.headerValue
+        var response: [UInt8] = []
+        response.reserveCapacity(
+            responsePrefix.count + acceptKeyLength + 4
+                + (subprotocol.map { $0.utf8.count + 26 } ?? 0) + (extensions.map { $0.utf8.count + 28 } ?? 0))
+        response.append(contentsOf: responsePrefix)
+        let acceptKey = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: acceptKeyLength) { encoded in
+            writeAcceptKey(for: key, into: encoded)
+            response.append(contentsOf: encoded)
+            return String(decoding: encoded, as: UTF8.self)
+        }
+        response.append(contentsOf: crlf)
+        if let subprotocol { response.append(contentsOf: "Sec-WebSocket-Protocol: \(subprotocol)\r\n".utf8) }
+        if let extensions { response.append(contentsOf: "Sec-WebSocket-Extensions: \(extensions)\r\n".utf8) }
+        response.append(contentsOf: crlf)
         return .success(
             WebSocketHandshakeAccepted(
-                acceptKey: acceptKey, subprotocol: subprotocol, deflate: parameters, responseBytes: Array(head.utf8)
+                acceptKey: acceptKey, subprotocol: subprotocol, deflate: parameters, responseBytes: response
             )
         )
     }
 
     /// The `Sec-WebSocket-Accept` value for a client key: base64(SHA-1(key + GUID)).
     public static func acceptKey(for key: String) -> String {
-        let input = Array((key + acceptGUID).utf8)
-        var digest = [UInt8](repeating: 0, count: Int(SHA_DIGEST_LENGTH))
-        input.withUnsafeBufferPointer { source in
-            digest.withUnsafeMutableBufferPointer { target in
-                _ = SHA1(source.baseAddress, source.count, target.baseAddress)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: acceptKeyLength) { encoded in
+            writeAcceptKey(for: key, into: encoded)
+            return String(decoding: encoded, as: UTF8.self)
+        }
+    }
+
+    /// Writes base64(SHA-1(key + GUID)), 28 bytes, to `encoded`: hashed and encoded over stack buffers.
+    private static func writeAcceptKey(for key: String, into encoded: UnsafeMutableBufferPointer<UInt8>) {
+        var key = key
+        key.withUTF8 { keyBytes in
+            let inputLength = keyBytes.count + acceptGUIDBytes.count
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: inputLength + AcceptKeyDigest.length) { buffer in
+                let input = UnsafeMutableBufferPointer(rebasing: buffer[..<inputLength])
+                _ = UnsafeMutableBufferPointer(rebasing: input[..<keyBytes.count]).initialize(fromContentsOf: keyBytes)
+                acceptGUIDBytes.withUnsafeBufferPointer { guid in
+                    _ = UnsafeMutableBufferPointer(rebasing: input[keyBytes.count...]).initialize(fromContentsOf: guid)
+                }
+                let digest = UnsafeMutableBufferPointer(rebasing: buffer[inputLength...])
+                AcceptKeyDigest.sha1(UnsafeBufferPointer(input), into: digest)
+                encodeDigest(UnsafeBufferPointer(digest), into: encoded)
             }
         }
-        return Base64.encode(digest)
     }
+
+    /// Standard base64 of the 20-byte digest: six full groups, then two bytes as three symbols and `=`.
+    private static func encodeDigest(_ digest: UnsafeBufferPointer<UInt8>, into encoded: UnsafeMutableBufferPointer<UInt8>) {
+        base64Symbols.withUnsafeBufferPointer { symbols in
+            var out = 0
+            var index = 0
+            while index + 3 <= digest.count {
+                let group = UInt32(digest[index]) << 16 | UInt32(digest[index + 1]) << 8 | UInt32(digest[index + 2])
+                encoded[out] = symbols[Int(group >> 18 & 0x3F)]
+                encoded[out + 1] = symbols[Int(group >> 12 & 0x3F)]
+                encoded[out + 2] = symbols[Int(group >> 6 & 0x3F)]
+                encoded[out + 3] = symbols[Int(group & 0x3F)]
+                out += 4
+                index += 3
+            }
+            let group = UInt32(digest[index]) << 16 | UInt32(digest[index + 1]) << 8
+            encoded[out] = symbols[Int(group >> 18 & 0x3F)]
+            encoded[out + 1] = symbols[Int(group >> 12 & 0x3F)]
+            encoded[out + 2] = symbols[Int(group >> 6 & 0x3F)]
+            encoded[out + 3] = UInt8(ascii: "=")
+        }
+    }
+
+    private static let base64Symbols = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// Whether the key is the canonical base64 form of exactly 16 bytes (22 symbols, then `==`).
     static func isValidKey(_ key: String) -> Bool {
-        let bytes = Array(key.utf8)
-        guard bytes.count == 24, bytes[22] == UInt8(ascii: "="), bytes[23] == UInt8(ascii: "=") else { return false }
-        for byte in bytes[..<22] where Base64.value(of: byte) == nil { return false }
-        // The last symbol carries only 2 significant bits; the rest must be zero in canonical base64.
-        guard let last = Base64.value(of: bytes[21]) else { return false }
-        return last & 0x0F == 0
+        var key = key
+        return key.withUTF8 { bytes in
+            guard bytes.count == keyLength, bytes[22] == UInt8(ascii: "="), bytes[23] == UInt8(ascii: "=") else {
+                return false
+            }
+            for index in 0..<22 where !isBase64Symbol(bytes[index]) { return false }
+            // The last symbol carries only 2 significant bits; the rest must be zero in canonical base64.
+            guard let last = Base64.value(of: bytes[21]) else { return false }
+            return last & 0x0F == 0
+        }
+    }
+
+    /// Whether `byte` is a symbol of the standard base64 alphabet.
+    private static func isBase64Symbol(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"):
+            true
+        default:
+            false
+        }
     }
 }
 

@@ -13,7 +13,8 @@ final class LoadRunner {
     /// Splits `connections` (numbered from `firstNumber`; with `tls`, the ones it selects use TLS) and the
     /// open-loop rate, in proportion, evenly over `threads` loops and starts them.
     init(
-        target: Target, tls: TLSMix? = nil, firstNumber: Int = 0, connections: Int, threads: Int, concurrency: Int, traffic: Traffic?
+        target: Target, tls: TLSMix? = nil, firstNumber: Int = 0, connections: Int, threads: Int, concurrency: Int, traffic: Traffic?,
+        closeOnOpen: Bool = false
     ) throws {
         let loopCount = max(1, min(threads, max(connections, 1)))
         group = try EventLoopGroup(count: loopCount)
@@ -28,7 +29,7 @@ final class LoadRunner {
             let loopConcurrency = max(1, concurrency / loopCount)
             clients.append(LoopClient(
                 loop: loop, target: target, tls: tls, firstNumber: firstNumber + part.lowerBound, connections: share,
-                concurrency: loopConcurrency, traffic: loopTraffic))
+                concurrency: loopConcurrency, traffic: loopTraffic, closeOnOpen: closeOnOpen))
         }
         self.clients = clients
         group.start()

@@ -50,6 +50,9 @@ final class LoopClient: ConnectionOwner, @unchecked Sendable {
     let connectionCount: Int
     private let concurrency: Int
     let traffic: Traffic?
+    /// Closes each connection as soon as its handshake completes (the `handshakes` scenario), so the run measures
+    /// opening and closing alone, with at most `concurrency` handshakes and their closes in progress.
+    let closeOnOpen: Bool
     // Loop-thread state, shared with the traffic extension.
     var connections: [ClientConnection] = []
     /// Connections that completed the handshake, in order: the open loop sends round-robin over them.
@@ -67,8 +70,12 @@ final class LoopClient: ConnectionOwner, @unchecked Sendable {
 
     /// Creates the share of `connections` numbered from `firstNumber`; nothing happens until
     /// ``startConnecting()`` runs on the loop.
-    init(loop: EventLoop, target: Target, tls: TLSMix? = nil, firstNumber: Int = 0, connections: Int, concurrency: Int, traffic: Traffic?) {
+    init(
+        loop: EventLoop, target: Target, tls: TLSMix? = nil, firstNumber: Int = 0, connections: Int, concurrency: Int,
+        traffic: Traffic?, closeOnOpen: Bool = false
+    ) {
         self.loop = loop
+        self.closeOnOpen = closeOnOpen
         self.target = target
         self.tls = tls
         self.firstNumber = firstNumber
@@ -147,7 +154,11 @@ final class LoopClient: ConnectionOwner, @unchecked Sendable {
         result.connectionsOpened += 1
         if connection.isTLS { result.tlsOpened += 1 }
         result.connectEndNanoseconds = max(result.connectEndNanoseconds, MonotonicClock.nowNanoseconds())
-        open.append(connection)
+        if closeOnOpen {
+            connection.close()
+        } else {
+            open.append(connection)
+        }
         startConnecting()
     }
 

@@ -73,6 +73,20 @@ import Testing
         #expect(!closed.keepAlive)
     }
 
+    @Test func findsListTokensIgnoringCaseAndSpacing() throws {
+        let parsed = try #require(
+            request("GET / HTTP/1.1\r\nHost: a\r\nconnection: keep-alive ,\tUPGRADE\r\nConnection: ,\r\n\r\n"))
+        #expect(parsed.headerContainsToken("Connection", "upgrade"))
+        #expect(parsed.headerContainsToken("CONNECTION", "Keep-Alive"))
+        #expect(!parsed.headerContainsToken("Connection", "upgrades"))
+        #expect(!parsed.headerContainsToken("Connection", "keep"))
+        #expect(!parsed.headerContainsToken("Connection", ""))
+        #expect(!parsed.headerContainsToken("Upgrade", "upgrade"))
+        #expect(parsed.keepAlive)
+        let closing = try #require(request("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, Close\r\n\r\n"))
+        #expect(!closing.keepAlive)
+    }
+
     @Test func doesNotRequireHostForHTTP10() {
         #expect(request("GET / HTTP/1.0\r\n\r\n") != nil)
     }
