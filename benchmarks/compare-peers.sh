@@ -48,6 +48,7 @@
 #   ROUNDS=1 DURATION=3 ECHO="1000" BROADCAST="1000" IDLE=5000 benchmarks/compare-peers.sh   # a quick look
 #   ECHO= IDLE= BROADCAST=1000 BROADCAST_RATE=20 benchmarks/compare-peers.sh   # fan-out latency, both unsaturated
 #   PEERS=uws UWS_SOURCE=... USOCKETS_SOURCE=... ECHO= IDLE= BROADCAST=10000 benchmarks/compare-peers.sh
+#   PEERS=uws ECHO= BROADCAST= IDLE= HANDSHAKES=20000 TLS_HANDSHAKES=2000 benchmarks/compare-peers.sh  # handshakes
 #
 # Builds what is missing: .build/release/holdfast, libChatHandlers.so (which `holdfast serve` loads)
 # and holdfast-bench at the repository root (or takes them from BUILD_DIR),

@@ -12,6 +12,15 @@
 #include <openssl/hmac.h>
 #include <openssl/crypto.h>
 
+// SHA-1 of a short message through the low-level interface (the WebSocket accept key). OpenSSL 3's one-shot
+// SHA1() looks the algorithm up in its provider registry on every call, which costs more than the hash itself.
+static inline void holdfast_sha1(const unsigned char *data, size_t length, unsigned char *digest) {
+    SHA_CTX context;
+    SHA1_Init(&context);
+    SHA1_Update(&context, data, length);
+    SHA1_Final(digest, &context);
+}
+
 // OpenSSL exposes these as function-like macros, which Swift cannot call.
 
 static inline long holdfast_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version) {

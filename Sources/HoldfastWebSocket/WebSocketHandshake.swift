@@ -1,4 +1,5 @@
 public import HoldfastHTTP
+import COpenSSL
 import HoldfastBytes
 
 /// The server side of the opening handshake (RFC 6455 §4.2, RFC 7692 §7).
@@ -84,19 +85,20 @@ public enum WebSocketHandshake {
         }
     }
 
-    /// Writes base64(SHA-1(key + GUID)), 28 bytes, to `encoded`: hashed and encoded over stack buffers.
+    /// Writes base64(SHA-1(key + GUID)), 28 bytes, to `encoded`: hashed (libcrypto's low-level SHA-1, without
+    /// the per-call algorithm lookup of OpenSSL 3's `SHA1()`) and encoded over stack buffers.
     private static func writeAcceptKey(for key: String, into encoded: UnsafeMutableBufferPointer<UInt8>) {
         var key = key
         key.withUTF8 { keyBytes in
             let inputLength = keyBytes.count + acceptGUIDBytes.count
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: inputLength + AcceptKeyDigest.length) { buffer in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: inputLength + Int(SHA_DIGEST_LENGTH)) { buffer in
                 let input = UnsafeMutableBufferPointer(rebasing: buffer[..<inputLength])
                 _ = UnsafeMutableBufferPointer(rebasing: input[..<keyBytes.count]).initialize(fromContentsOf: keyBytes)
                 acceptGUIDBytes.withUnsafeBufferPointer { guid in
                     _ = UnsafeMutableBufferPointer(rebasing: input[keyBytes.count...]).initialize(fromContentsOf: guid)
                 }
                 let digest = UnsafeMutableBufferPointer(rebasing: buffer[inputLength...])
-                AcceptKeyDigest.sha1(UnsafeBufferPointer(input), into: digest)
+                holdfast_sha1(input.baseAddress, input.count, digest.baseAddress)
                 encodeDigest(UnsafeBufferPointer(digest), into: encoded)
             }
         }
