@@ -319,7 +319,8 @@ bench_args() {
     handshakes | tls)
         local pid pids=() url="ws://127.0.0.1:$port/ws/echo"
         for pid in $(server_pids "$name"); do pids+=(--server-pid "$pid"); done
-        [[ $scenario == tls ]] && url="ws://127.0.0.1:$HOLDFAST_PORT/ws/echo --tls-share 1 --tls-url wss://127.0.0.1:$port/ws/echo"
+        [[ $scenario == tls ]] &&
+            url="ws://127.0.0.1:$HOLDFAST_PORT/ws/echo --tls-share 1 --tls-url wss://127.0.0.1:$port/ws/echo"
         echo handshakes --url $url --connections "$connections" --concurrency "$HANDSHAKE_CONCURRENCY" \
             --processes "$(processes_for "$connections")" --connect-timeout "$CONNECT_TIMEOUT" "${pids[@]}"
         ;;

@@ -22,7 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[[ $# -eq 3 && ($1 == callgrind || $1 == strace) && ($2 == holdfast || $2 == uws) ]] || { sed -n '2,21p' "$0" >&2; exit 2; }
+[[ $# -eq 3 && ($1 == callgrind || $1 == strace) && ($2 == holdfast || $2 == uws) ]] ||
+    { sed -n '2,21p' "$0" >&2; exit 2; }
 MODE=$1
 KIND=$2
 SERVER=$(realpath "$3")

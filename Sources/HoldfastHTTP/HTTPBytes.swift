@@ -109,9 +109,8 @@ extension UnsafeBufferPointer<UInt8> {
             var high = end
             while low < high && self[low].isWhitespace { low += 1 }
             while high > low && self[high - 1].isWhitespace { high -= 1 }
-            if high - low == token.count, UnsafeBufferPointer(rebasing: self[low..<high]).equalsIgnoringASCIICase(token) {
-                return true
-            }
+            let element = UnsafeBufferPointer(rebasing: self[low..<high])
+            if element.count == token.count, element.equalsIgnoringASCIICase(token) { return true }
             start = end + 1
         }
         return false

@@ -105,7 +105,9 @@ public enum WebSocketHandshake {
     }
 
     /// Standard base64 of the 20-byte digest: six full groups, then two bytes as three symbols and `=`.
-    private static func encodeDigest(_ digest: UnsafeBufferPointer<UInt8>, into encoded: UnsafeMutableBufferPointer<UInt8>) {
+    private static func encodeDigest(
+        _ digest: UnsafeBufferPointer<UInt8>, into encoded: UnsafeMutableBufferPointer<UInt8>
+    ) {
         base64Symbols.withUnsafeBufferPointer { symbols in
             var out = 0
             var index = 0

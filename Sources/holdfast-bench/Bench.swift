@@ -7,7 +7,8 @@ struct Bench: ParsableCommand {
         commandName: "holdfast-bench",
         abstract: "Load-test a Holdfast server over WebSocket.",
         subcommands: [
-            EchoCommand.self, IdleCommand.self, HandshakesCommand.self, BroadcastCommand.self, PresenceBurstCommand.self, ChatCommand.self,
+            EchoCommand.self, IdleCommand.self, HandshakesCommand.self, BroadcastCommand.self,
+            PresenceBurstCommand.self, ChatCommand.self,
             UpgradeCommand.self, SoakCommand.self,
         ]
     )

@@ -53,8 +53,8 @@ struct HandshakesCommand: ParsableCommand {
         }
         let cpuBefore = try serverCPUSeconds()
         let fleet = try Fleet.connect(
-            processes: processes, connectTimeout: connectTimeout, workerArguments: workerArguments, makeRunner: makeRunner
-        )
+            processes: processes, connectTimeout: connectTimeout, workerArguments: workerArguments,
+            makeRunner: makeRunner)
         // Every connection is closed (or closing) by now; finishing waits until the last fd is gone.
         let result = try fleet.finish(closeTimeout: 5)
         let cpuAfter = try serverCPUSeconds()
