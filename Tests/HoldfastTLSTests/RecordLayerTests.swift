@@ -146,7 +146,7 @@ func tls13HandshakeMessagesOtherThanKeyUpdateAreUnexpected(_ message: [UInt8]) t
 }
 
 @Test func writeKeyRotatesAtTheRecordLimit() throws {
-    var peers = try TestPeers(suite: .tls13AES128GCMSHA256)
+    let peers = try TestPeers(suite: .tls13AES128GCMSHA256)
     peers.server.writeSequence = TLSRecordLayer.keyUpdateThreshold
     peers.client.readSequence = TLSRecordLayer.keyUpdateThreshold
     var output: [UInt8] = []
