@@ -86,6 +86,9 @@ public final class EventLoop: @unchecked Sendable {
     public func register(fd: Int32, interest: Interest, handler: any EventHandler) throws(SystemError) {
         let index = Int(fd)
         if index >= table.count {
+            // An eighth of headroom rather than the doubling of `append`: one slot per open fd, kept for the
+            // loop's life, would otherwise leave up to half the table unused at tens of thousands of connections.
+            if index >= table.capacity { table.reserveCapacity(index + 1 + index / 8) }
             table.append(contentsOf: repeatElement(Slot(generation: 0, handler: nil), count: index - table.count + 1))
         }
         generationCounter &+= 1

@@ -123,6 +123,9 @@ extension PresenceState {
     static func fields(of meta: JSONValue) -> [JSONMember] {
         switch meta {
         case .object(let members):
+            // Usually nothing to drop: keep the caller's array, so the room's seat and the presence share one
+            // copy of every member's meta instead of a filtered copy each.
+            guard members.contains(where: { $0.key == "phx_ref" || $0.key == "phx_ref_prev" }) else { return members }
             return members.filter { $0.key != "phx_ref" && $0.key != "phx_ref_prev" }
         case .null:
             return []

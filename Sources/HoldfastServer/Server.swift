@@ -169,7 +169,7 @@ public final class Server: Sendable {
     /// One connection list per loop, each swept every 250 ms once the loops run.
     func prepareLoops() -> [LoopConnections] {
         group.loops.enumerated().map { index, loop in
-            let connections = LoopConnections()
+            let connections = LoopConnections(loop: loop, context: context)
             if index == 0 { connections.heapWatch = HeapWatch() }
             scheduleSweep(on: loop, connections: connections)
             return connections

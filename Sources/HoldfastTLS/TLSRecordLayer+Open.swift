@@ -2,7 +2,7 @@
 /// slicing is bounds-checked against the record before use.
 extension TLSRecordLayer {
     /// TLS 1.3: the outer type must be application_data; the real type is the last non-zero inner byte.
-    mutating func openTLS13(
+    func openTLS13(
         type: UInt8, header: UnsafeRawBufferPointer, body: UnsafeMutableRawBufferPointer,
         plaintext: inout [UInt8], output: inout [UInt8]
     ) -> Step {
@@ -48,7 +48,7 @@ extension TLSRecordLayer {
 
     /// Only KeyUpdate (type 24, length 1, value 0 or 1) is allowed after the handshake, and it must end its
     /// record because the next record is under the new key. A split KeyUpdate is buffered (4 bytes at most).
-    private mutating func handleTLS13Handshake(_ content: UnsafeRawBufferPointer, output: inout [UInt8]) -> Step {
+    private func handleTLS13Handshake(_ content: UnsafeRawBufferPointer, output: inout [UInt8]) -> Step {
         var message = pendingHandshake
         message.append(contentsOf: content)
         pendingHandshake = []
@@ -78,7 +78,7 @@ extension TLSRecordLayer {
     }
 
     /// TLS 1.2 AEAD: GCM records carry an 8-byte explicit nonce; the AAD is seq ‖ type ‖ version ‖ length.
-    mutating func openTLS12(
+    func openTLS12(
         type: UInt8, body: UnsafeMutableRawBufferPointer, plaintext: inout [UInt8], output: inout [UInt8]
     ) -> Step {
         guard type == ContentType.applicationData || type == ContentType.alert || type == ContentType.handshake

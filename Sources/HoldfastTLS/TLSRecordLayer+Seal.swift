@@ -6,7 +6,7 @@ extension TLSRecordLayer {
     /// TLS 1.3: starts a KeyUpdate of our own when the write sequence reaches 2^23. A peer's update_requested
     /// was already answered by ``open(_:plaintext:output:)``. After the layer failed or answered close_notify,
     /// nothing is written.
-    public mutating func seal(_ plaintext: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+    public func seal(_ plaintext: UnsafeRawBufferPointer, into output: inout [UInt8]) {
         var offset = 0
         while offset < plaintext.count && !isClosed {
             let count = min(maxFragmentLength, plaintext.count - offset)
@@ -17,13 +17,13 @@ extension TLSRecordLayer {
     }
 
     /// Appends an encrypted alert record.
-    mutating func sealAlert(level: UInt8, description: UInt8, into output: inout [UInt8]) {
+    func sealAlert(level: UInt8, description: UInt8, into output: inout [UInt8]) {
         var alert = (level, description)
         withUnsafeBytes(of: &alert) { sealRecord(type: ContentType.alert, content: $0, into: &output) }
     }
 
     /// Sends KeyUpdate(update_not_requested) under the current write key, then switches to the next key.
-    mutating func updateWriteKey(into output: inout [UInt8]) -> Bool {
+    func updateWriteKey(into output: inout [UInt8]) -> Bool {
         let keyUpdate: [UInt8] = [24, 0, 0, 1, 0]
         keyUpdate.withUnsafeBytes { sealRaw(type: ContentType.handshake, content: $0, into: &output) }
         guard let next = writer.next() else { return false }
@@ -33,7 +33,7 @@ extension TLSRecordLayer {
     }
 
     /// Seals one record, rotating the TLS 1.3 write key first when it has protected enough records.
-    mutating func sealRecord(type: UInt8, content: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+    func sealRecord(type: UInt8, content: UnsafeRawBufferPointer, into output: inout [UInt8]) {
         if version == .v1_3 && writeSequence >= Self.keyUpdateThreshold {
             guard updateWriteKey(into: &output) else {
                 isClosed = true
@@ -45,7 +45,7 @@ extension TLSRecordLayer {
 
     /// Appends one protected record. If libcrypto fails (never expected) the partial record is removed and the
     /// layer closes rather than emit bytes a peer would reject.
-    private mutating func sealRaw(type: UInt8, content: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+    private func sealRaw(type: UInt8, content: UnsafeRawBufferPointer, into output: inout [UInt8]) {
         guard !isClosed else { return }
         let start = output.count
         let tls13 = version == .v1_3

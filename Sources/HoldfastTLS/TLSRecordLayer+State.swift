@@ -31,7 +31,7 @@ extension TLSRecordLayer {
     ///
     /// - Throws: ``TLSError/invalidState(_:)`` for anything malformed (wrong magic, unknown suite, version
     ///   mismatch, wrong length); never traps.
-    public init(importing state: [UInt8]) throws(TLSError) {
+    public convenience init(importing state: [UInt8]) throws(TLSError) {
         var reader = StateReader(bytes: state)
         guard reader.take(3) == Self.stateMagic else { throw .invalidState("missing RL1 prefix") }
         guard let versionCode = reader.bigEndian(2), let suiteCode = reader.bigEndian(2),

@@ -3,15 +3,17 @@
 ///
 /// Its whole state serializes with ``exportState()`` so a connection can move to another process.
 ///
-/// Memory per connection (measured with OpenSSL 3.0 on x86-64): the struct is at most 64 bytes inline; each
+/// A class, so a connection holds one pointer to it: plaintext connections, the great majority, pay 8 bytes for
+/// the optional rather than the 72 an inline layer took in every connection object.
+///
+/// Memory per TLS connection (measured with OpenSSL 3.0 on x86-64): the object is about 80 bytes; each
 /// direction's ``TrafficKeys`` is about 180 bytes of Swift objects and arrays plus an `EVP_CIPHER_CTX` of about
 /// 1,170 bytes (AES-GCM) or 1,060 bytes (ChaCha20-Poly1305) inside libcrypto. About 2.7 KB in all, so roughly
 /// 50 MB for 19,000 idle connections; the cipher contexts dominate.
 ///
-/// Not thread-safe: use one record layer from one thread at a time. Copies share immutable keys but keep their
-/// own sequence numbers; only one copy may ever be used on the wire, since reusing a sequence number under the
-/// same key breaks AES-GCM.
-public struct TLSRecordLayer {
+/// Not thread-safe: use one record layer from one thread at a time. There is one instance per connection (a
+/// reference, never a copy), so a sequence number is never reused under the same key, which would break AES-GCM.
+public final class TLSRecordLayer {
     /// Consecutive KeyUpdates, or consecutive empty records and ignored alerts, tolerated without application
     /// data in between; more is a CPU-burning flood.
     static let floodLimit: UInt8 = 32
@@ -31,6 +33,11 @@ public struct TLSRecordLayer {
     var emptyRecordsInRow: UInt8 = 0
     /// Set once we failed, sent close_notify in reply, or libcrypto broke; nothing more is processed.
     var isClosed = false
+    /// The connection's decrypted bytes not consumed yet. Kept here rather than by the connection, so that
+    /// plaintext connections, which have no record layer, do not carry an empty buffer each.
+    public var plainInbound: [UInt8] = []
+    /// The connection's application bytes waiting to be sealed (see ``plainInbound``).
+    public var plainOutbound: [UInt8] = []
 
     /// The negotiated protocol version.
     public var version: TLSVersion { suite.version }
@@ -38,11 +45,13 @@ public struct TLSRecordLayer {
     /// The negotiated cipher suite's IANA name, e.g. "TLS_AES_128_GCM_SHA256".
     public var cipherSuiteName: String { suite.name }
 
-    /// Releases the keyed cipher contexts of both directions (about 2.2 KiB); call it when the connection has been
-    /// idle for a while. The next record re-creates them from the keys, so nothing else changes.
+    /// Releases the keyed cipher contexts of both directions (about 2.2 KiB), and an empty ``plainOutbound``'s
+    /// storage; call it when the connection has been idle for a while. The next record re-creates the contexts
+    /// from the keys, so nothing else changes.
     public func releaseIdleMemory() {
         reader.releaseContext()
         writer.releaseContext()
+        if plainOutbound.isEmpty && plainOutbound.capacity > 0 { plainOutbound = [] }
     }
 
     /// Builds a record layer from raw per-direction material: traffic secrets for TLS 1.3, key ‖ IV for 1.2.
@@ -67,7 +76,7 @@ public struct TLSRecordLayer {
     /// - Returns: the bytes consumed (a trailing partial record is left for the caller to keep and pass again
     ///   with more bytes) and what happened. On `.closeNotify` or `.failed` the caller flushes `output` and
     ///   closes; bytes after `consumed` are then to be ignored.
-    public mutating func open(
+    public func open(
         _ input: UnsafeMutableRawBufferPointer, plaintext: inout [UInt8], output: inout [UInt8]
     ) -> TLSReadOutcome {
         guard !isClosed else { return TLSReadOutcome(consumed: 0, event: .failed(.closed)) }
@@ -100,7 +109,7 @@ public struct TLSRecordLayer {
     }
 
     /// Appends an encrypted close_notify alert.
-    public mutating func sealCloseNotify(into output: inout [UInt8]) {
+    public func sealCloseNotify(into output: inout [UInt8]) {
         sealAlert(level: 1, description: AlertCode.closeNotify, into: &output)
     }
 
@@ -110,20 +119,20 @@ public struct TLSRecordLayer {
     }
 
     /// Marks the layer closed and appends the fatal alert the error calls for.
-    private mutating func fail(_ error: TLSError, consumed: Int, output: inout [UInt8]) -> TLSReadOutcome {
+    private func fail(_ error: TLSError, consumed: Int, output: inout [UInt8]) -> TLSReadOutcome {
         if let code = error.alertDescription { sealAlert(level: 2, description: code, into: &output) }
         isClosed = true
         return TLSReadOutcome(consumed: consumed, event: .failed(error))
     }
 
     /// Counts a record that carried no application data and says whether the flood limit is passed.
-    mutating func countEmptyRecord() -> Bool {
+    func countEmptyRecord() -> Bool {
         emptyRecordsInRow &+= 1
         return emptyRecordsInRow > Self.floodLimit
     }
 
     /// Application data arrived: the flood counters start again.
-    mutating func resetFloodCounters() {
+    func resetFloodCounters() {
         emptyRecordsInRow = 0
         keyUpdatesInRow = 0
     }

@@ -91,7 +91,13 @@ public final class PluginChannel: RoomChannel, Sendable {
         Self.absorb(plugin, into: &context)
         switch result {
         case .allow(let reply, let meta, let assigns):
-            return .allow(reply: JSONValue(reply), presenceMeta: meta.map(JSONValue.init), assigns: JSONValue(assigns))
+            // Handlers often keep the meta as the socket's assigns: converted once, every member's seat then holds
+            // one copy of it instead of two.
+            let presenceMeta = meta.map(JSONValue.init)
+            let sameAssigns = presenceMeta != nil && meta == assigns
+            return .allow(
+                reply: JSONValue(reply), presenceMeta: presenceMeta,
+                assigns: sameAssigns ? presenceMeta ?? .null : JSONValue(assigns))
         case .deny(let reason):
             return .deny(reason: reason)
         @unknown default:

@@ -131,7 +131,7 @@ func tamperedRecordFailsWithBadRecordMACAndAnAlert(_ suite: SuiteCase) throws {
 
 @Test(arguments: [SuiteCase.tls13[0], SuiteCase.tls12[0]])
 func negotiatedMaxFragmentLengthLimitsOurRecords(_ suite: SuiteCase) throws {
-    var connection = try TestConnection.establish(client: suite.makeClient(maxFragmentCode: 1))
+    let connection = try TestConnection.establish(client: suite.makeClient(maxFragmentCode: 1))
     #expect(connection.server.maxFragmentLength == 512)
     var output: [UInt8] = []
     var random = SplitMix(seed: 11)

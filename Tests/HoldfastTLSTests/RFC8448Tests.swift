@@ -35,14 +35,14 @@ enum RFC8448 {
 }
 
 @Test func sealProducesTheRFC8448ServerRecord() throws {
-    var layer = try rfc8448ServerLayer()
+    let layer = try rfc8448ServerLayer()
     var output: [UInt8] = []
     RFC8448.applicationData.withUnsafeBytes { layer.seal($0, into: &output) }
     #expect(output == RFC8448.serverRecord)
 }
 
 @Test func openDecryptsTheRFC8448ClientRecord() throws {
-    var layer = try rfc8448ServerLayer()
+    let layer = try rfc8448ServerLayer()
     var input = RFC8448.clientRecord
     var plaintext: [UInt8] = []
     var output: [UInt8] = []
@@ -54,7 +54,7 @@ enum RFC8448 {
 }
 
 @Test func clientSideLayerOpensTheRFC8448ServerRecord() throws {
-    var layer = try TLSRecordLayer(
+    let layer = try TLSRecordLayer(
         suite: .tls13AES128GCMSHA256, readMaterial: RFC8448.serverApplicationSecret,
         writeMaterial: RFC8448.clientApplicationSecret, readSequence: 1, writeSequence: 0)
     var input = RFC8448.serverRecord

@@ -62,7 +62,6 @@ extension Connection {
         guard outboundMarks.releaseMemoryIfIdle() else { return }
         tls?.releaseIdleMemory()
         if outboundOffset == outbound.count && outbound.capacity > 0 { (outbound, outboundOffset) = ([], 0) }
-        if plainOutbound.isEmpty && plainOutbound.capacity > 0 { plainOutbound = [] }
     }
 
     /// Graceful shutdown: WebSockets get a 1001 close frame, everything else is closed once its output is out.

@@ -98,11 +98,7 @@ extension Connection {
     var phoenix: PhoenixSession? { state.application?.session }
 
     /// Whether the connection speaks TLS (handshaking or established).
-    var isTLS: Bool {
-        if tls != nil { return true }
-        if case .tlsHandshake = state { return true }
-        return false
-    }
+    var isTLS: Bool { if tls != nil { true } else if case .tlsHandshake = state { true } else { false } }
 
     /// Whether this WebSocket compresses (negotiated permessage-deflate); false outside the WebSocket phases.
     var compresses: Bool {

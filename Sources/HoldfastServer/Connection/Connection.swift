@@ -15,8 +15,9 @@ import Synchronization
 /// parser state in ``state``, the TLS record state), so a later binary upgrade can export it; nothing lives in
 /// OpenSSL or the kernel beyond the socket itself, except during the TLS handshake.
 ///
-/// Memory: an idle connection holds no buffers (each is released when it drains), and its phases share one slot
-/// as large as the largest layer; see `ConnectionLayoutTests`.
+/// Memory: an idle connection holds no buffers (each is released when it drains), its phases share one slot as
+/// large as the largest layer, and the stored properties are declared in layout order (Swift keeps it) so they
+/// pack into one 144-byte malloc chunk: loop and context come through `owner`, TLS state is one reference.
 ///
 /// Thread ownership: every member is touched only on `loop`'s thread.
 final class Connection: EventHandler {
@@ -24,10 +25,26 @@ final class Connection: EventHandler {
     static let closingGraceMilliseconds: Int64 = 2_000
 
     let fd: Int32
-    unowned let loop: EventLoop
-    let context: ServerContext
+    /// Position in the loop's connection list (for O(1) removal).
+    var slot: Int32 = -1
     unowned let owner: LoopConnections
-
+    /// The TLS record layer once the handshake is done: it outlives the HTTP and WebSocket phases (a close frame
+    /// or an alert is still sealed while draining), so it is not part of ``state``.
+    var tls: TLSRecordLayer?
+    /// Received bytes not consumed yet (ciphertext on TLS connections).
+    var inbound: [UInt8] = []
+    /// Bytes to write to the socket; `outboundOffset` of them are already written.
+    var outbound: [UInt8] = []
+    var outboundOffset = 0
+    /// When the current phase times out (monotonic ms); 0 when no deadline applies.
+    var deadline: Int64
+    /// Bumped by everything that can change the exported state: input, phase and deadline changes, Phoenix joins
+    /// completing, and output that changes more than the queue (TLS sealing, compression, a partial write). A binary
+    /// upgrade copies every connection before it pauses and, in the pause, sends again only those whose generation
+    /// moved or with output queued (output fully written on a plaintext, uncompressed socket changes nothing).
+    var handoffGeneration: UInt64 = 0
+    /// Server API: the publish the request being answered waits for (a binary upgrade hands it over).
+    var awaitedPublish: PublishWait?
     /// The phase and the protocol layer it runs (see ``State``).
     var state: State
     /// Answer every request with 503 (accepted while over the connection limit).
@@ -36,57 +53,40 @@ final class Connection: EventHandler {
     let isAdmin: Bool
     /// Accepted on the server API's listener: only the API is served.
     let isAPI: Bool
-
-    /// The TLS record layer once the handshake is done: it outlives the HTTP and WebSocket phases (a close frame
-    /// or an alert is still sealed while draining), so it is not part of ``state``.
-    var tls: TLSRecordLayer?
-
-    /// Received bytes not consumed yet (ciphertext on TLS connections).
-    var inbound: [UInt8] = []
-    /// TLS only: decrypted bytes not consumed yet.
-    var plainInbound: [UInt8] = []
-    /// Bytes to write to the socket; `outboundOffset` of them are already written.
-    var outbound: [UInt8] = []
-    var outboundOffset = 0
-    /// TLS only: application bytes to seal into records at the next flush (one record for many small frames).
-    var plainOutbound: [UInt8] = []
-    /// Where queued messages start, for the slow-consumer check (see ``OutboundMarks``).
-    var outboundMarks = OutboundMarks()
-
     var flushScheduled = false
     var writableRegistered = false
     var readingPaused = false
     var closeWhenFlushed = false
-    /// When the current phase times out (monotonic ms); 0 when no deadline applies.
-    var deadline: Int64
+    /// Where queued messages start, for the slow-consumer check (see ``OutboundMarks``).
+    var outboundMarks = OutboundMarks()
     /// Set by any received bytes; the idle sweep clears it.
     var sawTraffic = false
-    /// Position in the loop's connection list (for O(1) removal).
-    var slot = -1
-    /// Bumped by everything that can change the connection's exported state: input, phase and deadline
-    /// changes, Phoenix joins completing, and output that changes more than the queue (TLS sealing advances
-    /// the write sequence, compression the deflate window, a partial write the queue). A binary upgrade copies
-    /// every connection before it pauses and, in the pause, sends again only those whose generation moved or
-    /// that have output queued. (Output fully written on a plaintext, uncompressed connection leaves its
-    /// exported state as it was, which is why a broadcast alone does not count.)
-    var handoffGeneration: UInt64 = 0
-    /// Server API: the publish the request being answered waits for (a binary upgrade hands it over).
-    var awaitedPublish: PublishWait?
+    var loop: EventLoop { owner.loop }
+    var context: ServerContext { owner.context }
+    /// TLS only: decrypted bytes not consumed yet, and application bytes to seal at the next flush (one record for
+    /// many small frames). The record layer's object holds them, so a plaintext connection carries neither.
+    var plainInbound: [UInt8] {
+        get { tls?.plainInbound ?? [] }
+        _modify { if let tls { yield &tls.plainInbound } else { var none: [UInt8] = []; yield &none } }
+    }
+    var plainOutbound: [UInt8] {
+        get { tls?.plainOutbound ?? [] }
+        _modify { if let tls { yield &tls.plainOutbound } else { var none: [UInt8] = []; yield &none } }
+    }
 
     /// Whether queuing output changes the exported state beyond the queue itself (see ``handoffGeneration``).
     var outputChangesState: Bool { tls != nil || compresses }
 
     init(
-        fd: Int32, loop: EventLoop, context: ServerContext, owner: LoopConnections,
-        tlsHandshake: TLSServerHandshake?, overLimit: Bool, isAdmin: Bool = false, isAPI: Bool = false
+        fd: Int32, owner: LoopConnections, tlsHandshake: TLSServerHandshake?, overLimit: Bool, isAdmin: Bool = false,
+        isAPI: Bool = false
     ) {
         self.isAdmin = isAdmin
         self.isAPI = isAPI
         self.fd = fd
-        self.loop = loop
-        self.context = context
         self.owner = owner
         self.overLimit = overLimit
+        let context = owner.context
         self.deadline = context.clock.nowMilliseconds() + context.configuration.server.handshakeTimeoutMilliseconds
         if let tlsHandshake {
             state = .tlsHandshake(tlsHandshake)

@@ -81,7 +81,7 @@ final class Listener: EventHandler, @unchecked Sendable {
         context.acceptedConnections.wrappingAdd(1, ordering: .relaxed)
         context.metrics.recordAccepted(tls: isTLS, admin: isAdmin || isAPI)
         let connection = Connection(
-            fd: client, loop: loop, context: context, owner: connections, tlsHandshake: handshake,
+            fd: client, owner: connections, tlsHandshake: handshake,
             overLimit: !isAdmin && !isAPI && open > context.configuration.server.maxConnections, isAdmin: isAdmin,
             isAPI: isAPI)
         do {

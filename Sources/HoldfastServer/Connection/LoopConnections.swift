@@ -6,6 +6,8 @@ import HoldfastCore
 /// Thread ownership: the loop's thread only.
 /// `@unchecked Sendable` for the same reason: created by the server, then used only on its loop.
 final class LoopConnections: @unchecked Sendable {
+    unowned let loop: EventLoop  // with `context`: what every connection here reaches through its `owner`
+    let context: ServerContext
     private(set) var connections: [Connection] = []
     /// Bytes of large transient output (buffers released, large bodies written) since the last heap trim (see
     /// `trimHeapIfNeeded`): a burst leaves freed heap behind even when its largest buffers never reached a queue.
@@ -18,6 +20,7 @@ final class LoopConnections: @unchecked Sendable {
     private var deferredCloses: [Int32] = []
     /// On one loop only: gives freed heap back after any burst (see ``HeapWatch``).
     var heapWatch: HeapWatch?
+    init(loop: EventLoop, context: ServerContext) { (self.loop, self.context) = (loop, context) }
 
     /// Closes a connection's socket, or keeps it until ``closeDeferredSockets()`` while closes are deferred.
     func closeSocket(_ fd: Int32) {
@@ -35,17 +38,18 @@ final class LoopConnections: @unchecked Sendable {
     }
 
     func add(_ connection: Connection) {
-        connection.slot = connections.count
+        connection.slot = Int32(connections.count)
+        if connections.count == connections.capacity { connections.reserveCapacity(connections.count * 9 / 8 + 16) }
         connections.append(connection)
     }
 
     func remove(_ connection: Connection) {
-        let slot = connection.slot
+        let slot = Int(connection.slot)
         guard slot >= 0, slot < connections.count, connections[slot] === connection else { return }
         let last = connections.removeLast()
         if slot < connections.count {
             connections[slot] = last
-            last.slot = slot
+            last.slot = Int32(slot)
         }
         connection.slot = -1
     }

@@ -122,7 +122,7 @@ extension Connection {
         fd: Int32, snapshot: ConnectionSnapshot, loop: EventLoop, context: ServerContext, owner: LoopConnections
     ) throws(HandoffStateError) -> (Connection, [RoomMember]) {
         let connection = Connection(
-            fd: fd, loop: loop, context: context, owner: owner, tlsHandshake: nil, overLimit: snapshot.overLimit,
+            fd: fd, owner: owner, tlsHandshake: nil, overLimit: snapshot.overLimit,
             isAdmin: snapshot.isAdmin, isAPI: snapshot.isAPI)
         if let state = snapshot.tls {
             do {
