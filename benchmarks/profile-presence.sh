@@ -4,23 +4,26 @@
 # every view is complete, a probe user rejoins the room PROBES times, PROBE_INTERVAL seconds apart. Each rejoin is
 # one presence change: a `presence_diff` to every member and the whole `presence_state` to the probe.
 #
-#   callgrind: the server runs under `valgrind --tool=callgrind` with collection off; once the probe has
-#              connected, collection is switched on for WINDOW seconds. Instructions in that window divided by
-#              the presence changes in it and by MEMBERS give Ir per change per member.
+#   callgrind: the server runs under `valgrind --tool=callgrind` with collection off, switched on for the
+#              window. Instructions in it divided by the presence changes and by MEMBERS give Ir per change per
+#              member.
 #   strace:    the server runs normally; `strace -c -f` attaches for the same window and the system calls are
 #              divided the same way.
 #
-# Changes in the window are counted by the server: each probe rejoin is one channel join. The window also holds
-# the idle work of the room (timers, heartbeats), which is small next to a change.
+# Each rejoin is one channel join, counted by the server. On a loaded machine, keep PROBE_INTERVAL long enough for
+# the server under valgrind to finish each change before the next (rejoins within one presence window coalesce).
+# The profile also gives each part on its own: the joiner's presence_state (one per change) and the diff delivery
+# (one per member). The window also holds the room's idle work between probes (timers,
+# heartbeats, the idle sweep), which is small next to a change.
 #
 # Usage:
 #   benchmarks/profile-presence.sh callgrind|strace BUILD/holdfast
 #
 # Settings from the environment:
 #   BENCH           the load generator (default: holdfast-bench next to the server binary)
-#   MEMBERS         (default 2000)   PROBES (default 20)   PROBE_INTERVAL seconds (default 1)
+#   MEMBERS         (default 2000)   PROBES (default 20)   PROBE_INTERVAL seconds (default 2)
 #   DEFLATE         1: members negotiate permessage-deflate (default 1), 0: they do not
-#   WINDOW          measured seconds (default: PROBES - 4 probe intervals)   PORT (default 4470)
+#   PORT            (default 4470)
 #   OUT_DIR         profile, reports and logs (default: a new temporary directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,9 +34,8 @@ SERVER=$(realpath "$2")
 BENCH=${BENCH:-$(dirname "$SERVER")/holdfast-bench}
 MEMBERS=${MEMBERS:-2000}
 PROBES=${PROBES:-20}
-PROBE_INTERVAL=${PROBE_INTERVAL:-1}
+PROBE_INTERVAL=${PROBE_INTERVAL:-2}
 DEFLATE=${DEFLATE:-1}
-WINDOW=${WINDOW:-$(awk -v p="$PROBES" -v i="$PROBE_INTERVAL" 'BEGIN { w = (p - 4) * i; print (w > 1 ? w : 1) }')}
 PORT=${PORT:-4470}
 OUT_DIR=${OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/holdfast-profile.XXXXXX")}
 SERVER_CPU=0
@@ -70,27 +72,55 @@ deflate=()
 [[ $DEFLATE == 1 ]] && deflate=(--deflate)
 taskset -c 1 "$BENCH" presence-burst --url "ws://127.0.0.1:$PORT/socket/websocket" --secret "$SECRET" \
     --connections "$MEMBERS" --join-concurrency "$MEMBERS" "${deflate[@]}" --probes "$PROBES" \
-    --probe-interval "$PROBE_INTERVAL" --hold 0 --duration 900 --connect-timeout 600 >"$OUT_DIR/bench.log" 2>&1 &
+    --probe-interval "$PROBE_INTERVAL" --hold 3600 --duration 900 --connect-timeout 600 >"$OUT_DIR/bench.log" 2>&1 &
 bench_pid=$!
 trap 'kill "$bench_pid" 2>/dev/null || true; stop_server' EXIT
 
-# The probe joins once every view is complete: its first rejoin is the join after the members'.
+# The window opens at the probe's first join (every view is complete by then) and closes once all PROBES rejoins
+# were made and their diffs have gone out (neither count moves for 2 s). The first rejoin's diff may fall on
+# either side, so system calls are divided by the diff deliveries the server counted in the window.
 until [[ $(joins || echo 0) -gt $MEMBERS ]]; do
     alive "$bench_pid" || { echo "the load generator exited; its log:" >&2; cat "$OUT_DIR/bench.log" >&2; exit 1; }
-    sleep 0.5
+    sleep 0.2
 done
-sleep "$PROBE_INTERVAL"
-
+if [[ $MODE == callgrind ]]; then
+    callgrind_control -z "$SERVER_PID" >/dev/null
+    callgrind_control -i on "$SERVER_PID" >/dev/null
+else
+    strace -c -f -p "$SERVER_PID" -o "$OUT_DIR/strace.txt" &
+    strace_pid=$!
+fi
+WINDOW_BEFORE=$(joins)
 diffs_before=$(metric holdfast_presence_diff_deliveries_total)
-measure_window joins
+diffs_seen=-1
+joins_seen=-1
+deadline=$((SECONDS + PROBES * ${PROBE_INTERVAL%.*} * 20 + 600))
+while ((SECONDS < deadline)); do
+    sleep 2
+    diffs_now=$(metric holdfast_presence_diff_deliveries_total)
+    joins_now=$(joins)
+    if ((joins_now >= MEMBERS + PROBES && joins_now == joins_seen && diffs_now == diffs_seen)); then
+        break
+    fi
+    diffs_seen=$diffs_now
+    joins_seen=$joins_now
+done
+WINDOW_AFTER=$(joins)
 diffs_after=$(metric holdfast_presence_diff_deliveries_total)
-wait "$bench_pid" || { echo "the load generator failed; its log:" >&2; cat "$OUT_DIR/bench.log" >&2; }
+if [[ $MODE == callgrind ]]; then
+    callgrind_control -i off "$SERVER_PID" >/dev/null
+    callgrind_control -d "$SERVER_PID" >/dev/null
+else
+    kill -INT "$strace_pid"
+    wait "$strace_pid" || true
+fi
+kill "$bench_pid" 2>/dev/null || true
+wait "$bench_pid" 2>/dev/null || true
 stop_server
-cat "$OUT_DIR/bench.log"
 
 changes=$((WINDOW_AFTER - WINDOW_BEFORE))
 echo "presence changes (probe rejoins) in the window: $changes; presence diff deliveries: $((diffs_after - diffs_before))"
-report_window "$((changes * MEMBERS))" "presence change per member"
+report_window "$((diffs_after - diffs_before))" "diff delivery (one member, one change)"
 if [[ $MODE == callgrind ]]; then
     awk -v t="$(awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }' "$OUT_DIR/annotate.txt")" -v c="$changes" \
         'BEGIN { if (c > 0) printf "instructions per presence change: %.0f\n", t / c }'
