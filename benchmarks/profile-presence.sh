@@ -5,16 +5,18 @@
 # one presence change: a `presence_diff` to every member and the whole `presence_state` to the probe.
 #
 #   callgrind: the server runs under `valgrind --tool=callgrind` with collection off, switched on for the
-#              window. Instructions in it divided by the presence changes and by MEMBERS give Ir per change per
-#              member.
-#   strace:    the server runs normally; `strace -c -f` attaches for the same window and the system calls are
-#              divided the same way.
+#              window; prints the instructions per diff delivery and per presence change (all instructions in
+#              the window over the rejoins in it).
+#   strace:    the server runs normally; `strace -c -f` attaches for the same window; prints the system calls per
+#              diff delivery.
 #
-# Each rejoin is one channel join, counted by the server. On a loaded machine, keep PROBE_INTERVAL long enough for
-# the server under valgrind to finish each change before the next (rejoins within one presence window coalesce).
-# The profile also gives each part on its own: the joiner's presence_state (one per change) and the diff delivery
-# (one per member). The window also holds the room's idle work between probes (timers,
-# heartbeats, the idle sweep), which is small next to a change.
+# The window opens at the probe's first join and closes once the rejoins and their diffs are done. Each rejoin is
+# one channel join and each diff to one member one diff delivery, both counted by the server. The window also
+# holds the room's idle work between probes (timers, heartbeats, the idle sweep). For each part on its own, the
+# joiner's presence_state (one per change) and the diff delivery (one per member), read the profile:
+#   callgrind_annotate --inclusive=yes --tree=calling OUT_DIR/callgrind.out.1 | swift demangle --simplified
+# On a loaded machine, keep PROBE_INTERVAL long enough for the server under valgrind to finish each change before
+# the next (rejoins within one presence window coalesce into one diff).
 #
 # Usage:
 #   benchmarks/profile-presence.sh callgrind|strace BUILD/holdfast
@@ -28,7 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[[ $# -eq 2 && ($1 == callgrind || $1 == strace) ]] || { sed -n '2,25p' "$0" >&2; exit 2; }
+[[ $# -eq 2 && ($1 == callgrind || $1 == strace) ]] || { sed -n '2,29p' "$0" >&2; exit 2; }
 MODE=$1
 SERVER=$(realpath "$2")
 BENCH=${BENCH:-$(dirname "$SERVER")/holdfast-bench}
