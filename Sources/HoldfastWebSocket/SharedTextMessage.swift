@@ -1,11 +1,19 @@
 /// A text message sent as is to many connections: its complete unmasked frame, copied into the output of every
 /// connection that does not compress, and its body, compressed at most once for every connection that negotiated
 /// no context takeover (``SharedDeflate``).
+///
+/// A small message goes to compressing connections as the same ready-made frame, uncompressed (RSV1 clear, which
+/// RFC 7692 allows for any message): compressing it saves a few dozen bytes but costs every member its own frame
+/// header and copy, where the plain frame joins the run of frames each member takes with one append.
 public struct SharedTextMessage: Sendable {
+    /// Bodies shorter than this go to every connection uncompressed (see ``sendsPlain``).
+    public static let plainBelow = 512
     /// The body, for connections that compress.
     public let payload: SharedDeflate
-    /// The whole unmasked frame, for connections that do not.
+    /// The whole unmasked frame, for connections that do not, and for all of them when ``sendsPlain``.
     public let frame: [UInt8]
+    /// Whether every connection gets ``frame``, compressing or not: the body is shorter than ``plainBelow``.
+    public var sendsPlain: Bool { payload.body.count < Self.plainBelow }
 
     /// Frames `text` and prepares its compression at zlib `deflateLevel`.
     public init(text: [UInt8], deflateLevel: Int) {
@@ -28,4 +36,7 @@ public final class SharedTextVariants: Sendable {
 
     /// Variant `index`, if it was made.
     public func variant(_ index: Int) -> SharedTextMessage? { index < variants.count ? variants[index] : nil }
+
+    /// Whether variant `index` exists and goes compressed to connections that compress (it is not small).
+    public func compressible(_ index: Int) -> Bool { variant(index)?.sendsPlain == false }
 }

@@ -105,7 +105,7 @@ def test_context_takeover_when_configured(server_factory):
     assert {"alice", "bob"} <= state_keys(bob, "room:takeover")
     # Repeated messages compress against the connection's own history and still decode.
     for index in range(5):
-        body = json.dumps({"index": index, "text": "same words again " * 20})
+        body = json.dumps({"index": index, "text": "same words again " * 40})  # above the size sent uncompressed
         ack = alice.reply_to(alice.push("room:takeover", "new_msg", {"body": body}, join_ref="1"))
         assert ack["payload"]["status"] == "ok"
         for client in (alice, bob):

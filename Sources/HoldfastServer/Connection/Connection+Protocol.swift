@@ -105,23 +105,21 @@ extension Connection {
     }
 
     /// Sends broadcasts encoded once for all members: the run's ready-made frames, joined once, are copied as is,
-    /// unless this connection compresses, in which case it gets each payload compressed once for all members
-    /// without context takeover, or compressed for it alone. Large frames may be written directly.
+    /// unless this connection compresses and a message is not small (`SharedTextMessage.sendsPlain`): that one goes
+    /// compressed once for all members without context takeover, or for it alone. Large frames may go directly.
     func sendBroadcasts(_ run: SharedFrameRun<EncodedBroadcast>, version: PhoenixSerializerVersion) {
         guard case .webSocket(let layer) = state else { return }
-        let compresses = layer.webSocket.deflateParameters != nil
-        if tls != nil || compresses { handoffGeneration &+= 1 }
         let variant = version == .v1 ? 0 : 1
+        let compresses = layer.webSocket.deflateParameters != nil && run.messages.contains { $0.compressible(variant) }
+        if tls != nil || compresses { handoffGeneration &+= 1 }
         if !compresses, run.messages.count > 1 {  // a large run goes frame by frame, straight from shared buffers
             let frames = run.frames(variant: variant) { $0.variant(variant)?.frame }
-            if frames.bytes.count < Self.directWriteThreshold {
-                appendJoined(frames)
-                return
-            }
+            if frames.bytes.count < Self.directWriteThreshold { return appendJoined(frames) }
         }
         for broadcast in run.messages where phase == .webSocket {  // a failed direct write closes the socket
             guard let message = broadcast.variant(variant) else { continue }
-            if compresses { sendShared(prefix: [], shared: message.payload) } else { send(frame: message.frame) }
+            let plain = !compresses || message.sendsPlain
+            if plain { send(frame: message.frame) } else { sendShared(prefix: [], shared: message.payload) }
         }
     }
 
