@@ -61,7 +61,7 @@ import Testing
         for _ in loops { #expect(done.wait(timeoutMilliseconds: 10_000)) }
 
         let all = delivered.withLock { $0 }
-        #expect(all.allSatisfy(\.onOwnLoop))
+        #expect(all.filter { !$0.onOwnLoop }.isEmpty)
         func received(_ name: String) -> [String] { all.filter { $0.member == name }.flatMap(\.messages) }
         for name in ["a0", "b0", "a1"] {
             #expect(received(name) == ["m1", "m2", "m3"])
