@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Instructions and system calls per room-broadcast delivery, counted rather than timed, so the figures hold on a
-# busy machine. One Phoenix room on one event loop; `holdfast-bench broadcast` drives it closed loop (PUBLISHERS
-# publishers with IN_FLIGHT messages each in flight) to SUBSCRIBERS subscribers.
+# busy machine. One Phoenix room on EVENT_LOOPS event loops (default 1; with 2, SO_REUSEPORT spreads the members
+# over both loops and every broadcast is handed from the room's loop to the other); `holdfast-bench broadcast`
+# drives it closed loop (PUBLISHERS publishers with IN_FLIGHT messages each in flight) to SUBSCRIBERS subscribers.
 #
 #   callgrind: the server runs under `valgrind --tool=callgrind` with collection off; once chat traffic flows,
 #              collection is switched on for WINDOW seconds. Instructions in that window divided by the chat
@@ -15,12 +16,12 @@
 # Settings from the environment:
 #   BENCH        the load generator (default: holdfast-bench next to the server binary)
 #   SUBSCRIBERS  (default 1000)   PUBLISHERS (default 4)   IN_FLIGHT (default 8)   SIZE body bytes (default 100)
-#   WINDOW       measured seconds (default 20)   PORT (default 4460)
+#   WINDOW       measured seconds (default 20)   PORT (default 4460)   EVENT_LOOPS (default 1)
 #   OUT_DIR      profile, reports and logs (default: a new temporary directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[[ $# -eq 2 && ($1 == callgrind || $1 == strace) ]] || { sed -n '2,19p' "$0" >&2; exit 2; }
+[[ $# -eq 2 && ($1 == callgrind || $1 == strace) ]] || { sed -n '2,20p' "$0" >&2; exit 2; }
 MODE=$1
 SERVER=$(realpath "$2")
 BENCH=${BENCH:-$(dirname "$SERVER")/holdfast-bench}
@@ -30,6 +31,7 @@ IN_FLIGHT=${IN_FLIGHT:-8}
 SIZE=${SIZE:-100}
 WINDOW=${WINDOW:-20}
 PORT=${PORT:-4460}
+EVENT_LOOPS=${EVENT_LOOPS:-1}
 OUT_DIR=${OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/holdfast-profile.XXXXXX")}
 SERVER_CPU=0
 START_TIMEOUT=60
@@ -60,7 +62,7 @@ if [[ $MODE == callgrind ]]; then
 fi
 start_server "$PORT" "$OUT_DIR/server.log" env HOLDFAST_SECRET_KEY=$SECRET HOLDFAST_STATE_DIR="$state" \
     HOLDFAST_LOG_LEVEL=warning HOLDFAST_MAX_CONNECTIONS=$((SUBSCRIBERS + PUBLISHERS + 100)) \
-    "${launcher[@]}" "$SERVER" serve --listen "127.0.0.1:$PORT" --admin-port $((PORT + 1)) --event-loops 1
+    "${launcher[@]}" "$SERVER" serve --listen "127.0.0.1:$PORT" --admin-port $((PORT + 1)) --event-loops "$EVENT_LOOPS"
 
 # The load outlasts the window; it is stopped once the window is measured.
 "$BENCH" broadcast --url "ws://127.0.0.1:$PORT/socket/websocket" --secret "$SECRET" \

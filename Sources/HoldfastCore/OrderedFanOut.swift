@@ -8,8 +8,13 @@
 ///
 /// Thread ownership: filled on the room's loop, then handed to the members' loop and run there once; never used
 /// from two threads at a time, which is why the class is `@unchecked Sendable`.
+///
+/// Inlinable, so the module that uses it specialises it for its own recipient and message types: unspecialised,
+/// every message added and every recipient reached paid for generic metadata lookups and witness calls, once per
+/// member loop, which made each extra loop cost more than the hand-off itself.
 public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Sendable {
-    private enum Step {
+    @usableFromInline
+    enum Step {
         /// The message at `index` of segment `segment`.
         case broadcast(segment: Int, index: Int)
         /// A delivery to one recipient.
@@ -17,22 +22,32 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
     }
 
     /// A run of broadcasts to one recipient list (the same array, not only equal members), in order.
-    private struct Segment {
-        let recipients: [Recipient]
-        var messages: [Message]
+    @usableFromInline
+    struct Segment {
+        @usableFromInline let recipients: [Recipient]
+        @usableFromInline var messages: [Message]
+
+        @inlinable
+        init(recipients: [Recipient], messages: [Message]) {
+            self.recipients = recipients
+            self.messages = messages
+        }
     }
 
-    private var steps: [Step] = []
-    private var segments: [Segment] = []
+    @usableFromInline var steps: [Step] = []
+    @usableFromInline var segments: [Segment] = []
     /// Recipients with deliveries of their own.
-    private var directed: Set<ObjectIdentifier> = []
+    @usableFromInline var directed: Set<ObjectIdentifier> = []
 
+    @inlinable
     public init() {}
 
     /// Whether nothing was added.
+    @inlinable
     public var isEmpty: Bool { steps.isEmpty }
 
     /// `message` for every recipient in `recipients`.
+    @inlinable
     public func broadcast(_ message: Message, to recipients: [Recipient]) {
         if let last = segments.indices.last, Self.same(segments[last].recipients, recipients) {
             segments[last].messages.append(message)
@@ -43,6 +58,7 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
     }
 
     /// `body` delivers to `recipient` alone, after what was added before for it.
+    @inlinable
     public func deliver(to recipient: Recipient, _ body: @escaping () -> Void) {
         directed.insert(ObjectIdentifier(recipient))
         steps.append(.direct(body))
@@ -51,6 +67,7 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
     /// Runs the deliveries: `send(recipient, run)` for each recipient and run of broadcasts it is in, where `run`
     /// is what `prepare` made of the run's messages (once for all its recipients); the deliveries to one
     /// recipient as they come. Call once.
+    @inlinable
     public func run<Run>(prepare: (ArraySlice<Message>) -> Run, send: (Recipient, Run) -> Void) {
         // Recipients without deliveries of their own: each run of broadcasts in one call.
         var directedIn: [[Recipient]] = directed.isEmpty ? [] : Array(repeating: [], count: segments.count)
@@ -79,7 +96,8 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
     }
 
     /// Whether both are the same array (its storage is shared), which a room hands out until its members change.
-    private static func same(_ one: [Recipient], _ other: [Recipient]) -> Bool {
+    @inlinable
+    static func same(_ one: [Recipient], _ other: [Recipient]) -> Bool {
         guard one.count == other.count else { return false }
         let storage = one.withUnsafeBufferPointer { $0.baseAddress }  // compared, never read through
         return storage == other.withUnsafeBufferPointer { $0.baseAddress }
@@ -90,11 +108,13 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
 ///
 /// Thread ownership: the collecting thread's; each loop's ``OrderedFanOut`` then belongs to its task.
 public struct FanOutByLoop<Recipient: AnyObject, Message> {
-    private var pending: [(loop: EventLoop, deliveries: OrderedFanOut<Recipient, Message>)] = []
+    @usableFromInline var pending: [(loop: EventLoop, deliveries: OrderedFanOut<Recipient, Message>)] = []
 
+    @inlinable
     public init() {}
 
     /// The deliveries bound for `loop`.
+    @inlinable
     public mutating func to(_ loop: EventLoop) -> OrderedFanOut<Recipient, Message> {
         if let found = pending.first(where: { $0.loop === loop }) { return found.deliveries }
         pending.append((loop, OrderedFanOut()))
@@ -102,6 +122,7 @@ public struct FanOutByLoop<Recipient: AnyObject, Message> {
     }
 
     /// Hands each loop one task that runs its deliveries with `prepare` and `send`, and starts over.
+    @inlinable
     public mutating func send<Run>(
         prepare: @escaping @Sendable (ArraySlice<Message>) -> Run, send: @escaping @Sendable (Recipient, Run) -> Void
     ) {

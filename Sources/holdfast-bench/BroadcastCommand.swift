@@ -92,9 +92,9 @@ struct BroadcastCommand: ParsableCommand {
         try fleet.begin(window)
         if processes > 1 { publisherRunner.begin(window) }
         sleep(untilNanoseconds: window.measureStart)
-        let cpuBefore = serverPID.flatMap(ProcStats.cpuSeconds)
+        let (cpuBefore, clientBefore) = (serverPID.flatMap(ProcStats.cpuSeconds), fleet.clientCPUSeconds)
         sleep(untilNanoseconds: window.measureEnd)
-        let cpuAfter = serverPID.flatMap(ProcStats.cpuSeconds)
+        let (cpuAfter, clientAfter) = (serverPID.flatMap(ProcStats.cpuSeconds), fleet.clientCPUSeconds)
         // Drain: every ack, then every acknowledged message at every subscriber (these are checked, not timed).
         let drainDeadline = window.measureEnd + UInt64(drainTimeout * 1e9)
         publisherRunner.settle(deadline: drainDeadline, expected: 0)
@@ -102,8 +102,9 @@ struct BroadcastCommand: ParsableCommand {
         var result = try fleet.finish(closeTimeout: 2)
         if processes > 1 { result.merge(publisherRunner.finish(closeTimeout: 2)) }
 
-        let report = BroadcastReport(
+        var report = BroadcastReport(
             self, result, cpu: cpuBefore.flatMap { before in cpuAfter.map { $0 - before } })
+        report.clientCPUSeconds = clientBefore.flatMap { before in clientAfter.map { $0 - before } }
         print(report.summary)
         if let json { try writeJSON(report, to: json) }
         if result.hasFailures || report.missingDeliveries > 0 { throw ExitCode(1) }
@@ -163,6 +164,8 @@ struct BroadcastReport: Codable {
     var serverCPUSeconds: Double?
     /// Server CPU over the window divided by the deliveries (subscribers only) received in it.
     var serverCPUMicrosecondsPerDelivery: Double?
+    /// CPU time of the client processes in the window (subscribers and publishers).
+    var clientCPUSeconds: Double?
     var errors: ChannelErrors
 
     init(_ command: BroadcastCommand, _ result: ChannelResult, cpu: Double?) {
@@ -222,6 +225,7 @@ struct BroadcastReport: Codable {
         if let serverCPUSeconds {
             lines.append(String(format: "  server CPU: %.3f s, %.3f µs per delivery", serverCPUSeconds, serverCPUMicrosecondsPerDelivery ?? 0))
         }
+        if let clientCPUSeconds { lines.append(String(format: "  client CPU: %.3f s", clientCPUSeconds)) }
         lines.append(contentsOf: errors.lines)
         return lines.joined(separator: "\n")
     }

@@ -78,8 +78,7 @@ final class ChannelRunner: FleetRunner {
 
     /// Chat messages acknowledged so far by this process's publishers.
     func acknowledged() -> UInt64 {
-        for client in clients { client.loop.execute { client.refreshProgress() } }
-        usleep(20_000)
+        refreshAll()
         return clients.reduce(0) { $0 + $1.progress.withLock { $0.acked } }
     }
 
@@ -139,15 +138,20 @@ final class ChannelRunner: FleetRunner {
         return merged
     }
 
+    /// Has every loop publish its progress and waits until all have: a condition checked on a snapshot from before
+    /// the traffic (no acks pending, nothing delivered) would let a drain end while messages are still in flight.
+    private func refreshAll() {
+        let refreshed = ThreadSemaphore()
+        for client in clients { client.loop.execute { client.refreshProgress(); refreshed.signal() } }
+        for _ in clients { _ = refreshed.wait(timeoutMilliseconds: 5_000) }
+    }
+
     /// Polls every 2 ms (asking the loops to republish their counters every 50 ms when `refresh`) until
     /// `condition` holds for every loop or `deadline` passes; true when it held.
     private func waitUntil(_ deadline: UInt64, refresh: Bool = false, _ condition: (ChannelClient) -> Bool) -> Bool {
         var polls = 0
         while true {
-            if refresh, polls % 25 == 0 {
-                for client in clients { client.loop.execute { client.refreshProgress() } }
-                usleep(2000)
-            }
+            if refresh, polls % 25 == 0 { refreshAll() }
             polls += 1
             if clients.allSatisfy(condition) { return true }
             if MonotonicClock.nowNanoseconds() >= deadline { return false }

@@ -62,14 +62,15 @@ struct EchoCommand: ParsableCommand {
         )
         try fleet.begin(window)
         sleep(untilNanoseconds: window.measureStart)
-        let cpuBefore = serverPID.flatMap(ProcStats.cpuSeconds)
+        let (cpuBefore, clientBefore) = (serverPID.flatMap(ProcStats.cpuSeconds), fleet.clientCPUSeconds)
         sleep(untilNanoseconds: window.measureEnd)
-        let cpuAfter = serverPID.flatMap(ProcStats.cpuSeconds)
+        let (cpuAfter, clientAfter) = (serverPID.flatMap(ProcStats.cpuSeconds), fleet.clientCPUSeconds)
         // Let answers already on the wire arrive (they are not counted) before closing.
         sleep(untilNanoseconds: window.measureEnd + 100_000_000)
         let result = try fleet.finish(closeTimeout: 2)
 
-        let report = makeReport(result, cpuBefore: cpuBefore, cpuAfter: cpuAfter)
+        var report = makeReport(result, cpuBefore: cpuBefore, cpuAfter: cpuAfter)
+        report.clientCPUSeconds = clientBefore.flatMap { before in clientAfter.map { $0 - before } }
         print(report.summary)
         if let json { try writeJSON(report, to: json) }
         if result.hasFailures { throw ExitCode(1) }

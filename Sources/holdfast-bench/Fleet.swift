@@ -69,6 +69,16 @@ enum Fleet<Runner: FleetRunner> {
         return .workers(workers)
     }
 
+    /// CPU time (user plus system, seconds) of the client processes so far: this one and every worker.
+    var clientCPUSeconds: Double? {
+        let pids: [Int32] = switch self {
+        case .local: [getpid()]
+        case .workers(let workers): [getpid()] + workers.map(\.pid)
+        }
+        let readings = pids.compactMap(ProcStats.cpuSeconds)
+        return readings.count == pids.count ? readings.reduce(0, +) : nil
+    }
+
     /// Starts echo traffic for `window` everywhere.
     func begin(_ window: Window) throws {
         switch self {
@@ -154,6 +164,9 @@ final class WorkerProcess {
         process.standardOutput = output
         try process.run()
     }
+
+    /// The worker's process id.
+    var pid: Int32 { process.processIdentifier }
 
     /// Sends one protocol line.
     func send(_ line: String) throws {

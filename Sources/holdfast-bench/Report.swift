@@ -71,6 +71,9 @@ struct EchoReport: Codable {
     var latencyMicroseconds: LatencySummary
     var serverCPUSeconds: Double?
     var serverCPUMicrosecondsPerEcho: Double?
+    /// CPU time of the client processes in the window: near the window's length per client core, the client is
+    /// the limit.
+    var clientCPUSeconds: Double?
     var errors: ErrorCounts
 
     /// The human summary.
@@ -95,6 +98,7 @@ struct EchoReport: Codable {
                     format: "  server CPU: %.3f s, %.2f µs per echo", serverCPUSeconds,
                     serverCPUMicrosecondsPerEcho ?? 0))
         }
+        if let clientCPUSeconds { lines.append(String(format: "  client CPU: %.3f s", clientCPUSeconds)) }
         lines.append("  errors: " + errors.summary)
         for (message, count) in errors.samples.sorted(by: { $0.value > $1.value }) {
             lines.append("    \(count)× \(message)")
