@@ -28,7 +28,7 @@ final class HandoffAttempt: @unchecked Sendable {
     var frozen: ThreadSemaphore?
     var timings: [(String, Double)] = []
     // What the steps found out, for the next steps and the record.
-    var newProcess: (pid: Int32, version: String) = (0, "")
+    var newProcess: (pid: Int32, version: String, features: HandoffFeatures) = (0, "", [])
     var staged = Staged(loops: [], rooms: [:])
     var rooms: [RoomSnapshot] = []
     var final = FinalConnections()
