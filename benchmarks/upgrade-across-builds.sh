@@ -82,7 +82,10 @@ upgrades = json.load(open(sys.argv[1]))["upgrade"]
 for line in open(sys.argv[2], errors="replace"):
     if "binary upgrade done" in line:
         pause, steps = re.search(r"pause-ms=(\S+)", line), re.search(r"steps-ms=(.*?) to=", line)
-        print(f"server: pause {pause.group(1) if pause else '?'} ms, steps {steps.group(1) if steps else '?'}")
+        # Builds before these fields log neither: the bytes of the pause's stream, rooms sent as changes or whole.
+        sent, changes = re.search(r"state-bytes=(\d+)", line), re.search(r"rooms-as-changes=(\w+)", line)
+        print(f"server: pause {pause.group(1) if pause else '?'} ms, steps {steps.group(1) if steps else '?'}"
+              + (f", {sent.group(1)} bytes in the pause, rooms as changes: {changes.group(1)}" if sent and changes else ""))
 for number, entry in enumerate(upgrades, 1):
     checks = [entry[key] for key in ("closed", "lost", "duplicated", "reordered", "presence_diffs")]
     print(f"upgrade {number}: status {entry['status']}, closed/lost/duplicated/reordered/presence_diffs {checks}, "

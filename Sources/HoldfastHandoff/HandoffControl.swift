@@ -18,8 +18,9 @@ public import HoldfastBytes
 /// once DONE is sent (the old process died: the sockets are the new one's alone). ``HandoverMachine`` and
 /// ``TakeoverMachine`` are the two sides of this exchange.
 public enum HandoffControl: Sendable, Equatable {
-    /// The new process started: its pid and binary version.
-    case ready(pid: Int32, version: String)
+    /// The new process started: its pid, binary version and the offered ``HandoffFeatures`` it accepts (written
+    /// only when there are any, so a build that offered none reads READY as it always did).
+    case ready(pid: Int32, version: String, features: HandoffFeatures = [])
     /// The new process built a staging or catch-up round: how many connections it holds.
     case staged(connections: Int)
     /// The new process rebuilt everything and waits for COMMIT.
@@ -42,10 +43,11 @@ public enum HandoffControl: Sendable, Equatable {
     public func encode() -> [UInt8] {
         var out = ByteWriter()
         switch self {
-        case .ready(let pid, let version):
+        case .ready(let pid, let version, let features):
             out.byte(Self.readyKind)
             out.signed(Int64(pid))
             out.string(version)
+            if !features.isEmpty { out.unsigned(features.rawValue) }
         case .staged(let connections):
             out.byte(Self.stagedKind)
             out.int(connections)
@@ -72,7 +74,10 @@ public enum HandoffControl: Sendable, Equatable {
         switch try input.byte() {
         case Self.readyKind:
             guard let pid = Int32(exactly: try input.signed()) else { throw ByteReadError.invalid("bad pid") }
-            self = .ready(pid: pid, version: try input.string())
+            let version = try input.string()
+            // Bits this binary does not know stay: the old process only ever acts on the ones it offered.
+            let features = input.isAtEnd ? HandoffFeatures() : HandoffFeatures(rawValue: try input.unsigned())
+            self = .ready(pid: pid, version: version, features: features)
         case Self.stagedKind:
             self = .staged(connections: try input.int())
         case Self.doneKind:

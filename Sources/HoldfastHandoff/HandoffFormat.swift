@@ -9,6 +9,10 @@
 ///    since it was staged (or that was not staged; that one carries its fd), the keys of the staged connections
 ///    closed meanwhile, and one record per room (with its presence only if that changed since staging).
 ///
+/// When the new process accepts ``HandoffFeatures/stagedRoomValues`` in READY, staging also carries each room's
+/// members' assigns and messages' authors, and the final stream's rooms only the assigns and authors that changed
+/// since (``stagedRoomValuesRecord``, ``roomChangesRecord``); otherwise rooms travel as older builds read them.
+///
 /// So the pause costs in proportion to what changed, not to how many connections there are. Binaries built at
 /// different times hand over to each other, so a record's bytes never change without a new ``version``.
 public enum HandoffFormat {
@@ -34,4 +38,10 @@ public enum HandoffFormat {
     public static let closedKeysRecord: UInt8 = 0x4B  // "K"
     /// A room's presence as staged: a ``StagedRoom``.
     public static let stagedRoomRecord: UInt8 = 0x72  // "r"
+    /// A room's presence, members' assigns and messages' authors as staged: a ``StagedRoom`` (only to a new
+    /// process that accepted ``HandoffFeatures/stagedRoomValues``).
+    public static let stagedRoomValuesRecord: UInt8 = 0x76  // "v"
+    /// A room at rest whose assigns and authors are the changes since its ``stagedRoomValuesRecord``: a
+    /// ``RoomSnapshot`` (only after such a staging).
+    public static let roomChangesRecord: UInt8 = 0x64  // "d"
 }

@@ -51,15 +51,24 @@ public struct HandlerValues: Sendable, Equatable {
     }
 }
 
-/// A room's presence as staged (while the old process still serves), with the generation it was copied at.
+/// A room's presence as staged (while the old process still serves), with the generation it was copied at, and
+/// its members' assigns and messages' authors then (the pause sends only what changed in those since).
 public struct StagedRoom: Sendable, Equatable {
     public var topic: String
     public var presenceGeneration: UInt64
     public var presence: PresenceSnapshot
+    /// Per member (connection id), only non-null assigns.
+    public var assigns: [UInt64: JSONValue]
+    public var authors: MessageAuthors
 
-    public init(topic: String, presenceGeneration: UInt64, presence: PresenceSnapshot) {
+    public init(
+        topic: String, presenceGeneration: UInt64, presence: PresenceSnapshot, assigns: [UInt64: JSONValue] = [:],
+        authors: MessageAuthors = MessageAuthors()
+    ) {
         self.topic = topic
         self.presenceGeneration = presenceGeneration
         self.presence = presence
+        self.assigns = assigns
+        self.authors = authors
     }
 }

@@ -57,10 +57,13 @@ extension RoomState {
             handler: ChatHandlerChannel(handler))
     }
 
+    /// The members' non-null assigns, by connection id (staged, and exported in the pause).
+    var memberAssigns: [UInt64: JSONValue] { seats.compactMapValues { $0.assigns == .null ? nil : $0.assigns } }
+
     /// The room for a binary upgrade's pause; nil while batches are out for persistence.
     func snapshot(stagedPresence: UInt64?, now: RoomInstant) -> RoomSnapshot? {
         guard inFlight.isEmpty else { return nil }
-        let assigns = seats.compactMapValues { $0.assigns == .null ? nil : $0.assigns }
+        let assigns = memberAssigns
         let values =
             handlerState == .null && assigns.isEmpty && handlerTimers.isEmpty
             ? nil

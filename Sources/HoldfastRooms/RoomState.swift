@@ -206,7 +206,9 @@ public struct RoomState: Sendable {
         case .stage:
             actions.append(
                 .staged(
-                    StagedRoom(topic: topic, presenceGeneration: presenceGeneration, presence: presence.exportState())))
+                    StagedRoom(
+                        topic: topic, presenceGeneration: presenceGeneration, presence: presence.exportState(),
+                        assigns: memberAssigns, authors: authors)))
         case .export(let stagedPresence):
             let exported = snapshot(stagedPresence: stagedPresence, now: now)
             if exported != nil { releaseReadyReplies(into: &actions) }

@@ -87,7 +87,8 @@ final class TakeoverRun {
         switch action {
         case .sendReady:
             return outcome {
-                try HandoffControl.ready(pid: getpid(), version: context.admin.binaryVersion)
+                let features = HandoffFeatures.offered(in: ProcessEnvironment.current(), parent: getppid())
+                try HandoffControl.ready(pid: getpid(), version: context.admin.binaryVersion, features: features)
                     .send(on: channel, timeoutMilliseconds: 5_000)
                 return .readySent
             }

@@ -20,6 +20,7 @@ extension Server {
         var byKey: [Int32: Connection] = [:]
         var members: [String: [UInt64: RoomMember]] = [:]
         var presence: [String: PresenceSnapshot] = [:]
+        var values: [String: StagedRoomValues] = [:]
         /// The snapshot each connection was last built or updated from, by key (see `keptForUpdates`).
         var snapshots: [Int32: ConnectionSnapshot] = [:]
         /// When the final stream's header arrived (the pause's records follow it).
@@ -56,9 +57,9 @@ extension Server {
                     let connection = try adoptConnection(fd: fd, snapshot: snapshot, perLoop: perLoop, register: true)
                     (stage.byKey[key], stage.snapshots[key]) = (connection, snapshot.keptForUpdates)
                     stage.addMembers(of: connection)
-                case HandoffFormat.stagedRoomRecord:
+                case HandoffFormat.stagedRoomRecord, HandoffFormat.stagedRoomValuesRecord:
                     let room = try StagedRoom(decoding: state)
-                    stage.presence[room.topic] = room.presence
+                    (stage.presence[room.topic], stage.values[room.topic]) = (room.presence, StagedRoomValues(room))
                 default:
                     let kind = state.first.map { "\($0)" } ?? "empty"
                     throw HandoffStateError(reason: "unknown staging record kind \(kind)")
@@ -102,8 +103,9 @@ extension Server {
             ])
         var snapshots: [RoomSnapshot] = []
         while let (state, fd) = try reader.next() {
-            if state.first == HandoffFormat.roomRecord {
-                snapshots.append(try RoomSnapshot(decoding: state))
+            if state.first == HandoffFormat.roomRecord || state.first == HandoffFormat.roomChangesRecord {
+                snapshots.append(
+                    try RoomSnapshot(decoding: state) { stage.values.removeValue(forKey: $0) ?? StagedRoomValues() })
             } else {
                 try apply(state, fd: fd, to: &stage, perLoop: perLoop)
             }

@@ -224,6 +224,8 @@ def test_chat_traffic_survives_repeated_binary_upgrades(handoff_server, variant_
     pids = [answer["new_pid"] for _, answer in outcomes]
     assert len(set(pids + [first_pid])) == 5, "every upgrade starts a new process"
     assert all(answer["connections"] >= total for _, answer in outcomes), outcomes
+    # Both builds stage the rooms' assigns and authors, so the pause sends the rooms as changes since staging.
+    assert all(answer["rooms_as_changes"] is True for _, answer in outcomes), outcomes
     assert late["ok"] > 0 and not late["failed"], late
     assert len(results) == total
     for index, result in results.items():

@@ -205,8 +205,38 @@ import Testing
         #expect(throws: (any Error).self) { try RoomSnapshot(decoding: Array(bytes.dropLast())) }
     }
 
+    /// Staged: 7 and 42 have assigns, 77 and 78 are authors. Since: 42 changed, 7 cleared, 43 joined with assigns;
+    /// 77 forgotten, 79 stored.
+    static func stagedWithValues() -> (StagedRoom, RoomSnapshot) {
+        var staged = StagedRoom(topic: "room:a", presenceGeneration: 9, presence: Self.presence)
+        staged.assigns = [42: .object([JSONMember("n", .integer(3))]), 7: .string("x")]
+        staged.authors = MessageAuthors(entries: [(77, "alice"), (78, "bob")])
+        var room = RoomSnapshot(
+            topic: "room:a", lastID: 79, presence: nil, awaitingState: [42], pending: [Self.pending[0]])
+        room.handler = HandlerValues(
+            version: "2.1.0", state: .object([JSONMember("k", .integer(1))]),
+            assigns: [42: .object([JSONMember("n", .integer(4))]), 43: .bool(true)],
+            timers: [HandlerTimer(due: 70, tag: "slow")])
+        room.authors = MessageAuthors(entries: [(78, "bob"), (79, "carol")])
+        return (staged, room)
+    }
+
+    @Test func roomsStagedWithValuesAndTheirChangesKeepTheirBytes() throws {
+        let (staged, room) = Self.stagedWithValues()
+        #expect(staged.encode(withValues: true) == GoldenBytes.stagedRoomValues)
+        #expect(room.encodeChanges(since: StagedRoomValues(staged)) == GoldenBytes.roomChanges)
+        #expect(try StagedRoom(decoding: GoldenBytes.stagedRoomValues) == staged)
+        #expect(try RoomSnapshot(decoding: GoldenBytes.roomChanges, staged: StagedRoomValues(staged)) == room)
+        // The presence-only staging record, the only one an older build receives, stays as it was.
+        var presenceOnly = staged
+        (presenceOnly.assigns, presenceOnly.authors) = ([:], MessageAuthors())
+        #expect(staged.encode() == GoldenBytes.stagedRoom)
+        #expect(try StagedRoom(decoding: GoldenBytes.stagedRoom) == presenceOnly)
+    }
+
     @Test(arguments: [
         (HandoffControl.ready(pid: 4321, version: "1.2.3"), GoldenBytes.ready),
+        (.ready(pid: 4321, version: "1.2.3", features: .stagedRoomValues), GoldenBytes.readyAccepting),
         (.staged(connections: 19_999), GoldenBytes.staged),
         (.done(connections: 3, rooms: 1, rebuildMilliseconds: 2.5), GoldenBytes.done),
         (.failed(reason: "no"), GoldenBytes.failed),

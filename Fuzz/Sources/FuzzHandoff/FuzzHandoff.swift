@@ -110,6 +110,29 @@ enum FuzzHandoff {
             if let value = try? StagedRoom(decoding: bytes) {
                 restore(value.presence)
                 roundTrip("staged room", value.encode()) { try StagedRoom(decoding: $0).encode() }
+                roundTrip("staged room with values", value.encode(withValues: true)) {
+                    try StagedRoom(decoding: $0).encode(withValues: true)
+                }
+            }
+            // A room record of changes (or a full one) read against nothing staged; then written against staged
+            // values that differ from it (members dropped, changed and added; authors cut), and read back.
+            if let value = try? RoomSnapshot(decoding: bytes, staged: StagedRoomValues()) {
+                if let presence = value.presence { restore(presence) }
+                let none = StagedRoomValues()
+                roundTrip("room changes", value.encodeChanges(since: none)) {
+                    try RoomSnapshot(decoding: $0, staged: none).encodeChanges(since: none)
+                }
+                var staged = StagedRoomValues()
+                for (index, (id, assigns)) in (value.handler?.assigns ?? [:]).enumerated() where index % 3 != 0 {
+                    staged.assigns[id] = index % 3 == 1 ? assigns : .integer(Int64(index))
+                }
+                staged.assigns[UInt64.max - 1] = .string("gone since")
+                let entries = value.authors.entries
+                staged.authors = MessageAuthors(entries: Array(entries.prefix(entries.count / 2)) + [(Int64.min, "x")])
+                let rebuilt = try? RoomSnapshot(decoding: value.encodeChanges(since: staged), staged: staged)
+                require(
+                    rebuilt?.encodeChanges(since: none) == value.encodeChanges(since: none),
+                    "room changes: applied to the staged values they were written against, they do not give the room")
             }
             if let value = try? PresenceSnapshot(decoding: bytes) {
                 restore(value)

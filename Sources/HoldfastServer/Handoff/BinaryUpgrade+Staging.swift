@@ -22,6 +22,7 @@ extension HandoffAttempt {
         guard let channel else { throw .sendFailed(reason: "no handoff channel") }
         let started = MonotonicClock.nowNanoseconds()
         let sink = RoomExportSink()
+        let stagesValues = newProcess.features.contains(.stagedRoomValues)
         var askedRooms = 0
         for room in context.rooms.allRooms where room.send(.stageForHandoff(sink)) { askedRooms += 1 }
         guard let stagedRooms = sink.wait(for: askedRooms, timeoutMilliseconds: 5_000)?.staged else {
@@ -63,7 +64,7 @@ extension HandoffAttempt {
                     try writer.add(state: record, fd: copy.key)
                 }
             }
-            for room in stagedRooms { try writer.add(state: room.encode(), fd: nil) }
+            for room in stagedRooms { try writer.add(state: room.encode(withValues: stagesValues), fd: nil) }
         } catch {
             throw .sendFailed(reason: "handing the connections to the new binary failed: \(error)")
         }
@@ -81,13 +82,16 @@ extension HandoffAttempt {
         let presence = Dictionary(
             stagedRooms.map { ($0.topic, $0.presenceGeneration) }, uniquingKeysWith: { first, _ in first })
         staged = Staged(loops: loops, rooms: presence)
+        if stagesValues { staged.values = Dictionary(stagedRooms.map { ($0.topic, .init($0)) }) { first, _ in first } }
         return .roundSent(changed: copies.reduce(0) { $0 + $1.count })
     }
 
-    /// What staging sent: per loop, and each room's presence generation by topic.
+    /// What staging sent: per loop, each room's presence generation by topic, and each room's assigns and authors
+    /// when the new process takes the pause's rooms as changes since them.
     struct Staged: Sendable {
         var loops: [StagedLoop]
         let rooms: [String: UInt64]
+        var values: [String: StagedRoomValues]? = nil
     }
 
     /// A catch-up round, still serving: each loop copies the connections that changed since they were staged,
@@ -239,7 +243,8 @@ extension HandoffAttempt {
             bytes += final.changed.reduce(0) { $0 + $1.snapshot.count }
             try final.write(to: writer)
             for room in rooms {
-                let encoded = room.encode()
+                let encoded = staged.values.map { room.encodeChanges(since: $0[room.topic] ?? .init()) }
+                    ?? room.encode()
                 bytes += encoded.count
                 try writer.add(state: encoded, fd: nil)
             }

@@ -32,10 +32,9 @@ extension HandoffAttempt {
         // The same command line and environment, so the new process reads the same configuration.
         let arguments = Array(CommandLine.arguments.dropFirst())
         // WATCHDOG_PID names this process: the new one pings systemd's watchdog once it is the main process.
-        var environment = ProcessEnvironment.entries().filter {
-            !$0.hasPrefix(HandoffChannel.inheritedFDVariable + "=") && !$0.hasPrefix("WATCHDOG_PID=")
-        }
-        environment.append("\(HandoffChannel.inheritedFDVariable)=3")
+        let own = [HandoffChannel.inheritedFDVariable, HandoffFeatures.offerVariable, "WATCHDOG_PID"].map { $0 + "=" }
+        var environment = ProcessEnvironment.entries().filter { entry in !own.contains { entry.hasPrefix($0) } }
+        environment += ["\(HandoffChannel.inheritedFDVariable)=3", HandoffFeatures.offer(from: getpid())]
         do {
             // argv[0] stays the name the service was started as (say, a release layout's `current` link), so the
             // new process's own SIGUSR2 default follows that link too.
@@ -64,8 +63,8 @@ extension HandoffAttempt {
     /// Keeps what the record needs from READY and DONE.
     private func noteAnswer(_ message: HandoffControl) {
         switch message {
-        case .ready(let pid, let version):
-            newProcess = (pid, version)
+        case .ready(let pid, let version, let features):
+            newProcess = (pid, version, features.intersection(.supported))
             mark("ready", since: started)
         case .done(_, _, let milliseconds):
             timings.append(("rebuild", milliseconds))

@@ -28,7 +28,7 @@ final class HandoffAttempt: @unchecked Sendable {
     var frozen: ThreadSemaphore?
     var timings: [(String, Double)] = []
     // What the steps found out, for the next steps and the record.
-    var newProcess: (pid: Int32, version: String) = (0, "")
+    var newProcess: (pid: Int32, version: String, features: HandoffFeatures) = (0, "", [])
     var staged = Staged(loops: [], rooms: [:])
     var rooms: [RoomSnapshot] = []
     var final = FinalConnections()
@@ -178,6 +178,7 @@ final class HandoffAttempt: @unchecked Sendable {
             "binary upgrade done: the new process serves, this one exits",
             metadata: [
                 "to": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)",
+                "state-bytes": "\(sent.bytes)", "rooms-as-changes": "\(staged.values != nil)",
                 "steps-ms": "\(timings.map { "\($0.0)=\((($0.1 * 100).rounded() / 100))" }.joined(separator: ","))",
             ])
         completion(.success(record))
@@ -203,6 +204,7 @@ final class HandoffAttempt: @unchecked Sendable {
             JSONMember("left_behind", .integer(Int64(final.leftBehind))),
             JSONMember("listeners", .integer(Int64(runtime.listeners.count))),
             JSONMember("state_bytes_in_pause", .integer(Int64(sent.bytes))),
+            JSONMember("rooms_as_changes", .bool(staged.values != nil)),
             JSONMember("acknowledged", .bool(acknowledged)),
             JSONMember("total_ms", .double(Double(finished - started) / 1e6)),
             JSONMember("steps_ms", .object(timings.map { JSONMember($0.0, .double($0.1)) })),

@@ -1,4 +1,5 @@
 import HoldfastCluster
+import HoldfastHandoff
 import HoldfastHistory
 import HoldfastJSON
 import HoldfastRooms

@@ -1,6 +1,7 @@
 import HoldfastActors
 import HoldfastCluster
 import HoldfastCore
+import HoldfastHandoff
 import HoldfastHistory
 import HoldfastRooms
 import HoldfastWeb
