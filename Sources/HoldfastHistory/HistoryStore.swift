@@ -162,6 +162,10 @@ public final class HistoryStore {
             throw .cannotOpen(path: path, reason: "SQLite refused WAL mode (journal_mode is \(mode ?? "unknown"))")
         }
         try Self.execute(db, "PRAGMA synchronous=FULL")
+        // A new process taking over from a running one finds the schema current. Reading that takes no lock,
+        // where BEGIN IMMEDIATE would compete for the write lock with the old process's back-to-back commits,
+        // and could lose every retry of the busy timeout.
+        if try Self.schemaIsCurrent(db) { return }
         try Self.execute(db, "BEGIN IMMEDIATE")
         do throws(HistoryError) {
             try Self.execute(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -199,6 +203,14 @@ public final class HistoryStore {
     }
 
     /// Runs SQL with no parameters and returns the first column of the first row as text, if any.
+    /// Whether every table exists and the schema table records this build's version (a read: WAL readers take no lock).
+    private static func schemaIsCurrent(_ db: OpaquePointer) throws(HistoryError) -> Bool {
+        let tables = try query(
+            db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('schema_version','messages','rooms')")
+        guard tables == "3" else { return false }
+        return try query(db, "SELECT max(version) FROM schema_version").flatMap({ Int64($0) }) == schemaVersion
+    }
+
     private static func query(_ db: OpaquePointer, _ sql: String) throws(HistoryError) -> String? {
         let statement = try Statement.prepare(sql, in: db)
         defer { statement.finalize() }

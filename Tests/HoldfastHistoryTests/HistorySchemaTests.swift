@@ -50,4 +50,35 @@ import Testing
         let again = try HistoryStore(path: directory.database, keepPerRoom: 100)
         #expect(try again.messages(room: "room:a", after: 0, limit: 10).messages == [old, edit])
     }
+
+    /// A new process taking over opens the database while the running one commits: finding the schema current, it
+    /// takes no write lock, so a writer holding the lock throughout (here, another process) does not make it wait
+    /// out the busy timeout and fail.
+    @Test func aCurrentSchemaOpensWhileAnotherProcessHoldsTheWriteLock() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try HistoryStore(path: directory.database, keepPerRoom: 10).append([message("room:a", 1)])
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        sqlite.arguments = [directory.database]
+        let input = Pipe()
+        let output = Pipe()
+        sqlite.standardInput = input
+        sqlite.standardOutput = output
+        try sqlite.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            sqlite.waitUntilExit()
+        }
+        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE;\nSELECT 'locked';\n".utf8))
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("locked") {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            seen += chunk
+        }
+        #expect(String(decoding: seen, as: UTF8.self).contains("locked"))
+        let store = try HistoryStore(path: directory.database, keepPerRoom: 10)
+        #expect(try store.lastID(room: "room:a") == 1)
+    }
 }
