@@ -14,6 +14,8 @@ public struct OutboundMarks: Sendable {
     public private(set) var written = 0
     /// Whether anything was written since the last ``releaseMemoryIfIdle()``.
     private var wroteSinceRelease = false
+    /// Whether `starts` may be an array shared with other connections (see ``messagesQueued(behind:ends:)``).
+    private var startsShared = false
 
     /// A message is being queued behind `pending` unwritten bytes.
     public mutating func messageQueued(behind pending: Int) {
@@ -31,6 +33,13 @@ public struct OutboundMarks: Sendable {
     /// bytes.
     public mutating func messagesQueued(behind pending: Int, ends: [Int]) {
         guard !ends.isEmpty else { return }
+        if pending == 0 && written == 0 && starts.isEmpty {
+            // The first message is the one being written; the others start where the one before ends, and the
+            // mark at the last end (where a later message would start) changes no count. Sharing the caller's
+            // array costs a retain, where copying cost an append per message for every connection of a fan-out.
+            (starts, first, startsShared) = (ends, 0, true)
+            return
+        }
         messageQueued(behind: pending)
         if starts.capacity == 0 { starts.reserveCapacity(16) }
         let base = written + pending
@@ -45,7 +54,9 @@ public struct OutboundMarks: Sendable {
 
     /// Everything queued was written: positions start over.
     public mutating func drained() {
-        if !starts.isEmpty { starts.removeAll(keepingCapacity: starts.capacity <= 64) }
+        // Emptied in place only when the storage is this connection's own (a shared `ends` array would be copied).
+        if !starts.isEmpty { starts.removeAll(keepingCapacity: starts.capacity <= 64 && !startsShared) }
+        startsShared = false
         first = 0
         written = 0
         wroteSinceRelease = true

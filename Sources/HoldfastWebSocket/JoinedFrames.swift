@@ -8,7 +8,7 @@ public struct JoinedFrames: Sendable {
     public init() {}
 
     public mutating func append(_ frame: [UInt8]) {
-        bytes.append(contentsOf: frame)
+        if bytes.isEmpty { bytes = frame } else { bytes.append(contentsOf: frame) }  // a lone frame is not copied
         ends.append(bytes.count)
     }
 }
@@ -30,5 +30,14 @@ public final class SharedFrameRun<Message> {
         for message in messages { if let bytes = frame(message) { frames.append(bytes) } }
         joined[variant] = frames
         return frames
+    }
+}
+
+extension SharedFrameRun where Message == SharedTextVariants {
+    /// The ready-made frames of variant `variant` joined, when they come to fewer than `limit` bytes (nil for a
+    /// larger run, which is better written frame by frame from the messages' own buffers).
+    public func joinedFrames(variant: Int, below limit: Int) -> JoinedFrames? {
+        let joined = frames(variant: variant) { $0.variant(variant)?.frame }
+        return joined.bytes.count < limit ? joined : nil
     }
 }

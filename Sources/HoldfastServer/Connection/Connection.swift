@@ -57,6 +57,7 @@ final class Connection: EventHandler {
     var writableRegistered = false
     var readingPaused = false
     var closeWhenFlushed = false
+    var outboundShared = false  // `outbound` may be a run shared with other connections (see `appendJoined`)
     /// When the current phase times out (monotonic ms); 0 when no deadline applies.
     var deadline: Int64
     /// Set by any received bytes; the idle sweep clears it.
