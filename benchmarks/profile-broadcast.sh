@@ -9,9 +9,12 @@
 #              deliveries the server counted in it (broadcast deliveries less presence diffs) give Ir per delivery.
 #   strace:    the server runs normally; `strace -c -f` attaches for WINDOW seconds once traffic flows and the
 #              system calls are divided by the deliveries counted meanwhile.
+#   perf:      the server runs normally; `perf stat --per-thread` (CPU time, context switches, migrations, page
+#              faults) and `perf record -e cpu-clock -g` (kernel included) attach for WINDOW seconds, and the CPU
+#              time and the switches are divided by the deliveries counted meanwhile.
 #
 # Usage:
-#   benchmarks/profile-broadcast.sh callgrind|strace BUILD/holdfast
+#   benchmarks/profile-broadcast.sh callgrind|strace|perf BUILD/holdfast
 #
 # Settings from the environment:
 #   BENCH        the load generator (default: holdfast-bench next to the server binary)
@@ -21,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[[ $# -eq 2 && ($1 == callgrind || $1 == strace) ]] || { sed -n '2,20p' "$0" >&2; exit 2; }
+[[ $# -eq 2 && ($1 == callgrind || $1 == strace || $1 == perf) ]] || { sed -n '2,22p' "$0" >&2; exit 2; }
 MODE=$1
 SERVER=$(realpath "$2")
 BENCH=${BENCH:-$(dirname "$SERVER")/holdfast-bench}
@@ -34,6 +37,7 @@ PORT=${PORT:-4460}
 EVENT_LOOPS=${EVENT_LOOPS:-1}
 OUT_DIR=${OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/holdfast-profile.XXXXXX")}
 SERVER_CPU=0
+CLIENT_CPU=${CLIENT_CPU:-1}  # the load generator, apart from the server (CPU 0)
 START_TIMEOUT=60
 STOP_TIMEOUT=20
 SECRET=profile-broadcast-secret-0123456789abcdef
@@ -65,7 +69,7 @@ start_server "$PORT" "$OUT_DIR/server.log" env HOLDFAST_SECRET_KEY=$SECRET HOLDF
     "${launcher[@]}" "$SERVER" serve --listen "127.0.0.1:$PORT" --admin-port $((PORT + 1)) --event-loops "$EVENT_LOOPS"
 
 # The load outlasts the window; it is stopped once the window is measured.
-"$BENCH" broadcast --url "ws://127.0.0.1:$PORT/socket/websocket" --secret "$SECRET" \
+taskset -c "$CLIENT_CPU" "$BENCH" broadcast --url "ws://127.0.0.1:$PORT/socket/websocket" --secret "$SECRET" \
     --connections "$SUBSCRIBERS" --publishers "$PUBLISHERS" --in-flight "$IN_FLIGHT" --size "$SIZE" \
     --duration 3600 --warmup 0 --connect-timeout 600 >"$OUT_DIR/bench.log" 2>&1 &
 bench_pid=$!

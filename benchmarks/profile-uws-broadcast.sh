@@ -5,7 +5,9 @@
 # each in flight) to SUBSCRIBERS subscribers with RAW_SIZE-byte messages; once they flow, WINDOW seconds are
 # measured:
 #   callgrind: the peer runs under `valgrind --tool=callgrind`, collection switched on for the window only;
-#   strace:    the peer runs normally and `strace -c -f` attaches for the window.
+#   strace:    the peer runs normally and `strace -c -f` attaches for the window;
+#   perf:      the peer runs normally; `perf stat --per-thread` (CPU time, context switches, page faults) and
+#              `perf record -e cpu-clock -g` (kernel included) attach for the window.
 #
 # The peer counts nothing, so the window's deliveries are counted from the bytes the kernel sent on the server's
 # side of its connections (`bytes_sent` in `ss -ti`, summed over the sockets on PORT): every delivery is one
@@ -13,7 +15,7 @@
 # (PUBLISHERS in SUBSCRIBERS + PUBLISHERS).
 #
 # Usage:
-#   benchmarks/profile-uws-broadcast.sh callgrind|strace PATH/uws-peer BUILD/holdfast-bench
+#   benchmarks/profile-uws-broadcast.sh callgrind|strace|perf PATH/uws-peer BUILD/holdfast-bench
 #
 # Settings from the environment:
 #   SUBSCRIBERS (default 10000)  PUBLISHERS (default 4)  IN_FLIGHT (default 8)  RAW_SIZE (default 153)
@@ -23,7 +25,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[[ $# -eq 3 && ($1 == callgrind || $1 == strace) ]] || { sed -n '2,24p' "$0" >&2; exit 2; }
+[[ $# -eq 3 && ($1 == callgrind || $1 == strace || $1 == perf) ]] || { sed -n '2,26p' "$0" >&2; exit 2; }
 MODE=$1
 SERVER=$(realpath "$2")
 BENCH=$(realpath "$3")
@@ -36,6 +38,7 @@ PORT=${PORT:-9321}
 PROCESSES=${PROCESSES:-$((SUBSCRIBERS > 5000 ? 2 : 1))}
 OUT_DIR=${OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/holdfast-profile-uws.XXXXXX")}
 SERVER_CPU=0
+CLIENT_CPU=${CLIENT_CPU:-1}  # the load generator, apart from the server (CPU 0)
 START_TIMEOUT=60
 STOP_TIMEOUT=20
 
@@ -56,7 +59,7 @@ launcher=()
 start_server "$PORT" "$OUT_DIR/server.log" "${launcher[@]}" "$SERVER" "$PORT"
 
 # The load outlasts the window; it is stopped once the window is measured.
-"$BENCH" broadcast --raw --url "ws://127.0.0.1:$PORT/ws/broadcast" --size "$RAW_SIZE" \
+taskset -c "$CLIENT_CPU" "$BENCH" broadcast --raw --url "ws://127.0.0.1:$PORT/ws/broadcast" --size "$RAW_SIZE" \
     --connections "$SUBSCRIBERS" --processes "$PROCESSES" --publishers "$PUBLISHERS" --in-flight "$IN_FLIGHT" \
     --duration 3600 --warmup 0 --connect-timeout 600 >"$OUT_DIR/bench.log" 2>&1 &
 bench_pid=$!

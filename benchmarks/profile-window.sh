@@ -1,7 +1,9 @@
-# Shared by the profile-*.sh scripts (sourced after server-control.sh): count instructions (callgrind) or system
-# calls (strace) in a window of steady load and divide them by what the server did meanwhile.
+# Shared by the profile-*.sh scripts (sourced after server-control.sh): count instructions (callgrind), system
+# calls (strace) or CPU time, context switches and page faults with a sampled call-graph profile, kernel included
+# (perf: software events only, so it works where the CPU's hardware counters are not exposed) in a window of
+# steady load and divide them by what the server did meanwhile.
 #
-# The sourcing script sets MODE (callgrind|strace), WINDOW (seconds), OUT_DIR and, once the server runs,
+# The sourcing script sets MODE (callgrind|strace|perf), WINDOW (seconds), OUT_DIR and, once the server runs,
 # SERVER_PID (server-control.sh's start_server sets it).
 
 # Bytes sent so far on the server's side of its established connections on port $1.
@@ -31,7 +33,7 @@ set_callgrind_launcher() {
 # collection on (callgrind, dumped at the end) or with `strace -c -f` attached (strace). Sets WINDOW_BEFORE and
 # WINDOW_AFTER.
 measure_window() {
-    local counter=$1 strace_pid
+    local counter=$1 strace_pid stat_pid
     if [[ $MODE == callgrind ]]; then
         callgrind_control -z "$SERVER_PID" >/dev/null
         callgrind_control -i on "$SERVER_PID" >/dev/null
@@ -40,6 +42,16 @@ measure_window() {
         WINDOW_AFTER=$($counter)
         callgrind_control -i off "$SERVER_PID" >/dev/null
         callgrind_control -d "$SERVER_PID" >/dev/null
+    elif [[ $MODE == perf ]]; then
+        WINDOW_BEFORE=$($counter)
+        # Per thread: the event loop, the history writer and the rest show apart.
+        perf stat --per-thread -e task-clock,context-switches,cpu-migrations,page-faults -p "$SERVER_PID" \
+            -o "$OUT_DIR/perf-stat.txt" -- sleep "$WINDOW" &
+        stat_pid=$!
+        perf record -q -e cpu-clock -g -p "$SERVER_PID" -o "$OUT_DIR/perf.data" -- sleep "$WINDOW" \
+            2>"$OUT_DIR/perf-record.log" &
+        wait "$stat_pid" $! || true
+        WINDOW_AFTER=$($counter)
     else
         WINDOW_BEFORE=$($counter)
         strace -c -f -p "$SERVER_PID" -o "$OUT_DIR/strace.txt" &
@@ -62,6 +74,27 @@ report_window() {
         echo "instructions in the window: $total"
         awk -v t="$total" -v c="$count" -v u="$unit" 'BEGIN { if (c > 0) printf "instructions per %s: %.0f\n", u, t / c }'
         echo "profile: $profile (annotated: $OUT_DIR/annotate.txt)"
+    elif [[ $MODE == perf ]]; then
+        # Totals over the threads: task-clock in ms, then the counts.
+        awk -v c="$count" -v u="$unit" '
+            $3 == "msec" && $4 == "task-clock" { gsub(",", "", $2); ms += $2 }
+            $3 == "context-switches" { gsub(",", "", $2); switches += $2 }
+            $3 == "cpu-migrations" { gsub(",", "", $2); migrations += $2 }
+            $3 == "page-faults" { gsub(",", "", $2); faults += $2 }
+            END {
+                printf "task-clock in the window: %.1f ms; context switches: %d; migrations: %d; page faults: %d\n", ms, switches, migrations, faults
+                if (c > 0) printf "per %s: %.4f CPU-us, %.6f context switches, %.6f page faults\n", u, ms * 1000 / c, switches / c, faults / c
+            }' "$OUT_DIR/perf-stat.txt"
+        # Flat (self) and inclusive (children) profiles by symbol, the split by object, and the call graph.
+        perf report -i "$OUT_DIR/perf.data" --no-children -g none --sort dso,symbol --stdio 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | cut -c1-160 >"$OUT_DIR/perf-report.txt" || true
+        perf report -i "$OUT_DIR/perf.data" --children -g none --sort symbol --stdio 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | cut -c1-160 >"$OUT_DIR/perf-inclusive.txt" || true
+        perf report -i "$OUT_DIR/perf.data" --no-children -g none --sort comm,dso --stdio 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | cut -c1-120 >"$OUT_DIR/perf-by-thread.txt" || true
+        perf report -i "$OUT_DIR/perf.data" --no-children --sort symbol --stdio 2>/dev/null \
+            >"$OUT_DIR/perf-callgraph.txt" || true
+        echo "per-thread counts: $OUT_DIR/perf-stat.txt; profiles: $OUT_DIR/perf-{report,inclusive,by-thread,callgraph}.txt"
     else
         calls=$(awk '$NF == "total" { print $4 }' "$OUT_DIR/strace.txt")
         echo "system calls in the window: $calls"

@@ -9,11 +9,19 @@ public struct OutboundMarks: Sendable {
 
     /// Start positions of queued messages, oldest first; those before `first` are already being written or done.
     private var starts: [Int] = []
-    private var first = 0
     /// Bytes written since the queue was last empty.
     public private(set) var written = 0
+    /// `first`, stored in 32 bits so the marks and the connection's flags share one word: an index into `starts`,
+    /// which a queue capped far below 2^31 messages never reaches.
+    private var firstIndex: Int32 = 0
+    private var first: Int {
+        get { Int(firstIndex) }
+        set { firstIndex = Int32(clamping: newValue) }
+    }
     /// Whether anything was written since the last ``releaseMemoryIfIdle()``.
     private var wroteSinceRelease = false
+    /// Whether `starts` may be an array shared with other connections (see ``messagesQueued(behind:ends:)``).
+    private var startsShared = false
 
     /// A message is being queued behind `pending` unwritten bytes.
     public mutating func messageQueued(behind pending: Int) {
@@ -31,6 +39,13 @@ public struct OutboundMarks: Sendable {
     /// bytes.
     public mutating func messagesQueued(behind pending: Int, ends: [Int]) {
         guard !ends.isEmpty else { return }
+        if pending == 0 && written == 0 && starts.isEmpty {
+            // The first message is the one being written; the others start where the one before ends, and the
+            // mark at the last end (where a later message would start) changes no count. Sharing the caller's
+            // array costs a retain, where copying cost an append per message for every connection of a fan-out.
+            (starts, first, startsShared) = (ends, 0, true)
+            return
+        }
         messageQueued(behind: pending)
         if starts.capacity == 0 { starts.reserveCapacity(16) }
         let base = written + pending
@@ -45,7 +60,9 @@ public struct OutboundMarks: Sendable {
 
     /// Everything queued was written: positions start over.
     public mutating func drained() {
-        if !starts.isEmpty { starts.removeAll(keepingCapacity: starts.capacity <= 64) }
+        // Emptied in place only when the storage is this connection's own (a shared `ends` array would be copied).
+        if !starts.isEmpty { starts.removeAll(keepingCapacity: starts.capacity <= 64 && !startsShared) }
+        startsShared = false
         first = 0
         written = 0
         wroteSinceRelease = true

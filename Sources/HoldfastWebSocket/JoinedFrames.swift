@@ -8,7 +8,7 @@ public struct JoinedFrames: Sendable {
     public init() {}
 
     public mutating func append(_ frame: [UInt8]) {
-        bytes.append(contentsOf: frame)
+        if bytes.isEmpty { bytes = frame } else { bytes.append(contentsOf: frame) }  // a lone frame is not copied
         ends.append(bytes.count)
     }
 }
@@ -19,16 +19,27 @@ public struct JoinedFrames: Sendable {
 /// Thread ownership: one loop's, for one fan-out task.
 public final class SharedFrameRun<Message> {
     public let messages: ArraySlice<Message>
-    private var joined: [Int: JoinedFrames] = [:]
+    /// By variant: every member asks, so a lookup is an index rather than a hash.
+    private var joined: [JoinedFrames?] = []
 
     public init(_ messages: ArraySlice<Message>) { self.messages = messages }
 
-    /// The frames of variant `variant`, as `frame` gives them (nil: the message has none in that variant).
+    /// The frames of variant `variant` (0, 1, ...), as `frame` gives them (nil: the message has none in that variant).
     public func frames(variant: Int, _ frame: (Message) -> [UInt8]?) -> JoinedFrames {
-        if let done = joined[variant] { return done }
+        if variant < joined.count, let done = joined[variant] { return done }
         var frames = JoinedFrames()
         for message in messages { if let bytes = frame(message) { frames.append(bytes) } }
+        if variant >= joined.count { joined += repeatElement(nil, count: variant - joined.count + 1) }
         joined[variant] = frames
         return frames
+    }
+}
+
+extension SharedFrameRun where Message == SharedTextVariants {
+    /// The ready-made frames of variant `variant` joined, when they come to fewer than `limit` bytes (nil for a
+    /// larger run, which is better written frame by frame from the messages' own buffers).
+    public func joinedFrames(variant: Int, below limit: Int) -> JoinedFrames? {
+        let joined = frames(variant: variant) { $0.variant(variant)?.frame }
+        return joined.bytes.count < limit ? joined : nil
     }
 }

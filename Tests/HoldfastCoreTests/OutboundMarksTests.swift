@@ -26,6 +26,28 @@ import Testing
         #expect(marks.bytesBehindHead(pending: 20) == 0)
     }
 
+    @Test func aRunQueuedOnAnEmptyQueueCountsLikeItsMessagesOneByOne() {
+        // Frames of 100, 50 and 30 bytes joined into one run (its `ends`), then a 40-byte message behind them.
+        var joined = OutboundMarks()
+        joined.messagesQueued(behind: 0, ends: [100, 150, 180])
+        joined.messageQueued(behind: 180)
+        var single = OutboundMarks()
+        for behind in [0, 100, 150, 180] { single.messageQueued(behind: behind) }
+        var pending = 220
+        for step in [0, 99, 1, 30, 20, 29, 1, 39] {
+            joined.wrote(step)
+            single.wrote(step)
+            pending -= step
+            #expect(joined.bytesBehindHead(pending: pending) == single.bytesBehindHead(pending: pending))
+        }
+        // Drained, both start over, and a later run marks its own frames again.
+        joined.drained()
+        joined.messagesQueued(behind: 0, ends: [10, 20])
+        #expect(joined.bytesBehindHead(pending: 20) == 10)
+        joined.drained()
+        #expect(joined.written == 0 && joined.bytesBehindHead(pending: 0) == 0)
+    }
+
     @Test func drainingStartsThePositionsOver() {
         var marks = OutboundMarks()
         marks.messageQueued(behind: 10)

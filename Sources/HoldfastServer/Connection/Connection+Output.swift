@@ -36,10 +36,17 @@ extension Connection {
         return result
     }
 
-    /// Appends frames joined for many connections; each counts as one message for the slow-consumer check.
+    /// Appends frames joined for many connections; each counts as one message for the slow-consumer check. An empty
+    /// plaintext queue takes the joined buffer itself, copied only if more is queued behind it (copy on write).
     func appendJoined(_ frames: JoinedFrames) {
         outboundMarks.messagesQueued(behind: pendingOutputBytes, ends: frames.ends)
-        if tls == nil { outbound += frames.bytes } else { plainOutbound += frames.bytes }
+        if tls != nil {
+            plainOutbound += frames.bytes
+        } else if outboundOffset == outbound.count {
+            (outbound, outboundOffset, outboundShared) = (frames.bytes, 0, true)
+        } else {
+            outbound += frames.bytes
+        }
         requestFlushIfNeeded()
     }
 
@@ -79,13 +86,7 @@ extension Connection {
             return
         }
         owner.transientBytes += sharedBody.count
-        if written >= queued + head.count + sharedBody.count {
-            if outbound.capacity > 64 * 1024 { owner.transientBytes += outbound.capacity }
-            outbound.removeAll(keepingCapacity: outbound.capacity <= Self.keptOutputCapacity)
-            outboundOffset = 0
-            outboundMarks.drained()
-            return
-        }
+        if written >= queued + head.count + sharedBody.count { return outputDrained() }
         outboundMarks.messageQueued(behind: queued)
         outboundMarks.wrote(written)
         // The socket is full: queue the rest and let the regular flush wait for room.
@@ -119,18 +120,22 @@ extension Connection {
                 return
             }
         }
-        // Everything is out: release the buffer unless it is small enough to reuse cheaply (an idle sweep releases
-        // it if no more output comes; a room member's loop turn often queues more than 4 KiB of broadcasts).
-        if outbound.capacity > 64 * 1024 { owner.transientBytes += outbound.capacity }
-        outbound.removeAll(keepingCapacity: outbound.capacity <= Self.keptOutputCapacity)
-        outboundOffset = 0
-        outboundMarks.drained()
+        outputDrained()
         if writableRegistered {
             writableRegistered = false
             loop.modify(fd: fd, interest: readingPaused && apiInputFull ? [] : .readable)
         }
         if readingPaused && !apiInputFull { resumeReading() }
         if closeWhenFlushed { beginLingering() }
+    }
+
+    /// Everything is out: the buffer is kept when it is this connection's own and small (an idle sweep releases it if
+    /// no more output comes); a shared run's is dropped, since emptying it in place would copy it.
+    private func outputDrained() {
+        if outbound.capacity > 64 * 1024 && !outboundShared { owner.transientBytes += outbound.capacity }
+        outbound.removeAll(keepingCapacity: outbound.capacity <= Self.keptOutputCapacity && !outboundShared)
+        (outboundOffset, outboundShared) = (0, false)
+        outboundMarks.drained()
     }
 
     /// The kernel's send buffer is full: wait for writability, stop reading a peer that outpaces us, and close a

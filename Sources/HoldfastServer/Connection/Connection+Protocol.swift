@@ -104,23 +104,28 @@ extension Connection {
         sendShared(prefix: prefix, shared: shared)
     }
 
-    /// Sends broadcasts encoded once for all members: the run's ready-made frames, joined once, are copied as is,
-    /// unless this connection compresses and a message is not small (`SharedTextMessage.sendsPlain`): that one goes
-    /// compressed once for all members without context takeover, or for it alone. Large frames may go directly.
+    /// Sends broadcasts encoded once for all members: the run's frames, joined once, queued as is (an empty plaintext
+    /// queue shares them) or, when large, frame by frame. On a compressing connection a message that is not small
+    /// (`SharedTextMessage.sendsPlain`) goes compressed once for all members without context takeover, or for this
+    /// connection alone. Large frames may be written directly.
     func sendBroadcasts(_ run: SharedFrameRun<EncodedBroadcast>, version: PhoenixSerializerVersion) {
         guard case .webSocket(let layer) = state else { return }
         let variant = version == .v1 ? 0 : 1
         let compresses = layer.webSocket.deflateParameters != nil && run.messages.contains { $0.compressible(variant) }
         if tls != nil || compresses { handoffGeneration &+= 1 }
-        if !compresses, run.messages.count > 1 {  // a large run goes frame by frame, straight from shared buffers
-            let frames = run.frames(variant: variant) { $0.variant(variant)?.frame }
-            if frames.bytes.count < Self.directWriteThreshold { return appendJoined(frames) }
-        }
+        let limit = tls == nil && pendingOutputBytes == 0 ? Int.max : Self.directWriteThreshold
+        if !compresses, let frames = run.joinedFrames(variant: variant, below: limit) { return appendJoined(frames) }
         for broadcast in run.messages where phase == .webSocket {  // a failed direct write closes the socket
             guard let message = broadcast.variant(variant) else { continue }
-            let plain = !compresses || message.sendsPlain
-            if plain { send(frame: message.frame) } else { sendShared(prefix: [], shared: message.payload) }
+            if compresses && !message.sendsPlain {
+                sendShared(prefix: [], shared: message.payload)
+            } else if sendsDirectly(message.frame.count) {
+                send(head: [], sharedBody: message.frame)
+            } else {
+                withApplicationOutput { $0.append(contentsOf: message.frame) }
+            }
         }
+        requestFlushIfNeeded()
     }
 
     /// `prefix + shared.body` as one message: the shared bytes as they are when this connection allows it (see
@@ -143,16 +148,6 @@ extension Connection {
                 layer.webSocket.appendSharedHead(prefix: prefix, payload: payload, opcode: .text, into: &$0)
                 $0.append(contentsOf: payload.bytes)
             }
-            requestFlushIfNeeded()
-        }
-    }
-
-    /// A ready-made frame shared with other connections.
-    private func send(frame: [UInt8]) {
-        if sendsDirectly(frame.count) {
-            send(head: [], sharedBody: frame)
-        } else {
-            withApplicationOutput { $0.append(contentsOf: frame) }
             requestFlushIfNeeded()
         }
     }

@@ -57,6 +57,7 @@ final class Connection: EventHandler {
     var writableRegistered = false
     var readingPaused = false
     var closeWhenFlushed = false
+    var outboundShared = false  // `outbound` may be a run shared with other connections (see `appendJoined`)
     /// Where queued messages start, for the slow-consumer check (see ``OutboundMarks``).
     var outboundMarks = OutboundMarks()
     /// Set by any received bytes; the idle sweep clears it.
