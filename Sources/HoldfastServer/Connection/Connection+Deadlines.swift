@@ -7,8 +7,10 @@ import HoldfastWebSocket
 import Logging
 
 extension Connection {
-    /// Called by the loop's periodic sweep: enforces the handshake, idle and closing deadlines.
-    func sweep(now: Int64) {
+    /// Called by the loop's periodic sweep: enforces the handshake, idle and closing deadlines (an open WebSocket's
+    /// only when `openWebSockets`).
+    func sweep(now: Int64, openWebSockets: Bool) {
+        if !openWebSockets, case .webSocket = state { return }
         let before = (phase, deadline)
         defer { if (phase, deadline) != before { handoffGeneration &+= 1 } }
         switch phase {

@@ -14,6 +14,7 @@ final class LoopConnections: @unchecked Sendable {
     var transientBytes = 0
     /// `transientBytes` at the previous sweep: trimming waits until a sweep interval added nothing.
     private var transientAtLastSweep = 0
+    private var sweeps: UInt = 0
     /// While a binary upgrade stages connections, closed sockets stay open (but unwatched) until the staging
     /// stream is sent: their fd numbers are on their way to the new process and must not be closed or reused.
     private var deferringCloses = false
@@ -72,7 +73,11 @@ final class LoopConnections: @unchecked Sendable {
     /// The periodic sweep at `now` (the server clock's monotonic reading): every connection enforces its
     /// deadlines, then the heap is trimmed if a burst is over.
     func sweep(now: Int64) {
-        forEach { $0.sweep(now: now) }
+        // Open WebSockets' deadlines (heartbeats, idle timeout) count in seconds: checking them on every 4th sweep
+        // (once a second) spares a loop of 10,000 members 30,000 checks a second. Handshakes and closes keep 250 ms.
+        sweeps &+= 1
+        let openWebSockets = sweeps % 4 == 0
+        forEach { $0.sweep(now: now, openWebSockets: openWebSockets) }
         trimHeapIfNeeded()
         heapWatch?.tick()
     }
