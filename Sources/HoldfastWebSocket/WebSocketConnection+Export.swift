@@ -61,11 +61,15 @@ extension WebSocketConnection {
         guard isExportable else { return nil }
         var partial: [UInt8] = []
         if openMessage != nil, !releaseMessageOnNextCall, let message { partial = Array(message.bytes) }
+        // Without deflate the compression settings mean nothing to the importer; the defaults fill their fields.
+        let settings = PerMessageDeflateConfiguration()
         return WebSocketConnectionState(
-            limits: limits, deflate: deflateParameters, minimumSizeToCompress: Int(minimumSizeToCompress),
-            compressionLevel: Int(compressionLevel), memoryLevel: Int(memoryLevel), closeSent: closeSent,
+            limits: limits, deflate: deflateParameters,
+            minimumSizeToCompress: deflate.map { Int($0.minimumSizeToCompress) } ?? settings.minimumSizeToCompress,
+            compressionLevel: deflate.map { Int($0.compressionLevel) } ?? settings.compressionLevel,
+            memoryLevel: deflate.map { Int($0.memoryLevel) } ?? settings.memoryLevel, closeSent: closeSent,
             openMessage: openMessage, utf8State: utf8.state, partialMessage: partial,
-            inflateWindow: inflater?.dictionary(), deflateWindow: deflater?.dictionary()
+            inflateWindow: deflate?.inflater?.dictionary(), deflateWindow: deflate?.deflater?.dictionary()
         )
     }
 
@@ -86,16 +90,11 @@ extension WebSocketConnection {
             state.partialMessage.withUnsafeBytes { buffer.append($0) }
             message = buffer
         }
-        if let window = state.inflateWindow {
-            inflater = ZlibStream(inflateWindowBits: Int(deflateParameters?.clientMaxWindowBits ?? 15))
-            inflater?.setDictionary(window)
+        if let window = state.inflateWindow, let deflate {
+            deflate.makeInflater()?.setDictionary(window)
         }
-        if let window = state.deflateWindow, let parameters = deflateParameters {
-            deflater = ZlibStream(
-                deflateWindowBits: Int(parameters.serverMaxWindowBits), level: Int(compressionLevel),
-                memoryLevel: Int(memoryLevel)
-            )
-            deflater?.setDictionary(window)
+        if let window = state.deflateWindow, let deflate {
+            deflate.makeDeflater()?.setDictionary(window)
         }
     }
 }

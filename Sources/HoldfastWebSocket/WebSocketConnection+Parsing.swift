@@ -40,7 +40,7 @@ extension WebSocketConnection {
                 guard fin else { return fail(.fragmentedControlFrame, input: input, output: &output) }
                 guard !rsv1 else { return fail(.reservedBitsSet, input: input, output: &output) }
                 guard length <= 125 else { return fail(.controlFrameTooLong, input: input, output: &output) }
-            } else if rsv1 && (deflateParameters == nil || opcode == .continuation) {
+            } else if rsv1 && (deflate == nil || opcode == .continuation) {
                 return fail(.reservedBitsSet, input: input, output: &output)
             }
             var headerSize = 6
@@ -56,7 +56,7 @@ extension WebSocketConnection {
                 guard length >> 63 == 0 else { return fail(.invalidLength, input: input, output: &output) }
             }
             // Checked on the header alone, so an oversized frame fails before its payload is buffered.
-            guard length <= UInt64(limits.maxFrameSize) else { return fail(.frameTooBig, input: input, output: &output) }
+            guard length <= UInt64(maxFrameSize) else { return fail(.frameTooBig, input: input, output: &output) }
             let payloadLength = Int(length)
             if !opcode.isControl && !closeSent {
                 if opcode == .continuation {
@@ -65,7 +65,7 @@ extension WebSocketConnection {
                     return fail(.expectedContinuation, input: input, output: &output)
                 }
                 let compressed = opcode == .continuation ? openMessageCompressed : rsv1
-                if !compressed && (message?.count ?? 0) + payloadLength > limits.maxMessageSize {
+                if !compressed && (message?.count ?? 0) + payloadLength > Int(maxMessageSize) {
                     return fail(.messageTooBig, input: input, output: &output)
                 }
             }
@@ -148,25 +148,22 @@ extension WebSocketConnection {
         guard fin else { return .absorbed }
         openMessage = nil
         releaseMessageOnNextCall = true
-        if openMessageCompressed, deflateParameters?.clientNoContextTakeover == true { inflater = nil }
+        if openMessageCompressed, let deflate, deflate.parameters.clientNoContextTakeover { deflate.inflater = nil }
         return .message(isText ? .text(buffer.bytes) : .binary(buffer.bytes))
     }
 
     /// Inflates one fragment of a compressed message (plus the stripped sync tail after the last one).
-    private mutating func inflate(
+    private func inflate(
         _ data: UnsafeRawBufferPointer,
         fin: Bool,
         into buffer: MessageBuffer
     ) -> WebSocketProtocolError? {
-        if inflater == nil {
-            inflater = ZlibStream(inflateWindowBits: Int(deflateParameters?.clientMaxWindowBits ?? 15))
-        }
-        guard let inflater else { return .compressionUnavailable }
-        var outcome = inflater.inflate(data, into: buffer, limit: limits.maxMessageSize)
+        // Compressed frames are refused before this point when deflate was not negotiated.
+        guard let inflater = deflate?.makeInflater() else { return .compressionUnavailable }
+        let limit = Int(maxMessageSize)
+        var outcome = inflater.inflate(data, into: buffer, limit: limit)
         if outcome == .ok && fin {
-            outcome = ZlibStream.syncTail.withUnsafeBytes {
-                inflater.inflate($0, into: buffer, limit: limits.maxMessageSize)
-            }
+            outcome = ZlibStream.syncTail.withUnsafeBytes { inflater.inflate($0, into: buffer, limit: limit) }
         }
         switch outcome {
         case .ok: return nil
@@ -224,7 +221,7 @@ extension WebSocketConnection {
         finishedCode = code.rawValue
         openMessage = nil
         releaseMessageOnNextCall = true
-        inflater = nil
-        deflater = nil
+        deflate?.inflater = nil
+        deflate?.deflater = nil
     }
 }

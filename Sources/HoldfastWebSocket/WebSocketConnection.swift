@@ -5,22 +5,20 @@
 /// ``appendMessage(_:opcode:into:)``, ``appendPing(_:into:)`` and ``appendClose(code:reason:into:)``. After a
 /// ``WebSocketEvent/closed(code:reason:initiatedByPeer:error:)`` event, flush the output and close the socket.
 ///
-/// The struct is pure: bytes in, bytes and events out; it owns no socket and no thread. Its class-backed parts
-/// (message buffer, zlib streams) are created lazily and released when a message completes, so an idle connection
-/// holds only the inline fields. Copying the struct shares those parts; keep exactly one copy per connection.
+/// The struct is pure: bytes in, bytes and events out; it owns no socket and no thread. Its class-backed parts are
+/// the message buffer, created per message and released when it completes, and for a connection that negotiated
+/// permessage-deflate one ``DeflateContext`` (its zlib streams created lazily), so an idle plain connection holds
+/// only the inline fields. Copying the struct shares those parts; keep exactly one copy per connection.
 /// All state is in stored properties and can be moved to another process with ``exportState()``.
 public struct WebSocketConnection {
-    // Size note: 64 bytes inline on 64-bit platforms (see the MemoryLayout test); keep it small, servers hold
-    // one per idle connection.
+    // Size note: 32 bytes inline on 64-bit platforms (see the MemoryLayout test); keep it small, servers hold
+    // one per idle connection. Everything about compression sits behind one reference, nil without deflate.
 
-    /// The limits applied to incoming frames and messages.
-    public private(set) var limits: WebSocketLimits
-    /// The negotiated permessage-deflate parameters, nil when uncompressed.
-    public let deflateParameters: PerMessageDeflateParameters?
-    /// Messages shorter than this are sent uncompressed.
-    var minimumSizeToCompress: Int32
-    var compressionLevel: Int8
-    var memoryLevel: Int8
+    /// The largest payload one frame may announce (see ``WebSocketLimits``), 32 bits: the configuration caps the
+    /// limits at 1 GiB.
+    let maxFrameSize: Int32
+    /// The largest complete message.
+    let maxMessageSize: Int32
     /// The opcode (text or binary) of the fragmented message being received, or nil.
     var openMessage: WebSocketOpcode?
     /// Whether the message being received has RSV1 set on its first frame.
@@ -38,14 +36,12 @@ public struct WebSocketConnection {
     var finishedCode: UInt16 = 0
     /// Reassembly or inflation target of the message being received.
     var message: MessageBuffer?
-    /// Created with the first compressed message received.
-    var inflater: ZlibStream?
-    /// Created with the first compressed message sent.
-    var deflater: ZlibStream?
+    /// The negotiated deflate parameters, the compression settings and the zlib streams; nil when uncompressed.
+    let deflate: DeflateContext?
 
     /// Creates the state for a freshly upgraded connection.
     /// - Parameters:
-    ///   - limits: frame and message size limits.
+    ///   - limits: frame and message size limits (clamped to 0...`Int32.max`).
     ///   - deflate: the negotiated permessage-deflate parameters, or nil.
     ///   - deflateConfiguration: the server's compression settings (level, memory level, minimum size).
     public init(
@@ -53,16 +49,19 @@ public struct WebSocketConnection {
         deflate: PerMessageDeflateParameters?,
         deflateConfiguration: PerMessageDeflateConfiguration
     ) {
-        // Clamped so `count + length` arithmetic on peer-announced lengths can never overflow.
-        self.limits = WebSocketLimits(
-            maxFrameSize: min(max(limits.maxFrameSize, 0), 1 << 48),
-            maxMessageSize: min(max(limits.maxMessageSize, 0), 1 << 48)
-        )
-        self.deflateParameters = deflate
-        self.minimumSizeToCompress = Int32(clamping: deflateConfiguration.minimumSizeToCompress)
-        self.compressionLevel = Int8(clamping: deflateConfiguration.compressionLevel)
-        self.memoryLevel = Int8(clamping: deflateConfiguration.memoryLevel)
+        // Clamped to 31 bits, so `count + length` arithmetic on peer-announced lengths can never overflow.
+        self.maxFrameSize = Int32(clamping: max(limits.maxFrameSize, 0))
+        self.maxMessageSize = Int32(clamping: max(limits.maxMessageSize, 0))
+        self.deflate = deflate.map { DeflateContext(parameters: $0, configuration: deflateConfiguration) }
     }
+
+    /// The limits applied to incoming frames and messages.
+    public var limits: WebSocketLimits {
+        WebSocketLimits(maxFrameSize: Int(maxFrameSize), maxMessageSize: Int(maxMessageSize))
+    }
+
+    /// The negotiated permessage-deflate parameters, nil when uncompressed.
+    public var deflateParameters: PerMessageDeflateParameters? { deflate?.parameters }
 
     /// Whether our close frame has been written (by ``appendClose(code:reason:into:)``, as a reply, or because of
     /// a protocol error). Once the closed event was delivered, the peer's close has been received too.
@@ -81,8 +80,8 @@ public struct WebSocketConnection {
     ) {
         precondition(opcode == .text || opcode == .binary, "appendMessage sends text or binary only")
         guard !closeSent else { return }
-        if let parameters = deflateParameters, payload.count >= Int(minimumSizeToCompress),
-            appendCompressed(payload, opcode: opcode, parameters: parameters, into: &output)
+        if let deflate, payload.count >= Int(deflate.minimumSizeToCompress),
+            appendCompressed(payload, opcode: opcode, deflate: deflate, into: &output)
         {
             return
         }
@@ -115,9 +114,10 @@ public struct WebSocketConnection {
     /// ``appendMessage(prefix:shared:opcode:into:)``) or its close frame was sent.
     public func sharedPayload(prefix: [UInt8], shared: SharedDeflate) -> (bytes: [UInt8], compressed: Bool)? {
         guard !closeSent else { return nil }
-        guard let parameters = deflateParameters, prefix.count + shared.body.count >= Int(minimumSizeToCompress) else {
+        guard let deflate, prefix.count + shared.body.count >= Int(deflate.minimumSizeToCompress) else {
             return (shared.body, false)
         }
+        let parameters = deflate.parameters
         guard parameters.serverNoContextTakeover,
               let body = shared.compressed(windowBits: Int(parameters.serverMaxWindowBits)) else { return nil }
         return (body, true)
@@ -179,26 +179,22 @@ public struct WebSocketConnection {
     }
 
     /// Compresses one message into a frame; false when zlib is unavailable (the caller then sends it plain).
-    private mutating func appendCompressed(
+    private func appendCompressed(
         _ payload: UnsafeRawBufferPointer,
         opcode: WebSocketOpcode,
-        parameters: PerMessageDeflateParameters,
+        deflate: DeflateContext,
         into output: inout [UInt8]
     ) -> Bool {
-        let settings = DeflaterPool.Settings(
-            windowBits: Int(parameters.serverMaxWindowBits), level: Int(compressionLevel), memoryLevel: Int(memoryLevel))
         // Without context takeover nothing outlives the message, so the compressor comes from the pool.
-        if parameters.serverNoContextTakeover {
+        if deflate.parameters.serverNoContextTakeover {
+            let settings = deflate.deflaterSettings
             guard let stream = DeflaterPool.shared.take(settings) else { return false }
             defer { DeflaterPool.shared.give(stream, settings) }
             return appendCompressed(payload, opcode: opcode, with: stream, into: &output)
         }
-        if deflater == nil {
-            deflater = ZlibStream(deflateWindowBits: settings.windowBits, level: settings.level, memoryLevel: settings.memoryLevel)
-        }
-        guard let deflater else { return false }
+        guard let deflater = deflate.makeDeflater() else { return false }
         guard appendCompressed(payload, opcode: opcode, with: deflater, into: &output) else {
-            self.deflater = nil
+            deflate.deflater = nil
             return false
         }
         return true

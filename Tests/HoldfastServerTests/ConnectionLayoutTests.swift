@@ -21,10 +21,11 @@ import Testing
         #expect(MemoryLayout<Connection.Application?>.size == 8)
     }
 
-    @Test func aWebSocketLayerFitsInNinetySixHeapBytes() {
-        // 16 bytes of object header, then the protocol state and the application: one 96-byte malloc bucket.
+    @Test func aWebSocketLayerFitsInSixtyFourHeapBytes() {
+        // 16 bytes of object header, then the protocol state and the application: 56 bytes, one 64-byte malloc chunk
+        // (8 bytes of malloc's size field, rounded to 16).
         let stored = MemoryLayout<WebSocketConnection>.stride + MemoryLayout<Connection.Application>.size
-        #expect(16 + stored <= 96)
+        #expect(16 + stored <= 56)
     }
 
     @Test func theRecordLayerIsOnePointer() {
@@ -37,7 +38,7 @@ import Testing
         // chunk (8 bytes of malloc's size field, rounded to 16); 137 would take 160.
         #expect(instanceSize(of: SizeProbe.self) == 16 + 24, "the size field is where this test reads it")
         #expect(instanceSize(of: Connection.self) <= 136)
-        #expect(instanceSize(of: Connection.WebSocketLayer.self) <= 88)
+        #expect(instanceSize(of: Connection.WebSocketLayer.self) <= 56)
     }
 }
 

@@ -86,7 +86,7 @@ struct ClientInflater {
             let events = harness.feed(clientFrame(.text, client.compress(Array(message.utf8)), rsv1: true))
             #expect(events == [.text(message)])
         }
-        #expect(harness.connection.inflater != nil)
+        #expect(harness.connection.deflate?.inflater != nil)
     }
 
     @Test func inflatesFragmentedCompressedMessages() {
@@ -116,7 +116,7 @@ struct ClientInflater {
             // A fresh compressor per message, as the client promised.
             let compressed = ClientDeflater(windowBits: 15).compress(Array(message.utf8))
             #expect(harness.feed(clientFrame(.text, compressed, rsv1: true)) == [.text(message)])
-            #expect(harness.connection.inflater == nil)
+            #expect(harness.connection.deflate?.inflater == nil)
         }
     }
 
@@ -155,7 +155,7 @@ struct ClientInflater {
             let frames = ServerFrame.parse(output)
             // A fresh client inflater per message proves no message depends on an earlier one.
             #expect(ClientInflater().inflateMessage(frames[0].payload) == Array(message.utf8))
-            #expect(connection.deflater == nil)
+            #expect(connection.deflate?.deflater == nil)
         }
     }
 
@@ -165,7 +165,7 @@ struct ClientInflater {
         var output: [UInt8] = []
         Array("hi".utf8).withUnsafeBytes { connection.appendMessage($0, opcode: .text, into: &output) }
         #expect(output == [0x81, 0x02, 0x68, 0x69])
-        #expect(connection.deflater == nil)
+        #expect(connection.deflate?.deflater == nil)
     }
 
     @Test func compressesLargeMessagesWithSixtyFourBitLengths() {

@@ -129,8 +129,24 @@ import Testing
     }
 
     @Test func staysSmallInline() {
-        // 64 bytes on 64-bit platforms: limits (16), deflate parameters (5), send settings and flags (19), three
-        // class references for the lazily created message buffer and zlib streams.
-        #expect(MemoryLayout<WebSocketConnection>.size == 64)
+        // 32 bytes on 64-bit platforms: the two limits (8), flags and the close code (8), and two class references,
+        // the message buffer made per message and the deflate context.
+        #expect(MemoryLayout<WebSocketConnection>.size == 32)
+    }
+
+    @Test func makesADeflateContextOnlyWhenDeflateWasNegotiated() {
+        let plain = WebSocketConnection(limits: .init(), deflate: nil, deflateConfiguration: .init())
+        #expect(plain.deflate == nil)
+        #expect(plain.deflateParameters == nil)
+        let parameters = PerMessageDeflateParameters(clientMaxWindowBits: 10)
+        let compressing = WebSocketConnection(limits: .init(), deflate: parameters, deflateConfiguration: .init())
+        #expect(compressing.deflateParameters == parameters)
+        #expect(compressing.deflate?.inflater == nil && compressing.deflate?.deflater == nil, "zlib streams are lazy")
+    }
+
+    @Test func keepsLimitsUpToTheirThirtyOneBitCeiling() {
+        let limits = WebSocketLimits(maxFrameSize: 1 << 30, maxMessageSize: 1 << 40)
+        let connection = WebSocketConnection(limits: limits, deflate: nil, deflateConfiguration: .init())
+        #expect(connection.limits == WebSocketLimits(maxFrameSize: 1 << 30, maxMessageSize: Int(Int32.max)))
     }
 }

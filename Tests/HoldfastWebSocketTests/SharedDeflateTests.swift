@@ -79,7 +79,7 @@ import Testing
             #expect(frame.rsv1)
             #expect(client.inflateMessage(frame.payload) == Array("p:".utf8) + Self.body)
         }
-        #expect(takeover.deflater != nil)
+        #expect(takeover.deflate?.deflater != nil)
         var plain = WebSocketConnection(limits: .init(), deflate: nil, deflateConfiguration: .init())
         let frame = Self.send(prefix: "p:", shared, on: &plain)
         #expect(!frame.rsv1 && frame.payload == Array("p:".utf8) + Self.body)

@@ -104,23 +104,23 @@ extension Connection {
         switch WebSocketHandshake.negotiate(request: request, deflate: context.deflate, selectSubprotocol: { _ in nil }) {
         case .failure(let error):
             logger.info("WebSocket handshake refused", metadata: ["fd": "\(fd)", "status": "\(error.status)", "error": "\(error)"])
-            let headers = error.extraHeaders.map { (name: $0.0, value: $0.1) }
-            respond(
-                .plainText(HTTPStatus(rawValue: error.status), error.reason, extraHeaders: headers),
-                keepAlive: false
-            )
+            let headers = error.extraHeaders.map { (name: $0.0, value: $0.1) }, status = HTTPStatus(rawValue: error.status)
+            respond(.plainText(status, error.reason, extraHeaders: headers), keepAlive: false)
             return nil
         case .success(let accepted):
-            withApplicationOutput { $0.append(contentsOf: accepted.responseBytes) }
+            // Plaintext: written at once; queued, answers kept buffers to the idle sweep that fragmented the heap.
+            if tls == nil && !writableRegistered && !closeWhenFlushed {
+                send(head: accepted.responseBytes, sharedBody: [])
+                guard phase != .closed else { return nil }  // the write failed and closed the socket
+            } else {
+                withApplicationOutput { $0.append(contentsOf: accepted.responseBytes) }
+            }
             return WebSocketConnection(
-                limits: context.webSocketLimits,
-                deflate: accepted.deflate,
-                deflateConfiguration: context.deflate
-            )
+                limits: context.webSocketLimits, deflate: accepted.deflate, deflateConfiguration: context.deflate)
         }
     }
 
-    /// Switches the connection to the WebSocket phase (the handshake answer is queued).
+    /// Switches the connection to the WebSocket phase (the handshake answer is written or queued).
     private func enterWebSocket(_ webSocket: WebSocketConnection, serving application: Application) {
         state = .webSocket(WebSocketLayer(webSocket, serving: application))
         deadline = 0

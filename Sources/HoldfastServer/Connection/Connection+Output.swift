@@ -64,7 +64,7 @@ extension Connection {
     /// presence_state), when ``sendsDirectly(_:)`` allows: at once, together with anything queued, in one system
     /// call straight from the shared buffer; only what the kernel does not take is copied into the queue. Copying
     /// a 100 KiB body into 19,000 queues faulted in fresh pages for every copy, which cost more than the sending
-    /// itself.
+    /// itself. The WebSocket handshake's answer goes here too, so no output buffer outlives the handshake.
     func send(head: [UInt8], sharedBody: [UInt8]) {
         let queued = outbound.count - outboundOffset
         let result = outbound.withUnsafeBytes { all in

@@ -10,7 +10,7 @@ extension Connection {
     /// The layers are held in small classes (``HTTPLayer``, ``WebSocketLayer``): every event reads the state, and a
     /// one-pointer enum is cheap to read, while the layers mutate in place without copying the enum in and out
     /// (the inline version, about 145 bytes, cost 58% more user-space instructions per echo). Size note: 9 bytes
-    /// inline, plus 96 bytes on the heap for a WebSocket's layer; see `ConnectionLayoutTests`.
+    /// inline, plus 64 bytes on the heap for a WebSocket's layer; see `ConnectionLayoutTests`.
     enum State {
         /// OpenSSL is running the TLS handshake.
         case tlsHandshake(TLSServerHandshake)
