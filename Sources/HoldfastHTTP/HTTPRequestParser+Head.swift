@@ -5,7 +5,8 @@ extension HTTPRequestParser {
     static let expectedHeaderCount = 16
 
     /// Parses `method SP request-target SP HTTP-version`, skipping a few leading empty lines.
-    mutating func requestLine(_ line: [UInt8]) -> LineOutcome {
+    mutating func requestLine(_ range: Range<Int>) -> LineOutcome {
+        let line = head[range]
         if line.isEmpty {
             leadingEmptyLines += 1
             return leadingEmptyLines > Self.maxLeadingEmptyLines ? .failed(.malformedRequestLine) : .proceed
@@ -23,8 +24,8 @@ extension HTTPRequestParser {
         case .failure(let error): return .failed(error)
         }
         guard Self.isAcceptableTarget(targetBytes, method: methodBytes) else { return .failed(.invalidTarget) }
-        method = String(decoding: methodBytes, as: UTF8.self)
-        target = String(decoding: targetBytes, as: UTF8.self)
+        methodRange = methodBytes.indices
+        targetRange = targetBytes.indices
         state = .headers
         return .proceed
     }
@@ -54,10 +55,11 @@ extension HTTPRequestParser {
     }
 
     /// Parses one `name: value` field, or finishes the head on the empty line.
-    mutating func headerLine(_ line: [UInt8]) -> LineOutcome {
-        if line.isEmpty { return endOfHead() }
+    mutating func headerLine(_ range: Range<Int>) -> LineOutcome {
+        if range.isEmpty { return endOfHead() }
+        let line = head[range]
         guard let first = line.first, !first.isWhitespace else { return .failed(.obsoleteLineFolding) }
-        guard headers.count < limits.maxHeaderCount else { return .failed(.tooManyHeaders) }
+        guard fields.count < limits.maxHeaderCount else { return .failed(.tooManyHeaders) }
         headerBytes += line.count
         guard let colon = line.firstIndex(of: .colon) else { return .failed(.malformedHeader) }
         // A non-token name also covers whitespace before the colon, which RFC 9112 §5.1 requires rejecting.
@@ -68,8 +70,8 @@ extension HTTPRequestParser {
         while let byte = value.last, byte.isWhitespace { value = value.dropLast() }
         guard value.allSatisfy(\.isFieldValueCharacter) else { return .failed(.invalidCharacter) }
         // Room for a browser's upgrade request up front, instead of growing through 1, 2, 4, 8 and 16 fields.
-        if headers.isEmpty { headers.reserveCapacity(Self.expectedHeaderCount) }
-        headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        if fields.isEmpty { fields.reserveCapacity(Self.expectedHeaderCount) }
+        fields.append(HTTPFieldRange(name: name.indices, value: value.indices))
         return .proceed
     }
 
@@ -78,13 +80,14 @@ extension HTTPRequestParser {
         var hostCount = 0
         var hasTransferEncoding = false
         var contentLengthDigits: [UInt8]?
-        for field in headers {
-            if field.name.equalsCaseInsensitive("Host") {
+        for field in fields {
+            let name = head[field.name]
+            if name.equalsCaseInsensitive("Host".utf8) {
                 hostCount += 1
-            } else if field.name.equalsCaseInsensitive("Transfer-Encoding") {
+            } else if name.equalsCaseInsensitive("Transfer-Encoding".utf8) {
                 hasTransferEncoding = true
-            } else if field.name.equalsCaseInsensitive("Content-Length") {
-                switch Self.contentLength(field.value, previous: contentLengthDigits) {
+            } else if name.equalsCaseInsensitive("Content-Length".utf8) {
+                switch Self.contentLength(head[field.value], previous: contentLengthDigits) {
                 case .success(let digits): contentLengthDigits = digits
                 case .failure(let error): return .failed(error)
                 }
@@ -113,9 +116,9 @@ extension HTTPRequestParser {
     }
 
     /// The digits of a `Content-Length` field (leading zeros dropped), which may repeat one value as a list.
-    static func contentLength(_ value: String, previous: [UInt8]?) -> Result<[UInt8], HTTPParseError> {
+    static func contentLength(_ value: ArraySlice<UInt8>, previous: [UInt8]?) -> Result<[UInt8], HTTPParseError> {
         var result = previous
-        for element in value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+        for element in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
             var digits = element.drop(while: \.isWhitespace)
             while let last = digits.last, last.isWhitespace { digits = digits.dropLast() }
             guard !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
@@ -132,8 +135,9 @@ extension HTTPRequestParser {
     /// Nil when the transfer codings are exactly `chunked`; otherwise why they are refused.
     func transferEncodingError() -> HTTPParseError? {
         var codings: [Substring] = []
-        for field in headers where field.name.equalsCaseInsensitive("Transfer-Encoding") {
-            codings += field.value.split(separator: ",").map(\.trimmingSpaces).filter { !$0.isEmpty }
+        for field in fields where head[field.name].equalsCaseInsensitive("Transfer-Encoding".utf8) {
+            let value = String(decoding: head[field.value], as: UTF8.self)
+            codings += value.split(separator: ",").map(\.trimmingSpaces).filter { !$0.isEmpty }
         }
         guard !codings.isEmpty else { return .invalidTransferEncoding }
         guard codings.allSatisfy({ $0.equalsCaseInsensitive("chunked") }) else { return .unsupportedTransferEncoding }

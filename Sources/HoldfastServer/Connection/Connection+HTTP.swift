@@ -26,20 +26,20 @@ extension Connection {
         }
         switch Route(path: request.path, configuration: context.configuration) {
         case .health:
-            guard request.method == "GET" || request.method == "HEAD" else {
+            guard request.hasMethod("GET") || request.hasMethod("HEAD") else {
                 return methodNotAllowed(request, allow: "GET, HEAD")
             }
             var response = HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain")], body: Array("ok\n".utf8))
-            if request.method == "HEAD" { response.body = [] }
+            if request.hasMethod("HEAD") { response.body = [] }
             respond(response, keepAlive: keepAlive)
         case .echo:
-            guard request.method == "GET" else { return methodNotAllowed(request, allow: "GET") }
+            guard request.hasMethod("GET") else { return methodNotAllowed(request, allow: "GET") }
             upgradeEcho(request)
         case .phoenix:
-            guard request.method == "GET" else { return methodNotAllowed(request, allow: "GET") }
+            guard request.hasMethod("GET") else { return methodNotAllowed(request, allow: "GET") }
             upgradePhoenix(request)
         case .metrics:
-            guard request.method == "GET" else { return methodNotAllowed(request, allow: "GET") }
+            guard request.hasMethod("GET") else { return methodNotAllowed(request, allow: "GET") }
             let body = context.metrics.render(
                 openConnections: context.openConnections.load(ordering: .relaxed),
                 acceptedConnections: context.acceptedConnections.load(ordering: .relaxed),
