@@ -59,8 +59,9 @@ public struct HTTPRequest: Sendable, Equatable {
 
     /// Whether the method is exactly `name` (case-sensitive), compared without making a string.
     public func hasMethod(_ name: StaticString) -> Bool {
-        let wanted = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        return head[methodRange].elementsEqual(wanted)
+        let wanted = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        guard wanted.count == methodRange.count else { return false }
+        return head.withUnsafeBytes { $0[methodRange].elementsEqual(wanted) }
     }
 
     /// The request target exactly as sent, e.g. `/socket/websocket?vsn=2.0.0`.

@@ -30,13 +30,21 @@ extension HTTPRequestParser {
         return .proceed
     }
 
+    /// `HTTP/1.1` and `HTTP/1.0` as the 8-byte words they load as.
+    static let http11 = Array("HTTP/1.1".utf8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    static let http10 = Array("HTTP/1.0".utf8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+
     /// The minor version of `HTTP/1.0` or `HTTP/1.1`; 505 for another well-formed version, 400 for garbage.
     static func version(_ bytes: ArraySlice<UInt8>) -> Result<Int, HTTPParseError> {
+        // The two versions served, compared as whole byte strings first: every request carries one.
+        if bytes.count == 8 {
+            let known = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            if known == Self.http11 { return .success(1) }
+            if known == Self.http10 { return .success(0) }
+        }
         let prefix = "HTTP/".utf8
         guard bytes.starts(with: prefix) else { return .failure(.malformedRequestLine) }
         let number = bytes.dropFirst(prefix.count)
-        if number.elementsEqual("1.1".utf8) { return .success(1) }
-        if number.elementsEqual("1.0".utf8) { return .success(0) }
         let digitsAndDots = number.allSatisfy { $0 == UInt8(ascii: ".") || ($0 >= 0x30 && $0 <= 0x39) }
         let wellFormed = !number.isEmpty && digitsAndDots && number.first != UInt8(ascii: ".")
         return .failure(wellFormed ? .unsupportedVersion : .malformedRequestLine)
@@ -61,17 +69,25 @@ extension HTTPRequestParser {
         guard let first = line.first, !first.isWhitespace else { return .failed(.obsoleteLineFolding) }
         guard fields.count < limits.maxHeaderCount else { return .failed(.tooManyHeaders) }
         headerBytes += line.count
-        guard let colon = line.firstIndex(of: .colon) else { return .failed(.malformedHeader) }
-        // A non-token name also covers whitespace before the colon, which RFC 9112 §5.1 requires rejecting.
-        let name = line[..<colon]
-        guard name.isToken else { return .failed(.malformedHeader) }
-        var value = line[(colon + 1)...]
-        while let byte = value.first, byte.isWhitespace { value = value.dropFirst() }
-        while let byte = value.last, byte.isWhitespace { value = value.dropLast() }
-        guard value.allSatisfy(\.isFieldValueCharacter) else { return .failed(.invalidCharacter) }
+        // Read in place over the head's storage: this runs for every field of every request.
+        let field = head.withUnsafeBytes { head -> HTTPFieldRange? in
+            let colon = HTTPByteScan.firstIndex(of: .colon, in: head, from: range.lowerBound)
+            // A non-token name also covers whitespace before the colon, which RFC 9112 §5.1 requires rejecting.
+            guard colon < range.upperBound,
+                HTTPByteScan.isToken(UnsafeRawBufferPointer(rebasing: head[range.lowerBound..<colon]))
+            else { return nil }
+            var low = colon + 1
+            var high = range.upperBound
+            while low < high && head[low].isWhitespace { low += 1 }
+            while high > low && head[high - 1].isWhitespace { high -= 1 }
+            return HTTPFieldRange(name: range.lowerBound..<colon, value: low..<high)
+        }
+        guard let field else { return .failed(.malformedHeader) }
+        let valid = head.withUnsafeBytes { HTTPByteScan.isFieldValue(UnsafeRawBufferPointer(rebasing: $0[field.value])) }
+        guard valid else { return .failed(.invalidCharacter) }
         // Room for a browser's upgrade request up front, instead of growing through 1, 2, 4, 8 and 16 fields.
         if fields.isEmpty { fields.reserveCapacity(Self.expectedHeaderCount) }
-        fields.append(HTTPFieldRange(name: name.indices, value: value.indices))
+        fields.append(field)
         return .proceed
     }
 
@@ -81,12 +97,12 @@ extension HTTPRequestParser {
         var hasTransferEncoding = false
         var contentLengthDigits: [UInt8]?
         for field in fields {
-            let name = head[field.name]
-            if name.equalsCaseInsensitive("Host".utf8) {
+            let name = head.withUnsafeBufferPointer { HTTPFieldName(UnsafeBufferPointer(rebasing: $0[field.name])) }
+            if name == .host {
                 hostCount += 1
-            } else if name.equalsCaseInsensitive("Transfer-Encoding".utf8) {
+            } else if name == .transferEncoding {
                 hasTransferEncoding = true
-            } else if name.equalsCaseInsensitive("Content-Length".utf8) {
+            } else if name == .contentLength {
                 switch Self.contentLength(head[field.value], previous: contentLengthDigits) {
                 case .success(let digits): contentLengthDigits = digits
                 case .failure(let error): return .failed(error)
@@ -142,5 +158,29 @@ extension HTTPRequestParser {
         guard !codings.isEmpty else { return .invalidTransferEncoding }
         guard codings.allSatisfy({ $0.equalsCaseInsensitive("chunked") }) else { return .unsupportedTransferEncoding }
         return codings.count == 1 ? nil : .invalidTransferEncoding
+    }
+}
+
+/// The field names that decide a request's framing, recognized ignoring ASCII case.
+enum HTTPFieldName {
+    case host
+    case transferEncoding
+    case contentLength
+    case other
+
+    private static let names: [(name: [UInt8], field: HTTPFieldName)] = [
+        (Array("host".utf8), .host), (Array("transfer-encoding".utf8), .transferEncoding),
+        (Array("content-length".utf8), .contentLength),
+    ]
+
+    /// The field a name is, compared over the bytes in place.
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        for entry in Self.names where entry.name.count == bytes.count {
+            if entry.name.withUnsafeBufferPointer({ bytes.equalsIgnoringASCIICase($0) }) {
+                self = entry.field
+                return
+            }
+        }
+        self = .other
     }
 }

@@ -165,8 +165,7 @@ public struct HTTPRequestParser: Sendable {
     private mutating func scanLine(
         _ input: UnsafeRawBufferPointer, from start: Int
     ) -> (complete: Bool, next: Int, error: HTTPParseError?) {
-        var end = start
-        while end < input.count && input[end] != .lf { end += 1 }
+        let end = HTTPByteScan.firstIndex(of: .lf, in: input, from: start)
         let complete = end < input.count
         // A trailing CR may still be the first half of a CRLF, so it does not count against the limit.
         var contentLength = head.count - lineStart + (end - start)
@@ -200,7 +199,10 @@ public struct HTTPRequestParser: Sendable {
     private mutating func finishLine() -> LineOutcome {
         if head.count > lineStart && head.last == .cr { head.removeLast() }
         // A CR inside the line is a bare CR (RFC 9112 §2.2), and NUL is never allowed in a head.
-        if head[lineStart...].contains(where: { $0 == .cr || $0 == 0 }) { return .failed(.invalidCharacter) }
+        let start = lineStart
+        if head.withUnsafeBytes({ HTTPByteScan.containsCROrNUL(UnsafeRawBufferPointer(rebasing: $0[start...])) }) {
+            return .failed(.invalidCharacter)
+        }
         let line = lineStart..<head.count
         let outcome: LineOutcome
         let keep: Bool

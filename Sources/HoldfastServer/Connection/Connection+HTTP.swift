@@ -10,7 +10,6 @@ import Synchronization
 extension Connection {
     /// Routes one request: health check, WebSocket upgrade, or the right error status.
     func handle(_ request: HTTPRequest) {
-        let keepAlive = request.keepAlive
         if overLimit {
             logger.notice("over the connection limit, answering 503", metadata: ["fd": "\(fd)"])
             respond(
@@ -31,7 +30,7 @@ extension Connection {
             }
             var response = HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain")], body: Array("ok\n".utf8))
             if request.hasMethod("HEAD") { response.body = [] }
-            respond(response, keepAlive: keepAlive)
+            respond(response, keepAlive: request.keepAlive)
         case .echo:
             guard request.hasMethod("GET") else { return methodNotAllowed(request, allow: "GET") }
             upgradeEcho(request)
@@ -46,12 +45,12 @@ extension Connection {
                 rooms: context.rooms.roomCount, roomRestarts: context.rooms.restartCount)
             respond(
                 HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: body),
-                keepAlive: keepAlive)
+                keepAlive: request.keepAlive)
         case .notFound:
             // The pages answer with the connection closed, so an idle browser holds no extra connections.
             if let page = context.web.clientResponse(to: request) { return respond(page, keepAlive: false) }
             logger.debug("no route", metadata: ["fd": "\(fd)", "path": "\(request.path)"])
-            respond(.plainText(.notFound, "not found"), keepAlive: keepAlive)
+            respond(.plainText(.notFound, "not found"), keepAlive: request.keepAlive)
         }
     }
 
