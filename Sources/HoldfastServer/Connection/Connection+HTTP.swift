@@ -23,7 +23,7 @@ extension Connection {
             respond(.plainText(.serviceUnavailable, "shutting down"), keepAlive: false)
             return
         }
-        switch Route(path: request.path, configuration: context.configuration) {
+        switch Route(path: request.path, echoEndpoint: context.configuration.server.echoEndpoint) {
         case .health:
             guard request.hasMethod("GET") || request.hasMethod("HEAD") else {
                 return methodNotAllowed(request, allow: "GET, HEAD")
@@ -148,10 +148,10 @@ enum Route {
     case metrics
     case notFound
 
-    init(path: Substring, configuration: Configuration) {
+    init(path: Substring, echoEndpoint: Bool) {  // a flag, not the configuration: that would be copied per request
         switch path {
         case "/healthz": self = .health
-        case "/ws/echo" where configuration.server.echoEndpoint: self = .echo
+        case "/ws/echo" where echoEndpoint: self = .echo
         case "/socket/websocket": self = .phoenix
         case "/metrics": self = .metrics
         default: self = .notFound
