@@ -1,7 +1,7 @@
 /// The chunked transfer coding (RFC 9112 §7.1): sizes, data, and trailers that are read and dropped.
 extension HTTPRequestParser {
     /// Parses `chunk-size [ BWS ; chunk-ext ]`; a zero size starts the trailer section.
-    mutating func chunkSizeLine(_ line: [UInt8]) -> LineOutcome {
+    mutating func chunkSizeLine(_ line: ArraySlice<UInt8>) -> LineOutcome {
         var size = 0
         var index = line.startIndex
         let budget = limits.maxBodyBytes - body.count
@@ -23,10 +23,10 @@ extension HTTPRequestParser {
     }
 
     /// Skips one trailer field; the empty line completes the request. Trailers count against the header limits.
-    mutating func trailerLine(_ line: [UInt8]) -> LineOutcome {
+    mutating func trailerLine(_ line: ArraySlice<UInt8>) -> LineOutcome {
         if line.isEmpty { return .complete }
         guard let first = line.first, !first.isWhitespace else { return .failed(.obsoleteLineFolding) }
-        guard headers.count + trailerCount < limits.maxHeaderCount else { return .failed(.tooManyHeaders) }
+        guard fields.count + trailerCount < limits.maxHeaderCount else { return .failed(.tooManyHeaders) }
         trailerCount += 1
         headerBytes += line.count
         guard let colon = line.firstIndex(of: .colon), line[..<colon].isToken else { return .failed(.malformedHeader) }

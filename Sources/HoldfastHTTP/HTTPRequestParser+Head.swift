@@ -5,7 +5,8 @@ extension HTTPRequestParser {
     static let expectedHeaderCount = 16
 
     /// Parses `method SP request-target SP HTTP-version`, skipping a few leading empty lines.
-    mutating func requestLine(_ line: [UInt8]) -> LineOutcome {
+    mutating func requestLine(_ range: Range<Int>) -> LineOutcome {
+        let line = head[range]
         if line.isEmpty {
             leadingEmptyLines += 1
             return leadingEmptyLines > Self.maxLeadingEmptyLines ? .failed(.malformedRequestLine) : .proceed
@@ -23,19 +24,27 @@ extension HTTPRequestParser {
         case .failure(let error): return .failed(error)
         }
         guard Self.isAcceptableTarget(targetBytes, method: methodBytes) else { return .failed(.invalidTarget) }
-        method = String(decoding: methodBytes, as: UTF8.self)
-        target = String(decoding: targetBytes, as: UTF8.self)
+        methodRange = methodBytes.indices
+        targetRange = targetBytes.indices
         state = .headers
         return .proceed
     }
 
+    /// `HTTP/1.1` and `HTTP/1.0` as the 8-byte words they load as.
+    static let http11 = Array("HTTP/1.1".utf8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    static let http10 = Array("HTTP/1.0".utf8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+
     /// The minor version of `HTTP/1.0` or `HTTP/1.1`; 505 for another well-formed version, 400 for garbage.
     static func version(_ bytes: ArraySlice<UInt8>) -> Result<Int, HTTPParseError> {
+        // The two versions served, compared as whole byte strings first: every request carries one.
+        if bytes.count == 8 {
+            let known = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            if known == Self.http11 { return .success(1) }
+            if known == Self.http10 { return .success(0) }
+        }
         let prefix = "HTTP/".utf8
         guard bytes.starts(with: prefix) else { return .failure(.malformedRequestLine) }
         let number = bytes.dropFirst(prefix.count)
-        if number.elementsEqual("1.1".utf8) { return .success(1) }
-        if number.elementsEqual("1.0".utf8) { return .success(0) }
         let digitsAndDots = number.allSatisfy { $0 == UInt8(ascii: ".") || ($0 >= 0x30 && $0 <= 0x39) }
         let wellFormed = !number.isEmpty && digitsAndDots && number.first != UInt8(ascii: ".")
         return .failure(wellFormed ? .unsupportedVersion : .malformedRequestLine)
@@ -54,22 +63,31 @@ extension HTTPRequestParser {
     }
 
     /// Parses one `name: value` field, or finishes the head on the empty line.
-    mutating func headerLine(_ line: [UInt8]) -> LineOutcome {
-        if line.isEmpty { return endOfHead() }
+    mutating func headerLine(_ range: Range<Int>) -> LineOutcome {
+        if range.isEmpty { return endOfHead() }
+        let line = head[range]
         guard let first = line.first, !first.isWhitespace else { return .failed(.obsoleteLineFolding) }
-        guard headers.count < limits.maxHeaderCount else { return .failed(.tooManyHeaders) }
+        guard fields.count < limits.maxHeaderCount else { return .failed(.tooManyHeaders) }
         headerBytes += line.count
-        guard let colon = line.firstIndex(of: .colon) else { return .failed(.malformedHeader) }
-        // A non-token name also covers whitespace before the colon, which RFC 9112 §5.1 requires rejecting.
-        let name = line[..<colon]
-        guard name.isToken else { return .failed(.malformedHeader) }
-        var value = line[(colon + 1)...]
-        while let byte = value.first, byte.isWhitespace { value = value.dropFirst() }
-        while let byte = value.last, byte.isWhitespace { value = value.dropLast() }
-        guard value.allSatisfy(\.isFieldValueCharacter) else { return .failed(.invalidCharacter) }
+        // Read in place over the head's storage: this runs for every field of every request.
+        let field = head.withUnsafeBytes { head -> HTTPFieldRange? in
+            let colon = HTTPByteScan.firstIndex(of: .colon, in: head, from: range.lowerBound)
+            // A non-token name also covers whitespace before the colon, which RFC 9112 §5.1 requires rejecting.
+            guard colon < range.upperBound,
+                HTTPByteScan.isToken(UnsafeRawBufferPointer(rebasing: head[range.lowerBound..<colon]))
+            else { return nil }
+            var low = colon + 1
+            var high = range.upperBound
+            while low < high && head[low].isWhitespace { low += 1 }
+            while high > low && head[high - 1].isWhitespace { high -= 1 }
+            return HTTPFieldRange(name: range.lowerBound..<colon, value: low..<high)
+        }
+        guard let field else { return .failed(.malformedHeader) }
+        let valid = head.withUnsafeBytes { HTTPByteScan.isFieldValue(UnsafeRawBufferPointer(rebasing: $0[field.value])) }
+        guard valid else { return .failed(.invalidCharacter) }
         // Room for a browser's upgrade request up front, instead of growing through 1, 2, 4, 8 and 16 fields.
-        if headers.isEmpty { headers.reserveCapacity(Self.expectedHeaderCount) }
-        headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        if fields.isEmpty { fields.reserveCapacity(Self.expectedHeaderCount) }
+        fields.append(field)
         return .proceed
     }
 
@@ -78,13 +96,14 @@ extension HTTPRequestParser {
         var hostCount = 0
         var hasTransferEncoding = false
         var contentLengthDigits: [UInt8]?
-        for field in headers {
-            if field.name.equalsCaseInsensitive("Host") {
+        for field in fields {
+            let name = head.withUnsafeBufferPointer { HTTPFieldName(UnsafeBufferPointer(rebasing: $0[field.name])) }
+            if name == .host {
                 hostCount += 1
-            } else if field.name.equalsCaseInsensitive("Transfer-Encoding") {
+            } else if name == .transferEncoding {
                 hasTransferEncoding = true
-            } else if field.name.equalsCaseInsensitive("Content-Length") {
-                switch Self.contentLength(field.value, previous: contentLengthDigits) {
+            } else if name == .contentLength {
+                switch Self.contentLength(head[field.value], previous: contentLengthDigits) {
                 case .success(let digits): contentLengthDigits = digits
                 case .failure(let error): return .failed(error)
                 }
@@ -113,9 +132,9 @@ extension HTTPRequestParser {
     }
 
     /// The digits of a `Content-Length` field (leading zeros dropped), which may repeat one value as a list.
-    static func contentLength(_ value: String, previous: [UInt8]?) -> Result<[UInt8], HTTPParseError> {
+    static func contentLength(_ value: ArraySlice<UInt8>, previous: [UInt8]?) -> Result<[UInt8], HTTPParseError> {
         var result = previous
-        for element in value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+        for element in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
             var digits = element.drop(while: \.isWhitespace)
             while let last = digits.last, last.isWhitespace { digits = digits.dropLast() }
             guard !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
@@ -132,11 +151,36 @@ extension HTTPRequestParser {
     /// Nil when the transfer codings are exactly `chunked`; otherwise why they are refused.
     func transferEncodingError() -> HTTPParseError? {
         var codings: [Substring] = []
-        for field in headers where field.name.equalsCaseInsensitive("Transfer-Encoding") {
-            codings += field.value.split(separator: ",").map(\.trimmingSpaces).filter { !$0.isEmpty }
+        for field in fields where head[field.name].equalsCaseInsensitive("Transfer-Encoding".utf8) {
+            let value = String(decoding: head[field.value], as: UTF8.self)
+            codings += value.split(separator: ",").map(\.trimmingSpaces).filter { !$0.isEmpty }
         }
         guard !codings.isEmpty else { return .invalidTransferEncoding }
         guard codings.allSatisfy({ $0.equalsCaseInsensitive("chunked") }) else { return .unsupportedTransferEncoding }
         return codings.count == 1 ? nil : .invalidTransferEncoding
+    }
+}
+
+/// The field names that decide a request's framing, recognized ignoring ASCII case.
+enum HTTPFieldName {
+    case host
+    case transferEncoding
+    case contentLength
+    case other
+
+    private static let names: [(name: [UInt8], field: HTTPFieldName)] = [
+        (Array("host".utf8), .host), (Array("transfer-encoding".utf8), .transferEncoding),
+        (Array("content-length".utf8), .contentLength),
+    ]
+
+    /// The field a name is, compared over the bytes in place.
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        for entry in Self.names where entry.name.count == bytes.count {
+            if entry.name.withUnsafeBufferPointer({ bytes.equalsIgnoringASCIICase($0) }) {
+                self = entry.field
+                return
+            }
+        }
+        self = .other
     }
 }

@@ -49,17 +49,23 @@ public struct HTTPRequestParser: Sendable {
     /// How many empty lines may precede a request line (RFC 9112 §2.2 asks to ignore "at least one").
     static let maxLeadingEmptyLines = 8
 
+    /// The most head storage reserved before the bytes arrive; a browser's upgrade request is well under it.
+    static let maxHeadReservation = 4096
+
     /// The limits this parser enforces.
     public let limits: HTTPLimits
 
     var state: State = .requestLine
-    /// Bytes of the line being assembled, possibly ending in a CR whose LF has not arrived yet.
-    var line: [UInt8] = []
+    /// The head so far: the request line and header lines without their line endings, then the line being
+    /// assembled from `lineStart` on (possibly ending in a CR whose LF has not arrived yet). Chunk-size and
+    /// trailer lines are assembled here too and dropped once read.
+    var head: [UInt8] = []
+    var lineStart = 0
     var leadingEmptyLines = 0
-    var method = ""
-    var target = ""
+    var methodRange = 0..<0
+    var targetRange = 0..<0
     var minorVersion = 1
-    var headers: [(name: String, value: String)] = []
+    var fields: [HTTPFieldRange] = []
     /// Header (and trailer) line bytes so far, line endings excluded, against `maxHeaderBytes`.
     var headerBytes = 0
     var trailerCount = 0
@@ -75,7 +81,7 @@ public struct HTTPRequestParser: Sendable {
     /// Whether the parser holds bytes of a request that has not completed yet.
     public var hasPartialRequest: Bool {
         switch state {
-        case .requestLine: !line.isEmpty || leadingEmptyLines > 0
+        case .requestLine: !head.isEmpty || leadingEmptyLines > 0
         case .headers, .body, .chunkSize, .chunkData, .chunkDataEnd, .trailers: true
         case .failed: false
         }
@@ -123,12 +129,13 @@ public struct HTTPRequestParser: Sendable {
     /// Resets for the next request on a keep-alive connection, also clearing a failure.
     public mutating func reset() {
         state = .requestLine
-        line.removeAll(keepingCapacity: true)
+        head = []
+        lineStart = 0
         leadingEmptyLines = 0
-        method = ""
-        target = ""
+        methodRange = 0..<0
+        targetRange = 0..<0
         minorVersion = 1
-        headers = []
+        fields = []
         headerBytes = 0
         trailerCount = 0
         body = []
@@ -138,14 +145,17 @@ public struct HTTPRequestParser: Sendable {
         _ error: HTTPParseError, consumed: Int
     ) -> (result: HTTPParseResult, consumed: Int) {
         state = .failed(error)
-        line = []
+        head = []
+        lineStart = 0
         return (.failed(error), consumed)
     }
 
     /// Hands out the finished request and gets ready for the next one.
     private mutating func takeRequest() -> HTTPRequest {
+        // The head's storage moves to the request; the next request starts a buffer of its own.
         let request = HTTPRequest(
-            method: method, target: target, minorVersion: minorVersion, headers: headers, body: body)
+            head: head, method: methodRange, target: targetRange, minorVersion: minorVersion, fields: fields,
+            body: body)
         reset()
         return request
     }
@@ -155,16 +165,17 @@ public struct HTTPRequestParser: Sendable {
     private mutating func scanLine(
         _ input: UnsafeRawBufferPointer, from start: Int
     ) -> (complete: Bool, next: Int, error: HTTPParseError?) {
-        var end = start
-        while end < input.count && input[end] != .lf { end += 1 }
+        let end = HTTPByteScan.firstIndex(of: .lf, in: input, from: start)
         let complete = end < input.count
         // A trailing CR may still be the first half of a CRLF, so it does not count against the limit.
-        var contentLength = line.count + (end - start)
-        let lastByte = end > start ? input[end - 1] : line.last
+        var contentLength = head.count - lineStart + (end - start)
+        let lastByte = end > start ? input[end - 1] : (head.count > lineStart ? head.last : nil)
         if lastByte == .cr { contentLength -= 1 }
         if let error = lineLimitError(contentLength) { return (complete, complete ? end + 1 : end, error) }
+        // Room for the whole head at once when it arrived in one piece (the usual case), up to a bound.
+        if head.capacity == 0 { head.reserveCapacity(min(max(input.count - start, 256), Self.maxHeadReservation)) }
         // A rebased buffer copies in one go; a slice of the raw buffer would be copied byte by byte.
-        line.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<end]))
+        head.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<end]))
         return (complete, complete ? end + 1 : end, nil)
     }
 
@@ -186,21 +197,39 @@ public struct HTTPRequestParser: Sendable {
 
     /// Dispatches a complete line (without its line ending) to the handler of the current state.
     private mutating func finishLine() -> LineOutcome {
-        if line.last == .cr { line.removeLast() }
+        if head.count > lineStart && head.last == .cr { head.removeLast() }
         // A CR inside the line is a bare CR (RFC 9112 §2.2), and NUL is never allowed in a head.
-        if line.contains(where: { $0 == .cr || $0 == 0 }) { return .failed(.invalidCharacter) }
-        // Handlers only read the line, so clearing it afterwards reuses its storage without a copy.
-        defer { line.removeAll(keepingCapacity: true) }
-        switch state {
-        case .requestLine: return requestLine(line)
-        case .headers: return headerLine(line)
-        case .chunkSize: return chunkSizeLine(line)
-        case .chunkDataEnd:
-            state = .chunkSize
-            return .proceed
-        case .trailers: return trailerLine(line)
-        case .body, .chunkData, .failed:
-            return .proceed  // Unreachable: lines are only assembled in line states.
+        let start = lineStart
+        if head.withUnsafeBytes({ HTTPByteScan.containsCROrNUL(UnsafeRawBufferPointer(rebasing: $0[start...])) }) {
+            return .failed(.invalidCharacter)
         }
+        let line = lineStart..<head.count
+        let outcome: LineOutcome
+        let keep: Bool
+        switch state {
+        case .requestLine:
+            keep = !line.isEmpty
+            outcome = requestLine(line)
+        case .headers:
+            keep = !line.isEmpty
+            outcome = headerLine(line)
+        case .chunkSize:
+            keep = false
+            outcome = chunkSizeLine(head[line])
+        case .chunkDataEnd:
+            keep = false
+            state = .chunkSize
+            outcome = .proceed
+        case .trailers:
+            keep = false
+            outcome = trailerLine(head[line])
+        case .body, .chunkData, .failed:
+            keep = false
+            outcome = .proceed  // Unreachable: lines are only assembled in line states.
+        }
+        // The request line and fields stay in the head, their ranges pointing at them; other lines are dropped,
+        // their storage reused.
+        if keep { lineStart = head.count } else { head.removeSubrange(lineStart...) }
+        return outcome
     }
 }

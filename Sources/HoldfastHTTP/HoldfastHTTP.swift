@@ -8,6 +8,7 @@
 // - Errors: every peer fault is an `HTTPParseError` whose `status` is the answer (400, 413, 414, 431, 501, 505),
 //   sent with `HTTPResponse.parseFailure(_:)` before closing. Untrusted input never reaches a trap.
 // - Limits: `HTTPLimits` bounds what a connection can make the parser buffer, enforced as bytes arrive.
-// - Performance: each input byte is examined once (linear on byte-at-a-time input); a head allocates one
-//   reusable line buffer plus the strings of the resulting request; a body reserves up to
-//   64 KiB from its declared length and grows only as bytes arrive.
+// - Performance: each input byte is examined once (linear on byte-at-a-time input); a head allocates its bytes
+//   (kept by the request, with the method, target and fields as byte ranges into them) and the field ranges,
+//   and no strings: those are made only when a caller asks for one. A body reserves up to 64 KiB from its
+//   declared length and grows only as bytes arrive.

@@ -30,7 +30,7 @@ public final class WebPages: Sendable {
         guard demoPage else { return nil }
         switch request.path {
         case "/demo/token":
-            guard request.method == "POST" else { return Self.methodNotAllowed("POST") }
+            guard request.hasMethod("POST") else { return Self.methodNotAllowed("POST") }
             return tokens.answer(
                 body: request.body, now: clock.nowMilliseconds(), wallSeconds: clock.wallMilliseconds() / 1000)
         default:
@@ -131,10 +131,10 @@ public final class WebPages: Sendable {
 
     static func asset(_ request: HTTPRequest, in table: [String: WebAsset]) -> HTTPResponse? {
         guard let asset = table[String(request.path)] else { return nil }
-        guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed("GET, HEAD") }
+        guard request.hasMethod("GET") || request.hasMethod("HEAD") else { return methodNotAllowed("GET, HEAD") }
         return HTTPResponse(
             status: .ok, headers: [("Content-Type", asset.contentType)] + pageHeaders,
-            body: request.method == "HEAD" ? [] : asset.bytes)
+            body: request.hasMethod("HEAD") ? [] : asset.bytes)
     }
 
     static func methodNotAllowed(_ allow: String) -> HTTPResponse {

@@ -32,14 +32,17 @@ public enum WebSocketHandshake {
         deflate: PerMessageDeflateConfiguration,
         selectSubprotocol: ([Substring]) -> Substring?
     ) -> Result<WebSocketHandshakeAccepted, WebSocketHandshakeError> {
-        guard request.method == "GET" else { return .failure(.methodNotAllowed(request.method)) }
+        // Fields are read as bytes in the request's head; a string is made only for a refusal's message.
+        guard request.hasMethod("GET") else { return .failure(.methodNotAllowed(request.method)) }
         guard request.minorVersion >= 1 else { return .failure(.unsupportedHTTPVersion) }
         guard request.headerContainsToken("Upgrade", "websocket") else { return .failure(.missingUpgradeHeader) }
         guard request.headerContainsToken("Connection", "upgrade") else { return .failure(.missingConnectionUpgrade) }
-        let version = request.header("Sec-WebSocket-Version")
-        guard version == "13" else { return .failure(.unsupportedVersion(version)) }
-        guard let key = request.header("Sec-WebSocket-Key") else { return .failure(.missingKey) }
-        guard isValidKey(key) else { return .failure(.invalidKey) }
+        let version = request.headerBytes("Sec-WebSocket-Version")
+        guard let version, version.elementsEqual("13".utf8) else {
+            return .failure(.unsupportedVersion(version.map { String(decoding: $0, as: UTF8.self) }))
+        }
+        guard let key = request.headerBytes("Sec-WebSocket-Key") else { return .failure(.missingKey) }
+        guard key.withUnsafeBufferPointer(isValidKey) else { return .failure(.invalidKey) }
 
         let offered = request.headerValues("Sec-WebSocket-Protocol")
         let subprotocol = offered.isEmpty ? nil : selectSubprotocol(offered).map(String.init)
@@ -61,46 +64,46 @@ public enum WebSocketHandshake {
             responsePrefix.count + acceptKeyLength + 4
                 + (subprotocol.map { $0.utf8.count + 26 } ?? 0) + (extensions.map { $0.utf8.count + 28 } ?? 0))
         response.append(contentsOf: responsePrefix)
-        let acceptKey = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: acceptKeyLength) { encoded in
-            writeAcceptKey(for: key, into: encoded)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: acceptKeyLength) { encoded in
+            key.withUnsafeBufferPointer { writeAcceptKey(for: $0, into: encoded) }
             response.append(contentsOf: encoded)
-            return String(decoding: encoded, as: UTF8.self)
         }
         response.append(contentsOf: crlf)
         if let subprotocol { response.append(contentsOf: "Sec-WebSocket-Protocol: \(subprotocol)\r\n".utf8) }
         if let extensions { response.append(contentsOf: "Sec-WebSocket-Extensions: \(extensions)\r\n".utf8) }
         response.append(contentsOf: crlf)
         return .success(
-            WebSocketHandshakeAccepted(
-                acceptKey: acceptKey, subprotocol: subprotocol, deflate: parameters, responseBytes: response
-            )
+            WebSocketHandshakeAccepted(subprotocol: subprotocol, deflate: parameters, responseBytes: response)
         )
     }
 
     /// The `Sec-WebSocket-Accept` value for a client key: base64(SHA-1(key + GUID)).
     public static func acceptKey(for key: String) -> String {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: acceptKeyLength) { encoded in
-            writeAcceptKey(for: key, into: encoded)
+        var key = key
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: acceptKeyLength) { encoded in
+            key.withUTF8 { writeAcceptKey(for: $0, into: encoded) }
             return String(decoding: encoded, as: UTF8.self)
         }
     }
 
+    /// Where the accept key lies in a `101` answer made by ``negotiate(request:deflate:selectSubprotocol:)``.
+    static let acceptKeyRange = responsePrefix.count..<(responsePrefix.count + acceptKeyLength)
+
     /// Writes base64(SHA-1(key + GUID)), 28 bytes, to `encoded`: hashed (libcrypto's low-level SHA-1, without
     /// the per-call algorithm lookup of OpenSSL 3's `SHA1()`) and encoded over stack buffers.
-    private static func writeAcceptKey(for key: String, into encoded: UnsafeMutableBufferPointer<UInt8>) {
-        var key = key
-        key.withUTF8 { keyBytes in
-            let inputLength = keyBytes.count + acceptGUIDBytes.count
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: inputLength + Int(SHA_DIGEST_LENGTH)) { buffer in
-                let input = UnsafeMutableBufferPointer(rebasing: buffer[..<inputLength])
-                _ = UnsafeMutableBufferPointer(rebasing: input[..<keyBytes.count]).initialize(fromContentsOf: keyBytes)
-                acceptGUIDBytes.withUnsafeBufferPointer { guid in
-                    _ = UnsafeMutableBufferPointer(rebasing: input[keyBytes.count...]).initialize(fromContentsOf: guid)
-                }
-                let digest = UnsafeMutableBufferPointer(rebasing: buffer[inputLength...])
-                holdfast_sha1(input.baseAddress, input.count, digest.baseAddress)
-                encodeDigest(UnsafeBufferPointer(digest), into: encoded)
+    private static func writeAcceptKey(
+        for keyBytes: UnsafeBufferPointer<UInt8>, into encoded: UnsafeMutableBufferPointer<UInt8>
+    ) {
+        let inputLength = keyBytes.count + acceptGUIDBytes.count
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: inputLength + Int(SHA_DIGEST_LENGTH)) { buffer in
+            let input = UnsafeMutableBufferPointer(rebasing: buffer[..<inputLength])
+            _ = UnsafeMutableBufferPointer(rebasing: input[..<keyBytes.count]).initialize(fromContentsOf: keyBytes)
+            acceptGUIDBytes.withUnsafeBufferPointer { guid in
+                _ = UnsafeMutableBufferPointer(rebasing: input[keyBytes.count...]).initialize(fromContentsOf: guid)
             }
+            let digest = UnsafeMutableBufferPointer(rebasing: buffer[inputLength...])
+            holdfast_sha1(input.baseAddress, input.count, digest.baseAddress)
+            encodeDigest(UnsafeBufferPointer(digest), into: encoded)
         }
     }
 
@@ -133,15 +136,18 @@ public enum WebSocketHandshake {
     /// Whether the key is the canonical base64 form of exactly 16 bytes (22 symbols, then `==`).
     static func isValidKey(_ key: String) -> Bool {
         var key = key
-        return key.withUTF8 { bytes in
-            guard bytes.count == keyLength, bytes[22] == UInt8(ascii: "="), bytes[23] == UInt8(ascii: "=") else {
-                return false
-            }
-            for index in 0..<22 where !isBase64Symbol(bytes[index]) { return false }
-            // The last symbol carries only 2 significant bits; the rest must be zero in canonical base64.
-            guard let last = Base64.value(of: bytes[21]) else { return false }
-            return last & 0x0F == 0
+        return key.withUTF8(isValidKey)
+    }
+
+    /// Whether the key's bytes are the canonical base64 form of exactly 16 bytes.
+    static func isValidKey(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == keyLength, bytes[22] == UInt8(ascii: "="), bytes[23] == UInt8(ascii: "=") else {
+            return false
         }
+        for index in 0..<22 where !isBase64Symbol(bytes[index]) { return false }
+        // The last symbol carries only 2 significant bits; the rest must be zero in canonical base64.
+        guard let last = Base64.value(of: bytes[21]) else { return false }
+        return last & 0x0F == 0
     }
 
     /// Whether `byte` is a symbol of the standard base64 alphabet.
@@ -158,8 +164,11 @@ public enum WebSocketHandshake {
 
 /// A successful handshake: what to send and what was agreed.
 public struct WebSocketHandshakeAccepted: Sendable, Hashable {
-    /// The `Sec-WebSocket-Accept` value.
-    public var acceptKey: String
+    /// The `Sec-WebSocket-Accept` value, read from the response when asked (the handshake itself needs no
+    /// string of it).
+    public var acceptKey: String {
+        String(decoding: responseBytes[WebSocketHandshake.acceptKeyRange], as: UTF8.self)
+    }
     /// The chosen subprotocol, if any.
     public var subprotocol: String?
     /// The agreed permessage-deflate parameters, or nil when the connection runs uncompressed.
@@ -167,9 +176,8 @@ public struct WebSocketHandshakeAccepted: Sendable, Hashable {
     /// The complete `101 Switching Protocols` response.
     public var responseBytes: [UInt8]
 
-    /// Creates an accepted handshake from its parts.
-    public init(acceptKey: String, subprotocol: String?, deflate: PerMessageDeflateParameters?, responseBytes: [UInt8]) {
-        self.acceptKey = acceptKey
+    /// An accepted handshake from its parts; `responseBytes` is the answer ``WebSocketHandshake`` made.
+    init(subprotocol: String?, deflate: PerMessageDeflateParameters?, responseBytes: [UInt8]) {
         self.subprotocol = subprotocol
         self.deflate = deflate
         self.responseBytes = responseBytes

@@ -24,15 +24,15 @@ extension Connection {
         }
         switch request.path {
         case "/admin/status":
-            guard request.method == "GET" else {
+            guard request.hasMethod("GET") else {
                 respond(.plainText(.methodNotAllowed, "method not allowed", extraHeaders: [("Allow", "GET")]), keepAlive: keepAlive)
                 return
             }
             respond(json(.ok, facts().statusDocument), keepAlive: keepAlive)
-        case "/admin/stats" where request.method == "GET":
+        case "/admin/stats" where request.hasMethod("GET"):
             respond(context.web.stats(facts()), keepAlive: keepAlive)
         case "/admin/upgrade", "/admin/rollback":
-            guard request.method == "POST" else {
+            guard request.hasMethod("POST") else {
                 respond(.plainText(.methodNotAllowed, "method not allowed", extraHeaders: [("Allow", "POST")]), keepAlive: keepAlive)
                 return
             }

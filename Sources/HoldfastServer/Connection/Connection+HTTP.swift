@@ -10,7 +10,6 @@ import Synchronization
 extension Connection {
     /// Routes one request: health check, WebSocket upgrade, or the right error status.
     func handle(_ request: HTTPRequest) {
-        let keepAlive = request.keepAlive
         if overLimit {
             logger.notice("over the connection limit, answering 503", metadata: ["fd": "\(fd)"])
             respond(
@@ -24,34 +23,34 @@ extension Connection {
             respond(.plainText(.serviceUnavailable, "shutting down"), keepAlive: false)
             return
         }
-        switch Route(path: request.path, configuration: context.configuration) {
+        switch Route(path: request.path, echoEndpoint: context.configuration.server.echoEndpoint) {
         case .health:
-            guard request.method == "GET" || request.method == "HEAD" else {
+            guard request.hasMethod("GET") || request.hasMethod("HEAD") else {
                 return methodNotAllowed(request, allow: "GET, HEAD")
             }
             var response = HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain")], body: Array("ok\n".utf8))
-            if request.method == "HEAD" { response.body = [] }
-            respond(response, keepAlive: keepAlive)
+            if request.hasMethod("HEAD") { response.body = [] }
+            respond(response, keepAlive: request.keepAlive)
         case .echo:
-            guard request.method == "GET" else { return methodNotAllowed(request, allow: "GET") }
+            guard request.hasMethod("GET") else { return methodNotAllowed(request, allow: "GET") }
             upgradeEcho(request)
         case .phoenix:
-            guard request.method == "GET" else { return methodNotAllowed(request, allow: "GET") }
+            guard request.hasMethod("GET") else { return methodNotAllowed(request, allow: "GET") }
             upgradePhoenix(request)
         case .metrics:
-            guard request.method == "GET" else { return methodNotAllowed(request, allow: "GET") }
+            guard request.hasMethod("GET") else { return methodNotAllowed(request, allow: "GET") }
             let body = context.metrics.render(
                 openConnections: context.openConnections.load(ordering: .relaxed),
                 acceptedConnections: context.acceptedConnections.load(ordering: .relaxed),
                 rooms: context.rooms.roomCount, roomRestarts: context.rooms.restartCount)
             respond(
                 HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: body),
-                keepAlive: keepAlive)
+                keepAlive: request.keepAlive)
         case .notFound:
             // The pages answer with the connection closed, so an idle browser holds no extra connections.
             if let page = context.web.clientResponse(to: request) { return respond(page, keepAlive: false) }
             logger.debug("no route", metadata: ["fd": "\(fd)", "path": "\(request.path)"])
-            respond(.plainText(.notFound, "not found"), keepAlive: keepAlive)
+            respond(.plainText(.notFound, "not found"), keepAlive: request.keepAlive)
         }
     }
 
@@ -149,10 +148,10 @@ enum Route {
     case metrics
     case notFound
 
-    init(path: Substring, configuration: Configuration) {
+    init(path: Substring, echoEndpoint: Bool) {  // a flag, not the configuration: that would be copied per request
         switch path {
         case "/healthz": self = .health
-        case "/ws/echo" where configuration.server.echoEndpoint: self = .echo
+        case "/ws/echo" where echoEndpoint: self = .echo
         case "/socket/websocket": self = .phoenix
         case "/metrics": self = .metrics
         default: self = .notFound
