@@ -4,6 +4,7 @@
 #                Holdfast's build never pulls it in), and
 #   uws          a minimal uWebSockets server (benchmarks/uws-peer.cpp), built by benchmarks/build-uws-peer.sh
 #                from uWebSockets and uSockets at pinned commits, outside the repository's tracked files.
+# `scripts/setup.sh --with-benchmarks` installs the tools it needs (g++, nginx, valgrind, strace, perf).
 #
 # Each round runs, for every size, Holdfast and then each peer, each started afresh on CPU 0 and driven by
 # holdfast-bench on CPU 1, then stopped:
