@@ -9,7 +9,7 @@ extension PresenceState {
     /// a track; replacing keeps one meta per owner and key, which is what a re-joining channel wants).
     /// - Returns: the new meta's phx_ref.
     public mutating func track(owner: PresenceOwner, key: String, meta: JSONValue) -> String {
-        let previous = byOwner[owner]?[key]
+        let previous = ref(owner: owner, key: key)
         if let previous { remove(ref: previous) }
         let ref = makeRef()
         insert(ref: ref, owner: owner, key: key, fields: Self.fields(of: meta), previousRef: previous)
@@ -36,16 +36,20 @@ extension PresenceState {
     /// - Returns: whether anything was removed.
     @discardableResult
     public mutating func untrack(owner: PresenceOwner, key: String) -> Bool {
-        guard let ref = byOwner[owner]?[key] else { return false }
+        guard let ref = ref(owner: owner, key: key) else { return false }
         remove(ref: ref)
         return true
     }
 
     /// Removes everything `owner` tracked (its socket died or its channel left the topic), recording leaves.
     public mutating func untrackAll(owner: PresenceOwner) {
-        guard let refs = byOwner[owner] else { return }
+        if let ref = byOwner[owner] {
+            remove(ref: ref)
+            return
+        }
+        guard let refs = byOwnerMany[owner] else { return }
         // Remove in tracking order so the leaves diff lists metas as clients saw them.
-        let tracked = refs.refs.compactMap { ref in presences[ref].map { (ref, $0.sequence) } }
+        let tracked = refs.values.compactMap { ref in presences[ref].map { (ref, $0.sequence) } }
         for (ref, _) in tracked.sorted(by: { $0.1 < $1.1 }) { remove(ref: ref) }
     }
 
@@ -55,7 +59,7 @@ extension PresenceState {
     /// - Returns: the new phx_ref, or nil if `owner` did not track `key` (nothing changes then).
     @discardableResult
     public mutating func update(owner: PresenceOwner, key: String, meta: JSONValue) -> String? {
-        guard byOwner[owner]?[key] != nil else { return nil }
+        guard ref(owner: owner, key: key) != nil else { return nil }
         return track(owner: owner, key: key, meta: meta)
     }
 
@@ -79,7 +83,7 @@ extension PresenceState {
             owner: owner, key: key, fields: fields, previousRef: previousRef, sequence: sequence
         )
         order.append(Slot(ref: ref, sequence: sequence))
-        if byOwner[owner]?.set(key, to: ref) == nil { byOwner[owner] = .one(key: key, ref: ref) }
+        noteOwner(owner, tracks: key, under: ref)
         metasPerKey[key, default: 0] += 1
     }
 
@@ -87,7 +91,7 @@ extension PresenceState {
     mutating func insertReplacing(
         ref: String, owner: PresenceOwner, key: String, fields: [JSONMember], previousRef: String?
     ) {
-        if let existing = byOwner[owner]?[key], existing != ref { remove(ref: existing) }
+        if let existing = self.ref(owner: owner, key: key), existing != ref { remove(ref: existing) }
         if presences[ref] != nil { remove(ref: ref) }
         insert(ref: ref, owner: owner, key: key, fields: fields, previousRef: previousRef)
     }
@@ -97,13 +101,43 @@ extension PresenceState {
         guard let presence = presences[ref] else { return }
         noteChange(ref: ref)
         presences[ref] = nil
-        if byOwner[presence.owner]?.remove(presence.key) == false { byOwner[presence.owner] = nil }
+        forgetOwner(presence.owner, of: presence.key, ref: ref)
         if let count = metasPerKey[presence.key], count > 1 {
             metasPerKey[presence.key] = count - 1
         } else {
             metasPerKey[presence.key] = nil
         }
         if order.count > 64 && order.count > 2 * presences.count { compactOrder() }
+    }
+
+    /// Indexes `ref` (already in `presences`) as `owner`'s meta under `key`, replacing any ref it had there.
+    mutating func noteOwner(_ owner: PresenceOwner, tracks key: String, under ref: String) {
+        if var refs = byOwnerMany[owner] {
+            // Drop our hold on the dictionary first so the write below does not copy it.
+            byOwnerMany[owner] = nil
+            refs[key] = ref
+            byOwnerMany[owner] = refs
+        } else if let only = byOwner[owner], only != ref, let onlyKey = presences[only]?.key, onlyKey != key {
+            byOwner[owner] = nil
+            byOwnerMany[owner] = [onlyKey: only, key: ref]
+        } else {
+            byOwner[owner] = ref
+        }
+    }
+
+    /// Forgets `owner`'s meta under `key`, tracked as `ref` (already gone from `presences`).
+    mutating func forgetOwner(_ owner: PresenceOwner, of key: String, ref: String) {
+        guard var refs = byOwnerMany[owner] else {
+            if byOwner[owner] == ref { byOwner[owner] = nil }
+            return
+        }
+        byOwnerMany[owner] = nil
+        if refs[key] == ref { refs[key] = nil }
+        if refs.count == 1, let only = refs.first {
+            byOwner[owner] = only.value
+        } else if !refs.isEmpty {
+            byOwnerMany[owner] = refs
+        }
     }
 
     /// Records what clients see under `ref` the first time it changes in the current window.

@@ -18,7 +18,7 @@
 // O(keys the owner tracked); `statePayload()` O(N); `takeDiff()` O(changes since the last take). Nothing is
 // cached that an export would leave behind.
 
-import HoldfastJSON
+public import HoldfastJSON
 
 /// Identifies who tracked a presence: the connection (socket) id; `untrackAll(owner:)` when the socket dies.
 public typealias PresenceOwner = UInt64
@@ -70,8 +70,11 @@ public struct PresenceState: Sendable {
     var presences: [String: Presence] = [:]
     /// Tracking order, with stale slots; at most about twice as long as `presences`.
     var order: [Slot] = []
-    /// Owner → key → phx_ref: what `untrack` and `untrackAll` look up.
-    var byOwner: [PresenceOwner: OwnerKeys] = [:]
+    /// Owner → the phx_ref of its one meta, for the owners that track a single key (nearly all: a socket joins
+    /// a topic once); the key is the presence's own. A plain ref keeps this table at 24-byte entries.
+    var byOwner: [PresenceOwner: String] = [:]
+    /// Owner → key → phx_ref for the owners that track more than one key (they are not in `byOwner`).
+    var byOwnerMany: [PresenceOwner: [String: String]] = [:]
     /// Key → number of live metas.
     var metasPerKey: [String: Int] = [:]
 
@@ -99,11 +102,24 @@ public struct PresenceState: Sendable {
 
     /// Whether `owner` has a meta under `key`.
     public func isTracked(owner: PresenceOwner, key: String) -> Bool {
-        byOwner[owner]?[key] != nil
+        ref(owner: owner, key: key) != nil
     }
 
     /// The phx_ref of `owner`'s meta under `key`, if any.
     public func ref(owner: PresenceOwner, key: String) -> String? {
-        byOwner[owner]?[key]
+        if let ref = byOwner[owner] { return presences[ref]?.key == key ? ref : nil }
+        return byOwnerMany[owner]?[key]
     }
+
+    /// The phx_ref and meta (without `phx_ref` and `phx_ref_prev`) of `owner`'s meta under `key`, if any.
+    public func meta(owner: PresenceOwner, key: String) -> (ref: String, meta: JSONValue)? {
+        guard let ref = ref(owner: owner, key: key), let presence = presences[ref] else { return nil }
+        return (ref, .object(presence.fields))
+    }
+
+    /// The number of metas under `key` (for a room: the user's joined devices).
+    public func metaCount(forKey key: String) -> Int { metasPerKey[key] ?? 0 }
+
+    /// Metas per key, for every key with at least one.
+    public var metaCountsByKey: [String: Int] { metasPerKey }
 }

@@ -110,12 +110,9 @@ extension RoomState {
                     target: target)
                 store(entry, origin: origin, into: &actions)
             case .updatePresence(let meta):
-                guard let sender, var seat = seats[sender.connectionID],
-                    let phxRef = presence.update(owner: sender.connectionID, key: sender.user, meta: meta)
+                guard let sender, seats[sender.connectionID] != nil,
+                    presence.update(owner: sender.connectionID, key: sender.user, meta: meta) != nil
                 else { continue }
-                seat.meta = meta
-                seat.phxRef = phxRef
-                seats[sender.connectionID] = seat
                 presenceGeneration &+= 1
                 recordPresenceChange(now: now, into: &actions)
             case .scheduleTimer(let tag, let after):

@@ -16,9 +16,8 @@ extension RoomState {
         // Each member tracked one meta under its phx_ref when it joined.
         for entry in presence.entries {
             guard let member = members[entry.owner] else { continue }
-            seats[member.connectionID] = Seat(member: member, meta: .object(entry.fields), phxRef: entry.ref)
+            seats[member.connectionID] = Seat(member: member)
             countByVersion[member.version, default: 0] += 1
-            devicesByUser[member.user, default: 0] += 1
         }
         authors = snapshot.authors
         if let values = snapshot.handler {

@@ -19,9 +19,9 @@ extension RoomState {
             // A rejoin of the same connection replaces its previous join.
             if seats[member.connectionID] != nil { leave(member.connectionID, now: now, into: &actions) }
             let meta = presenceMeta ?? .emptyObject
-            let phxRef = presence.track(owner: member.connectionID, key: member.user, meta: meta)
+            _ = presence.track(owner: member.connectionID, key: member.user, meta: meta)
             presenceGeneration &+= 1
-            seats[member.connectionID] = Seat(member: member, meta: meta, phxRef: phxRef, assigns: assigns)
+            seats[member.connectionID] = Seat(member: member, assigns: assigns)
             countByVersion[member.version, default: 0] += 1
             actions.append(.admit(member))
             countDevice(of: member.user, by: 1, into: &actions)

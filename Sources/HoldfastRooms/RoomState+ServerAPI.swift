@@ -1,4 +1,5 @@
 public import HoldfastJSON
+import HoldfastPresence
 
 extension RoomState {
     /// A message from the server API: the handler checks it as a member's, the room numbers it, and it is
@@ -12,17 +13,17 @@ extension RoomState {
         perform(result, origin: .publish(request), now: now, into: &actions)
     }
 
-    /// Counts a device of `user` in (`delta` 1) or out (-1) and reports the membership changes per user.
+    /// Reports the membership changes per user after a device of `user` came in (`delta` 1) or went out (-1).
+    /// Called after the presence change: a user's devices are its metas in the room's presence.
     mutating func countDevice(of user: String, by delta: Int, into actions: inout [RoomAction]) {
-        let before = devicesByUser[user, default: 0]
-        let after = max(0, before + delta)
-        devicesByUser[user] = after > 0 ? after : nil
+        let after = presence.metaCount(forKey: user)
+        let before = max(0, after - delta)
         if before == 0 && after > 0 {
-            if devicesByUser.count == 1 { actions.append(.membership(.occupied)) }
+            if presence.keyCount == 1 { actions.append(.membership(.occupied)) }
             actions.append(.membership(.memberAdded(user: user)))
         } else if before > 0 && after == 0 {
             actions.append(.membership(.memberRemoved(user: user)))
-            if devicesByUser.isEmpty { actions.append(.membership(.vacated)) }
+            if presence.keyCount == 0 { actions.append(.membership(.vacated)) }
         }
     }
 
@@ -30,7 +31,7 @@ extension RoomState {
     public func presenceStats() -> JSONValue {
         .object([
             JSONMember("clients", .integer(Int64(seats.count))),
-            JSONMember("users", .integer(Int64(devicesByUser.count))),
+            JSONMember("users", .integer(Int64(presence.keyCount))),
         ])
     }
 

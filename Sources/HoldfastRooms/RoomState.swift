@@ -56,11 +56,10 @@ public struct RoomInstant: Sendable, Equatable {
 
 /// One chat room: its members, presence, message numbering, and the messages on their way to durability.
 public struct RoomState: Sendable {
-    /// A member with what the room tracks for it.
+    /// A member with what the room tracks for it. Its presence meta and phx_ref live in the room's presence
+    /// state only (``presenceMeta(of:)``): one copy per member.
     public struct Seat: Sendable, Equatable {
         public var member: Member
-        public var meta: JSONValue
-        public var phxRef: String
         /// The handler's assigns for this socket (API 2).
         public var assigns: JSONValue = .null
     }
@@ -101,8 +100,9 @@ public struct RoomState: Sendable {
     public internal(set) var seats: [UInt64: Seat] = [:]
     /// Members per serializer version, so a broadcast encodes only the versions someone reads.
     var countByVersion: [PhoenixSerializerVersion: Int] = [:]
-    /// Devices (joined connections) per user, for membership counted per user.
-    public internal(set) var devicesByUser: [String: Int] = [:]
+    /// Devices (joined connections) per user, for membership counted per user: the metas per presence key,
+    /// since every seat tracks one meta under its user.
+    public var devicesByUser: [String: Int] { presence.metaCountsByKey }
     /// Accepted messages not yet handed out for persistence.
     var pending: [Accepted] = []
     var commitScheduled = false
@@ -150,10 +150,11 @@ public struct RoomState: Sendable {
         handlerTimers = previous.handlerTimers
         authors = previous.authors
         for seat in previous.seats.values {
-            seats[seat.member.connectionID] = seat
-            countByVersion[seat.member.version, default: 0] += 1
-            devicesByUser[seat.member.user, default: 0] += 1
-            presence.track(owner: seat.member.connectionID, key: seat.member.user, meta: seat.meta, phxRef: seat.phxRef)
+            let member = seat.member
+            seats[member.connectionID] = seat
+            countByVersion[member.version, default: 0] += 1
+            guard let tracked = previous.presence.meta(owner: member.connectionID, key: member.user) else { continue }
+            presence.track(owner: member.connectionID, key: member.user, meta: tracked.meta, phxRef: tracked.ref)
         }
         _ = presence.takeDiff()
     }
@@ -163,6 +164,14 @@ public struct RoomState: Sendable {
 
     /// The member with this connection, if it is in the room.
     public func member(_ connectionID: UInt64) -> Member? { seats[connectionID]?.member }
+
+    /// The presence meta (without `phx_ref`) and phx_ref of a member, if it is in the room.
+    public func presenceMeta(of connectionID: UInt64) -> (meta: JSONValue, phxRef: String)? {
+        guard let member = seats[connectionID]?.member,
+            let tracked = presence.meta(owner: connectionID, key: member.user)
+        else { return nil }
+        return (tracked.meta, tracked.ref)
+    }
 
     /// Handles one event at `now`; returns what the server must do, in order.
     public mutating func handle(_ event: RoomEvent, now: RoomInstant) -> [RoomAction] {

@@ -17,8 +17,8 @@ final class RoomKeep: @unchecked Sendable {
     var publishWaiters: [UInt64: @Sendable (PublishOutcome) -> Void] = [:]
     /// Clustered: the room's link to the bus and Redis history (nil on a single node).
     var cluster: ClusterRoom<RoomMessage>?
-    private var endpoints: [UInt64: RoomMember] = [:]
-    /// Members grouped by the index of the loop that owns their connection (the fan-out groups).
+    /// Members grouped by the index of the loop that owns their connection (the fan-out groups); the only index
+    /// of members: a lookup by connection tries each loop's group (a server has a few loops).
     private var byLoop: [Int: [UInt64: RoomMember]] = [:]
     /// ``membersByLoop()`` until the membership changes: a broadcast then copies no member list.
     private var groups: [(EventLoop, [RoomMember])]?
@@ -29,19 +29,18 @@ final class RoomKeep: @unchecked Sendable {
     }
 
     /// The admitted member of this connection.
-    func member(_ connectionID: UInt64) -> RoomMember? { endpoints[connectionID] }
+    func member(_ connectionID: UInt64) -> RoomMember? { byLoop.values.lazy.compactMap { $0[connectionID] }.first }
 
     func add(_ member: RoomMember) {
         remove(member.connectionID)
         groups = nil
-        endpoints[member.connectionID] = member
         byLoop[member.loop.index, default: [:]][member.connectionID] = member
     }
 
     func remove(_ connectionID: UInt64) {
-        guard let member = endpoints.removeValue(forKey: connectionID) else { return }
+        guard let loop = byLoop.first(where: { $0.value[connectionID] != nil })?.key else { return }
         groups = nil
-        byLoop[member.loop.index]?.removeValue(forKey: connectionID)
+        byLoop[loop]?.removeValue(forKey: connectionID)
     }
 
     /// Each loop with members, and its members.
