@@ -107,6 +107,14 @@ typedef union {
     char bytes[CMSG_SPACE(sizeof(int) * HOLDFAST_MAX_FDS_PER_MESSAGE)];
 } holdfast_control;
 
+ssize_t holdfast_read(int fd, void *buf, size_t len) {
+    return syscall(SYS_read, fd, buf, len);
+}
+
+ssize_t holdfast_send(int fd, const void *buf, size_t len) {
+    return syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, NULL, 0);
+}
+
 ssize_t holdfast_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds) {
     if (nfds < 0 || nfds > HOLDFAST_MAX_FDS_PER_MESSAGE) {
         errno = EINVAL;

@@ -56,13 +56,13 @@ public enum Socket {
     /// Reads into `buffer`; `.done(0)` means the peer closed its side.
     @inline(__always)
     public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult<Int> {
-        retryingInterrupts("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+        retryingInterrupts("read") { holdfast_read(fd, buffer.baseAddress, buffer.count) }
     }
 
     /// Writes as much of `bytes` as the kernel takes now, without raising `SIGPIPE`.
     @inline(__always)
     public static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult<Int> {
-        retryingInterrupts("send") { Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
+        retryingInterrupts("send") { holdfast_send(fd, bytes.baseAddress, bytes.count) }
     }
 
     /// Writes as much of `parts`, in order, as the kernel takes now, in one system call and without raising

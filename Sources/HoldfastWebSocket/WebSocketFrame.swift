@@ -2,6 +2,8 @@
 public enum WebSocketFrame {
     /// The longest header: 2 fixed bytes, 8 length bytes, 4 mask bytes.
     public static let maxHeaderSize = 14
+    /// Unmasked frames up to this payload size are assembled before they are appended (see ``appendFrame``).
+    static let smallFrameSize = 512
 
     /// Appends one frame.
     ///
@@ -22,6 +24,15 @@ public enum WebSocketFrame {
         mask: UInt32? = nil,
         into output: inout [UInt8]
     ) {
+        if mask == nil && payload.count <= smallFrameSize {
+            // Header and payload assembled on the stack and appended at once: one append costs more than copying
+            // a small payload twice.
+            return withUnsafeTemporaryAllocation(byteCount: maxHeaderSize + payload.count, alignment: 8) { frame in
+                let size = writeHeader(opcode: opcode, fin: fin, rsv1: rsv1, length: payload.count, mask: nil, into: frame)
+                UnsafeMutableRawBufferPointer(rebasing: frame[size...]).copyMemory(from: payload)
+                output.append(contentsOf: UnsafeRawBufferPointer(rebasing: frame[..<(size + payload.count)]))
+            }
+        }
         appendHeader(opcode: opcode, fin: fin, rsv1: rsv1, length: payload.count, mask: mask, into: &output)
         let start = output.count
         output.append(contentsOf: payload)
@@ -46,7 +57,8 @@ public enum WebSocketFrame {
         let size = withUnsafeMutableBytes(of: &header) { raw in
             writeHeader(opcode: opcode, fin: fin, rsv1: rsv1, length: length, mask: mask, into: raw)
         }
-        withUnsafeBytes(of: &header) { output.append(contentsOf: $0[..<size]) }
+        // Rebased, the append copies the bytes at once (a slice would go through the generic element loop).
+        withUnsafeBytes(of: &header) { output.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<size])) }
     }
 
     /// Writes a header into `target` (at least ``maxHeaderSize`` bytes) and returns its size.

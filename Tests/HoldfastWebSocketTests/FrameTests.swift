@@ -23,6 +23,21 @@ import Testing
         }
     }
 
+    @Test func smallAndLargeFramesAppendBehindQueuedBytes() {
+        // Small frames are assembled before they are appended; both paths must leave what was queued intact.
+        var out: [UInt8] = [9, 9, 9]
+        var expected: [ServerFrame] = []
+        for size in [0, 1, 125, 126, WebSocketFrame.smallFrameSize, WebSocketFrame.smallFrameSize + 1, 70000] {
+            let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+            payload.withUnsafeBytes {
+                WebSocketFrame.appendFrame(opcode: size % 2 == 0 ? .binary : .text, fin: size != 1, payload: $0, into: &out)
+            }
+            expected.append(ServerFrame(fin: size != 1, rsv1: false, opcode: size % 2 == 0 ? 2 : 1, payload: payload))
+        }
+        #expect(Array(out[..<3]) == [9, 9, 9])
+        #expect(ServerFrame.parse(Array(out[3...])) == expected)
+    }
+
     @Test func masksWithTheKeyInWireOrder() {
         let frame = clientFrame(.text, [0x48, 0x65, 0x6C, 0x6C, 0x6F], mask: 0x37FA_213D)
         // RFC 6455 §5.7: a masked "Hello".

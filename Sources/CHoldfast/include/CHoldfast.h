@@ -49,6 +49,12 @@ long holdfast_resident_private_bytes(void);
 /// The most fds one SCM_RIGHTS message may carry (the kernel's SCM_MAX_FD); more gives EINVAL from sendmsg.
 #define HOLDFAST_MAX_FDS_PER_MESSAGE 253
 
+/// read(2) and send(2) (with MSG_NOSIGNAL) as plain system calls. The libc wrappers are cancellation points,
+/// which in a multi-threaded process wrap every call in two more; no Holdfast thread is ever cancelled.
+/// -1 with errno set on failure, as the wrappers.
+ssize_t holdfast_read(int fd, void *buf, size_t len);
+ssize_t holdfast_send(int fd, const void *buf, size_t len);
+
 /// sendmsg of one message (`len` bytes of `buf`) with `nfds` (<= HOLDFAST_MAX_FDS_PER_MESSAGE) fds attached as
 /// SCM_RIGHTS, with MSG_DONTWAIT | MSG_NOSIGNAL. Returns the bytes sent, or -1 with errno set (EINVAL when nfds
 /// is out of range).

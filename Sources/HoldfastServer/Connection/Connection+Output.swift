@@ -1,13 +1,14 @@
 import Glibc
 import HoldfastConfig
 import HoldfastCore
+import HoldfastTLS
 import HoldfastWeb
 import HoldfastWebSocket
 import Logging
 
 extension Connection {
     /// Bytes queued for the socket and not yet written.
-    var pendingOutputBytes: Int { outbound.count - outboundOffset + plainOutbound.count }
+    var pendingOutputBytes: Int { outbound.count - outboundOffset + (tls?.plainOutbound.count ?? 0) }
 
     /// Makes sure the loop flushes this connection before it sleeps (all frames produced in one loop iteration
     /// leave in one system call).
@@ -98,7 +99,10 @@ extension Connection {
         requestFlushIfNeeded()
     }
 
-    func flush() {
+    /// The loop's flush; nothing to do when the output left already (see `readAndAnswer`).
+    func flush() { if flushScheduled { writeQueued() } }
+
+    func writeQueued() {
         flushScheduled = false
         defer { if tls != nil || outboundOffset < outbound.count { handoffGeneration &+= 1 } }
         guard phase != .closed else { return }

@@ -27,7 +27,7 @@ final class Connection: EventHandler {
     let fd: Int32
     /// Position in the loop's connection list (for O(1) removal).
     var slot: Int32 = -1
-    unowned let owner: LoopConnections
+    unowned(unsafe) let owner: LoopConnections  // it owns us; a checked `unowned` retains it on every use
     /// The TLS record layer once the handshake is done: it outlives the HTTP and WebSocket phases (a close frame
     /// or an alert is still sealed while draining), so it is not part of ``state``.
     var tls: TLSRecordLayer?
@@ -102,45 +102,39 @@ final class Connection: EventHandler {
 
     func handleEvent(readable: Bool, writable: Bool) {
         handoffGeneration &+= 1
-        if writable { flush() }
+        if writable { writeQueued() }
         guard readable && phase != .closed else { return }
-        if !readingPaused { return readAvailable() }
+        if !readingPaused { return readAndAnswer() }
         // Not reading, yet reported: a reset or hang-up (epoll repeats it until the fd closes), so nothing more
         // can be delivered; an input event from before the pause leaves SO_ERROR at 0 and waits.
         if Socket.pendingError(fd) != 0 { close() }
     }
 
-    /// Reads until the kernel has nothing more (bounded, so one busy peer cannot starve the loop).
-    private func readAvailable() {
-        let buffer = loop.readBuffer
-        for _ in 0..<4 {
-            switch Socket.read(fd, into: buffer) {
-            case .done(0):
-                peerClosedInput()
-                return
-            case .done(let count):
+    /// Reads, then writes what the input queued for this connection at once rather than in the loop's flush (as
+    /// uWebSockets uncorks after a read): one `send` per read event while the socket is warm in the cache. Holding
+    /// `flushScheduled` meanwhile keeps the input from queueing a flush; output for others still waits for it.
+    private func readAndAnswer() {
+        let (queued, answering) = (flushScheduled, phase != .draining && phase != .lingering)
+        flushScheduled = true
+        let ingested = loop.readAvailable(fd) { chunk in
+            switch chunk {
+            case .bytes(let bytes):
                 sawTraffic = true
-                ingest(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
-                if count < buffer.count || phase == .closed || readingPaused { return }
-            case .wouldBlock:
-                return
+                ingest(bytes)
+                return phase != .closed && !readingPaused
+            case .endOfInput:
+                // On an open WebSocket a TCP close without a close frame: RFC 6455 calls it abnormal (1006), unanswered.
+                if phase == .webSocket { logger.debug("peer closed without a close frame", metadata: ["fd": "\(fd)"]) }
+                close()
             case .failed(let error):
                 logger.debug("read failed, closing", metadata: ["fd": "\(fd)", "error": "\(error)"])
                 close()
-                return
             }
+            return false
         }
-    }
-
-    private func peerClosedInput() {
-        switch phase {
-        case .lingering, .draining, .webSocketClosing, .tlsHandshake, .http, .closed:
-            close()
-        case .webSocket:
-            // A TCP close without a close frame: RFC 6455 calls this abnormal (1006); nothing to answer.
-            logger.debug("peer closed without a close frame", metadata: ["fd": "\(fd)"])
-            close()
-        }
+        flushScheduled = queued
+        guard ingested && answering && phase != .closed else { return }
+        if pendingOutputBytes > 0 || (closeWhenFlushed && phase == .draining) { writeQueued() }
     }
 
     /// Feeds freshly read bytes through the layers. Bytes a layer cannot consume yet are kept in `inbound`.

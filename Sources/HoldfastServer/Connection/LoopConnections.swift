@@ -6,7 +6,7 @@ import HoldfastCore
 /// Thread ownership: the loop's thread only.
 /// `@unchecked Sendable` for the same reason: created by the server, then used only on its loop.
 final class LoopConnections: @unchecked Sendable {
-    unowned let loop: EventLoop  // with `context`: what every connection here reaches through its `owner`
+    unowned(unsafe) let loop: EventLoop  // outlives us; with `context`, what every connection reaches via `owner`
     let context: ServerContext
     private(set) var connections: [Connection] = []
     /// Bytes of large transient output (buffers released, large bodies written) since the last heap trim (see

@@ -1,0 +1,76 @@
+"""A WebSocket's own answers (echoes, pongs, the close reply) are written right after the input that asked for
+them: many frames in one segment, a close behind them, and a client that stops reading while it keeps sending
+must all get every answer, whole and in order."""
+
+import os
+import socket
+import struct
+import threading
+
+import rawws
+
+
+def connect_echo(server) -> tuple[socket.socket, bytes]:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    return sock, rawws.handshake(sock)
+
+
+def test_frames_sent_together_are_answered_in_order_then_closed(server):
+    sock, rest = connect_echo(server)
+    payloads = [struct.pack("!I", index) + os.urandom(index % 40) for index in range(300)]
+    burst = b"".join(rawws.frame(0x2, payload) for payload in payloads)
+    burst += rawws.frame(0x9, b"ping in the burst") + rawws.frame(0x1, "last ✓".encode())
+    burst += rawws.frame(0x8, struct.pack("!H", 1000) + b"bye")
+    sock.sendall(burst)
+    answers = []
+    while True:
+        result = rawws.read_frame(sock, rest)
+        assert result is not None, f"connection closed after {len(answers)} answers"
+        opcode, payload, rest = result
+        answers.append((opcode, payload))
+        if opcode == 0x8:
+            break
+    assert answers[:300] == [(0x2, payload) for payload in payloads]
+    assert answers[300:302] == [(0xA, b"ping in the burst"), (0x1, "last ✓".encode())]
+    assert answers[302][0] == 0x8 and struct.unpack("!H", answers[302][1][:2])[0] == 1000
+    assert len(answers) == 303
+    # After the close reply the server closes its side: nothing more arrives.
+    assert rest == b"" and sock.recv(1) == b""
+    sock.close()
+
+
+def zero_key_frame(payload: bytes) -> bytes:
+    """A masked binary frame whose key is zero (valid, and cheap to build for megabytes)."""
+    return bytes([0x82, 0x80 | 127]) + struct.pack("!Q", len(payload)) + b"\0\0\0\0" + payload
+
+
+def test_a_client_that_stops_reading_gets_every_echo_once_it_reads_again(server):
+    sock = socket.socket()
+    # A small receive buffer: the server's writes meet a full socket early, so its backpressure path runs.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", server.port))
+    rest = rawws.handshake(sock)
+    messages = [struct.pack("!I", index) + os.urandom(65_532) for index in range(160)]  # about 10 MiB
+    failure = []
+
+    def send_all():
+        try:
+            for message in messages:
+                sock.sendall(zero_key_frame(message))
+        except OSError as error:  # surfaced by the assertion below
+            failure.append(error)
+
+    sender = threading.Thread(target=send_all)
+    sender.start()
+    # Not reading while the sender runs: the server's queue for this socket fills, so it stops reading it until
+    # the socket drains (far below the slow-consumer limit), and the sender blocks; then everything must come back.
+    sender.join(timeout=1.5)
+    for index, message in enumerate(messages):
+        result = rawws.read_frame(sock, rest)
+        assert result is not None, f"connection closed before echo {index}"
+        opcode, payload, rest = result
+        assert (opcode, payload) == (0x2, message), f"echo {index} differs"
+    sender.join(timeout=30)
+    assert not sender.is_alive() and failure == []
+    sock.close()
