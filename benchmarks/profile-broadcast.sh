@@ -9,12 +9,15 @@
 #              deliveries the server counted in it (broadcast deliveries less presence diffs) give Ir per delivery.
 #   strace:    the server runs normally; `strace -c -f` attaches for WINDOW seconds once traffic flows and the
 #              system calls are divided by the deliveries counted meanwhile.
+#   syscalls:  the server runs normally; `perf stat` counts its system calls by tracepoint (sendto, write, writev,
+#              epoll_wait, fdatasync, read) and its CPU time for WINDOW seconds, at full speed, each divided by the
+#              deliveries counted meanwhile; fdatasync counts the commit batches.
 #   perf:      the server runs normally; `perf stat --per-thread` (CPU time, context switches, migrations, page
 #              faults) and `perf record -e cpu-clock -g` (kernel included) attach for WINDOW seconds, and the CPU
 #              time and the switches are divided by the deliveries counted meanwhile.
 #
 # Usage:
-#   benchmarks/profile-broadcast.sh callgrind|strace|perf BUILD/holdfast
+#   benchmarks/profile-broadcast.sh callgrind|strace|perf|syscalls BUILD/holdfast
 #
 # Settings from the environment:
 #   BENCH        the load generator (default: holdfast-bench next to the server binary)
@@ -24,7 +27,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[[ $# -eq 2 && ($1 == callgrind || $1 == strace || $1 == perf) ]] || { sed -n '2,22p' "$0" >&2; exit 2; }
+[[ $# -eq 2 && ($1 == callgrind || $1 == strace || $1 == perf || $1 == syscalls) ]] || { sed -n '2,25p' "$0" >&2; exit 2; }
 MODE=$1
 SERVER=$(realpath "$2")
 BENCH=${BENCH:-$(dirname "$SERVER")/holdfast-bench}

@@ -3,7 +3,10 @@
 # (perf: software events only, so it works where the CPU's hardware counters are not exposed) in a window of
 # steady load and divide them by what the server did meanwhile.
 #
-# The sourcing script sets MODE (callgrind|strace|perf), WINDOW (seconds), OUT_DIR and, once the server runs,
+# syscalls: `perf stat` counts the system calls named in SYSCALL_EVENTS (tracepoints) and the CPU time at full speed,
+# where strace stops the server at every call and so changes what it measures.
+#
+# The sourcing script sets MODE (callgrind|strace|perf|syscalls), WINDOW (seconds), OUT_DIR and, once the server runs,
 # SERVER_PID (server-control.sh's start_server sets it).
 
 # Bytes sent so far on the server's side of its established connections on port $1.
@@ -14,6 +17,8 @@ bytes_sent_on_port() {
 
 # Copies the server $1 and the .so files beside it into $2 without debug info and prints the copy's path.
 # Valgrind 3.19 cannot read the DWARF 5 the Swift toolchain emits; the symbols stay, so the profile is by function.
+SYSCALL_EVENTS=${SYSCALL_EVENTS:-task-clock,syscalls:sys_enter_sendto,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_fdatasync,syscalls:sys_enter_read}
+
 stripped_copy() {
     local server=$1 directory=$2 file
     mkdir -p "$directory"
@@ -51,6 +56,10 @@ measure_window() {
         perf record -q -e cpu-clock -g -p "$SERVER_PID" -o "$OUT_DIR/perf.data" -- sleep "$WINDOW" \
             2>"$OUT_DIR/perf-record.log" &
         wait "$stat_pid" $! || true
+        WINDOW_AFTER=$($counter)
+    elif [[ $MODE == syscalls ]]; then
+        WINDOW_BEFORE=$($counter)
+        perf stat -e "$SYSCALL_EVENTS" -p "$SERVER_PID" -o "$OUT_DIR/perf-syscalls.txt" -- sleep "$WINDOW"
         WINDOW_AFTER=$($counter)
     else
         WINDOW_BEFORE=$($counter)
@@ -95,6 +104,13 @@ report_window() {
         perf report -i "$OUT_DIR/perf.data" --no-children --sort symbol --stdio 2>/dev/null \
             >"$OUT_DIR/perf-callgraph.txt" || true
         echo "per-thread counts: $OUT_DIR/perf-stat.txt; profiles: $OUT_DIR/perf-{report,inclusive,by-thread,callgraph}.txt"
+    elif [[ $MODE == syscalls ]]; then
+        # One line per event: its count in the window and per unit.
+        awk -v c="$count" -v u="$unit" '
+            $2 == "msec" && $3 == "task-clock" { gsub(",", "", $1); printf "task-clock: %.1f ms, %.4f CPU-us per %s\n", $1, $1 * 1000 / c, u }
+            $2 ~ /^syscalls:sys_enter_/ { gsub(",", "", $1); name = $2; sub("syscalls:sys_enter_", "", name)
+                printf "%s: %d, %.5f per %s\n", name, $1, $1 / c, u }' "$OUT_DIR/perf-syscalls.txt"
+        echo "perf stat: $OUT_DIR/perf-syscalls.txt"
     else
         calls=$(awk '$NF == "total" { print $4 }' "$OUT_DIR/strace.txt")
         echo "system calls in the window: $calls"

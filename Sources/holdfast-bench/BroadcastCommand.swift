@@ -156,6 +156,10 @@ struct BroadcastReport: Codable {
     var perSecond: [UInt64]
     /// Every acknowledged message should reach every joined subscriber; this many did not (after the drain).
     var missingDeliveries: UInt64
+    /// Deliveries a subscriber had already received, and deliveries out of the room's order (a lower message id
+    /// after a higher one, or a publisher's sequence going back).
+    var duplicatedDeliveries: UInt64
+    var reorderedDeliveries: UInt64
     var publisherDeliveries: UInt64
     var fanoutLatencyMicroseconds: LatencySummary
     /// The deliveries of `fanoutLatencyMicroseconds` received by TLS subscribers (nil when none use TLS).
@@ -194,6 +198,8 @@ struct BroadcastReport: Codable {
         perSecond = result.perSecond
         let expected = result.messagesAcked * UInt64(subscribersJoined)
         missingDeliveries = expected > result.deliveriesTotal ? expected - result.deliveriesTotal : 0
+        duplicatedDeliveries = result.duplicated
+        reorderedDeliveries = result.reordered
         publisherDeliveries = result.publisherDeliveries
         fanoutLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.fanoutLatency))
         if result.tlsConnections > 0 { tlsFanoutLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.fanoutLatencyTLS)) }
@@ -212,7 +218,8 @@ struct BroadcastReport: Codable {
             String(format: "  joined in %.2f s; window %.1f s after %.1f s warm-up", joinSeconds, durationSeconds, warmupSeconds)
                 + "; \(tlsJoined)/\(tlsConnections) TLS connections joined",
             "  messages: \(messagesSent) sent, \(messagesAcked) acknowledged; deliveries in window: \(deliveriesMeasured), "
-                + "missing after drain: \(missingDeliveries)",
+                + "missing after drain: \(missingDeliveries), duplicated: \(duplicatedDeliveries), "
+                + "reordered: \(reorderedDeliveries)",
             String(format: "  deliveries/s: median %.0f, overall %.0f", deliveriesPerSecondMedian, deliveriesPerSecondOverall),
             "  fan-out latency µs: " + fanoutLatencyMicroseconds.line,
         ]

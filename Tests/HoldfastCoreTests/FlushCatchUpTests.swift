@@ -1,0 +1,117 @@
+import Glibc
+import HoldfastTestSupport
+import Synchronization
+import Testing
+
+@testable import HoldfastCore
+
+/// A socket's queued output, written in one `write` per flush, like a connection's.
+private final class QueueingHandler: EventHandler, @unchecked Sendable {
+    let fd: Int32
+    let loop: EventLoop
+    var queue: [UInt8] = []
+    var scheduled = false
+    var writes = 0
+    /// Runs at this handler's first flush, before it writes.
+    var onFirstFlush: (() -> Void)?
+
+    init(fd: Int32, loop: EventLoop) {
+        self.fd = fd
+        self.loop = loop
+    }
+
+    func append(_ text: String) {
+        queue += Array(text.utf8)
+        guard !scheduled else { return }
+        scheduled = true
+        loop.scheduleFlush(self)
+    }
+
+    func handleEvent(readable: Bool, writable: Bool) {}
+
+    func flush() {
+        scheduled = false
+        if let action = onFirstFlush {
+            onFirstFlush = nil
+            action()
+        }
+        guard !queue.isEmpty else { return }
+        let written = queue.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        precondition(written == queue.count, "a socket pair takes a few bytes at once")
+        writes += 1
+        queue.removeAll()
+    }
+}
+
+/// What arrived on `fd` so far (nonblocking).
+private func readAll(_ fd: Int32) -> String {
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 256)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { break }
+        bytes += buffer[0..<count]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// A loop turn's large flush batch looks at the task queue as it goes: a task that arrives while it is written
+/// (a room's next durable batch) runs at once, and handlers not yet written send both in one write.
+@Suite struct FlushCatchUpTests {
+    /// `count` handlers on real socket pairs get "B", and the first one flushed queues a task that gives every
+    /// handler "C". Returns each handler's write count and what each peer socket received.
+    private func run(handlers count: Int) throws -> (writes: [Int], received: [String]) {
+        let loop = try EventLoop()
+        let pairs = (0..<count).map { _ in makeSocketPair() }
+        defer { for (a, b) in pairs { close(a); close(b) } }
+        let handlers = pairs.map { QueueingHandler(fd: $0.0, loop: loop) }
+        let box = UncheckedBox(handlers)
+        handlers[0].onFirstFlush = {
+            loop.execute { for handler in box.value { handler.append("C") } }
+        }
+        loop.execute { for handler in box.value { handler.append("B") } }
+        runLoop(loop, forMilliseconds: 50)
+        return (handlers.map(\.writes), pairs.map { readAll($0.1) })
+    }
+
+    @Test func aTaskArrivingDuringALargeFlushJoinsTheWritesNotYetMade() throws {
+        let count = EventLoop.catchUpInterval * 3
+        let (writes, received) = try run(handlers: count)
+        // Every socket gets both, in order, exactly once.
+        #expect(received == Array(repeating: "BC", count: count))
+        // The task ran at the first look at the queue: the handlers written before it wrote twice, every
+        // later one once, with both.
+        let interval = EventLoop.catchUpInterval
+        #expect(writes[0..<interval].allSatisfy { $0 == 2 })
+        #expect(writes[interval...].allSatisfy { $0 == 1 })
+    }
+
+    @Test func aSmallFlushLeavesTheTaskToTheNextTurn() throws {
+        let count = EventLoop.catchUpInterval / 2
+        let (writes, received) = try run(handlers: count)
+        #expect(received == Array(repeating: "BC", count: count))
+        #expect(writes == Array(repeating: 2, count: count))
+    }
+
+    @Test func aStopRunDuringTheFlushEndsTheLoop() throws {
+        let loop = try EventLoop()
+        let count = EventLoop.catchUpInterval * 2
+        let pairs = (0..<count).map { _ in makeSocketPair() }
+        defer { for (a, b) in pairs { close(a); close(b) } }
+        let handlers = pairs.map { QueueingHandler(fd: $0.0, loop: loop) }
+        let box = UncheckedBox(handlers)
+        handlers[0].onFirstFlush = { loop.stop() }
+        loop.execute { for handler in box.value { handler.append("B") } }
+        // No timer and no socket event would wake the loop: run() must return by itself.
+        let thread = TestThread { loop.run() }
+        thread.start()
+        thread.join()
+        #expect(pairs.map { readAll($0.1) } == Array(repeating: "B", count: count))
+    }
+}
+
+/// Hands non-Sendable test objects to loop tasks; the loop runs them on its one thread.
+private struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
