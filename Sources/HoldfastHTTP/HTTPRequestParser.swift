@@ -66,6 +66,8 @@ public struct HTTPRequestParser: Sendable {
     var targetRange = 0..<0
     var minorVersion = 1
     var fields: [HTTPFieldRange] = []
+    /// The known fields among `fields`, recognised as each line is read.
+    var known = HTTPKnownFieldIndex()
     /// Header (and trailer) line bytes so far, line endings excluded, against `maxHeaderBytes`.
     var headerBytes = 0
     var trailerCount = 0
@@ -136,6 +138,7 @@ public struct HTTPRequestParser: Sendable {
         targetRange = 0..<0
         minorVersion = 1
         fields = []
+        known = HTTPKnownFieldIndex()
         headerBytes = 0
         trailerCount = 0
         body = []
@@ -155,7 +158,7 @@ public struct HTTPRequestParser: Sendable {
         // The head's storage moves to the request; the next request starts a buffer of its own.
         let request = HTTPRequest(
             head: head, method: methodRange, target: targetRange, minorVersion: minorVersion, fields: fields,
-            body: body)
+            known: known, body: body)
         reset()
         return request
     }
