@@ -1,3 +1,5 @@
+import Glibc
+
 /// One parsed HTTP/1.1 request: the request line, the header fields in arrival order and the body.
 ///
 /// The head is kept as the bytes the parser read (each line without its line ending), with the method, the
@@ -68,9 +70,12 @@ public struct HTTPRequest: Sendable, Equatable {
 
     /// Whether the method is exactly `name` (case-sensitive), compared without making a string.
     public func hasMethod(_ name: StaticString) -> Bool {
-        let wanted = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        guard wanted.count == methodRange.count else { return false }
-        return head.withUnsafeBytes { $0[methodRange].elementsEqual(wanted) }
+        let method = methodRange
+        guard name.utf8CodeUnitCount == method.count else { return false }
+        return head.withUnsafeBytes { head in
+            guard let start = head.baseAddress else { return method.isEmpty }
+            return memcmp(start + method.lowerBound, name.utf8Start, method.count) == 0
+        }
     }
 
     /// The request target exactly as sent, e.g. `/socket/websocket?vsn=2.0.0`.
@@ -78,15 +83,13 @@ public struct HTTPRequest: Sendable, Equatable {
 
     /// Whether the path part of the target (before `?`) is exactly `path`, compared without making a string.
     public func hasPath(_ path: StaticString) -> Bool {
-        let wanted = UnsafeRawBufferPointer(start: path.utf8Start, count: path.utf8CodeUnitCount)
+        let count = path.utf8CodeUnitCount
         let target = targetRange
-        guard target.count >= wanted.count else { return false }
+        guard target.count >= count else { return false }
         return head.withUnsafeBytes { head in
-            guard target.count == wanted.count || head[target.lowerBound + wanted.count] == UInt8(ascii: "?") else {
-                return false
-            }
-            return UnsafeRawBufferPointer(rebasing: head[target.lowerBound..<(target.lowerBound + wanted.count)])
-                .elementsEqual(wanted)
+            guard let start = head.baseAddress?.advanced(by: target.lowerBound) else { return false }
+            if target.count > count && head[target.lowerBound + count] != UInt8(ascii: "?") { return false }
+            return memcmp(start, path.utf8Start, count) == 0
         }
     }
 
