@@ -56,6 +56,9 @@ public struct HTTPRequestParser: Sendable {
     public let limits: HTTPLimits
 
     var state: State = .requestLine
+    /// The known fields among `fields`, recognised as each line is read (declared here, where it fills the padding
+    /// after `state`, so the parser stays within 160 bytes).
+    var known = HTTPKnownFieldIndex()
     /// The head so far: the request line and header lines without their line endings, then the line being
     /// assembled from `lineStart` on (possibly ending in a CR whose LF has not arrived yet). Chunk-size and
     /// trailer lines are assembled here too and dropped once read.
@@ -66,8 +69,6 @@ public struct HTTPRequestParser: Sendable {
     var targetRange = 0..<0
     var minorVersion = 1
     var fields: [HTTPFieldRange] = []
-    /// The known fields among `fields`, recognised as each line is read.
-    var known = HTTPKnownFieldIndex()
     /// Header (and trailer) line bytes so far, line endings excluded, against `maxHeaderBytes`.
     var headerBytes = 0
     var trailerCount = 0
