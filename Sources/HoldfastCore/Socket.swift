@@ -79,7 +79,8 @@ public enum Socket {
             var count = 0
             func add(_ part: UnsafeRawBufferPointer) {
                 guard !part.isEmpty else { return }
-                vector[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: part.baseAddress), iov_len: part.count)
+                let base = UnsafeMutableRawPointer(mutating: part.baseAddress)
+                vector[count] = iovec(iov_base: base, iov_len: part.count)
                 count += 1
             }
             add(first)
@@ -87,7 +88,8 @@ public enum Socket {
             add(third)
             if count <= 1 {
                 let only = vector[0]
-                return retryingInterrupts("send") { Glibc.send(fd, only.iov_base, count == 0 ? 0 : only.iov_len, Int32(MSG_NOSIGNAL)) }
+                let length = count == 0 ? 0 : only.iov_len
+                return retryingInterrupts("send") { Glibc.send(fd, only.iov_base, length, Int32(MSG_NOSIGNAL)) }
             }
             var message = msghdr()
             message.msg_iov = vector.baseAddress

@@ -46,7 +46,9 @@ import Testing
         let (a, b) = makeSocketPair()
         defer { close(a); close(b) }
         let head: [UInt8] = Array("head-".utf8), body: [UInt8] = Array("body".utf8), none: [UInt8] = []
-        let cases: [([UInt8], [UInt8], [UInt8])] = [(head, none, body), (none, head, none), (none, none, none), (head, body, head)]
+        let cases: [([UInt8], [UInt8], [UInt8])] = [
+            (head, none, body), (none, head, none), (none, none, none), (head, body, head),
+        ]
         for (first, second, third) in cases {
             let result = first.withUnsafeBytes { one in
                 second.withUnsafeBytes { two in third.withUnsafeBytes { Socket.write(a, gathering: one, two, $0) } }

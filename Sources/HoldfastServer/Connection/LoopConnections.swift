@@ -19,15 +19,16 @@ final class LoopConnections: @unchecked Sendable {
     /// stream is sent: their fd numbers are on their way to the new process and must not be closed or reused.
     private var deferringCloses = false
     private var deferredCloses: [Int32] = []
-    /// Set once a binary upgrade has staged (sent) sockets: the new process may hold them, so closes deregister.
-    private var socketsShared = false
+    private var socketsShared = false  // an upgrade staged (sent) sockets: the new process may hold them too
     /// On one loop only: gives freed heap back after any burst (see ``HeapWatch``).
     var heapWatch: HeapWatch?
     init(loop: EventLoop, context: ServerContext) { (self.loop, self.context) = (loop, context) }
 
-    /// Closes a connection's socket, or keeps it (unwatched) until ``closeDeferredSockets()`` while closes are deferred.
+    /// Closes a connection's socket, or keeps it (unwatched) until ``closeDeferredSockets()`` while deferring.
     func closeSocket(_ fd: Int32) {
-        if deferringCloses { loop.deregister(fd: fd); deferredCloses.append(fd) } else { loop.close(fd: fd, shared: socketsShared) }
+        guard deferringCloses else { return loop.close(fd: fd, shared: socketsShared) }
+        loop.deregister(fd: fd)
+        deferredCloses.append(fd)
     }
 
     /// Starts deferring socket closes (binary upgrade staging).
