@@ -43,6 +43,8 @@ public final class EventLoop: @unchecked Sendable {
 
     private struct Slot {
         var generation: UInt32
+        /// See `register(fd:interest:handler:closesAlone:)`; fits the padding after `generation`.
+        var closesAlone = false
         var handler: (any EventHandler)?
     }
 
@@ -82,8 +84,14 @@ public final class EventLoop: @unchecked Sendable {
     // MARK: Registration (loop thread)
 
     /// Starts watching `fd` for `interest`, delivering events to `handler`, which the loop retains until
-    /// ``deregister(fd:)``.
-    public func register(fd: Int32, interest: Interest, handler: any EventHandler) throws(SystemError) {
+    /// ``deregister(fd:)`` or ``close(fd:shared:)``.
+    ///
+    /// `closesAlone`: this process holds the only descriptor of the socket (a connection it accepted itself), so
+    /// closing `fd` also takes it out of the epoll set and ``close(fd:shared:)`` needs no `epoll_ctl`. Sockets
+    /// received from another process, which may still hold them, keep the default.
+    public func register(
+        fd: Int32, interest: Interest, handler: any EventHandler, closesAlone: Bool = false
+    ) throws(SystemError) {
         let index = Int(fd)
         if index >= table.count {
             // An eighth of headroom rather than the doubling of `append`: one slot per open fd, kept for the
@@ -92,7 +100,7 @@ public final class EventLoop: @unchecked Sendable {
             table.append(contentsOf: repeatElement(Slot(generation: 0, handler: nil), count: index - table.count + 1))
         }
         generationCounter &+= 1
-        table[index] = Slot(generation: generationCounter, handler: handler)
+        table[index] = Slot(generation: generationCounter, closesAlone: closesAlone, handler: handler)
         let data = UInt64(UInt32(bitPattern: fd)) | UInt64(generationCounter) << 32
         guard holdfast_epoll_ctl(epollFD, 0, fd, epollEvents(interest), data) == 0 else {
             table[index].handler = nil
@@ -114,6 +122,19 @@ public final class EventLoop: @unchecked Sendable {
         guard index < table.count, table[index].handler != nil else { return }
         _ = holdfast_epoll_ctl(epollFD, 2, fd, 0, 0)
         table[index].handler = nil
+    }
+
+    /// Stops watching `fd`, releases its handler and closes it. The kernel drops an epoll registration when the
+    /// last descriptor of its socket closes, so a socket registered with `closesAlone` is closed without an
+    /// `epoll_ctl` (one system call less per connection), unless `shared` says another process may hold it now
+    /// (a binary upgrade has sent it): then an explicit delete keeps a closed fd from reporting events.
+    public func close(fd: Int32, shared: Bool = false) {
+        let index = Int(fd)
+        if index < table.count, table[index].handler != nil {
+            if shared || !table[index].closesAlone { _ = holdfast_epoll_ctl(epollFD, 2, fd, 0, 0) }
+            table[index].handler = nil
+        }
+        Socket.close(fd)
     }
 
     /// Puts `handler` in place of the handler registered for `fd`, keeping the registration itself (no system

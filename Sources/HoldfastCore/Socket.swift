@@ -65,14 +65,35 @@ public enum Socket {
         retryingInterrupts("send") { holdfast_send(fd, bytes.baseAddress, bytes.count) }
     }
 
-    /// Writes as much of `parts`, in order, as the kernel takes now, in one system call and without raising
-    /// `SIGPIPE`; returns the bytes written over all parts.
-    public static func write(_ fd: Int32, gathering parts: [UnsafeRawBufferPointer]) -> IOResult<Int> {
-        var vectors = parts.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
-        return vectors.withUnsafeMutableBufferPointer { buffer in
+    /// Writes as much of `first`, `second` and `third`, in order, as the kernel takes now, in one system call and
+    /// without raising `SIGPIPE`; returns the bytes written over all parts. Empty parts are skipped, and a single
+    /// part left is written with `send`: the vectors live on the stack, so a write allocates nothing (every
+    /// WebSocket handshake's answer goes out here).
+    public static func write(
+        _ fd: Int32, gathering first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
+        _ third: UnsafeRawBufferPointer
+    ) -> IOResult<Int> {
+        var vectors = (iovec(), iovec(), iovec())
+        return withUnsafeMutableBytes(of: &vectors) { raw in
+            let vector = raw.bindMemory(to: iovec.self)
+            var count = 0
+            func add(_ part: UnsafeRawBufferPointer) {
+                guard !part.isEmpty else { return }
+                let base = UnsafeMutableRawPointer(mutating: part.baseAddress)
+                vector[count] = iovec(iov_base: base, iov_len: part.count)
+                count += 1
+            }
+            add(first)
+            add(second)
+            add(third)
+            if count <= 1 {
+                let only = vector[0]
+                let length = count == 0 ? 0 : only.iov_len
+                return retryingInterrupts("send") { Glibc.send(fd, only.iov_base, length, Int32(MSG_NOSIGNAL)) }
+            }
             var message = msghdr()
-            message.msg_iov = buffer.baseAddress
-            message.msg_iovlen = buffer.count
+            message.msg_iov = vector.baseAddress
+            message.msg_iovlen = count
             return retryingInterrupts("sendmsg") { Glibc.sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) }
         }
     }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// One parsed HTTP/1.1 request: the request line, the header fields in arrival order and the body.
 ///
 /// The head is kept as the bytes the parser read (each line without its line ending), with the method, the
@@ -13,6 +15,8 @@ public struct HTTPRequest: Sendable, Equatable {
     let targetRange: Range<Int>
     /// Where each field's name and value (without surrounding whitespace) lie in `head`, in arrival order.
     let fields: [HTTPFieldRange]
+    /// Where the known fields are among `fields` (see ``HTTPKnownField``).
+    let known: HTTPKnownFieldIndex
     /// The HTTP minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
     public var minorVersion: Int
     /// The body (empty when there is none).
@@ -20,12 +24,13 @@ public struct HTTPRequest: Sendable, Equatable {
 
     /// A request over parsed head bytes.
     init(head: [UInt8], method: Range<Int>, target: Range<Int>, minorVersion: Int, fields: [HTTPFieldRange],
-         body: [UInt8]) {
+         known: HTTPKnownFieldIndex, body: [UInt8]) {
         self.head = head
         self.methodRange = method
         self.targetRange = target
         self.minorVersion = minorVersion
         self.fields = fields
+        self.known = known
         self.body = body
     }
 
@@ -42,16 +47,22 @@ public struct HTTPRequest: Sendable, Equatable {
         head.append(contentsOf: target.utf8)
         let targetRange = methodRange.upperBound..<head.count
         var fields: [HTTPFieldRange] = []
+        var known = HTTPKnownFieldIndex()
         for (name, value) in headers {
             let nameStart = head.count
             head.append(contentsOf: name.utf8)
             let valueStart = head.count
             head.append(contentsOf: value.utf8)
+            // Only a token can be a known field (``HTTPKnownField/recognize(_:)`` expects one).
+            let nameBytes = head[nameStart..<valueStart]
+            if nameBytes.isToken, let field = nameBytes.withUnsafeBytes(HTTPKnownField.recognize) {
+                known.record(field, at: fields.count)
+            }
             fields.append(HTTPFieldRange(name: nameStart..<valueStart, value: valueStart..<head.count))
         }
         self.init(
             head: head, method: methodRange, target: targetRange, minorVersion: minorVersion, fields: fields,
-            body: body)
+            known: known, body: body)
     }
 
     /// The request method as sent (`GET`, `POST`, ...). Methods are case-sensitive (RFC 9110 §9.1).
@@ -59,13 +70,28 @@ public struct HTTPRequest: Sendable, Equatable {
 
     /// Whether the method is exactly `name` (case-sensitive), compared without making a string.
     public func hasMethod(_ name: StaticString) -> Bool {
-        let wanted = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        guard wanted.count == methodRange.count else { return false }
-        return head.withUnsafeBytes { $0[methodRange].elementsEqual(wanted) }
+        let method = methodRange
+        guard name.utf8CodeUnitCount == method.count else { return false }
+        return head.withUnsafeBytes { head in
+            guard let start = head.baseAddress else { return method.isEmpty }
+            return memcmp(start + method.lowerBound, name.utf8Start, method.count) == 0
+        }
     }
 
     /// The request target exactly as sent, e.g. `/socket/websocket?vsn=2.0.0`.
     public var target: String { String(decoding: head[targetRange], as: UTF8.self) }
+
+    /// Whether the path part of the target (before `?`) is exactly `path`, compared without making a string.
+    public func hasPath(_ path: StaticString) -> Bool {
+        let count = path.utf8CodeUnitCount
+        let target = targetRange
+        guard target.count >= count else { return false }
+        return head.withUnsafeBytes { head in
+            guard let start = head.baseAddress?.advanced(by: target.lowerBound) else { return false }
+            if target.count > count && head[target.lowerBound + count] != UInt8(ascii: "?") { return false }
+            return memcmp(start, path.utf8Start, count) == 0
+        }
+    }
 
     /// The path part of the target (before `?`).
     public var path: Substring {
@@ -104,6 +130,42 @@ public struct HTTPRequest: Sendable, Equatable {
     /// copy.
     public func headerBytes(_ name: String) -> ArraySlice<UInt8>? {
         firstValueRange(name).map { head[$0] }
+    }
+
+    /// The bytes of the first value of a known header field, without a copy or a comparison of names.
+    public func headerBytes(_ field: HTTPKnownField) -> ArraySlice<UInt8>? {
+        if known.isRepeated(field) { return headerBytes(field.name) }
+        return known.first(field).map { head[fields[$0].value] }
+    }
+
+    /// The first value of a known header field.
+    public func header(_ field: HTTPKnownField) -> String? {
+        headerBytes(field).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Whether a known header field is present.
+    public func hasHeader(_ field: HTTPKnownField) -> Bool {
+        known.first(field) != nil || known.isRepeated(field)
+    }
+
+    /// ``headerValues(_:)`` of a known field: no work at all when the request lacks it.
+    public func headerValues(_ field: HTTPKnownField) -> [Substring] {
+        hasHeader(field) ? headerValues(field.name) : []
+    }
+
+    /// ``headerContainsToken(_:_:)`` of a known field: only its own value is searched, unless it repeats.
+    public func headerContainsToken(_ field: HTTPKnownField, _ token: StaticString) -> Bool {
+        let token = UnsafeBufferPointer(start: token.utf8Start, count: token.utf8CodeUnitCount)
+        if known.isRepeated(field) {
+            var found = false
+            known.forEach(field, in: fields, head: head) { position in
+                found = head.withUnsafeBufferPointer { $0.range(fields[position].value).listContains(token: token) }
+                return !found
+            }
+            return found
+        }
+        guard let position = known.first(field) else { return false }
+        return head.withUnsafeBufferPointer { $0.range(fields[position].value).listContains(token: token) }
     }
 
     /// Where the first value of the named header field lies in `head`.
@@ -157,8 +219,8 @@ public struct HTTPRequest: Sendable, Equatable {
     /// Whether the connection stays open after the response (HTTP/1.1 default unless `Connection: close`;
     /// HTTP/1.0 only with `Connection: keep-alive`).
     public var keepAlive: Bool {
-        if minorVersion == 0 { return headerContainsToken("Connection", "keep-alive") }
-        return !headerContainsToken("Connection", "close")
+        if minorVersion == 0 { return headerContainsToken(.connection, "keep-alive") }
+        return !headerContainsToken(.connection, "close")
     }
 
     public static func == (lhs: HTTPRequest, rhs: HTTPRequest) -> Bool {

@@ -87,28 +87,31 @@ extension HTTPRequestParser {
         guard valid else { return .failed(.invalidCharacter) }
         // Room for a browser's upgrade request up front, instead of growing through 1, 2, 4, 8 and 16 fields.
         if fields.isEmpty { fields.reserveCapacity(Self.expectedHeaderCount) }
+        let name = head.withUnsafeBytes { HTTPKnownField.recognize(UnsafeRawBufferPointer(rebasing: $0[field.name])) }
+        if let name { known.record(name, at: fields.count) }
         fields.append(field)
         return .proceed
     }
 
     /// Validates the head and chooses the body framing (RFC 9112 §6.3).
     mutating func endOfHead() -> LineOutcome {
+        // The framing fields were recognised as their lines were read: only repeated ones need another look.
         var hostCount = 0
-        var hasTransferEncoding = false
-        var contentLengthDigits: [UInt8]?
-        for field in fields {
-            let name = head.withUnsafeBufferPointer { HTTPFieldName(UnsafeBufferPointer(rebasing: $0[field.name])) }
-            if name == .host {
-                hostCount += 1
-            } else if name == .transferEncoding {
-                hasTransferEncoding = true
-            } else if name == .contentLength {
-                switch Self.contentLength(head[field.value], previous: contentLengthDigits) {
-                case .success(let digits): contentLengthDigits = digits
-                case .failure(let error): return .failed(error)
-                }
-            }
+        known.forEach(.host, in: fields, head: head) { _ in
+            hostCount += 1
+            return hostCount < 2
         }
+        let hasTransferEncoding = known.first(.transferEncoding) != nil || known.isRepeated(.transferEncoding)
+        var contentLengthDigits: [UInt8]?
+        var contentLengthError: HTTPParseError?
+        known.forEach(.contentLength, in: fields, head: head) { position in
+            switch Self.contentLength(head[fields[position].value], previous: contentLengthDigits) {
+            case .success(let digits): contentLengthDigits = digits
+            case .failure(let error): contentLengthError = error
+            }
+            return contentLengthError == nil
+        }
+        if let contentLengthError { return .failed(contentLengthError) }
         if hostCount > 1 { return .failed(.duplicateHost) }
         if hostCount == 0 && minorVersion == 1 { return .failed(.missingHost) }
         if hasTransferEncoding {
@@ -158,29 +161,5 @@ extension HTTPRequestParser {
         guard !codings.isEmpty else { return .invalidTransferEncoding }
         guard codings.allSatisfy({ $0.equalsCaseInsensitive("chunked") }) else { return .unsupportedTransferEncoding }
         return codings.count == 1 ? nil : .invalidTransferEncoding
-    }
-}
-
-/// The field names that decide a request's framing, recognized ignoring ASCII case.
-enum HTTPFieldName {
-    case host
-    case transferEncoding
-    case contentLength
-    case other
-
-    private static let names: [(name: [UInt8], field: HTTPFieldName)] = [
-        (Array("host".utf8), .host), (Array("transfer-encoding".utf8), .transferEncoding),
-        (Array("content-length".utf8), .contentLength),
-    ]
-
-    /// The field a name is, compared over the bytes in place.
-    init(_ bytes: UnsafeBufferPointer<UInt8>) {
-        for entry in Self.names where entry.name.count == bytes.count {
-            if entry.name.withUnsafeBufferPointer({ bytes.equalsIgnoringASCIICase($0) }) {
-                self = entry.field
-                return
-            }
-        }
-        self = .other
     }
 }

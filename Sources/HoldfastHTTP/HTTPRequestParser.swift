@@ -56,6 +56,9 @@ public struct HTTPRequestParser: Sendable {
     public let limits: HTTPLimits
 
     var state: State = .requestLine
+    /// The known fields among `fields`, recognised as each line is read (declared here, where it fills the padding
+    /// after `state`, so the parser stays within 160 bytes).
+    var known = HTTPKnownFieldIndex()
     /// The head so far: the request line and header lines without their line endings, then the line being
     /// assembled from `lineStart` on (possibly ending in a CR whose LF has not arrived yet). Chunk-size and
     /// trailer lines are assembled here too and dropped once read.
@@ -136,6 +139,7 @@ public struct HTTPRequestParser: Sendable {
         targetRange = 0..<0
         minorVersion = 1
         fields = []
+        known = HTTPKnownFieldIndex()
         headerBytes = 0
         trailerCount = 0
         body = []
@@ -155,7 +159,7 @@ public struct HTTPRequestParser: Sendable {
         // The head's storage moves to the request; the next request starts a buffer of its own.
         let request = HTTPRequest(
             head: head, method: methodRange, target: targetRange, minorVersion: minorVersion, fields: fields,
-            body: body)
+            known: known, body: body)
         reset()
         return request
     }

@@ -10,5 +10,6 @@
 // - Limits: `HTTPLimits` bounds what a connection can make the parser buffer, enforced as bytes arrive.
 // - Performance: each input byte is examined once (linear on byte-at-a-time input); a head allocates its bytes
 //   (kept by the request, with the method, target and fields as byte ranges into them) and the field ranges,
-//   and no strings: those are made only when a caller asks for one. A body reserves up to 64 KiB from its
-//   declared length and grows only as bytes arrive.
+//   and no strings: those are made only when a caller asks for one. The fields the server reads on every
+//   request (`HTTPKnownField`: framing and WebSocket upgrade) are recognised once, as their lines are read, and
+//   found later by index. A body reserves up to 64 KiB from its declared length and grows only as bytes arrive.

@@ -167,15 +167,24 @@ public struct WebSocketConnection {
                                        into: &output)
             return
         }
-        var body: [UInt8] = [UInt8(code.rawValue >> 8), UInt8(code.rawValue & 0xFF)]
-        var reasonBytes = Array(reason.utf8.prefix(123))
-        // Never cut a character in half: drop trailing continuation bytes and their lead byte.
-        if reasonBytes.count < reason.utf8.count {
-            while let last = reasonBytes.last, last & 0xC0 == 0x80 { reasonBytes.removeLast() }
-            if let last = reasonBytes.last, last >= 0xC0 { reasonBytes.removeLast() }
+        // Code and reason are assembled on the stack: every closed WebSocket sends one of these.
+        var reason = reason
+        reason.withUTF8 { utf8 in
+            var count = min(utf8.count, 123)
+            // Never cut a character in half: drop trailing continuation bytes and their lead byte.
+            if count < utf8.count {
+                while count > 0, utf8[count - 1] & 0xC0 == 0x80 { count -= 1 }
+                if count > 0, utf8[count - 1] >= 0xC0 { count -= 1 }
+            }
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 125) { body in
+                body[0] = UInt8(code.rawValue >> 8)
+                body[1] = UInt8(code.rawValue & 0xFF)
+                _ = UnsafeMutableBufferPointer(rebasing: body[2..<(2 + count)])
+                    .initialize(fromContentsOf: UnsafeBufferPointer(rebasing: utf8[..<count]))
+                let payload = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: body[..<(2 + count)]))
+                WebSocketFrame.appendFrame(opcode: .close, fin: true, payload: payload, into: &output)
+            }
         }
-        body += reasonBytes
-        body.withUnsafeBytes { WebSocketFrame.appendFrame(opcode: .close, fin: true, payload: $0, into: &output) }
     }
 
     /// Compresses one message into a frame; false when zlib is unavailable (the caller then sends it plain).

@@ -32,23 +32,24 @@ public enum WebSocketHandshake {
         deflate: PerMessageDeflateConfiguration,
         selectSubprotocol: ([Substring]) -> Substring?
     ) -> Result<WebSocketHandshakeAccepted, WebSocketHandshakeError> {
-        // Fields are read as bytes in the request's head; a string is made only for a refusal's message.
+        // Fields are read as bytes in the request's head, found through the parser's index of known fields; a
+        // string is made only for a refusal's message.
         guard request.hasMethod("GET") else { return .failure(.methodNotAllowed(request.method)) }
         guard request.minorVersion >= 1 else { return .failure(.unsupportedHTTPVersion) }
-        guard request.headerContainsToken("Upgrade", "websocket") else { return .failure(.missingUpgradeHeader) }
-        guard request.headerContainsToken("Connection", "upgrade") else { return .failure(.missingConnectionUpgrade) }
-        let version = request.headerBytes("Sec-WebSocket-Version")
+        guard request.headerContainsToken(.upgrade, "websocket") else { return .failure(.missingUpgradeHeader) }
+        guard request.headerContainsToken(.connection, "upgrade") else { return .failure(.missingConnectionUpgrade) }
+        let version = request.headerBytes(.secWebSocketVersion)
         guard let version, version.elementsEqual("13".utf8) else {
             return .failure(.unsupportedVersion(version.map { String(decoding: $0, as: UTF8.self) }))
         }
-        guard let key = request.headerBytes("Sec-WebSocket-Key") else { return .failure(.missingKey) }
+        guard let key = request.headerBytes(.secWebSocketKey) else { return .failure(.missingKey) }
         guard key.withUnsafeBufferPointer(isValidKey) else { return .failure(.invalidKey) }
 
-        let offered = request.headerValues("Sec-WebSocket-Protocol")
+        let offered = request.headerValues(.secWebSocketProtocol)
         let subprotocol = offered.isEmpty ? nil : selectSubprotocol(offered).map(String.init)
         var parameters: PerMessageDeflateParameters?
         if deflate.enabled {
-            for offer in request.headerValues("Sec-WebSocket-Extensions") {
+            for offer in request.headerValues(.secWebSocketExtensions) {
                 if let agreed = negotiateDeflate(offer: offer, configuration: deflate) {
                     parameters = agreed
                     break

@@ -20,6 +20,7 @@ private func parseAll(_ input: UnsafeRawBufferPointer, limits: HTTPLimits, chunk
                 require(consumed == pending.count, "needMoreInput left \(pending.count - consumed) bytes")
                 pending.removeAll()
             case .request(let request):
+                checkKnownFields(request)
                 results.append("\(request)")
                 pending.removeFirst(consumed)
                 if !pending.isEmpty { continue }
@@ -32,6 +33,20 @@ private func parseAll(_ input: UnsafeRawBufferPointer, limits: HTTPLimits, chunk
     }
     if parser.hasPartialRequest { results.append("partial") }
     return results
+}
+
+/// The parser's index of known fields must answer as a comparison of every field name does, and the path
+/// comparison as the path string does.
+private func checkKnownFields(_ request: HTTPRequest) {
+    for field in HTTPKnownField.allCases {
+        require(request.header(field) == request.header(field.name), "header \(field)")
+        require(request.headerValues(field) == request.headerValues(field.name), "headerValues \(field)")
+        require(
+            request.headerContainsToken(field, "upgrade") == request.headerContainsToken(field.name, "upgrade"),
+            "headerContainsToken \(field)")
+    }
+    require(request.hasPath("/ws/echo") == (request.path == "/ws/echo"), "hasPath /ws/echo")
+    require(request.hasPath("/") == (request.path == "/"), "hasPath /")
 }
 
 @main

@@ -23,7 +23,7 @@ extension Connection {
             respond(.plainText(.serviceUnavailable, "shutting down"), keepAlive: false)
             return
         }
-        switch Route(path: request.path, echoEndpoint: context.configuration.server.echoEndpoint) {
+        switch Route(request, echoEndpoint: context.configuration.server.echoEndpoint) {
         case .health:
             guard request.hasMethod("GET") || request.hasMethod("HEAD") else {
                 return methodNotAllowed(request, allow: "GET, HEAD")
@@ -93,7 +93,7 @@ extension Connection {
     /// Checks the origin and answers the WebSocket handshake: the new WebSocket layer, or nil when refused (the
     /// refusal is queued and the connection drains).
     private func acceptWebSocket(_ request: HTTPRequest) -> WebSocketConnection? {
-        if !context.configuration.server.allowedOrigins.isEmpty, let origin = request.header("Origin"),
+        if !context.configuration.server.allowedOrigins.isEmpty, let origin = request.header(.origin),
             !context.configuration.server.allowedOrigins.contains(origin)
         {
             logger.info("origin not allowed", metadata: ["fd": "\(fd)", "origin": "\(origin)"])
@@ -148,13 +148,11 @@ enum Route {
     case metrics
     case notFound
 
-    init(path: Substring, echoEndpoint: Bool) {  // a flag, not the configuration: that would be copied per request
-        switch path {
-        case "/healthz": self = .health
-        case "/ws/echo" where echoEndpoint: self = .echo
-        case "/socket/websocket": self = .phoenix
-        case "/metrics": self = .metrics
-        default: self = .notFound
-        }
+    init(_ request: HTTPRequest, echoEndpoint: Bool) {  // the path as bytes; a flag, not the copied configuration
+        if request.hasPath("/healthz") { self = .health }
+        else if echoEndpoint && request.hasPath("/ws/echo") { self = .echo }
+        else if request.hasPath("/socket/websocket") { self = .phoenix }
+        else if request.hasPath("/metrics") { self = .metrics }
+        else { self = .notFound }
     }
 }

@@ -71,7 +71,7 @@ extension Connection {
         let result = outbound.withUnsafeBytes { all in
             head.withUnsafeBytes { headBytes in
                 sharedBody.withUnsafeBytes { bodyBytes in
-                    Socket.write(fd, gathering: [UnsafeRawBufferPointer(rebasing: all[outboundOffset...]), headBytes, bodyBytes])
+                    Socket.write(fd, gathering: .init(rebasing: all[outboundOffset...]), headBytes, bodyBytes)
                 }
             }
         }

@@ -163,7 +163,6 @@ final class Connection: EventHandler {
         let session = phoenix
         context.countOpen(-1, tls: isTLS, admin: isAdmin || isAPI)
         state = .closed
-        loop.deregister(fd: fd)
         owner.closeSocket(fd)
         owner.remove(self)
         session?.connectionClosed()

@@ -19,17 +19,20 @@ final class LoopConnections: @unchecked Sendable {
     /// stream is sent: their fd numbers are on their way to the new process and must not be closed or reused.
     private var deferringCloses = false
     private var deferredCloses: [Int32] = []
+    private var socketsShared = false  // an upgrade staged (sent) sockets: the new process may hold them too
     /// On one loop only: gives freed heap back after any burst (see ``HeapWatch``).
     var heapWatch: HeapWatch?
     init(loop: EventLoop, context: ServerContext) { (self.loop, self.context) = (loop, context) }
 
-    /// Closes a connection's socket, or keeps it until ``closeDeferredSockets()`` while closes are deferred.
+    /// Closes a connection's socket, or keeps it (unwatched) until ``closeDeferredSockets()`` while deferring.
     func closeSocket(_ fd: Int32) {
-        if deferringCloses { deferredCloses.append(fd) } else { Socket.close(fd) }
+        guard deferringCloses else { return loop.close(fd: fd, shared: socketsShared) }
+        loop.deregister(fd: fd)
+        deferredCloses.append(fd)
     }
 
     /// Starts deferring socket closes (binary upgrade staging).
-    func deferCloses() { deferringCloses = true }
+    func deferCloses() { (deferringCloses, socketsShared) = (true, true) }
 
     /// Ends deferring and closes what was deferred.
     func closeDeferredSockets() {
