@@ -268,7 +268,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastWebSocketTests",
-            dependencies: ["HoldfastWebSocket", "HoldfastHTTP", "CZlib", "HoldfastTestSupport"],
+            dependencies: ["HoldfastWebSocket", "HoldfastBytes", "HoldfastHTTP", "CZlib", "HoldfastTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -276,7 +276,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastPresenceTests",
-            dependencies: ["HoldfastPresence", "HoldfastJSON"],
+            dependencies: ["HoldfastPresence", "HoldfastBytes", "HoldfastJSON"],
             swiftSettings: strictSettings
         ),
         .testTarget(

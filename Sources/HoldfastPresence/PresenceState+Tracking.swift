@@ -79,6 +79,7 @@ extension PresenceState {
             owner: owner, key: key, fields: fields, previousRef: previousRef, sequence: sequence
         )
         order.append(Slot(ref: ref, sequence: sequence))
+        chunkChanged(sequence: sequence)
         if byOwner[owner]?.set(key, to: ref) == nil { byOwner[owner] = .one(key: key, ref: ref) }
         metasPerKey[key, default: 0] += 1
     }
@@ -97,6 +98,7 @@ extension PresenceState {
         guard let presence = presences[ref] else { return }
         noteChange(ref: ref)
         presences[ref] = nil
+        chunkChanged(sequence: presence.sequence)
         if byOwner[presence.owner]?.remove(presence.key) == false { byOwner[presence.owner] = nil }
         if let count = metasPerKey[presence.key], count > 1 {
             metasPerKey[presence.key] = count - 1

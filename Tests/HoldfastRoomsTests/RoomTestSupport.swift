@@ -78,7 +78,7 @@ extension [RoomAction] {
     var presenceStates: [(members: [Member], payload: JSONValue)] {
         compactMap { action in
             guard case .sendPresenceState(let members, let payload) = action else { return nil }
-            return (members, (try? JSON.parse(payload)) ?? .null)
+            return (members, (try? JSON.parse(payload.bytes)) ?? .null)
         }
     }
 
