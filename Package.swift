@@ -344,7 +344,8 @@ let package = Package(
         .testTarget(
             name: "HoldfastServerTests",
             dependencies: [
-                "HoldfastServer", "HoldfastWeb", "HoldfastBytes", "HoldfastJSON", "HoldfastHTTP", "HoldfastTestSupport",
+                "HoldfastServer", "HoldfastWeb", "HoldfastBytes", "HoldfastJSON", "HoldfastHTTP", "HoldfastPresence",
+                "HoldfastTestSupport",
             ],
             swiftSettings: strictSettings),
         // Loads libChatHandlers.so (built with the package) and plugins it builds itself; links no handlers.

@@ -12,12 +12,19 @@ public final class SharedBytes: Sendable {
     /// Wraps `bytes`.
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    /// The form of ``bytes`` under `key`, made by `make` the first time it is asked for and kept; when `make`
-    /// gives nil, nothing is kept and nil is returned.
+    /// `bytes` in a buffer of their own size: a kept array built by appending holds up to twice its count.
+    public static func exact(_ bytes: [UInt8]) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
+            count = buffer.initialize(fromContentsOf: bytes)
+        }
+    }
+
+    /// The form of ``bytes`` under `key`, made by `make` the first time it is asked for and kept (in a buffer of
+    /// its own size); when `make` gives nil, nothing is kept and nil is returned.
     public func form(_ key: Int, make: ([UInt8]) -> [UInt8]?) -> [UInt8]? {
         forms.withLock { forms in
             if let kept = forms[key] { return kept }
-            guard let made = make(bytes) else { return nil }
+            guard let made = make(bytes).map(Self.exact) else { return nil }
             forms[key] = made
             return made
         }

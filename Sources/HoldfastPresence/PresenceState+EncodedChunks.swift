@@ -59,7 +59,7 @@ extension PresenceState {
             Self.appendMeta(presence, ref: slot.ref, to: &output)
             output.append(contentsOf: "]}".utf8)
         }
-        return output.isEmpty ? nil : SharedBytes(output)
+        return output.isEmpty ? nil : SharedBytes(SharedBytes.exact(output))
     }
 
     /// The first index at or after `start` whose slot's sequence is at least `sequence` (`order` is sorted by

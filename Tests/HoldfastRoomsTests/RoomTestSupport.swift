@@ -1,5 +1,6 @@
 import HoldfastChannels
 import HoldfastJSON
+import HoldfastPresence
 import HoldfastRooms
 
 /// A chat handler with rules a test can read at a glance: users named `mallory` are refused, bodies containing

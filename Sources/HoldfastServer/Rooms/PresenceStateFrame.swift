@@ -1,5 +1,4 @@
 import HoldfastChannels
-import HoldfastJSON
 import HoldfastPresence
 import HoldfastWebSocket
 
@@ -15,32 +14,20 @@ struct PresenceStateFrame {
 
     init(topic: String, payload: EncodedPresenceState, merge: (([UInt8]) -> [UInt8])?, deflateLevel: Int) {
         self.topic = topic
-        // Serializer 1.0.0 carries no join_ref; keys in the order the serializer writes them.
-        var v1 = Array(",\"ref\":null,\"topic\":".utf8)
-        JSON.encode(.string(topic), into: &v1)
-        v1.append(UInt8(ascii: "}"))
         let merged = merge?(payload.bytes)
-        func body(_ closing: [UInt8]) -> SharedDeflate {
+        func body(_ version: PhoenixSerializerVersion) -> SharedDeflate {
+            let closing = PhoenixSerializer.envelope(joinRef: nil, topic: topic, event: "presence_state", version: version).tail
             if let merged { return SharedDeflate(body: merged + closing, level: deflateLevel) }
             return SharedDeflate(
                 pieces: payload.chunks, opening: UInt8(ascii: "{"), separator: UInt8(ascii: ","),
                 closing: [UInt8(ascii: "}")] + closing, level: deflateLevel)
         }
-        (v1Body, v2Body) = (body(v1), body([UInt8(ascii: "]")]))
+        (v1Body, v2Body) = (body(.v1), body(.v2))
     }
 
     /// The envelope for one member and the shared rest of the message.
     func message(joinRef: String?, version: PhoenixSerializerVersion) -> (prefix: [UInt8], body: SharedDeflate) {
-        switch version {
-        case .v2:
-            var prefix: [UInt8] = [UInt8(ascii: "[")]
-            JSON.encode(PhoenixRef.json(joinRef), into: &prefix)
-            prefix.append(contentsOf: Array(",null,".utf8))
-            JSON.encode(.string(topic), into: &prefix)
-            prefix.append(contentsOf: Array(",\"presence_state\",".utf8))
-            return (prefix, v2Body)
-        case .v1:
-            return (Array("{\"event\":\"presence_state\",\"payload\":".utf8), v1Body)
-        }
+        let head = PhoenixSerializer.envelope(joinRef: joinRef, topic: topic, event: "presence_state", version: version).head
+        return (head, version == .v1 ? v1Body : v2Body)
     }
 }
