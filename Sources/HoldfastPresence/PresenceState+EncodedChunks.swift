@@ -4,8 +4,6 @@ import HoldfastJSON
 extension PresenceState {
     /// Metas per chunk of ``encodedState()``, by tracking sequence.
     static let metasPerChunk: UInt64 = 128
-    /// Below this many metas the state is encoded whole each time and nothing is kept.
-    static let keepChunksFrom = 1024
 
     /// ``encodedStatePayload()`` in chunks of tracking order, each kept from one call to the next until one of
     /// its metas changes.
@@ -17,10 +15,11 @@ extension PresenceState {
     /// ``encodedStatePayload()``.
     ///
     /// While some key has more than one meta, the state is encoded whole as one chunk: such a key's metas are
-    /// written together at its oldest, which may sit in another chunk. Small states are encoded whole too.
-    /// O(changed chunks × chunk size) to encode, O(N / chunk size) to collect.
-    public mutating func encodedState() -> EncodedPresenceState {
-        guard presences.count >= Self.keepChunksFrom, metasPerKey.count == presences.count else {
+    /// written together at its oldest, which may sit in another chunk. States of fewer than `minimum` metas are
+    /// encoded whole too, and nothing is kept (0: never keep). O(changed chunks × chunk size) to encode,
+    /// O(N / chunk size) to collect.
+    public mutating func encodedState(keepingChunksFrom minimum: Int = 1_024) -> EncodedPresenceState {
+        guard minimum > 0, presences.count >= minimum, metasPerKey.count == presences.count else {
             encodedChunks.removeAll()
             let whole = encodedStatePayload()
             return EncodedPresenceState(chunks: whole.count > 2 ? [SharedBytes(Array(whole.dropFirst().dropLast()))] : [])

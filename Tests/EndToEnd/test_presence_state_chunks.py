@@ -10,12 +10,14 @@ import struct
 import threading
 import zlib
 
+import pytest
+
 from phx import sign_token
 from rawws import frame, handshake
 
 SECRET = "c" * 48
 ROOM = "room:chunks"
-MEMBERS = 1300  # above the size from which the state is kept in chunks (1,024 metas)
+MEMBERS = 1300  # above the size from which the state is kept in chunks by default (1,024 metas)
 
 
 class Member:
@@ -108,8 +110,15 @@ def state_of(member):
     return compressed, state[4]
 
 
-def test_joiners_get_the_whole_room_after_changes_in_a_room_kept_in_chunks(server_factory):
-    server = server_factory({"HOLDFAST_SECRET_KEY": SECRET, "HOLDFAST_CHANNELS_PRESENCE_WINDOW_MS": "20"})
+@pytest.mark.parametrize("chunks_from", ["1024", "0"])  # kept in chunks (the default), and encoded whole each time
+def test_joiners_get_the_whole_room_after_changes_in_a_room_kept_in_chunks(server_factory, chunks_from):
+    server = server_factory(
+        {
+            "HOLDFAST_SECRET_KEY": SECRET,
+            "HOLDFAST_CHANNELS_PRESENCE_WINDOW_MS": "20",
+            "HOLDFAST_CHANNELS_PRESENCE_STATE_CHUNKS_FROM": chunks_from,
+        }
+    )
     members = {}
     for index in range(MEMBERS):
         member = Member(server, f"u{index}")

@@ -74,6 +74,17 @@ import Testing
         #expect(Self.expectWhole(&small).count == 1)
     }
 
+    @Test func theThresholdDecidesWhetherChunksAreKept() {
+        var state = Self.room(members: 300)
+        let whole = state.encodedState(keepingChunksFrom: 0)
+        #expect(whole.chunks.count == 1 && whole.bytes == state.encodedStatePayload())
+        let kept = state.encodedState(keepingChunksFrom: 200)
+        #expect(kept.chunks.count == 3 && kept.bytes == state.encodedStatePayload())
+        let again = state.encodedState(keepingChunksFrom: 200).chunks
+        #expect(again.count == 3 && zip(again, kept.chunks).allSatisfy { $0 === $1 })
+        #expect(state.encodedState(keepingChunksFrom: 301).chunks.count == 1)
+    }
+
     @Test func anImportedStateEncodesTheSame() {
         var state = Self.room(members: 1500)
         _ = Self.expectWhole(&state)
