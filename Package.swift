@@ -269,7 +269,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastWebSocketTests",
-            dependencies: ["HoldfastWebSocket", "HoldfastHTTP", "CZlib", "HoldfastTestSupport"],
+            dependencies: ["HoldfastWebSocket", "HoldfastBytes", "HoldfastHTTP", "CZlib", "HoldfastTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -277,7 +277,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "HoldfastPresenceTests",
-            dependencies: ["HoldfastPresence", "HoldfastJSON"],
+            dependencies: ["HoldfastPresence", "HoldfastBytes", "HoldfastJSON"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -345,7 +345,8 @@ let package = Package(
         .testTarget(
             name: "HoldfastServerTests",
             dependencies: [
-                "HoldfastServer", "HoldfastWeb", "HoldfastBytes", "HoldfastJSON", "HoldfastHTTP", "HoldfastTestSupport",
+                "HoldfastServer", "HoldfastWeb", "HoldfastBytes", "HoldfastJSON", "HoldfastHTTP", "HoldfastPresence",
+                "HoldfastTestSupport",
             ],
             swiftSettings: strictSettings),
         // Loads libChatHandlers.so (built with the package) and plugins it builds itself; links no handlers.

@@ -127,6 +127,19 @@ public enum PhoenixSerializer {
         }
     }
 
+    /// A push's frame without its payload, for a payload encoded once for many members: the bytes before the
+    /// payload (with the member's `joinRef` in v2) and after it.
+    public static func envelope(
+        joinRef: String?, topic: String, event: String, version: PhoenixSerializerVersion
+    ) -> (head: [UInt8], tail: [UInt8]) {
+        var output: [UInt8] = []
+        var split = 0
+        encodeFrame(joinRef: joinRef, ref: nil, topic: topic, event: event, version: version, into: &output) {
+            split = $0.count
+        }
+        return (Array(output[..<split]), Array(output[split...]))
+    }
+
     /// Encodes any of the ``ChannelAction`` cases that send a frame; returns false (appending nothing)
     /// for the others.
     public static func encode(

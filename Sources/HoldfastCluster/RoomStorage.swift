@@ -30,7 +30,8 @@ public struct RoomStorage {
         roomConfiguration = RoomConfiguration(
             presenceRefPrefix: presenceRefPrefix,
             presenceWindowMilliseconds: configuration.channels.presenceWindowMilliseconds,
-            historyLimit: configuration.channels.historyPerRoom, sequencedByStore: cluster != nil)
+            historyLimit: configuration.channels.historyPerRoom, sequencedByStore: cluster != nil,
+            presenceStateChunksFrom: configuration.channels.presenceStateChunksFrom)
         cluster?.start()
     }
 }

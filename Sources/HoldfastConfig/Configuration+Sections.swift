@@ -63,6 +63,9 @@ extension Configuration {
         public var rateLimitWindowMilliseconds: Int64 = 1_000
         /// Presence diffs are coalesced over this window (0 = sent immediately).
         public var presenceWindowMilliseconds: Int64 = 20
+        /// Rooms with at least this many presences keep their encoded `presence_state` in chunks between changes,
+        /// so a join compresses only what changed (0 = never: less memory, the whole state encoded per change).
+        public var presenceStateChunksFrom = 1_024
         /// Messages kept per room for recovery (`last_seen_id`).
         public var historyPerRoom = 1_000
 

@@ -42,7 +42,7 @@ extension PresenceState {
     }
 
     /// One meta as ``render(_:ref:)`` makes it, encoded.
-    private static func appendMeta(_ presence: Presence, ref: String, to output: inout [UInt8]) {
+    static func appendMeta(_ presence: Presence, ref: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "{"))
         for member in presence.fields {
             JSON.appendString(member.key, to: &output)

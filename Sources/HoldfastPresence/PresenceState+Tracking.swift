@@ -83,6 +83,7 @@ extension PresenceState {
             owner: owner, key: key, fields: fields, previousRef: previousRef, sequence: sequence
         )
         order.append(Slot(ref: ref, sequence: sequence))
+        chunkChanged(sequence: sequence)
         noteOwner(owner, tracks: key, under: ref)
         metasPerKey[key, default: 0] += 1
     }
@@ -101,6 +102,7 @@ extension PresenceState {
         guard let presence = presences[ref] else { return }
         noteChange(ref: ref)
         presences[ref] = nil
+        chunkChanged(sequence: presence.sequence)
         forgetOwner(presence.owner, of: presence.key, ref: ref)
         if let count = metasPerKey[presence.key], count > 1 {
             metasPerKey[presence.key] = count - 1

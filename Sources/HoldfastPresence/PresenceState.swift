@@ -18,6 +18,7 @@
 // O(keys the owner tracked); `statePayload()` O(N); `takeDiff()` O(changes since the last take). Nothing is
 // cached that an export would leave behind.
 
+import HoldfastBytes
 public import HoldfastJSON
 
 /// Identifies who tracked a presence: the connection (socket) id; `untrackAll(owner:)` when the socket dies.
@@ -77,6 +78,8 @@ public struct PresenceState: Sendable {
     var byOwnerMany: [PresenceOwner: [String: String]] = [:]
     /// Key → number of live metas.
     var metasPerKey: [String: Int] = [:]
+    /// ``encodedState()``'s chunks by number (tracking sequence / ``metasPerChunk``); a change drops its chunk.
+    var encodedChunks: [UInt64: SharedBytes] = [:]
 
     /// Refs changed since the last `takeDiff()`, in the order they first changed, each with what clients last
     /// saw for it. Comparing that with the live presence at take time coalesces the window.

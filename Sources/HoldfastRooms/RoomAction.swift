@@ -1,5 +1,6 @@
 public import HoldfastChannels
 public import HoldfastJSON
+public import HoldfastPresence
 
 /// What the server must do after ``RoomState`` handled an event; performed in order.
 public enum RoomAction: Sendable, Equatable {
@@ -18,8 +19,8 @@ public enum RoomAction: Sendable, Equatable {
     /// A push to every member except some, encoded once per serializer version in use.
     case broadcast(RoomBroadcast)
     /// `presence_state` to members that joined within the window: the payload is encoded once for all of them,
-    /// only the envelope (their join_ref) differs.
-    case sendPresenceState(to: [Member], payload: [UInt8])
+    /// only the envelope (their join_ref) differs; it comes in the chunks the room keeps between changes.
+    case sendPresenceState(to: [Member], payload: EncodedPresenceState)
     /// Read the history for a recovering join and answer with ``RoomEvent/historyRead(_:messages:complete:)``
     /// before anything else reaches the room.
     case readHistory(HistoryRequest)

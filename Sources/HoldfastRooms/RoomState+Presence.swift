@@ -26,7 +26,7 @@ extension RoomState {
             broadcast(event: "presence_diff", payload: diff, except: Set(joiners.map(\.connectionID)), into: &actions)
         }
         guard !joiners.isEmpty else { return }
-        actions.append(.sendPresenceState(to: joiners, payload: presence.encodedStatePayload()))
+        actions.append(.sendPresenceState(to: joiners, payload: presence.encodedState(keepingChunksFrom: configuration.presenceStateChunksFrom)))
     }
 
     /// After a restart: every member gets the rebuilt `presence_state` (same keys and phx_refs as before).

@@ -30,14 +30,18 @@ public struct RoomConfiguration: Sendable, Equatable {
     public var historyLimit: Int
     /// Ids come from the store (a cluster's Redis), not the room: see `RoomState+Sequencing.swift`.
     public var sequencedByStore: Bool
+    /// From this many presences the room keeps its encoded state in chunks (`PresenceState.encodedState`; 0: never).
+    public var presenceStateChunksFrom: Int
 
     public init(
-        presenceRefPrefix: String, presenceWindowMilliseconds: Int64, historyLimit: Int, sequencedByStore: Bool = false
+        presenceRefPrefix: String, presenceWindowMilliseconds: Int64, historyLimit: Int, sequencedByStore: Bool = false,
+        presenceStateChunksFrom: Int = 1_024
     ) {
         self.presenceRefPrefix = presenceRefPrefix
         self.presenceWindowMilliseconds = presenceWindowMilliseconds
         self.historyLimit = historyLimit
         self.sequencedByStore = sequencedByStore
+        self.presenceStateChunksFrom = presenceStateChunksFrom
     }
 }
 

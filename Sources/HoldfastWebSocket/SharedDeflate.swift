@@ -1,3 +1,4 @@
+public import HoldfastBytes
 import Synchronization
 
 /// A message body compressed once for every connection that negotiated `server_no_context_takeover`.
@@ -10,16 +11,52 @@ import Synchronization
 /// A message may start with a short per-connection prefix (a Phoenix envelope naming the member's join_ref); the
 /// prefix travels in a deflate *stored* block ahead of the shared bytes (see
 /// ``WebSocketConnection/appendMessage(prefix:shared:opcode:into:)``).
+///
+/// A body may also be made of pieces kept from one message to the next (``init(pieces:opening:separator:closing:level:)``):
+/// each piece is compressed on its own and its compression kept with it, so a large body of which little changed
+/// since the last message costs the compression of the changed pieces only.
 public final class SharedDeflate: Sendable {
-    /// The uncompressed body.
-    public let body: [UInt8]
+    /// The number of bytes in ``body``.
+    public let bodyCount: Int
+    /// The body of a message made whole; nil for one made of pieces (joined on demand).
+    private let whole: [UInt8]?
+    private let pieces: [SharedBytes]
+    /// Before the first piece, between pieces, after the last (with `opening` first when there is no piece).
+    private let opening: UInt8, separator: UInt8, closing: [UInt8]
     private let level: Int
     private let compressed = Mutex<[Int: [UInt8]]>([:])
+
+    /// The uncompressed body.
+    public var body: [UInt8] {
+        if let whole { return whole }
+        var joined: [UInt8] = []
+        joined.reserveCapacity(bodyCount)
+        for (index, piece) in pieces.enumerated() {
+            joined.append(index == 0 ? opening : separator)
+            joined.append(contentsOf: piece.bytes)
+        }
+        if pieces.isEmpty { joined.append(opening) }
+        joined.append(contentsOf: closing)
+        return joined
+    }
 
     /// Wraps `body`; nothing is compressed until a connection needs it.
     /// - Parameter level: the zlib level (0...9); paid once per message, so a high level is affordable.
     public init(body: [UInt8], level: Int) {
-        self.body = body
+        self.whole = body
+        self.bodyCount = body.count
+        self.pieces = []
+        (opening, separator, closing) = (0, 0, [])
+        self.level = min(max(level, 0), 9)
+    }
+
+    /// A body `opening + pieces[0] + separator + pieces[1] + ... + closing` (`opening + closing` without pieces),
+    /// such as a JSON object whose members come in kept runs. Nothing is joined or compressed until needed.
+    public init(pieces: [SharedBytes], opening: UInt8, separator: UInt8, closing: [UInt8], level: Int) {
+        self.whole = nil
+        self.pieces = pieces
+        (self.opening, self.separator, self.closing) = (opening, separator, closing)
+        self.bodyCount = max(pieces.count, 1) + pieces.reduce(0) { $0 + $1.bytes.count } + closing.count
         self.level = min(max(level, 0), 9)
     }
 
@@ -28,19 +65,43 @@ public final class SharedDeflate: Sendable {
     public func compressed(windowBits: Int) -> [UInt8]? {
         compressed.withLock { cache in
             if let bytes = cache[windowBits] { return bytes }
-            // Memory level 9: one compression per message, so the larger hash table costs nothing per connection
-            // and finds more matches.
-            let settings = DeflaterPool.Settings(windowBits: windowBits, level: level, memoryLevel: 9)
-            guard let stream = DeflaterPool.shared.take(settings) else { return nil }
-            defer { DeflaterPool.shared.give(stream, settings) }
-            var output: [UInt8] = []
-            output.reserveCapacity(body.count / 4 + 64)
-            let ok = body.withUnsafeBytes { stream.deflate($0, appendingTo: &output) }
-            guard ok else { return nil }
+            guard var output = whole.map({ Self.deflate($0, windowBits: windowBits, level: level) })
+                ?? compressedPieces(windowBits: windowBits) else { return nil }
             if output.count >= 4, output.suffix(4).elementsEqual(ZlibStream.syncTail) { output.removeLast(4) }
             cache[windowBits] = output
             return output
         }
+    }
+
+    /// Each piece with the byte before it, compressed on its own (or taken from the piece's kept forms), then the
+    /// closing bytes. Each part ends in a sync flush, on a byte boundary and referring to nothing before it, so the
+    /// parts decode as one stream.
+    private func compressedPieces(windowBits: Int) -> [UInt8]? {
+        var output: [UInt8] = []
+        for (index, piece) in pieces.enumerated() {
+            let lead = index == 0 ? opening : separator
+            let key = windowBits << 16 | level << 8 | Int(lead)
+            guard let part = piece.form(key, make: { Self.deflate([lead] + $0, windowBits: windowBits, level: level) })
+            else { return nil }
+            output.append(contentsOf: part)
+        }
+        guard let last = Self.deflate((pieces.isEmpty ? [opening] : []) + closing, windowBits: windowBits, level: level)
+        else { return nil }
+        output.append(contentsOf: last)
+        return output
+    }
+
+    /// `bytes` as raw deflate ending in a sync flush (tail included); nil when zlib fails.
+    private static func deflate(_ bytes: [UInt8], windowBits: Int, level: Int) -> [UInt8]? {
+        // Memory level 9: one compression per message, so the larger hash table costs nothing per connection
+        // and finds more matches.
+        let settings = DeflaterPool.Settings(windowBits: windowBits, level: level, memoryLevel: 9)
+        guard let stream = DeflaterPool.shared.take(settings) else { return nil }
+        defer { DeflaterPool.shared.give(stream, settings) }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count / 4 + 64)
+        let ok = bytes.withUnsafeBytes { stream.deflate($0, appendingTo: &output) }
+        return ok ? output : nil
     }
 
     /// Appends `prefix` as one or more non-final deflate stored blocks. Stored blocks start and end on a byte

@@ -13,7 +13,7 @@ public struct SharedTextMessage: Sendable {
     /// The whole unmasked frame, for connections that do not, and for all of them when ``sendsPlain``.
     public let frame: [UInt8]
     /// Whether every connection gets ``frame``, compressing or not: the body is shorter than ``plainBelow``.
-    public var sendsPlain: Bool { payload.body.count < Self.plainBelow }
+    public var sendsPlain: Bool { payload.bodyCount < Self.plainBelow }
 
     /// Frames `text` and prepares its compression at zlib `deflateLevel`.
     public init(text: [UInt8], deflateLevel: Int) {

@@ -114,7 +114,7 @@ public struct WebSocketConnection {
     /// ``appendMessage(prefix:shared:opcode:into:)``) or its close frame was sent.
     public func sharedPayload(prefix: [UInt8], shared: SharedDeflate) -> (bytes: [UInt8], compressed: Bool)? {
         guard !closeSent else { return nil }
-        guard let deflate, prefix.count + shared.body.count >= Int(deflate.minimumSizeToCompress) else {
+        guard let deflate, prefix.count + shared.bodyCount >= Int(deflate.minimumSizeToCompress) else {
             return (shared.body, false)
         }
         let parameters = deflate.parameters

@@ -81,6 +81,15 @@ private let body = JSONValue.object([JSONMember("body", .string("hi"))])
                 == #"[null,null,"room:lobby","new_msg",{"body":"hi"}]"#)
     }
 
+    @Test func envelopesWrapAPayloadEncodedOnceIntoTheFrameOfThePush() {
+        for version in [PhoenixSerializerVersion.v1, .v2] {
+            let push = PhoenixMessage(joinRef: "7", ref: nil, topic: "room:\"q\"", event: "presence_state", payload: body)
+            let (head, tail) = PhoenixSerializer.envelope(joinRef: "7", topic: "room:\"q\"", event: "presence_state", version: version)
+            #expect(String(decoding: head + JSON.encode(body) + tail, as: UTF8.self) == frame { PhoenixSerializer.encode(push, version: version, into: &$0) })
+        }
+        #expect(String(decoding: PhoenixSerializer.envelope(joinRef: nil, topic: "t", event: "e", version: .v2).head, as: UTF8.self) == #"[null,null,"t","e","#)
+    }
+
     @Test func writesV1GoldenFramesWithoutJoinRef() {
         let push = PhoenixMessage(joinRef: "1", ref: nil, topic: "room:lobby", event: "new_msg", payload: body)
         #expect(

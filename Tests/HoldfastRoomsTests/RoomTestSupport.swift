@@ -1,5 +1,6 @@
 import HoldfastChannels
 import HoldfastJSON
+import HoldfastPresence
 import HoldfastRooms
 
 /// A chat handler with rules a test can read at a glance: users named `mallory` are refused, bodies containing
@@ -78,7 +79,7 @@ extension [RoomAction] {
     var presenceStates: [(members: [Member], payload: JSONValue)] {
         compactMap { action in
             guard case .sendPresenceState(let members, let payload) = action else { return nil }
-            return (members, (try? JSON.parse(payload)) ?? .null)
+            return (members, (try? JSON.parse(payload.bytes)) ?? .null)
         }
     }
 

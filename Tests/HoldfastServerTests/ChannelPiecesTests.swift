@@ -1,6 +1,8 @@
+import HoldfastBytes
 import HoldfastChannels
 import HoldfastHTTP
 import HoldfastJSON
+import HoldfastPresence
 import HoldfastWeb
 import HoldfastWebSocket
 import Testing
@@ -9,18 +11,29 @@ import Testing
 
 @Suite struct ChannelPiecesTests {
     @Test func presenceStateFramesMatchTheSerializerForBothVersions() throws {
-        let state = JSONValue.object([
-            JSONMember("alice", .object([JSONMember("metas", .array([.object([JSONMember("phx_ref", .string("r1"))])]))]))
-        ])
-        let payload = JSON.encode(state)
-        for version in [PhoenixSerializerVersion.v1, .v2] {
-            for joinRef in [String?.none, "7"] {
-                var expected: [UInt8] = []
-                let message = PhoenixMessage(joinRef: joinRef, ref: nil, topic: "room:a\"b", event: "presence_state", payload: state)
-                PhoenixSerializer.encode(message, version: version, into: &expected)
-                let frame = PresenceStateFrame(topic: "room:a\"b", payload: payload, deflateLevel: 6)
-                let (prefix, body) = frame.message(joinRef: joinRef, version: version)
-                #expect(prefix + body.body == expected, "\(version) \(String(describing: joinRef))")
+        func entry(_ key: String, _ ref: String) -> JSONMember {
+            JSONMember(key, .object([JSONMember("metas", .array([.object([JSONMember("phx_ref", .string(ref))])]))]))
+        }
+        func chunk(_ members: [JSONMember]) -> SharedBytes { SharedBytes(Array(JSON.encode(.object(members)).dropFirst().dropLast())) }
+        let alice = entry("alice", "r1"), bob = entry("b\"ob", "r2"), carol = entry("carol", "r3")
+        // The room's own state in kept chunks (none, one, several), and a cluster's merged view of it.
+        let cases: [(EncodedPresenceState, (([UInt8]) -> [UInt8])?, JSONValue)] = [
+            (EncodedPresenceState(chunks: []), nil, .emptyObject),
+            (EncodedPresenceState(chunks: [chunk([alice])]), nil, .object([alice])),
+            (EncodedPresenceState(chunks: [chunk([alice, bob]), chunk([carol])]), nil, .object([alice, bob, carol])),
+            (EncodedPresenceState(chunks: [chunk([alice])]), { _ in JSON.encode(.object([alice, carol])) }, .object([alice, carol])),
+        ]
+        for (payload, merge, state) in cases {
+            for version in [PhoenixSerializerVersion.v1, .v2] {
+                for joinRef in [String?.none, "7"] {
+                    var expected: [UInt8] = []
+                    let message = PhoenixMessage(joinRef: joinRef, ref: nil, topic: "room:a\"b", event: "presence_state", payload: state)
+                    PhoenixSerializer.encode(message, version: version, into: &expected)
+                    let frame = PresenceStateFrame(topic: "room:a\"b", payload: payload, merge: merge, deflateLevel: 6)
+                    let (prefix, body) = frame.message(joinRef: joinRef, version: version)
+                    #expect(prefix + body.body == expected, "\(version) \(String(describing: joinRef))")
+                    #expect(body.bodyCount == body.body.count)
+                }
             }
         }
     }

@@ -170,8 +170,8 @@ final class RoomRuntime: ActorBehavior {
             fanOut(broadcast)
         case .sendPresenceState(let members, let payload):
             let topic = self.topic
-            let merged = keep.cluster?.presenceState(local: payload) ?? payload  // clustered: every node's members
-            let frame = PresenceStateFrame(topic: topic, payload: merged, deflateLevel: services.deflateLevel)
+            let frame = PresenceStateFrame(  // clustered: the payload merged with every other node's members
+                topic: topic, payload: payload, merge: keep.cluster.map { $0.presenceState(local:) }, deflateLevel: services.deflateLevel)
             for member in members {
                 let (prefix, body) = frame.message(joinRef: member.joinRef, version: member.version)
                 deliver(to: keep.member(member.connectionID)) {
