@@ -94,13 +94,13 @@ extension Connection {
             "large write queued in part",
             metadata: ["fd": "\(fd)", "written": "\(written)", "left": "\(queued + head.count + sharedBody.count - written)"])
         outbound.keepUnwritten(written, offset: &outboundOffset, then: head, sharedBody)
-        handoffGeneration &+= 1
+        outputGeneration &+= 1
         requestFlushIfNeeded()
     }
 
     func flush() {
         flushScheduled = false
-        defer { if tls != nil || outboundOffset < outbound.count { handoffGeneration &+= 1 } }
+        defer { if tls != nil || outboundOffset < outbound.count { outputGeneration &+= 1 } }
         guard phase != .closed else { return }
         sealPendingPlaintext()
         while outboundOffset < outbound.count {
