@@ -112,7 +112,7 @@ extension Connection {
         guard case .webSocket(let layer) = state else { return }
         let variant = version == .v1 ? 0 : 1
         let compresses = layer.webSocket.deflateParameters != nil && run.messages.contains { $0.compressible(variant) }
-        noteOutputQueued()
+        if compresses { handoffGeneration &+= 1 } else if tls != nil { outputGeneration &+= 1 }
         let limit = tls == nil && pendingOutputBytes == 0 ? Int.max : Self.directWriteThreshold
         if !compresses, let frames = run.joinedFrames(variant: variant, below: limit) { return appendJoined(frames) }
         for broadcast in run.messages where phase == .webSocket {  // a failed direct write closes the socket
