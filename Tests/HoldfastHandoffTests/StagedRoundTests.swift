@@ -1,4 +1,5 @@
 import HoldfastHandoff
+import HoldfastWebSocket
 import Testing
 
 /// A catch-up round or the pause over one loop's connections: nothing for those as staged, the output alone for
@@ -15,7 +16,8 @@ import Testing
         init(_ fd: Int32) {
             self.fd = fd
             var snapshot = HandoffGoldenBytesTests.connection
-            (snapshot.outbound, snapshot.webSocket?.inflateWindow) = ([], nil)
+            snapshot.outbound = []
+            snapshot.webSocket?.inflateWindow = nil
             self.snapshot = snapshot
         }
 
@@ -66,6 +68,7 @@ import Testing
         queued.queueOutput()
         changed.state += 1
         changed.snapshot?.inbound = [0x81]
+        stuck.state += 1  // what makes a connection unmovable (a half-received compressed message) is input
         stuck.snapshot = nil
         let (result, stale) = Self.round(&staged, [same, queued, changed, stuck, arrived], outputs: true)
         #expect(stale.isEmpty)
