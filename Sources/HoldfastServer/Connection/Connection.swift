@@ -42,8 +42,9 @@ final class Connection: EventHandler {
     /// Phoenix joins completing, compression. `outputGeneration` by output that changes more than the queue (TLS
     /// sealing, a partial write). A binary upgrade copies every connection before it pauses and, in the pause, sends
     /// nothing for one whose generations stayed and has no output queued, and only the output of one whose state
-    /// generation stayed (see `StagedGeneration`).
-    var handoffGeneration: UInt64 = 0, outputGeneration: UInt64 = 0
+    /// generation stayed (see `StagedGeneration`). 32 bits each, so both take the 8 bytes one took: an upgrade
+    /// compares them over seconds, far from a wrap.
+    var handoffGeneration: UInt32 = 0, outputGeneration: UInt32 = 0
     /// Server API: the publish the request being answered waits for (a binary upgrade hands it over).
     var awaitedPublish: PublishWait?
     /// The phase and the protocol layer it runs (see ``State``).

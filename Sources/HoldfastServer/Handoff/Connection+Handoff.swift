@@ -92,13 +92,14 @@ extension Connection: StageableConnection {
     /// the loop) is always sent again whole, one with output queued (its write moves no generation) at least its output.
     func stagedGeneration(updatable: Bool) -> StagedGeneration {
         StagedGeneration(
-            state: awaitedPublish != nil ? .max : handoffGeneration,
-            output: pendingOutputBytes > 0 ? .max : outputGeneration, updatable: updatable)
+            state: awaitedPublish != nil ? .max : UInt64(handoffGeneration),
+            output: pendingOutputBytes > 0 ? .max : UInt64(outputGeneration), updatable: updatable)
     }
 
     /// What a round must send for this connection, staged at `generation`.
     func change(since generation: StagedGeneration) -> StagedChange {
-        generation.change(state: handoffGeneration, output: outputGeneration, pendingOutput: pendingOutputBytes > 0)
+        generation.change(
+            state: UInt64(handoffGeneration), output: UInt64(outputGeneration), pendingOutput: pendingOutputBytes > 0)
     }
 
     /// Its output for the new process (queue, TLS record state, deadline), pending TLS plaintext sealed first; the
