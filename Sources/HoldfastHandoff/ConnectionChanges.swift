@@ -32,6 +32,7 @@ public struct StagedGeneration: Sendable, Equatable {
 
     /// What a round must send for a connection at `state` and `output` generations now, with `pendingOutput`
     /// bytes queued: nothing, its output alone, or all of it.
+    @inlinable
     public func change(state now: UInt64, output nowOutput: UInt64, pendingOutput: Bool) -> StagedChange {
         guard now == state, state != .max else { return .whole }
         if nowOutput == output && !pendingOutput { return .none }
