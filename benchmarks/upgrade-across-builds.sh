@@ -84,8 +84,11 @@ for line in open(sys.argv[2], errors="replace"):
         pause, steps = re.search(r"pause-ms=(\S+)", line), re.search(r"steps-ms=(.*?) to=", line)
         # Builds before these fields log neither: the bytes of the pause's stream, rooms sent as changes or whole.
         sent, changes = re.search(r"state-bytes=(\d+)", line), re.search(r"rooms-as-changes=(\w+)", line)
+        # And before connection output records: how many connections crossed the pause as their output alone.
+        outputs = re.search(r"output-in-pause=(\d+)", line)
         print(f"server: pause {pause.group(1) if pause else '?'} ms, steps {steps.group(1) if steps else '?'}"
-              + (f", {sent.group(1)} bytes in the pause, rooms as changes: {changes.group(1)}" if sent and changes else ""))
+              + (f", {sent.group(1)} bytes in the pause, rooms as changes: {changes.group(1)}" if sent and changes else "")
+              + (f", connections as output alone: {outputs.group(1)}" if outputs else ""))
 for number, entry in enumerate(upgrades, 1):
     checks = [entry[key] for key in ("closed", "lost", "duplicated", "reordered", "presence_diffs")]
     print(f"upgrade {number}: status {entry['status']}, closed/lost/duplicated/reordered/presence_diffs {checks}, "

@@ -1,17 +1,53 @@
 import HoldfastWebSocket
 
-/// What staging sent for one event loop, on the old process's side: each connection's generation then (by key),
-/// and, with test hooks on, its bytes, so the pause can prove that every connection it does not send again is
-/// indeed unchanged.
+/// What staging sent for one event loop, on the old process's side: each connection's generations then (by key),
+/// and, with test hooks on, its bytes, so the pause can prove that every connection it does not send again (or
+/// sends as its output alone) is indeed unchanged (but for that output).
 public struct StagedLoop: Sendable {
-    /// The generation each staged connection was copied at (`UInt64.max`: copied with output queued, so always
-    /// sent again).
-    public var generations: [Int32: UInt64] = [:]
+    /// The generations each staged connection was copied at.
+    public var generations: [Int32: StagedGeneration] = [:]
     /// The staged bytes (test hooks only).
     public var bytes: [Int32: [UInt8]] = [:]
 
     /// Nothing staged yet.
     public init() {}
+}
+
+/// A connection's two change counters when it was copied, and what the new process kept of the copy. The state
+/// generation moves with everything but output (input, phase and deadline changes, joins completing); the output
+/// generation with output that changes more than the queue (TLS records sealed, a partial write).
+public struct StagedGeneration: Sendable, Equatable {
+    /// The state generation (`UInt64.max`: never taken as unchanged, e.g. a publish awaited off the loop).
+    public var state: UInt64
+    /// The output generation (`UInt64.max`: output was queued, so the copy's queue goes stale unseen).
+    public var output: UInt64
+    /// Whether an output record can update the copy: the new process keeps it (``ConnectionSnapshot/keptForUpdates``)
+    /// and accepted ``HandoffFeatures/stagedConnectionOutput``.
+    public var updatable: Bool
+
+    /// The generations of a copy.
+    public init(state: UInt64, output: UInt64, updatable: Bool) {
+        (self.state, self.output, self.updatable) = (state, output, updatable)
+    }
+
+    /// What a round must send for a connection at `state` and `output` generations now, with `pendingOutput`
+    /// bytes queued: nothing, its output alone, or all of it.
+    @inlinable
+    public func change(state now: UInt64, output nowOutput: UInt64, pendingOutput: Bool) -> StagedChange {
+        guard now == state, state != .max else { return .whole }
+        if nowOutput == output && !pendingOutput { return .none }
+        return updatable ? .output : .whole
+    }
+}
+
+/// What a round sends for one staged connection.
+public enum StagedChange: Sendable, Equatable {
+    /// Nothing: the copy is the connection.
+    case none
+    /// Its output (``ConnectionOutput``), applied to the copy.
+    case output
+    /// The whole connection (``HandoffFormat/finalConnectionRecord``).
+    case whole
 }
 
 /// What a catch-up round or the pause sends about the connections: those that changed since they were staged
@@ -20,6 +56,8 @@ public struct StagedLoop: Sendable {
 public struct FinalConnections: Sendable {
     /// Changed connections: key, encoded ``ConnectionSnapshot``, and the fd when the new process does not have it.
     public var changed: [(key: Int32, snapshot: [UInt8], fd: Int32?)] = []
+    /// Staged connections whose only change since is output: that output, applied to the copy.
+    public var outputs: [ConnectionOutput] = []
     /// Keys of staged connections closed (or no longer movable) since.
     public var closed: [Int32] = []
     /// Connections open.
@@ -34,20 +72,32 @@ public struct FinalConnections: Sendable {
     public static func merge(_ parts: [FinalConnections]) -> FinalConnections {
         parts.reduce(into: FinalConnections()) {
             $0.changed += $1.changed
+            $0.outputs += $1.outputs
             $0.closed += $1.closed
             $0.open += $1.open
             $0.leftBehind += $1.leftBehind
         }
     }
 
-    /// The changed connections (with their fd when not staged before) and the closed keys, as records.
-    public func write(to writer: HandoffWriter) throws(HandoffChannelError) {
+    /// The changed connections (with their fd when not staged before), the outputs and the closed keys, as
+    /// records; returns the bytes written.
+    @discardableResult
+    public func write(to writer: HandoffWriter) throws(HandoffChannelError) -> Int {
+        var bytes = 0
         for connection in changed {
             let record = KeyedConnectionRecord.encode(
                 kind: HandoffFormat.finalConnectionRecord, key: connection.key, snapshot: connection.snapshot)
+            bytes += record.count
             try writer.add(state: record, fd: connection.fd)
         }
-        try writer.add(state: ClosedKeysRecord.encode(closed), fd: nil)
+        for output in outputs {
+            let record = output.encode()
+            bytes += record.count
+            try writer.add(state: record, fd: nil)
+        }
+        let closedRecord = ClosedKeysRecord.encode(closed)
+        try writer.add(state: closedRecord, fd: nil)
+        return bytes + closedRecord.count
     }
 }
 

@@ -14,21 +14,37 @@ public struct HandoffFeatures: OptionSet, Sendable, Hashable {
     /// and in the pause only what changed since (``HandoffFormat/roomChangesRecord``).
     public static let stagedRoomValues = HandoffFeatures(rawValue: 1 << 0)
 
+    /// Connections whose only change since staging is output sent as that output alone
+    /// (``HandoffFormat/connectionOutputRecord``), applied to the staged copy.
+    public static let stagedConnectionOutput = HandoffFeatures(rawValue: 1 << 1)
+
     /// Everything this binary writes and reads.
-    public static let supported: HandoffFeatures = [.stagedRoomValues]
+    public static let supported: HandoffFeatures = [.stagedRoomValues, .stagedConnectionOutput]
+
+    /// The environment variable naming features this process neither offers nor accepts (a number, as in the
+    /// offer): a build without them, for trying an upgrade to or from one. Never passed on to the next process.
+    public static let withheldVariable = "HOLDFAST_HANDOFF_FEATURES_WITHHELD"
+
+    /// What this process offers and accepts: ``supported`` less what `environment` withholds.
+    public static func own(in environment: [String: String]) -> HandoffFeatures {
+        let withheld = environment[withheldVariable].flatMap { UInt64($0) }.map(HandoffFeatures.init) ?? []
+        return supported.subtracting(withheld)
+    }
 
     /// The environment variable carrying the offer: `<offering pid>:<features>`.
     public static let offerVariable = "HOLDFAST_HANDOFF_FEATURES"
 
-    /// The environment entry a process (`pid`) starts its successor with.
-    public static func offer(from pid: Int32) -> String { "\(offerVariable)=\(pid):\(supported.rawValue)" }
+    /// The environment entry a process (`pid`) starts its successor with, offering `features`.
+    public static func offer(from pid: Int32, _ features: HandoffFeatures = .supported) -> String {
+        "\(offerVariable)=\(pid):\(features.rawValue)"
+    }
 
-    /// What the parent process (`parent`) offered this one, limited to what this binary supports; empty when the
-    /// entry is absent, unreadable or from another process.
+    /// What the parent process (`parent`) offered this one, limited to what this process takes (``own(in:)``);
+    /// empty when the entry is absent, unreadable or from another process.
     public static func offered(in environment: [String: String], parent: Int32) -> HandoffFeatures {
         guard let text = environment[offerVariable] else { return [] }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, Int32(parts[0]) == parent, let bits = UInt64(parts[1]) else { return [] }
-        return HandoffFeatures(rawValue: bits).intersection(.supported)
+        return HandoffFeatures(rawValue: bits).intersection(own(in: environment))
     }
 }

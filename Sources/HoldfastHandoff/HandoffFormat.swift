@@ -13,6 +13,10 @@
 /// members' assigns and messages' authors, and the final stream's rooms only the assigns and authors that changed
 /// since (``stagedRoomValuesRecord``, ``roomChangesRecord``); otherwise rooms travel as older builds read them.
 ///
+/// When it accepts ``HandoffFeatures/stagedConnectionOutput``, a staged connection whose only change since is output
+/// (a broadcast queued, a TLS record sealed, a partial write) goes in a catch-up round or the final stream as its
+/// output alone (``connectionOutputRecord``), not whole.
+///
 /// So the pause costs in proportion to what changed, not to how many connections there are. Binaries built at
 /// different times hand over to each other, so a record's bytes never change without a new ``version``.
 public enum HandoffFormat {
@@ -44,4 +48,7 @@ public enum HandoffFormat {
     /// A room at rest whose assigns and authors are the changes since its ``stagedRoomValuesRecord``: a
     /// ``RoomSnapshot`` (only after such a staging).
     public static let roomChangesRecord: UInt8 = 0x64  // "d"
+    /// A staged connection's output since staging, applied to its staged copy: a ``ConnectionOutput`` (only to a
+    /// new process that accepted ``HandoffFeatures/stagedConnectionOutput``).
+    public static let connectionOutputRecord: UInt8 = 0x6F  // "o"
 }

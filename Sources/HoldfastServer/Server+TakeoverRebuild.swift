@@ -166,6 +166,13 @@ extension Server {
                     throw error
                 }
             }
+        case HandoffFormat.connectionOutputRecord:
+            let output = try ConnectionOutput(decoding: state)
+            guard fd == nil, let staged = stage.byKey[output.key], stage.snapshots[output.key] != nil else {
+                if let fd { Socket.close(fd) }
+                throw HandoffStateError(reason: "output for connection \(output.key), which has no staged copy to take it")
+            }
+            try staged.take(output)
         case HandoffFormat.closedKeysRecord:
             // Staged connections the old process closed meanwhile: its copy is gone, so closing ours ends them.
             for key in try ClosedKeysRecord.decode(state) {
@@ -200,24 +207,14 @@ extension Server {
     /// Continues the previous process's handler: the same plugins when they load here (migrating the state if
     /// this process's code differs), else this binary's own plugin with the state migrated to it.
     private func adoptHandlers(_ header: HandoffHeader) throws {
-        let registry = context.upgrades.registry
-        var chain: [LoadedPlugin] = []
-        for path in header.handlerChain {
-            do {
-                chain.append(try registry.load(path: path))
-            } catch {
+        do {
+            try context.upgrades.registry.continueChain(
+                header.handlerChain, state: header.handlerState, version: header.handlerVersion
+            ) { path, error in
                 context.logger.warning(
                     "handler plugin of the previous process does not load here",
-                    metadata: [
-                        "path": "\(path)", "error": "\(error)",
-                    ])
+                    metadata: ["path": "\(path)", "error": "\(error)"])
             }
-        }
-        if chain.last?.path != header.handlerChain.last, let own = registry.current {
-            chain = [own]
-        }
-        do {
-            try registry.adopt(chain: chain, state: header.handlerState, version: header.handlerVersion)
         } catch {
             throw HandoffStateError(reason: "handler state: \(error.description)")
         }

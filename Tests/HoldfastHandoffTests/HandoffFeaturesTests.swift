@@ -34,4 +34,16 @@ import Testing
         #expect(try HandoffControl(decoding: plain.encode()) == plain)
         #expect(try HandoffControl(decoding: accepting.encode()) == accepting)
     }
+
+    @Test func aWithheldFeatureIsNeitherOfferedNorAcceptedAndTheOfferNamesWhatIsOffered() {
+        let withheld = [HandoffFeatures.withheldVariable: "\(HandoffFeatures.stagedConnectionOutput.rawValue)"]
+        #expect(HandoffFeatures.own(in: withheld) == [.stagedRoomValues])
+        #expect(HandoffFeatures.own(in: [:]) == .supported)
+        #expect(HandoffFeatures.own(in: [HandoffFeatures.withheldVariable: "x"]) == .supported)
+        var environment = withheld
+        environment[HandoffFeatures.offerVariable] = "7:\(HandoffFeatures.supported.rawValue)"
+        #expect(HandoffFeatures.offered(in: environment, parent: 7) == [.stagedRoomValues])
+        #expect(HandoffFeatures.offer(from: 7, [.stagedRoomValues]) == "HOLDFAST_HANDOFF_FEATURES=7:1")
+        #expect(HandoffFeatures.supported == [.stagedRoomValues, .stagedConnectionOutput])
+    }
 }

@@ -94,6 +94,18 @@ enum FuzzHandoff {
                     return KeyedConnectionRecord.encode(kind: kind, key: key, snapshot: snapshot.encode())
                 }
             }
+            if let output = try? ConnectionOutput(decoding: bytes) {
+                roundTrip("connection output", output.encode()) { try ConnectionOutput(decoding: $0).encode() }
+                // What the new process does with it: applied to a staged copy, which then differs only in output.
+                let staged = ConnectionSnapshot(
+                    loopIndex: 0, isAdmin: false, overLimit: false, phase: .webSocket, deadline: 1,
+                    closeWhenFlushed: false, inbound: [], plainInbound: [], outbound: [1], tls: output.tls.map { _ in [] },
+                    application: .echo, webSocket: nil, phoenix: nil)
+                let applied = output.applied(to: staged)
+                require(staged.differsOnlyInOutput(from: applied), "connection output: applied, more than output moved")
+                require(ConnectionOutput(key: output.key, of: applied) == output, "connection output: not what was applied")
+                restore(applied)  // a TLS state is imported and used as the new process would
+            }
             if let keys = try? ClosedKeysRecord.decode(bytes) {
                 let sorted = keys.sorted()
                 roundTrip("closed keys", ClosedKeysRecord.encode(sorted)) {

@@ -95,7 +95,7 @@ extension Connection {
             "large write queued in part",
             metadata: ["fd": "\(fd)", "written": "\(written)", "left": "\(queued + head.count + sharedBody.count - written)"])
         outbound.keepUnwritten(written, offset: &outboundOffset, then: head, sharedBody)
-        handoffGeneration &+= 1
+        outputGeneration &+= 1
         requestFlushIfNeeded()
     }
 
@@ -104,7 +104,7 @@ extension Connection {
 
     func writeQueued() {
         flushScheduled = false
-        defer { if tls != nil || outboundOffset < outbound.count { handoffGeneration &+= 1 } }
+        defer { if tls != nil || outboundOffset < outbound.count { outputGeneration &+= 1 } }
         guard phase != .closed else { return }
         sealPendingPlaintext()
         while outboundOffset < outbound.count {

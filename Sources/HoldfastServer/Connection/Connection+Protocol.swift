@@ -87,7 +87,7 @@ extension Connection {
     /// Sends one text message (a Phoenix reply or push encoded for this connection).
     func sendText(_ text: [UInt8]) {
         guard case .webSocket(let layer) = state else { return }
-        if outputChangesState { handoffGeneration &+= 1 }
+        noteOutputQueued()
         text.withUnsafeBytes { bytes in
             withApplicationOutput { layer.webSocket.appendMessage(bytes, opcode: .text, into: &$0) }
         }
@@ -99,7 +99,7 @@ extension Connection {
     /// `WebSocketConnection.appendMessage(prefix:shared:opcode:into:)`).
     func sendText(prefix: [UInt8], shared: SharedDeflate) {
         guard phase == .webSocket else { return }
-        if outputChangesState { handoffGeneration &+= 1 }
+        noteOutputQueued()
         context.metrics.messagesOut.add()
         sendShared(prefix: prefix, shared: shared)
     }
@@ -112,7 +112,7 @@ extension Connection {
         guard case .webSocket(let layer) = state else { return }
         let variant = version == .v1 ? 0 : 1
         let compresses = layer.webSocket.deflateParameters != nil && run.messages.contains { $0.compressible(variant) }
-        if tls != nil || compresses { handoffGeneration &+= 1 }
+        if compresses { handoffGeneration &+= 1 } else if tls != nil { outputGeneration &+= 1 }
         let limit = tls == nil && pendingOutputBytes == 0 ? Int.max : Self.directWriteThreshold
         if !compresses, let frames = run.joinedFrames(variant: variant, below: limit) { return appendJoined(frames) }
         for broadcast in run.messages where phase == .webSocket {  // a failed direct write closes the socket

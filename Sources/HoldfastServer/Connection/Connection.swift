@@ -38,11 +38,13 @@ final class Connection: EventHandler {
     var outboundOffset = 0
     /// When the current phase times out (monotonic ms); 0 when no deadline applies.
     var deadline: Int64
-    /// Bumped by everything that can change the exported state: input, phase and deadline changes, Phoenix joins
-    /// completing, and output that changes more than the queue (TLS sealing, compression, a partial write). A binary
-    /// upgrade copies every connection before it pauses and, in the pause, sends again only those whose generation
-    /// moved or with output queued (output fully written on a plaintext, uncompressed socket changes nothing).
-    var handoffGeneration: UInt64 = 0
+    /// Bumped by everything that can change the exported state but output: input, phase and deadline changes,
+    /// Phoenix joins completing, compression. `outputGeneration` by output that changes more than the queue (TLS
+    /// sealing, a partial write). A binary upgrade copies every connection before it pauses and, in the pause, sends
+    /// nothing for one whose generations stayed and has no output queued, and only the output of one whose state
+    /// generation stayed (see `StagedGeneration`). 32 bits each, so both take the 8 bytes one took: an upgrade
+    /// compares them over seconds, far from a wrap.
+    var handoffGeneration: UInt32 = 0, outputGeneration: UInt32 = 0
     /// Server API: the publish the request being answered waits for (a binary upgrade hands it over).
     var awaitedPublish: PublishWait?
     /// The phase and the protocol layer it runs (see ``State``).
@@ -75,8 +77,8 @@ final class Connection: EventHandler {
         _modify { if let tls { yield &tls.plainOutbound } else { var none: [UInt8] = []; yield &none } }
     }
 
-    /// Whether queuing output changes the exported state beyond the queue itself (see ``handoffGeneration``).
-    var outputChangesState: Bool { tls != nil || compresses }
+    /// Output was queued: compression moves the WebSocket's state, TLS sealing only the output (see above).
+    func noteOutputQueued() { if compresses { handoffGeneration &+= 1 } else if tls != nil { outputGeneration &+= 1 } }
 
     init(
         fd: Int32, owner: LoopConnections, tlsHandshake: TLSServerHandshake?, overLimit: Bool, isAdmin: Bool = false,
@@ -101,7 +103,7 @@ final class Connection: EventHandler {
     // MARK: Events
 
     func handleEvent(readable: Bool, writable: Bool) {
-        handoffGeneration &+= 1
+        if readable { handoffGeneration &+= 1 }  // writable alone only writes (which counts its own change)
         if writable { writeQueued() }
         guard readable && phase != .closed else { return }
         if !readingPaused { return readAndAnswer() }

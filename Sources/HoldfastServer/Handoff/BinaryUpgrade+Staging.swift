@@ -23,6 +23,7 @@ extension HandoffAttempt {
         let started = MonotonicClock.nowNanoseconds()
         let sink = RoomExportSink()
         let stagesValues = newProcess.features.contains(.stagedRoomValues)
+        let outputs = newProcess.features.contains(.stagedConnectionOutput)
         var askedRooms = 0
         for room in context.rooms.allRooms where room.send(.stageForHandoff(sink)) { askedRooms += 1 }
         guard let stagedRooms = sink.wait(for: askedRooms, timeoutMilliseconds: 5_000)?.staged else {
@@ -38,13 +39,14 @@ extension HandoffAttempt {
                 timeoutMilliseconds: 30_000,
                 { index in
                     runtime.connections[index].deferCloses()
-                    var records: [(key: Int32, generation: UInt64, bytes: [UInt8])] = []
+                    var records: [(key: Int32, generation: StagedGeneration, bytes: [UInt8])] = []
                     runtime.connections[index].forEach { connection in
                         guard connection.fd != requester, let snapshot = connection.handoffSnapshot(loopIndex: index)
                         else {
                             return
                         }
-                        records.append((connection.fd, connection.stagedGeneration, snapshot.encode()))
+                        let updatable = outputs && snapshot.keptForUpdates != nil
+                        records.append((connection.fd, connection.stagedGeneration(updatable: updatable), snapshot.encode()))
                     }
                     return records
                 })
@@ -71,14 +73,7 @@ extension HandoffAttempt {
         try finishRound(writer)
         mark("staging", since: started)
         let verify = configuration.server.testHooks
-        let loops = copies.map { loopCopies in
-            var staged = StagedLoop()
-            for copy in loopCopies {
-                staged.generations[copy.key] = copy.generation
-                if verify { staged.bytes[copy.key] = copy.bytes }
-            }
-            return staged
-        }
+        let loops = copies.map { StagedLoop(copies: $0, keepBytes: verify) }
         let presence = Dictionary(
             stagedRooms.map { ($0.topic, $0.presenceGeneration) }, uniquingKeysWith: { first, _ in first })
         staged = Staged(loops: loops, rooms: presence)
@@ -104,6 +99,7 @@ extension HandoffAttempt {
         let requester = requesterFD
         let verify = configuration.server.testHooks
         let current = staged.loops
+        let outputs = newProcess.features.contains(.stagedConnectionOutput)
         guard
             let rounds = runtime.onEveryLoop(
                 timeoutMilliseconds: 30_000,
@@ -111,7 +107,8 @@ extension HandoffAttempt {
                     runtime.connections[index].deferCloses()
                     var loopStaged = current[index]
                     let changes = Self.collectChanges(
-                        on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: verify)
+                        on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: verify,
+                        outputs: outputs)
                     return (changes, loopStaged)
                 })
         else { throw .loopsUnresponsive(reason: "an event loop did not copy its connections") }
@@ -125,8 +122,8 @@ extension HandoffAttempt {
             throw .sendFailed(reason: "handing the connections to the new binary failed: \(error)")
         }
         try finishRound(writer)
-        mark("restaging \(changes.changed.count)", since: started)
-        return .roundSent(changed: changes.changed.count)
+        mark("restaging \(changes.changed.count)+\(changes.outputs.count)", since: started)
+        return .roundSent(changed: changes.changed.count + changes.outputs.count)
     }
 
     /// Ends a staging or catch-up round with the stream's END; the machine then has the closes deferred while
@@ -144,6 +141,7 @@ extension HandoffAttempt {
     func freezeAndExportConnections(staged: [StagedLoop]) throws(HandoffFailure) -> FinalConnections {
         let runtime = self.runtime
         let requester = requesterFD
+        let outputs = newProcess.features.contains(.stagedConnectionOutput)
         let gate = ThreadSemaphore()
         frozen = gate
         let exported = Mutex<[FinalConnections]>(Array(repeating: FinalConnections(), count: runtime.loops.count))
@@ -153,7 +151,8 @@ extension HandoffAttempt {
             loop.execute {
                 var loopStaged = stagedHere
                 let result = Self.collectChanges(
-                    on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: false)
+                    on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: false,
+                    outputs: outputs)
                 exported.withLock { $0[index] = result }
                 arrived.signal()
                 gate.wait()
@@ -167,57 +166,18 @@ extension HandoffAttempt {
         return FinalConnections.merge(exported.withLock { $0 })
     }
 
-    /// On loop `index`: the connections that changed since `staged` (updated to what is sent now), the staged
-    /// ones closed or no longer movable since, and how many are open.
+    /// On loop `index`: what changed since `staged` (see `StagedLoop.round`); a stale copy is logged loudly.
     static func collectChanges(
-        on index: Int, runtime: HandoffRuntime, requester: Int32?, staged: inout StagedLoop, verify: Bool
+        on index: Int, runtime: HandoffRuntime, requester: Int32?, staged: inout StagedLoop, verify: Bool,
+        outputs: Bool
     ) -> FinalConnections {
-        var result = FinalConnections()
-        var stillStaged = staged.generations
-        runtime.connections[index].forEach { connection in
-            let key = connection.fd
-            guard key != requester else { return }
-            let stagedGeneration = stillStaged.removeValue(forKey: key)
-            if stagedGeneration == connection.handoffGeneration && connection.pendingOutputBytes == 0
-                && !isStale(connection, staged: staged.bytes[key], loopIndex: index, logger: runtime.context.logger)
-            {
-                result.open += 1
-            } else if let snapshot = connection.handoffSnapshot(loopIndex: index) {
-                let bytes = snapshot.encode()
-                result.open += 1
-                result.changed.append((key, bytes, stagedGeneration == nil ? key : nil))
-                staged.generations[key] = connection.stagedGeneration
-                if verify { staged.bytes[key] = bytes }
-            } else {
-                // Cannot move (left behind): its staged copy must go too.
-                if stagedGeneration != nil { result.closed.append(key) }
-                staged.generations.removeValue(forKey: key)
-                staged.bytes.removeValue(forKey: key)
-                result.leftBehind += 1
-            }
+        let logger = runtime.context.logger
+        let connections = runtime.connections[index].connections.lazy.filter { $0.fd != requester }
+        return staged.round(connections, loopIndex: index, keepBytes: verify, outputs: outputs) { key, differences in
+            logger.error(
+                "binary upgrade: stale staged copy of an unchanged connection",
+                metadata: ["fd": "\(key)", "differs": "\(differences)"])
         }
-        // Staged, but closed since.
-        for key in stillStaged.keys {
-            result.closed.append(key)
-            staged.generations.removeValue(forKey: key)
-            staged.bytes.removeValue(forKey: key)
-        }
-        return result
-    }
-
-    /// Test hooks only: whether a connection deemed unchanged differs from its staged copy after all (a state
-    /// change that did not move ``Connection/handoffGeneration``: a bug, logged loudly and sent again anyway).
-    static func isStale(_ connection: Connection, staged: [UInt8]?, loopIndex: Int, logger: Logger) -> Bool {
-        guard let staged else { return false }
-        let now = connection.handoffSnapshot(loopIndex: loopIndex)
-        guard now?.encode() != staged else { return false }
-        let then = try? ConnectionSnapshot(decoding: staged)
-        logger.error(
-            "binary upgrade: stale staged copy of an unchanged connection",
-            metadata: [
-                "fd": "\(connection.fd)", "differs": "\(now.map { then?.differences(from: $0) ?? [] } ?? ["gone"])",
-            ])
-        return true
     }
 }
 
@@ -240,8 +200,7 @@ extension HandoffAttempt {
             let head = header.encode()
             bytes += head.count
             try writer.add(state: head, fd: nil)
-            bytes += final.changed.reduce(0) { $0 + $1.snapshot.count }
-            try final.write(to: writer)
+            bytes += try final.write(to: writer)
             for room in rooms {
                 let encoded = staged.values.map { room.encodeChanges(since: $0[room.topic] ?? .init()) }
                     ?? room.encode()
@@ -252,7 +211,7 @@ extension HandoffAttempt {
         } catch {
             throw .sendFailed(reason: "handing the state to the new binary failed: \(error)")
         }
-        sent = (final.changed.count, bytes)
+        sent = (final.changed.count, final.outputs.count, bytes)
         mark("send", since: started)
         return .completed(.finalSent)
     }

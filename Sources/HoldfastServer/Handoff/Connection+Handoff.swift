@@ -7,7 +7,7 @@ import HoldfastTLS
 import HoldfastWebSocket
 import Logging
 
-extension Connection {
+extension Connection: StageableConnection {
     /// Why this connection cannot be handed to a new process right now; nil when it can.
     ///
     /// A TLS handshake lives inside OpenSSL, a half-received request inside the HTTP parser's partial state and
@@ -88,24 +88,49 @@ extension Connection {
             awaitedPublish: awaitedPublish?.awaited)
     }
 
-    /// The generation a copy is staged at; one with output queued (its write does not move the generation) or
-    /// awaiting a publish (its rooms answer off the loop) goes stale unseen, so it is always sent again.
-    var stagedGeneration: UInt64 { pendingOutputBytes > 0 || awaitedPublish != nil ? .max : handoffGeneration }
+    /// The generations a copy is staged at (see `StagedGeneration`): one awaiting a publish (its rooms answer off
+    /// the loop) is always sent again whole, one with output queued (its write moves no generation) at least its output.
+    func stagedGeneration(updatable: Bool) -> StagedGeneration {
+        StagedGeneration(
+            state: awaitedPublish != nil ? .max : UInt64(handoffGeneration),
+            output: pendingOutputBytes > 0 ? .max : UInt64(outputGeneration), updatable: updatable)
+    }
 
-    /// A staged copy whose connection only wrote or queued output since it was staged (the new snapshot equals
-    /// `staged`, the one it was built from, but for the output queue, the TLS record state and the deadline) takes
-    /// those over in place, keeping its session and room joins; false when anything else changed (the caller then
-    /// rebuilds it). Most connections changed at a pause changed only so: a broadcast queued or a TLS record sealed.
+    /// What a round must send for this connection, staged at `generation`.
+    func change(since generation: StagedGeneration) -> StagedChange {
+        generation.change(
+            state: UInt64(handoffGeneration), output: UInt64(outputGeneration), pendingOutput: pendingOutputBytes > 0)
+    }
+
+    /// Its output for the new process (queue, TLS record state, deadline), pending TLS plaintext sealed first; the
+    /// rest of the connection is as staged. After this the connection must never be read or written again here.
+    func handoffOutput() -> ConnectionOutput {
+        sealPendingPlaintext()
+        return ConnectionOutput(
+            key: fd, deadline: deadline, outbound: Array(outbound[outboundOffset...]), tls: tls?.exportState())
+    }
+
+    /// A staged copy whose connection only wrote or queued output since it was staged (`snapshot` equals `staged`,
+    /// the one it was built from, but for the output) takes that output in place, keeping its session and room
+    /// joins; false when anything else changed (the caller then rebuilds it).
     func takeOutput(of snapshot: ConnectionSnapshot, stagedAs staged: ConnectionSnapshot) -> Bool {
-        var expected = staged
-        (expected.outbound, expected.tls, expected.deadline) = (snapshot.outbound, snapshot.tls, snapshot.deadline)
-        guard expected == snapshot, (staged.tls == nil) == (snapshot.tls == nil) else { return false }
-        if let state = snapshot.tls {
-            guard let layer = try? TLSRecordLayer(importing: state) else { return false }
-            tls = layer
+        guard staged.differsOnlyInOutput(from: snapshot) else { return false }
+        return (try? take(ConnectionOutput(key: fd, of: snapshot))) != nil
+    }
+
+    /// Takes a staged copy's new output (see ``ConnectionOutput``): the queue, the TLS record state that sealed it
+    /// (the decrypted input the copy holds stays), the deadline.
+    func take(_ output: ConnectionOutput) throws(HandoffStateError) {
+        guard (tls == nil) == (output.tls == nil) else {
+            throw HandoffStateError(reason: "output of connection \(output.key) does not match its TLS")
         }
-        (outbound, outboundOffset, outboundMarks, deadline) = (snapshot.outbound, 0, OutboundMarks(), snapshot.deadline)
-        return true
+        if let state = output.tls {
+            guard let layer = try? TLSRecordLayer(importing: state) else {
+                throw HandoffStateError(reason: "TLS record state of connection \(output.key)")
+            }
+            (layer.plainInbound, tls) = (plainInbound, layer)
+        }
+        (outbound, outboundOffset, outboundMarks, deadline) = (output.outbound, 0, OutboundMarks(), output.deadline)
     }
 
     /// Drops a staged copy that a newer state replaced (or whose connection the old process closed): it leaves

@@ -32,9 +32,11 @@ extension HandoffAttempt {
         // The same command line and environment, so the new process reads the same configuration.
         let arguments = Array(CommandLine.arguments.dropFirst())
         // WATCHDOG_PID names this process: the new one pings systemd's watchdog once it is the main process.
-        let own = [HandoffChannel.inheritedFDVariable, HandoffFeatures.offerVariable, "WATCHDOG_PID"].map { $0 + "=" }
+        let own = [HandoffChannel.inheritedFDVariable, HandoffFeatures.offerVariable, HandoffFeatures.withheldVariable,
+            "WATCHDOG_PID"].map { $0 + "=" }
         var environment = ProcessEnvironment.entries().filter { entry in !own.contains { entry.hasPrefix($0) } }
-        environment += ["\(HandoffChannel.inheritedFDVariable)=3", HandoffFeatures.offer(from: getpid())]
+        let features = HandoffFeatures.own(in: ProcessEnvironment.current())
+        environment += ["\(HandoffChannel.inheritedFDVariable)=3", HandoffFeatures.offer(from: getpid(), features)]
         do {
             // argv[0] stays the name the service was started as (say, a release layout's `current` link), so the
             // new process's own SIGUSR2 default follows that link too.
@@ -64,7 +66,7 @@ extension HandoffAttempt {
     private func noteAnswer(_ message: HandoffControl) {
         switch message {
         case .ready(let pid, let version, let features):
-            newProcess = (pid, version, features.intersection(.supported))
+            newProcess = (pid, version, features.intersection(HandoffFeatures.own(in: ProcessEnvironment.current())))
             mark("ready", since: started)
         case .done(_, _, let milliseconds):
             timings.append(("rebuild", milliseconds))

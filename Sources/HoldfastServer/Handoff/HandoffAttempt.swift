@@ -32,7 +32,7 @@ final class HandoffAttempt: @unchecked Sendable {
     var staged = Staged(loops: [], rooms: [:])
     var rooms: [RoomSnapshot] = []
     var final = FinalConnections()
-    var sent: (changed: Int, bytes: Int) = (0, 0)
+    var sent: (changed: Int, outputs: Int, bytes: Int) = (0, 0, 0)
     var started: UInt64 = 0
     var pauseStarted: UInt64 = 0
     /// How many times each test-fault step was reached (for `step@n` faults).
@@ -179,6 +179,7 @@ final class HandoffAttempt: @unchecked Sendable {
             metadata: [
                 "to": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)",
                 "state-bytes": "\(sent.bytes)", "rooms-as-changes": "\(staged.values != nil)",
+                "output-in-pause": "\(sent.outputs)",
                 "steps-ms": "\(timings.map { "\($0.0)=\((($0.1 * 100).rounded() / 100))" }.joined(separator: ","))",
             ])
         completion(.success(record))
@@ -201,6 +202,7 @@ final class HandoffAttempt: @unchecked Sendable {
             JSONMember("binary", .string(binary)),
             JSONMember("connections", .integer(Int64(final.open))),
             JSONMember("changed_in_pause", .integer(Int64(sent.changed))),
+            JSONMember("output_in_pause", .integer(Int64(sent.outputs))),
             JSONMember("left_behind", .integer(Int64(final.leftBehind))),
             JSONMember("listeners", .integer(Int64(runtime.listeners.count))),
             JSONMember("state_bytes_in_pause", .integer(Int64(sent.bytes))),
