@@ -13,6 +13,13 @@ def handshake(sock: socket.socket, path: str = "/ws/echo", extra: str = "") -> b
         f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
     )
     sock.sendall(request.encode())
+    head, rest = read_head(sock)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return rest
+
+
+def read_head(sock: socket.socket) -> tuple[bytes, bytes]:
+    """Reads an HTTP response head (up to the blank line, or EOF); returns it and the bytes read after it."""
     response = b""
     while b"\r\n\r\n" not in response:
         chunk = sock.recv(4096)
@@ -20,8 +27,30 @@ def handshake(sock: socket.socket, path: str = "/ws/echo", extra: str = "") -> b
             break
         response += chunk
     head, _, rest = response.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 101"), head
-    return rest
+    return head, rest
+
+
+def next_frame(sock: socket.socket, buffer: bytes) -> tuple[int, bytes, bytes]:
+    """Reads from `sock` until `buffer` holds one whole server frame (unmasked); returns its first byte, its
+    payload and the bytes after it."""
+
+    def need(count):
+        nonlocal buffer
+        while len(buffer) < count:
+            chunk = sock.recv(1 << 20)
+            assert chunk, "connection closed"
+            buffer += chunk
+
+    need(2)
+    length, offset = buffer[1] & 0x7F, 2
+    if length == 126:
+        need(4)
+        length, offset = struct.unpack("!H", buffer[2:4])[0], 4
+    elif length == 127:
+        need(10)
+        length, offset = struct.unpack("!Q", buffer[2:10])[0], 10
+    need(offset + length)
+    return buffer[0], buffer[offset:offset + length], buffer[offset + length:]
 
 
 def frame(opcode: int, payload: bytes, fin: bool = True, rsv: int = 0, mask: bool = True, length_override=None) -> bytes:

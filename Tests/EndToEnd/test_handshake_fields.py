@@ -7,7 +7,7 @@ import socket
 import time
 
 from conftest import raw_connect, read_until_closed
-from rawws import frame
+from rawws import frame, read_head
 
 
 def key() -> str:
@@ -15,13 +15,7 @@ def key() -> str:
 
 
 def head_of(sock: socket.socket) -> bytes:
-    response = b""
-    while b"\r\n\r\n" not in response:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        response += chunk
-    return response.partition(b"\r\n\r\n")[0]
+    return read_head(sock)[0]
 
 
 def status_of(response: bytes) -> int:

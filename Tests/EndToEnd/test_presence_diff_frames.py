@@ -5,13 +5,12 @@ so the frame bits themselves are checked."""
 
 import json
 import socket
-import struct
 import zlib
 
 import pytest
 
 from phx import Phoenix, sign_token
-from rawws import frame, handshake
+from rawws import frame, handshake, next_frame
 
 SECRET = "p" * 48
 ROOM = "room:diffs"
@@ -41,26 +40,10 @@ class RawMember:
         self.sock.sendall(frame(1, text.encode()))
         return str(self.ref)
 
-    def _need(self, count):
-        while len(self.rest) < count:
-            chunk = self.sock.recv(65536)
-            assert chunk, "connection closed"
-            self.rest += chunk
-
     def message(self):
         """The next message as (compressed, decoded JSON in the v2 list shape)."""
-        self._need(2)
-        first, length = self.rest[0], self.rest[1] & 0x7F
+        first, payload, self.rest = next_frame(self.sock, self.rest)
         assert first & 0x80, "fragmented messages are not expected here"
-        offset = 2
-        if length == 126:
-            self._need(4)
-            length, offset = struct.unpack("!H", self.rest[2:4])[0], 4
-        elif length == 127:
-            self._need(10)
-            length, offset = struct.unpack("!Q", self.rest[2:10])[0], 10
-        self._need(offset + length)
-        payload, self.rest = self.rest[offset:offset + length], self.rest[offset + length:]
         compressed = bool(first & 0x40)
         if compressed:
             inflater = self.inflater if self.takeover else zlib.decompressobj(-15)
