@@ -32,29 +32,18 @@ struct HandshakesCommand: ParsableCommand {
     @Option(help: .hidden) var firstConnection = 0
 
     func validate() throws {
-        guard connections > 0, threads > 0, processes > 0, concurrency > 0 else {
-            throw ValidationError("connections, threads, processes and concurrency must be positive")
-        }
-        guard connections >= processes else { throw ValidationError("need at least one connection per process") }
+        try QuietFleet.validate(connections: connections, threads: threads, processes: processes, concurrency: concurrency)
     }
 
     func run() throws {
         raiseFileLimit()
-        let target = try Target(url: url)
-        let tlsMix = try tls.mix(plain: target)
-        let makeRunner = {
-            try LoadRunner(
-                target: target, tls: tlsMix, firstNumber: firstConnection, connections: connections, threads: threads,
-                concurrency: concurrency, traffic: nil, closeOnOpen: true)
-        }
-        if worker != nil {
-            try WorkerMode.serve(runner: try makeRunner(), connectTimeout: connectTimeout)
-            return
-        }
+        let plan = try QuietFleet(
+            command: "handshakes", url: url, connections: connections, threads: threads, processes: processes,
+            concurrency: concurrency, connectTimeout: connectTimeout, firstConnection: firstConnection, tls: tls,
+            closeOnOpen: true)
+        if try plan.serveAsWorker(worker) { return }
         let cpuBefore = try serverCPUSeconds()
-        let fleet = try Fleet.connect(
-            processes: processes, connectTimeout: connectTimeout, workerArguments: workerArguments,
-            makeRunner: makeRunner)
+        let fleet = try plan.connect()
         // Every connection is closed (or closing) by now; finishing waits until the last fd is gone.
         let result = try fleet.finish(closeTimeout: 5)
         let cpuAfter = try serverCPUSeconds()
@@ -64,7 +53,7 @@ struct HandshakesCommand: ParsableCommand {
         let opened = result.connectionsOpened
         let cpu = cpuAfter - cpuBefore
         let report = HandshakesReport(
-            url: tlsMix == nil ? url : (tls.url ?? url),
+            url: plan.reportedURL,
             connections: connections,
             handshakes: opened,
             tlsHandshakes: result.tlsOpened,
@@ -90,16 +79,6 @@ struct HandshakesCommand: ParsableCommand {
             }
             return total + seconds
         }
-    }
-
-    /// The command line of worker `index`: this run's options with its share of the handshakes.
-    private func workerArguments(_ index: Int) -> [String] {
-        let part = EvenSplit(total: connections, parts: processes).range(index)
-        return [
-            "handshakes", "--url", url, "--connections", "\(part.count)", "--threads", "\(threads)",
-            "--concurrency", "\(concurrency)", "--connect-timeout", "\(connectTimeout)", "--worker", "\(index)",
-            "--first-connection", "\(part.lowerBound)",
-        ] + tls.workerArguments
     }
 }
 

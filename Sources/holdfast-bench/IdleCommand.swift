@@ -27,31 +27,21 @@ struct IdleCommand: ParsableCommand {
     @Option(help: .hidden) var firstConnection = 0
 
     func validate() throws {
-        guard connections > 0, threads > 0, processes > 0, concurrency > 0, hold >= 0 else {
-            throw ValidationError("connections, threads, processes and concurrency must be positive")
-        }
-        guard connections >= processes else { throw ValidationError("need at least one connection per process") }
+        try QuietFleet.validate(connections: connections, threads: threads, processes: processes, concurrency: concurrency)
+        guard hold >= 0 else { throw ValidationError("--hold must not be negative") }
     }
 
     func run() throws {
         raiseFileLimit()
-        let target = try Target(url: url)
-        let tlsMix = try tls.mix(plain: target)
-        let makeRunner = {
-            try LoadRunner(
-                target: target, tls: tlsMix, firstNumber: firstConnection, connections: connections, threads: threads,
-                concurrency: concurrency, traffic: nil)
-        }
-        if worker != nil {
-            try WorkerMode.serve(runner: try makeRunner(), connectTimeout: connectTimeout)
-            return
-        }
+        let plan = try QuietFleet(
+            command: "idle", url: url, connections: connections, threads: threads, processes: processes,
+            concurrency: concurrency, connectTimeout: connectTimeout, firstConnection: firstConnection, tls: tls,
+            closeOnOpen: false)
+        if try plan.serveAsWorker(worker) { return }
         guard let before = ProcStats.residentKiB(pid: serverPID) else {
             throw BenchError("cannot read VmRSS of process \(serverPID)")
         }
-        let fleet = try Fleet.connect(
-            processes: processes, connectTimeout: connectTimeout, workerArguments: workerArguments, makeRunner: makeRunner
-        )
+        let fleet = try plan.connect(extraArguments: ["--server-pid", "\(serverPID)"])
         sleep(untilNanoseconds: MonotonicClock.nowNanoseconds() + UInt64(hold * 1e9))
         let after = ProcStats.residentKiB(pid: serverPID)
         let result = try fleet.finish(closeTimeout: 5)
@@ -82,13 +72,4 @@ struct IdleCommand: ParsableCommand {
         if result.hasFailures { throw ExitCode(1) }
     }
 
-    /// The command line of worker `index`: this run's options with its share of the connections.
-    private func workerArguments(_ index: Int) -> [String] {
-        let part = EvenSplit(total: connections, parts: processes).range(index)
-        return [
-            "idle", "--url", url, "--connections", "\(part.count)", "--server-pid", "\(serverPID)",
-            "--threads", "\(threads)", "--concurrency", "\(concurrency)",
-            "--connect-timeout", "\(connectTimeout)", "--worker", "\(index)", "--first-connection", "\(part.lowerBound)",
-        ] + tls.workerArguments
-    }
 }
