@@ -72,6 +72,19 @@ public struct ChannelSocketLimits: Sendable, Equatable {
     }
 }
 
+/// Limits kept once and shared by every socket that enforces them: a server's sockets all hold this one object.
+public final class SharedChannelSocketLimits: Sendable, Equatable {
+    /// The limits.
+    public let limits: ChannelSocketLimits
+
+    /// Keeps `limits` for sharing.
+    public init(_ limits: ChannelSocketLimits) { self.limits = limits }
+
+    public static func == (lhs: SharedChannelSocketLimits, rhs: SharedChannelSocketLimits) -> Bool {
+        lhs === rhs || lhs.limits == rhs.limits
+    }
+}
+
 /// One channel of a socket, joined or waiting for the application to finish its join.
 public struct JoinedChannel: Sendable, Equatable {
     /// Whether the application has accepted the join yet.

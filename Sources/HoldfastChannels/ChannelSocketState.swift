@@ -16,10 +16,9 @@ import HoldfastJSON
 /// Behaviour follows `Phoenix.Socket` (`lib/phoenix/socket.ex`) and `Phoenix.Channel.Server`
 /// (`lib/phoenix/channel/server.ex`); each method says where Holdfast differs.
 public struct ChannelSocketState: Sendable, Equatable {
-    /// The wire format of this socket.
-    public var version: PhoenixSerializerVersion
-    /// The limits enforced.
-    public var limits: ChannelSocketLimits
+    /// The limits enforced, one copy for every socket that shares them (a reference where the limits took 40
+    /// bytes of every socket).
+    public var sharedLimits: SharedChannelSocketLimits
     /// Channels by topic, joined or joining.
     public var channels: TopicMap<JoinedChannel>
     /// When the last frame of any kind arrived (ms).
@@ -28,15 +27,28 @@ public struct ChannelSocketState: Sendable, Equatable {
     public var rateWindowStart: Int64
     /// Messages counted in the current rate window.
     public var rateWindowCount: Int
+    /// The wire format of this socket (last: a one-byte field between two pointers would pad to eight).
+    public var version: PhoenixSerializerVersion
 
     /// Creates the state of a socket that just connected at `now` (ms).
     public init(version: PhoenixSerializerVersion, limits: ChannelSocketLimits = ChannelSocketLimits(), now: Int64) {
+        self.init(version: version, sharedLimits: SharedChannelSocketLimits(limits), now: now)
+    }
+
+    /// Creates the state of a socket that just connected at `now` (ms), enforcing limits shared with other sockets.
+    public init(version: PhoenixSerializerVersion, sharedLimits: SharedChannelSocketLimits, now: Int64) {
         self.version = version
-        self.limits = limits
+        self.sharedLimits = sharedLimits
         self.channels = TopicMap()
         self.lastReceivedAt = now
         self.rateWindowStart = now
         self.rateWindowCount = 0
+    }
+
+    /// The limits enforced; assigning gives this socket limits of its own.
+    public var limits: ChannelSocketLimits {
+        get { sharedLimits.limits }
+        set { sharedLimits = SharedChannelSocketLimits(newValue) }
     }
 
     /// The joined channels (not those still joining), by topic.

@@ -19,7 +19,7 @@ extension PresenceState {
     /// encoded whole too, and nothing is kept (0: never keep). O(changed chunks × chunk size) to encode,
     /// O(N / chunk size) to collect.
     public mutating func encodedState(keepingChunksFrom minimum: Int = 1_024) -> EncodedPresenceState {
-        guard minimum > 0, presences.count >= minimum, metasPerKey.count == presences.count else {
+        guard minimum > 0, slotByRef.count >= minimum, metasPerKey.count == slotByRef.count else {
             encodedChunks.removeAll()
             let whole = encodedStatePayload()
             return EncodedPresenceState(chunks: whole.count > 2 ? [SharedBytes(Array(whole.dropFirst().dropLast()))] : [])
@@ -31,7 +31,7 @@ extension PresenceState {
             let end = firstSlot(from: start, atOrAfter: (number + 1) * Self.metasPerChunk)
             if let kept = encodedChunks[number] {
                 chunks.append(kept)
-            } else if let made = encodedChunk(order[start..<end]) {
+            } else if let made = encodedChunk(start..<end) {
                 encodedChunks[number] = made
                 chunks.append(made)
             }
@@ -46,12 +46,12 @@ extension PresenceState {
         encodedChunks[sequence / Self.metasPerChunk] = nil
     }
 
-    /// The live metas of `slots` encoded as members of the payload (every key has one meta), or nil if none is
-    /// live (not kept: stale slots are compacted away in time).
-    private func encodedChunk(_ slots: ArraySlice<Slot>) -> SharedBytes? {
+    /// The live metas among the slots at `slots` encoded as members of the payload (every key has one meta), or
+    /// nil if none is live (not kept: stale slots are compacted away in time).
+    private func encodedChunk(_ slots: Range<Int>) -> SharedBytes? {
         var output: [UInt8] = []
-        for slot in slots {
-            guard let presence = presences[slot.ref], presence.sequence == slot.sequence else { continue }
+        for index in slots where isLive(index) {
+            let (slot, presence) = (order[index], order[index].presence)
             if !output.isEmpty { output.append(UInt8(ascii: ",")) }
             JSON.appendString(presence.key, to: &output)
             output.append(contentsOf: #":{"metas":["#.utf8)

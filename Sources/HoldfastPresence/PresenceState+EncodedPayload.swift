@@ -10,10 +10,10 @@ extension PresenceState {
     public func encodedStatePayload() -> [UInt8] {
         // The live slots in tracking order, and the later metas of keys seen with more than one.
         var firsts: [(ref: String, presence: Presence)] = []
-        firsts.reserveCapacity(presences.count)
+        firsts.reserveCapacity(slotByRef.count)
         var later: [String: [(ref: String, presence: Presence)]] = [:]
-        for slot in order {
-            guard let presence = presences[slot.ref], presence.sequence == slot.sequence else { continue }
+        for index in order.indices where isLive(index) {
+            let (slot, presence) = (order[index], order[index].presence)
             if metasPerKey[presence.key, default: 1] > 1 {
                 if later[presence.key] != nil {
                     later[presence.key]!.append((slot.ref, presence))

@@ -7,8 +7,8 @@ extension PresenceState {
     /// (and `phx_ref_prev` after an update) after the tracked members. O(N).
     public func statePayload() -> JSONValue {
         var groups = PresenceKeyGroups()
-        for slot in order {
-            guard let presence = presences[slot.ref], presence.sequence == slot.sequence else { continue }
+        for index in order.indices where isLive(index) {
+            let (slot, presence) = (order[index], order[index].presence)
             groups.append(Self.render(presence, ref: slot.ref), key: presence.key)
         }
         return groups.payload
@@ -28,7 +28,7 @@ extension PresenceState {
         var joins = PresenceKeyGroups()
         var leaves = PresenceKeyGroups()
         for change in changes {
-            let after = presences[change.ref]
+            let after = presence(change.ref)
             switch (change.before, after) {
             case (nil, nil):
                 continue

@@ -2,9 +2,9 @@ extension PresenceState {
     /// Captures everything, phx_refs, owners, the ref counter and the pending diff included. O(N).
     public func exportState() -> PresenceSnapshot {
         var entries: [PresenceSnapshot.Entry] = []
-        entries.reserveCapacity(presences.count)
-        for slot in order {
-            guard let presence = presences[slot.ref], presence.sequence == slot.sequence else { continue }
+        entries.reserveCapacity(slotByRef.count)
+        for index in order.indices where isLive(index) {
+            let (slot, presence) = (order[index], order[index].presence)
             entries.append(Self.entry(presence, ref: slot.ref))
         }
         let pending = changes.map { change in

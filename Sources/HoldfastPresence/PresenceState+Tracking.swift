@@ -43,13 +43,13 @@ extension PresenceState {
 
     /// Removes everything `owner` tracked (its socket died or its channel left the topic), recording leaves.
     public mutating func untrackAll(owner: PresenceOwner) {
-        if let ref = byOwner[owner] {
-            remove(ref: ref)
+        if let slot = byOwner[owner] {
+            remove(ref: order[Int(slot)].ref)
             return
         }
         guard let refs = byOwnerMany[owner] else { return }
         // Remove in tracking order so the leaves diff lists metas as clients saw them.
-        let tracked = refs.values.compactMap { ref in presences[ref].map { (ref, $0.sequence) } }
+        let tracked = refs.values.compactMap { ref in presence(ref).map { (ref, $0.sequence) } }
         for (ref, _) in tracked.sorted(by: { $0.1 < $1.1 }) { remove(ref: ref) }
     }
 
@@ -70,7 +70,7 @@ extension PresenceState {
         while true {
             let ref = PresenceRef.make(prefix: refPrefix, number: nextRefNumber)
             nextRefNumber &+= 1
-            if presences[ref] == nil { return ref }
+            if slotByRef[ref] == nil { return ref }
         }
     }
 
@@ -79,12 +79,13 @@ extension PresenceState {
         noteChange(ref: ref)
         let sequence = nextSequence
         nextSequence += 1
-        presences[ref] = Presence(
-            owner: owner, key: key, fields: fields, previousRef: previousRef, sequence: sequence
-        )
-        order.append(Slot(ref: ref, sequence: sequence))
+        let slot = Int32(order.count)
+        appendSlot(Slot(
+            ref: ref,
+            presence: Presence(owner: owner, key: key, fields: fields, previousRef: previousRef, sequence: sequence)))
+        slotByRef[ref] = slot
         chunkChanged(sequence: sequence)
-        noteOwner(owner, tracks: key, under: ref)
+        noteOwner(owner, tracks: key, under: ref, at: slot)
         metasPerKey[key, default: 0] += 1
     }
 
@@ -93,15 +94,18 @@ extension PresenceState {
         ref: String, owner: PresenceOwner, key: String, fields: [JSONMember], previousRef: String?
     ) {
         if let existing = self.ref(owner: owner, key: key), existing != ref { remove(ref: existing) }
-        if presences[ref] != nil { remove(ref: ref) }
+        if slotByRef[ref] != nil { remove(ref: ref) }
         insert(ref: ref, owner: owner, key: key, fields: fields, previousRef: previousRef)
     }
 
     /// Removes the presence under `ref`, if any, and notes the change.
     mutating func remove(ref: String) {
-        guard let presence = presences[ref] else { return }
+        guard let slot = slotByRef[ref] else { return }
+        let presence = order[Int(slot)].presence
         noteChange(ref: ref)
-        presences[ref] = nil
+        slotByRef[ref] = nil
+        // The stale slot keeps its place (and sequence) until the next compaction, not the meta.
+        order[Int(slot)].presence.fields = []
         chunkChanged(sequence: presence.sequence)
         forgetOwner(presence.owner, of: presence.key, ref: ref)
         if let count = metasPerKey[presence.key], count > 1 {
@@ -109,50 +113,68 @@ extension PresenceState {
         } else {
             metasPerKey[presence.key] = nil
         }
-        if order.count > 64 && order.count > 2 * presences.count { compactOrder() }
+        if order.count > 64 && order.count > 2 * slotByRef.count { compactOrder() }
     }
 
-    /// Indexes `ref` (already in `presences`) as `owner`'s meta under `key`, replacing any ref it had there.
-    mutating func noteOwner(_ owner: PresenceOwner, tracks key: String, under ref: String) {
+    /// Indexes `ref` (live at `slot`) as `owner`'s meta under `key`, replacing any ref it had there.
+    mutating func noteOwner(_ owner: PresenceOwner, tracks key: String, under ref: String, at slot: Int32) {
         if var refs = byOwnerMany[owner] {
             // Drop our hold on the dictionary first so the write below does not copy it.
             byOwnerMany[owner] = nil
             refs[key] = ref
             byOwnerMany[owner] = refs
-        } else if let only = byOwner[owner], only != ref, let onlyKey = presences[only]?.key, onlyKey != key {
+        } else if let onlySlot = byOwner[owner], onlySlot != slot, isLive(Int(onlySlot)),
+            case let only = order[Int(onlySlot)], only.presence.key != key
+        {
             byOwner[owner] = nil
-            byOwnerMany[owner] = [onlyKey: only, key: ref]
+            byOwnerMany[owner] = [only.presence.key: only.ref, key: ref]
         } else {
-            byOwner[owner] = ref
+            byOwner[owner] = slot
         }
     }
 
-    /// Forgets `owner`'s meta under `key`, tracked as `ref` (already gone from `presences`).
+    /// Forgets `owner`'s meta under `key`, tracked as `ref` (already gone from `slotByRef`).
     mutating func forgetOwner(_ owner: PresenceOwner, of key: String, ref: String) {
         guard var refs = byOwnerMany[owner] else {
-            if byOwner[owner] == ref { byOwner[owner] = nil }
+            if let slot = byOwner[owner], order[Int(slot)].ref == ref { byOwner[owner] = nil }
             return
         }
         byOwnerMany[owner] = nil
         if refs[key] == ref { refs[key] = nil }
-        if refs.count == 1, let only = refs.first {
-            byOwner[owner] = only.value
+        if refs.count == 1, let only = refs.first, let slot = slotByRef[only.value] {
+            byOwner[owner] = slot
         } else if !refs.isEmpty {
             byOwnerMany[owner] = refs
         }
+    }
+
+    /// Appends a slot, growing `order` by a quarter when it is full: doubling would leave a 19,000-member room
+    /// with room for 32,768 records.
+    mutating func appendSlot(_ slot: Slot) {
+        if order.count == order.capacity { order.reserveCapacity(order.count + order.count / 4 + 16) }
+        order.append(slot)
     }
 
     /// Records what clients see under `ref` the first time it changes in the current window.
     mutating func noteChange(ref: String) {
         guard changeIndex[ref] == nil else { return }
         changeIndex[ref] = changes.count
-        changes.append(Change(ref: ref, before: presences[ref]))
+        changes.append(Change(ref: ref, before: presence(ref)))
     }
 
-    /// Drops slots whose presence is gone or was re-tracked later. Amortised O(1) per removal.
+    /// Drops slots whose presence is gone or was re-tracked later, and renumbers the live ones in both indexes.
+    /// Amortised O(1) per removal.
     mutating func compactOrder() {
-        let live = presences
-        order.removeAll { live[$0.ref]?.sequence != $0.sequence }
+        var kept: [Slot] = []
+        kept.reserveCapacity(slotByRef.count + slotByRef.count / 4 + 16)
+        for index in order.indices where isLive(index) {
+            let slot = order[index]
+            let number = Int32(kept.count)
+            slotByRef[slot.ref] = number
+            if byOwner[slot.presence.owner] != nil { byOwner[slot.presence.owner] = number }
+            kept.append(slot)
+        }
+        order = kept
     }
 
     /// The members a meta contributes, without the members the state assigns.

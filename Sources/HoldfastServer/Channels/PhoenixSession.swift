@@ -18,8 +18,8 @@ import Logging
 final class PhoenixSession: MemberEndpoint {
     let connectionID: UInt64
     let user: String
-    let version: PhoenixSerializerVersion
     var state: ChannelSocketState
+    let version: PhoenixSerializerVersion  // in the state's tail padding: 216 bytes, one 224-byte malloc chunk
     /// The current join of each topic (the room holds the same member object).
     private(set) var joined = TopicMap<RoomMember>()
     unowned let connection: any SessionTransport
@@ -27,15 +27,12 @@ final class PhoenixSession: MemberEndpoint {
 
     init(
         connection: any SessionTransport, connectionID: UInt64, user: String, version: PhoenixSerializerVersion,
-        rooms: RoomRegistry, limits: ChannelSocketLimits
+        rooms: RoomRegistry, limits: SharedChannelSocketLimits
     ) {
-        self.connection = connection
-        self.connectionID = connectionID
-        self.user = user
-        self.version = version
-        self.rooms = rooms
+        (self.connection, self.connectionID, self.user) = (connection, connectionID, user)
+        (self.version, self.rooms) = (version, rooms)
         let now = connection.context.clock.nowMilliseconds()
-        self.state = ChannelSocketState(version: version, limits: limits, now: now)
+        self.state = ChannelSocketState(version: version, sharedLimits: limits, now: now)
     }
 
     private var logger: Logger { connection.logger }
@@ -116,8 +113,8 @@ final class PhoenixSession: MemberEndpoint {
         // The room is looked up once here; every later message of this join goes straight to its mailbox.
         guard let room = rooms.room(topic) else { return }
         let member = RoomMember(
-            connectionID: connectionID, user: user, topic: topic, joinRef: joinRef, version: version,
-            loop: connection.loop, room: room, endpoint: self)
+            connectionID: connectionID, topic: topic, joinRef: joinRef, version: version, loop: connection.loop,
+            room: room, endpoint: self)
         joined[topic] = member
         room.send(.join(member, ref: ref, payload: payload))
     }
@@ -202,9 +199,11 @@ final class PhoenixSession: MemberEndpoint {
         connection.closeWebSocket(code: WebSocketCloseCode(rawValue: code), reason: reason)
     }
 
-    /// The socket is gone: leave every room.
-    func connectionClosed() {
-        for member in joined.values { member.room?.send(.leave(connectionID: member.connectionID)) }
+    /// The socket is gone: leave every room (`leaveRooms: false` for a dropped staged copy, whose joins are its
+    /// replacement's); rooms that still hold a member until the leave arrives no longer reach this session.
+    func connectionClosed(leaveRooms: Bool = true) {
+        for member in joined.values where leaveRooms { member.room?.send(.leave(connectionID: member.connectionID)) }
+        for member in joined.values { member.isOpen = false }
         joined.removeAll()
     }
 
@@ -233,7 +232,7 @@ final class PhoenixSession: MemberEndpoint {
         for join in snapshot.joins {
             // The room is pointed at when it is adopted (before the loops run).
             let member = RoomMember(
-                connectionID: connectionID, user: user, topic: join.topic, joinRef: join.joinRef, version: version,
+                connectionID: connectionID, topic: join.topic, joinRef: join.joinRef, version: version,
                 loop: connection.loop, room: nil, endpoint: self)
             joined[join.topic] = member
             members.append(member)

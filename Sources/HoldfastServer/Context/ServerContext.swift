@@ -31,7 +31,7 @@ final class ServerContext: Sendable {
     let rooms: RoomRegistry
     let admin: AdminAccess
     let upgrades: HandlerUpgrades
-    let channelLimits: ChannelSocketLimits
+    let channelLimits: SharedChannelSocketLimits  // one copy for every socket
     /// The time every deadline and timeout of the connections is decided by.
     let clock: ServerClock
     /// The binary upgrade (socket handoff) of this process.
@@ -68,7 +68,7 @@ final class ServerContext: Sendable {
         self.metrics = metrics
         self.rooms = rooms
         self.secret = secret
-        self.channelLimits = configuration.channels.socketLimits
+        self.channelLimits = SharedChannelSocketLimits(configuration.channels.socketLimits)
         self.httpLimits = configuration.http.limits
         self.webSocketLimits = configuration.websocket.limits
         self.deflate = configuration.websocket.deflate

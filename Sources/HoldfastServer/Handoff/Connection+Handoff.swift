@@ -138,6 +138,7 @@ extension Connection: StageableConnection {
     /// replacement (or were closed by the caller), so nothing else is undone.
     func retireStagedCopy() {
         owner.remove(self)
+        phoenix?.connectionClosed(leaveRooms: false)
         state = .closed
     }
 

@@ -8,6 +8,8 @@ import HoldfastWebSocket
 /// Where a room delivers to one joined connection: the Phoenix session of that socket. Every call is made on the
 /// connection's own loop (see `RoomRuntime`'s deliveries), so the session needs no locks.
 protocol MemberEndpoint: AnyObject {
+    /// The authenticated user (immutable, so any thread may read it).
+    var user: String { get }
     /// The room finished this join: the reply, then `extra` pushes; ignored if `member` is no longer the
     /// session's current join of the topic.
     func joinFinished(member: RoomMember, ref: String?, result: JoinResult, extra: [PhoenixMessage])
@@ -27,37 +29,35 @@ protocol MemberEndpoint: AnyObject {
 /// to the room takes no registry lock) and where to deliver.
 ///
 /// Thread ownership: the immutable fields are read from the room's loop and the connection's loop alike;
-/// `endpoint` is dereferenced only on `loop` (the connection's own loop), which is why the class is
-/// `@unchecked Sendable`. `room` is set once, before the member is shared (at the join, or when a room is adopted
-/// from a binary upgrade before the loops start).
+/// `endpoint` is called and `isOpen` read and written only on `loop` (the connection's own loop), which is why the
+/// class is `@unchecked Sendable`. `room` is set once, before the member is shared (at the join, or when a room is
+/// adopted from a binary upgrade before the loops start).
+///
+/// The endpoint is held strongly and the session clears `isOpen` when its socket closes (a weak reference cost
+/// every member a 32-byte side table, and the user's name is the session's): a closed member is never called.
 final class RoomMember: @unchecked Sendable {
     let connectionID: UInt64
-    let user: String
     let topic: String
     let joinRef: String?
-    let version: PhoenixSerializerVersion
     /// The loop that owns the connection; every delivery to the member runs there.
     unowned let loop: EventLoop
     /// The room's mailbox.
     var room: ActorRef<RoomMessage>?
-    weak var endpoint: (any MemberEndpoint)?
+    let endpoint: any MemberEndpoint
+    let version: PhoenixSerializerVersion
+    /// False once the connection closed (or its staged copy was dropped): deliveries skip the member.
+    var isOpen = true
 
     init(
-        connectionID: UInt64, user: String, topic: String, joinRef: String?, version: PhoenixSerializerVersion,
+        connectionID: UInt64, topic: String, joinRef: String?, version: PhoenixSerializerVersion,
         loop: EventLoop, room: ActorRef<RoomMessage>?, endpoint: any MemberEndpoint
     ) {
-        self.connectionID = connectionID
-        self.user = user
-        self.topic = topic
-        self.joinRef = joinRef
-        self.version = version
-        self.loop = loop
-        self.room = room
-        self.endpoint = endpoint
+        (self.connectionID, self.topic, self.joinRef, self.version) = (connectionID, topic, joinRef, version)
+        (self.loop, self.room, self.endpoint) = (loop, room, endpoint)
     }
 
     /// The member as the room's state knows it.
-    var identity: Member { Member(connectionID: connectionID, user: user, joinRef: joinRef, version: version) }
+    var identity: Member { Member(connectionID: connectionID, user: endpoint.user, joinRef: joinRef, version: version) }
 }
 
 /// A broadcast encoded once per serializer version: variant 0 for v1, 1 for v2.

@@ -235,13 +235,13 @@ final class RoomRuntime: ActorBehavior {
     /// room's other deliveries to it.
     private func deliver(to member: RoomMember?, _ body: @escaping @Sendable (any MemberEndpoint) -> Void) {
         guard let member else { return }
-        outgoing.to(member.loop).deliver(to: member) { if let endpoint = member.endpoint { body(endpoint) } }
+        outgoing.to(member.loop).deliver(to: member) { if member.isOpen { body(member.endpoint) } }
     }
 
     /// Hands each member loop one task with its deliveries: a run of broadcasts reaches each member in one call.
     private func sendDeliveries() {
         outgoing.send(prepare: { SharedFrameRun($0) }) { member, run in
-            member.endpoint?.deliverBroadcasts(run, version: member.version)
+            if member.isOpen { member.endpoint.deliverBroadcasts(run, version: member.version) }
         }
     }
 }
