@@ -1,3 +1,5 @@
+import Glibc
+
 /// A request head read where its bytes lie: the bytes, the method and target ranges, the fields' ranges and the
 /// index of known fields, all borrowed. It exists only inside the closure that is handed it
 /// (``HTTPHeadView/parse(_:limits:_:)`` over a read buffer, ``HTTPRequest/withHeadView(_:)`` over a request), so
@@ -24,8 +26,8 @@ public struct HTTPHeadView {
 
     /// Whether the method is exactly `name` (case-sensitive).
     public func hasMethod(_ name: StaticString) -> Bool {
-        bytes.range(methodRange).elementsEqual(
-            UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        name.utf8CodeUnitCount == methodRange.count
+            && memcmp(bytes.baseAddress! + methodRange.lowerBound, name.utf8Start, methodRange.count) == 0
     }
 
     /// Whether the path part of the target (before `?`) is exactly `path`.
@@ -34,8 +36,7 @@ public struct HTTPHeadView {
         let target = bytes.range(targetRange)
         guard target.count >= count else { return false }
         if target.count > count && target[count] != UInt8(ascii: "?") { return false }
-        return UnsafeBufferPointer(rebasing: target[..<count]).elementsEqual(
-            UnsafeBufferPointer(start: path.utf8Start, count: count))
+        return memcmp(target.baseAddress!, path.utf8Start, count) == 0
     }
 
     /// The path part of the target (before `?`), as a string.

@@ -54,7 +54,7 @@ public enum WebSocketHandshake {
         guard head.headerContainsToken(.upgrade, "websocket") else { return .failure(.missingUpgradeHeader) }
         guard head.headerContainsToken(.connection, "upgrade") else { return .failure(.missingConnectionUpgrade) }
         let version = head.headerBytes(.secWebSocketVersion)
-        guard let version, version.elementsEqual("13".utf8) else {
+        guard let version, version.count == 2, version[0] == UInt8(ascii: "1"), version[1] == UInt8(ascii: "3") else {
             return .failure(.unsupportedVersion(version.map { String(decoding: $0, as: UTF8.self) }))
         }
         guard let key = head.headerBytes(.secWebSocketKey) else { return .failure(.missingKey) }
