@@ -81,6 +81,10 @@ public struct HTTPHeadView {
     /// ASCII case.
     public func headerContainsToken(_ field: HTTPKnownField, _ token: StaticString) -> Bool {
         let token = UnsafeBufferPointer(start: token.utf8Start, count: token.utf8CodeUnitCount)
+        if !known.isRepeated(field) {  // the usual case, without the closure
+            guard let position = known.first(field) else { return false }
+            return bytes.range(fields[position].value).listContains(token: token)
+        }
         var found = false
         forEach(field) { position in
             found = bytes.range(fields[position].value).listContains(token: token)

@@ -60,10 +60,10 @@ public enum WebSocketHandshake {
         guard let key = head.headerBytes(.secWebSocketKey) else { return .failure(.missingKey) }
         guard isValidKey(key) else { return .failure(.invalidKey) }
 
-        let offered = head.headerValues(.secWebSocketProtocol)
+        let offered = head.hasHeader(.secWebSocketProtocol) ? head.headerValues(.secWebSocketProtocol) : []
         let subprotocol = offered.isEmpty ? nil : selectSubprotocol(offered).map(String.init)
         var parameters: PerMessageDeflateParameters?
-        if deflate.enabled {
+        if deflate.enabled && head.hasHeader(.secWebSocketExtensions) {
             for offer in head.headerValues(.secWebSocketExtensions) {
                 if let agreed = negotiateDeflate(offer: offer, configuration: deflate) {
                     parameters = agreed
