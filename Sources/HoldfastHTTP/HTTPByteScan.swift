@@ -43,7 +43,7 @@ enum HTTPByteScan {
     }
 
     /// The `tchar` bytes (RFC 9110 §5.6.2) as a 256-bit set.
-    private static let tokenSet: (UInt64, UInt64, UInt64, UInt64) = {
+    static let tokenSet: (UInt64, UInt64, UInt64, UInt64) = {
         var words: [UInt64] = [0, 0, 0, 0]
         for byte in 0...255 where UInt8(byte).isTokenCharacter { words[byte >> 6] |= 1 << UInt64(byte & 63) }
         return (words[0], words[1], words[2], words[3])
@@ -55,10 +55,53 @@ enum HTTPByteScan {
         let set = tokenSet
         for byte in buffer {
             // Token bytes are ASCII, so only the first two words can hold them.
-            let word = byte < 64 ? set.0 : set.1
-            if byte >= 128 || word & (1 << UInt64(byte & 63)) == 0 { return false }
+            if !isTokenByte(byte, set) { return false }
         }
         return true
+    }
+
+    /// Whether `byte` is in the token set `set` (``tokenSet``, loaded once by the caller).
+    @inline(__always)
+    static func isTokenByte(_ byte: UInt8, _ set: (UInt64, UInt64, UInt64, UInt64)) -> Bool {
+        // Token bytes are ASCII, so only the first two words can hold them.
+        let word = byte < 64 ? set.0 : set.1
+        return byte < 128 && word & (1 << UInt64(byte & 63)) != 0
+    }
+
+    /// Whether some byte of `word` is below `limit` (at most 0x80). A byte above a true hit may be reported too,
+    /// never a miss: callers then look byte by byte.
+    @inline(__always)
+    private static func hasByteBelow(_ word: UInt64, _ limit: UInt8) -> Bool {
+        (word &- ones &* UInt64(limit)) & ~word & highs != 0
+    }
+
+    /// The index of the first byte of `buffer[start...]` that is a control (below 0x20, or DEL), or `buffer.count`.
+    static func firstControl(in buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var index = start
+        let raw = UnsafeRawPointer(buffer.baseAddress!)
+        let dels = ones &* 0x7F
+        while index + 8 <= buffer.count {
+            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            if hasByteBelow(word, 0x20) || hasZeroByte(word ^ dels) { break }
+            index += 8
+        }
+        while index < buffer.count && buffer[index] >= 0x20 && buffer[index] != 0x7F { index += 1 }
+        return index
+    }
+
+    /// The index of the first byte of `buffer[start...]` that is not visible ASCII (0x21 to 0x7E), or
+    /// `buffer.count`.
+    static func firstNonVisible(in buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var index = start
+        let raw = UnsafeRawPointer(buffer.baseAddress!)
+        let dels = ones &* 0x7F
+        while index + 8 <= buffer.count {
+            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            if word & highs != 0 || hasByteBelow(word, 0x21) || hasZeroByte(word ^ dels) { break }
+            index += 8
+        }
+        while index < buffer.count && buffer[index] > 0x20 && buffer[index] < 0x7F { index += 1 }
+        return index
     }
 
     /// Whether every byte of `buffer` may appear in a field value (HT, SP, visible ASCII, obs-text).

@@ -101,6 +101,8 @@ extension UnsafeBufferPointer<UInt8> {
     /// `token` ignoring ASCII case; empty elements never match.
     func listContains(token: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !token.isEmpty else { return false }
+        // The usual value is the token alone (`Upgrade: websocket`, `Connection: Upgrade`).
+        if count == token.count && equalsIgnoringASCIICase(token) { return true }
         var start = 0
         while start < count {
             var end = start

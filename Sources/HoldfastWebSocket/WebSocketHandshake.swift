@@ -26,56 +26,87 @@ public enum WebSocketHandshake {
     ///   - deflate: the permessage-deflate settings the server accepts; the first acceptable offer wins.
     ///   - selectSubprotocol: receives the client's offered subprotocols (empty when none) and returns the
     ///     chosen one or nil; it is only called when the client offered at least one.
-    /// - Returns: the accepted handshake, or the refusal with its HTTP status.
+    /// - Returns: the accepted handshake with its `101` bytes, or the refusal with its HTTP status.
     public static func negotiate(
         request: HTTPRequest,
         deflate: PerMessageDeflateConfiguration,
         selectSubprotocol: ([Substring]) -> Substring?
     ) -> Result<WebSocketHandshakeAccepted, WebSocketHandshakeError> {
-        // Fields are read as bytes in the request's head, found through the parser's index of known fields; a
-        // string is made only for a refusal's message.
-        guard request.hasMethod("GET") else { return .failure(.methodNotAllowed(request.method)) }
-        guard request.minorVersion >= 1 else { return .failure(.unsupportedHTTPVersion) }
-        guard request.headerContainsToken(.upgrade, "websocket") else { return .failure(.missingUpgradeHeader) }
-        guard request.headerContainsToken(.connection, "upgrade") else { return .failure(.missingConnectionUpgrade) }
-        let version = request.headerBytes(.secWebSocketVersion)
-        guard let version, version.elementsEqual("13".utf8) else {
+        request.withHeadView { head in
+            agree(to: head, deflate: deflate, selectSubprotocol: selectSubprotocol).map {
+                WebSocketHandshakeAccepted(subprotocol: $0.subprotocol, deflate: $0.deflate, responseBytes: $0.responseBytes)
+            }
+        }
+    }
+
+    /// ``negotiate(request:deflate:selectSubprotocol:)`` over a head read in place: the agreement holds the accept
+    /// key's digest, and its answer is written where the caller wants it (``WebSocketHandshakeAgreement``), so an
+    /// accepted upgrade allocates nothing here unless it negotiates a subprotocol or compression.
+    public static func agree(
+        to head: HTTPHeadView,
+        deflate: PerMessageDeflateConfiguration,
+        selectSubprotocol: ([Substring]) -> Substring?
+    ) -> Result<WebSocketHandshakeAgreement, WebSocketHandshakeError> {
+        // Fields are read as bytes in the head, found through the parser's index of known fields; a string is made
+        // only for a refusal's message.
+        guard head.hasMethod("GET") else { return .failure(.methodNotAllowed(head.method)) }
+        guard head.minorVersion >= 1 else { return .failure(.unsupportedHTTPVersion) }
+        guard head.headerContainsToken(.upgrade, "websocket") else { return .failure(.missingUpgradeHeader) }
+        guard head.headerContainsToken(.connection, "upgrade") else { return .failure(.missingConnectionUpgrade) }
+        let version = head.headerBytes(.secWebSocketVersion)
+        guard let version, version.count == 2, version[0] == UInt8(ascii: "1"), version[1] == UInt8(ascii: "3") else {
             return .failure(.unsupportedVersion(version.map { String(decoding: $0, as: UTF8.self) }))
         }
-        guard let key = request.headerBytes(.secWebSocketKey) else { return .failure(.missingKey) }
-        guard key.withUnsafeBufferPointer(isValidKey) else { return .failure(.invalidKey) }
+        guard let key = head.headerBytes(.secWebSocketKey) else { return .failure(.missingKey) }
+        guard isValidKey(key) else { return .failure(.invalidKey) }
 
-        let offered = request.headerValues(.secWebSocketProtocol)
+        let offered = head.hasHeader(.secWebSocketProtocol) ? head.headerValues(.secWebSocketProtocol) : []
         let subprotocol = offered.isEmpty ? nil : selectSubprotocol(offered).map(String.init)
         var parameters: PerMessageDeflateParameters?
-        if deflate.enabled {
-            for offer in request.headerValues(.secWebSocketExtensions) {
+        if deflate.enabled && head.hasHeader(.secWebSocketExtensions) {
+            for offer in head.headerValues(.secWebSocketExtensions) {
                 if let agreed = negotiateDeflate(offer: offer, configuration: deflate) {
                     parameters = agreed
                     break
                 }
             }
         }
+        var agreement = WebSocketHandshakeAgreement(subprotocol: subprotocol, deflate: parameters)
+        withUnsafeMutableBytes(of: &agreement.digest) { digest($0.assumingMemoryBound(to: UInt8.self), for: key) }
+        return .success(agreement)
+    }
 
-        // The answer is written as bytes from a fixed template, the accept key hashed and encoded straight into
-        // it: every connection makes one, so it costs one array instead of a string built piece by piece.
-        let extensions = parameters?.headerValue
-        var response: [UInt8] = []
-        response.reserveCapacity(
-            responsePrefix.count + acceptKeyLength + 4
-                + (subprotocol.map { $0.utf8.count + 26 } ?? 0) + (extensions.map { $0.utf8.count + 28 } ?? 0))
-        response.append(contentsOf: responsePrefix)
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: acceptKeyLength) { encoded in
-            key.withUnsafeBufferPointer { writeAcceptKey(for: $0, into: encoded) }
-            response.append(contentsOf: encoded)
+    /// Writes the `101` answer: the fixed template, the accept key base64-encoded straight into it from the digest,
+    /// then the negotiated fields. `buffer` holds at least ``WebSocketHandshakeAgreement/responseCapacity`` bytes.
+    static func writeResponse(
+        _ agreement: WebSocketHandshakeAgreement, into buffer: UnsafeMutableRawBufferPointer
+    ) -> Int {
+        var count = 0
+        func append(_ bytes: UnsafeRawBufferPointer) {
+            UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(count + bytes.count)]).copyMemory(from: bytes)
+            count += bytes.count
         }
-        response.append(contentsOf: crlf)
-        if let subprotocol { response.append(contentsOf: "Sec-WebSocket-Protocol: \(subprotocol)\r\n".utf8) }
-        if let extensions { response.append(contentsOf: "Sec-WebSocket-Extensions: \(extensions)\r\n".utf8) }
-        response.append(contentsOf: crlf)
-        return .success(
-            WebSocketHandshakeAccepted(subprotocol: subprotocol, deflate: parameters, responseBytes: response)
-        )
+        responsePrefix.withUnsafeBytes(append)
+        withUnsafeBytes(of: agreement.digest) { digest in
+            let encoded = UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(count + acceptKeyLength)])
+            encodeDigest(digest.assumingMemoryBound(to: UInt8.self), into: encoded.assumingMemoryBound(to: UInt8.self))
+        }
+        count += acceptKeyLength
+        crlf.withUnsafeBytes(append)
+        if let subprotocol = agreement.subprotocol {
+            Array("Sec-WebSocket-Protocol: \(subprotocol)\r\n".utf8).withUnsafeBytes(append)
+        }
+        if let extensions = agreement.deflate?.headerValue {
+            Array("Sec-WebSocket-Extensions: \(extensions)\r\n".utf8).withUnsafeBytes(append)
+        }
+        crlf.withUnsafeBytes(append)
+        return count
+    }
+
+    /// How many bytes ``writeResponse(_:into:)`` may write for `agreement`.
+    static func responseCapacity(_ agreement: WebSocketHandshakeAgreement) -> Int {
+        responsePrefix.count + acceptKeyLength + 4 + (agreement.subprotocol.map { $0.utf8.count + 26 } ?? 0)
+            + (agreement.deflate.map { $0.headerValue.utf8.count + 28 } ?? 0)
     }
 
     /// The `Sec-WebSocket-Accept` value for a client key: base64(SHA-1(key + GUID)).
@@ -90,21 +121,26 @@ public enum WebSocketHandshake {
     /// Where the accept key lies in a `101` answer made by ``negotiate(request:deflate:selectSubprotocol:)``.
     static let acceptKeyRange = responsePrefix.count..<(responsePrefix.count + acceptKeyLength)
 
-    /// Writes base64(SHA-1(key + GUID)), 28 bytes, to `encoded`: hashed (libcrypto's low-level SHA-1, without
-    /// the per-call algorithm lookup of OpenSSL 3's `SHA1()`) and encoded over stack buffers.
+    /// Writes base64(SHA-1(key + GUID)), 28 bytes, to `encoded`.
     private static func writeAcceptKey(
         for keyBytes: UnsafeBufferPointer<UInt8>, into encoded: UnsafeMutableBufferPointer<UInt8>
     ) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(SHA_DIGEST_LENGTH)) { digestBytes in
+            digest(digestBytes, for: keyBytes)
+            encodeDigest(UnsafeBufferPointer(digestBytes), into: encoded)
+        }
+    }
+
+    /// SHA-1(key + GUID), 20 bytes, into `digest`: libcrypto's low-level SHA-1 on a stack context (without the
+    /// per-call algorithm lookup of OpenSSL 3's `SHA1()`), its input assembled on the stack.
+    private static func digest(_ digest: UnsafeMutableBufferPointer<UInt8>, for keyBytes: UnsafeBufferPointer<UInt8>) {
         let inputLength = keyBytes.count + acceptGUIDBytes.count
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: inputLength + Int(SHA_DIGEST_LENGTH)) { buffer in
-            let input = UnsafeMutableBufferPointer(rebasing: buffer[..<inputLength])
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: inputLength) { input in
             _ = UnsafeMutableBufferPointer(rebasing: input[..<keyBytes.count]).initialize(fromContentsOf: keyBytes)
             acceptGUIDBytes.withUnsafeBufferPointer { guid in
                 _ = UnsafeMutableBufferPointer(rebasing: input[keyBytes.count...]).initialize(fromContentsOf: guid)
             }
-            let digest = UnsafeMutableBufferPointer(rebasing: buffer[inputLength...])
             holdfast_sha1(input.baseAddress, input.count, digest.baseAddress)
-            encodeDigest(UnsafeBufferPointer(digest), into: encoded)
         }
     }
 
@@ -159,6 +195,38 @@ public enum WebSocketHandshake {
             true
         default:
             false
+        }
+    }
+}
+
+/// A successful handshake read in place: what was agreed, and the accept key's digest, from which the `101` is
+/// written where the caller wants it (on the stack, for an answer written at once).
+public struct WebSocketHandshakeAgreement: Sendable {
+    /// The chosen subprotocol, if any.
+    public var subprotocol: String?
+    /// The agreed permessage-deflate parameters, or nil when the connection runs uncompressed.
+    public var deflate: PerMessageDeflateParameters?
+    /// SHA-1 of the client's key and the GUID (20 bytes).
+    var digest: (UInt64, UInt64, UInt32) = (0, 0, 0)
+
+    init(subprotocol: String?, deflate: PerMessageDeflateParameters?) {
+        self.subprotocol = subprotocol
+        self.deflate = deflate
+    }
+
+    /// The most bytes ``writeResponse(into:)`` writes.
+    public var responseCapacity: Int { WebSocketHandshake.responseCapacity(self) }
+
+    /// Writes the complete `101 Switching Protocols` answer to `buffer` (at least ``responseCapacity`` bytes) and
+    /// returns its length.
+    public func writeResponse(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        WebSocketHandshake.writeResponse(self, into: buffer)
+    }
+
+    /// The answer as an array.
+    public var responseBytes: [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: responseCapacity) { buffer, count in
+            count = writeResponse(into: UnsafeMutableRawBufferPointer(buffer))
         }
     }
 }

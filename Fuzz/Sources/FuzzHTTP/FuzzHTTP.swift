@@ -47,6 +47,45 @@ private func checkKnownFields(_ request: HTTPRequest) {
     }
     require(request.hasPath("/ws/echo") == (request.path == "/ws/echo"), "hasPath /ws/echo")
     require(request.hasPath("/") == (request.path == "/"), "hasPath /")
+    // A view of the request answers as the request does.
+    request.withHeadView { head in
+        for field in HTTPKnownField.allCases {
+            require(head.header(field) == request.header(field), "view header \(field)")
+            require(head.headerValues(field) == request.headerValues(field), "view headerValues \(field)")
+            require(head.headerContainsToken(field, "upgrade") == request.headerContainsToken(field, "upgrade"),
+                "view headerContainsToken \(field)")
+        }
+        require(head.method == request.method && head.target == request.target, "view request line")
+        require(head.path == request.path && head.query == request.query, "view path and query")
+        require(head.hasPath("/ws/echo") == request.hasPath("/ws/echo") && head.hasMethod("GET") == request.hasMethod("GET"),
+            "view hasPath, hasMethod")
+    }
+}
+
+/// Everything a head view answers, as one string, to compare two views.
+private func render(_ head: HTTPHeadView) -> String {
+    var parts = ["\(head.method) \(head.target) 1.\(head.minorVersion) \(head.path) \(head.query)"]
+    parts += head.headers.map { "\($0.name): \($0.value)" }
+    for field in HTTPKnownField.allCases {
+        parts.append("\(field) \(head.header(field) ?? "-") \(head.headerValues(field)) \(head.headerContainsToken(field, "upgrade"))")
+    }
+    return parts.joined(separator: "|")
+}
+
+/// Whatever the in-place head parse accepts, the request parser must accept as the same request (no body),
+/// consuming the same bytes; whatever it declines the parser answers, so no other check is needed for those.
+private func checkInPlace(_ input: UnsafeRawBufferPointer, limits: HTTPLimits) {
+    var inPlace = ""
+    guard let consumed = HTTPHeadView.parse(input, limits: limits, { head in
+        inPlace = render(head)
+        return true
+    }) else { return }
+    var parser = HTTPRequestParser(limits: limits)
+    let (result, parsed) = parser.parse(input)
+    guard case .request(let request) = result else { return require(false, "in place accepted, parser: \(result)") }
+    require(parsed == consumed, "in place consumed \(consumed), parser \(parsed)")
+    require(request.body.isEmpty, "in place accepted a request with a body")
+    require(request.withHeadView(render) == inPlace, "in place \(inPlace) != parser \(request)")
 }
 
 @main
@@ -57,6 +96,7 @@ enum FuzzHTTP {
                 maxRequestLineLength: 64, maxHeaderCount: 4, maxHeaderBytes: 128, maxBodyBytes: 64,
                 maxChunkLineLength: 16)
             for limits in [HTTPLimits(), small] {
+                checkInPlace(input, limits: limits)
                 let whole = parseAll(input, limits: limits, chunk: max(input.count, 1))
                 // The same bytes one at a time and in odd chunks must give the same requests and the same error.
                 for chunk in [1, 7] {

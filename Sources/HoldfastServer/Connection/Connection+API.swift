@@ -32,7 +32,7 @@ extension Connection {
     func answerAPI(_ response: HTTPResponse, keepAlive: Bool) {
         awaitedPublish = nil
         handoffGeneration &+= 1
-        guard case .http(let layer) = state else { return }
+        guard case .http(let layer?) = state else { return }
         respond(response, keepAlive: keepAlive)
         layer.api.answered()
         if keepAlive && !inbound.isEmpty { ingest(UnsafeMutableRawBufferPointer(start: nil, count: 0)) }
@@ -40,7 +40,7 @@ extension Connection {
 
     /// Whether reading waits for the request being answered (see ``APIRequestReader/isFull(buffered:limits:)``).
     var apiInputFull: Bool {
-        guard isAPI, case .http(let layer) = state else { return false }
+        guard isAPI, case .http(let layer?) = state else { return false }
         return layer.api.isFull(buffered: inbound.count, limits: layer.parser.limits)
     }
 }

@@ -23,7 +23,7 @@ extension Connection {
             respond(.plainText(.serviceUnavailable, "shutting down"), keepAlive: false)
             return
         }
-        switch Route(request, echoEndpoint: context.configuration.server.echoEndpoint) {
+        switch ClientRoute(hasPath: { request.hasPath($0) }, echoEndpoint: context.configuration.server.echoEndpoint) {
         case .health:
             guard request.hasMethod("GET") || request.hasMethod("HEAD") else {
                 return methodNotAllowed(request, allow: "GET, HEAD")
@@ -31,12 +31,9 @@ extension Connection {
             var response = HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain")], body: Array("ok\n".utf8))
             if request.hasMethod("HEAD") { response.body = [] }
             respond(response, keepAlive: request.keepAlive)
-        case .echo:
+        case .echo, .phoenix:
             guard request.hasMethod("GET") else { return methodNotAllowed(request, allow: "GET") }
-            upgradeEcho(request)
-        case .phoenix:
-            guard request.hasMethod("GET") else { return methodNotAllowed(request, allow: "GET") }
-            upgradePhoenix(request)
+            _ = request.withHeadView { upgrade($0) }
         case .metrics:
             guard request.hasMethod("GET") else { return methodNotAllowed(request, allow: "GET") }
             let body = context.metrics.render(
@@ -46,7 +43,7 @@ extension Connection {
             respond(
                 HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: body),
                 keepAlive: request.keepAlive)
-        case .notFound:
+        case .other:
             // The pages answer with the connection closed, so an idle browser holds no extra connections.
             if let page = context.web.clientResponse(to: request) { return respond(page, keepAlive: false) }
             logger.debug("no route", metadata: ["fd": "\(fd)", "path": "\(request.path)"])
@@ -59,9 +56,25 @@ extension Connection {
         respond(.plainText(.methodNotAllowed, "method not allowed", extraHeaders: [("Allow", allow)]), keepAlive: request.keepAlive)
     }
 
+    /// Reads a plain upgrade's head where it lies in `input` (no copy, no request) and upgrades: how many bytes the
+    /// head took, or nil when the parser has to answer the bytes (another route or method, an error, a body, a
+    /// partial head: see `HTTPHeadView.parse`), which then reads them as if this had not looked.
+    func upgradeInPlace(_ input: UnsafeRawBufferPointer) -> Int? {
+        guard !overLimit, !isAdmin, !context.shuttingDown.load(ordering: .relaxed) else { return nil }
+        return HTTPHeadView.parse(input, limits: context.httpLimits) { upgrade($0) }
+    }
+
+    /// Upgrades a GET to a WebSocket route: false (nothing done) for anything else.
+    private func upgrade(_ head: HTTPHeadView) -> Bool {
+        let route = ClientRoute(hasPath: { head.hasPath($0) }, echoEndpoint: context.configuration.server.echoEndpoint)
+        guard route.upgrades, head.hasMethod("GET") else { return false }
+        if route == .echo { upgradeEcho(head) } else { upgradePhoenix(head) }
+        return true
+    }
+
     /// Checks the connect params of a Phoenix socket (serializer version, token) before the upgrade, as Phoenix
     /// runs `connect/3` before accepting the socket: a refused connect gets 403.
-    private func upgradePhoenix(_ request: HTTPRequest) {
+    private func upgradePhoenix(_ request: HTTPHeadView) {
         let params = QueryString.parse(request.query)
         guard let version = PhoenixSerializerVersion(vsn: params["vsn"].map { $0[...] }) else {
             logger.info("unsupported Phoenix serializer version", metadata: ["fd": "\(fd)", "vsn": "\(params["vsn"] ?? "")"])
@@ -85,14 +98,14 @@ extension Connection {
     }
 
     /// Upgrades to the echo WebSocket.
-    private func upgradeEcho(_ request: HTTPRequest) {
+    private func upgradeEcho(_ request: HTTPHeadView) {
         guard let webSocket = acceptWebSocket(request) else { return }
         enterWebSocket(webSocket, serving: .echo)
     }
 
     /// Checks the origin and answers the WebSocket handshake: the new WebSocket layer, or nil when refused (the
     /// refusal is queued and the connection drains).
-    private func acceptWebSocket(_ request: HTTPRequest) -> WebSocketConnection? {
+    private func acceptWebSocket(_ request: HTTPHeadView) -> WebSocketConnection? {
         if !context.configuration.server.allowedOrigins.isEmpty, let origin = request.header(.origin),
             !context.configuration.server.allowedOrigins.contains(origin)
         {
@@ -100,20 +113,21 @@ extension Connection {
             respond(.plainText(.forbidden, "origin not allowed"), keepAlive: false)
             return nil
         }
-        switch WebSocketHandshake.negotiate(request: request, deflate: context.deflate, selectSubprotocol: { _ in nil }) {
+        switch WebSocketHandshake.agree(to: request, deflate: context.deflate, selectSubprotocol: { _ in nil }) {
         case .failure(let error):
             logger.info("WebSocket handshake refused", metadata: ["fd": "\(fd)", "status": "\(error.status)", "error": "\(error)"])
             let headers = error.extraHeaders.map { (name: $0.0, value: $0.1) }, status = HTTPStatus(rawValue: error.status)
             respond(.plainText(status, error.reason, extraHeaders: headers), keepAlive: false)
             return nil
         case .success(let accepted):
-            // Plaintext: written at once; queued, answers kept buffers to the idle sweep that fragmented the heap.
-            if tls == nil && !writableRegistered && !closeWhenFlushed {
-                send(head: accepted.responseBytes, sharedBody: [])
-                guard phase != .closed else { return nil }  // the write failed and closed the socket
-            } else {
-                withApplicationOutput { $0.append(contentsOf: accepted.responseBytes) }
+            // The answer is made on the stack. Plaintext: written at once; queued, answers kept buffers to the idle
+            // sweep that fragmented the heap.
+            withUnsafeTemporaryAllocation(byteCount: accepted.responseCapacity, alignment: 1) { buffer in
+                let answer = UnsafeRawBufferPointer(rebasing: buffer[..<accepted.writeResponse(into: buffer)])
+                if tls == nil && !writableRegistered && !closeWhenFlushed { send(head: answer, sharedBody: []) }
+                else { withApplicationOutput { $0.append(contentsOf: answer) } }
             }
+            guard phase != .closed else { return nil }  // a failed write closed the socket
             return WebSocketConnection(
                 limits: context.webSocketLimits, deflate: accepted.deflate, deflateConfiguration: context.deflate)
         }
@@ -131,28 +145,11 @@ extension Connection {
         handoffGeneration &+= 1
         withApplicationOutput { response.serialize(keepAlive: keepAlive, into: &$0) }
         if keepAlive {
-            if case .http(let layer) = state { layer.parser.reset() }
+            if case .http(let layer?) = state { layer.parser.reset() }
             deadline = context.clock.nowMilliseconds() + context.configuration.server.handshakeTimeoutMilliseconds
             requestFlushIfNeeded()
         } else {
             closeAfterFlush()  // ignores anything else the client sends; the flush then shuts the write side
         }
-    }
-}
-
-/// The endpoints of the client listener.
-enum Route {
-    case health
-    case echo
-    case phoenix
-    case metrics
-    case notFound
-
-    init(_ request: HTTPRequest, echoEndpoint: Bool) {  // the path as bytes; a flag, not the copied configuration
-        if request.hasPath("/healthz") { self = .health }
-        else if echoEndpoint && request.hasPath("/ws/echo") { self = .echo }
-        else if request.hasPath("/socket/websocket") { self = .phoenix }
-        else if request.hasPath("/metrics") { self = .metrics }
-        else { self = .notFound }
     }
 }

@@ -66,14 +66,10 @@ extension Connection {
     /// call straight from the shared buffer; only what the kernel does not take is copied into the queue. Copying
     /// a 100 KiB body into 19,000 queues faulted in fresh pages for every copy, which cost more than the sending
     /// itself. The WebSocket handshake's answer goes here too, so no output buffer outlives the handshake.
-    func send(head: [UInt8], sharedBody: [UInt8]) {
+    func send(head: UnsafeRawBufferPointer, sharedBody: [UInt8]) {
         let queued = outbound.count - outboundOffset
         let result = outbound.withUnsafeBytes { all in
-            head.withUnsafeBytes { headBytes in
-                sharedBody.withUnsafeBytes { bodyBytes in
-                    Socket.write(fd, gathering: .init(rebasing: all[outboundOffset...]), headBytes, bodyBytes)
-                }
-            }
+            sharedBody.withUnsafeBytes { Socket.write(fd, gathering: .init(rebasing: all[outboundOffset...]), head, $0) }
         }
         var written = 0
         switch result {
@@ -94,7 +90,7 @@ extension Connection {
         logger.debug(
             "large write queued in part",
             metadata: ["fd": "\(fd)", "written": "\(written)", "left": "\(queued + head.count + sharedBody.count - written)"])
-        outbound.keepUnwritten(written, offset: &outboundOffset, then: head, sharedBody)
+        outbound.keepUnwritten(written, offset: &outboundOffset, then: Array(head), sharedBody)
         outputGeneration &+= 1
         requestFlushIfNeeded()
     }

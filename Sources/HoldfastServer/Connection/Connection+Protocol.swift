@@ -12,10 +12,18 @@ extension Connection {
         var offset = 0
         while offset < bytes.count {
             switch state {
-            case .http(let layer) where isAPI:
+            case .http(let layer?) where isAPI:
                 return offset + readAPIRequests(UnsafeRawBufferPointer(rebasing: bytes[offset...]), layer)
-            case .http(let layer):
-                let (result, consumed) = layer.parser.parse(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+            case .http(let existing):
+                let input = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+                // A whole upgrade head is read in place; the parser (made when first needed) takes everything else.
+                if existing?.parser.hasPartialRequest != true, let consumed = upgradeInPlace(input) {
+                    offset += consumed
+                    continue
+                }
+                let layer = existing ?? HTTPLayer(limits: context.httpLimits)
+                if existing == nil { state = .http(layer) }
+                let (result, consumed) = layer.parser.parse(input)
                 offset += consumed
                 switch result {
                 case .needMoreInput:
@@ -23,10 +31,7 @@ extension Connection {
                 case .request(let request):
                     handle(request)
                 case .failed(let error):
-                    logger.info(
-                        "bad HTTP request",
-                        metadata: ["fd": "\(fd)", "status": "\(error.status.rawValue)", "error": "\(error)"]
-                    )
+                    logger.info("bad HTTP request", metadata: ["fd": "\(fd)", "status": "\(error.status.rawValue)", "error": "\(error)"])
                     respond(.plainText(error.status, error.description), keepAlive: false)
                     return bytes.count
                 }
@@ -120,7 +125,7 @@ extension Connection {
             if compresses && !message.sendsPlain {
                 sendShared(prefix: [], shared: message.payload)
             } else if sendsDirectly(message.frame.count) {
-                send(head: [], sharedBody: message.frame)
+                send(head: UnsafeRawBufferPointer(start: nil, count: 0), sharedBody: message.frame)
             } else {
                 withApplicationOutput { $0.append(contentsOf: message.frame) }
             }
@@ -142,7 +147,7 @@ extension Connection {
         if sendsDirectly(payload.bytes.count) {
             var head: [UInt8] = []
             layer.webSocket.appendSharedHead(prefix: prefix, payload: payload, opcode: .text, into: &head)
-            send(head: head, sharedBody: payload.bytes)
+            head.withUnsafeBytes { send(head: $0, sharedBody: payload.bytes) }
         } else {
             withApplicationOutput {
                 layer.webSocket.appendSharedHead(prefix: prefix, payload: payload, opcode: .text, into: &$0)

@@ -14,8 +14,9 @@ extension Connection {
     enum State {
         /// OpenSSL is running the TLS handshake.
         case tlsHandshake(TLSServerHandshake)
-        /// Reading HTTP requests (health checks, the WebSocket upgrade).
-        case http(HTTPLayer)
+        /// Reading HTTP requests (health checks, the WebSocket upgrade); the layer is made when a request first
+        /// needs the parser (an upgrade read in place needs none; the server API's is made at once).
+        case http(HTTPLayer?)
         /// An open WebSocket and what it serves.
         case webSocket(WebSocketLayer)
         /// Our close frame is out; waiting for the peer's close (or the deadline) before closing TCP.

@@ -15,7 +15,7 @@ extension Connection {
                 return consumed
             case .established(let recordLayer, let consumed, _):
                 tls = recordLayer
-                state = .http(HTTPLayer(limits: context.httpLimits))
+                state = .http(nil)
                 offset = consumed
             case .failed(let error, _):
                 logger.info("TLS handshake failed", metadata: ["fd": "\(fd)", "error": "\(error)"])

@@ -94,7 +94,7 @@ final class Connection: EventHandler {
         if let tlsHandshake {
             state = .tlsHandshake(tlsHandshake)
         } else {
-            state = .http(HTTPLayer(limits: isAPI ? context.apiHTTPLimits : context.httpLimits))
+            state = .http(isAPI ? HTTPLayer(limits: context.apiHTTPLimits) : nil)
         }
     }
 

@@ -16,7 +16,7 @@ extension Connection: StageableConnection {
     var handoffBlocker: String? {
         switch state {
         case .tlsHandshake: "TLS handshake in progress"
-        case .http(let layer): !isAPI && layer.parser.hasPartialRequest ? "HTTP request half received" : nil
+        case .http(let layer): !isAPI && layer?.parser.hasPartialRequest == true ? "HTTP request half received" : nil
         case .webSocket(let layer), .webSocketClosing(let layer):
             layer.webSocket.isExportable ? nil : "compressed message half received"
         case .draining, .lingering, .closed: nil
@@ -56,7 +56,7 @@ extension Connection: StageableConnection {
         case .tlsHandshake, .closed:
             return nil
         case .http(let layer):
-            guard isAPI || !layer.parser.hasPartialRequest else { return nil }
+            guard isAPI || layer?.parser.hasPartialRequest != true else { return nil }
             snapshotPhase = .http
         case .webSocket(let layer):
             guard let exported = layer.webSocket.exportState() else { return nil }
@@ -163,7 +163,7 @@ extension Connection: StageableConnection {
         connection.plainInbound = snapshot.plainInbound
         connection.outbound = snapshot.outbound
         if let awaited = snapshot.awaitedPublish {
-            if case .http(let layer) = connection.state { layer.api = APIRequestReader(awaitingAnswer: true) }
+            if case .http(let layer?) = connection.state { layer.api = APIRequestReader(awaitingAnswer: true) }
             let (target, loop) = (LoopBound(connection), loop)
             connection.awaitedPublish = PublishWait(resuming: awaited) { response in
                 loop.execute { target.value?.answerAPI(response, keepAlive: awaited.keepAlive) }
