@@ -8,6 +8,8 @@
 #   strace:    the peer runs normally and `strace -c -f` attaches for the window;
 #   perf:      the peer runs normally; `perf stat --per-thread` (CPU time, context switches, page faults) and
 #              `perf record -e cpu-clock -g` (kernel included) attach for the window.
+#   syscalls:  the peer runs normally; `perf stat` counts its system calls by tracepoint (sendto, epoll_wait, ...)
+#              and its CPU time for the window, at full speed.
 #
 # The peer counts nothing, so the window's deliveries are counted from the bytes the kernel sent on the server's
 # side of its connections (`bytes_sent` in `ss -ti`, summed over the sockets on PORT): every delivery is one
@@ -15,7 +17,7 @@
 # (PUBLISHERS in SUBSCRIBERS + PUBLISHERS).
 #
 # Usage:
-#   benchmarks/profile-uws-broadcast.sh callgrind|strace|perf PATH/uws-peer BUILD/holdfast-bench
+#   benchmarks/profile-uws-broadcast.sh callgrind|strace|perf|syscalls PATH/uws-peer BUILD/holdfast-bench
 #
 # Settings from the environment:
 #   SUBSCRIBERS (default 10000)  PUBLISHERS (default 4)  IN_FLIGHT (default 8)  RAW_SIZE (default 153)
@@ -25,7 +27,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[[ $# -eq 3 && ($1 == callgrind || $1 == strace || $1 == perf) ]] || { sed -n '2,26p' "$0" >&2; exit 2; }
+[[ $# -eq 3 && ($1 == callgrind || $1 == strace || $1 == perf || $1 == syscalls) ]] || { sed -n '2,28p' "$0" >&2; exit 2; }
 MODE=$1
 SERVER=$(realpath "$2")
 BENCH=$(realpath "$3")

@@ -17,7 +17,7 @@ bytes_sent_on_port() {
 
 # Copies the server $1 and the .so files beside it into $2 without debug info and prints the copy's path.
 # Valgrind 3.19 cannot read the DWARF 5 the Swift toolchain emits; the symbols stay, so the profile is by function.
-SYSCALL_EVENTS=${SYSCALL_EVENTS:-task-clock,syscalls:sys_enter_sendto,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_fdatasync,syscalls:sys_enter_read}
+SYSCALL_EVENTS=${SYSCALL_EVENTS:-task-clock,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom}
 
 stripped_copy() {
     local server=$1 directory=$2 file

@@ -31,7 +31,8 @@ public struct RoomStorage {
             presenceRefPrefix: presenceRefPrefix,
             presenceWindowMilliseconds: configuration.channels.presenceWindowMilliseconds,
             historyLimit: configuration.channels.historyPerRoom, sequencedByStore: cluster != nil,
-            presenceStateChunksFrom: configuration.channels.presenceStateChunksFrom)
+            presenceStateChunksFrom: configuration.channels.presenceStateChunksFrom,
+            joinsDurableBatches: configuration.channels.joinDurableBatches)
         cluster?.start()
     }
 }

@@ -66,6 +66,9 @@ extension Configuration {
         /// Rooms with at least this many presences keep their encoded `presence_state` in chunks between changes,
         /// so a join compresses only what changed (0 = never: less memory, the whole state encoded per change).
         public var presenceStateChunksFrom = 1_024
+        /// A room's durable batch waits for the room's batches already being committed after it (at most one more
+        /// commit), so their broadcasts reach each member in one write (fewer sends, later replies; off by default).
+        public var joinDurableBatches = false
         /// Messages kept per room for recovery (`last_seen_id`).
         public var historyPerRoom = 1_000
 

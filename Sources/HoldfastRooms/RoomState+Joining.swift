@@ -47,14 +47,16 @@ extension RoomState {
     ///
     /// The replay stops below the first message still in flight: the read may already see a batch the writer
     /// committed whose `committed` the room has not handled yet, and that batch is broadcast to every seated
-    /// member, this one included, when it is. Replaying it too would deliver it twice.
+    /// member, this one included, when it is. Replaying it too would deliver it twice. A durable batch held for the
+    /// batches after it is not broadcast yet either.
     mutating func finishRecoveringJoin(
         _ request: HistoryRequest, messages: [ChatMessage], complete: Bool, into actions: inout [RoomAction]
     ) {
         let member = request.member
         let firstUnbroadcast =
             configuration.sequencedByStore
-            ? lastID + 1 : inFlight.values.compactMap { $0.first?.message.id }.min() ?? Int64.max
+            ? lastID + 1
+            : (inFlight.values + heldDurable).compactMap { $0.first?.message.id }.min() ?? Int64.max
         let replayed = messages.prefix { $0.id < firstUnbroadcast }
         // What the read shows is remembered too: after a restart, a rejoin teaches the room its recent authors.
         for stored in replayed { authors.record(stored) }

@@ -32,16 +32,20 @@ public struct RoomConfiguration: Sendable, Equatable {
     public var sequencedByStore: Bool
     /// From this many presences the room keeps its encoded state in chunks (`PresenceState.encodedState`; 0: never).
     public var presenceStateChunksFrom: Int
+    /// A batch made durable while later batches of the room are being committed waits for them (at most one more
+    /// commit), so their broadcasts reach each member in one write: fewer sends per delivery, later replies.
+    public var joinsDurableBatches: Bool
 
     public init(
         presenceRefPrefix: String, presenceWindowMilliseconds: Int64, historyLimit: Int, sequencedByStore: Bool = false,
-        presenceStateChunksFrom: Int = 1_024
+        presenceStateChunksFrom: Int = 1_024, joinsDurableBatches: Bool = false
     ) {
         self.presenceRefPrefix = presenceRefPrefix
         self.presenceWindowMilliseconds = presenceWindowMilliseconds
         self.historyLimit = historyLimit
         self.sequencedByStore = sequencedByStore
         self.presenceStateChunksFrom = presenceStateChunksFrom
+        self.joinsDurableBatches = joinsDurableBatches
     }
 }
 
@@ -113,6 +117,10 @@ public struct RoomState: Sendable {
     /// Batches handed out for persistence, by number, until they are reported durable.
     var inFlight: [Int: [Accepted]] = [:]
     var nextBatch = 0
+    /// Durable batches waiting for the batches handed out after them (``RoomConfiguration/joinsDurableBatches``),
+    /// in order; they go out when batch ``heldUntilBatch`` is reported.
+    var heldDurable: [[Accepted]] = []
+    var heldUntilBatch: Int?
     /// Members that joined since the last presence flush: they get the whole `presence_state` at the flush
     /// (encoded once for all of them) instead of the diff.
     var awaitingState: [UInt64: Member] = [:]

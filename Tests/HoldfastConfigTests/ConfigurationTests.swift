@@ -110,6 +110,7 @@ import Testing
                 "channels.rate_limit_window_ms HOLDFAST_CHANNELS_RATE_LIMIT_WINDOW_MS",
                 "channels.presence_window_ms HOLDFAST_CHANNELS_PRESENCE_WINDOW_MS",
                 "channels.presence_state_chunks_from HOLDFAST_CHANNELS_PRESENCE_STATE_CHUNKS_FROM",
+                "channels.join_durable_batches HOLDFAST_CHANNELS_JOIN_DURABLE_BATCHES",
                 "channels.history_per_room HOLDFAST_CHANNELS_HISTORY_PER_ROOM",
                 "upgrade.binary HOLDFAST_UPGRADE_BINARY", "upgrade.ready_timeout_ms HOLDFAST_UPGRADE_READY_TIMEOUT_MS",
                 "upgrade.done_timeout_ms HOLDFAST_UPGRADE_DONE_TIMEOUT_MS",

@@ -47,11 +47,15 @@ struct RoomHarness {
     var room: RoomState
     var clock = FakeClock()
 
-    init(window: Int64 = 20, lastID: Int64 = 0, handler: any ChatHandler = ScriptedHandler()) {
+    init(
+        window: Int64 = 20, lastID: Int64 = 0, handler: any ChatHandler = ScriptedHandler(),
+        joinsDurableBatches: Bool = false
+    ) {
         room = RoomState(
             topic: "room:lobby",
             configuration: RoomConfiguration(
-                presenceRefPrefix: "P", presenceWindowMilliseconds: window, historyLimit: 50),
+                presenceRefPrefix: "P", presenceWindowMilliseconds: window, historyLimit: 50,
+                joinsDurableBatches: joinsDurableBatches),
             handler: handler, lastID: lastID)
     }
 

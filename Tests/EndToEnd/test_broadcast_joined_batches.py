@@ -1,0 +1,104 @@
+"""`channels.join_durable_batches`: a durable batch reported while the room's next batches are being committed waits
+for them, and all of them go out as one run. Under a closed-loop load of four publishers every member must still
+get every message once, in the room's order, every publisher an ok for each message, and a publisher its own copy
+before its reply; a quiet room on the same loop, whose batches have nothing after them, must not wait at all."""
+
+import json
+import subprocess
+import threading
+
+from conftest import holdfast_binary
+from phx import Phoenix, sign_token
+
+SECRET = "j" * 48
+TOPIC = "room:bench"
+PROBE_TOPIC = "room:probe"
+
+
+def test_joined_batches_reach_every_member_once_in_order_with_the_copy_before_the_reply(server_factory, tmp_path):
+    server = server_factory({"HOLDFAST_SECRET_KEY": SECRET, "HOLDFAST_EVENT_LOOPS": "1",
+                             "HOLDFAST_CHANNELS_JOIN_DURABLE_BATCHES": "true",
+                             "HOLDFAST_CHANNELS_RATE_LIMIT_MESSAGES": "1000000", "HOLDFAST_LOG_LEVEL": "info"})
+    report_path = tmp_path / "broadcast.json"
+    bench = holdfast_binary().parent / "holdfast-bench"
+    load = subprocess.Popen(
+        [str(bench), "broadcast", "--url", f"{server.url}/socket/websocket", "--secret", SECRET, "--room", TOPIC,
+         "--connections", "300", "--publishers", "4", "--in-flight", "8", "--size", "64", "--warmup", "0.5",
+         "--duration", "3", "--connect-timeout", "60", "--json", str(report_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = []
+    drain = threading.Thread(target=lambda: output.append(load.stdout.read().decode(errors="replace")), daemon=True)
+    drain.start()
+
+    # One message at a time in a room of its own: each batch is alone, so it goes out as soon as it is durable.
+    probe = Phoenix(server, token=sign_token(SECRET.encode(), "probe"))
+    join = probe.join(PROBE_TOPIC)
+    assert join["payload"]["status"] == "ok", join
+    orders, ids = [], []
+    for index in range(20):
+        body = f"probe {index}"
+        ref = probe.push(PROBE_TOPIC, "new_msg", {"body": body}, join_ref=join["join_ref"])
+        seen = []
+        while True:
+            message = probe.next(timeout=30)
+            if message["event"] == "new_msg" and message["payload"].get("body") == body:
+                seen.append("copy")
+            elif message["event"] == "phx_reply" and message["ref"] == ref:
+                seen.append("reply")
+                assert message["payload"]["status"] == "ok", message
+                ids.append(message["payload"]["response"]["id"])
+                break
+        orders.append(seen)
+    probe.close()
+
+    assert load.wait(timeout=120) == 0, output
+    drain.join(10)
+    assert orders == [["copy", "reply"]] * 20
+    assert ids == sorted(ids) and len(set(ids)) == 20, ids
+    report = json.loads(report_path.read_text())
+    assert report["subscribersJoined"] == 300, report
+    assert report["messagesAcked"] > 0 and report["deliveriesMeasured"] > 0, report
+    assert report["missingDeliveries"] == 0, report
+    assert (report["duplicatedDeliveries"], report["reorderedDeliveries"]) == (0, 0), report
+    errors = {key: value for key, value in report["errors"].items() if key != "samples"}
+    assert set(errors.values()) == {0}, report["errors"]
+
+
+def test_a_rejoin_replays_every_acknowledged_message_from_the_history(server_factory):
+    server = server_factory({"HOLDFAST_SECRET_KEY": SECRET, "HOLDFAST_CHANNELS_JOIN_DURABLE_BATCHES": "true"})
+    writers = [Phoenix(server, token=sign_token(SECRET.encode(), f"w{index}")) for index in range(3)]
+    joins = [writer.join(TOPIC) for writer in writers]
+    assert all(join["payload"]["status"] == "ok" for join in joins), joins
+    # Three publishers, ten messages each in flight at once: batches queue behind each other's commits.
+    bodies = {}  # (writer, ref) -> body
+    for round_ in range(10):
+        for index, writer in enumerate(writers):
+            body = f"w{index} m{round_}"
+            bodies[(index, writer.push(TOPIC, "new_msg", {"body": body}, join_ref=joins[index]["join_ref"]))] = body
+    acked = {}
+    for index, writer in enumerate(writers):
+        copies, replies = [], 0
+        while len(copies) < 30 or replies < 10:
+            message = writer.next(timeout=30)
+            if message["event"] == "new_msg":
+                copies.append(message["payload"]["id"])
+            elif message["event"] == "phx_reply" and (index, message["ref"]) in bodies:
+                assert message["payload"]["status"] == "ok", message
+                acked[(index, message["ref"])] = message["payload"]["response"]["id"]
+                replies += 1
+        # Every message once, in the room's order.
+        assert copies == sorted(copies) and len(set(copies)) == 30, copies
+    assert len(acked) == 30 and len(set(acked.values())) == 30
+    for writer in writers:
+        writer.close()
+    reader = Phoenix(server, token=sign_token(SECRET.encode(), "reader"))
+    join = reader.join(TOPIC, payload={"last_seen_id": 0})
+    assert join["payload"]["status"] == "ok", join
+    replayed = []
+    while len(replayed) < 30:
+        message = reader.next(timeout=30)
+        if message["event"] == "new_msg":
+            replayed.append((message["payload"]["id"], message["payload"]["body"]))
+    assert [id_ for id_, _ in replayed] == sorted(acked.values())
+    assert {body for _, body in replayed} == set(bodies.values())
+    reader.close()
