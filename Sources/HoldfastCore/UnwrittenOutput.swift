@@ -21,7 +21,7 @@ extension Array where Element == UInt8 {
 
 extension Array where Element == UInt8 {
     /// A drained output buffer up to this many bytes keeps its storage for the next message (an echo, a reply).
-    public static var keptOutputCapacity: Int { 256 }
+    @inlinable public static var keptOutputCapacity: Int { 256 }
 
     /// Empties an output buffer whose bytes are all written. Its storage is kept for the next message only when it
     /// is this connection's own (not `shared`) and at most `keptCapacity` bytes; a larger one is released at once.
@@ -31,7 +31,10 @@ extension Array where Element == UInt8 {
     /// meanwhile; freed afterwards, those buffers leave free chunks on pages that live members share, which no
     /// trim gives back (0.3 KiB per member at 19,000). Released as soon as they drain, one loop turn's buffers are
     /// freed together and the next turn reuses the same memory.
-    public mutating func removeAllWritten(keepingCapacityUpTo keptCapacity: Int = keptOutputCapacity, shared: Bool = false) {
+    @inlinable
+    public mutating func removeAllWritten(
+        keepingCapacityUpTo keptCapacity: Int = keptOutputCapacity, shared: Bool = false
+    ) {
         removeAll(keepingCapacity: !shared && capacity <= keptCapacity)
     }
 }

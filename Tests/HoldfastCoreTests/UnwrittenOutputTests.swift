@@ -30,7 +30,9 @@ import Testing
         var offset = 0
         var sink = [UInt8](repeating: 0, count: 64 * 1024)
         while offset < buffer.count {
-            let result = buffer.withUnsafeBytes { Socket.write(writer, UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+            let result = buffer.withUnsafeBytes {
+                Socket.write(writer, UnsafeRawBufferPointer(rebasing: $0[offset...]))
+            }
             if case .done(let count) = result { offset += count }
             _ = sink.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
         }
