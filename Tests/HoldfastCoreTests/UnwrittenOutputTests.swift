@@ -26,7 +26,7 @@ import Testing
     /// Writes `buffer` through a real socket until the kernel took it all, reading the other end meanwhile.
     private func drain(_ buffer: [UInt8]) -> Int {
         let (writer, reader) = makeSocketPair()
-        defer { (close(writer), close(reader)) }
+        defer { _ = (close(writer), close(reader)) }
         var offset = 0
         var sink = [UInt8](repeating: 0, count: 64 * 1024)
         while offset < buffer.count {
