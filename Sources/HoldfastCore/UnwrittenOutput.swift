@@ -18,3 +18,23 @@ extension Array where Element == UInt8 {
         }
     }
 }
+
+extension Array where Element == UInt8 {
+    /// A drained output buffer up to this many bytes keeps its storage for the next message (an echo, a reply).
+    @inlinable public static var keptOutputCapacity: Int { 256 }
+
+    /// Empties an output buffer whose bytes are all written. Its storage is kept for the next message only when it
+    /// is this connection's own (not `shared`) and at most `keptCapacity` bytes; a larger one is released at once.
+    ///
+    /// Why at once: a buffer kept until the connection goes quiet outlives the burst that grew it. During a join
+    /// burst every member's buffer grows to hold a compressed presence diff, between the members joining
+    /// meanwhile; freed afterwards, those buffers leave free chunks on pages that live members share, which no
+    /// trim gives back (0.3 KiB per member at 19,000). Released as soon as they drain, one loop turn's buffers are
+    /// freed together and the next turn reuses the same memory.
+    @inlinable
+    public mutating func removeAllWritten(
+        keepingCapacityUpTo keptCapacity: Int = keptOutputCapacity, shared: Bool = false
+    ) {
+        removeAll(keepingCapacity: !shared && capacity <= keptCapacity)
+    }
+}

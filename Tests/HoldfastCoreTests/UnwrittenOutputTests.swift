@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 
 @testable import HoldfastCore
@@ -17,5 +18,52 @@ import Testing
                 #expect(Array(kept[keptOffset...]) == Array(stream[written...]), "offset \(offset), written \(written)")
             }
         }
+    }
+}
+
+/// What a drained output buffer keeps: small storage for the next message, nothing of a large or shared one.
+@Suite struct DrainedOutputTests {
+    /// Writes `buffer` through a real socket until the kernel took it all, reading the other end meanwhile.
+    private func drain(_ buffer: [UInt8]) -> Int {
+        let (writer, reader) = makeSocketPair()
+        defer { _ = (close(writer), close(reader)) }
+        var offset = 0
+        var sink = [UInt8](repeating: 0, count: 64 * 1024)
+        while offset < buffer.count {
+            let result = buffer.withUnsafeBytes {
+                Socket.write(writer, UnsafeRawBufferPointer(rebasing: $0[offset...]))
+            }
+            if case .done(let count) = result { offset += count }
+            _ = sink.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
+        }
+        return offset
+    }
+
+    @Test func aSmallBufferKeepsItsStorage() {
+        var output: [UInt8] = []
+        output.append(contentsOf: [UInt8](repeating: 7, count: 100))
+        #expect(drain(output) == 100)
+        let capacity = output.capacity
+        output.removeAllWritten(keepingCapacityUpTo: 256)
+        #expect(output.isEmpty)
+        #expect(output.capacity == capacity, "an echo's buffer is reused, not allocated again")
+    }
+
+    @Test func aLargeBufferIsReleasedAsSoonAsItDrains() {
+        var output: [UInt8] = []
+        output.append(contentsOf: [UInt8](repeating: 7, count: 200 * 1024))
+        #expect(drain(output) == 200 * 1024)
+        output.removeAllWritten(keepingCapacityUpTo: 256)
+        #expect(output.isEmpty)
+        #expect(output.capacity == 0)
+    }
+
+    @Test func aSharedRunIsDroppedWithoutACopy() {
+        let run = [UInt8](repeating: 9, count: 100)
+        var output = run  // shares the run's storage, as a connection's queue shares a fan-out's joined frames
+        #expect(drain(output) == 100)
+        output.removeAllWritten(keepingCapacityUpTo: 256, shared: true)
+        #expect(output.capacity == 0)
+        #expect(run == [UInt8](repeating: 9, count: 100))
     }
 }

@@ -53,7 +53,6 @@ extension Connection {
 
     /// Bodies at least this large skip the per-connection queue when they can (see ``send(head:sharedBody:)``).
     static let directWriteThreshold = 16 * 1024
-    static let keptOutputCapacity = 16 * 1024
 
     /// Whether a shared body of `count` bytes goes out through ``send(head:sharedBody:)`` rather than the queue:
     /// a large body, on a plaintext connection that is not waiting for the socket.
@@ -130,10 +129,10 @@ extension Connection {
     }
 
     /// Everything is out: the buffer is kept when it is this connection's own and small (an idle sweep releases it if
-    /// no more output comes); a shared run's is dropped, since emptying it in place would copy it.
+    /// no more output comes); a large one is released at once, and a shared run's dropped (emptying it would copy it).
     private func outputDrained() {
         if outbound.capacity > 64 * 1024 && !outboundShared { owner.transientBytes += outbound.capacity }
-        outbound.removeAll(keepingCapacity: outbound.capacity <= Self.keptOutputCapacity && !outboundShared)
+        outbound.removeAllWritten(shared: outboundShared)
         (outboundOffset, outboundShared) = (0, false)
         outboundMarks.drained()
     }

@@ -63,6 +63,6 @@ extension Connection {
         let from = outboundMarks.written + outbound.count - outboundOffset
         plainOutbound.withUnsafeBytes { tls?.seal($0, into: &outbound) }
         outboundMarks.sealed(from: from, plain: plainOutbound.count, into: outbound.count - sealedBefore)
-        plainOutbound.removeAll(keepingCapacity: plainOutbound.capacity <= 16 * 1024)
+        plainOutbound.removeAllWritten()
     }
 }
