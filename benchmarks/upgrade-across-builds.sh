@@ -89,6 +89,9 @@ for line in open(sys.argv[2], errors="replace"):
         print(f"server: pause {pause.group(1) if pause else '?'} ms, steps {steps.group(1) if steps else '?'}"
               + (f", {sent.group(1)} bytes in the pause, rooms as changes: {changes.group(1)}" if sent and changes else "")
               + (f", connections as output alone: {outputs.group(1)}" if outputs else ""))
+    # The new process's own part: where its rebuild went (read, connections, outputs, rooms, ...), newer builds only.
+    if "binary upgrade: serving" in line and (laps := re.search(r"rebuild-ms=(\S+)", line)):
+        print(f"new process: rebuild {laps.group(1)}")
 for number, entry in enumerate(upgrades, 1):
     checks = [entry[key] for key in ("closed", "lost", "duplicated", "reordered", "presence_diffs")]
     print(f"upgrade {number}: status {entry['status']}, closed/lost/duplicated/reordered/presence_diffs {checks}, "

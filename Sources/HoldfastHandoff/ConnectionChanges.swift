@@ -6,8 +6,10 @@ import HoldfastWebSocket
 public struct StagedLoop: Sendable {
     /// The generations each staged connection was copied at.
     public var generations: [Int32: StagedGeneration] = [:]
-    /// The staged bytes (test hooks only).
+    /// The staged bytes (with test hooks, or for ``ConnectionProgress`` records).
     public var bytes: [Int32: [UInt8]] = [:]
+    /// Whether a round compares every connection it deems unchanged with its staged bytes (test hooks).
+    public var verifies = false
 
     /// Nothing staged yet.
     public init() {}
@@ -58,6 +60,8 @@ public struct FinalConnections: Sendable {
     public var changed: [(key: Int32, snapshot: [UInt8], fd: Int32?)] = []
     /// Staged connections whose only change since is output: that output, applied to the copy.
     public var outputs: [ConnectionOutput] = []
+    /// Staged connections whose change since is no more than reading and output: that progress, applied to the copy.
+    public var progress: [ConnectionProgress] = []
     /// Keys of staged connections closed (or no longer movable) since.
     public var closed: [Int32] = []
     /// Connections open.
@@ -73,6 +77,7 @@ public struct FinalConnections: Sendable {
         parts.reduce(into: FinalConnections()) {
             $0.changed += $1.changed
             $0.outputs += $1.outputs
+            $0.progress += $1.progress
             $0.closed += $1.closed
             $0.open += $1.open
             $0.leftBehind += $1.leftBehind
@@ -92,6 +97,11 @@ public struct FinalConnections: Sendable {
         }
         for output in outputs {
             let record = output.encode()
+            bytes += record.count
+            try writer.add(state: record, fd: nil)
+        }
+        for change in progress {
+            let record = change.encode()
             bytes += record.count
             try writer.add(state: record, fd: nil)
         }

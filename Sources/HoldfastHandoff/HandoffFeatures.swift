@@ -18,8 +18,15 @@ public struct HandoffFeatures: OptionSet, Sendable, Hashable {
     /// (``HandoffFormat/connectionOutputRecord``), applied to the staged copy.
     public static let stagedConnectionOutput = HandoffFeatures(rawValue: 1 << 1)
 
+    /// Connections whose change since staging is no more than reading (unprocessed input, the session's heartbeat
+    /// time and rate window) and output sent as that progress (``HandoffFormat/connectionProgressRecord``), applied
+    /// to the staged copy. Taken only with ``stagedConnectionOutput`` (the copy it applies to is the one kept for it).
+    public static let stagedConnectionProgress = HandoffFeatures(rawValue: 1 << 2)
+
     /// Everything this binary writes and reads.
-    public static let supported: HandoffFeatures = [.stagedRoomValues, .stagedConnectionOutput]
+    public static let supported: HandoffFeatures = [
+        .stagedRoomValues, .stagedConnectionOutput, .stagedConnectionProgress,
+    ]
 
     /// The environment variable naming features this process neither offers nor accepts (a number, as in the
     /// offer): a build without them, for trying an upgrade to or from one. Never passed on to the next process.
