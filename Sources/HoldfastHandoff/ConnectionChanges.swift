@@ -10,6 +10,8 @@ public struct StagedLoop: Sendable {
     public var bytes: [Int32: [UInt8]] = [:]
     /// Whether a round compares every connection it deems unchanged with its staged bytes (test hooks).
     public var verifies = false
+    /// The bytes queued for each connection when a round last sent them (none: nothing queued then).
+    public var queued: [Int32: Int] = [:]
 
     /// Nothing staged yet.
     public init() {}
@@ -68,6 +70,9 @@ public struct FinalConnections: Sendable {
     public var open = 0
     /// Connections that cannot move (they stay with the old process).
     public var leftBehind = 0
+    /// The output bytes queued that these records carry, and at most how many of them were queued already when the
+    /// previous round sent the same connection (what carrying only the bytes appended since could save).
+    public var queuedBytes = 0, queuedBeforeBytes = 0
 
     /// Nothing changed.
     public init() {}
@@ -81,6 +86,8 @@ public struct FinalConnections: Sendable {
             $0.closed += $1.closed
             $0.open += $1.open
             $0.leftBehind += $1.leftBehind
+            $0.queuedBytes += $1.queuedBytes
+            $0.queuedBeforeBytes += $1.queuedBeforeBytes
         }
     }
 

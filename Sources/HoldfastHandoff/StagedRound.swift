@@ -54,11 +54,13 @@ extension StagedLoop {
             {
                 result.open += 1
                 result.outputs.append(output)
+                noteQueued(output.outbound.count, of: key, in: &result)
                 generations[key] = connection.stagedGeneration(updatable: true)
                 if keepBytes { bytes[key] = connection.handoffSnapshot(loopIndex: loopIndex)?.encode() }
             } else if let snapshot = connection.handoffSnapshot(loopIndex: loopIndex) {
                 let encoded = snapshot.encode()
                 result.open += 1
+                noteQueued(snapshot.outbound.count, of: key, in: &result)
                 if progress, stagedAt?.updatable == true, let staged = bytes[key],
                     let then = try? ConnectionSnapshot(decoding: staged), then.differsOnlyInProgress(from: snapshot)
                 {
@@ -84,6 +86,16 @@ extension StagedLoop {
             bytes.removeValue(forKey: key)
         }
         return result
+    }
+
+    /// Counts the `count` bytes queued for connection `key` that this round sends, and how many of them at most were
+    /// already queued when the previous round sent it (the part a round sending only what was appended since could
+    /// have left out), then remembers `count` for the next round.
+    @inlinable
+    mutating func noteQueued(_ count: Int, of key: Int32, in result: inout FinalConnections) {
+        result.queuedBytes += count
+        result.queuedBeforeBytes += Swift.min(count, queued[key] ?? 0)
+        queued[key] = count > 0 ? count : nil
     }
 
     /// Test hooks only (staged bytes kept): whether a connection deemed unchanged (or changed only by `output`)
