@@ -12,8 +12,8 @@ public struct RebuildLaps: Sendable, CustomStringConvertible {
         case connections
         /// Connection output records applied to staged copies.
         case outputs
-        /// Connection change records applied to staged copies.
-        case changes
+        /// Connection progress records applied to staged copies.
+        case progress
         /// Closed keys and anything else.
         case other
         /// Room records decoded.
@@ -61,6 +61,7 @@ extension RebuildLaps.Part {
         switch kind {
         case HandoffFormat.finalConnectionRecord: self = .connections
         case HandoffFormat.connectionOutputRecord: self = .outputs
+        case HandoffFormat.connectionProgressRecord: self = .progress
         default: self = .other
         }
     }
