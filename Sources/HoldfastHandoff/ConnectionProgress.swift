@@ -1,4 +1,5 @@
 public import HoldfastBytes
+public import HoldfastChannels
 public import HoldfastWebSocket
 
 /// A staged connection whose change since it was staged is no more than reading and the session's clocks: its
@@ -131,5 +132,13 @@ extension ConnectionSnapshot {
         phase == .webSocket && newer.phase == .webSocket && (tls == nil) == (newer.tls == nil)
             && webSocket != nil && newer.webSocket != nil && keptForUpdates != nil && newer.awaitedPublish == nil
             && ConnectionProgress(key: 0, of: newer).applied(to: self) == newer
+    }
+}
+
+extension ChannelSocketState {
+    /// Takes the heartbeat time and rate window of `session` (a handed-over session's, see ``ConnectionProgress``).
+    public mutating func takeClocks(of session: PhoenixSnapshot) {
+        (lastReceivedAt, rateWindowStart, rateWindowCount) =
+            (session.lastReceivedAt, session.rateWindowStart, session.rateWindowCount)
     }
 }

@@ -147,10 +147,7 @@ extension Connection: StageableConnection {
         try take(progress.output)
         (inbound, plainInbound) = (progress.inbound, progress.plainInbound)
         if webSocket != staged.webSocket { layer.webSocket = WebSocketConnection(importing: webSocket) }
-        if let session = phoenix, let clocks = updated.phoenix {
-            (session.state.lastReceivedAt, session.state.rateWindowStart, session.state.rateWindowCount) =
-                (clocks.lastReceivedAt, clocks.rateWindowStart, clocks.rateWindowCount)
-        }
+        if let session = phoenix, let clocks = updated.phoenix { session.state.takeClocks(of: clocks) }
         return updated
     }
 
