@@ -1,4 +1,6 @@
+import HoldfastAPI
 import HoldfastBytes
+import HoldfastChannels
 import HoldfastHandoff
 import HoldfastWebSocket
 import Testing
