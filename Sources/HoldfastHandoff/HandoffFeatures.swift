@@ -32,10 +32,12 @@ public struct HandoffFeatures: OptionSet, Sendable, Hashable {
     /// offer): a build without them, for trying an upgrade to or from one. Never passed on to the next process.
     public static let withheldVariable = "HOLDFAST_HANDOFF_FEATURES_WITHHELD"
 
-    /// What this process offers and accepts: ``supported`` less what `environment` withholds.
+    /// What this process offers and accepts: ``supported`` less what `environment` withholds (and less
+    /// ``stagedConnectionProgress`` when ``stagedConnectionOutput`` is withheld: it applies to the copies kept for it).
     public static func own(in environment: [String: String]) -> HandoffFeatures {
         let withheld = environment[withheldVariable].flatMap { UInt64($0) }.map(HandoffFeatures.init) ?? []
-        return supported.subtracting(withheld)
+        let own = supported.subtracting(withheld)
+        return own.contains(.stagedConnectionOutput) ? own : own.subtracting(.stagedConnectionProgress)
     }
 
     /// The environment variable carrying the offer: `<offering pid>:<features>`.
