@@ -64,7 +64,8 @@ class Chatty:
             while True:
                 frame = rawws.read_frame(self.sock, self.rest)
                 if frame is None:
-                    self.closed = "TCP closed"
+                    if not self.stop.is_set():  # not our own shutdown at the end
+                        self.closed = "TCP closed"
                     return
                 opcode, payload, self.rest = frame
                 if opcode == 8:

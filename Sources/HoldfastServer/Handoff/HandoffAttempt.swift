@@ -178,7 +178,7 @@ final class HandoffAttempt: @unchecked Sendable {
                 "to": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)",
                 "state-bytes": "\(sent.bytes)", "rooms-as-changes": "\(staged.values != nil)",
                 "output-in-pause": "\(sent.outputs)", "progress-in-pause": "\(sent.progress)",
-                "queued-bytes-in-pause": "\(final.queuedBytes)/\(final.queuedBeforeBytes)",  // /queued already before
+                "queued-bytes-in-pause": "\(final.queuedBytes)/\(final.queuedBeforeBytes)",  // carried/queued at the last round
                 "steps-ms": "\(timings.map { "\($0.0)=\((($0.1 * 100).rounded() / 100))" }.joined(separator: ","))",
             ])
         completion(.success(record))
