@@ -148,6 +148,8 @@ def test_connections_that_only_read_cross_as_their_progress_and_whole_to_a_build
         piece.join()
         split.append(text["body"])
         time.sleep(0.3)
+    time.sleep(0.3)
+    diffs = [member.diffs for member in members]  # before the first of them leaves (the others see that)
     for member in members:
         member.finish()
 
@@ -161,9 +163,9 @@ def test_connections_that_only_read_cross_as_their_progress_and_whole_to_a_build
     assert not [line for line in server.log().splitlines() if "stale staged copy" in line]
 
     expected = [f"{index:05d}" for index in range(sent)]
+    assert diffs == [0] * len(members)
     for member in members:
         assert member.closed is None, member.closed
-        assert member.diffs == 0
         heartbeats = [ref for ref in member.replies if ref.startswith("h")]
         assert heartbeats == [f"h{index}" for index in range(1, member.sent + 1)], "lost, duplicated or reordered"
         chat = [body for body in member.bodies if not body.startswith("split")]
