@@ -6,8 +6,12 @@ import HoldfastWebSocket
 public struct StagedLoop: Sendable {
     /// The generations each staged connection was copied at.
     public var generations: [Int32: StagedGeneration] = [:]
-    /// The staged bytes (test hooks only).
+    /// The staged bytes (with test hooks, or for ``ConnectionProgress`` records).
     public var bytes: [Int32: [UInt8]] = [:]
+    /// Whether a round compares every connection it deems unchanged with its staged bytes (test hooks).
+    public var verifies = false
+    /// The bytes queued for each connection when a round last sent them (none: nothing queued then).
+    public var queued: [Int32: Int] = [:]
 
     /// Nothing staged yet.
     public init() {}
@@ -58,12 +62,17 @@ public struct FinalConnections: Sendable {
     public var changed: [(key: Int32, snapshot: [UInt8], fd: Int32?)] = []
     /// Staged connections whose only change since is output: that output, applied to the copy.
     public var outputs: [ConnectionOutput] = []
+    /// Staged connections whose change since is no more than reading and output: that progress, applied to the copy.
+    public var progress: [ConnectionProgress] = []
     /// Keys of staged connections closed (or no longer movable) since.
     public var closed: [Int32] = []
     /// Connections open.
     public var open = 0
     /// Connections that cannot move (they stay with the old process).
     public var leftBehind = 0
+    /// The output bytes queued that these records carry, and at most how many of them were queued already when the
+    /// previous round sent the same connection (what carrying only the bytes appended since could save).
+    public var queuedBytes = 0, queuedBeforeBytes = 0
 
     /// Nothing changed.
     public init() {}
@@ -73,9 +82,12 @@ public struct FinalConnections: Sendable {
         parts.reduce(into: FinalConnections()) {
             $0.changed += $1.changed
             $0.outputs += $1.outputs
+            $0.progress += $1.progress
             $0.closed += $1.closed
             $0.open += $1.open
             $0.leftBehind += $1.leftBehind
+            $0.queuedBytes += $1.queuedBytes
+            $0.queuedBeforeBytes += $1.queuedBeforeBytes
         }
     }
 
@@ -92,6 +104,11 @@ public struct FinalConnections: Sendable {
         }
         for output in outputs {
             let record = output.encode()
+            bytes += record.count
+            try writer.add(state: record, fd: nil)
+        }
+        for change in progress {
+            let record = change.encode()
             bytes += record.count
             try writer.add(state: record, fd: nil)
         }

@@ -18,17 +18,26 @@ public struct HandoffFeatures: OptionSet, Sendable, Hashable {
     /// (``HandoffFormat/connectionOutputRecord``), applied to the staged copy.
     public static let stagedConnectionOutput = HandoffFeatures(rawValue: 1 << 1)
 
+    /// Connections whose change since staging is no more than reading (unprocessed input, the session's heartbeat
+    /// time and rate window) and output sent as that progress (``HandoffFormat/connectionProgressRecord``), applied
+    /// to the staged copy. Taken only with ``stagedConnectionOutput`` (the copy it applies to is the one kept for it).
+    public static let stagedConnectionProgress = HandoffFeatures(rawValue: 1 << 2)
+
     /// Everything this binary writes and reads.
-    public static let supported: HandoffFeatures = [.stagedRoomValues, .stagedConnectionOutput]
+    public static let supported: HandoffFeatures = [
+        .stagedRoomValues, .stagedConnectionOutput, .stagedConnectionProgress,
+    ]
 
     /// The environment variable naming features this process neither offers nor accepts (a number, as in the
     /// offer): a build without them, for trying an upgrade to or from one. Never passed on to the next process.
     public static let withheldVariable = "HOLDFAST_HANDOFF_FEATURES_WITHHELD"
 
-    /// What this process offers and accepts: ``supported`` less what `environment` withholds.
+    /// What this process offers and accepts: ``supported`` less what `environment` withholds (and less
+    /// ``stagedConnectionProgress`` when ``stagedConnectionOutput`` is withheld: it applies to the copies kept for it).
     public static func own(in environment: [String: String]) -> HandoffFeatures {
         let withheld = environment[withheldVariable].flatMap { UInt64($0) }.map(HandoffFeatures.init) ?? []
-        return supported.subtracting(withheld)
+        let own = supported.subtracting(withheld)
+        return own.contains(.stagedConnectionOutput) ? own : own.subtracting(.stagedConnectionProgress)
     }
 
     /// The environment variable carrying the offer: `<offering pid>:<features>`.

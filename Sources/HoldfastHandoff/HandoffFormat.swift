@@ -15,7 +15,9 @@
 ///
 /// When it accepts ``HandoffFeatures/stagedConnectionOutput``, a staged connection whose only change since is output
 /// (a broadcast queued, a TLS record sealed, a partial write) goes in a catch-up round or the final stream as its
-/// output alone (``connectionOutputRecord``), not whole.
+/// output alone (``connectionOutputRecord``), not whole. When it also accepts
+/// ``HandoffFeatures/stagedConnectionProgress``, one whose change is no more than reading (input received, a
+/// heartbeat's time, the rate window) and output goes as that progress (``connectionProgressRecord``).
 ///
 /// So the pause costs in proportion to what changed, not to how many connections there are. Binaries built at
 /// different times hand over to each other, so a record's bytes never change without a new ``version``.
@@ -51,4 +53,8 @@ public enum HandoffFormat {
     /// A staged connection's output since staging, applied to its staged copy: a ``ConnectionOutput`` (only to a
     /// new process that accepted ``HandoffFeatures/stagedConnectionOutput``).
     public static let connectionOutputRecord: UInt8 = 0x6F  // "o"
+    /// A staged connection's output, unprocessed input and session clocks since staging, applied to its staged
+    /// copy: a ``ConnectionProgress`` (only to a new process that accepted
+    /// ``HandoffFeatures/stagedConnectionProgress``).
+    public static let connectionProgressRecord: UInt8 = 0x70  // "p"
 }

@@ -15,11 +15,14 @@ public protocol StageableConnection: AnyObject {
 
 extension StagedLoop {
     /// Copies made by staging: each connection's key, generations and record bytes (kept only with `keepBytes`,
-    /// for the test hooks' check).
-    public init(copies: [(key: Int32, generation: StagedGeneration, bytes: [UInt8])], keepBytes: Bool) {
+    /// for the test hooks' check, or with `progress`, to tell ``ConnectionProgress`` from a whole change).
+    public init(
+        copies: [(key: Int32, generation: StagedGeneration, bytes: [UInt8])], keepBytes: Bool, progress: Bool = false
+    ) {
+        verifies = keepBytes
         for copy in copies {
             generations[copy.key] = copy.generation
-            if keepBytes { bytes[copy.key] = copy.bytes }
+            if keepBytes || (progress && copy.generation.updatable) { bytes[copy.key] = copy.bytes }
         }
     }
 
@@ -28,12 +31,15 @@ extension StagedLoop {
     /// longer movable since; how many are open. Updates what is staged to what is sent. With staged bytes kept (test
     /// hooks), a connection sent as unchanged or as its output is first compared with its copy, and one that differs
     /// after all (a change that moved no generation: a bug) is reported to `stale` and sent whole. `outputs`: the new
-    /// process takes ``ConnectionOutput`` records (``HandoffFeatures/stagedConnectionOutput``).
+    /// process takes ``ConnectionOutput`` records (``HandoffFeatures/stagedConnectionOutput``); `progress`: it takes
+    /// ``ConnectionProgress`` records too, sent for a connection whose staged bytes are kept and that differs from
+    /// them in no more than its progress (anything else, or a copy not kept, goes whole).
     /// Inlinable so that the server's loop over its connections is specialized for its connection type: called
     /// generically across the module boundary it cost about 0.2 µs per connection in the pause.
     @inlinable
     public mutating func round<Connections: Sequence>(
-        _ connections: Connections, loopIndex: Int, keepBytes: Bool, outputs: Bool, stale: (Int32, [String]) -> Void
+        _ connections: Connections, loopIndex: Int, keepBytes: Bool, outputs: Bool, progress: Bool = false,
+        stale: (Int32, [String]) -> Void
     ) -> FinalConnections where Connections.Element: StageableConnection {
         var result = FinalConnections()
         var stillStaged = generations
@@ -48,14 +54,23 @@ extension StagedLoop {
             {
                 result.open += 1
                 result.outputs.append(output)
+                noteQueued(output.outbound.count, of: key, in: &result)
                 generations[key] = connection.stagedGeneration(updatable: true)
                 if keepBytes { bytes[key] = connection.handoffSnapshot(loopIndex: loopIndex)?.encode() }
             } else if let snapshot = connection.handoffSnapshot(loopIndex: loopIndex) {
                 let encoded = snapshot.encode()
                 result.open += 1
-                result.changed.append((key, encoded, stagedAt == nil ? key : nil))
-                generations[key] = connection.stagedGeneration(updatable: outputs && snapshot.keptForUpdates != nil)
-                if keepBytes { bytes[key] = encoded }
+                noteQueued(snapshot.outbound.count, of: key, in: &result)
+                if progress, stagedAt?.updatable == true, let staged = bytes[key],
+                    let then = try? ConnectionSnapshot(decoding: staged), then.differsOnlyInProgress(from: snapshot)
+                {
+                    result.progress.append(ConnectionProgress(key: key, of: snapshot))
+                } else {
+                    result.changed.append((key, encoded, stagedAt == nil ? key : nil))
+                }
+                let updatable = outputs && snapshot.keptForUpdates != nil
+                generations[key] = connection.stagedGeneration(updatable: updatable)
+                if keepBytes || (progress && updatable) { bytes[key] = encoded } else { bytes.removeValue(forKey: key) }
             } else {
                 // Cannot move (left behind): its staged copy must go too.
                 if stagedAt != nil { result.closed.append(key) }
@@ -73,6 +88,16 @@ extension StagedLoop {
         return result
     }
 
+    /// Counts the `count` bytes queued for connection `key` that this round sends, and how many of them at most were
+    /// already queued when the previous round sent it (the part a round sending only what was appended since could
+    /// have left out), then remembers `count` for the next round.
+    @inlinable
+    mutating func noteQueued(_ count: Int, of key: Int32, in result: inout FinalConnections) {
+        result.queuedBytes += count
+        result.queuedBeforeBytes += Swift.min(count, queued[key] ?? 0)
+        queued[key] = count > 0 ? count : nil
+    }
+
     /// Test hooks only (staged bytes kept): whether a connection deemed unchanged (or changed only by `output`)
     /// differs from its staged copy (with that output) after all.
     @inlinable
@@ -80,7 +105,7 @@ extension StagedLoop {
         _ connection: some StageableConnection, loopIndex: Int, output: ConnectionOutput?,
         stale: (Int32, [String]) -> Void
     ) -> Bool {
-        guard let staged = bytes[connection.fd], let then = try? ConnectionSnapshot(decoding: staged) else {
+        guard verifies, let staged = bytes[connection.fd], let then = try? ConnectionSnapshot(decoding: staged) else {
             return false
         }
         let expected = output.map { $0.applied(to: then) } ?? then

@@ -217,6 +217,7 @@ final class TakeoverRun {
                 "connections": "\(counts.connections)", "rooms": "\(counts.rooms)",
                 "staging-ms": "\(stagingMilliseconds)",
                 "final-ms": "\(rebuildMilliseconds)", "serving-after-commit-ms": "\(servingAfterCommitMilliseconds)",
+                "rebuild-ms": "\(stage.laps)",
             ])
     }
 }

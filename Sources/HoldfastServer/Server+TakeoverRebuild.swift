@@ -23,8 +23,9 @@ extension Server {
         var values: [String: StagedRoomValues] = [:]
         /// The snapshot each connection was last built or updated from, by key (see `keptForUpdates`).
         var snapshots: [Int32: ConnectionSnapshot] = [:]
-        /// When the final stream's header arrived (the pause's records follow it).
+        /// When the final stream's header arrived (the pause's records follow it), and where the time went since.
         var finalStarted: UInt64 = 0
+        var laps = RebuildLaps()
 
         mutating func addMembers(of connection: Connection) {
             guard let joined = connection.phoenix?.joined else { return }
@@ -96,6 +97,7 @@ extension Server {
         }
         let header = try HandoffHeader(decoding: headerBytes ?? [])
         stage.finalStarted = MonotonicClock.nowNanoseconds()
+        stage.laps = RebuildLaps(since: stage.finalStarted)
         context.logger.notice(
             "binary upgrade: taking over",
             metadata: [
@@ -103,18 +105,23 @@ extension Server {
             ])
         var snapshots: [RoomSnapshot] = []
         while let (state, fd) = try reader.next() {
+            stage.laps.lap(.read)
             if state.first == HandoffFormat.roomRecord || state.first == HandoffFormat.roomChangesRecord {
                 snapshots.append(
                     try RoomSnapshot(decoding: state) { stage.values.removeValue(forKey: $0) ?? StagedRoomValues() })
+                stage.laps.lap(.roomRecords)
             } else {
                 try apply(state, fd: fd, to: &stage, perLoop: perLoop)
+                stage.laps.lap(RebuildLaps.Part(record: state.first))
             }
         }
         // Only now may queued output go out: a staged copy's output may have been stale.
         for connection in stage.byKey.values where connection.pendingOutputBytes > 0 {
             connection.requestFlushIfNeeded()
         }
+        stage.laps.lap(.flush)
         try adoptHandlers(header)
+        stage.laps.lap(.handlers)
         // Publishes awaited by handed-over API connections keep their tickets; this process numbers above them.
         let waits = CarriedPublishWaits(
             stage.byKey.values.compactMap(\.awaitedPublish), rooms: snapshots, numbering: context.api)
@@ -131,8 +138,10 @@ extension Server {
             }
             rooms.append(room)
         }
+        stage.laps.lap(.rooms)
         context.continueConnectionIDs(after: header.nextConnectionID)
         try install(stage.listeners, perLoop: perLoop)
+        stage.laps.lap(.listeners)
         return (header, rooms, (stage.byKey.count, snapshots.count))
     }
 
@@ -173,6 +182,13 @@ extension Server {
                 throw HandoffStateError(reason: "output for connection \(output.key), which has no staged copy to take it")
             }
             try staged.take(output)
+        case HandoffFormat.connectionProgressRecord:
+            let progress = try ConnectionProgress(decoding: state)
+            guard fd == nil, let staged = stage.byKey[progress.key], let before = stage.snapshots[progress.key] else {
+                if let fd { Socket.close(fd) }
+                throw HandoffStateError(reason: "progress of connection \(progress.key), which has no staged copy")
+            }
+            stage.snapshots[progress.key] = try staged.take(progress, stagedAs: before)
         case HandoffFormat.closedKeysRecord:
             // Staged connections the old process closed meanwhile: its copy is gone, so closing ours ends them.
             for key in try ClosedKeysRecord.decode(state) {

@@ -71,6 +71,26 @@ extension TLSRecordLayer {
     }
 }
 
+extension TLSRecordLayer {
+    /// Takes the sequence numbers and pending handshake bytes of `state`, an ``exportState()`` of this very session
+    /// at a later point, without keying anything again (importing derives every key, a cost a binary upgrade's pause
+    /// pays per TLS connection with queued output). Returns false, changing nothing, when `state` is malformed or
+    /// of another suite, fragment length or key material (a key update since): the caller then imports it whole.
+    public func takeSequences(from state: [UInt8]) -> Bool {
+        var input = StateReader(bytes: state)
+        guard input.take(3) == Self.stateMagic, input.bigEndian(2) != nil,
+              input.bigEndian(2) == UInt64(suite.rawValue), let readSequence = input.bigEndian(8),
+              let writeSequence = input.bigEndian(8), input.bigEndian(2) == UInt64(maxFragmentLength),
+              let pendingLength = input.bigEndian(1), pendingLength == 0 || (version == .v1_3 && pendingLength < 5),
+              let pending = input.take(Int(pendingLength)), pending.first.map({ $0 == 24 }) ?? true,
+              input.take(suite.materialLength) == reader.material, input.take(suite.materialLength) == writer.material,
+              input.isAtEnd, version == .v1_2 || writeSequence <= Self.keyUpdateThreshold
+        else { return false }
+        (self.readSequence, self.writeSequence, pendingHandshake) = (readSequence, writeSequence, pending)
+        return true
+    }
+}
+
 private func appendBigEndian(_ value: UInt64, bytes: Int, to output: inout [UInt8]) {
     for index in stride(from: bytes - 1, through: 0, by: -1) {
         output.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(index))))

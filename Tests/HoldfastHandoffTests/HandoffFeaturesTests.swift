@@ -44,6 +44,9 @@ import Testing
         environment[HandoffFeatures.offerVariable] = "7:\(HandoffFeatures.supported.rawValue)"
         #expect(HandoffFeatures.offered(in: environment, parent: 7) == [.stagedRoomValues])
         #expect(HandoffFeatures.offer(from: 7, [.stagedRoomValues]) == "HOLDFAST_HANDOFF_FEATURES=7:1")
-        #expect(HandoffFeatures.supported == [.stagedRoomValues, .stagedConnectionOutput])
+        #expect(HandoffFeatures.supported == [.stagedRoomValues, .stagedConnectionOutput, .stagedConnectionProgress])
+        // Progress records alone withheld: output records stay.
+        let noProgress = [HandoffFeatures.withheldVariable: "\(HandoffFeatures.stagedConnectionProgress.rawValue)"]
+        #expect(HandoffFeatures.own(in: noProgress) == [.stagedRoomValues, .stagedConnectionOutput])
     }
 }

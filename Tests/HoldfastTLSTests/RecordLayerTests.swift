@@ -180,3 +180,29 @@ extension CipherSuite {
     static let tls12AES256GCM = CipherSuite.ecdheRSAAES256GCMSHA384
     static let tls12ChaCha = CipherSuite.ecdheECDSAChaCha20Poly1305
 }
+
+/// A copy imported earlier takes a later export's sequence numbers without keying again, and then seals exactly
+/// what the original seals; another session's state, or one keyed again since (KeyUpdate), is refused unchanged.
+@Test(arguments: [CipherSuite.tls13AES128GCMSHA256, .tls13AES256GCMSHA384])
+func aStagedCopyTakesLaterSequenceNumbers(_ suite: CipherSuite) throws {
+    var peers = try TestPeers(suite: suite)
+    let copy = try TLSRecordLayer(importing: peers.server.exportState())
+    var sealed: [UInt8] = []
+    for _ in 0..<3 { [UInt8]([7, 8]).withUnsafeBytes { peers.server.seal($0, into: &sealed) } }
+    #expect(peers.serverOpens(peers.clientRecord(type: ContentType.applicationData, [1])).plaintext == [1])
+    #expect(copy.takeSequences(from: peers.server.exportState()))
+    #expect(copy.exportState() == peers.server.exportState())
+    var fromCopy: [UInt8] = []
+    var fromOriginal: [UInt8] = []
+    [UInt8]([9]).withUnsafeBytes { copy.seal($0, into: &fromCopy) }
+    [UInt8]([9]).withUnsafeBytes { peers.server.seal($0, into: &fromOriginal) }
+    #expect(fromCopy == fromOriginal)
+
+    let before = copy.exportState()
+    #expect(!copy.takeSequences(from: peers.client.exportState()))  // other keys
+    #expect(!copy.takeSequences(from: Array(before.dropLast())))
+    #expect(!copy.takeSequences(from: before + [0]))
+    peers.server.writer = try #require(peers.server.writer.next())  // our write key updated
+    #expect(!copy.takeSequences(from: peers.server.exportState()))
+    #expect(copy.exportState() == before)
+}

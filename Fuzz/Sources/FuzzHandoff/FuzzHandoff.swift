@@ -1,5 +1,6 @@
 import FuzzSupport
 import HoldfastBytes
+import HoldfastChannels
 import HoldfastHandoff
 import HoldfastJSON
 import HoldfastPresence
@@ -105,6 +106,29 @@ enum FuzzHandoff {
                 require(staged.differsOnlyInOutput(from: applied), "connection output: applied, more than output moved")
                 require(ConnectionOutput(key: output.key, of: applied) == output, "connection output: not what was applied")
                 restore(applied)  // a TLS state is imported and used as the new process would
+            }
+            if let progress = try? ConnectionProgress(decoding: bytes) {
+                roundTrip("connection progress", progress.encode()) { try ConnectionProgress(decoding: $0).encode() }
+                // What the new process does with it: applied to a staged copy (an open WebSocket with a session,
+                // no zlib windows), which then differs only in progress, and read on from there.
+                let staged = ConnectionSnapshot(
+                    loopIndex: 0, isAdmin: false, overLimit: false, phase: .webSocket, deadline: 1,
+                    closeWhenFlushed: false, inbound: [], plainInbound: [], outbound: [1],
+                    tls: progress.output.tls.map { _ in [] }, application: .phoenix,
+                    webSocket: WebSocketConnectionState(
+                        limits: WebSocketLimits(maxFrameSize: 1000, maxMessageSize: 2000), deflate: nil,
+                        minimumSizeToCompress: 64, compressionLevel: 6, memoryLevel: 8, closeSent: false,
+                        openMessage: nil, utf8State: 0, partialMessage: [], inflateWindow: nil, deflateWindow: nil),
+                    phoenix: PhoenixSnapshot(
+                        connectionID: 1, user: "fuzz", version: .v2, channels: [], lastReceivedAt: 0,
+                        rateWindowStart: 0, rateWindowCount: 0, joins: []))
+                let applied = progress.applied(to: staged)
+                require(
+                    staged.differsOnlyInProgress(from: applied), "connection progress: applied, more than progress moved")
+                require(
+                    ConnectionProgress(key: progress.key, of: applied) == progress,
+                    "connection progress: not what was applied")
+                restore(applied)  // the WebSocket parser and a TLS state are imported and used as the new process would
             }
             if let keys = try? ClosedKeysRecord.decode(bytes) {
                 let sorted = keys.sorted()

@@ -73,7 +73,8 @@ extension HandoffAttempt {
         try finishRound(writer)
         mark("staging", since: started)
         let verify = configuration.server.testHooks
-        let loops = copies.map { StagedLoop(copies: $0, keepBytes: verify) }
+        let progress = outputs && newProcess.features.contains(.stagedConnectionProgress)
+        let loops = copies.map { StagedLoop(copies: $0, keepBytes: verify, progress: progress) }
         let presence = Dictionary(
             stagedRooms.map { ($0.topic, $0.presenceGeneration) }, uniquingKeysWith: { first, _ in first })
         staged = Staged(loops: loops, rooms: presence)
@@ -95,11 +96,8 @@ extension HandoffAttempt {
     func restage() throws(HandoffFailure) -> HandoverMachine.Event {
         guard let channel else { throw .sendFailed(reason: "no handoff channel") }
         let started = MonotonicClock.nowNanoseconds()
-        let runtime = self.runtime
-        let requester = requesterFD
-        let verify = configuration.server.testHooks
-        let current = staged.loops
-        let outputs = newProcess.features.contains(.stagedConnectionOutput)
+        let (runtime, requester, verify) = (self.runtime, requesterFD, configuration.server.testHooks)
+        let (current, features) = (staged.loops, newProcess.features)
         guard
             let rounds = runtime.onEveryLoop(
                 timeoutMilliseconds: 30_000,
@@ -108,7 +106,7 @@ extension HandoffAttempt {
                     var loopStaged = current[index]
                     let changes = Self.collectChanges(
                         on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: verify,
-                        outputs: outputs)
+                        features: features)
                     return (changes, loopStaged)
                 })
         else { throw .loopsUnresponsive(reason: "an event loop did not copy its connections") }
@@ -122,8 +120,8 @@ extension HandoffAttempt {
             throw .sendFailed(reason: "handing the connections to the new binary failed: \(error)")
         }
         try finishRound(writer)
-        mark("restaging \(changes.changed.count)+\(changes.outputs.count)", since: started)
-        return .roundSent(changed: changes.changed.count + changes.outputs.count)
+        mark("restaging \(changes.changed.count)+\(changes.outputs.count)+\(changes.progress.count)", since: started)
+        return .roundSent(changed: changes.changed.count + changes.outputs.count + changes.progress.count)
     }
 
     /// Ends a staging or catch-up round with the stream's END; the machine then has the closes deferred while
@@ -139,41 +137,31 @@ extension HandoffAttempt {
     /// Each loop exports what changed since staging and then blocks until the verdict: on commit it never runs
     /// again; on rollback ``HandoverMachine/Action/unfreezeLoops`` releases it.
     func freezeAndExportConnections(staged: [StagedLoop]) throws(HandoffFailure) -> FinalConnections {
-        let runtime = self.runtime
-        let requester = requesterFD
-        let outputs = newProcess.features.contains(.stagedConnectionOutput)
+        let (runtime, requester, features) = (self.runtime, requesterFD, newProcess.features)
         let gate = ThreadSemaphore()
         frozen = gate
-        let exported = Mutex<[FinalConnections]>(Array(repeating: FinalConnections(), count: runtime.loops.count))
-        let arrived = ThreadSemaphore()
-        for (index, loop) in runtime.loops.enumerated() {
-            let stagedHere = staged[index]
-            loop.execute {
-                var loopStaged = stagedHere
-                let result = Self.collectChanges(
+        guard
+            let exported = runtime.loops.runOnEach(holding: gate, { index in
+                var loopStaged = staged[index]
+                return Self.collectChanges(
                     on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: false,
-                    outputs: outputs)
-                exported.withLock { $0[index] = result }
-                arrived.signal()
-                gate.wait()
-            }
-        }
-        for _ in runtime.loops {
-            guard arrived.wait(timeoutMilliseconds: 5_000) else {
-                throw .loopsUnresponsive(reason: "an event loop did not export its connections")
-            }
-        }
-        return FinalConnections.merge(exported.withLock { $0 })
+                    features: features)
+            })
+        else { throw .loopsUnresponsive(reason: "an event loop did not export its connections") }
+        return FinalConnections.merge(exported)
     }
 
     /// On loop `index`: what changed since `staged` (see `StagedLoop.round`); a stale copy is logged loudly.
     static func collectChanges(
         on index: Int, runtime: HandoffRuntime, requester: Int32?, staged: inout StagedLoop, verify: Bool,
-        outputs: Bool
+        features: HandoffFeatures
     ) -> FinalConnections {
         let logger = runtime.context.logger
         let connections = runtime.connections[index].connections.lazy.filter { $0.fd != requester }
-        return staged.round(connections, loopIndex: index, keepBytes: verify, outputs: outputs) { key, differences in
+        let outputs = features.contains(.stagedConnectionOutput)
+        let progress = outputs && features.contains(.stagedConnectionProgress)
+        return staged.round(connections, loopIndex: index, keepBytes: verify, outputs: outputs, progress: progress) {
+            key, differences in
             logger.error(
                 "binary upgrade: stale staged copy of an unchanged connection",
                 metadata: ["fd": "\(key)", "differs": "\(differences)"])
@@ -211,7 +199,7 @@ extension HandoffAttempt {
         } catch {
             throw .sendFailed(reason: "handing the state to the new binary failed: \(error)")
         }
-        sent = (final.changed.count, final.outputs.count, bytes)
+        sent = (final.changed.count, final.outputs.count, final.progress.count, bytes)
         mark("send", since: started)
         return .completed(.finalSent)
     }

@@ -119,18 +119,36 @@ extension Connection: StageableConnection {
     }
 
     /// Takes a staged copy's new output (see ``ConnectionOutput``): the queue, the TLS record state that sealed it
-    /// (the decrypted input the copy holds stays), the deadline.
+    /// (its sequence numbers alone when the keys are the copy's, else imported whole; the decrypted input the copy
+    /// holds stays), the deadline.
     func take(_ output: ConnectionOutput) throws(HandoffStateError) {
         guard (tls == nil) == (output.tls == nil) else {
             throw HandoffStateError(reason: "output of connection \(output.key) does not match its TLS")
         }
-        if let state = output.tls {
+        if let state = output.tls, tls?.takeSequences(from: state) != true {
             guard let layer = try? TLSRecordLayer(importing: state) else {
                 throw HandoffStateError(reason: "TLS record state of connection \(output.key)")
             }
             (layer.plainInbound, tls) = (plainInbound, layer)
         }
         (outbound, outboundOffset, outboundMarks, deadline) = (output.outbound, 0, OutboundMarks(), output.deadline)
+    }
+
+    /// Takes a staged copy's progress (see ``ConnectionProgress``): its output, the input not processed yet, the
+    /// WebSocket's partly received message (its parser taken anew only when that moved) and the session's clocks;
+    /// returns the snapshot the copy now matches.
+    func take(_ progress: ConnectionProgress, stagedAs staged: ConnectionSnapshot) throws(HandoffStateError)
+        -> ConnectionSnapshot
+    {
+        let updated = progress.applied(to: staged)
+        guard staged.differsOnlyInProgress(from: updated), case .webSocket(let layer) = state,
+            let webSocket = updated.webSocket
+        else { throw HandoffStateError(reason: "progress of connection \(progress.key) does not fit its copy") }
+        try take(progress.output)
+        (inbound, plainInbound) = (progress.inbound, progress.plainInbound)
+        if webSocket != staged.webSocket { layer.webSocket = WebSocketConnection(importing: webSocket) }
+        if let session = phoenix, let clocks = updated.phoenix { session.state.takeClocks(of: clocks) }
+        return updated
     }
 
     /// Drops a staged copy that a newer state replaced (or whose connection the old process closed): it leaves

@@ -147,8 +147,7 @@ extension HandoffAttempt {
     /// The pause starts: no loop reads or writes a socket any more.
     func pauseIO() throws(HandoffFailure) -> HandoverMachine.Event {
         pauseStarted = MonotonicClock.nowNanoseconds()
-        let runtime = self.runtime
-        guard runtime.onEveryLoop({ index in runtime.loops[index].pauseIO() }) != nil else {
+        guard runtime.onEveryLoop({ [runtime] index in runtime.loops[index].pauseIO() }) != nil else {
             throw .loopsUnresponsive(reason: "an event loop did not answer")
         }
         return .completed(.ioPaused)
@@ -177,25 +176,16 @@ extension HandoffAttempt {
     /// message is acknowledged and broadcast), every room mailbox empty, and no task or timer run on any loop
     /// between two consecutive barriers. With socket I/O paused, nothing can start new work after that.
     private func waitUntilQuiescent(step: String) throws(HandoffFailure) {
-        let started = MonotonicClock.nowNanoseconds()
-        let deadline = MonotonicClock.nowMilliseconds() + 5_000
-        let runtime = self.runtime
-        var previous: [UInt64]?
-        while true {
-            let writerIdle = context.rooms.historyWriterIsIdle
-            guard let counts = runtime.onEveryLoop({ index in runtime.loops[index].workCount }) else {
-                throw .loopsUnresponsive(reason: "an event loop did not answer")
-            }
-            let mailboxesEmpty = context.rooms.allRooms.allSatisfy { $0.mailboxDepth == 0 }
-            if writerIdle, mailboxesEmpty, let previous, zip(counts, previous).allSatisfy({ $0 == $1 + 1 }) { break }
-            previous = counts
-            guard MonotonicClock.nowMilliseconds() < deadline else {
-                throw .notQuiescent(
-                    reason: "the server did not settle within 5 s (history writes or room work kept going); try again")
-            }
-            if !writerIdle { usleep(100) }
+        let (started, rooms) = (MonotonicClock.nowNanoseconds(), context.rooms)
+        switch runtime.loops.waitUntilQuiescent(
+            before: { rooms.historyWriterIsIdle }, after: { rooms.allRooms.allSatisfy { $0.mailboxDepth == 0 } })
+        {
+        case .quiescent: mark(step, since: started)
+        case .unresponsive: throw .loopsUnresponsive(reason: "an event loop did not answer")
+        case .timedOut:
+            throw .notQuiescent(
+                reason: "the server did not settle within 5 s (history writes or room work kept going); try again")
         }
-        mark(step, since: started)
     }
 
     /// Every loop exports what changed since staging and then blocks until the verdict.
@@ -209,7 +199,6 @@ extension HandoffAttempt {
     /// Ends the deferral of socket closes that a staging round started (once its stream is out, or on
     /// rollback).
     func closeDeferredSockets() {
-        let runtime = self.runtime
-        _ = runtime.onEveryLoop { index in runtime.connections[index].closeDeferredSockets() }
+        _ = runtime.onEveryLoop { [runtime] index in runtime.connections[index].closeDeferredSockets() }
     }
 }

@@ -32,7 +32,7 @@ final class HandoffAttempt: @unchecked Sendable {
     var staged = Staged(loops: [], rooms: [:])
     var rooms: [RoomSnapshot] = []
     var final = FinalConnections()
-    var sent: (changed: Int, outputs: Int, bytes: Int) = (0, 0, 0)
+    var sent: (changed: Int, outputs: Int, progress: Int, bytes: Int) = (0, 0, 0, 0)
     var started: UInt64 = 0
     var pauseStarted: UInt64 = 0
     /// How many times each test-fault step was reached (for `step@n` faults).
@@ -130,11 +130,9 @@ final class HandoffAttempt: @unchecked Sendable {
         case .unfreezeLoops:
             if let frozen { for _ in runtime.loops { frozen.signal() } }
         case .resumeIO:
-            let runtime = self.runtime
-            _ = runtime.onEveryLoop { index in runtime.loops[index].resumeIO() }
+            _ = runtime.onEveryLoop { [runtime] index in runtime.loops[index].resumeIO() }
         case .releaseListeners:
-            let runtime = self.runtime
-            _ = runtime.onEveryLoop { index in runtime.listeners(of: index).forEach { $0.release() } }
+            _ = runtime.onEveryLoop { [runtime] index in runtime.listeners(of: index).forEach { $0.release() } }
         case .releaseCommits:
             // Rooms commit what they kept pending.
             context.rooms.holdCommits(false)
@@ -179,7 +177,8 @@ final class HandoffAttempt: @unchecked Sendable {
             metadata: [
                 "to": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)",
                 "state-bytes": "\(sent.bytes)", "rooms-as-changes": "\(staged.values != nil)",
-                "output-in-pause": "\(sent.outputs)",
+                "output-in-pause": "\(sent.outputs)", "progress-in-pause": "\(sent.progress)",
+                "queued-bytes-in-pause": "\(final.queuedBytes)/\(final.queuedBeforeBytes)",  // carried/queued at the last round
                 "steps-ms": "\(timings.map { "\($0.0)=\((($0.1 * 100).rounded() / 100))" }.joined(separator: ","))",
             ])
         completion(.success(record))
@@ -203,6 +202,7 @@ final class HandoffAttempt: @unchecked Sendable {
             JSONMember("connections", .integer(Int64(final.open))),
             JSONMember("changed_in_pause", .integer(Int64(sent.changed))),
             JSONMember("output_in_pause", .integer(Int64(sent.outputs))),
+            JSONMember("progress_in_pause", .integer(Int64(sent.progress))),
             JSONMember("left_behind", .integer(Int64(final.leftBehind))),
             JSONMember("listeners", .integer(Int64(runtime.listeners.count))),
             JSONMember("state_bytes_in_pause", .integer(Int64(sent.bytes))),

@@ -25,7 +25,9 @@ final class RoomKeep: @unchecked Sendable {
 
     init(handoffSeed: RoomHandoffSeed? = nil) {
         self.handoffSeed = handoffSeed
-        if let handoffSeed { for member in handoffSeed.members.values { add(member) } }
+        guard let members = handoffSeed?.members.values else { return }
+        // Unique by connection id: filed directly, without `add`'s search for an older entry (19,000 at a handoff).
+        for member in members { byLoop[member.loop.index, default: [:]][member.connectionID] = member }
     }
 
     /// The admitted member of this connection.

@@ -1,0 +1,62 @@
+import Glibc
+import Synchronization
+
+extension Array where Element == EventLoop {
+    /// Runs `body(index)` on every loop (each on its own thread, between two of its events) and waits for all of
+    /// them, at most `timeoutMilliseconds` in all; nil if a loop did not answer in time.
+    /// With `holding`, each loop then blocks on that semaphore until it is signalled once for it (the loops stay
+    /// frozen after answering, e.g. while their state is handed to another process).
+    public func runOnEach<T: Sendable>(
+        timeoutMilliseconds: Int = 5_000, holding gate: ThreadSemaphore? = nil, _ body: @escaping @Sendable (Int) -> T
+    ) -> [T]? {
+        let results = Mutex<[T?]>(Array<T?>(repeating: nil, count: count))
+        let finished = ThreadSemaphore()
+        for (index, loop) in enumerated() {
+            loop.execute {
+                let value = body(index)
+                results.withLock { $0[index] = value }
+                finished.signal()
+                gate?.wait()
+            }
+        }
+        let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMilliseconds)
+        for _ in 0..<count {
+            let left = Int(deadline - MonotonicClock.nowMilliseconds())
+            guard left > 0, finished.wait(timeoutMilliseconds: left) else { return nil }
+        }
+        return results.withLock { $0.compactMap { $0 } }
+    }
+}
+
+/// How waiting for a quiescent process ended (`waitUntilQuiescent` on the loops).
+public enum Quiescence: Sendable, Equatable {
+    /// Nothing ran between two barriers and the rest of the process was idle.
+    case quiescent
+    /// A loop did not answer a barrier.
+    case unresponsive
+    /// Work kept going until the deadline.
+    case timedOut
+}
+
+extension Array where Element == EventLoop {
+    /// Waits until nothing is left to do: `before` (checked before each barrier; false also backs off 100 µs) and
+    /// `after` (checked after it) both hold, and no task or timer ran on any loop between two consecutive barriers
+    /// (each loop's work count moved by the barrier's own task alone). With socket I/O paused, nothing can start new
+    /// work after that.
+    public func waitUntilQuiescent(
+        timeoutMilliseconds: Int64 = 5_000, before: () -> Bool, after: () -> Bool
+    ) -> Quiescence {
+        let deadline = MonotonicClock.nowMilliseconds() + timeoutMilliseconds
+        var previous: [UInt64]?
+        while true {
+            let idleBefore = before()
+            guard let counts = runOnEach({ index in self[index].workCount }) else { return .unresponsive }
+            if idleBefore, after(), let previous, zip(counts, previous).allSatisfy({ $0 == $1 + 1 }) {
+                return .quiescent
+            }
+            previous = counts
+            guard MonotonicClock.nowMilliseconds() < deadline else { return .timedOut }
+            if !idleBefore { usleep(100) }
+        }
+    }
+}
