@@ -23,14 +23,12 @@ extension Connection {
             respond(.plainText(.serviceUnavailable, "shutting down"), keepAlive: false)
             return
         }
-        switch Route(request, echoEndpoint: context.configuration.server.echoEndpoint) {
+        switch ClientRoute(request, echoEndpoint: context.configuration.server.echoEndpoint) {
         case .health:
             guard request.hasMethod("GET") || request.hasMethod("HEAD") else {
                 return methodNotAllowed(request, allow: "GET, HEAD")
             }
-            var response = HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain")], body: Array("ok\n".utf8))
-            if request.hasMethod("HEAD") { response.body = [] }
-            respond(response, keepAlive: request.keepAlive)
+            respond(ClientRoute.healthAnswer(to: request), keepAlive: request.keepAlive)
         case .echo:
             guard request.hasMethod("GET") else { return methodNotAllowed(request, allow: "GET") }
             upgradeEcho(request)
@@ -137,22 +135,5 @@ extension Connection {
         } else {
             closeAfterFlush()  // ignores anything else the client sends; the flush then shuts the write side
         }
-    }
-}
-
-/// The endpoints of the client listener.
-enum Route {
-    case health
-    case echo
-    case phoenix
-    case metrics
-    case notFound
-
-    init(_ request: HTTPRequest, echoEndpoint: Bool) {  // the path as bytes; a flag, not the copied configuration
-        if request.hasPath("/healthz") { self = .health }
-        else if echoEndpoint && request.hasPath("/ws/echo") { self = .echo }
-        else if request.hasPath("/socket/websocket") { self = .phoenix }
-        else if request.hasPath("/metrics") { self = .metrics }
-        else { self = .notFound }
     }
 }
