@@ -49,21 +49,23 @@ extension WebSocketConnection {
                     break
                 }
             }
-            // The header first: it overwrites only bytes already read (this frame's header at the latest).
+            // The header first: it overwrites only bytes already read (this frame's header at the latest). The length
+            // takes the fewest bytes, whatever the client used (RFC 6455 §5.2 asks for that).
             base.storeBytes(of: first, toByteOffset: answered, as: UInt8.self)
+            let answerHeaderSize = length < 126 ? 2 : 4
             if length < 126 {
                 base.storeBytes(of: UInt8(length), toByteOffset: answered + 1, as: UInt8.self)
             } else {
                 base.storeBytes(of: 126, toByteOffset: answered + 1, as: UInt8.self)
                 base.storeBytes(of: UInt16(length).bigEndian, toByteOffset: answered + 2, as: UInt16.self)
             }
-            let target = base + answered + headerSize - 4
+            let target = base + answered + answerHeaderSize
             if first == 0x81 {
                 target.copyMemory(from: payload, byteCount: length)  // overlapping: a memmove
             } else {
                 Self.moveUnmasking(from: payload, to: target, count: length, key: key)
             }
-            answered += headerSize - 4 + length
+            answered += answerHeaderSize + length
             offset += headerSize + length
         }
         return (answered, offset)

@@ -123,6 +123,20 @@ import Testing
         #expect(result.answered == 0 && result.consumed == 0)
     }
 
+    @Test func answersALengthSentLongerThanNeededWithTheShortestHeader() {
+        // A 44-byte payload announced in the 16-bit form: valid from a client, answered with the 7-bit form.
+        let payload = (0..<44).map { UInt8($0) }
+        var frame: [UInt8] = [0x82, 0x80 | 126, 0, 44, 0, 0, 0, 0] + payload
+        var reference = EchoServer(limits: WebSocketLimits(), fastPath: false)
+        reference.feed(frame)
+        var connection = WebSocketConnection(
+            limits: WebSocketLimits(), deflate: nil, deflateConfiguration: PerMessageDeflateConfiguration())
+        let (answered, consumed) = frame.withUnsafeMutableBytes { connection.echoInPlace($0) }
+        #expect(consumed == 52 && answered == 46)
+        #expect(Array(frame[..<answered]) == [0x82, 44] + payload)
+        #expect(Array(frame[..<answered]) == reference.output)
+    }
+
     @Test func movesOverlappingPayloadsUnmaskedForEveryLength() {
         for count in 0..<40 {
             let plain = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
