@@ -1,3 +1,5 @@
+public import HoldfastHTTP
+
 /// The endpoints of the client listener, chosen by the target's path alone (each endpoint checks its method),
 /// compared as bytes where the request lies: a parsed request and a head read in place route the same way.
 public enum ClientRoute: Sendable, Equatable {
@@ -24,4 +26,11 @@ public enum ClientRoute: Sendable, Equatable {
 
     /// Whether the route upgrades to a WebSocket.
     public var upgrades: Bool { self == .echo || self == .phoenix }
+
+    /// The answer to `/healthz` (GET or HEAD: a HEAD answer has no body).
+    public static func healthAnswer(to request: HTTPRequest) -> HTTPResponse {
+        var response = HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain")], body: Array("ok\n".utf8))
+        if request.hasMethod("HEAD") { response.body = [] }
+        return response
+    }
 }

@@ -74,3 +74,65 @@ def test_a_client_that_stops_reading_gets_every_echo_once_it_reads_again(server)
     sender.join(timeout=30)
     assert not sender.is_alive() and failure == []
     sock.close()
+
+
+def test_whole_messages_around_fragments_and_faults_are_answered_in_order(server):
+    # Whole messages are answered straight from the receive buffer; fragments, control frames and a fault are left
+    # to the parser. Every answer must still come back whole and in the order asked, then the fault's close.
+    sock, rest = connect_echo(server)
+    expected = []
+    burst = b""
+    for index in range(200):
+        payload = struct.pack("!I", index) + os.urandom([0, 3, 8, 121, 122, 200, 4000][index % 7])
+        burst += rawws.frame(0x2, payload)
+        expected.append((0x2, payload))
+        if index % 50 == 7:
+            burst += rawws.frame(0x1, b"frag", fin=False) + rawws.frame(0x9, b"between")
+            burst += rawws.frame(0x0, "mented ✓".encode())
+            expected += [(0xA, b"between"), (0x1, "fragmented ✓".encode())]
+        if index % 50 == 30:
+            burst += rawws.frame(0x1, "text ✓".encode())
+            expected.append((0x1, "text ✓".encode()))
+    burst += rawws.frame(0x1, b"bad \xff text") + rawws.frame(0x2, b"never answered")
+    sock.sendall(burst)
+    answers = []
+    while True:
+        result = rawws.read_frame(sock, rest)
+        assert result is not None, f"connection closed after {len(answers)} answers"
+        opcode, payload, rest = result
+        answers.append((opcode, payload))
+        if opcode == 0x8:
+            break
+    assert answers[:-1] == expected
+    assert struct.unpack("!H", answers[-1][1][:2])[0] == 1007
+    sock.close()
+
+
+def test_a_client_that_stops_reading_gets_every_16_bit_length_echo(server):
+    # Frames with 16-bit lengths take the answer-in-place path; a full socket leaves the unsent rest queued.
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", server.port))
+    rest = rawws.handshake(sock)
+    messages = [struct.pack("!I", index) + os.urandom(60_000 + index) for index in range(150)]  # about 9 MiB
+    failure = []
+
+    def send_all():
+        try:
+            for message in messages:
+                sock.sendall(rawws.frame(0x2, message))
+        except OSError as error:  # surfaced by the assertion below
+            failure.append(error)
+
+    sender = threading.Thread(target=send_all)
+    sender.start()
+    sender.join(timeout=1.5)
+    for index, message in enumerate(messages):
+        result = rawws.read_frame(sock, rest)
+        assert result is not None, f"connection closed before echo {index}"
+        opcode, payload, rest = result
+        assert (opcode, payload) == (0x2, message), f"echo {index} differs"
+    sender.join(timeout=30)
+    assert not sender.is_alive() and failure == []
+    sock.close()

@@ -44,3 +44,50 @@ public func feedWebSocket(
     } while index < input.count
     return (events.filter { $0 != "more" }, output)
 }
+
+/// Runs `input` through an echo server in chunks of `chunk` bytes, the way the server does: with `fastPath`, whole
+/// messages are answered in place (`echoInPlace`) and the parser takes the rest; without it, the parser alone and
+/// `appendMessage`. Returns the bytes sent and the close code, if the connection closed.
+public func echoWebSocket(
+    _ input: [UInt8], chunk: Int, limits: WebSocketLimits, fastPath: Bool
+) -> (output: [UInt8], closed: UInt16?) {
+    var connection = WebSocketConnection(
+        limits: limits, deflate: nil, deflateConfiguration: PerMessageDeflateConfiguration())
+    var output: [UInt8] = []
+    var buffer: [UInt8] = []
+    var closed: UInt16?
+    var index = 0
+    repeat {
+        let end = min(index + max(chunk, 1), input.count)
+        buffer += input[index..<end]
+        index = end
+        while closed == nil {
+            if fastPath {
+                let consumed = buffer.withUnsafeMutableBytes { bytes -> Int in
+                    let (answered, consumed) = connection.echoInPlace(bytes)
+                    require(answered <= consumed && consumed <= bytes.count, "answered \(answered) of \(consumed)")
+                    output += bytes[..<answered]
+                    return consumed
+                }
+                if consumed > 0 {
+                    buffer.removeFirst(consumed)
+                    continue
+                }
+            }
+            let (consumed, more) = buffer.withUnsafeMutableBytes { bytes -> (Int, Bool) in
+                let (event, consumed) = connection.nextEvent(input: bytes, output: &output)
+                switch event {
+                case .needMoreInput: return (consumed, false)
+                case .text(let payload): connection.appendMessage(payload, opcode: .text, into: &output)
+                case .binary(let payload): connection.appendMessage(payload, opcode: .binary, into: &output)
+                case .ping, .pong: break
+                case .closed(let code, _, _, _): closed = code.rawValue
+                }
+                return (consumed, true)
+            }
+            buffer.removeFirst(consumed)
+            if !more { break }
+        }
+    } while index < input.count && closed == nil
+    return (output, closed)
+}

@@ -23,6 +23,13 @@ enum FuzzWebSocket {
                 require(split.events == whole.events, "chunks of \(chunk): \(split.events) != \(whole.events)")
                 require(split.output == whole.output, "chunks of \(chunk): different replies")
             }
+            // An echo server answering whole messages in place sends what the parser and appendMessage would.
+            let reference = echoWebSocket(bytes, chunk: bytes.count, limits: limits, fastPath: false)
+            for chunk in [bytes.count, Int(settings >> 3) + 1] {
+                let fast = echoWebSocket(bytes, chunk: chunk, limits: limits, fastPath: true)
+                require(fast.output == reference.output, "echo in place, chunks of \(chunk): different answers")
+                require(fast.closed == reference.closed, "echo in place, chunks of \(chunk): different close")
+            }
         }
     }
 }

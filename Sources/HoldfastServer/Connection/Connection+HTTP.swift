@@ -28,9 +28,7 @@ extension Connection {
             guard request.hasMethod("GET") || request.hasMethod("HEAD") else {
                 return methodNotAllowed(request, allow: "GET, HEAD")
             }
-            var response = HTTPResponse(status: .ok, headers: [("Content-Type", "text/plain")], body: Array("ok\n".utf8))
-            if request.hasMethod("HEAD") { response.body = [] }
-            respond(response, keepAlive: request.keepAlive)
+            respond(ClientRoute.healthAnswer(to: request), keepAlive: request.keepAlive)
         case .echo, .phoenix:
             guard request.hasMethod("GET") else { return methodNotAllowed(request, allow: "GET") }
             _ = request.withHeadView { upgrade($0) }

@@ -37,6 +37,7 @@ extension Connection {
                 }
             case .webSocket(let layer), .webSocketClosing(let layer):
                 let input = UnsafeMutableRawBufferPointer(rebasing: bytes[offset...])
+                if case .echo = layer.application, let done = echoInPlace(input, on: layer) { offset += done; continue }
                 let (event, consumed) = withApplicationOutput { layer.webSocket.nextEvent(input: input, output: &$0) }
                 offset += consumed
                 if !handle(event, on: layer) { return offset }
@@ -47,6 +48,29 @@ extension Connection {
             }
         }
         return offset
+    }
+
+    /// `/ws/echo`'s fast path (see `WebSocketConnection.echoInPlace`): the answers to whole messages are written over
+    /// them and sent from there, on a plaintext socket with nothing queued ahead; what the kernel does not take is
+    /// queued. Returns the input bytes answered, nil for none.
+    private func echoInPlace(_ input: UnsafeMutableRawBufferPointer, on layer: WebSocketLayer) -> Int? {
+        guard tls == nil, outboundOffset == outbound.count, phase == .webSocket else { return nil }
+        let (answered, consumed) = layer.webSocket.echoInPlace(input)
+        guard consumed > 0 else { return nil }
+        let answers = UnsafeRawBufferPointer(rebasing: input[..<answered])
+        var written = 0
+        switch Socket.write(fd, answers) {
+        case .done(let count): written = count
+        case .wouldBlock: break
+        case .failed(let error):
+            logger.debug("write failed, closing", metadata: ["fd": "\(fd)", "error": "\(error)"])
+            close()
+        }
+        if written < answered && phase != .closed {  // the rest waits (the read event moved handoffGeneration)
+            withApplicationOutput { $0.append(contentsOf: answers[written...]) }
+            requestFlushIfNeeded()
+        }
+        return consumed
     }
 
     /// Acts on one WebSocket event of `layer`; returns false when no further input should be parsed now.

@@ -115,9 +115,3 @@ extension ServerContext {
         return .failure(AuthenticationFailure(reason: "missing token"))
     }
 }
-
-/// Why a socket connect was refused (sent in the 403 body and logged).
-struct AuthenticationFailure: Error, CustomStringConvertible {
-    let reason: String
-    var description: String { reason }
-}

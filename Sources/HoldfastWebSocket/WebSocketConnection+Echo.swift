@@ -1,0 +1,94 @@
+extension WebSocketConnection {
+    /// An echo server's fast path: answers the whole messages at the front of `input` with their echoes, written in
+    /// place over the frames they answer, so the server can send them straight from its receive buffer.
+    ///
+    /// It takes frames while each is a complete, final, uncompressed text or binary frame of less than 64 KiB within
+    /// the limits (text: valid UTF-8), on a connection without permessage-deflate that has no message open and has
+    /// not closed. It stops at the first frame that is anything else (a control frame, a fragment, a partial frame,
+    /// a fault), which ``nextEvent(input:output:)`` then handles as always, after these answers. Each answer is the
+    /// frame ``appendMessage(_:opcode:into:)`` writes for the message: unmasked, the same opcode and payload. Its
+    /// header is 4 bytes shorter than the masked frame it answers, so the answers never reach the frames still to be
+    /// read, and each payload is unmasked as it moves, 8 bytes at a time.
+    /// - Parameter input: the unconsumed received bytes; the answered ones are overwritten.
+    /// - Returns: `answered`, the length of the answers now at the start of `input`, and `consumed`, how many input
+    ///   bytes they answer (both 0 when the first frame is not one of these).
+    public mutating func echoInPlace(_ input: UnsafeMutableRawBufferPointer) -> (answered: Int, consumed: Int) {
+        guard deflate == nil, openMessage == nil, !closeSent, !finished, let base = input.baseAddress else {
+            return (0, 0)
+        }
+        if releaseMessageOnNextCall {
+            releaseMessageOnNextCall = false
+            message = nil
+        }
+        let limit = Int(min(maxFrameSize, maxMessageSize))
+        var answered = 0
+        var offset = 0
+        while input.count - offset >= 6 {
+            let first = base.load(fromByteOffset: offset, as: UInt8.self)
+            let second = base.load(fromByteOffset: offset + 1, as: UInt8.self)
+            // FIN, no RSV bit, text or binary; masked.
+            guard first == 0x81 || first == 0x82, second & 0x80 != 0 else { break }
+            var length = Int(second & 0x7F)
+            var headerSize = 6
+            if length == 126 {
+                guard input.count - offset >= 8 else { break }
+                length = Int(base.load(fromByteOffset: offset + 2, as: UInt8.self)) << 8
+                    | Int(base.load(fromByteOffset: offset + 3, as: UInt8.self))
+                headerSize = 8
+            } else if length == 127 {
+                break
+            }
+            guard length <= limit, input.count - offset - headerSize >= length else { break }
+            let key = base.loadUnaligned(fromByteOffset: offset + headerSize - 4, as: UInt32.self)
+            let payload = base + offset + headerSize
+            if first == 0x81 {
+                let text = UnsafeMutableRawBufferPointer(start: payload, count: length)
+                WebSocketFrame.applyMask(key, to: text)
+                guard UTF8Validator.isValid(UnsafeRawBufferPointer(text)) else {
+                    WebSocketFrame.applyMask(key, to: text)  // masked again, for nextEvent to refuse it
+                    break
+                }
+            }
+            // The header first: it overwrites only bytes already read (this frame's header at the latest). The length
+            // takes the fewest bytes, whatever the client used (RFC 6455 §5.2 asks for that).
+            base.storeBytes(of: first, toByteOffset: answered, as: UInt8.self)
+            let answerHeaderSize = length < 126 ? 2 : 4
+            if length < 126 {
+                base.storeBytes(of: UInt8(length), toByteOffset: answered + 1, as: UInt8.self)
+            } else {
+                base.storeBytes(of: 126, toByteOffset: answered + 1, as: UInt8.self)
+                base.storeBytes(of: UInt16(length).bigEndian, toByteOffset: answered + 2, as: UInt16.self)
+            }
+            let target = base + answered + answerHeaderSize
+            if first == 0x81 {
+                target.copyMemory(from: payload, byteCount: length)  // overlapping: a memmove
+            } else {
+                Self.moveUnmasking(from: payload, to: target, count: length, key: key)
+            }
+            answered += answerHeaderSize + length
+            offset += headerSize + length
+        }
+        return (answered, offset)
+    }
+
+    /// Copies `count` bytes XORed with the 4-byte `key` (in-memory order = wire order) from `source` to `target`, 8
+    /// bytes at a time. `target` may overlap `source` from below: each word is read before anything is written over it.
+    static func moveUnmasking(from source: UnsafeMutableRawPointer, to target: UnsafeMutableRawPointer, count: Int,
+                              key: UInt32) {
+        let wide = UInt64(key) | UInt64(key) << 32
+        var index = 0
+        while index + 8 <= count {
+            let word = source.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            target.storeBytes(of: word ^ wide, toByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        var rest = wide.littleEndian
+        while index < count {
+            // The key's bytes continue in memory order: the low byte of the little-endian word first.
+            let byte = source.load(fromByteOffset: index, as: UInt8.self)
+            target.storeBytes(of: byte ^ UInt8(truncatingIfNeeded: rest), toByteOffset: index, as: UInt8.self)
+            rest >>= 8
+            index += 1
+        }
+    }
+}
