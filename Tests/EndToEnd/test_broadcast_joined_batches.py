@@ -3,11 +3,7 @@ for them, and all of them go out as one run. Under a closed-loop load of four pu
 get every message once, in the room's order, every publisher an ok for each message, and a publisher its own copy
 before its reply; a quiet room on the same loop, whose batches have nothing after them, must not wait at all."""
 
-import json
-import subprocess
-import threading
-
-from conftest import holdfast_binary
+from broadcast_load import BroadcastLoad, probe_copy_then_reply
 from phx import Phoenix, sign_token
 
 SECRET = "j" * 48
@@ -19,49 +15,13 @@ def test_joined_batches_reach_every_member_once_in_order_with_the_copy_before_th
     server = server_factory({"HOLDFAST_SECRET_KEY": SECRET, "HOLDFAST_EVENT_LOOPS": "1",
                              "HOLDFAST_CHANNELS_JOIN_DURABLE_BATCHES": "true",
                              "HOLDFAST_CHANNELS_RATE_LIMIT_MESSAGES": "1000000", "HOLDFAST_LOG_LEVEL": "info"})
-    report_path = tmp_path / "broadcast.json"
-    bench = holdfast_binary().parent / "holdfast-bench"
-    load = subprocess.Popen(
-        [str(bench), "broadcast", "--url", f"{server.url}/socket/websocket", "--secret", SECRET, "--room", TOPIC,
-         "--connections", "300", "--publishers", "4", "--in-flight", "8", "--size", "64", "--warmup", "0.5",
-         "--duration", "3", "--connect-timeout", "60", "--json", str(report_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = []
-    drain = threading.Thread(target=lambda: output.append(load.stdout.read().decode(errors="replace")), daemon=True)
-    drain.start()
+    load = BroadcastLoad(server, SECRET, TOPIC, 300, tmp_path / "broadcast.json")
 
     # One message at a time in a room of its own: each batch is alone, so it goes out as soon as it is durable.
-    probe = Phoenix(server, token=sign_token(SECRET.encode(), "probe"))
-    join = probe.join(PROBE_TOPIC)
-    assert join["payload"]["status"] == "ok", join
-    orders, ids = [], []
-    for index in range(20):
-        body = f"probe {index}"
-        ref = probe.push(PROBE_TOPIC, "new_msg", {"body": body}, join_ref=join["join_ref"])
-        seen = []
-        while True:
-            message = probe.next(timeout=30)
-            if message["event"] == "new_msg" and message["payload"].get("body") == body:
-                seen.append("copy")
-            elif message["event"] == "phx_reply" and message["ref"] == ref:
-                seen.append("reply")
-                assert message["payload"]["status"] == "ok", message
-                ids.append(message["payload"]["response"]["id"])
-                break
-        orders.append(seen)
-    probe.close()
-
-    assert load.wait(timeout=120) == 0, output
-    drain.join(10)
+    orders, ids = probe_copy_then_reply(server, SECRET, PROBE_TOPIC)
+    load.assert_clean()
     assert orders == [["copy", "reply"]] * 20
     assert ids == sorted(ids) and len(set(ids)) == 20, ids
-    report = json.loads(report_path.read_text())
-    assert report["subscribersJoined"] == 300, report
-    assert report["messagesAcked"] > 0 and report["deliveriesMeasured"] > 0, report
-    assert report["missingDeliveries"] == 0, report
-    assert (report["duplicatedDeliveries"], report["reorderedDeliveries"]) == (0, 0), report
-    errors = {key: value for key, value in report["errors"].items() if key != "samples"}
-    assert set(errors.values()) == {0}, report["errors"]
 
 
 def test_a_rejoin_replays_every_acknowledged_message_from_the_history(server_factory):

@@ -44,20 +44,21 @@ def zero_key_frame(payload: bytes) -> bytes:
     return bytes([0x82, 0x80 | 127]) + struct.pack("!Q", len(payload)) + b"\0\0\0\0" + payload
 
 
-def test_a_client_that_stops_reading_gets_every_echo_once_it_reads_again(server):
+def echo_to_a_client_that_stops_reading(server, messages: list[bytes], frame) -> None:
+    """Sends every message as `frame(message)` without reading, from a socket with a small receive buffer, then
+    reads: every echo must come back whole and in order."""
     sock = socket.socket()
     # A small receive buffer: the server's writes meet a full socket early, so its backpressure path runs.
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
     sock.settimeout(30)
     sock.connect(("127.0.0.1", server.port))
     rest = rawws.handshake(sock)
-    messages = [struct.pack("!I", index) + os.urandom(65_532) for index in range(160)]  # about 10 MiB
     failure = []
 
     def send_all():
         try:
             for message in messages:
-                sock.sendall(zero_key_frame(message))
+                sock.sendall(frame(message))
         except OSError as error:  # surfaced by the assertion below
             failure.append(error)
 
@@ -74,6 +75,11 @@ def test_a_client_that_stops_reading_gets_every_echo_once_it_reads_again(server)
     sender.join(timeout=30)
     assert not sender.is_alive() and failure == []
     sock.close()
+
+
+def test_a_client_that_stops_reading_gets_every_echo_once_it_reads_again(server):
+    messages = [struct.pack("!I", index) + os.urandom(65_532) for index in range(160)]  # about 10 MiB
+    echo_to_a_client_that_stops_reading(server, messages, zero_key_frame)
 
 
 def test_whole_messages_around_fragments_and_faults_are_answered_in_order(server):
@@ -110,29 +116,5 @@ def test_whole_messages_around_fragments_and_faults_are_answered_in_order(server
 
 def test_a_client_that_stops_reading_gets_every_16_bit_length_echo(server):
     # Frames with 16-bit lengths take the answer-in-place path; a full socket leaves the unsent rest queued.
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
-    sock.settimeout(30)
-    sock.connect(("127.0.0.1", server.port))
-    rest = rawws.handshake(sock)
     messages = [struct.pack("!I", index) + os.urandom(60_000 + index) for index in range(150)]  # about 9 MiB
-    failure = []
-
-    def send_all():
-        try:
-            for message in messages:
-                sock.sendall(rawws.frame(0x2, message))
-        except OSError as error:  # surfaced by the assertion below
-            failure.append(error)
-
-    sender = threading.Thread(target=send_all)
-    sender.start()
-    sender.join(timeout=1.5)
-    for index, message in enumerate(messages):
-        result = rawws.read_frame(sock, rest)
-        assert result is not None, f"connection closed before echo {index}"
-        opcode, payload, rest = result
-        assert (opcode, payload) == (0x2, message), f"echo {index} differs"
-    sender.join(timeout=30)
-    assert not sender.is_alive() and failure == []
-    sock.close()
+    echo_to_a_client_that_stops_reading(server, messages, lambda message: rawws.frame(0x2, message))
