@@ -5,6 +5,7 @@ not. Either way every heartbeat is answered once and in order, a message split a
 no socket closes and no presence_diff arrives. Over real sockets, plaintext and TLS, with the test hooks on."""
 
 import json
+import select
 import socket
 import ssl
 import threading
@@ -17,9 +18,32 @@ from test_binary_upgrade import admin, handoff_server, status_of, variant_binary
 PROGRESS_FEATURE = 4  # HandoffFeatures.stagedConnectionProgress
 
 
+class TurnTakingTLS:
+    """A TLS socket read by one thread and written by another, the two taking turns under one lock: OpenSSL's SSL
+    object must not be used by two threads at once (when it is, a read racing a write can be reported as the peer's
+    EOF). Reads wait for the raw socket to be readable outside the lock, then read without blocking inside it."""
+
+    def __init__(self, sock: ssl.SSLSocket, lock: threading.Lock):
+        self.sock, self.lock = sock, lock
+
+    def recv(self, size: int) -> bytes:
+        while True:
+            if not self.sock.pending():
+                select.select([self.sock], [], [], 0.05)
+            with self.lock:
+                self.sock.settimeout(0)
+                try:
+                    return self.sock.recv(size)
+                except (ssl.SSLWantReadError, BlockingIOError):
+                    pass
+                finally:
+                    self.sock.settimeout(30)
+
+
 class Chatty:
     """A Phoenix member over a raw socket that sends a heartbeat every few milliseconds from one thread while
-    another reads: every reply, message and presence frame is recorded in arrival order."""
+    another reads (over TLS the two take turns): every reply, message and presence frame is recorded in arrival
+    order."""
 
     def __init__(self, server, user: str, topic: str, tls_context=None):
         sock = socket.create_connection(("127.0.0.1", server.tls_port if tls_context else server.port), timeout=30)
@@ -28,6 +52,7 @@ class Chatty:
         self.sock, self.topic = sock, topic
         self.rest = rawws.handshake(sock, f"/socket/websocket?token={make_token(server, user)}&vsn=2.0.0")
         self.write_lock = threading.Lock()
+        self.reader = TurnTakingTLS(sock, self.write_lock) if tls_context else sock
         self.replies, self.bodies, self.diffs, self.closed = [], [], 0, None
         self.sent, self.stop = 0, threading.Event()
         self.send(["1", "1", topic, "phx_join", {}])
@@ -62,7 +87,7 @@ class Chatty:
     def read(self):
         try:
             while True:
-                frame = rawws.read_frame(self.sock, self.rest)
+                frame = rawws.read_frame(self.reader, self.rest)
                 if frame is None:
                     if not self.stop.is_set():  # not our own shutdown at the end
                         self.closed = "TCP closed"
