@@ -18,10 +18,12 @@
 #   INTERVAL     seconds between upgrades (default 3)  PORT      client port (default 4300; TLS PORT+443,
 #                admin PORT+1)
 #   OUT_DIR      reports and logs (default: a new temporary directory)
+#   CLIENT_NICE  the client processes' nice value (default 0). On a machine where the clients share the server's
+#                cores, 19 lets the server have the CPU it needs, as it would with its clients on other machines
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[[ $# -eq 2 ]] || { sed -n '2,21p' "$0" >&2; exit 2; }
+[[ $# -eq 2 ]] || { sed -n '2,23p' "$0" >&2; exit 2; }
 A=$(realpath "$1")
 B=$(realpath "$2")
 BENCH=${BENCH:-.build/release/holdfast-bench}
@@ -68,7 +70,7 @@ admin_status >/dev/null || { echo "build A did not start; see $OUT_DIR/server.lo
 
 # A failed bench run still gets the server's steps printed below; the script then exits with its status.
 bench_status=0
-"$BENCH" upgrade --url "ws://127.0.0.1:$PORT/socket/websocket" --tls-url "wss://127.0.0.1:$TLS_PORT" \
+nice -n "${CLIENT_NICE:-0}" "$BENCH" upgrade --url "ws://127.0.0.1:$PORT/socket/websocket" --tls-url "wss://127.0.0.1:$TLS_PORT" \
     --tls-share "$TLS_SHARE" --secret "$SECRET" --connections "$CONNECTIONS" --rooms "$ROOMS" --rate "$RATE" \
     --processes "$PROCESSES" --admin-url "http://127.0.0.1:$ADMIN_PORT" --admin-token "$TOKEN" \
     --binary "$B" --binary "$A" \

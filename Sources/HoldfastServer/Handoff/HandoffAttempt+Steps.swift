@@ -144,12 +144,20 @@ extension HandoffAttempt {
         return .completed(.commitsHeld)
     }
 
-    /// The pause starts: no loop reads or writes a socket any more.
+    /// The pause starts: no loop reads or writes a socket any more. Each loop pauses between two of its events, so
+    /// a loop in the middle of a long turn keeps serving until it ends; the pause is counted from the first loop
+    /// that stopped (`pausing` is how long the last one took).
     func pauseIO() throws(HandoffFailure) -> HandoverMachine.Event {
-        pauseStarted = MonotonicClock.nowNanoseconds()
-        guard runtime.onEveryLoop({ [runtime] index in runtime.loops[index].pauseIO() }) != nil else {
+        let requested = MonotonicClock.nowNanoseconds()
+        pauseStarted = requested
+        guard let stopped = runtime.onEveryLoop({ [runtime] index in
+            runtime.loops[index].pauseIO()
+            return MonotonicClock.nowNanoseconds()
+        }) else {
             throw .loopsUnresponsive(reason: "an event loop did not answer")
         }
+        pauseStarted = stopped.min() ?? requested
+        mark("pausing", since: requested)
         return .completed(.ioPaused)
     }
 
