@@ -23,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[[ $# -eq 2 ]] || { sed -n '2,23p' "$0" >&2; exit 2; }
+[[ $# -eq 2 ]] || { sed -n '2,22p' "$0" >&2; exit 2; }
 A=$(realpath "$1")
 B=$(realpath "$2")
 BENCH=${BENCH:-.build/release/holdfast-bench}
@@ -90,15 +90,19 @@ for line in open(sys.argv[2], errors="replace"):
         outputs = re.search(r"output-in-pause=(\d+)", line)
         # And before connection progress records: those crossing as their progress, and the output bytes queued.
         progress, queued = re.search(r"progress-in-pause=(\d+)", line), re.search(r"queued-bytes-in-pause=(\S+)", line)
+        # And before CPU time per step: the process's CPU (every thread) in each step it timed, and in the pause.
+        cpu, pause_cpu = re.search(r"steps-cpu-ms=(.*?) steps-ms=", line), re.search(r"pause-cpu-ms=(\S+)", line)
         print(f"server: pause {pause.group(1) if pause else '?'} ms, steps {steps.group(1) if steps else '?'}"
               + (f", {sent.group(1)} bytes in the pause, rooms as changes: {changes.group(1)}" if sent and changes else "")
               + (f", connections as output alone: {outputs.group(1)}" if outputs else "")
               + (f", as progress: {progress.group(1)}" if progress else "")
               + (f", queued output bytes in the pause/of them queued before the last round: {queued.group(1)}"
-                 if queued else ""))
+                 if queued else "")
+              + (f"\nserver CPU: pause {pause_cpu.group(1)} ms, steps {cpu.group(1)}" if cpu and pause_cpu else ""))
     # The new process's own part: where its rebuild went (read, connections, outputs, rooms, ...), newer builds only.
     if "binary upgrade: serving" in line and (laps := re.search(r"rebuild-ms=(\S+)", line)):
-        print(f"new process: rebuild {laps.group(1)}")
+        cpu = re.search(r"rebuild-cpu-ms=(\S+)", line)
+        print(f"new process: rebuild {laps.group(1)}" + (f", CPU {cpu.group(1)}" if cpu else ""))
 for number, entry in enumerate(upgrades, 1):
     checks = [entry[key] for key in ("closed", "lost", "duplicated", "reordered", "presence_diffs")]
     print(f"upgrade {number}: status {entry['status']}, closed/lost/duplicated/reordered/presence_diffs {checks}, "

@@ -135,6 +135,17 @@ extension ConnectionSnapshot {
     }
 }
 
+extension ConnectionProgress {
+    /// Whether this progress can be applied to the copy staged as `staged`: what
+    /// ``ConnectionSnapshot/differsOnlyInProgress(from:)`` asks of `staged` and of `applied(to: staged)`, without
+    /// comparing the two whole (they differ in this progress alone by construction, and the old process compared
+    /// the connection whole with its staged copy before it sent the record). The new process checks each record so.
+    public func fits(_ staged: ConnectionSnapshot) -> Bool {
+        staged.phase == .webSocket && (staged.tls == nil) == (output.tls == nil) && staged.webSocket != nil
+            && staged.keptForUpdates != nil && staged.awaitedPublish == nil
+    }
+}
+
 extension ChannelSocketState {
     /// Takes the heartbeat time and rate window of `session` (a handed-over session's, see ``ConnectionProgress``).
     public mutating func takeClocks(of session: PhoenixSnapshot) {

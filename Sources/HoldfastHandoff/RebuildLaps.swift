@@ -2,7 +2,8 @@ public import HoldfastCore
 
 /// Where the new process's `rebuild` (from the final stream's header to DONE) goes, part by part: each ``lap(_:)``
 /// charges the time since the previous one to a part. Logged with the takeover, so a slow pause can be told apart
-/// into waiting for the old process's records, applying them, and rebuilding the rooms.
+/// into waiting for the old process's records, applying them, and rebuilding the rooms. The process's CPU time is
+/// read only at the laps of the parts done once (``Part/isOnce``), a system call each: ``cpuDescription``.
 public struct RebuildLaps: Sendable, CustomStringConvertible {
     /// The parts of a rebuild.
     public enum Part: Int, CaseIterable, Sendable {
@@ -26,13 +27,18 @@ public struct RebuildLaps: Sendable, CustomStringConvertible {
         case rooms
         /// The listeners installed.
         case listeners
+
+        /// A part lapped once per rebuild, not once per record: its lap reads the CPU clock too.
+        public var isOnce: Bool { self == .flush || self == .handlers || self == .rooms || self == .listeners }
     }
 
     private var nanoseconds = [UInt64](repeating: 0, count: Part.allCases.count)
     private var counts = [Int](repeating: 0, count: Part.allCases.count)
     private var last: UInt64
+    private var cpu = [UInt64](repeating: 0, count: Part.allCases.count)
+    private var cpuLast = ProcessCPUClock.nowNanoseconds()
 
-    /// Laps counted from `start` (monotonic nanoseconds).
+    /// Laps counted from `start` (monotonic nanoseconds); CPU time from now.
     public init(since start: UInt64 = MonotonicClock.nowNanoseconds()) { last = start }
 
     /// Charges the time since the previous lap to `part`.
@@ -41,6 +47,23 @@ public struct RebuildLaps: Sendable, CustomStringConvertible {
         nanoseconds[part.rawValue] &+= now &- last
         counts[part.rawValue] += 1
         last = now
+        guard part.isOnce else { return }
+        let cpuNow = ProcessCPUClock.nowNanoseconds()
+        cpu[part.rawValue] &+= cpuNow &- cpuLast
+        cpuLast = cpuNow
+    }
+
+    /// The process's CPU milliseconds up to the lap of `part`, a part done once, since the lap before it of such a
+    /// part (the first one, `flush`, takes every record before it: reading, decoding and applying them).
+    public func cpuMilliseconds(_ part: Part) -> Double { Double(cpu[part.rawValue]) / 1e6 }
+
+    /// `records=ms,handlers=ms,rooms=ms,listeners=ms`: the process's CPU time in the rebuild, `records` being every
+    /// record of the final stream read and applied, with the flushes scheduled after them.
+    public var cpuDescription: String {
+        Part.allCases.filter { $0.isOnce && counts[$0.rawValue] > 0 }.map {
+            let tenths = (cpu[$0.rawValue] + 50_000) / 100_000
+            return "\($0 == .flush ? "records" : "\($0)")=\(tenths / 10).\(tenths % 10)"
+        }.joined(separator: ",")
     }
 
     /// Milliseconds spent in `part`.

@@ -33,8 +33,10 @@ extension RoomSnapshot {
         out.data(JSON.encode(values.state))
         encodeTimers(values.timers, into: &out)
         var changed: [(id: UInt64, value: JSONValue?)] = []
-        for (id, value) in values.assigns where staged.assigns[id] != value { changed.append((id, value)) }
-        for id in staged.assigns.keys where values.assigns[id] == nil { changed.append((id, nil)) }
+        if !assignsAsStaged {  // else no seat moved since staging: none changed
+            for (id, value) in values.assigns where staged.assigns[id] != value { changed.append((id, value)) }
+            for id in staged.assigns.keys where values.assigns[id] == nil { changed.append((id, nil)) }
+        }
         changed.sort { $0.id < $1.id }
         out.unsigned(UInt64(changed.count))
         for change in changed {

@@ -33,13 +33,15 @@ extension StagedLoop {
     /// after all (a change that moved no generation: a bug) is reported to `stale` and sent whole. `outputs`: the new
     /// process takes ``ConnectionOutput`` records (``HandoffFeatures/stagedConnectionOutput``); `progress`: it takes
     /// ``ConnectionProgress`` records too, sent for a connection whose staged bytes are kept and that differs from
-    /// them in no more than its progress (anything else, or a copy not kept, goes whole).
+    /// them in no more than its progress (anything else, or a copy not kept, goes whole). `last`: no round follows
+    /// (the pause), so no connection's bytes are encoded or kept for one: a connection sent as its progress costs
+    /// its comparison and its record, not an encoding of it whole as well.
     /// Inlinable so that the server's loop over its connections is specialized for its connection type: called
     /// generically across the module boundary it cost about 0.2 µs per connection in the pause.
     @inlinable
     public mutating func round<Connections: Sequence>(
         _ connections: Connections, loopIndex: Int, keepBytes: Bool, outputs: Bool, progress: Bool = false,
-        stale: (Int32, [String]) -> Void
+        last: Bool = false, stale: (Int32, [String]) -> Void
     ) -> FinalConnections where Connections.Element: StageableConnection {
         var result = FinalConnections()
         var stillStaged = generations
@@ -58,19 +60,23 @@ extension StagedLoop {
                 generations[key] = connection.stagedGeneration(updatable: true)
                 if keepBytes { bytes[key] = connection.handoffSnapshot(loopIndex: loopIndex)?.encode() }
             } else if let snapshot = connection.handoffSnapshot(loopIndex: loopIndex) {
-                let encoded = snapshot.encode()
                 result.open += 1
                 noteQueued(snapshot.outbound.count, of: key, in: &result)
+                let updatable = outputs && snapshot.keptForUpdates != nil
+                let keeps = !last && (keepBytes || (progress && updatable))
+                var encoded: [UInt8]?
                 if progress, stagedAt?.updatable == true, let staged = bytes[key],
                     let then = try? ConnectionSnapshot(decoding: staged), then.differsOnlyInProgress(from: snapshot)
                 {
                     result.progress.append(ConnectionProgress(key: key, of: snapshot))
+                    if keeps { encoded = snapshot.encode() }
                 } else {
-                    result.changed.append((key, encoded, stagedAt == nil ? key : nil))
+                    let whole = snapshot.encode()
+                    result.changed.append((key, whole, stagedAt == nil ? key : nil))
+                    encoded = whole
                 }
-                let updatable = outputs && snapshot.keptForUpdates != nil
                 generations[key] = connection.stagedGeneration(updatable: updatable)
-                if keepBytes || (progress && updatable) { bytes[key] = encoded } else { bytes.removeValue(forKey: key) }
+                if keeps, let encoded { bytes[key] = encoded } else if !last { bytes.removeValue(forKey: key) }
             } else {
                 // Cannot move (left behind): its staged copy must go too.
                 if stagedAt != nil { result.closed.append(key) }

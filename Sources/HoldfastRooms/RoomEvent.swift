@@ -42,8 +42,10 @@ public enum RoomEvent: Sendable {
     /// Binary upgrade, old process, while serving: copy the presence (staging).
     case stage
     /// Binary upgrade, old process, in the pause: export the room, with its presence only if it moved since the
-    /// staged copy of generation `stagedPresence`.
-    case export(stagedPresence: UInt64?)
+    /// staged copy of generation `stagedPresence`, and its members' assigns marked as staged (not copied, nor
+    /// compared by the encoder) if no seat moved since the staged copy of seat generation `stagedSeats` (given only
+    /// when the new process takes the rooms as changes since their staged values).
+    case export(stagedPresence: UInt64?, stagedSeats: UInt64? = nil)
     /// Binary upgrade, new process: the room was imported; flush the presence window it carried and commit what
     /// the old process left pending.
     case resumeAfterHandoff

@@ -19,10 +19,15 @@ public struct RoomSnapshot: Sendable, Equatable {
     public var handler: HandlerValues?
     /// Authors of the recent messages (for edit and delete rules).
     public var authors: MessageAuthors
+    /// The old process's own note, never on the wire: no seat moved since the room was staged, so `handler`'s
+    /// assigns are left empty and are the staged ones (the record of changes since staging carries none). Such a
+    /// snapshot is only encoded as changes since its staged values.
+    public var assignsAsStaged: Bool
 
     public init(
         topic: String, lastID: Int64, presence: PresenceSnapshot?, awaitingState: [UInt64],
-        pending: [PendingMessage] = [], handler: HandlerValues? = nil, authors: MessageAuthors = MessageAuthors()
+        pending: [PendingMessage] = [], handler: HandlerValues? = nil, authors: MessageAuthors = MessageAuthors(),
+        assignsAsStaged: Bool = false
     ) {
         self.topic = topic
         self.lastID = lastID
@@ -31,6 +36,7 @@ public struct RoomSnapshot: Sendable, Equatable {
         self.pending = pending
         self.handler = handler
         self.authors = authors
+        self.assignsAsStaged = assignsAsStaged
     }
 }
 
@@ -60,15 +66,25 @@ public struct StagedRoom: Sendable, Equatable {
     /// Per member (connection id), only non-null assigns.
     public var assigns: [UInt64: JSONValue]
     public var authors: MessageAuthors
+    /// The room's seat generation then (``RoomState/seatsGeneration``): the old process's own note, never on the
+    /// wire.
+    public var seatsGeneration: UInt64
 
     public init(
         topic: String, presenceGeneration: UInt64, presence: PresenceSnapshot, assigns: [UInt64: JSONValue] = [:],
-        authors: MessageAuthors = MessageAuthors()
+        authors: MessageAuthors = MessageAuthors(), seatsGeneration: UInt64 = 0
     ) {
         self.topic = topic
         self.presenceGeneration = presenceGeneration
         self.presence = presence
         self.assigns = assigns
         self.authors = authors
+        self.seatsGeneration = seatsGeneration
+    }
+
+    /// Equal when the records are: ``seatsGeneration`` is a note of the process that staged the room.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        (lhs.topic, lhs.presenceGeneration, lhs.presence, lhs.assigns, lhs.authors)
+            == (rhs.topic, rhs.presenceGeneration, rhs.presence, rhs.assigns, rhs.authors)
     }
 }

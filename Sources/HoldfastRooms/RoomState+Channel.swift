@@ -33,10 +33,13 @@ extension RoomState {
         return context
     }
 
-    /// Keeps what the call left in the context: the room's handler state and the socket's assigns.
+    /// Keeps what the call left in the context: the room's handler state and the socket's assigns (written only
+    /// when they changed, so a seat moves ``seatsGeneration`` only then).
     mutating func keep(_ context: RoomChannelContext) {
         handlerState = context.roomState
-        if context.connectionID != 0 { seats[context.connectionID]?.assigns = context.assigns }
+        if context.connectionID != 0, let assigns = seats[context.connectionID]?.assigns, assigns != context.assigns {
+            seats[context.connectionID]?.assigns = context.assigns
+        }
     }
 
     /// A client event of a member: the reserved ones never reach the handler.
@@ -198,7 +201,8 @@ extension RoomState {
         for id in Array(seats.keys) {
             guard let assigns = seats[id]?.assigns, assigns != .null else { continue }
             do {
-                seats[id]?.assigns = try handler.migrateAssigns(fromVersion: from, assigns)
+                let migrated = try handler.migrateAssigns(fromVersion: from, assigns)
+                seats[id]?.assigns = migrated
             } catch {
                 seats[id]?.assigns = .null
                 actions.append(.log(.error, "assigns of handler \(from) not migrated, reset: \(error)"))

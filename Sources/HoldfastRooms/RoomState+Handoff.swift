@@ -60,11 +60,14 @@ extension RoomState {
     var memberAssigns: [UInt64: JSONValue] { seats.compactMapValues { $0.assigns == .null ? nil : $0.assigns } }
 
     /// The room for a binary upgrade's pause; nil while batches are out for persistence.
-    func snapshot(stagedPresence: UInt64?, now: RoomInstant) -> RoomSnapshot? {
+    func snapshot(stagedPresence: UInt64?, stagedSeats: UInt64? = nil, now: RoomInstant) -> RoomSnapshot? {
         guard inFlight.isEmpty else { return nil }
-        let assigns = memberAssigns
+        // Seats as staged: the new process holds these assigns already, so they are neither copied nor compared.
+        let assignsAsStaged = stagedSeats == seatsGeneration
+        let assigns = assignsAsStaged ? [:] : memberAssigns
+        let hasAssigns = assignsAsStaged ? seats.values.contains(where: { $0.assigns != .null }) : !assigns.isEmpty
         let values =
-            handlerState == .null && assigns.isEmpty && handlerTimers.isEmpty
+            handlerState == .null && !hasAssigns && handlerTimers.isEmpty
             ? nil
             : HandlerValues(
                 version: handlerStateVersion, state: handlerState, assigns: assigns,
@@ -81,6 +84,6 @@ extension RoomState {
                 return item.sender.map {
                     PendingMessage(message: item.message, senderConnectionID: $0.connectionID, ref: item.ref)
                 }
-            }, handler: values, authors: authors)
+            }, handler: values, authors: authors, assignsAsStaged: assignsAsStaged)
     }
 }

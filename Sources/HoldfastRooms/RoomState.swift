@@ -105,7 +105,10 @@ public struct RoomState: Sendable {
     public internal(set) var authors = MessageAuthors()
     /// Sequenced by the store: the last local, negative id of a message waiting for its real one.
     var provisionalID: Int64 = 0
-    public internal(set) var seats: [UInt64: Seat] = [:]
+    public internal(set) var seats: [UInt64: Seat] = [:] { didSet { seatsGeneration &+= 1 } }
+    /// Bumped by every change to ``seats`` (a join, a leave, assigns), so a binary upgrade's pause neither copies
+    /// nor compares the members' assigns of a room whose seats did not move since staging.
+    public internal(set) var seatsGeneration: UInt64 = 0
     /// Members per serializer version, so a broadcast encodes only the versions someone reads.
     var countByVersion: [PhoenixSerializerVersion: Int] = [:]
     /// Devices (joined connections) per user, for membership counted per user: the metas per presence key,
@@ -169,6 +172,8 @@ public struct RoomState: Sendable {
             presence.track(owner: member.connectionID, key: member.user, meta: tracked.meta, phxRef: tracked.ref)
         }
         _ = presence.takeDiff()
+        // Past the previous generations: a staged copy of the room before its restart never passes for current.
+        (presenceGeneration, seatsGeneration) = (previous.presenceGeneration &+ 1, previous.seatsGeneration &+ 1)
     }
 
     /// The number of members.
@@ -229,9 +234,9 @@ public struct RoomState: Sendable {
                 .staged(
                     StagedRoom(
                         topic: topic, presenceGeneration: presenceGeneration, presence: presence.exportState(),
-                        assigns: memberAssigns, authors: authors)))
-        case .export(let stagedPresence):
-            let exported = snapshot(stagedPresence: stagedPresence, now: now)
+                        assigns: memberAssigns, authors: authors, seatsGeneration: seatsGeneration)))
+        case .export(let stagedPresence, let stagedSeats):
+            let exported = snapshot(stagedPresence: stagedPresence, stagedSeats: stagedSeats, now: now)
             if exported != nil { releaseReadyReplies(into: &actions) }
             actions.append(.exported(exported))
         case .resumeAfterHandoff:

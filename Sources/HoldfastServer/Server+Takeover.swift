@@ -217,7 +217,7 @@ final class TakeoverRun {
                 "connections": "\(counts.connections)", "rooms": "\(counts.rooms)",
                 "staging-ms": "\(stagingMilliseconds)",
                 "final-ms": "\(rebuildMilliseconds)", "serving-after-commit-ms": "\(servingAfterCommitMilliseconds)",
-                "rebuild-ms": "\(stage.laps)",
+                "rebuild-ms": "\(stage.laps)", "rebuild-cpu-ms": "\(stage.laps.cpuDescription)",
             ])
     }
 }

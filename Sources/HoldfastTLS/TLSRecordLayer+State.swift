@@ -78,12 +78,12 @@ extension TLSRecordLayer {
     /// of another suite, fragment length or key material (a key update since): the caller then imports it whole.
     public func takeSequences(from state: [UInt8]) -> Bool {
         var input = StateReader(bytes: state)
-        guard input.take(3) == Self.stateMagic, input.bigEndian(2) != nil,
+        guard input.matches(Self.stateMagic), input.bigEndian(2) != nil,
               input.bigEndian(2) == UInt64(suite.rawValue), let readSequence = input.bigEndian(8),
               let writeSequence = input.bigEndian(8), input.bigEndian(2) == UInt64(maxFragmentLength),
               let pendingLength = input.bigEndian(1), pendingLength == 0 || (version == .v1_3 && pendingLength < 5),
               let pending = input.take(Int(pendingLength)), pending.first.map({ $0 == 24 }) ?? true,
-              input.take(suite.materialLength) == reader.material, input.take(suite.materialLength) == writer.material,
+              input.matches(reader.material), input.matches(writer.material),
               input.isAtEnd, version == .v1_2 || writeSequence <= Self.keyUpdateThreshold
         else { return false }
         (self.readSequence, self.writeSequence, pendingHandshake) = (readSequence, writeSequence, pending)
@@ -110,8 +110,18 @@ private struct StateReader {
         return Array(bytes[offset..<offset + count])
     }
 
+    /// Read in place: a handoff's pause takes the sequence numbers of every TLS connection with output, so no
+    /// field is copied out to be read.
     mutating func bigEndian(_ count: Int) -> UInt64? {
-        guard let field = take(count) else { return nil }
-        return field.reduce(0) { $0 << 8 | UInt64($1) }
+        guard count >= 0, bytes.count - offset >= count else { return nil }
+        defer { offset += count }
+        return bytes[offset..<offset + count].reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// Whether the next bytes are `expected`, compared in place (consumed when there are that many).
+    mutating func matches(_ expected: [UInt8]) -> Bool {
+        guard bytes.count - offset >= expected.count else { return false }
+        defer { offset += expected.count }
+        return bytes[offset..<offset + expected.count].elementsEqual(expected)
     }
 }

@@ -186,6 +186,12 @@ def test_connections_that_only_read_cross_as_their_progress_and_whole_to_a_build
     # To the build without them, and from it: whole.
     assert counts[2:] == [(0, 0), (0, 0)], answers
     assert not [line for line in server.log().splitlines() if "stale staged copy" in line]
+    # Every step the old process timed carries its CPU time too (every thread's), the pause its own; the new
+    # process logs its rebuild's CPU by part. Their sizes depend on the machine: only their presence is checked.
+    for answer in answers:
+        cpu = answer["steps_cpu_ms"]
+        assert {"drain", "rooms", "settle", "send"} <= set(cpu) and "rebuild" not in cpu, answer
+        assert min(cpu.values()) >= 0 and answer["pause_cpu_ms"] >= 0, answer
 
     expected = [f"{index:05d}" for index in range(sent)]
     assert diffs == [0] * len(members)
@@ -199,3 +205,11 @@ def test_connections_that_only_read_cross_as_their_progress_and_whole_to_a_build
     ref = talker.push(topic, "new_msg", {"body": "after"}, join_ref=join["join_ref"])
     assert talker.reply_to(ref)["payload"]["status"] == "ok"
     assert status_of(server)["pid"] == answers[-1]["new_pid"]
+    # The new process logs its rebuild (wall and CPU by part) once it serves, just after the old one answered.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        serving = [line for line in server.log().splitlines() if "binary upgrade: serving" in line]
+        if len(serving) == 4:
+            break
+        time.sleep(0.05)
+    assert len(serving) == 4 and all("rebuild-cpu-ms=records=" in line for line in serving), serving

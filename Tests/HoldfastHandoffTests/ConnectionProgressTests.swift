@@ -123,6 +123,57 @@ import Testing
         #expect(result.progress.isEmpty && result.changed.map(\.key) == [3])
     }
 
+    /// The new process checks a record against its copy with `fits`, without comparing the two whole: it must
+    /// agree with the whole comparison on every copy, those that may take progress and those that may not.
+    @Test func theNewProcessCheckAgreesWithTheWholeComparison() {
+        var copies: [ConnectionSnapshot] = [Self.staged]
+        var closing = Self.staged
+        closing.phase = .webSocketClosing
+        var plain = Self.staged
+        plain.tls = nil
+        var compressing = Self.staged
+        compressing.webSocket?.inflateWindow = [1]
+        var awaiting = Self.staged
+        awaiting.awaitedPublish = AwaitedPublish(
+            keepAlive: true, topics: [AwaitedPublish.Topic(topic: "room:a", state: .waiting(ticket: 300))])
+        var noWebSocket = Self.staged
+        noWebSocket.webSocket = nil
+        var echo = Self.staged
+        echo.phoenix = nil
+        copies += [closing, plain, compressing, awaiting, noWebSocket, echo]
+        for copy in copies {
+            for progress in [Self.progress, Self.bare] {
+                #expect(progress.fits(copy) == copy.differsOnlyInProgress(from: progress.applied(to: copy)))
+            }
+        }
+        #expect(Self.progress.fits(Self.staged) && !Self.bare.fits(Self.staged), "TLS on one side only")
+        #expect(Self.bare.fits(plain) && !Self.progress.fits(closing) && !Self.progress.fits(awaiting))
+    }
+
+    /// In the pause (no round follows) a connection sent as its progress is not encoded whole to be kept.
+    @Test func theLastRoundKeepsNothingForARoundAfterIt() {
+        typealias Fake = StagedRoundTests.Fake
+        let (read, joined) = (Fake(3), Fake(4))
+        var staged = StagedLoop(
+            copies: [read, joined].map { ($0.fd, $0.stagedGeneration(updatable: true), $0.snapshot!.encode()) },
+            keepBytes: false, progress: true)
+        read.state += 1
+        read.snapshot?.phoenix?.lastReceivedAt = 5_000
+        joined.state += 1
+        joined.snapshot?.phoenix?.joins = []
+        var last = staged
+        let result = last.round([read, joined], loopIndex: 0, keepBytes: false, outputs: true, progress: true,
+                                last: true) { _, _ in Issue.record("no check without test hooks") }
+        #expect(result.progress == [ConnectionProgress(key: 3, of: read.snapshot!)])
+        #expect(result.changed.map(\.key) == [4] && result.changed.map(\.snapshot) == [joined.snapshot!.encode()])
+        #expect(last.bytes == staged.bytes, "the staged bytes stay as they were")
+        // The same round with another after it keeps what it sent.
+        let next = staged.round(
+            [read, joined], loopIndex: 0, keepBytes: false, outputs: true, progress: true) { _, _ in }
+        #expect(next.progress == result.progress && next.changed.map(\.key) == [4])
+        #expect(staged.bytes[3] == read.snapshot!.encode() && staged.bytes[4] == joined.snapshot!.encode())
+    }
+
     @Test func progressGoesAfterTheOutputsAndIsCounted() throws {
         let (sender, receiver) = try HandoffChannel.makePair()
         defer { sender.close(); receiver.close() }

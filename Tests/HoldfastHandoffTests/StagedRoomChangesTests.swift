@@ -102,9 +102,10 @@ private struct CountingChannel: RoomChannel {
         return staged
     }
 
-    private mutating func export(_ staged: StagedRoom) throws -> RoomSnapshot {
+    private mutating func export(_ staged: StagedRoom, stagedSeats: UInt64? = nil) throws -> RoomSnapshot {
         handle(.commitDue(held: true))  // the pause holds commits: what is accepted stays pending
-        guard case .exported(let exported)? = handle(.export(stagedPresence: staged.presenceGeneration)).last,
+        let event = RoomEvent.export(stagedPresence: staged.presenceGeneration, stagedSeats: stagedSeats)
+        guard case .exported(let exported)? = handle(event).last,
             let snapshot = exported
         else {
             Issue.record("no snapshot")
@@ -159,6 +160,18 @@ private struct CountingChannel: RoomChannel {
         #expect(imported.seats == room.seats)
         #expect(imported.presencePayload == room.presencePayload)
         #expect(imported.authors == room.authors && imported.lastID == room.lastID)
+
+        // With the staged seat generation: a room whose seats did not move since staging neither copies nor
+        // compares its members' assigns, and its record of changes rebuilds the same room.
+        let marked = try export(staged, stagedSeats: staged.seatsGeneration)
+        #expect(marked.assignsAsStaged == (room.seatsGeneration == staged.seatsGeneration))
+        #expect(marked.assignsAsStaged == (marked.handler?.assigns.isEmpty ?? true))
+        if change == .nothing { #expect(marked.assignsAsStaged) }
+        if [.memberJoins, .memberLeaves, .assignsChange, .assignsCleared].contains(change) {
+            #expect(!marked.assignsAsStaged)
+        }
+        let markedChanges = marked.encodeChanges(since: StagedRoomValues(staged))
+        #expect(try RoomSnapshot(decoding: markedChanges, staged: StagedRoomValues(stagedThere)) == full)
     }
 
     @Test func authorsDroppedAndAddedTravelAsChangesAndAReorderAsAWhole() throws {

@@ -43,6 +43,26 @@ import Testing
         #expect(imported.handle(.timer, now: harness.clock.now).broadcasts.isEmpty)
     }
 
+    /// A binary upgrade sends a room's presence, and its members' assigns, only when their generation moved since
+    /// staging: every change to the seats moves it, and a room restarted from its last state starts past both.
+    @Test func everySeatChangeAndARestartMoveTheGenerationsAStagedCopyIsCheckedBy() {
+        var harness = RoomHarness(lastID: 3)
+        let alice = member(1, "alice")
+        var seats = harness.room.seatsGeneration
+        harness.settle(alice)
+        #expect(harness.room.seatsGeneration != seats, "a join")
+        seats = harness.room.seatsGeneration
+        _ = harness.handle(.chat(connectionID: 1, body: "hello", clientID: nil, ref: "2"))
+        _ = harness.handle(.timer)
+        #expect(harness.room.seatsGeneration == seats, "a message leaves the seats as they were")
+        let restarted = RoomState(recovering: harness.room, lastStoredID: 4)
+        #expect(restarted.seats == harness.room.seats)
+        #expect(restarted.seatsGeneration > harness.room.seatsGeneration)
+        #expect(restarted.presenceGeneration > harness.room.presenceGeneration)
+        _ = harness.handle(.leave(connectionID: 1))
+        #expect(harness.room.seatsGeneration != seats, "a leave")
+    }
+
     @Test func aServerAPIPublishPendingAtExportIsAnsweredByTheImportByItsTicket() throws {
         var harness = RoomHarness(lastID: 3)
         let alice = member(1, "alice")

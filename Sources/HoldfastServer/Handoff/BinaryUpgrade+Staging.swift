@@ -20,7 +20,7 @@ extension HandoffAttempt {
     /// each connection (by loop and key) and each room's presence was copied at.
     func stage() throws(HandoffFailure) -> HandoverMachine.Event {
         guard let channel else { throw .sendFailed(reason: "no handoff channel") }
-        let started = MonotonicClock.nowNanoseconds()
+        let started = StepStart()
         let sink = RoomExportSink()
         let stagesValues = newProcess.features.contains(.stagedRoomValues)
         let outputs = newProcess.features.contains(.stagedConnectionOutput)
@@ -77,17 +77,12 @@ extension HandoffAttempt {
         let loops = copies.map { StagedLoop(copies: $0, keepBytes: verify, progress: progress) }
         let presence = Dictionary(
             stagedRooms.map { ($0.topic, $0.presenceGeneration) }, uniquingKeysWith: { first, _ in first })
-        staged = Staged(loops: loops, rooms: presence)
-        if stagesValues { staged.values = Dictionary(stagedRooms.map { ($0.topic, .init($0)) }) { first, _ in first } }
+        staged = StagedHandoff(loops: loops, rooms: presence)
+        if stagesValues {
+            staged.values = Dictionary(stagedRooms.map { ($0.topic, .init($0)) }) { first, _ in first }
+            staged.seats = Dictionary(stagedRooms.map { ($0.topic, $0.seatsGeneration) }) { first, _ in first }
+        }
         return .roundSent(changed: copies.reduce(0) { $0 + $1.count })
-    }
-
-    /// What staging sent: per loop, each room's presence generation by topic, and each room's assigns and authors
-    /// when the new process takes the pause's rooms as changes since them.
-    struct Staged: Sendable {
-        var loops: [StagedLoop]
-        let rooms: [String: UInt64]
-        var values: [String: StagedRoomValues]? = nil
     }
 
     /// A catch-up round, still serving: each loop copies the connections that changed since they were staged,
@@ -95,7 +90,7 @@ extension HandoffAttempt {
     /// Completes with how many connections were sent again.
     func restage() throws(HandoffFailure) -> HandoverMachine.Event {
         guard let channel else { throw .sendFailed(reason: "no handoff channel") }
-        let started = MonotonicClock.nowNanoseconds()
+        let started = StepStart()
         let (runtime, requester, verify) = (self.runtime, requesterFD, configuration.server.testHooks)
         let (current, features) = (staged.loops, newProcess.features)
         guard
@@ -145,7 +140,7 @@ extension HandoffAttempt {
                 var loopStaged = staged[index]
                 return Self.collectChanges(
                     on: index, runtime: runtime, requester: requester, staged: &loopStaged, verify: false,
-                    features: features)
+                    features: features, last: true)
             })
         else { throw .loopsUnresponsive(reason: "an event loop did not export its connections") }
         return FinalConnections.merge(exported)
@@ -154,14 +149,15 @@ extension HandoffAttempt {
     /// On loop `index`: what changed since `staged` (see `StagedLoop.round`); a stale copy is logged loudly.
     static func collectChanges(
         on index: Int, runtime: HandoffRuntime, requester: Int32?, staged: inout StagedLoop, verify: Bool,
-        features: HandoffFeatures
+        features: HandoffFeatures, last: Bool = false
     ) -> FinalConnections {
         let logger = runtime.context.logger
         let connections = runtime.connections[index].connections.lazy.filter { $0.fd != requester }
         let outputs = features.contains(.stagedConnectionOutput)
         let progress = outputs && features.contains(.stagedConnectionProgress)
-        return staged.round(connections, loopIndex: index, keepBytes: verify, outputs: outputs, progress: progress) {
-            key, differences in
+        return staged.round(
+            connections, loopIndex: index, keepBytes: verify, outputs: outputs, progress: progress, last: last
+        ) { key, differences in
             logger.error(
                 "binary upgrade: stale staged copy of an unchanged connection",
                 metadata: ["fd": "\(key)", "differs": "\(differences)"])
@@ -174,7 +170,7 @@ extension HandoffAttempt {
     /// the rooms.
     func sendFinal() throws(HandoffFailure) -> HandoverMachine.Event {
         guard let channel else { throw .sendFailed(reason: "no handoff channel") }
-        let started = MonotonicClock.nowNanoseconds()
+        let started = StepStart()
         let registry = context.upgrades.registry
         context.rooms.cluster?.presence.writeHandoff()  // the node's name and token, the rooms' views
         let header = HandoffHeader(

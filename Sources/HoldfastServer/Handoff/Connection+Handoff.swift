@@ -141,7 +141,7 @@ extension Connection: StageableConnection {
         -> ConnectionSnapshot
     {
         let updated = progress.applied(to: staged)
-        guard staged.differsOnlyInProgress(from: updated), case .webSocket(let layer) = state,
+        guard progress.fits(staged), case .webSocket(let layer) = state,
             let webSocket = updated.webSocket
         else { throw HandoffStateError(reason: "progress of connection \(progress.key) does not fit its copy") }
         try take(progress.output)

@@ -69,7 +69,7 @@ extension HandoffAttempt {
             newProcess = (pid, version, features.intersection(HandoffFeatures.own(in: ProcessEnvironment.current())))
             mark("ready", since: started)
         case .done(_, _, let milliseconds):
-            timings.append(("rebuild", milliseconds))
+            timings.append("rebuild", milliseconds: milliseconds)
         case .staged, .failed, .commit, .ack:
             break
         }
@@ -79,7 +79,7 @@ extension HandoffAttempt {
     func sendCommit() throws(HandoffFailure) -> HandoverMachine.Event {
         guard let channel else { throw .commitFailed(reason: "no handoff channel") }
         do {
-            let pauseSoFar = Double(MonotonicClock.nowNanoseconds() - pauseStarted) / 1e6
+            let pauseSoFar = Double(MonotonicClock.nowNanoseconds() - pauseStarted.wall) / 1e6
             try HandoffControl.commit(pauseMilliseconds: pauseSoFar).send(on: channel, timeoutMilliseconds: 1_000)
         } catch {
             throw .commitFailed(reason: "\(error)")
@@ -104,7 +104,7 @@ extension HandoffAttempt {
         }
         let requester = requesterFD
         let deadline = MonotonicClock.nowMilliseconds() + Int64(configuration.upgrade.handshakeGraceMilliseconds)
-        let started = MonotonicClock.nowNanoseconds()
+        let started = StepStart()
         while true {
             guard
                 let counts = runtime.onEveryLoop({ index in
@@ -131,7 +131,7 @@ extension HandoffAttempt {
     /// Still serving: rooms stop handing messages to the history writer (they keep them pending; the new
     /// process commits them), and the batches already handed over complete. The pause then waits for no fsync.
     func holdCommits() throws(HandoffFailure) -> HandoverMachine.Event {
-        let started = MonotonicClock.nowNanoseconds()
+        let started = StepStart()
         context.rooms.holdCommits(true)
         let deadline = MonotonicClock.nowMilliseconds() + 5_000
         while !context.rooms.historyWriterIsIdle {
@@ -148,15 +148,15 @@ extension HandoffAttempt {
     /// a loop in the middle of a long turn keeps serving until it ends; the pause is counted from the first loop
     /// that stopped (`pausing` is how long the last one took).
     func pauseIO() throws(HandoffFailure) -> HandoverMachine.Event {
-        let requested = MonotonicClock.nowNanoseconds()
+        let requested = StepStart()
         pauseStarted = requested
         guard let stopped = runtime.onEveryLoop({ [runtime] index in
             runtime.loops[index].pauseIO()
-            return MonotonicClock.nowNanoseconds()
+            return StepStart()
         }) else {
             throw .loopsUnresponsive(reason: "an event loop did not answer")
         }
-        pauseStarted = stopped.min() ?? requested
+        pauseStarted = stopped.min { $0.wall < $1.wall } ?? requested
         mark("pausing", since: requested)
         return .completed(.ioPaused)
     }
@@ -164,11 +164,12 @@ extension HandoffAttempt {
     /// Waits until the process is quiescent, has every room export its state, and waits again.
     func exportRooms() throws(HandoffFailure) -> HandoverMachine.Event {
         try waitUntilQuiescent(step: "drain")
-        let started = MonotonicClock.nowNanoseconds()
+        let started = StepStart()
         let sink = RoomExportSink()
         var asked = 0
         for room in context.rooms.allRooms {
-            if room.send(.exportForHandoff(sink, stagedPresence: staged.rooms[room.id])) { asked += 1 }
+            let (presence, seats) = (staged.rooms[room.id], staged.seats[room.id])
+            if room.send(.exportForHandoff(sink, stagedPresence: presence, stagedSeats: seats)) { asked += 1 }
         }
         guard let collected = sink.wait(for: asked, timeoutMilliseconds: 5_000) else {
             throw .roomsUnresponsive(reason: "not every room exported its state within 5 s")
@@ -184,7 +185,7 @@ extension HandoffAttempt {
     /// message is acknowledged and broadcast), every room mailbox empty, and no task or timer run on any loop
     /// between two consecutive barriers. With socket I/O paused, nothing can start new work after that.
     private func waitUntilQuiescent(step: String) throws(HandoffFailure) {
-        let (started, rooms) = (MonotonicClock.nowNanoseconds(), context.rooms)
+        let (started, rooms) = (StepStart(), context.rooms)
         switch runtime.loops.waitUntilQuiescent(
             before: { rooms.historyWriterIsIdle }, after: { rooms.allRooms.allSatisfy { $0.mailboxDepth == 0 } })
         {
@@ -198,7 +199,7 @@ extension HandoffAttempt {
 
     /// Every loop exports what changed since staging and then blocks until the verdict.
     func exportConnections() throws(HandoffFailure) -> HandoverMachine.Event {
-        let started = MonotonicClock.nowNanoseconds()
+        let started = StepStart()
         final = try freezeAndExportConnections(staged: staged.loops)
         mark("export \(final.changed.count)", since: started)
         return .completed(.connectionsExported)

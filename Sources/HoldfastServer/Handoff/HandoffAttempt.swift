@@ -26,15 +26,17 @@ final class HandoffAttempt: @unchecked Sendable {
     var channel: HandoffChannel?
     /// Signalled once per loop to unfreeze it on rollback.
     var frozen: ThreadSemaphore?
-    var timings: [(String, Double)] = []
+    var timings = StepTimings()
     // What the steps found out, for the next steps and the record.
     var newProcess: (pid: Int32, version: String, features: HandoffFeatures) = (0, "", [])
-    var staged = Staged(loops: [], rooms: [:])
+    var staged = StagedHandoff(loops: [], rooms: [:])
     var rooms: [RoomSnapshot] = []
     var final = FinalConnections()
     var sent: (changed: Int, outputs: Int, progress: Int, bytes: Int) = (0, 0, 0, 0)
-    var started: UInt64 = 0
-    var pauseStarted: UInt64 = 0
+    var started = StepStart()
+    var pauseStarted = StepStart()
+    /// The process's CPU milliseconds in the pause (every thread), set with the record.
+    var pauseCPU = 0.0
     /// How many times each test-fault step was reached (for `step@n` faults).
     private var reached: [String: Int] = [:]
 
@@ -52,7 +54,7 @@ final class HandoffAttempt: @unchecked Sendable {
     /// returns after rolling back and calling `completion`. A step that stalls is abandoned: the watchdog rolls
     /// back (or, after COMMIT, finishes) on its own thread, and this returns if the step ever does.
     func run(completion: @escaping @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void) {
-        started = MonotonicClock.nowNanoseconds()
+        started = StepStart()
         let watchdog = StepWatchdog(limitMilliseconds: configuration.upgrade.stepTimeoutMilliseconds) {
             [self] step, elapsed in
             abandon(stalled: step, afterMilliseconds: elapsed, completion: completion)
@@ -179,7 +181,7 @@ final class HandoffAttempt: @unchecked Sendable {
                 "state-bytes": "\(sent.bytes)", "rooms-as-changes": "\(staged.values != nil)",
                 "output-in-pause": "\(sent.outputs)", "progress-in-pause": "\(sent.progress)",
                 "queued-bytes-in-pause": "\(final.queuedBytes)/\(final.queuedBeforeBytes)",  // carried/queued at the last round
-                "steps-ms": "\(timings.map { "\($0.0)=\((($0.1 * 100).rounded() / 100))" }.joined(separator: ","))",
+                "steps-ms": "\(timings)", "steps-cpu-ms": "\(timings.cpuDescription)", "pause-cpu-ms": "\(pauseCPU)",
             ])
         completion(.success(record))
         // Leave without running anything that could touch a socket: the kernel closes our copies of the fds,
@@ -188,11 +190,12 @@ final class HandoffAttempt: @unchecked Sendable {
     }
 
     private func upgradeRecord(acknowledged: Bool) -> UpgradeRecord {
-        let finished = MonotonicClock.nowNanoseconds()
+        let finished = StepStart()
+        pauseCPU = Double(finished.cpu - pauseStarted.cpu) / 1e6
         var record = UpgradeRecord(
             kind: "binary", outcome: "ok", from: "\(context.admin.binaryVersion) (pid \(getpid()))",
             to: "\(newProcess.version) (pid \(newProcess.pid))",
-            pauseMilliseconds: Double(finished - pauseStarted) / 1e6, suspendMilliseconds: 0,
+            pauseMilliseconds: Double(finished.wall - pauseStarted.wall) / 1e6, suspendMilliseconds: 0,
             migrateMilliseconds: 0, rooms: rooms.count, error: nil)
         record.extra = [
             JSONMember("old_pid", .integer(Int64(getpid()))),
@@ -208,8 +211,9 @@ final class HandoffAttempt: @unchecked Sendable {
             JSONMember("state_bytes_in_pause", .integer(Int64(sent.bytes))),
             JSONMember("rooms_as_changes", .bool(staged.values != nil)),
             JSONMember("acknowledged", .bool(acknowledged)),
-            JSONMember("total_ms", .double(Double(finished - started) / 1e6)),
-            JSONMember("steps_ms", .object(timings.map { JSONMember($0.0, .double($0.1)) })),
+            JSONMember("total_ms", .double(Double(finished.wall - started.wall) / 1e6)),
+            JSONMember("steps_ms", timings.wallJSON), JSONMember("steps_cpu_ms", timings.cpuJSON),
+            JSONMember("pause_cpu_ms", .double(pauseCPU)),
         ]
         return record
     }
@@ -231,9 +235,7 @@ final class HandoffAttempt: @unchecked Sendable {
         completion(.failure(UpgradeFailure(failure)))
     }
 
-    func mark(_ step: String, since start: UInt64) {
-        timings.append((step, Double(MonotonicClock.nowNanoseconds() - start) / 1e6))
-    }
+    func mark(_ step: String, since start: StepStart) { timings.mark(step, since: start) }
 }
 
 extension HandoffAttempt {

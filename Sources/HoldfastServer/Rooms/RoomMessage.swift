@@ -30,8 +30,8 @@ enum RoomMessage: Sendable {
     /// Binary upgrade, old process, while serving: add this room's presence to the sink (staging).
     case stageForHandoff(RoomExportSink)
     /// Binary upgrade, old process, in the pause: add this room's state to the sink (the process is quiescent by
-    /// then), with its presence only if it moved since the staged copy of `stagedPresence` generation.
-    case exportForHandoff(RoomExportSink, stagedPresence: UInt64?)
+    /// then), its presence only if it moved since the staged `stagedPresence` generation (see `RoomEvent.export`).
+    case exportForHandoff(RoomExportSink, stagedPresence: UInt64?, stagedSeats: UInt64?)
     /// Binary upgrade, new process: the room was rebuilt from a handoff; flush the presence window it carried.
     case resumeAfterHandoff
     /// Clustered: bus traffic and Redis's answers for this room (``ClusterRoom``).

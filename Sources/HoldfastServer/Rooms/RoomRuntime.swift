@@ -77,9 +77,9 @@ final class RoomRuntime: ActorBehavior {
         case .stageForHandoff(let sink):
             self.sink = sink
             event = .stage
-        case .exportForHandoff(let sink, let stagedPresence):
+        case .exportForHandoff(let sink, let stagedPresence, let stagedSeats):
             self.sink = sink
-            event = .export(stagedPresence: stagedPresence)
+            event = .export(stagedPresence: stagedPresence, stagedSeats: stagedSeats)
         case .resumeAfterHandoff:
             event = .resumeAfterHandoff
         case .cluster:

@@ -1,0 +1,51 @@
+import HoldfastCore
+public import HoldfastJSON
+
+/// When a step started: on the monotonic clock and on the process's CPU clock (every thread's time).
+public struct StepStart: Sendable {
+    /// Monotonic nanoseconds.
+    public let wall: UInt64
+    /// The process's CPU nanoseconds (``ProcessCPUClock``).
+    public let cpu: UInt64
+
+    /// Now.
+    public init() { (wall, cpu) = (MonotonicClock.nowNanoseconds(), ProcessCPUClock.nowNanoseconds()) }
+}
+
+/// The steps of a binary upgrade as the old process times them, in order: each with its wall time and, when the
+/// process timed it itself, the CPU time every thread of the process spent meanwhile. In the pause the loops
+/// serve nothing, so a step's CPU is the handoff's own work, a figure a loaded machine does not stretch.
+public struct StepTimings: Sendable, CustomStringConvertible {
+    /// Each step: its name, wall milliseconds, CPU milliseconds (nil for a step timed by the other process).
+    public private(set) var steps: [(name: String, wall: Double, cpu: Double?)] = []
+
+    /// No step yet.
+    public init() {}
+
+    /// Times the step `name`, started at `start`, until now.
+    public mutating func mark(_ name: String, since start: StepStart) {
+        let now = StepStart()
+        steps.append((name, Double(now.wall &- start.wall) / 1e6, Double(now.cpu &- start.cpu) / 1e6))
+    }
+
+    /// A step the other process timed (wall time only), e.g. the new process's `rebuild`.
+    public mutating func append(_ name: String, milliseconds: Double) { steps.append((name, milliseconds, nil)) }
+
+    /// `name=ms,...` of the wall times, rounded to 0.01 ms.
+    public var description: String { Self.text(steps.map { ($0.name, $0.wall) }) }
+
+    /// `name=ms,...` of the CPU times, for the steps this process timed.
+    public var cpuDescription: String { Self.text(steps.compactMap { step in step.cpu.map { (step.name, $0) } }) }
+
+    /// The wall times as a JSON object (the answer's `steps_ms`).
+    public var wallJSON: JSONValue { .object(steps.map { JSONMember($0.name, .double($0.wall)) }) }
+
+    /// The CPU times as a JSON object (the answer's `steps_cpu_ms`).
+    public var cpuJSON: JSONValue {
+        .object(steps.compactMap { step in step.cpu.map { JSONMember(step.name, .double($0)) } })
+    }
+
+    private static func text(_ steps: [(String, Double)]) -> String {
+        steps.map { "\($0.0)=\((($0.1 * 100).rounded() / 100))" }.joined(separator: ",")
+    }
+}
