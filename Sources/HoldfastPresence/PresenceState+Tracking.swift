@@ -77,6 +77,13 @@ extension PresenceState {
     /// Adds a presence under a free ref (the caller removed any holder first) and notes the change.
     mutating func insert(ref: String, owner: PresenceOwner, key: String, fields: [JSONMember], previousRef: String?) {
         noteChange(ref: ref)
+        // Metas tracked one after another are often alike (a join burst: one device, one millisecond): they
+        // share the previous record's array, one copy for all of them instead of one each. Alike means the same
+        // bytes on the wire, not only `==`.
+        var fields = fields
+        if let previous = order.last?.presence.fields, !previous.isEmpty, previous.encodesLike(fields) {
+            fields = previous
+        }
         let sequence = nextSequence
         nextSequence += 1
         let slot = Int32(order.count)

@@ -23,12 +23,18 @@ extension RoomState {
         if let values = snapshot.handler {
             handlerState = values.state
             handlerStateVersion = values.version
-            for (id, assigns) in values.assigns { seats[id]?.assigns = assigns }
             // Carried as time left: ``RoomEvent/resumeAfterHandoff`` rebases them on this process's clock.
             handlerTimers = values.timers
             timersRelative = !values.timers.isEmpty
         }
         self.presence = PresenceState(importing: presence)
+        // Assigns equal to the member's meta (a handler that keeps its meta as assigns) share the meta's array, as
+        // they did in the previous process: the records carry the two apart.
+        for (id, assigns) in snapshot.handler?.assigns ?? [:] {
+            guard let member = seats[id]?.member else { continue }
+            let shared = sharingTrackedMeta(of: member, assigns)
+            seats[id]?.assigns = shared
+        }
         for owner in Set(presence.entries.map(\.owner)) where seats[owner] == nil {
             self.presence.untrackAll(owner: owner)
             pendingHandoffFlush = true

@@ -21,7 +21,7 @@ extension RoomState {
             let meta = presenceMeta ?? .emptyObject
             _ = presence.track(owner: member.connectionID, key: member.user, meta: meta)
             presenceGeneration &+= 1
-            seats[member.connectionID] = Seat(member: member, assigns: assigns)
+            seats[member.connectionID] = Seat(member: member, assigns: sharingTrackedMeta(of: member, assigns))
             countByVersion[member.version, default: 0] += 1
             actions.append(.admit(member))
             countDevice(of: member.user, by: 1, into: &actions)

@@ -42,6 +42,16 @@ extension RoomState {
         }
     }
 
+    /// `assigns`, or the member's tracked meta when the two encode alike (handlers often keep the meta as the
+    /// socket's assigns): the seat and the presence then share one array, whichever array the presence kept.
+    func sharingTrackedMeta(of member: Member, _ assigns: JSONValue) -> JSONValue {
+        guard case .object(let members) = assigns,
+            let tracked = presence.meta(owner: member.connectionID, key: member.user),
+            case .object(let trackedMembers) = tracked.meta, trackedMembers.encodesLike(members)
+        else { return assigns }
+        return tracked.meta
+    }
+
     /// The room's presence payload (`{key: {"metas": [...]}}`), for tests and inspection.
     public var presencePayload: JSONValue { presence.statePayload() }
 }

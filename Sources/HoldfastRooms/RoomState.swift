@@ -1,4 +1,4 @@
-import HoldfastChannels
+public import HoldfastChannels
 public import HoldfastJSON
 import HoldfastPresence
 
@@ -66,10 +66,35 @@ public struct RoomInstant: Sendable, Equatable {
 public struct RoomState: Sendable {
     /// A member with what the room tracks for it. Its presence meta and phx_ref live in the room's presence
     /// state only (``presenceMeta(of:)``): one copy per member.
+    ///
+    /// The member's fields are stored flat, with the serializer version after the assigns, so the one-byte
+    /// version sits in the assigns' tail padding: 64 bytes a seat, where a `Member` and the assigns took 72.
     public struct Seat: Sendable, Equatable {
-        public var member: Member
+        /// The member's connection (``Member/connectionID``), which the seat is stored under.
+        public var connectionID: UInt64
+        /// The member's presence key (``Member/user``).
+        public var user: String
+        /// The member's join (``Member/joinRef``).
+        public var joinRef: String?
         /// The handler's assigns for this socket (API 2).
-        public var assigns: JSONValue = .null
+        public var assigns: JSONValue
+        /// The member's serializer (``Member/version``).
+        public var version: PhoenixSerializerVersion
+
+        /// The seat of `member`, with the handler's `assigns`.
+        public init(member: Member, assigns: JSONValue = .null) {
+            (self.connectionID, self.user, self.joinRef) = (member.connectionID, member.user, member.joinRef)
+            (self.assigns, self.version) = (assigns, member.version)
+        }
+
+        /// The member seated here.
+        public var member: Member {
+            get { Member(connectionID: connectionID, user: user, joinRef: joinRef, version: version) }
+            set {
+                (connectionID, user, joinRef) = (newValue.connectionID, newValue.user, newValue.joinRef)
+                version = newValue.version
+            }
+        }
     }
 
     /// A message accepted and not yet acknowledged, with whom to acknowledge (nil: the sender's join did not
@@ -105,7 +130,7 @@ public struct RoomState: Sendable {
     public internal(set) var authors = MessageAuthors()
     /// Sequenced by the store: the last local, negative id of a message waiting for its real one.
     var provisionalID: Int64 = 0
-    public internal(set) var seats: [UInt64: Seat] = [:] { didSet { seatsGeneration &+= 1 } }
+    public internal(set) var seats = SeatTable() { didSet { seatsGeneration &+= 1 } }
     /// Bumped by every change to ``seats`` (a join, a leave, assigns), so a binary upgrade's pause neither copies
     /// nor compares the members' assigns of a room whose seats did not move since staging.
     public internal(set) var seatsGeneration: UInt64 = 0
@@ -170,6 +195,8 @@ public struct RoomState: Sendable {
             countByVersion[member.version, default: 0] += 1
             guard let tracked = previous.presence.meta(owner: member.connectionID, key: member.user) else { continue }
             presence.track(owner: member.connectionID, key: member.user, meta: tracked.meta, phxRef: tracked.ref)
+            let shared = sharingTrackedMeta(of: member, seat.assigns)
+            seats[member.connectionID]?.assigns = shared
         }
         _ = presence.takeDiff()
         // Past the previous generations: a staged copy of the room before its restart never passes for current.

@@ -23,6 +23,28 @@ import Testing
         #expect(storage(fields) == storage(members))
     }
 
+    @Test func metasTrackedOneAfterAnotherThatEncodeAlikeShareOneArray() {
+        var state = PresenceState(refPrefix: "p.")
+        func meta(_ at: Int64) -> JSONValue {
+            .object([JSONMember("device", .string("web")), JSONMember("online_at", .integer(at))])
+        }
+        func fields(_ ref: String) -> [JSONMember] { state.presence(ref)?.fields ?? [] }
+        let a = state.track(owner: 1, key: "alice", meta: meta(1))
+        let b = state.track(owner: 2, key: "bob", meta: meta(1))
+        let c = state.track(owner: 3, key: "carol", meta: meta(2))
+        #expect(storage(fields(a)) == storage(fields(b)) && storage(fields(c)) != storage(fields(a)))
+        // A change to one leaves the others' values alone.
+        state.update(owner: 1, key: "alice", meta: meta(3))
+        #expect(state.meta(owner: 2, key: "bob")?.meta == meta(1))
+        #expect(state.meta(owner: 1, key: "alice")?.meta == meta(3))
+        // 0.0 and -0.0 are equal but encode differently: each keeps its own.
+        let zero = state.track(owner: 4, key: "dave", meta: .object([JSONMember("x", .double(0.0))]))
+        let negative = state.track(owner: 5, key: "erin", meta: .object([JSONMember("x", .double(-0.0))]))
+        #expect(storage(fields(zero)) != storage(fields(negative)))
+        let sent = String(decoding: JSON.encode(state.statePayload()), as: UTF8.self)
+        #expect(sent.contains(#""x":0.0"#) && sent.contains(#""x":-0.0"#))
+    }
+
     @Test func refsInAMetaAreStillDropped() {
         var state = PresenceState(refPrefix: "p.")
         let members = [JSONMember("phx_ref", .string("x")), JSONMember("device", .string("phone"))]

@@ -113,8 +113,7 @@ final class PhoenixSession: MemberEndpoint {
         // The room is looked up once here; every later message of this join goes straight to its mailbox.
         guard let room = rooms.room(topic) else { return }
         let member = RoomMember(
-            connectionID: connectionID, topic: topic, joinRef: joinRef, version: version, loop: connection.loop,
-            room: room, endpoint: self)
+            topic: topic, joinRef: joinRef, version: version, loop: connection.loop, room: room, endpoint: self)
         joined[topic] = member
         room.send(.join(member, ref: ref, payload: payload))
     }
@@ -232,8 +231,8 @@ final class PhoenixSession: MemberEndpoint {
         for join in snapshot.joins {
             // The room is pointed at when it is adopted (before the loops run).
             let member = RoomMember(
-                connectionID: connectionID, topic: join.topic, joinRef: join.joinRef, version: version,
-                loop: connection.loop, room: nil, endpoint: self)
+                topic: join.topic, joinRef: join.joinRef, version: version, loop: connection.loop, room: nil,
+                endpoint: self)
             joined[join.topic] = member
             members.append(member)
         }

@@ -8,7 +8,8 @@ import HoldfastWebSocket
 /// Where a room delivers to one joined connection: the Phoenix session of that socket. Every call is made on the
 /// connection's own loop (see `RoomRuntime`'s deliveries), so the session needs no locks.
 protocol MemberEndpoint: AnyObject {
-    /// The authenticated user (immutable, so any thread may read it).
+    /// The connection's id and the authenticated user (immutable, so any thread may read them).
+    var connectionID: UInt64 { get }
     var user: String { get }
     /// The room finished this join: the reply, then `extra` pushes; ignored if `member` is no longer the
     /// session's current join of the topic.
@@ -34,9 +35,9 @@ protocol MemberEndpoint: AnyObject {
 /// adopted from a binary upgrade before the loops start).
 ///
 /// The endpoint is held strongly and the session clears `isOpen` when its socket closes (a weak reference cost
-/// every member a 32-byte side table, and the user's name is the session's): a closed member is never called.
+/// every member a 32-byte side table; the user and connection id are the session's): a closed member is never called.
 final class RoomMember: @unchecked Sendable {
-    let connectionID: UInt64
+    var connectionID: UInt64 { endpoint.connectionID }
     let topic: String
     let joinRef: String?
     /// The loop that owns the connection; every delivery to the member runs there.
@@ -49,10 +50,10 @@ final class RoomMember: @unchecked Sendable {
     var isOpen = true
 
     init(
-        connectionID: UInt64, topic: String, joinRef: String?, version: PhoenixSerializerVersion,
-        loop: EventLoop, room: ActorRef<RoomMessage>?, endpoint: any MemberEndpoint
+        topic: String, joinRef: String?, version: PhoenixSerializerVersion, loop: EventLoop,
+        room: ActorRef<RoomMessage>?, endpoint: any MemberEndpoint
     ) {
-        (self.connectionID, self.topic, self.joinRef, self.version) = (connectionID, topic, joinRef, version)
+        (self.topic, self.joinRef, self.version) = (topic, joinRef, version)
         (self.loop, self.room, self.endpoint) = (loop, room, endpoint)
     }
 
