@@ -98,7 +98,7 @@ final class Connection: EventHandler {
         }
     }
 
-    var logger: Logger { context.logger }
+    var logger: Logger { _read { yield context.logger } }  // borrowed: a debug line that logs nothing copies nothing
 
     // MARK: Events
 
@@ -115,10 +115,12 @@ final class Connection: EventHandler {
     /// Reads, then writes what the input queued for this connection at once rather than in the loop's flush (as
     /// uWebSockets uncorks after a read): one `send` per read event while the socket is warm in the cache. Holding
     /// `flushScheduled` meanwhile keeps the input from queueing a flush; output for others still waits for it.
+    /// Answers that took the loop's spare output buffer (see `withApplicationOutput`) give it back once written.
     private func readAndAnswer() {
-        let (queued, answering) = (flushScheduled, phase != .draining && phase != .lingering)
+        let (queued, answering, lending) = (flushScheduled, phase != .draining && phase != .lingering, outbound.capacity == 0)
+        defer { if lending && outbound.isEmpty && outbound.capacity > 0 { owner.tradeSpare(&outbound) } }
         flushScheduled = true
-        let ingested = loop.readAvailable(fd) { chunk in
+        let ingested = EventLoop.readAvailable(fd, into: loop.readBuffer) { chunk in  // no loop retained
             switch chunk {
             case .bytes(let bytes):
                 sawTraffic = true
