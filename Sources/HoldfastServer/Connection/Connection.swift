@@ -115,10 +115,8 @@ final class Connection: EventHandler {
     /// Reads, then writes what the input queued for this connection at once rather than in the loop's flush (as
     /// uWebSockets uncorks after a read): one `send` per read event while the socket is warm in the cache. Holding
     /// `flushScheduled` meanwhile keeps the input from queueing a flush; output for others still waits for it.
-    /// Answers that took the loop's spare output buffer (see `withApplicationOutput`) give it back once written.
     private func readAndAnswer() {
         let (queued, answering, lending) = (flushScheduled, phase != .draining && phase != .lingering, outbound.capacity == 0)
-        defer { if lending && outbound.isEmpty && outbound.capacity > 0 { owner.tradeSpare(&outbound) } }
         flushScheduled = true
         let ingested = EventLoop.readAvailable(fd, into: loop.readBuffer) { chunk in  // no loop retained
             switch chunk {
@@ -137,8 +135,10 @@ final class Connection: EventHandler {
             return false
         }
         flushScheduled = queued
-        guard ingested && answering && phase != .closed else { return }
-        if pendingOutputBytes > 0 || (closeWhenFlushed && phase == .draining) { writeQueued() }
+        if ingested && answering && phase != .closed, pendingOutputBytes > 0 || closeWhenFlushed && phase == .draining {
+            writeQueued()
+        }
+        if lending && outbound.capacity > 0 && outbound.isEmpty { owner.tradeSpare(&outbound) }  // the spare goes back
     }
 
     /// Feeds freshly read bytes through the layers. Bytes a layer cannot consume yet are kept in `inbound`.

@@ -91,6 +91,7 @@ final class LoopConnections: @unchecked Sendable {
 
     /// Runs `body` over a snapshot, so connections may close (and leave the list) while it runs; none is retained.
     func forEach(_ body: (Connection) -> Void) {
-        for connection in connections { Unmanaged.passUnretained(connection)._withUnsafeGuaranteedRef(body) }
+        let snapshot = connections  // read in place: an iterator hands out retained copies
+        snapshot.withUnsafeBufferPointer { for index in $0.indices { Unmanaged.passUnretained($0[index])._withUnsafeGuaranteedRef(body) } }
     }
 }
