@@ -14,6 +14,15 @@ extension EventLoop {
     /// of input or a failure to `body`. Returns whether any bytes were handed over.
     @inlinable
     public func readAvailable(_ fd: Int32, rounds: Int = 4, _ body: (ReadChunk) -> Bool) -> Bool {
+        Self.readAvailable(fd, into: readBuffer, rounds: rounds, body)
+    }
+
+    /// ``readAvailable(_:rounds:_:)`` into a loop's ``readBuffer`` passed by value: a caller that takes the buffer from
+    /// the loop before the call holds no reference to the loop across it (a retain and a release per read event).
+    @inlinable
+    public static func readAvailable(
+        _ fd: Int32, into readBuffer: UnsafeMutableRawBufferPointer, rounds: Int = 4, _ body: (ReadChunk) -> Bool
+    ) -> Bool {
         for round in 0..<rounds {
             switch Socket.read(fd, into: readBuffer) {
             case .done(0):

@@ -118,3 +118,67 @@ def test_a_client_that_stops_reading_gets_every_16_bit_length_echo(server):
     # Frames with 16-bit lengths take the answer-in-place path; a full socket leaves the unsent rest queued.
     messages = [struct.pack("!I", index) + os.urandom(60_000 + index) for index in range(150)]  # about 9 MiB
     echo_to_a_client_that_stops_reading(server, messages, lambda message: rawws.frame(0x2, message))
+
+
+def test_answers_of_many_connections_in_one_turn_stay_their_own(server):
+    # Answers made while a connection reads (pongs, fragmented echoes, close replies, HTTP responses) take the loop's
+    # spare output buffer when the connection holds none, and give it back once written. A connection whose answers
+    # the kernel does not take keeps the buffer they are in; the others must each get their own bytes, whole.
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    stalled.settimeout(30)
+    stalled.connect(("127.0.0.1", server.port))
+    stalled_rest = rawws.handshake(stalled)
+    pings = [struct.pack("!I", index) + os.urandom(100) for index in range(20_000)]  # about 2 MiB of pongs
+    failure = []
+
+    def send_pings():  # not read meanwhile: the pongs back up until the server stops reading this socket
+        try:
+            stalled.sendall(b"".join(rawws.frame(0x9, ping) for ping in pings))
+        except OSError as error:  # surfaced by the assertion below
+            failure.append(error)
+
+    sender = threading.Thread(target=send_pings)
+    sender.start()
+    sender.join(timeout=1.5)
+
+    sockets = [connect_echo(server) for _ in range(40)]
+    plain = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(5)]
+    for index, (sock, _) in enumerate(sockets):
+        tag = struct.pack("!I", index) + os.urandom(16)
+        sock.sendall(rawws.frame(0x9, tag) + rawws.frame(0x1, b"part:", fin=False)
+                     + rawws.frame(0x0, tag.hex().encode()) + rawws.frame(0x8, struct.pack("!H", 1000)))
+    for sock in plain:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 2 + b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
+
+    for index, (sock, rest) in enumerate(sockets):
+        answers = []
+        while True:
+            result = rawws.read_frame(sock, rest)
+            assert result is not None, f"connection {index} closed after {len(answers)} answers"
+            opcode, payload, rest = result
+            answers.append((opcode, payload))
+            if opcode == 0x8:
+                break
+        tag = answers[0][1]
+        assert tag[:4] == struct.pack("!I", index)
+        assert answers[:2] == [(0xA, tag), (0x1, b"part:" + tag.hex().encode())]
+        assert answers[2][0] == 0x8 and answers[2][1][:2] == struct.pack("!H", 1000) and len(answers) == 3
+        sock.close()
+    for sock in plain:
+        received = b""
+        while received.count(b"HTTP/1.1 ") < 3 or not received.endswith(b"not found\n"):
+            chunk = sock.recv(65536)
+            assert chunk, received
+            received += chunk
+        assert received.count(b"HTTP/1.1 200 ") == 2 and received.count(b"HTTP/1.1 404 ") == 1
+        sock.close()
+
+    for index, ping in enumerate(pings):
+        result = rawws.read_frame(stalled, stalled_rest)
+        assert result is not None, f"stalled connection closed before pong {index}"
+        opcode, payload, stalled_rest = result
+        assert (opcode, payload) == (0xA, ping), f"pong {index} differs"
+    sender.join(timeout=30)
+    assert not sender.is_alive() and failure == []
+    stalled.close()

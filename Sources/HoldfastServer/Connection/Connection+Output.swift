@@ -30,6 +30,7 @@ extension Connection {
             result = body(&plainOutbound)
             if plainOutbound.count > before { outboundMarks.messageQueued(behind: pending) }
         } else {
+            if outbound.capacity == 0 { owner.tradeSpare(&outbound) }
             let before = outbound.count
             result = body(&outbound)
             if outbound.count > before { outboundMarks.messageQueued(behind: pending) }

@@ -11,19 +11,20 @@ extension Connection {
     func processPlaintext(_ bytes: UnsafeMutableRawBufferPointer) -> Int {
         var offset = 0
         while offset < bytes.count {
+            let input = UnsafeMutableRawBufferPointer(rebasing: bytes[offset...])
+            if let done = echoInPlace(input) { offset += done; continue }  // `/ws/echo`'s fast path
             switch state {
             case .http(let layer?) where isAPI:
-                return offset + readAPIRequests(UnsafeRawBufferPointer(rebasing: bytes[offset...]), layer)
+                return offset + readAPIRequests(UnsafeRawBufferPointer(input), layer)
             case .http(let existing):
-                let input = UnsafeRawBufferPointer(rebasing: bytes[offset...])
                 // A whole upgrade head is read in place; the parser (made when first needed) takes everything else.
-                if existing?.parser.hasPartialRequest != true, let consumed = upgradeInPlace(input) {
+                if existing?.parser.hasPartialRequest != true, let consumed = upgradeInPlace(UnsafeRawBufferPointer(input)) {
                     offset += consumed
                     continue
                 }
                 let layer = existing ?? HTTPLayer(limits: context.httpLimits)
                 if existing == nil { state = .http(layer) }
-                let (result, consumed) = layer.parser.parse(input)
+                let (result, consumed) = layer.parser.parse(UnsafeRawBufferPointer(input))
                 offset += consumed
                 switch result {
                 case .needMoreInput:
@@ -36,8 +37,6 @@ extension Connection {
                     return bytes.count
                 }
             case .webSocket(let layer), .webSocketClosing(let layer):
-                let input = UnsafeMutableRawBufferPointer(rebasing: bytes[offset...])
-                if case .echo = layer.application, let done = echoInPlace(input, on: layer) { offset += done; continue }
                 let (event, consumed) = withApplicationOutput { layer.webSocket.nextEvent(input: input, output: &$0) }
                 offset += consumed
                 if !handle(event, on: layer) { return offset }
@@ -50,12 +49,18 @@ extension Connection {
         return offset
     }
 
+    /// An open `/ws/echo` WebSocket's layer, unretained: no copy of ``state`` (a retain and a release per read).
+    private var echoLayer: Unmanaged<WebSocketLayer>? {
+        guard case .webSocket(let layer) = state, case .echo = layer.application else { return nil }
+        return .passUnretained(layer)
+    }
+
     /// `/ws/echo`'s fast path (see `WebSocketConnection.echoInPlace`): the answers to whole messages are written over
     /// them and sent from there, on a plaintext socket with nothing queued ahead; what the kernel does not take is
-    /// queued. Returns the input bytes answered, nil for none.
-    private func echoInPlace(_ input: UnsafeMutableRawBufferPointer, on layer: WebSocketLayer) -> Int? {
-        guard tls == nil, outboundOffset == outbound.count, phase == .webSocket else { return nil }
-        let (answered, consumed) = layer.webSocket.echoInPlace(input)
+    /// queued. Returns the input bytes answered, nil for none. The layer is used before the write, which may close.
+    private func echoInPlace(_ input: UnsafeMutableRawBufferPointer) -> Int? {
+        guard tls == nil, outboundOffset == outbound.count, let layer = echoLayer else { return nil }
+        let (answered, consumed) = layer._withUnsafeGuaranteedRef { $0.webSocket.echoInPlace(input) }
         guard consumed > 0 else { return nil }
         let answers = UnsafeRawBufferPointer(rebasing: input[..<answered])
         var written = 0

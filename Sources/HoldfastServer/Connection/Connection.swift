@@ -98,7 +98,7 @@ final class Connection: EventHandler {
         }
     }
 
-    var logger: Logger { context.logger }
+    var logger: Logger { _read { yield context.logger } }  // borrowed: a debug line that logs nothing copies nothing
 
     // MARK: Events
 
@@ -116,9 +116,9 @@ final class Connection: EventHandler {
     /// uWebSockets uncorks after a read): one `send` per read event while the socket is warm in the cache. Holding
     /// `flushScheduled` meanwhile keeps the input from queueing a flush; output for others still waits for it.
     private func readAndAnswer() {
-        let (queued, answering) = (flushScheduled, phase != .draining && phase != .lingering)
+        let (queued, answering, lending) = (flushScheduled, phase != .draining && phase != .lingering, outbound.capacity == 0)
         flushScheduled = true
-        let ingested = loop.readAvailable(fd) { chunk in
+        let ingested = EventLoop.readAvailable(fd, into: loop.readBuffer) { chunk in  // no loop retained
             switch chunk {
             case .bytes(let bytes):
                 sawTraffic = true
@@ -135,8 +135,10 @@ final class Connection: EventHandler {
             return false
         }
         flushScheduled = queued
-        guard ingested && answering && phase != .closed else { return }
-        if pendingOutputBytes > 0 || (closeWhenFlushed && phase == .draining) { writeQueued() }
+        if ingested && answering && phase != .closed, pendingOutputBytes > 0 || closeWhenFlushed && phase == .draining {
+            writeQueued()
+        }
+        if lending && outbound.capacity > 0 && outbound.isEmpty { owner.tradeSpare(&outbound) }  // the spare goes back
     }
 
     /// Feeds freshly read bytes through the layers. Bytes a layer cannot consume yet are kept in `inbound`.

@@ -18,7 +18,7 @@ final class Listener: EventHandler, @unchecked Sendable {
     let isAdmin: Bool
     /// Serves the server API.
     let isAPI: Bool
-    unowned let loop: EventLoop
+    unowned(unsafe) let loop: EventLoop  // outlives its listeners; a checked `unowned` retains it on every use
     let context: ServerContext
     let connections: LoopConnections
     private var paused = false

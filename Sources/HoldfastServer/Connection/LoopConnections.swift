@@ -9,6 +9,7 @@ final class LoopConnections: @unchecked Sendable {
     unowned(unsafe) let loop: EventLoop  // outlives us; with `context`, what every connection reaches via `owner`
     let context: ServerContext
     private(set) var connections: [Connection] = []
+    private var spare: [UInt8] = []  // a drained output buffer, for the next connection to queue output without one
     /// Bytes of large transient output (buffers released, large bodies written) since the last heap trim (see
     /// `trimHeapIfNeeded`): a burst leaves freed heap behind even when its largest buffers never reached a queue.
     var transientBytes = 0
@@ -40,6 +41,9 @@ final class LoopConnections: @unchecked Sendable {
         deferredCloses.forEach(Socket.close)
         deferredCloses = []
     }
+
+    /// Trades an empty `output` for the spare when just one of them has storage: lends the spare or keeps `output`.
+    func tradeSpare(_ output: inout [UInt8]) { if (output.capacity == 0) != (spare.capacity == 0) { swap(&output, &spare) } }
 
     func add(_ connection: Connection) {
         connection.slot = Int32(connections.count)
@@ -85,8 +89,9 @@ final class LoopConnections: @unchecked Sendable {
         heapWatch?.tick()
     }
 
-    /// Runs `body` over a snapshot, so connections may close (and leave the list) while it runs.
+    /// Runs `body` over a snapshot, so connections may close (and leave the list) while it runs; none is retained.
     func forEach(_ body: (Connection) -> Void) {
-        for connection in connections { body(connection) }
+        let snapshot = connections  // read in place: an iterator hands out retained copies
+        snapshot.withUnsafeBufferPointer { for index in $0.indices { Unmanaged.passUnretained($0[index])._withUnsafeGuaranteedRef(body) } }
     }
 }

@@ -7,6 +7,7 @@ import HoldfastCore
 import HoldfastHTTP
 import HoldfastHandoff
 import HoldfastTLS
+import HoldfastUpgrade
 import HoldfastWeb
 import HoldfastWebSocket
 import Logging

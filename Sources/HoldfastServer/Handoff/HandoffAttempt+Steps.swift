@@ -3,6 +3,7 @@ import HoldfastActors
 import HoldfastConfig
 import HoldfastCore
 import HoldfastHandoff
+import HoldfastUpgrade
 import Logging
 
 /// The steps of a binary upgrade attempt that ``HandoverMachine`` names, each returning the event it completes

@@ -1,9 +1,7 @@
-import HoldfastUpgrade
-
 /// Starts a whole-binary upgrade (socket handoff to a new process): what the admin endpoint and SIGUSR2 need of
-/// it. `BinaryUpgrade` (in `Handoff/`) is the implementation; connections reach it through the server context
+/// it. The server's `BinaryUpgrade` is the implementation; connections reach it through the server context
 /// without depending on the handoff code.
-protocol BinaryUpgrading: Sendable {
+public protocol BinaryUpgrading: Sendable {
     /// The path this process was started as (SIGUSR2's default target, argv[0] of the new process).
     var startupExecutable: String { get }
 
