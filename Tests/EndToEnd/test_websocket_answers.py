@@ -15,6 +15,18 @@ def connect_echo(server) -> tuple[socket.socket, bytes]:
     return sock, rawws.handshake(sock)
 
 
+def answers_until_close(sock: socket.socket, rest: bytes, name: str = "connection"):
+    """Every frame the server sends, as (opcode, payload), up to and including its close frame; and what is left."""
+    answers = []
+    while True:
+        result = rawws.read_frame(sock, rest)
+        assert result is not None, f"{name} closed after {len(answers)} answers"
+        opcode, payload, rest = result
+        answers.append((opcode, payload))
+        if opcode == 0x8:
+            return answers, rest
+
+
 def test_frames_sent_together_are_answered_in_order_then_closed(server):
     sock, rest = connect_echo(server)
     payloads = [struct.pack("!I", index) + os.urandom(index % 40) for index in range(300)]
@@ -22,14 +34,7 @@ def test_frames_sent_together_are_answered_in_order_then_closed(server):
     burst += rawws.frame(0x9, b"ping in the burst") + rawws.frame(0x1, "last ✓".encode())
     burst += rawws.frame(0x8, struct.pack("!H", 1000) + b"bye")
     sock.sendall(burst)
-    answers = []
-    while True:
-        result = rawws.read_frame(sock, rest)
-        assert result is not None, f"connection closed after {len(answers)} answers"
-        opcode, payload, rest = result
-        answers.append((opcode, payload))
-        if opcode == 0x8:
-            break
+    answers, rest = answers_until_close(sock, rest)
     assert answers[:300] == [(0x2, payload) for payload in payloads]
     assert answers[300:302] == [(0xA, b"ping in the burst"), (0x1, "last ✓".encode())]
     assert answers[302][0] == 0x8 and struct.unpack("!H", answers[302][1][:2])[0] == 1000
@@ -101,14 +106,7 @@ def test_whole_messages_around_fragments_and_faults_are_answered_in_order(server
             expected.append((0x1, "text ✓".encode()))
     burst += rawws.frame(0x1, b"bad \xff text") + rawws.frame(0x2, b"never answered")
     sock.sendall(burst)
-    answers = []
-    while True:
-        result = rawws.read_frame(sock, rest)
-        assert result is not None, f"connection closed after {len(answers)} answers"
-        opcode, payload, rest = result
-        answers.append((opcode, payload))
-        if opcode == 0x8:
-            break
+    answers, rest = answers_until_close(sock, rest)
     assert answers[:-1] == expected
     assert struct.unpack("!H", answers[-1][1][:2])[0] == 1007
     sock.close()
@@ -152,14 +150,7 @@ def test_answers_of_many_connections_in_one_turn_stay_their_own(server):
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 2 + b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")
 
     for index, (sock, rest) in enumerate(sockets):
-        answers = []
-        while True:
-            result = rawws.read_frame(sock, rest)
-            assert result is not None, f"connection {index} closed after {len(answers)} answers"
-            opcode, payload, rest = result
-            answers.append((opcode, payload))
-            if opcode == 0x8:
-                break
+        answers, rest = answers_until_close(sock, rest, f"connection {index}")
         tag = answers[0][1]
         assert tag[:4] == struct.pack("!I", index)
         assert answers[:2] == [(0xA, tag), (0x1, b"part:" + tag.hex().encode())]
