@@ -12,7 +12,6 @@ Usage: benchmarks/presence_change_cpu.py [--build .build/release] [--members 190
 """
 
 import argparse
-import collections
 import os
 import secrets
 import subprocess
@@ -57,12 +56,20 @@ def main() -> None:
         server.wait()
     print(report.rstrip())
 
-    usual = collections.Counter(sample[3] for sample in samples).most_common(1)[0][0]
-    window = [sample for sample in samples if sample[3] > usual]
-    if not window:
+    # The window: the longest stretch of one fd count above the counts on both sides of it (the probe socket).
+    runs = []  # (first index, last index, fds)
+    for index, sample in enumerate(samples):
+        if runs and runs[-1][2] == sample[3]:
+            runs[-1] = (runs[-1][0], index, sample[3])
+        else:
+            runs.append((index, index, sample[3]))
+    raised = [runs[k] for k in range(1, len(runs) - 1) if runs[k - 1][2] < runs[k][2] > runs[k + 1][2]]
+    if not raised:
         raise SystemExit("no probe window seen (did the bench finish its joins?)")
-    first, last = window[0], window[-1]
-    idle = [sample for sample in samples if sample[0] > last[0] + 1.5 and sample[3] == usual]
+    start, end, fds = max(raised, key=lambda run: samples[run[1]][0] - samples[run[0]][0])
+    first, last = samples[start], samples[end]
+    usual = samples[end + 1][3]
+    idle = [sample for sample in samples[end + 1:] if sample[0] > last[0] + 1.5 and sample[3] == usual]
     idle_user = idle_system = 0.0
     if len(idle) > 2:
         span = idle[-1][0] - idle[0][0]
