@@ -27,6 +27,21 @@ def answers_until_close(sock: socket.socket, rest: bytes, name: str = "connectio
             return answers, rest
 
 
+def expect_answers_then_join(
+    sock: socket.socket, rest: bytes, expected: list[tuple[int, bytes]], name: str, sender: threading.Thread,
+    failure: list,
+) -> None:
+    """Reads `expected` frames in order, then waits for the sender thread, which must have met no error."""
+    for index, answer in enumerate(expected):
+        result = rawws.read_frame(sock, rest)
+        assert result is not None, f"connection closed before {name} {index}"
+        opcode, payload, rest = result
+        assert (opcode, payload) == answer, f"{name} {index} differs"
+    sender.join(timeout=30)
+    assert not sender.is_alive() and failure == []
+    sock.close()
+
+
 def test_frames_sent_together_are_answered_in_order_then_closed(server):
     sock, rest = connect_echo(server)
     payloads = [struct.pack("!I", index) + os.urandom(index % 40) for index in range(300)]
@@ -72,14 +87,7 @@ def echo_to_a_client_that_stops_reading(server, messages: list[bytes], frame) ->
     # Not reading while the sender runs: the server's queue for this socket fills, so it stops reading it until
     # the socket drains (far below the slow-consumer limit), and the sender blocks; then everything must come back.
     sender.join(timeout=1.5)
-    for index, message in enumerate(messages):
-        result = rawws.read_frame(sock, rest)
-        assert result is not None, f"connection closed before echo {index}"
-        opcode, payload, rest = result
-        assert (opcode, payload) == (0x2, message), f"echo {index} differs"
-    sender.join(timeout=30)
-    assert not sender.is_alive() and failure == []
-    sock.close()
+    expect_answers_then_join(sock, rest, [(0x2, message) for message in messages], "echo", sender, failure)
 
 
 def test_a_client_that_stops_reading_gets_every_echo_once_it_reads_again(server):
@@ -165,11 +173,4 @@ def test_answers_of_many_connections_in_one_turn_stay_their_own(server):
         assert received.count(b"HTTP/1.1 200 ") == 2 and received.count(b"HTTP/1.1 404 ") == 1
         sock.close()
 
-    for index, ping in enumerate(pings):
-        result = rawws.read_frame(stalled, stalled_rest)
-        assert result is not None, f"stalled connection closed before pong {index}"
-        opcode, payload, stalled_rest = result
-        assert (opcode, payload) == (0xA, ping), f"pong {index} differs"
-    sender.join(timeout=30)
-    assert not sender.is_alive() and failure == []
-    stalled.close()
+    expect_answers_then_join(stalled, stalled_rest, [(0xA, ping) for ping in pings], "pong", sender, failure)
