@@ -12,9 +12,11 @@ public enum WebSocketHandshake {
     private static let acceptGUIDBytes = Array(acceptGUID.utf8)
 
     /// The fixed start of every `101` answer, up to the accept key.
-    private static let responsePrefix = Array(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ".utf8)
-    private static let crlf: [UInt8] = [0x0D, 0x0A]
+    private static var responsePrefix: StaticString {
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
+    }
+    /// CR LF as the 2-byte word that stores as them.
+    private static var crlf: UInt16 { UInt16(0x0A0D).littleEndian }
     /// A canonical key is 24 symbols, so the hashed input is 60 bytes and its accept key 28.
     private static let keyLength = 24
     private static let acceptKeyLength = 28
@@ -86,26 +88,28 @@ public enum WebSocketHandshake {
             UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(count + bytes.count)]).copyMemory(from: bytes)
             count += bytes.count
         }
-        responsePrefix.withUnsafeBytes(append)
+        // The fixed part from a constant (no array behind a lazily initialised global), the key encoded after it.
+        append(UnsafeRawBufferPointer(start: responsePrefix.utf8Start, count: responsePrefix.utf8CodeUnitCount))
         withUnsafeBytes(of: agreement.digest) { digest in
             let encoded = UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(count + acceptKeyLength)])
             encodeDigest(digest.assumingMemoryBound(to: UInt8.self), into: encoded.assumingMemoryBound(to: UInt8.self))
         }
         count += acceptKeyLength
-        crlf.withUnsafeBytes(append)
+        buffer.storeBytes(of: crlf, toByteOffset: count, as: UInt16.self)
+        count += 2
         if let subprotocol = agreement.subprotocol {
             Array("Sec-WebSocket-Protocol: \(subprotocol)\r\n".utf8).withUnsafeBytes(append)
         }
         if let extensions = agreement.deflate?.headerValue {
             Array("Sec-WebSocket-Extensions: \(extensions)\r\n".utf8).withUnsafeBytes(append)
         }
-        crlf.withUnsafeBytes(append)
-        return count
+        buffer.storeBytes(of: crlf, toByteOffset: count, as: UInt16.self)
+        return count + 2
     }
 
     /// How many bytes ``writeResponse(_:into:)`` may write for `agreement`.
     static func responseCapacity(_ agreement: WebSocketHandshakeAgreement) -> Int {
-        responsePrefix.count + acceptKeyLength + 4 + (agreement.subprotocol.map { $0.utf8.count + 26 } ?? 0)
+        responsePrefix.utf8CodeUnitCount + acceptKeyLength + 4 + (agreement.subprotocol.map { $0.utf8.count + 26 } ?? 0)
             + (agreement.deflate.map { $0.headerValue.utf8.count + 28 } ?? 0)
     }
 
@@ -119,7 +123,9 @@ public enum WebSocketHandshake {
     }
 
     /// Where the accept key lies in a `101` answer made by ``negotiate(request:deflate:selectSubprotocol:)``.
-    static let acceptKeyRange = responsePrefix.count..<(responsePrefix.count + acceptKeyLength)
+    static var acceptKeyRange: Range<Int> {
+        responsePrefix.utf8CodeUnitCount..<(responsePrefix.utf8CodeUnitCount + acceptKeyLength)
+    }
 
     /// Writes base64(SHA-1(key + GUID)), 28 bytes, to `encoded`.
     private static func writeAcceptKey(
