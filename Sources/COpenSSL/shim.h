@@ -13,22 +13,27 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
-// SHA-1 of a short message (at most 119 bytes: the WebSocket accept key hashes 60) through the low-level
-// interface. OpenSSL 3's one-shot SHA1() looks the algorithm up in its provider registry on every call, which costs
-// more than the hash itself; and SHA1_Update/SHA1_Final buffer the input, pad it and wipe the context afterwards.
-// Here the message is padded on the stack into its one or two blocks, which SHA1_Transform hashes in place, and the
-// digest is read from the state. Nothing secret passes through (the key and the GUID are public), so nothing is wiped.
-static inline void holdfast_sha1(const unsigned char *data, size_t length, unsigned char *digest) {
-    unsigned char blocks[128];
-    size_t total = length + 9 <= 64 ? 64 : 128;
-    if (length > 119) {  // not a short message: the buffered interface
+// SHA-1 of a message given in two parts (the WebSocket accept key hashes the client's key and a GUID: 60 bytes)
+// through the low-level interface. OpenSSL 3's one-shot SHA1() looks the algorithm up in its provider registry on
+// every call, which costs more than the hash itself; and SHA1_Update/SHA1_Final buffer the input, pad it and wipe the
+// context afterwards. A message of at most 119 bytes is laid out and padded on the stack into its one or two blocks,
+// which SHA1_Transform hashes in place, and the digest is read from the state. Nothing secret passes through (the
+// key and the GUID are public), so nothing is wiped. A longer message takes the buffered interface.
+static inline void holdfast_sha1(const unsigned char *first, size_t firstLength, const unsigned char *second,
+                                 size_t secondLength, unsigned char *digest) {
+    size_t length = firstLength + secondLength;
+    if (length > 119) {
         SHA_CTX context;
         SHA1_Init(&context);
-        SHA1_Update(&context, data, length);
+        SHA1_Update(&context, first, firstLength);
+        SHA1_Update(&context, second, secondLength);
         SHA1_Final(digest, &context);
         return;
     }
-    memcpy(blocks, data, length);
+    unsigned char blocks[128];
+    size_t total = length + 9 <= 64 ? 64 : 128;
+    if (firstLength > 0) memcpy(blocks, first, firstLength);
+    if (secondLength > 0) memcpy(blocks + firstLength, second, secondLength);
     memset(blocks + length, 0, total - length);
     blocks[length] = 0x80;
     unsigned long long bits = (unsigned long long)length * 8;

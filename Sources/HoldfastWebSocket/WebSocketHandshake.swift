@@ -9,7 +9,7 @@ import HoldfastBytes
 public enum WebSocketHandshake {
     /// The GUID RFC 6455 appends to the client's key before hashing.
     static let acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-    private static let acceptGUIDBytes = Array(acceptGUID.utf8)
+    private static var acceptGUIDLiteral: StaticString { "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" }
 
     /// The fixed start of every `101` answer, up to the accept key.
     private static var responsePrefix: StaticString {
@@ -138,16 +138,12 @@ public enum WebSocketHandshake {
     }
 
     /// SHA-1(key + GUID), 20 bytes, into `digest`: libcrypto's low-level SHA-1 on a stack context (without the
-    /// per-call algorithm lookup of OpenSSL 3's `SHA1()`), its input assembled on the stack.
+    /// per-call algorithm lookup of OpenSSL 3's `SHA1()`); the shim lays the key and the GUID out in the padded
+    /// blocks.
     private static func digest(_ digest: UnsafeMutableBufferPointer<UInt8>, for keyBytes: UnsafeBufferPointer<UInt8>) {
-        let inputLength = keyBytes.count + acceptGUIDBytes.count
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: inputLength) { input in
-            _ = UnsafeMutableBufferPointer(rebasing: input[..<keyBytes.count]).initialize(fromContentsOf: keyBytes)
-            acceptGUIDBytes.withUnsafeBufferPointer { guid in
-                _ = UnsafeMutableBufferPointer(rebasing: input[keyBytes.count...]).initialize(fromContentsOf: guid)
-            }
-            holdfast_sha1(input.baseAddress, input.count, digest.baseAddress)
-        }
+        // The GUID from a constant, not from an array behind a lazily initialised global.
+        let guid = acceptGUIDLiteral
+        holdfast_sha1(keyBytes.baseAddress, keyBytes.count, guid.utf8Start, guid.utf8CodeUnitCount, digest.baseAddress)
     }
 
     /// Standard base64 of the 20-byte digest: six full groups, then two bytes as three symbols and `=`.
