@@ -93,8 +93,8 @@ extension UnsafeBufferPointer<UInt8> {
     /// Whether the bytes equal `other` ignoring ASCII case.
     func equalsIgnoringASCIICase(_ other: UnsafeBufferPointer<UInt8>) -> Bool {
         guard count == other.count else { return false }
-        for index in 0..<count where self[index].asciiLowercased != other[index].asciiLowercased { return false }
-        return true
+        guard count > 0 else { return true }
+        return HTTPByteScan.equalIgnoringASCIICase(baseAddress!, other.baseAddress!, count: count)
     }
 
     /// Whether one of the comma-separated elements of these bytes, without the spaces and tabs around it, is

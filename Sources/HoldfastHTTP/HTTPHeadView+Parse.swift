@@ -7,6 +7,8 @@ extension HTTPHeadView {
 
     /// `HTTP/1.1` as the 8-byte word it loads as.
     private static let http11 = HTTPRequestParser.http11
+    /// `GET ` as the 4-byte word it loads as.
+    private static let getSpace = UInt32(littleEndian: 0x2054_4547)
 
     /// Reads a complete request head at the start of `input` in place and calls `body` with it. Returns how many
     /// bytes the head took when `body` returns true (it took the request); nil when `body` declined it or was not
@@ -22,13 +24,18 @@ extension HTTPHeadView {
         _ input: UnsafeRawBufferPointer, limits: HTTPLimits, _ body: (HTTPHeadView) -> Bool
     ) -> Int? {
         let bytes = input.assumingMemoryBound(to: UInt8.self)
+        let raw = UnsafeRawBufferPointer(bytes)
         let count = bytes.count
         guard count >= 16 else { return nil }
         let tokens = HTTPByteScan.tokenSet
 
         // The request line: a token, one space, an origin-form target of visible ASCII, one space, HTTP/1.1, CRLF.
         var index = 0
-        while index < count && HTTPByteScan.isTokenByte(bytes[index], tokens) { index += 1 }
+        if UnsafeRawPointer(bytes.baseAddress!).loadUnaligned(as: UInt32.self) == getSpace {
+            index = 3  // the upgrade's method, without a look at each byte
+        } else {
+            while index < count && HTTPByteScan.isTokenByte(bytes[index], tokens) { index += 1 }
+        }
         guard index > 0, index < count, bytes[index] == .space else { return nil }
         let method = 0..<index
         index += 1
@@ -57,9 +64,15 @@ extension HTTPHeadView {
                     break
                 }
                 let lineStart = index
-                while index < count && HTTPByteScan.isTokenByte(bytes[index], tokens) { index += 1 }
-                guard index > lineStart, index < count, bytes[index] == .colon else { return nil }
+                // The name is everything before the first colon, found a word at a time, and must be a token: a
+                // known name's recognition checks that exactly, any other name is checked byte by byte.
+                index = HTTPByteScan.firstIndex(of: .colon, in: raw, from: index)
+                guard index > lineStart, index < count else { return nil }
                 let name = lineStart..<index
+                let field = HTTPKnownField.recognize(UnsafeRawBufferPointer(bytes.range(name)))
+                if field == nil {
+                    for at in name where !HTTPByteScan.isTokenByte(bytes[at], tokens) { return nil }
+                }
                 index += 1
                 var low = index
                 while true {
@@ -76,9 +89,7 @@ extension HTTPHeadView {
                     fieldCount < inPlaceFieldCapacity
                 else { return nil }
                 storage.initializeElement(at: fieldCount, to: HTTPFieldRange(name: name, value: low..<high))
-                if let field = HTTPKnownField.recognize(UnsafeRawBufferPointer(bytes.range(name))) {
-                    known.record(field, at: fieldCount)
-                }
+                if let field { known.record(field, at: fieldCount) }
                 fieldCount += 1
                 index += 2
             }

@@ -29,11 +29,11 @@ public enum HTTPKnownField: Int, Sendable, CaseIterable {
         }
     }
 
-    /// The known field a token `name` is, ignoring ASCII case, or nil. Chosen by length first, then one
-    /// comparison a word at a time: every field line of every request passes through here.
+    /// The known field `name` is, ignoring ASCII case, or nil. Chosen by length first, then one comparison a
+    /// word at a time: every field line of every request passes through here.
     ///
-    /// `name` must be a token (RFC 9110 §5.6.2), which the parser checks first: OR-ing 0x20 into every byte then
-    /// lowercases letters and leaves `-` as it is, and maps no other token byte onto a letter or `-`.
+    /// Exact for any bytes: a letter of a known name matches only itself in either case, and `-` only itself. So
+    /// a name recognised here is a token, and the in-place reader needs no other check of a known name's bytes.
     static func recognize(_ name: UnsafeRawBufferPointer) -> HTTPKnownField? {
         switch name.count {
         case 4: return equalsLowercased(name, "host") ? .host : nil
@@ -51,27 +51,39 @@ public enum HTTPKnownField: Int, Sendable, CaseIterable {
         }
     }
 
-    /// Whether the token `name` equals `lowercase` (same length, lowercase letters and `-`) ignoring ASCII case.
+    /// Whether `name` equals `lowercase` (at least 4 bytes, lowercase letters and `-`) ignoring ASCII case.
     @inline(__always)
     private static func equalsLowercased(_ name: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
         let wanted = UnsafeRawPointer(lowercase.utf8Start)
         let count = name.count
+        let bytes = name.baseAddress!
         if count < 8 {
-            for index in 0..<count where name[index] | 0x20 != wanted.load(fromByteOffset: index, as: UInt8.self) {
-                return false
-            }
-            return true
+            // Two 4-byte words, overlapping, compared as one.
+            let word = UInt64(bytes.loadUnaligned(as: UInt32.self)) << 32
+                | UInt64(bytes.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self))
+            let goal = UInt64(wanted.loadUnaligned(as: UInt32.self)) << 32
+                | UInt64(wanted.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self))
+            return matches(word, goal)
         }
-        let lower: UInt64 = 0x2020_2020_2020_2020
         var offset = 0
         while true {
             // The last word overlaps the one before it when the length is not a multiple of 8.
             let at = min(offset, count - 8)
-            let word = name.loadUnaligned(fromByteOffset: at, as: UInt64.self) | lower
-            guard word == wanted.loadUnaligned(fromByteOffset: at, as: UInt64.self) else { return false }
+            let word = bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+            guard matches(word, wanted.loadUnaligned(fromByteOffset: at, as: UInt64.self)) else { return false }
             offset += 8
             if offset >= count { return true }
         }
+    }
+
+    /// Whether each byte of `word` is the byte of `goal` (a lowercase letter or `-`), a letter in either case.
+    @inline(__always)
+    private static func matches(_ word: UInt64, _ goal: UInt64) -> Bool {
+        // 0x20 where `goal` holds a letter (0x61-0x7A, bit 6 set), 0 where it holds `-` (0x2D): OR-ing it in folds
+        // a capital onto its letter and nothing else onto a letter, and leaves `-` to match only itself (a bare
+        // OR of 0x20 everywhere would also fold CR, 0x0D, onto `-`).
+        let fold = (goal & 0x4040_4040_4040_4040) >> 1
+        return word | fold == goal
     }
 }
 
@@ -85,6 +97,7 @@ struct HTTPKnownFieldIndex: Sendable {
     private(set) var repeated: UInt16 = 0
 
     /// Records that field number `position` of the request is `field`.
+    @inline(__always)
     mutating func record(_ field: HTTPKnownField, at position: Int) {
         let slot = field.rawValue
         // A position past 8 bits (only under a field limit above the default 64) counts as repeated: lookups of that
@@ -98,12 +111,14 @@ struct HTTPKnownFieldIndex: Sendable {
     }
 
     /// The position in the field list of the first `field`, or nil when the request has none.
+    @inline(__always)
     func first(_ field: HTTPKnownField) -> Int? {
         let stored = withUnsafeBytes(of: positions) { $0[field.rawValue] }
         return stored == 0 ? nil : Int(stored) - 1
     }
 
     /// Whether `field` appears more than once (or could not be indexed): its lookups scan every field.
+    @inline(__always)
     func isRepeated(_ field: HTTPKnownField) -> Bool { repeated & (1 << UInt16(field.rawValue)) != 0 }
 }
 

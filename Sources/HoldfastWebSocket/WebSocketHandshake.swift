@@ -9,12 +9,14 @@ import HoldfastBytes
 public enum WebSocketHandshake {
     /// The GUID RFC 6455 appends to the client's key before hashing.
     static let acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-    private static let acceptGUIDBytes = Array(acceptGUID.utf8)
+    private static var acceptGUIDLiteral: StaticString { "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" }
 
     /// The fixed start of every `101` answer, up to the accept key.
-    private static let responsePrefix = Array(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ".utf8)
-    private static let crlf: [UInt8] = [0x0D, 0x0A]
+    private static var responsePrefix: StaticString {
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
+    }
+    /// CR LF as the 2-byte word that stores as them.
+    private static var crlf: UInt16 { UInt16(0x0A0D).littleEndian }
     /// A canonical key is 24 symbols, so the hashed input is 60 bytes and its accept key 28.
     private static let keyLength = 24
     private static let acceptKeyLength = 28
@@ -86,26 +88,28 @@ public enum WebSocketHandshake {
             UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(count + bytes.count)]).copyMemory(from: bytes)
             count += bytes.count
         }
-        responsePrefix.withUnsafeBytes(append)
+        // The fixed part from a constant (no array behind a lazily initialised global), the key encoded after it.
+        append(UnsafeRawBufferPointer(start: responsePrefix.utf8Start, count: responsePrefix.utf8CodeUnitCount))
         withUnsafeBytes(of: agreement.digest) { digest in
             let encoded = UnsafeMutableRawBufferPointer(rebasing: buffer[count..<(count + acceptKeyLength)])
             encodeDigest(digest.assumingMemoryBound(to: UInt8.self), into: encoded.assumingMemoryBound(to: UInt8.self))
         }
         count += acceptKeyLength
-        crlf.withUnsafeBytes(append)
+        buffer.storeBytes(of: crlf, toByteOffset: count, as: UInt16.self)
+        count += 2
         if let subprotocol = agreement.subprotocol {
             Array("Sec-WebSocket-Protocol: \(subprotocol)\r\n".utf8).withUnsafeBytes(append)
         }
         if let extensions = agreement.deflate?.headerValue {
             Array("Sec-WebSocket-Extensions: \(extensions)\r\n".utf8).withUnsafeBytes(append)
         }
-        crlf.withUnsafeBytes(append)
-        return count
+        buffer.storeBytes(of: crlf, toByteOffset: count, as: UInt16.self)
+        return count + 2
     }
 
     /// How many bytes ``writeResponse(_:into:)`` may write for `agreement`.
     static func responseCapacity(_ agreement: WebSocketHandshakeAgreement) -> Int {
-        responsePrefix.count + acceptKeyLength + 4 + (agreement.subprotocol.map { $0.utf8.count + 26 } ?? 0)
+        responsePrefix.utf8CodeUnitCount + acceptKeyLength + 4 + (agreement.subprotocol.map { $0.utf8.count + 26 } ?? 0)
             + (agreement.deflate.map { $0.headerValue.utf8.count + 28 } ?? 0)
     }
 
@@ -119,7 +123,9 @@ public enum WebSocketHandshake {
     }
 
     /// Where the accept key lies in a `101` answer made by ``negotiate(request:deflate:selectSubprotocol:)``.
-    static let acceptKeyRange = responsePrefix.count..<(responsePrefix.count + acceptKeyLength)
+    static var acceptKeyRange: Range<Int> {
+        responsePrefix.utf8CodeUnitCount..<(responsePrefix.utf8CodeUnitCount + acceptKeyLength)
+    }
 
     /// Writes base64(SHA-1(key + GUID)), 28 bytes, to `encoded`.
     private static func writeAcceptKey(
@@ -132,43 +138,41 @@ public enum WebSocketHandshake {
     }
 
     /// SHA-1(key + GUID), 20 bytes, into `digest`: libcrypto's low-level SHA-1 on a stack context (without the
-    /// per-call algorithm lookup of OpenSSL 3's `SHA1()`), its input assembled on the stack.
+    /// per-call algorithm lookup of OpenSSL 3's `SHA1()`); the shim lays the key and the GUID out in the padded
+    /// blocks.
     private static func digest(_ digest: UnsafeMutableBufferPointer<UInt8>, for keyBytes: UnsafeBufferPointer<UInt8>) {
-        let inputLength = keyBytes.count + acceptGUIDBytes.count
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: inputLength) { input in
-            _ = UnsafeMutableBufferPointer(rebasing: input[..<keyBytes.count]).initialize(fromContentsOf: keyBytes)
-            acceptGUIDBytes.withUnsafeBufferPointer { guid in
-                _ = UnsafeMutableBufferPointer(rebasing: input[keyBytes.count...]).initialize(fromContentsOf: guid)
-            }
-            holdfast_sha1(input.baseAddress, input.count, digest.baseAddress)
-        }
+        // The GUID from a constant, not from an array behind a lazily initialised global.
+        let guid = acceptGUIDLiteral
+        holdfast_sha1(keyBytes.baseAddress, keyBytes.count, guid.utf8Start, guid.utf8CodeUnitCount, digest.baseAddress)
     }
 
     /// Standard base64 of the 20-byte digest: six full groups, then two bytes as three symbols and `=`.
     private static func encodeDigest(
         _ digest: UnsafeBufferPointer<UInt8>, into encoded: UnsafeMutableBufferPointer<UInt8>
     ) {
-        base64Symbols.withUnsafeBufferPointer { symbols in
-            var out = 0
-            var index = 0
-            while index + 3 <= digest.count {
-                let group = UInt32(digest[index]) << 16 | UInt32(digest[index + 1]) << 8 | UInt32(digest[index + 2])
-                encoded[out] = symbols[Int(group >> 18 & 0x3F)]
-                encoded[out + 1] = symbols[Int(group >> 12 & 0x3F)]
-                encoded[out + 2] = symbols[Int(group >> 6 & 0x3F)]
-                encoded[out + 3] = symbols[Int(group & 0x3F)]
-                out += 4
-                index += 3
-            }
-            let group = UInt32(digest[index]) << 16 | UInt32(digest[index + 1]) << 8
+        // The alphabet read from a constant, not from an array behind a lazily initialised global.
+        let symbols = base64Alphabet.utf8Start
+        var out = 0
+        var index = 0
+        while index + 3 <= digest.count {
+            let group = UInt32(digest[index]) << 16 | UInt32(digest[index + 1]) << 8 | UInt32(digest[index + 2])
             encoded[out] = symbols[Int(group >> 18 & 0x3F)]
             encoded[out + 1] = symbols[Int(group >> 12 & 0x3F)]
             encoded[out + 2] = symbols[Int(group >> 6 & 0x3F)]
-            encoded[out + 3] = UInt8(ascii: "=")
+            encoded[out + 3] = symbols[Int(group & 0x3F)]
+            out += 4
+            index += 3
         }
+        let group = UInt32(digest[index]) << 16 | UInt32(digest[index + 1]) << 8
+        encoded[out] = symbols[Int(group >> 18 & 0x3F)]
+        encoded[out + 1] = symbols[Int(group >> 12 & 0x3F)]
+        encoded[out + 2] = symbols[Int(group >> 6 & 0x3F)]
+        encoded[out + 3] = UInt8(ascii: "=")
     }
 
-    private static let base64Symbols = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static var base64Alphabet: StaticString {
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    }
 
     /// Whether the key is the canonical base64 form of exactly 16 bytes (22 symbols, then `==`).
     static func isValidKey(_ key: String) -> Bool {
@@ -181,21 +185,38 @@ public enum WebSocketHandshake {
         guard bytes.count == keyLength, bytes[22] == UInt8(ascii: "="), bytes[23] == UInt8(ascii: "=") else {
             return false
         }
-        for index in 0..<22 where !isBase64Symbol(bytes[index]) { return false }
-        // The last symbol carries only 2 significant bits; the rest must be zero in canonical base64.
-        guard let last = Base64.value(of: bytes[21]) else { return false }
-        return last & 0x0F == 0
+        // The 22 symbols as three words, the last overlapping the second.
+        let raw = UnsafeRawPointer(bytes.baseAddress!)
+        for offset in stride(from: 0, through: 16, by: 8) {
+            let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: min(offset, 14), as: UInt64.self))
+            guard areBase64Symbols(word) else { return false }
+        }
+        // The last symbol carries only 2 significant bits; the rest must be zero in canonical base64: values 0, 16,
+        // 32 and 48 are `A`, `Q`, `g` and `w`.
+        let last = bytes[21]
+        return last == UInt8(ascii: "A") || last == UInt8(ascii: "Q") || last == UInt8(ascii: "g")
+            || last == UInt8(ascii: "w")
     }
 
-    /// Whether `byte` is a symbol of the standard base64 alphabet.
-    private static func isBase64Symbol(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"):
-            true
-        default:
-            false
+    /// Whether all eight bytes of `word` are symbols of the standard base64 alphabet, checked together.
+    @inline(__always)
+    static func areBase64Symbols(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let heptets = word & ~highs
+        // Per byte, the high bit of heptet + (0x80 - low) is set from `low` up, that of heptet + (0x7F - high) above
+        // `high`; no carry leaves a byte.
+        func within(_ low: UInt64, _ high: UInt64) -> UInt64 {
+            (heptets &+ ones &* (0x80 - low)) & ~(heptets &+ ones &* (0x7F - high))
         }
+        // The high bit of each byte equal to `byte` (exact).
+        func equal(_ byte: UInt64) -> UInt64 {
+            let difference = heptets ^ (ones &* byte)
+            return ~(((difference & ~highs) &+ ~highs) | difference | ~highs)
+        }
+        let symbols = within(0x41, 0x5A) | within(0x61, 0x7A) | within(0x30, 0x39) | equal(0x2B) | equal(0x2F)
+        // Bytes with the high bit set are not ASCII, so never symbols.
+        return symbols & ~word & highs == highs
     }
 }
 

@@ -102,4 +102,74 @@ import Testing
         #expect(readInPlace("GET /a HTTP/1.1\r\nHost: x\r\nA: 123456789012\r\n\r\n", limits: limits).consumed == nil)
         #expect(parse("GET /a HTTP/1.1\r\nHost: x\r\nA: 123456789012\r\n\r\n", limits: limits).seen == nil)
     }
+
+    /// Whatever the in-place read takes, the parser reads as the same request from the same bytes.
+    private func expectAgreement(_ text: String, taken: Bool? = nil, sourceLocation place: SourceLocation = #_sourceLocation) {
+        let inPlace = readInPlace(text)
+        if let taken { #expect((inPlace.consumed != nil) == taken, "\(text.debugDescription)", sourceLocation: place) }
+        guard inPlace.consumed != nil else { return }
+        let parsed = parse(text)
+        #expect(inPlace.seen == parsed.seen, "\(text.debugDescription)", sourceLocation: place)
+        #expect(inPlace.consumed == parsed.consumed, "\(text.debugDescription)", sourceLocation: place)
+    }
+
+    @Test func findsEveryLineEndAndColonAtEveryOffsetOfAWord() {
+        // Names and values of 1 to 17 bytes put each colon, CR and LF at every offset of an 8-byte word.
+        for nameLength in 1...17 {
+            for valueLength in 0...17 {
+                let name = String(repeating: "n", count: nameLength)
+                let value = String(repeating: "v", count: valueLength)
+                let text = "GET /a HTTP/1.1\r\nHost: x\r\n\(name): \(value)\r\nUpgrade: websocket\r\n\r\n"
+                expectAgreement(text, taken: true)
+                // The head ending exactly at the end of the buffer, and every shorter prefix declined.
+                #expect(readInPlace(text).consumed == text.utf8.count)
+                let bytes = Array(text.utf8)
+                for cut in 0..<bytes.count where cut % 7 == 0 || cut > bytes.count - 4 {
+                    #expect(readInPlace(String(decoding: bytes[..<cut], as: UTF8.self)).consumed == nil, "\(cut)")
+                }
+            }
+        }
+    }
+
+    @Test func readsKnownNamesInAnyCase() {
+        let text = "GET /ws/echo HTTP/1.1\r\nhOsT: a\r\nUPGRADE: WebSocket\r\nconnection: keep-alive, Upgrade\r\n"
+            + "SEC-WEBSOCKET-KEY: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\nOrIgIn: http://a\r\n\r\n"
+        expectAgreement(text, taken: true)
+        let found = Array(text.utf8).withUnsafeBytes { raw in
+            HTTPHeadView.parse(raw, limits: HTTPLimits()) { head in
+                head.headerContainsToken(.upgrade, "websocket") && head.headerContainsToken(.connection, "upgrade")
+                    && head.header(.origin) == "http://a" && head.header(.secWebSocketVersion) == "13"
+            }
+        }
+        #expect(found != nil)
+    }
+
+    @Test func declinesBadBytesInNamesAndLineEnds() {
+        let declined = [
+            "GET /a HTTP/1.1\r\nHost: x\r\nSec\rWebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",  // CR for `-`
+            "GET /a HTTP/1.1\r\nHost\r: x\r\n\r\n",  // CR in a name, no LF after it
+            "GET /a HTTP/1.1\r\nHost: x\r\r\n\r\n",  // CR without LF at a line's end
+            "GET /a HTTP/1.1\r\nHost: x\rUpgrade: websocket\r\n\r\n",  // CR without LF between lines
+            "GET /a HTTP/1.1\r\nHost: x\r\nX-Caf\u{e9}: y\r\n\r\n",  // non-ASCII in a name
+            "GET /a HTTP/1.1\r\nHost: x\r\nUpgr\u{e1}de: y\r\n\r\n",  // 0xC3 0xA1 in a known name's place
+            "GET /a HTTP/1.1\r\nHost: x\r\nX(y): z\r\n\r\n",  // a separator in a name
+            "GET /a HTTP/1.1\r\nHost: x\r\n: empty\r\n\r\n",  // an empty name
+            "GET /a HTTP/1.1\r\nHost: x\r\nNoColonAtAll\r\n\r\n",  // no colon in the line
+            "GET /a HTTP/1.1\r\nHost: x\r\n\tfolded\r\n\r\n",  // obsolete folding with a tab
+            "GET /a HTTP/1.1\r\nHost: x\r\nUpgrade: web\r\n socket\r\n\r\n",  // folding a known field
+            "GE\u{e9} /a HTTP/1.1\r\nHost: x\r\n\r\n",  // non-ASCII in the method
+            "GET\t/a HTTP/1.1\r\nHost: x\r\n\r\n",  // a tab after the method
+        ]
+        for text in declined {
+            #expect(readInPlace(text).consumed == nil, "\(text.debugDescription)")
+        }
+    }
+
+    @Test func takesOtherMethodsAndObsTextAsTheParserDoes() {
+        expectAgreement("GETS /a HTTP/1.1\r\nHost: x\r\n\r\n", taken: true)
+        expectAgreement("OPTIONS /a HTTP/1.1\r\nHost: x\r\n\r\n", taken: true)
+        expectAgreement("get /a HTTP/1.1\r\nHost: x\r\n\r\n", taken: true)
+        expectAgreement("GET /a HTTP/1.1\r\nHost: x\r\nX: \u{e9}\u{ff}t\u{e9}\r\n\r\n", taken: true)
+        expectAgreement("GET /a HTTP/1.1\r\nHost:x\r\nX:\t \r\nY:  a b  \r\n\r\n", taken: true)
+    }
 }
