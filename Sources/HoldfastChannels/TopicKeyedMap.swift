@@ -7,8 +7,8 @@ public protocol TopicKeyed {
 /// A ``TopicMap`` for values that carry their topic: the first value inline, any more in a small array, and no
 /// second copy of each topic.
 ///
-/// A socket in one room holds its one join here in 16 bytes, where a `TopicMap` kept the topic string again beside
-/// the value (32 bytes, in every joined session).
+/// A socket in one room holds its one join here without the topic string again beside the value: the session's
+/// joins in 16 bytes where a `TopicMap` took 32, its protocol state's channels in 64 where one took 80.
 public struct TopicKeyedMap<Value: TopicKeyed> {
     /// The first value added (still present); nil only when the map is empty.
     @usableFromInline var head: Value?
@@ -29,11 +29,21 @@ public struct TopicKeyedMap<Value: TopicKeyed> {
         return [head] + tail
     }
 
-    /// The value filed under `topic`.
+    /// The value filed under `topic`; assigning nil removes it, and a value assigned must carry `topic`.
     @inlinable public subscript(topic: String) -> Value? {
-        guard let head else { return nil }
-        if head.topic == topic { return head }
-        return tail.first { $0.topic == topic }
+        get {
+            guard let head else { return nil }
+            if head.topic == topic { return head }
+            return tail.first { $0.topic == topic }
+        }
+        set {
+            guard let value = newValue else {
+                removeValue(forKey: topic)
+                return
+            }
+            precondition(value.topic == topic, "a value is filed under its own topic")
+            insert(value)
+        }
     }
 
     /// Files `value` under its topic, replacing the value that topic had.
@@ -67,3 +77,10 @@ public struct TopicKeyedMap<Value: TopicKeyed> {
 }
 
 extension TopicKeyedMap: Sendable where Value: Sendable {}
+
+extension TopicKeyedMap: Equatable where Value: Equatable {
+    /// Equal when both hold the same topics with equal values, in any order (as two dictionaries would be).
+    @inlinable public static func == (lhs: TopicKeyedMap, rhs: TopicKeyedMap) -> Bool {
+        lhs.count == rhs.count && lhs.values.allSatisfy { rhs[$0.topic] == $0 }
+    }
+}

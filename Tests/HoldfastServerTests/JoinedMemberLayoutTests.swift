@@ -6,14 +6,14 @@ import Testing
 /// Every socket joined to a room holds one `PhoenixSession` and one `RoomMember`: the sizes here are the malloc
 /// chunks their notes promise (the instance size plus malloc's 8-byte size field, rounded up to 16).
 @Suite struct JoinedMemberLayoutTests {
-    @Test func aSessionFitsTwoHundredAndEightHeapBytes() {
+    @Test func aSessionFitsOneHundredAndNinetyTwoHeapBytes() {
         // The channel limits are one shared reference (they were 40 bytes of every socket), the two one-byte
-        // serializer versions and the open flag sit in padding, and the joins are filed by the members' own topics
-        // (16 bytes where a `TopicMap` kept each topic again in 32): 200 bytes of instance, one 208-byte chunk, where
-        // 216 took a 224-byte one and 256 a 272-byte one.
-        #expect(MemoryLayout<ChannelSocketState>.size <= 113)
+        // serializer versions and the open flag sit in padding, and both the joins and the protocol state's channels
+        // are filed by their own topics (a `TopicMap` kept each topic again beside the value, 16 bytes each): 184
+        // bytes of instance, one 192-byte chunk, where 216 took a 224-byte one and 256 a 272-byte one.
+        #expect(MemoryLayout<ChannelSocketState>.size <= 97)
         #expect(MemoryLayout<TopicKeyedMap<RoomMember>>.size == 16)
-        #expect(instanceSize(of: PhoenixSession.self) <= 200)
+        #expect(instanceSize(of: PhoenixSession.self) <= 184)
     }
 
     @Test func aRoomMemberFitsEightyHeapBytesWithoutASideTable() {

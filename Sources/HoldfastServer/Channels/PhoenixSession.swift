@@ -19,7 +19,7 @@ final class PhoenixSession: MemberEndpoint {
     let connectionID: UInt64
     let user: String
     var state: ChannelSocketState
-    let version: PhoenixSerializerVersion  // in the state's tail padding: 200 bytes, one 208-byte malloc chunk
+    let version: PhoenixSerializerVersion  // in the state's tail padding: 184 bytes, one 192-byte malloc chunk
     /// False once the socket closed (or this staged copy was dropped): rooms deliver to none of its members.
     private(set) var isOpen = true  // read by every member (`RoomMember.isOpen`); in the padding, as `version`
     /// The current join of each topic (the room holds the same member object), filed by the member's own topic.
