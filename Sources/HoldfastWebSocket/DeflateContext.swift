@@ -26,7 +26,9 @@ final class DeflateContext: @unchecked Sendable {
     /// Created with the first compressed message sent (context takeover only).
     var deflater: ZlibStream?
 
-    init(parameters: PerMessageDeflateParameters, configuration: PerMessageDeflateConfiguration, isShared: Bool = false) {
+    init(
+        parameters: PerMessageDeflateParameters, configuration: PerMessageDeflateConfiguration, isShared: Bool = false
+    ) {
         self.parameters = parameters
         self.minimumSizeToCompress = Int32(clamping: configuration.minimumSizeToCompress)
         self.compressionLevel = Int8(clamping: configuration.compressionLevel)

@@ -14,7 +14,8 @@ import Testing
         #expect(context.isShared)
         #expect(second.connection.deflate === context)
         // Other settings are another shared context, and context takeover always gets a context of its own.
-        let levelOne = Harness(deflate: Self.noTakeover, configuration: PerMessageDeflateConfiguration(compressionLevel: 1))
+        let levelOne = Harness(
+            deflate: Self.noTakeover, configuration: PerMessageDeflateConfiguration(compressionLevel: 1))
         #expect(levelOne.connection.deflate !== context && levelOne.connection.deflate?.compressionLevel == 1)
         let takeover = Harness(deflate: PerMessageDeflateParameters())
         #expect(takeover.connection.deflate?.isShared == false)
@@ -30,7 +31,8 @@ import Testing
 
         let client = ClientDeflater(windowBits: 15)
         for message in DeflateTests.messages {
-            #expect(receiving.feed(clientFrame(.text, client.compress(Array(message.utf8)), rsv1: true)) == [.text(message)])
+            let frame = clientFrame(.text, client.compress(Array(message.utf8)), rsv1: true)
+            #expect(receiving.feed(frame) == [.text(message)])
         }
         let own = try #require(receiving.connection.deflate)
         #expect(own !== shared && !own.isShared && own.inflater != nil)
