@@ -86,7 +86,7 @@ public final class SharedChannelSocketLimits: Sendable, Equatable {
 }
 
 /// One channel of a socket, joined or waiting for the application to finish its join.
-public struct JoinedChannel: Sendable, Equatable {
+public struct JoinedChannel: Sendable, Equatable, TopicKeyed {
     /// Whether the application has accepted the join yet.
     public enum Status: Sendable, Equatable {
         /// A `.join` action is outstanding.

@@ -20,7 +20,7 @@ public struct ChannelSocketState: Sendable, Equatable {
     /// bytes of every socket).
     public var sharedLimits: SharedChannelSocketLimits
     /// Channels by topic, joined or joining.
-    public var channels: TopicMap<JoinedChannel>
+    public var channels: TopicKeyedMap<JoinedChannel>
     /// When the last frame of any kind arrived (ms).
     public var lastReceivedAt: Int64
     /// Start of the current rate window (ms).
@@ -39,7 +39,7 @@ public struct ChannelSocketState: Sendable, Equatable {
     public init(version: PhoenixSerializerVersion, sharedLimits: SharedChannelSocketLimits, now: Int64) {
         self.version = version
         self.sharedLimits = sharedLimits
-        self.channels = TopicMap()
+        self.channels = TopicKeyedMap()
         self.lastReceivedAt = now
         self.rateWindowStart = now
         self.rateWindowCount = 0

@@ -90,11 +90,11 @@ extension WebSocketConnection {
             state.partialMessage.withUnsafeBytes { buffer.append($0) }
             message = buffer
         }
-        if let window = state.inflateWindow, let deflate {
-            deflate.makeInflater()?.setDictionary(window)
+        if let window = state.inflateWindow {
+            ownedDeflate()?.makeInflater()?.setDictionary(window)
         }
-        if let window = state.deflateWindow, let deflate {
-            deflate.makeDeflater()?.setDictionary(window)
+        if let window = state.deflateWindow {
+            ownedDeflate()?.makeDeflater()?.setDictionary(window)
         }
     }
 }

@@ -148,18 +148,20 @@ extension WebSocketConnection {
         guard fin else { return .absorbed }
         openMessage = nil
         releaseMessageOnNextCall = true
-        if openMessageCompressed, let deflate, deflate.parameters.clientNoContextTakeover { deflate.inflater = nil }
+        if openMessageCompressed, let deflate, deflate.parameters.clientNoContextTakeover, deflate.inflater != nil {
+            deflate.inflater = nil
+        }
         return .message(isText ? .text(buffer.bytes) : .binary(buffer.bytes))
     }
 
     /// Inflates one fragment of a compressed message (plus the stripped sync tail after the last one).
-    private func inflate(
+    private mutating func inflate(
         _ data: UnsafeRawBufferPointer,
         fin: Bool,
         into buffer: MessageBuffer
     ) -> WebSocketProtocolError? {
         // Compressed frames are refused before this point when deflate was not negotiated.
-        guard let inflater = deflate?.makeInflater() else { return .compressionUnavailable }
+        guard let inflater = ownedDeflate()?.makeInflater() else { return .compressionUnavailable }
         let limit = Int(maxMessageSize)
         var outcome = inflater.inflate(data, into: buffer, limit: limit)
         if outcome == .ok && fin {
@@ -221,7 +223,6 @@ extension WebSocketConnection {
         finishedCode = code.rawValue
         openMessage = nil
         releaseMessageOnNextCall = true
-        deflate?.inflater = nil
-        deflate?.deflater = nil
+        if let deflate, !deflate.isShared { (deflate.inflater, deflate.deflater) = (nil, nil) }
     }
 }

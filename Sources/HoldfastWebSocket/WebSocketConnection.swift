@@ -37,7 +37,8 @@ public struct WebSocketConnection {
     /// Reassembly or inflation target of the message being received.
     var message: MessageBuffer?
     /// The negotiated deflate parameters, the compression settings and the zlib streams; nil when uncompressed.
-    let deflate: DeflateContext?
+    /// Possibly a shared context (see ``DeflateContext``): write through ``ownedDeflate()`` only.
+    private(set) var deflate: DeflateContext?
 
     /// Creates the state for a freshly upgraded connection.
     /// - Parameters:
@@ -52,7 +53,16 @@ public struct WebSocketConnection {
         // Clamped to 31 bits, so `count + length` arithmetic on peer-announced lengths can never overflow.
         self.maxFrameSize = Int32(clamping: max(limits.maxFrameSize, 0))
         self.maxMessageSize = Int32(clamping: max(limits.maxMessageSize, 0))
-        self.deflate = deflate.map { DeflateContext(parameters: $0, configuration: deflateConfiguration) }
+        self.deflate = deflate.map { DeflateContext.forConnection(parameters: $0, configuration: deflateConfiguration) }
+    }
+
+    /// The deflate context for creating a zlib stream: a shared context is first replaced by one of this
+    /// connection's own (once, with the first compressed message received).
+    mutating func ownedDeflate() -> DeflateContext? {
+        guard let deflate, deflate.isShared else { return deflate }
+        let own = deflate.unshared()
+        self.deflate = own
+        return own
     }
 
     /// The limits applied to incoming frames and messages.

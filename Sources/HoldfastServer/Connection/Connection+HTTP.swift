@@ -91,7 +91,7 @@ extension Connection {
         guard let webSocket = acceptWebSocket(request) else { return }
         let session = PhoenixSession(
             connection: self, connectionID: context.nextConnectionID(), user: user, version: version,
-            rooms: context.rooms, limits: context.channelLimits)
+            limits: context.channelLimits)
         enterWebSocket(webSocket, serving: .phoenix(session))
     }
 

@@ -199,7 +199,7 @@ extension Connection: StageableConnection {
         case (.phoenix, let session?):
             let restored = PhoenixSession(
                 connection: connection, connectionID: session.connectionID, user: session.user,
-                version: session.version, rooms: context.rooms, limits: context.channelLimits)
+                version: session.version, limits: context.channelLimits)
             members = restored.restore(from: session)
             application = .phoenix(restored)
         case (.echo, .some):

@@ -233,7 +233,7 @@ final class RoomRuntime: ActorBehavior {
 
     /// Runs `body` with `member`'s endpoint on its loop, if the connection is still open then, in order with the
     /// room's other deliveries to it.
-    private func deliver(to member: RoomMember?, _ body: @escaping @Sendable (any MemberEndpoint) -> Void) {
+    private func deliver(to member: RoomMember?, _ body: @escaping @Sendable (MemberEndpoint) -> Void) {
         guard let member else { return }
         outgoing.to(member.loop).deliver(to: member) { if member.isOpen { body(member.endpoint) } }
     }
