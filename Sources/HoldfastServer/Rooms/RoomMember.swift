@@ -1,6 +1,7 @@
 import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
+import HoldfastHandoff
 import HoldfastJSON
 import HoldfastRooms
 import HoldfastWebSocket
@@ -59,6 +60,10 @@ final class RoomMember: @unchecked Sendable {
 
     /// The member as the room's state knows it.
     var identity: Member { Member(connectionID: connectionID, user: endpoint.user, joinRef: joinRef, version: version) }
+}
+
+extension RoomMember: StagedRoomMember {
+    var loopIndex: Int { loop.index }
 }
 
 /// A broadcast encoded once per serializer version: variant 0 for v1, 1 for v2.
