@@ -32,8 +32,8 @@ protocol MemberEndpoint: AnyObject {
 ///
 /// Thread ownership: the immutable fields are read from the room's loop and the connection's loop alike;
 /// `endpoint` is called and `isOpen` read and written only on `loop` (the connection's own loop), which is why the
-/// class is `@unchecked Sendable`. `room` is set once, before the member is shared (at the join, or when a room is
-/// adopted from a binary upgrade before the loops start).
+/// class is `@unchecked Sendable`. `room` is set before the member is shared: at the join, or, for a connection
+/// handed over by a binary upgrade, when its room's actor is started (staging or the pause), before the loops start.
 ///
 /// The endpoint is held strongly and the session clears `isOpen` when its socket closes (a weak reference cost
 /// every member a 32-byte side table; the user and connection id are the session's): a closed member is never called.
