@@ -34,6 +34,15 @@ public struct MessageAuthors: Sendable, Equatable {
         order.remove(at: index)
     }
 
+    /// Forgets the messages `ids` (a handoff's record of changes applied to its staged copy): in place, and
+    /// without a search when they are the oldest ones, as messages pushed out by newer ones are.
+    public mutating func forget(_ ids: Set<Int64>) {
+        guard !ids.isEmpty else { return }
+        for id in ids { byID.removeValue(forKey: id) }
+        let oldest = order.prefix { ids.contains($0) }.count
+        if oldest == ids.count { order.removeFirst(oldest) } else { order.removeAll { ids.contains($0) } }
+    }
+
     /// What a history entry changes: a message is remembered, a delete forgets its target.
     mutating func record(_ entry: ChatMessage) {
         switch entry.kind {

@@ -14,28 +14,23 @@ import Synchronization
 /// loops do not run yet, so nothing here reads or writes a socket.
 extension Server {
     /// What staging built: the listeners, each connection by its key in the old process, the room members of
-    /// those connections by topic, and each room's staged presence.
+    /// those connections (filed by topic and loop, see `StagedRoomMembers`), and each room's staged presence.
     struct StagedConnections {
         var listeners: [ListenerSpec] = []
         var byKey: [Int32: Connection] = [:]
-        var members: [String: [UInt64: RoomMember]] = [:]
+        var members = StagedRoomMembers<RoomMember>()
         var presence: [String: PresenceSnapshot] = [:]
         var values: [String: StagedRoomValues] = [:]
+        /// The staged rooms' actors, started once staging was in (see `RoomRegistry.prestart`).
+        var started: [String: PrestartedRoom] = [:]
         /// The snapshot each connection was last built or updated from, by key (see `keptForUpdates`).
         var snapshots: [Int32: ConnectionSnapshot] = [:]
         /// When the final stream's header arrived (the pause's records follow it), and where the time went since.
         var finalStarted: UInt64 = 0
         var laps = RebuildLaps()
 
-        mutating func addMembers(of connection: Connection) {
-            guard let joined = connection.phoenix?.joined else { return }
-            for member in joined.values { members[member.topic, default: [:]][member.connectionID] = member }
-        }
-
-        mutating func removeMembers(of connection: Connection) {
-            guard let session = connection.phoenix else { return }
-            for topic in session.joined.keys { members[topic]?.removeValue(forKey: session.connectionID) }
-        }
+        mutating func addMembers(of connection: Connection) { members.add(connection.phoenix?.joined.values) }
+        mutating func removeMembers(of connection: Connection) { members.remove(connection.phoenix?.joined.values) }
     }
 
     /// Staging (the old process still serves): builds every connection from its copy and registers its socket
@@ -74,6 +69,11 @@ extension Server {
         if stage.listeners.contains(where: { $0.kind == .tls }) && context.tls == nil {
             throw HandoffStateError(
                 reason: "the previous process serves TLS but this configuration has no certificate and key")
+        }
+        for topic in stage.presence.keys {
+            guard let room = context.rooms.prestart(topic) else { continue }  // started in the pause, then
+            stage.started[topic] = room
+            stage.members.point(topic, at: room.ref)
         }
         return stage
     }
@@ -130,13 +130,18 @@ extension Server {
             guard let presence = snapshot.presence ?? stage.presence[snapshot.topic] else {
                 throw HandoffStateError(reason: "room \(snapshot.topic) came without its presence")
             }
-            let members = stage.members[snapshot.topic] ?? [:]
+            let members = stage.members.byTopic[snapshot.topic] ?? [:]
             let waiters = waits.answers(for: snapshot.topic)
-            guard let room = context.rooms.adopt(snapshot, presence: presence, members: members, waiters: waiters)
-            else {
-                throw HandoffStateError(reason: "cannot start room \(snapshot.topic)")
-            }
+            let started = stage.started.removeValue(forKey: snapshot.topic)
+            guard
+                let room = context.rooms.adopt(
+                    snapshot, presence: presence, members: members, waiters: waiters, started: started)
+            else { throw HandoffStateError(reason: "cannot start room \(snapshot.topic)") }
             rooms.append(room)
+        }
+        for topic in stage.started.keys {  // stopped since staging: its members (if any) point at no room
+            context.rooms.withdraw(topic)
+            stage.members.point(topic, at: nil)
         }
         stage.laps.lap(.rooms)
         context.continueConnectionIDs(after: header.nextConnectionID)

@@ -169,6 +169,13 @@ enum FuzzHandoff {
                 require(
                     rebuilt?.encodeChanges(since: none) == value.encodeChanges(since: none),
                     "room changes: applied to the staged values they were written against, they do not give the room")
+                // The usual change since staging (the oldest authors pushed out, newer ones appended): found in one pass.
+                var appended = staged
+                appended.authors = MessageAuthors(entries: [(Int64.min, "x")] + Array(entries.prefix(entries.count / 2)))
+                let fromAppended = try? RoomSnapshot(decoding: value.encodeChanges(since: appended), staged: appended)
+                require(
+                    fromAppended?.encodeChanges(since: none) == value.encodeChanges(since: none),
+                    "room changes: authors appended since staging, applied to the staged values, do not give the room")
             }
             if let value = try? PresenceSnapshot(decoding: bytes) {
                 restore(value)

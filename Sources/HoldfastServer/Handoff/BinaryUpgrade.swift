@@ -12,19 +12,10 @@ import Synchronization
 /// connection and all state, and exit once it serves; or, on any failure before the commit, kill it and carry
 /// on as if nothing happened.
 ///
-/// The steps, on a thread of their own (the loops keep serving until the pause):
-/// 1. spawn the new binary with one end of a handoff channel as fd 3, wait for READY;
-/// 2. stop accepting (the listening sockets stay open: arriving connections wait in the backlog) and give
-///    connections that cannot move yet (TLS handshakes, half-received requests) a grace period;
-/// 3. **staging**, still serving: every loop copies its connections, the copies go to the new process with
-///    their fds, and it builds and registers them (STAGED);
-/// 4. **pause**: the loops stop reading and writing sockets, then run until the process is quiescent (room
-///    mailboxes empty, the history writer idle, no task or timer ran on any loop between two barriers); the
-///    rooms export their state, each loop exports the connections that changed since staging and then blocks
-///    (frozen);
-/// 5. send that, wait for DONE, send COMMIT: from here on this process never touches a handed-over socket
-///    again (the TLS sequence numbers, among others, now belong to the new process); wait for ACK, answer the
-///    caller, exit.
+/// The steps run on a thread of their own, the loops serving until the pause (docs/upgrades.md, "What happens, in
+/// order"): READY from the new binary; stop accepting; **staging** and catch-up rounds while serving; the **pause**
+/// (the loops stop socket I/O and settle, the rooms and the changed connections are exported, the loops freeze);
+/// the final stream, DONE, COMMIT (this process never touches a handed-over socket again), ACK, exit.
 ///
 /// Any failure before COMMIT (missing binary, no READY or DONE in time, the new process reporting an error)
 /// kills the new process, waits until it is gone, and resumes the loops: clients notice nothing but the pause.

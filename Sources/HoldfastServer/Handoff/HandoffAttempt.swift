@@ -172,24 +172,18 @@ final class HandoffAttempt: @unchecked Sendable {
         if !acknowledged {
             logger.error("the new process did not confirm it serves; it owns every connection now regardless")
         }
-        let record = upgradeRecord(acknowledged: acknowledged)
+        let (record, summary) = upgradeRecord(acknowledged: acknowledged)
         context.upgrades.record(record)
-        logger.notice(
-            "binary upgrade done: the new process serves, this one exits",
-            metadata: [
-                "to": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)",
-                "state-bytes": "\(sent.bytes)", "rooms-as-changes": "\(staged.values != nil)",
-                "output-in-pause": "\(sent.outputs)", "progress-in-pause": "\(sent.progress)",
-                "queued-bytes-in-pause": "\(final.queuedBytes)/\(final.queuedBeforeBytes)",  // carried/queued at the last round
-                "steps-ms": "\(timings)", "steps-cpu-ms": "\(timings.cpuDescription)", "pause-cpu-ms": "\(pauseCPU)",
-            ])
+        var fields: Logger.Metadata = ["to": "\(record.to)", "pause-ms": "\(record.pauseMilliseconds)"]
+        for (key, value) in summary.logFields { fields[key] = "\(value)" }
+        logger.notice("binary upgrade done: the new process serves, this one exits", metadata: fields)
         completion(.success(record))
         // Leave without running anything that could touch a socket: the kernel closes our copies of the fds,
         // which the new process keeps open.
         exitHandedOver()
     }
 
-    private func upgradeRecord(acknowledged: Bool) -> UpgradeRecord {
+    private func upgradeRecord(acknowledged: Bool) -> (UpgradeRecord, HandoverSummary) {
         let finished = StepStart()
         pauseCPU = Double(finished.cpu - pauseStarted.cpu) / 1e6
         var record = UpgradeRecord(
@@ -197,25 +191,13 @@ final class HandoffAttempt: @unchecked Sendable {
             to: "\(newProcess.version) (pid \(newProcess.pid))",
             pauseMilliseconds: Double(finished.wall - pauseStarted.wall) / 1e6, suspendMilliseconds: 0,
             migrateMilliseconds: 0, rooms: rooms.count, error: nil)
-        record.extra = [
-            JSONMember("old_pid", .integer(Int64(getpid()))),
-            JSONMember("new_pid", .integer(Int64(newProcess.pid))),
-            JSONMember("new_version", .string(newProcess.version)),
-            JSONMember("binary", .string(binary)),
-            JSONMember("connections", .integer(Int64(final.open))),
-            JSONMember("changed_in_pause", .integer(Int64(sent.changed))),
-            JSONMember("output_in_pause", .integer(Int64(sent.outputs))),
-            JSONMember("progress_in_pause", .integer(Int64(sent.progress))),
-            JSONMember("left_behind", .integer(Int64(final.leftBehind))),
-            JSONMember("listeners", .integer(Int64(runtime.listeners.count))),
-            JSONMember("state_bytes_in_pause", .integer(Int64(sent.bytes))),
-            JSONMember("rooms_as_changes", .bool(staged.values != nil)),
-            JSONMember("acknowledged", .bool(acknowledged)),
-            JSONMember("total_ms", .double(Double(finished.wall - started.wall) / 1e6)),
-            JSONMember("steps_ms", timings.wallJSON), JSONMember("steps_cpu_ms", timings.cpuJSON),
-            JSONMember("pause_cpu_ms", .double(pauseCPU)),
-        ]
-        return record
+        let summary = HandoverSummary(
+            pids: (getpid(), newProcess.pid), newVersion: newProcess.version, binary: binary, final: final, sent: sent,
+            listeners: runtime.listeners.count, roomsAsChanges: staged.values != nil, acknowledged: acknowledged,
+            totalMilliseconds: Double(finished.wall - started.wall) / 1e6, pauseCPUMilliseconds: pauseCPU,
+            timings: timings)
+        record.extra = summary.members
+        return (record, summary)
     }
 
     /// Rolled back: record and answer the failure, still serving.

@@ -1,3 +1,4 @@
+import HoldfastActors
 import HoldfastCluster
 import HoldfastCore
 import HoldfastPresence
@@ -23,12 +24,9 @@ final class RoomKeep: @unchecked Sendable {
     /// ``membersByLoop()`` until the membership changes: a broadcast then copies no member list.
     private var groups: [(EventLoop, [RoomMember])]?
 
-    init(handoffSeed: RoomHandoffSeed? = nil) {
-        self.handoffSeed = handoffSeed
-        guard let members = handoffSeed?.members.values else { return }
-        // Unique by connection id: filed directly, without `add`'s search for an older entry (19,000 at a handoff).
-        for member in members { byLoop[member.loop.index, default: [:]][member.connectionID] = member }
-    }
+    /// Continues from a binary upgrade's handoff: the members were filed by loop while their connections were
+    /// staged, before the pause, so they are taken as they are.
+    func seed(_ seed: RoomHandoffSeed) { (handoffSeed, byLoop, groups) = (seed, seed.members, nil) }
 
     /// The admitted member of this connection.
     func member(_ connectionID: UInt64) -> RoomMember? { byLoop.values.lazy.compactMap { $0[connectionID] }.first }
@@ -61,6 +59,9 @@ final class RoomKeep: @unchecked Sendable {
 struct RoomHandoffSeed: Sendable {
     let snapshot: RoomSnapshot
     let presence: PresenceSnapshot
-    /// The adopted connections' member objects for this room, by connection id.
-    let members: [UInt64: RoomMember]
+    /// The adopted connections' member objects for this room, by their loop's index and connection id.
+    let members: [Int: [UInt64: RoomMember]]
 }
+
+/// A room's actor started before a binary upgrade's pause, and what its instance will continue from.
+typealias PrestartedRoom = (ref: ActorRef<RoomMessage>, keep: RoomKeep)

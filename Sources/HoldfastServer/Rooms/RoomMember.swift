@@ -1,6 +1,7 @@
 import HoldfastActors
 import HoldfastChannels
 import HoldfastCore
+import HoldfastHandoff
 import HoldfastJSON
 import HoldfastRooms
 import HoldfastWebSocket
@@ -40,11 +41,11 @@ class MemberEndpoint {
 /// to the room takes no registry lock) and where to deliver.
 ///
 /// Thread ownership: immutable fields are read from the room's loop and the connection's loop alike; `endpoint` is
-/// called and `isOpen` read only on `loop` (the connection's own), hence `@unchecked Sendable`. `room` is set once,
-/// before the member is shared (at the join, or when a room is adopted from a binary upgrade before the loops start).
-/// The endpoint is held strongly (a weak reference cost every member a 32-byte side table) and closes for all its
-/// members at once: a closed member is never called. The connection id, user, serializer and open flag are the
-/// endpoint's, so an instance is 72 bytes, one 80-byte chunk.
+/// called and `isOpen` read only on `loop` (the connection's own), hence `@unchecked Sendable`. `room` is set before
+/// the member is shared: at the join, or, for a connection handed over by a binary upgrade, when its room's actor is
+/// started (staging or the pause), before the loops start. The endpoint is held strongly (a weak reference cost every
+/// member a 32-byte side table) and closes for all its members at once: a closed member is never called. The
+/// connection id, user, serializer and open flag are the endpoint's, so an instance is 72 bytes, one 80-byte chunk.
 final class RoomMember: @unchecked Sendable, TopicKeyed {
     var connectionID: UInt64 { endpoint.connectionID }
     let topic: String
@@ -64,6 +65,10 @@ final class RoomMember: @unchecked Sendable, TopicKeyed {
 
     /// The member as the room's state knows it.
     var identity: Member { Member(connectionID: connectionID, user: endpoint.user, joinRef: joinRef, version: version) }
+}
+
+extension RoomMember: StagedRoomMember {
+    var loopIndex: Int { loop.index }
 }
 
 /// A broadcast encoded once per serializer version: variant 0 for v1, 1 for v2.

@@ -66,17 +66,32 @@ final class RoomRegistry: Sendable {
     /// Rebuilds a room handed over by the previous process (binary upgrade), with its members' objects made from
     /// their adopted connections (each is pointed at the room); members whose connection did not come across are
     /// left out (the room untracks them), and the answers of the server API publishes awaited on adopted connections,
-    /// by ticket. Call before the loops start; then send
-    /// ``RoomMessage/resumeAfterHandoff``.
+    /// by ticket; `started`: the room's actor started by ``prestart(_:)``, whose members point at it already. Call
+    /// before the loops start; then send ``RoomMessage/resumeAfterHandoff``.
     func adopt(
-        _ snapshot: RoomSnapshot, presence: PresenceSnapshot, members: [UInt64: RoomMember],
-        waiters: [UInt64: @Sendable (PublishOutcome) -> Void] = [:]
+        _ snapshot: RoomSnapshot, presence: PresenceSnapshot, members: [Int: [UInt64: RoomMember]],
+        waiters: [UInt64: @Sendable (PublishOutcome) -> Void] = [:], started: PrestartedRoom? = nil
     ) -> ActorRef<RoomMessage>? {
-        let keep = RoomKeep(handoffSeed: RoomHandoffSeed(snapshot: snapshot, presence: presence, members: members))
+        let keep = started?.keep ?? RoomKeep()
+        keep.seed(RoomHandoffSeed(snapshot: snapshot, presence: presence, members: members))
         keep.publishWaiters = waiters
+        if let started { return started.ref }
         let ref = refs.withLock { startRoom(snapshot.topic, keep: keep, in: &$0) }
-        for member in members.values { member.room = ref }
+        for member in members.values.joined() { member.value.room = ref }
         return ref
+    }
+
+    /// Binary upgrade, before the pause: starts the actor of a staged room, to be seeded by ``adopt`` (its first
+    /// message comes after that, once the loops run), so that the pause starts no actor and points no member at it.
+    func prestart(_ topic: String) -> PrestartedRoom? {
+        let keep = RoomKeep()
+        return refs.withLock { startRoom(topic, keep: keep, in: &$0) }.map { ($0, keep) }
+    }
+
+    /// A room started by ``prestart(_:)`` that the pause did not bring (it stopped since staging): stopped again.
+    func withdraw(_ topic: String) {
+        refs.withLock { $0[topic] = nil }
+        supervisor.terminateChild(topic)
     }
 
     /// The webhook dispatcher rooms report to, if any.

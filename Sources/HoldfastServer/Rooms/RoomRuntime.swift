@@ -101,12 +101,13 @@ final class RoomRuntime: ActorBehavior {
         }
         if let seed = keep.handoffSeed {
             keep.handoffSeed = nil
-            let members = seed.members.mapValues(\.identity)
+            let members = [UInt64: Member](
+                seed.members.values.joined().lazy.map { ($0.key, $0.value.identity) }, uniquingKeysWith: { $1 })
             let state = RoomState(
                 importing: seed.snapshot, presence: seed.presence, members: members,
                 configuration: services.configuration, handler: services.handler)
             // A member without presence (it never completed its join) gets nothing from this room.
-            for id in seed.members.keys where state.member(id) == nil { keep.remove(id) }
+            for id in members.keys where state.member(id) == nil { keep.remove(id) }
             keep.state = state
         } else if let previous = keep.state {
             keep.state = RoomState(recovering: previous, lastStoredID: try history.lastID(room: topic))
