@@ -7,6 +7,8 @@ extension RoomState {
     /// transaction). While commits are held they stay pending.
     mutating func commitDue(held: Bool, into actions: inout [RoomAction]) {
         commitScheduled = false
+        // The batch a held one waits for is not handed out now: the held one goes out without it.
+        if held, heldUntilBatch == nextBatch { releaseHeldBatches(into: &actions) }
         guard !pending.isEmpty, !held else { return }
         let number = nextBatch
         nextBatch += 1

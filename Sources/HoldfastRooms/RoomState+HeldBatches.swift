@@ -2,7 +2,9 @@
 // messages in flight split into commit batches that alternate (one commits while the next accumulates), and each
 // batch's fan-out is its own write per member. A batch made durable while a later batch of the room is out for
 // persistence waits for it, and the two then reach each member as one run: one write for both. The wait is at most
-// one commit: the later batch is already in the writer's queue, and a batch handed out meanwhile does not extend it.
+// one commit: the later batch is already in the writer's queue (`.others`: or its commit is queued in the room's
+// mailbox), and a batch handed out meanwhile does not extend it. Commits held for an upgrade, and the upgrade's
+// export, release the held batch at once.
 //
 // `.all` holds the whole batch, replies included. `.others` serves the batch's senders at once (each gets the whole
 // batch, in order, then its reply) and holds only the other members' copies, so the publishers are not slowed.
@@ -20,9 +22,13 @@ extension RoomState {
                 releaseHeldBatches(into: &actions)
                 heldUntilBatch = until
             }
-        } else {
-            guard let newest = inFlight.keys.max() else { return false }
+        } else if let newest = inFlight.keys.max() {
             heldUntilBatch = newest
+        } else if configuration.durableBatches == .others, commitScheduled, !pending.isEmpty {
+            // `.others` also waits for the messages accepted meanwhile: their commit is queued, as the next batch.
+            heldUntilBatch = nextBatch
+        } else {
+            return false
         }
         heldDurable.append(batch)
         if configuration.durableBatches == .others { serveSenders(of: batch, into: &actions) }

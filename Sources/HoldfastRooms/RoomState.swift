@@ -282,6 +282,7 @@ public struct RoomState: Sendable {
                         topic: topic, presenceGeneration: presenceGeneration, presence: presence.exportState(),
                         assigns: memberAssigns, authors: authors, seatsGeneration: seatsGeneration)))
         case .export(let stagedPresence, let stagedSeats):
+            if inFlight.isEmpty { releaseHeldBatches(into: &actions) }
             let exported = snapshot(stagedPresence: stagedPresence, stagedSeats: stagedSeats, now: now)
             if exported != nil { releaseReadyReplies(into: &actions) }
             actions.append(.exported(exported))
