@@ -40,6 +40,9 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
     @usableFromInline var directed: Set<ObjectIdentifier> = []
     /// The recipients each broadcast step with a `skip` leaves out.
     @usableFromInline var skipped: [Set<ObjectIdentifier>] = []
+    /// The recipients with deliveries of their own are reached before the others, so the loop writes to them first
+    /// (a room's publishers get their replies before the rest of the fan-out is written).
+    public var directedFirst = false
 
     @inlinable
     public init() {}
@@ -91,20 +94,34 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
     /// recipient as they come. Call once.
     @inlinable
     public func run<Run>(prepare: (ArraySlice<Message>) -> Run, send: (Recipient, Run) -> Void) {
-        // Recipients without deliveries of their own: each run of broadcasts in one call.
         var directedIn: [[Recipient]] = directed.isEmpty ? [] : Array(repeating: [], count: segments.count)
+        let first = directedFirst && !directed.isEmpty
+        if first {
+            for (position, segment) in segments.enumerated() {
+                directedIn[position] = segment.recipients.filter { directed.contains(ObjectIdentifier($0)) }
+            }
+            runSteps(directedIn, prepare: prepare, send: send)
+        }
+        // Recipients without deliveries of their own: each run of broadcasts in one call.
         for (position, segment) in segments.enumerated() {
             let messages = prepare(segment.messages[...])
             for recipient in segment.recipients {
                 if !directed.isEmpty, directed.contains(ObjectIdentifier(recipient)) {
-                    directedIn[position].append(recipient)
+                    if !first { directedIn[position].append(recipient) }
                 } else {
                     send(recipient, messages)
                 }
             }
         }
-        guard !directed.isEmpty else { return }
-        // The others: every step in order.
+        guard !directed.isEmpty, !first else { return }
+        runSteps(directedIn, prepare: prepare, send: send)
+    }
+
+    /// The recipients with deliveries of their own (`directedIn`, per segment): every step in order.
+    @inlinable
+    func runSteps<Run>(
+        _ directedIn: [[Recipient]], prepare: (ArraySlice<Message>) -> Run, send: (Recipient, Run) -> Void
+    ) {
         for step in steps {
             switch step {
             case .broadcast(let position, let index, let skip):

@@ -36,6 +36,9 @@ extension RoomState {
             }
             return
         }
+        if configuration.durableBatches == .others, !configuration.sequencedByStore {
+            return serveSendersFirst(batch, into: &actions)
+        }
         broadcastDurable(batch, into: &actions)
     }
 

@@ -35,6 +35,16 @@ extension RoomState {
         return true
     }
 
+    /// `.others`, a batch that is not held: its broadcasts to the other members (one run with any batch released
+    /// before it), then its senders' copies and replies, which the server writes first.
+    mutating func serveSendersFirst(_ batch: [Accepted], into actions: inout [RoomAction]) {
+        var served: [RoomAction] = []
+        serveSenders(of: batch, into: &served)
+        actions.append(contentsOf: heldDeliveries)
+        heldDeliveries.removeAll(keepingCapacity: true)
+        actions.append(contentsOf: served)
+    }
+
     /// `.others`: the batch's seated senders get its messages and their replies now; everything else it delivers
     /// waits in ``heldDeliveries``, with the senders left out of its broadcasts.
     private mutating func serveSenders(of batch: [Accepted], into actions: inout [RoomAction]) {

@@ -97,4 +97,18 @@ import Testing
         #expect(received["m0"] == nil)
         #expect(received["m2"] == ["a1"] && received["m3"] == ["a1"])
     }
+
+    @Test func directedFirstReachesTheMembersWithDeliveriesOfTheirOwnBeforeTheOthers() {
+        let members = [Member("a"), Member("b"), Member("publisher")]
+        let fanOut = OrderedFanOut<Member, String>()
+        fanOut.directedFirst = true
+        var order: [String] = []
+        fanOut.broadcast("m1", to: members)
+        fanOut.deliver(to: members[2]) { order.append("publisher:reply") }
+        fanOut.broadcast("m2", to: members)
+        fanOut.run(prepare: { Array($0) }) { member, messages in
+            order += messages.map { "\(member.name):\($0)" }
+        }
+        #expect(order == ["publisher:m1", "publisher:reply", "publisher:m2", "a:m1", "a:m2", "b:m1", "b:m2"])
+    }
 }

@@ -226,8 +226,8 @@ final class RoomRuntime: ActorBehavior {
         let left = broadcast.except.compactMap { keep.member($0) }
         let only = broadcast.only.map { $0.compactMap { keep.member($0) }.map { ($0.loop, [$0]) } }
         for (loop, members) in only ?? keep.membersByLoop() {
-            let except = left.isEmpty ? [] : left.filter { $0.loop === loop }
-            services.metrics.deliveries.add(outgoing.to(loop).broadcast(encoded, to: members, except: except))
+            if only != nil { outgoing.to(loop).directedFirst = true }  // a batch's senders served before the room
+            services.metrics.deliveries.add(outgoing.to(loop).broadcast(encoded, to: members, except: left.filter { $0.loop === loop }))
         }
     }
 
