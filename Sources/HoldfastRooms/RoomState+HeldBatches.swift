@@ -7,7 +7,9 @@
 // export, release the held batch at once.
 //
 // `.all` holds the whole batch, replies included. `.others` serves the batch's senders at once (each gets the whole
-// batch, in order, then its reply) and holds only the other members' copies, so the publishers are not slowed.
+// batch, in order, then its reply) and holds only the other members' copies, so the publishers are not slowed; the
+// senders of every batch, held or not, are written before the rest of its fan-out, so their next messages arrive
+// while it is written and are committed together.
 // A member never gets a later delivery before the held batch: the later batch's release sends the held deliveries
 // first, and any other delivery to members (presence, a handler's broadcast or push, a close) releases them before it.
 

@@ -57,8 +57,9 @@ public enum DurableBatchJoining: String, Sendable, Equatable, CaseIterable {
     /// The whole batch waits: its broadcasts and its senders' replies go out with the later batches (fewer sends per
     /// delivery; a closed loop of publishers waits for the replies, so it runs one commit at a time).
     case all
-    /// Only the other members' copies wait: the batch's senders get the batch and their replies at once, so the
-    /// publishers resend at the same pace, and every other member gets the batch with the later ones in one write.
+    /// Only the other members' copies wait: the batch's senders get the batch and their replies at once, written
+    /// before the rest of the fan-out (held or not), so the publishers resend at once; every other member gets a
+    /// held batch with the later ones in one write.
     case others
 }
 
