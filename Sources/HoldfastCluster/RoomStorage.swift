@@ -32,7 +32,7 @@ public struct RoomStorage {
             presenceWindowMilliseconds: configuration.channels.presenceWindowMilliseconds,
             historyLimit: configuration.channels.historyPerRoom, sequencedByStore: cluster != nil,
             presenceStateChunksFrom: configuration.channels.presenceStateChunksFrom,
-            joinsDurableBatches: configuration.channels.joinDurableBatches)
+            durableBatches: DurableBatchJoining(rawValue: configuration.channels.joinDurableBatches) ?? .off)
         cluster?.start()
     }
 }

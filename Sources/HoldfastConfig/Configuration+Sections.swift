@@ -67,8 +67,9 @@ extension Configuration {
         /// so a join compresses only what changed (0 = never: less memory, the whole state encoded per change).
         public var presenceStateChunksFrom = 1_024
         /// A room's durable batch waits for the room's batches already being committed after it (at most one more
-        /// commit), so their broadcasts reach each member in one write (fewer sends, later replies; off by default).
-        public var joinDurableBatches = false
+        /// commit), so their broadcasts reach each member in one write: `off`, `all` (the batch and its replies
+        /// wait) or `others` (its senders get it and their replies at once; only the other members' copies wait).
+        public var joinDurableBatches = "off"
         /// Messages kept per room for recovery (`last_seen_id`).
         public var historyPerRoom = 1_000
 

@@ -139,7 +139,12 @@ extension ConfigurationKey {
         .integer("channels", "rate_limit_window_ms", 10...3_600_000, \.channels.rateLimitWindowMilliseconds),
         .integer("channels", "presence_window_ms", 0...10_000, \.channels.presenceWindowMilliseconds),
         .integer("channels", "presence_state_chunks_from", 0...10_000_000, \.channels.presenceStateChunksFrom),
-        .boolean("channels", "join_durable_batches", \.channels.joinDurableBatches),
+        ConfigurationKey("channels", "join_durable_batches", expected: "off, all or others (false and true: off, all)") {
+            let mode = ["false": "off", "true": "all"][$1.lowercased()] ?? $1.lowercased()
+            guard ["off", "all", "others"].contains(mode) else { return false }
+            $0.channels.joinDurableBatches = mode
+            return true
+        },
         .integer("channels", "history_per_room", 1...1_000_000, \.channels.historyPerRoom),
         .string("upgrade", "binary", \.upgrade.binary),
         .integer("upgrade", "ready_timeout_ms", 100...600_000, \.upgrade.readyTimeoutMilliseconds),

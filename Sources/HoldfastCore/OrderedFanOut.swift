@@ -15,8 +15,8 @@
 public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Sendable {
     @usableFromInline
     enum Step {
-        /// The message at `index` of segment `segment`.
-        case broadcast(segment: Int, index: Int)
+        /// The message at `index` of segment `segment`, for all its recipients but those in `skipped[skip]`.
+        case broadcast(segment: Int, index: Int, skip: Int?)
         /// A delivery to one recipient.
         case direct(() -> Void)
     }
@@ -36,8 +36,13 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
 
     @usableFromInline var steps: [Step] = []
     @usableFromInline var segments: [Segment] = []
-    /// Recipients with deliveries of their own.
+    /// Recipients with deliveries of their own, or left out of a broadcast: they get every step in order.
     @usableFromInline var directed: Set<ObjectIdentifier> = []
+    /// The recipients each broadcast step with a `skip` leaves out.
+    @usableFromInline var skipped: [Set<ObjectIdentifier>] = []
+    /// The recipients with deliveries of their own are reached before the others, so the loop writes to them first
+    /// (a room's publishers get their replies before the rest of the fan-out is written).
+    public var directedFirst = false
 
     @inlinable
     public init() {}
@@ -54,7 +59,27 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
         } else {
             segments.append(Segment(recipients: recipients, messages: [message]))
         }
-        steps.append(.broadcast(segment: segments.count - 1, index: segments[segments.count - 1].messages.count - 1))
+        steps.append(
+            .broadcast(segment: segments.count - 1, index: segments[segments.count - 1].messages.count - 1, skip: nil))
+    }
+
+    /// `message` for every recipient in `recipients` but those in `except` (each of which is in `recipients`);
+    /// returns how many it reaches. A few left out keep the run of the whole list for everyone else, and get
+    /// their deliveries one by one, in order, without this one.
+    @inlinable @discardableResult
+    public func broadcast(_ message: Message, to recipients: [Recipient], except: [Recipient]) -> Int {
+        let left = Set(except.lazy.map { ObjectIdentifier($0) })
+        guard !left.isEmpty, left.count * 8 < recipients.count else {
+            let reached = left.isEmpty ? recipients : recipients.filter { !left.contains(ObjectIdentifier($0)) }
+            if !reached.isEmpty { broadcast(message, to: reached) }
+            return reached.count
+        }
+        broadcast(message, to: recipients)
+        steps[steps.count - 1] = .broadcast(
+            segment: segments.count - 1, index: segments[segments.count - 1].messages.count - 1, skip: skipped.count)
+        skipped.append(left)
+        directed.formUnion(left)
+        return recipients.count - left.count
     }
 
     /// `body` delivers to `recipient` alone, after what was added before for it.
@@ -69,26 +94,43 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
     /// recipient as they come. Call once.
     @inlinable
     public func run<Run>(prepare: (ArraySlice<Message>) -> Run, send: (Recipient, Run) -> Void) {
-        // Recipients without deliveries of their own: each run of broadcasts in one call.
         var directedIn: [[Recipient]] = directed.isEmpty ? [] : Array(repeating: [], count: segments.count)
+        let first = directedFirst && !directed.isEmpty
+        if first {
+            for (position, segment) in segments.enumerated() {
+                directedIn[position] = segment.recipients.filter { directed.contains(ObjectIdentifier($0)) }
+            }
+            runSteps(directedIn, prepare: prepare, send: send)
+        }
+        // Recipients without deliveries of their own: each run of broadcasts in one call.
         for (position, segment) in segments.enumerated() {
             let messages = prepare(segment.messages[...])
             for recipient in segment.recipients {
                 if !directed.isEmpty, directed.contains(ObjectIdentifier(recipient)) {
-                    directedIn[position].append(recipient)
+                    if !first { directedIn[position].append(recipient) }
                 } else {
                     send(recipient, messages)
                 }
             }
         }
-        guard !directed.isEmpty else { return }
-        // The others: every step in order.
+        guard !directed.isEmpty, !first else { return }
+        runSteps(directedIn, prepare: prepare, send: send)
+    }
+
+    /// The recipients with deliveries of their own (`directedIn`, per segment): every step in order.
+    @inlinable
+    func runSteps<Run>(
+        _ directedIn: [[Recipient]], prepare: (ArraySlice<Message>) -> Run, send: (Recipient, Run) -> Void
+    ) {
         for step in steps {
             switch step {
-            case .broadcast(let position, let index):
+            case .broadcast(let position, let index, let skip):
                 guard !directedIn[position].isEmpty else { continue }
                 let message = prepare(segments[position].messages[index...index])
-                for recipient in directedIn[position] { send(recipient, message) }
+                for recipient in directedIn[position] {
+                    if let skip, skipped[skip].contains(ObjectIdentifier(recipient)) { continue }
+                    send(recipient, message)
+                }
             case .direct(let body):
                 body()
             }

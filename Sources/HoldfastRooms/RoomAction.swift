@@ -72,6 +72,9 @@ public struct RoomBroadcast: Sendable, Equatable {
     public var v2: [UInt8]?
     /// Members left out (the sender of a typing notice, joiners who get the whole state instead of a diff).
     public var except: Set<UInt64>
+    /// Set: only these members receive it (a held batch's senders, served before the others; see
+    /// ``DurableBatchJoining/others``), less ``except``.
+    public var only: Set<UInt64>?
     /// How many members receive it.
     public var recipients: Int
     /// The payload itself, for a room whose presence crosses nodes (``RoomConfiguration/sequencedByStore``): its
@@ -79,8 +82,10 @@ public struct RoomBroadcast: Sendable, Equatable {
     public var payload: JSONValue?
 
     public init(
-        event: String, v1: [UInt8]?, v2: [UInt8]?, except: Set<UInt64>, recipients: Int, payload: JSONValue? = nil
+        event: String, v1: [UInt8]?, v2: [UInt8]?, except: Set<UInt64>, recipients: Int, payload: JSONValue? = nil,
+        only: Set<UInt64>? = nil
     ) {
+        self.only = only
         self.event = event
         self.v1 = v1
         self.v2 = v2

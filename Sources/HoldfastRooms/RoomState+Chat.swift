@@ -7,6 +7,8 @@ extension RoomState {
     /// transaction). While commits are held they stay pending.
     mutating func commitDue(held: Bool, into actions: inout [RoomAction]) {
         commitScheduled = false
+        // The batch a held one waits for is not handed out now: the held one goes out without it.
+        if held, heldUntilBatch == nextBatch { releaseHeldBatches(into: &actions) }
         guard !pending.isEmpty, !held else { return }
         let number = nextBatch
         nextBatch += 1
@@ -18,20 +20,11 @@ extension RoomState {
     /// A batch is durable (broadcast it, acknowledge each sender) or failed (tell the senders; their ids stay
     /// unused, a gap the history tolerates).
     ///
-    /// With ``RoomConfiguration/joinsDurableBatches``, a durable batch reported while later batches of the room
-    /// are out for persistence waits for them (they are already queued for the next transaction, so at most one
-    /// more commit), and then all of them go out as one run: one write per member for all of them.
+    /// With ``RoomConfiguration/durableBatches``, a durable batch reported while later batches of the room are out
+    /// for persistence waits for them (see `RoomState+HeldBatches.swift`).
     mutating func committed(batch number: Int, durable: Bool, into actions: inout [RoomAction]) {
         guard let batch = inFlight.removeValue(forKey: number) else { return }
-        if durable, let until = heldUntilBatch, number < until {
-            heldDurable.append(batch)
-            return
-        }
-        if durable, configuration.joinsDurableBatches, heldUntilBatch == nil, let newest = inFlight.keys.max() {
-            heldDurable.append(batch)
-            heldUntilBatch = newest
-            return
-        }
+        if durable, holds(batch, number: number, into: &actions) { return }
         releaseHeldBatches(into: &actions)
         guard durable else {
             actions.append(.log(.error, "history append failed; messages not acknowledged"))
@@ -43,19 +36,14 @@ extension RoomState {
             }
             return
         }
+        if configuration.durableBatches == .others, !configuration.sequencedByStore {
+            return serveSendersFirst(batch, into: &actions)
+        }
         broadcastDurable(batch, into: &actions)
     }
 
-    /// The durable batches held for the ones after them go out, in order.
-    mutating func releaseHeldBatches(into actions: inout [RoomAction]) {
-        heldUntilBatch = nil
-        guard !heldDurable.isEmpty else { return }
-        for batch in heldDurable { broadcastDurable(batch, into: &actions) }
-        heldDurable.removeAll(keepingCapacity: true)
-    }
-
     /// Broadcasts a durable batch's messages and acknowledges their senders.
-    private mutating func broadcastDurable(_ batch: [Accepted], into actions: inout [RoomAction]) {
+    mutating func broadcastDurable(_ batch: [Accepted], into actions: inout [RoomAction]) {
         for item in batch {
             authors.record(item.message)
             channelBroadcast(

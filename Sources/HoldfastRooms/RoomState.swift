@@ -32,21 +32,35 @@ public struct RoomConfiguration: Sendable, Equatable {
     public var sequencedByStore: Bool
     /// From this many presences the room keeps its encoded state in chunks (`PresenceState.encodedState`; 0: never).
     public var presenceStateChunksFrom: Int
-    /// A batch made durable while later batches of the room are being committed waits for them (at most one more
-    /// commit), so their broadcasts reach each member in one write: fewer sends per delivery, later replies.
-    public var joinsDurableBatches: Bool
+    /// Whether a batch made durable while later batches of the room are being committed waits for them, so their
+    /// broadcasts reach each member in one write (see ``DurableBatchJoining``).
+    public var durableBatches: DurableBatchJoining
 
     public init(
         presenceRefPrefix: String, presenceWindowMilliseconds: Int64, historyLimit: Int, sequencedByStore: Bool = false,
-        presenceStateChunksFrom: Int = 1_024, joinsDurableBatches: Bool = false
+        presenceStateChunksFrom: Int = 1_024, durableBatches: DurableBatchJoining = .off
     ) {
         self.presenceRefPrefix = presenceRefPrefix
         self.presenceWindowMilliseconds = presenceWindowMilliseconds
         self.historyLimit = historyLimit
         self.sequencedByStore = sequencedByStore
         self.presenceStateChunksFrom = presenceStateChunksFrom
-        self.joinsDurableBatches = joinsDurableBatches
+        self.durableBatches = durableBatches
     }
+}
+
+/// How a room's durable batch waits for the room's batches handed out for persistence after it (at most one more
+/// commit: they are in the writer's next transaction), so that the batches reach each member in one write.
+public enum DurableBatchJoining: String, Sendable, Equatable, CaseIterable {
+    /// Each batch goes out when it is durable.
+    case off
+    /// The whole batch waits: its broadcasts and its senders' replies go out with the later batches (fewer sends per
+    /// delivery; a closed loop of publishers waits for the replies, so it runs one commit at a time).
+    case all
+    /// Only the other members' copies wait: the batch's senders get the batch and their replies at once, written
+    /// before the rest of the fan-out (held or not), so the publishers resend at once; every other member gets a
+    /// held batch with the later ones in one write.
+    case others
 }
 
 /// The time an event is handled at: the monotonic clock (timers) and the wall clock (timestamps).
@@ -145,10 +159,13 @@ public struct RoomState: Sendable {
     /// Batches handed out for persistence, by number, until they are reported durable.
     var inFlight: [Int: [Accepted]] = [:]
     var nextBatch = 0
-    /// Durable batches waiting for the batches handed out after them (``RoomConfiguration/joinsDurableBatches``),
-    /// in order; they go out when batch ``heldUntilBatch`` is reported.
+    /// Durable batches waiting for the batches handed out after them (``RoomConfiguration/durableBatches``), in
+    /// order; they go out when batch ``heldUntilBatch`` is reported.
     var heldDurable: [[Accepted]] = []
     var heldUntilBatch: Int?
+    /// ``DurableBatchJoining/others``: the held batch's deliveries to everyone but its senders (who have it), built
+    /// when it became durable; they go out before anything else reaches the members.
+    var heldDeliveries: [RoomAction] = []
     /// Members that joined since the last presence flush: they get the whole `presence_state` at the flush
     /// (encoded once for all of them) instead of the diff.
     var awaitingState: [UInt64: Member] = [:]
@@ -199,6 +216,8 @@ public struct RoomState: Sendable {
             seats[member.connectionID]?.assigns = shared
         }
         _ = presence.takeDiff()
+        // Durable batches held for a later one reach the members at ``RoomEvent/restarted`` (the later one is lost).
+        (heldDurable, heldDeliveries) = (previous.heldDurable, previous.heldDeliveries)
         // Past the previous generations: a staged copy of the room before its restart never passes for current.
         (presenceGeneration, seatsGeneration) = (previous.presenceGeneration &+ 1, previous.seatsGeneration &+ 1)
     }
@@ -255,6 +274,7 @@ public struct RoomState: Sendable {
         case .timer:
             timer(now: now, into: &actions)
         case .restarted:
+            releaseHeldBatches(into: &actions)
             resyncPresence(into: &actions)
         case .stage:
             actions.append(
@@ -263,6 +283,7 @@ public struct RoomState: Sendable {
                         topic: topic, presenceGeneration: presenceGeneration, presence: presence.exportState(),
                         assigns: memberAssigns, authors: authors, seatsGeneration: seatsGeneration)))
         case .export(let stagedPresence, let stagedSeats):
+            if inFlight.isEmpty { releaseHeldBatches(into: &actions) }
             let exported = snapshot(stagedPresence: stagedPresence, stagedSeats: stagedSeats, now: now)
             if exported != nil { releaseReadyReplies(into: &actions) }
             actions.append(.exported(exported))
@@ -278,6 +299,7 @@ public struct RoomState: Sendable {
             }
             if !pending.isEmpty { commitDue(held: false, into: &actions) }
         }
+        if !heldDeliveries.isEmpty { releaseHeldBatchBeforeOthers(after: event, in: &actions) }
         return actions
     }
 }

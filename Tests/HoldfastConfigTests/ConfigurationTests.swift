@@ -72,6 +72,20 @@ import Testing
         }
     }
 
+    @Test func durableBatchJoiningTakesItsModesAndTheFormerBooleans() throws {
+        var configuration = Configuration()
+        #expect(configuration.channels.joinDurableBatches == "off")
+        try configuration.apply(toml: "[channels]\njoin_durable_batches = \"others\"\n", source: "test")
+        #expect(configuration.channels.joinDurableBatches == "others")
+        try configuration.apply(toml: "[channels]\njoin_durable_batches = true\n", source: "test")
+        #expect(configuration.channels.joinDurableBatches == "all")
+        try configuration.apply(environment: ["HOLDFAST_CHANNELS_JOIN_DURABLE_BATCHES": "false"])
+        #expect(configuration.channels.joinDurableBatches == "off")
+        #expect(throws: ConfigurationError.self) {
+            try configuration.apply(environment: ["HOLDFAST_CHANNELS_JOIN_DURABLE_BATCHES": "senders"])
+        }
+    }
+
     @Test func listsAreParsedFromTOMLArrays() throws {
         var configuration = Configuration()
         try configuration.apply(toml: "[server]\nallowed_origins = [\"https://a\", \"https://b\"]\n", source: "test")

@@ -72,4 +72,43 @@ import Testing
         #expect(received["a"] == ["m1", "m2"])
         #expect(calls == 2)
     }
+
+    @Test func aFewLeftOutKeepTheRunForEveryoneElseAndGetTheRestInOrder() {
+        let members = (0..<10).map { Member("m\($0)") }
+        let fanOut = OrderedFanOut<Member, String>()
+        let log = Log()
+        // A held batch's message, which its sender (m0) already has, then the next batch's, with m9's reply.
+        #expect(fanOut.broadcast("a1", to: members, except: [members[0]]) == 9)
+        #expect(fanOut.broadcast("b1", to: members, except: []) == 10)
+        fanOut.deliver(to: members[9]) { log.entries["m9", default: []].append("reply") }
+        let (received, calls) = deliveries(fanOut, log: log)
+        #expect(received["m0"] == ["b1"])
+        #expect(received["m9"] == ["a1", "b1", "reply"])
+        for index in 1..<9 { #expect(received["m\(index)"] == ["a1", "b1"]) }
+        #expect(calls == 8 + 1 + 2, "one call for each member but the two going step by step")
+    }
+
+    @Test func manyLeftOutGetAListOfTheirOwn() {
+        let members = (0..<4).map { Member("m\($0)") }
+        let fanOut = OrderedFanOut<Member, String>()
+        #expect(fanOut.broadcast("a1", to: members, except: [members[0], members[1]]) == 2)
+        #expect(fanOut.broadcast("a2", to: members, except: members) == 0)
+        let (received, _) = deliveries(fanOut, log: Log())
+        #expect(received["m0"] == nil)
+        #expect(received["m2"] == ["a1"] && received["m3"] == ["a1"])
+    }
+
+    @Test func directedFirstReachesTheMembersWithDeliveriesOfTheirOwnBeforeTheOthers() {
+        let members = [Member("a"), Member("b"), Member("publisher")]
+        let fanOut = OrderedFanOut<Member, String>()
+        fanOut.directedFirst = true
+        var order: [String] = []
+        fanOut.broadcast("m1", to: members)
+        fanOut.deliver(to: members[2]) { order.append("publisher:reply") }
+        fanOut.broadcast("m2", to: members)
+        fanOut.run(prepare: { Array($0) }) { member, messages in
+            order += messages.map { "\(member.name):\($0)" }
+        }
+        #expect(order == ["publisher:m1", "publisher:reply", "publisher:m2", "a:m1", "a:m2", "b:m1", "b:m2"])
+    }
 }

@@ -2,12 +2,12 @@ import HoldfastJSON
 import HoldfastRooms
 import Testing
 
-/// `joinsDurableBatches`: a durable batch reported while later batches are being committed waits for them, so all
+/// `durableBatches` `.all`: a durable batch reported while later batches are being committed waits for them, so all
 /// of them reach the members as one run; never longer than the batches out when it became durable.
 @Suite struct RoomDurableBatchTests {
     /// A room with alice and bob, and one batch out for persistence per body, numbered from 0.
     private func roomWithBatches(_ bodies: [String], joins: Bool = true) -> RoomHarness {
-        var harness = RoomHarness(joinsDurableBatches: joins)
+        var harness = RoomHarness(durableBatches: joins ? .all : .off)
         harness.settle(member(1, "alice"))
         harness.settle(member(2, "bob"))
         for (index, body) in bodies.enumerated() {

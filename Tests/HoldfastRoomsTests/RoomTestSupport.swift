@@ -49,13 +49,13 @@ struct RoomHarness {
 
     init(
         window: Int64 = 20, lastID: Int64 = 0, handler: any ChatHandler = ScriptedHandler(),
-        joinsDurableBatches: Bool = false
+        durableBatches: DurableBatchJoining = .off
     ) {
         room = RoomState(
             topic: "room:lobby",
             configuration: RoomConfiguration(
                 presenceRefPrefix: "P", presenceWindowMilliseconds: window, historyLimit: 50,
-                joinsDurableBatches: joinsDurableBatches),
+                durableBatches: durableBatches),
             handler: handler, lastID: lastID)
     }
 

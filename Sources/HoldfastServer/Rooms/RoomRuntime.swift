@@ -219,16 +219,16 @@ final class RoomRuntime: ActorBehavior {
         }
     }
 
-    /// Frames the room's texts once and adds them to each member loop's deliveries.
+    /// Frames the room's texts once and adds them to each member loop's deliveries (the members left out, a few
+    /// against a loop's list, are skipped there; `only`: a held batch's senders).
     private func fanOut(_ broadcast: RoomBroadcast) {
         if broadcast.event == "presence_diff" { services.metrics.presenceDiffs.add(broadcast.recipients) }
         let encoded = EncodedBroadcast([broadcast.v1, broadcast.v2], deflateLevel: services.deflateLevel)
-        let except = broadcast.except
-        for (loop, members) in keep.membersByLoop() {
-            let recipients = except.isEmpty ? members : members.filter { !except.contains($0.connectionID) }
-            guard !recipients.isEmpty else { continue }
-            services.metrics.deliveries.add(recipients.count)
-            outgoing.to(loop).broadcast(encoded, to: recipients)
+        let left = broadcast.except.compactMap { keep.member($0) }
+        let only = broadcast.only.map { $0.compactMap { keep.member($0) }.map { ($0.loop, [$0]) } }
+        for (loop, members) in only ?? keep.membersByLoop() {
+            if only != nil { outgoing.to(loop).directedFirst = true }  // a batch's senders served before the room
+            services.metrics.deliveries.add(outgoing.to(loop).broadcast(encoded, to: members, except: left.filter { $0.loop === loop }))
         }
     }
 
