@@ -1,6 +1,7 @@
 import HoldfastBytes
 import HoldfastHandoff
 import HoldfastRooms
+import HoldfastTestSupport
 import Testing
 
 /// The pause's room record carries a room's message authors as what changed since staging. The usual change (the
@@ -53,19 +54,8 @@ import Testing
         return authors
     }
 
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func theChangesAreTheGeneralComparisonsBytesAndRebuildTheAuthors() throws {
-        var rng = SplitMix(state: 17)
+        var rng = SplitMix(seed: 17)
         var forms = [0, 0]
         for round in 0..<400 {
             var next: Int64 = 0
