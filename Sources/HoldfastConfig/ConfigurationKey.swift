@@ -139,7 +139,9 @@ extension ConfigurationKey {
         .integer("channels", "rate_limit_window_ms", 10...3_600_000, \.channels.rateLimitWindowMilliseconds),
         .integer("channels", "presence_window_ms", 0...10_000, \.channels.presenceWindowMilliseconds),
         .integer("channels", "presence_state_chunks_from", 0...10_000_000, \.channels.presenceStateChunksFrom),
-        ConfigurationKey("channels", "join_durable_batches", expected: "off, all or others (false and true: off, all)") {
+        ConfigurationKey(
+            "channels", "join_durable_batches", expected: "off, all or others (false and true: off, all)"
+        ) {
             let mode = ["false": "off", "true": "all"][$1.lowercased()] ?? $1.lowercased()
             guard ["off", "all", "others"].contains(mode) else { return false }
             $0.channels.joinDurableBatches = mode

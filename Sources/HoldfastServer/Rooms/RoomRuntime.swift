@@ -228,7 +228,8 @@ final class RoomRuntime: ActorBehavior {
         let only = broadcast.only.map { $0.compactMap { keep.member($0) }.map { ($0.loop, [$0]) } }
         for (loop, members) in only ?? keep.membersByLoop() {
             if only != nil { outgoing.to(loop).directedFirst = true }  // a batch's senders served before the room
-            services.metrics.deliveries.add(outgoing.to(loop).broadcast(encoded, to: members, except: left.filter { $0.loop === loop }))
+            let skipped = left.filter { $0.loop === loop }
+            services.metrics.deliveries.add(outgoing.to(loop).broadcast(encoded, to: members, except: skipped))
         }
     }
 
