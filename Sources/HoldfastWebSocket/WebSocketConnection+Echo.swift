@@ -71,6 +71,52 @@ extension WebSocketConnection {
         return (answered, offset)
     }
 
+    /// The peer's close answered in place, for a server that sends its answers from the receive buffer (see
+    /// ``echoInPlace(_:)``). It takes one whole close frame at `offset` that ``nextEvent(input:output:)`` would take
+    /// as a valid close (masked, final, no RSV bit, a payload of 0 or 2 to 125 bytes within the frame limit, a code
+    /// valid on the wire, a UTF-8 reason) while no close frame was sent, writes the reply that
+    /// ``nextEvent(input:output:)`` would append (the peer's code without a reason; empty for an empty close) at
+    /// `answerOffset`, and finishes the connection as it would.
+    /// - Parameters:
+    ///   - input: the unconsumed received bytes; the frame's payload is unmasked, and the reply overwrites at most
+    ///     4 bytes from `answerOffset`, which must be at most `offset` (the frame's header has 6).
+    /// - Returns: the closed event and the reply's length, with the frame and everything after it consumed (as in
+    ///   ``nextEvent(input:output:)``); nil, with nothing changed, for anything else, which that then handles.
+    public mutating func answerCloseInPlace(
+        _ input: UnsafeMutableRawBufferPointer, at offset: Int, answerAt answerOffset: Int
+    ) -> (event: WebSocketEvent, answered: Int)? {
+        guard !closeSent, !finished, answerOffset <= offset, let base = input.baseAddress, input.count - offset >= 6,
+            base.load(fromByteOffset: offset, as: UInt8.self) == 0x88
+        else { return nil }
+        let second = base.load(fromByteOffset: offset + 1, as: UInt8.self)
+        let length = Int(second & 0x7F)
+        guard second & 0x80 != 0, length != 1, length <= 125, length <= Int(maxFrameSize),
+            input.count - offset - 6 >= length
+        else { return nil }
+        let key = base.loadUnaligned(fromByteOffset: offset + 2, as: UInt32.self)
+        let payload = UnsafeMutableRawBufferPointer(start: base + offset + 6, count: length)
+        var code = WebSocketCloseCode.noStatusReceived
+        var reason = ""
+        if length >= 2 {
+            WebSocketFrame.applyMask(key, to: payload)
+            code = WebSocketCloseCode(rawValue: UInt16(payload[0]) << 8 | UInt16(payload[1]))
+            let reasonBytes = UnsafeRawBufferPointer(rebasing: payload[2...])
+            guard code.isValidOnWire, UTF8Validator.isValid(reasonBytes) else {
+                WebSocketFrame.applyMask(key, to: payload)  // masked again, for nextEvent to refuse it
+                return nil
+            }
+            reason = String(decoding: reasonBytes, as: UTF8.self)
+        }
+        closeSent = true
+        finish(code: code)
+        // Written over the frame's own header at the latest: 0x88, the length, the code in network order.
+        let (hi, lo) = (UInt32(code.rawValue >> 8), UInt32(code.rawValue & 0xFF))
+        let reply: UInt32 = code == .noStatusReceived ? 0x0088 : 0x0288 | hi << 16 | lo << 24
+        base.storeBytes(of: reply.littleEndian, toByteOffset: answerOffset, as: UInt32.self)
+        let event = WebSocketEvent.closed(code: code, reason: reason, initiatedByPeer: true, error: nil)
+        return (event, code == .noStatusReceived ? 2 : 4)
+    }
+
     /// Copies `count` bytes XORed with the 4-byte `key` (in-memory order = wire order) from `source` to `target`, 8
     /// bytes at a time. `target` may overlap `source` from below: each word is read before anything is written over it.
     static func moveUnmasking(from source: UnsafeMutableRawPointer, to target: UnsafeMutableRawPointer, count: Int,

@@ -218,7 +218,7 @@ extension WebSocketConnection {
     }
 
     /// Marks the connection finished and drops zlib streams; the message buffer goes at the next call.
-    private mutating func finish(code: WebSocketCloseCode) {
+    mutating func finish(code: WebSocketCloseCode) {
         finished = true
         finishedCode = code.rawValue
         openMessage = nil

@@ -3,9 +3,11 @@ them: many frames in one segment, a close behind them, and a client that stops r
 must all get every answer, whole and in order."""
 
 import os
+import re
 import socket
 import struct
 import threading
+import time
 
 import rawws
 
@@ -174,3 +176,58 @@ def test_answers_of_many_connections_in_one_turn_stay_their_own(server):
         sock.close()
 
     expect_answers_then_join(stalled, stalled_rest, [(0xA, ping) for ping in pings], "pong", sender, failure)
+
+
+# A peer's close and what it must get back: the code echoed without a reason (an empty close gets an empty one), or
+# the server's own close for a close that breaks RFC 6455 (1005 is never sent, a reason must be UTF-8, a payload is
+# 0 or at least 2 bytes).
+PEER_CLOSES = [
+    (b"", b"", ("1005", "client")),
+    (struct.pack("!H", 1000), struct.pack("!H", 1000), ("1000", "client")),
+    (struct.pack("!H", 4000) + "au revoir ✓".encode(), struct.pack("!H", 4000), ("4000", "client")),
+    (struct.pack("!H", 1005), 1002, ("1002", "server")),
+    (struct.pack("!H", 1000) + b"\xff", 1007, ("1007", "server")),
+    (b"\x03", 1002, ("1002", "server")),
+]
+
+
+def test_closes_alone_and_behind_echoes_get_the_same_answers_and_counts(server):
+    """The close reply is written in place on the echo route (alone, and in the same write as the echoes before
+    it): every kind of close gets the answer the parser gives, the connection drains and shuts, and the closes are
+    counted by code and initiator as before."""
+    expected_counts: dict[tuple[str, str], int] = {}
+    for ahead in (b"", rawws.frame(0x2, b"first") + rawws.frame(0x1, "second ✓".encode())):
+        for payload, expected, label in PEER_CLOSES:
+            sock, rest = connect_echo(server)
+            sock.sendall(ahead + rawws.frame(0x8, payload) + rawws.frame(0x2, b"after the close, dropped"))
+            answers, rest = answers_until_close(sock, rest, name=f"close {payload!r}")
+            if ahead:
+                assert answers[:2] == [(0x2, b"first"), (0x1, "second ✓".encode())]
+            assert len(answers) == (3 if ahead else 1)
+            reply = answers[-1][1]
+            if isinstance(expected, bytes):
+                assert reply == expected, f"close {payload!r}"
+            else:
+                assert struct.unpack("!H", reply[:2])[0] == expected, f"close {payload!r}"
+            assert rest == b"" and sock.recv(1) == b""  # the server shut its side after the reply
+            sock.close()
+            expected_counts[label] = expected_counts.get(label, 0) + 1
+    deadline = time.monotonic() + 10
+    while True:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        body = b""
+        while chunk := sock.recv(65536):
+            body += chunk
+        sock.close()
+        text = body.decode()
+        counts = {
+            label: int(match.group(1)) if (match := re.search(
+                r'^holdfast_websocket_closes_total\{code="%s",initiator="%s"\} (\d+)' % label, text, re.M)) else 0
+            for label in expected_counts
+        }
+        if counts == expected_counts or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert counts == expected_counts
+    assert "WebSocket protocol error, closing" in server.log()  # the refused closes are logged

@@ -25,15 +25,28 @@ import Testing
             buffer += bytes
             while closed == nil {
                 if fastPath {
-                    let (answers, consumed) = buffer.withUnsafeMutableBytes { input in
-                        let (answered, consumed) = connection.echoInPlace(input)
-                        return (Array(input[..<answered]), consumed)
+                    // As the server does: the echoes, then a close after them (answered over its own header).
+                    let (answers, consumed, closing) = buffer.withUnsafeMutableBytes { input in
+                        var (answered, consumed) = connection.echoInPlace(input)
+                        var closing: UInt16?
+                        if consumed < input.count,
+                            let close = connection.answerCloseInPlace(input, at: consumed, answerAt: answered)
+                        {
+                            (answered, consumed) = (answered + close.answered, input.count)
+                            guard case .closed(let code, _, true, nil) = close.event else {
+                                Issue.record("a close in place that is not the peer's clean close")
+                                return ([UInt8](), consumed, UInt16?(0))
+                            }
+                            closing = code.rawValue
+                        }
+                        return (Array(input[..<answered]), consumed, closing)
                     }
                     if consumed > 0 {
                         #expect(answers.count <= consumed - 4)
                         output += answers
                         answeredInPlace += consumed
                         buffer.removeFirst(consumed)
+                        closed = closing
                         continue
                     }
                     #expect(answers.isEmpty)
@@ -147,5 +160,62 @@ import Testing
             #expect(consumed == frame.count && answered == count + 2)
             #expect(Array(frame[..<answered]) == [0x82, UInt8(count)] + plain)
         }
+    }
+
+    /// Every close a client may send, alone and behind echoed messages: answered in place exactly as the parser
+    /// answers it (reply bytes, event, state after), or declined with the input untouched for the parser to answer.
+    @Test func answersClosesLikeTheParserOrLeavesThemUntouched() {
+        let reasons: [[UInt8]] = [[], Array("bye".utf8), [0xC3, 0xA9], [0xC3], [0xFF], Array(repeating: 0x61, count: 123)]
+        let codes: [UInt16] = [1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1011, 1015, 1016, 2999, 3000, 4999, 5000, 0]
+        var payloads: [[UInt8]] = [[], [0x03]]
+        for code in codes { for reason in reasons { payloads.append([UInt8(code >> 8), UInt8(code & 0xFF)] + reason) } }
+        var frames: [[UInt8]] = payloads.map { clientFrame(.close, $0, mask: 0x1F2E_3D4C) }
+        frames += [
+            clientFrame(.close, [0x03, 0xE8], fin: false), clientFrame(.close, [0x03, 0xE8], rsv1: true),
+            rawFrame(first: 0x88, payload: [0x03, 0xE8], masked: false), rawFrame(first: 0xA8, payload: [0x03, 0xE8]),
+            [0x88, 0x80 | 126, 0, 2, 1, 2, 3, 4, 0x03, 0xE8],  // a control frame with a 16-bit length
+            Array(clientFrame(.close, [0x03, 0xE8, 0x61]).dropLast()),  // incomplete
+        ]
+        var declined = 0
+        for (index, frame) in frames.enumerated() {
+            for limits in [WebSocketLimits(), WebSocketLimits(maxFrameSize: 2, maxMessageSize: 2)] {
+                for ahead in [[], clientFrame(.binary, [1, 2, 3]) + clientFrame(.text, Array("hi".utf8))] {
+                    let stream = ahead + frame + clientFrame(.binary, [9])
+                    var reference = EchoServer(limits: limits, fastPath: false)
+                    reference.feed(stream)
+                    var fast = EchoServer(limits: limits, fastPath: true)
+                    fast.feed(stream)
+                    #expect(fast.output == reference.output, "frame \(index)")
+                    #expect(fast.closed == reference.closed, "frame \(index)")
+                    #expect(fast.connection.isClosed == reference.connection.isClosed, "frame \(index)")
+
+                    var connection = WebSocketConnection(
+                        limits: limits, deflate: nil, deflateConfiguration: PerMessageDeflateConfiguration())
+                    var input = frame
+                    if input.withUnsafeMutableBytes({ connection.answerCloseInPlace($0, at: 0, answerAt: 0) }) == nil {
+                        #expect(input == frame, "frame \(index): declined, untouched")
+                        #expect(!connection.isClosed)
+                        declined += 1
+                    }
+                }
+            }
+        }
+        #expect(declined > 40 && declined < frames.count * 4)  // both ways taken
+    }
+
+    @Test func answersACloseWithTheReasonForTheLog() {
+        var connection = WebSocketConnection(
+            limits: WebSocketLimits(), deflate: nil, deflateConfiguration: PerMessageDeflateConfiguration())
+        var input = clientFrame(.binary, [7]) + clientFrame(.close, [0x0F, 0xA0] + Array("going away".utf8))
+        let result = input.withUnsafeMutableBytes { connection.answerCloseInPlace($0, at: 7, answerAt: 3) }
+        guard let result, case .closed(let code, let reason, let byPeer, let error) = result.event else {
+            Issue.record("the close was not answered in place")
+            return
+        }
+        #expect(code.rawValue == 4000 && reason == "going away" && byPeer && error == nil)
+        #expect(result.answered == 4 && Array(input[3..<7]) == [0x88, 0x02, 0x0F, 0xA0])
+        #expect(Array(input[..<3]) == Array(clientFrame(.binary, [7])[..<3]))  // nothing before the answer moved
+        #expect(connection.isClosed)
+        #expect(input.withUnsafeMutableBytes { connection.answerCloseInPlace($0, at: 7, answerAt: 0) } == nil)
     }
 }

@@ -12,10 +12,8 @@ extension Connection {
     func handle(_ request: HTTPRequest) {
         if overLimit {
             logger.notice("over the connection limit, answering 503", metadata: ["fd": "\(fd)"])
-            respond(
-                .plainText(.serviceUnavailable, "too many connections", extraHeaders: [("Retry-After", "1")]),
-                keepAlive: false
-            )
+            let retry = [(name: "Retry-After", value: "1")]
+            respond(.plainText(.serviceUnavailable, "too many connections", extraHeaders: retry), keepAlive: false)
             return
         }
         if isAdmin { return handleAdmin(request) }  // the API's requests are read in Connection+API
@@ -132,7 +130,7 @@ extension Connection {
     }
 
     /// Switches the connection to the WebSocket phase (the handshake answer is written or queued).
-    private func enterWebSocket(_ webSocket: WebSocketConnection, serving application: Application) {
+    private func enterWebSocket(_ webSocket: consuming WebSocketConnection, serving application: Application) {
         state = .webSocket(WebSocketLayer(webSocket, serving: application))
         deadline = 0
         requestFlushIfNeeded()

@@ -55,12 +55,18 @@ extension Connection {
         return .passUnretained(layer)
     }
 
-    /// `/ws/echo`'s fast path (see `WebSocketConnection.echoInPlace`): the answers to whole messages are written over
-    /// them and sent from there, on a plaintext socket with nothing queued ahead; what the kernel does not take is
-    /// queued. Returns the input bytes answered, nil for none. The layer is used before the write, which may close.
+    /// `/ws/echo`'s fast path (see `WebSocketConnection.echoInPlace`): the answers to whole messages, and to a close
+    /// after them (`answerCloseInPlace`), are written over them and sent from there, on a plaintext socket with nothing
+    /// queued ahead; what the kernel does not take is queued. Returns the input bytes answered, nil for none. The
+    /// layer is used before the write, which may close; a close is handled (draining) before it, as `nextEvent`'s is.
     private func echoInPlace(_ input: UnsafeMutableRawBufferPointer) -> Int? {
         guard tls == nil, outboundOffset == outbound.count, let layer = echoLayer else { return nil }
-        let (answered, consumed) = layer._withUnsafeGuaranteedRef { $0.webSocket.echoInPlace(input) }
+        var (answered, consumed) = layer._withUnsafeGuaranteedRef { $0.webSocket.echoInPlace(input) }
+        if consumed < input.count, case .webSocket(let open) = state,
+            let close = open.webSocket.answerCloseInPlace(input, at: consumed, answerAt: answered) {
+            (answered, consumed) = (answered + close.answered, input.count)
+            _ = handle(close.event, on: open)
+        }
         guard consumed > 0 else { return nil }
         let answers = UnsafeRawBufferPointer(rebasing: input[..<answered])
         var written = 0
@@ -92,15 +98,11 @@ extension Connection {
         case .closed(let code, let reason, let initiatedByPeer, let error):
             context.metrics.recordClose(code: code.rawValue, byPeer: initiatedByPeer)
             if let error {
-                logger.info(
-                    "WebSocket protocol error, closing",
-                    metadata: ["fd": "\(fd)", "code": "\(code.rawValue)", "error": "\(error)"]
-                )
-            } else {
-                logger.debug(
-                    "WebSocket closed",
-                    metadata: ["fd": "\(fd)", "code": "\(code.rawValue)", "reason": "\(reason)", "by-peer": "\(initiatedByPeer)"]
-                )
+                logger.info("WebSocket protocol error, closing", metadata: [
+                    "fd": "\(fd)", "code": "\(code.rawValue)", "error": "\(error)"])
+            } else if context.logsDebug {
+                logger.debug("WebSocket closed", metadata: [
+                    "fd": "\(fd)", "code": "\(code.rawValue)", "reason": "\(reason)", "by-peer": "\(initiatedByPeer)"])
             }
             closeAfterFlush()
             return false

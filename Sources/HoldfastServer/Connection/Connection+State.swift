@@ -86,9 +86,8 @@ extension Connection {
         var webSocket: WebSocketConnection
         let application: Application
 
-        init(_ webSocket: WebSocketConnection, serving application: Application) {
-            self.webSocket = webSocket
-            self.application = application
+        init(_ webSocket: consuming WebSocketConnection, serving application: Application) {
+            (self.webSocket, self.application) = (webSocket, application)
         }
     }
 

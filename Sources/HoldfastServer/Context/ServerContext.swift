@@ -18,6 +18,8 @@ import Synchronization
 final class ServerContext: Sendable {
     let configuration: Configuration
     let logger: Logger
+    /// Whether debug lines are written (a constant, as the logger is): `logger.debug` copies the handler to learn it.
+    let logsDebug: Bool
     let tls: TLSServerContext?
     let httpLimits: HTTPLimits
     let webSocketLimits: WebSocketLimits
@@ -64,7 +66,7 @@ final class ServerContext: Sendable {
         self.admin = admin
         self.upgrades = upgrades
         self.configuration = configuration
-        self.logger = logger
+        (self.logger, self.logsDebug) = (logger, logger.logLevel <= .debug)
         self.tls = tls
         self.metrics = metrics
         self.rooms = rooms
