@@ -232,8 +232,7 @@ extension Server {
             try context.upgrades.registry.continueChain(
                 header.handlerChain, state: header.handlerState, version: header.handlerVersion
             ) { path, error in
-                context.logger.warning(
-                    "handler plugin of the previous process does not load here",
+                context.logger.warning("handler plugin of the previous process does not load here",
                     metadata: ["path": "\(path)", "error": "\(error)"])
             }
         } catch {

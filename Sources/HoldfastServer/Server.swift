@@ -56,8 +56,7 @@ public final class Server: Sendable {
             tls = try TLSServerContext(
                 certificateChainPath: configuration.tls.certificatePath,
                 privateKeyPath: configuration.tls.keyPath,
-                minimumVersion: configuration.tls.minimumVersion == "1.3" ? .v1_3 : .v1_2
-            )
+                minimumVersion: configuration.tls.minimumVersion == "1.3" ? .v1_3 : .v1_2)
         }
         let group = try EventLoopGroup(count: configuration.server.resolvedEventLoops)
         try StateDirectory.prepare(configuration.server.stateDirectory)
@@ -209,9 +208,7 @@ public final class Server: Sendable {
         let (plain, secure, admin, api) = state.withLock {
             ($0.boundAddress, $0.boundTLSAddress, $0.boundAdminAddress, $0.boundAPIAddress)
         }
-        context.logger.info(
-            message,
-            metadata: [
+        context.logger.info(message, metadata: [
                 "address": "\(plain.map { "\($0)" } ?? "none")",
                 "tls-address": "\(secure.map { "\($0)" } ?? "off")",
                 "admin-address": "\(admin.map { "\($0)" } ?? "none")",
@@ -221,8 +218,7 @@ public final class Server: Sendable {
                 "max-connections": "\(configuration.server.maxConnections)",
                 "version": "\(context.admin.binaryVersion)",
                 "pid": "\(getpid())",
-            ]
-        )
+            ])
     }
 
     /// Every 250 ms (real time) each loop checks its connections' deadlines (handshake, idle, closing) against
@@ -260,8 +256,7 @@ public final class Server: Sendable {
         let logger = context.logger
         context.handoff.upgrade(to: path, requesterFD: nil) { result in
             if case .failure(let failure) = result {
-                logger.error(
-                    "binary upgrade failed, still serving",
+                logger.error("binary upgrade failed, still serving",
                     metadata: ["check": "\(failure.check)", "reason": "\(failure.reason)"])
             }
         }

@@ -105,7 +105,7 @@ extension WebSocketConnection {
                 WebSocketFrame.applyMask(key, to: payload)  // masked again, for nextEvent to refuse it
                 return nil
             }
-            reason = String(decoding: reasonBytes, as: UTF8.self)
+            if !reasonBytes.isEmpty { reason = String(decoding: reasonBytes, as: UTF8.self) }
         }
         closeSent = true
         finish(code: code)

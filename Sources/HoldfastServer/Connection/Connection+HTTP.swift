@@ -120,8 +120,10 @@ extension Connection {
             // sweep that fragmented the heap.
             withUnsafeTemporaryAllocation(byteCount: accepted.responseCapacity, alignment: 1) { buffer in
                 let answer = UnsafeRawBufferPointer(rebasing: buffer[..<accepted.writeResponse(into: buffer)])
-                if tls == nil && !writableRegistered && !closeWhenFlushed { send(head: answer, sharedBody: []) }
-                else { withApplicationOutput { $0.append(contentsOf: answer) } }
+                guard tls == nil && !writableRegistered && !closeWhenFlushed else {
+                    return withApplicationOutput { $0.append(contentsOf: answer) }
+                }
+                if outboundOffset == outbound.count { writeNow(answer) } else { send(head: answer, sharedBody: []) }
             }
             guard phase != .closed else { return nil }  // a failed write closed the socket
             return WebSocketConnection(

@@ -87,12 +87,27 @@ extension Connection {
         outboundMarks.messageQueued(behind: queued)
         outboundMarks.wrote(written)
         // The socket is full: queue the rest and let the regular flush wait for room.
-        logger.debug(
-            "large write queued in part",
+        logger.debug("large write queued in part",
             metadata: ["fd": "\(fd)", "written": "\(written)", "left": "\(queued + head.count + sharedBody.count - written)"])
         outbound.keepUnwritten(written, offset: &outboundOffset, then: Array(head), sharedBody)
         outputGeneration &+= 1
         requestFlushIfNeeded()
+    }
+
+    /// Writes `bytes` at once (plaintext, nothing queued ahead) and queues what the kernel does not take.
+    @inline(__always) func writeNow(_ bytes: UnsafeRawBufferPointer) {
+        var written = 0
+        switch Socket.write(fd, bytes) {
+        case .done(let count): written = count
+        case .wouldBlock: break
+        case .failed(let error):
+            logger.debug("write failed, closing", metadata: ["fd": "\(fd)", "error": "\(error)"])
+            return close()
+        }
+        if written < bytes.count && phase != .closed {
+            withApplicationOutput { $0.append(contentsOf: bytes[written...]) }
+            requestFlushIfNeeded()
+        }
     }
 
     /// The loop's flush; nothing to do when the output left already (see `readAndAnswer`).
@@ -153,8 +168,7 @@ extension Connection {
             case .webSocket:
                 closeSlowConsumer(queued: pending, behind: behind)
             case .tlsHandshake, .http:
-                logger.notice(
-                    "slow consumer: output queue over the limit, closing",
+                logger.notice("slow consumer: output queue over the limit, closing",
                     metadata: ["fd": "\(fd)", "queued": "\(pending)", "behind-current": "\(behind)"])
                 close()
                 return
@@ -173,8 +187,7 @@ extension Connection {
     /// than a bare TCP drop: a client that resumes reading within the closing grace sees why. Nothing more is queued.
     private func closeSlowConsumer(queued: Int, behind: Int) {
         guard case .webSocket(let layer) = state else { return }
-        logger.notice(
-            "slow consumer: output queue over the limit, closing with 1008",
+        logger.notice("slow consumer: output queue over the limit, closing with 1008",
             metadata: ["fd": "\(fd)", "queued": "\(queued)", "behind-current": "\(behind)"])
         context.metrics.recordClose(code: WebSocketCloseCode.policyViolation.rawValue, byPeer: false)
         withApplicationOutput {

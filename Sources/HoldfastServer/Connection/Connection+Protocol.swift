@@ -62,26 +62,21 @@ extension Connection {
     private func echoInPlace(_ input: UnsafeMutableRawBufferPointer) -> Int? {
         guard tls == nil, outboundOffset == outbound.count, let layer = echoLayer else { return nil }
         var (answered, consumed) = layer._withUnsafeGuaranteedRef { $0.webSocket.echoInPlace(input) }
-        if consumed < input.count, case .webSocket(let open) = state,
-            let close = open.webSocket.answerCloseInPlace(input, at: consumed, answerAt: answered) {
-            (answered, consumed) = (answered + close.answered, input.count)
-            _ = handle(close.event, on: open)
-        }
+        if consumed < input.count { (answered, consumed) = answerClose(input, answered, consumed) }
         guard consumed > 0 else { return nil }
-        let answers = UnsafeRawBufferPointer(rebasing: input[..<answered])
-        var written = 0
-        switch Socket.write(fd, answers) {
-        case .done(let count): written = count
-        case .wouldBlock: break
-        case .failed(let error):
-            logger.debug("write failed, closing", metadata: ["fd": "\(fd)", "error": "\(error)"])
-            close()
-        }
-        if written < answered && phase != .closed {  // the rest waits (the read event moved handoffGeneration)
-            withApplicationOutput { $0.append(contentsOf: answers[written...]) }
-            requestFlushIfNeeded()
-        }
+        writeNow(UnsafeRawBufferPointer(rebasing: input[..<answered]))  // the read event moved handoffGeneration
         return consumed
+    }
+
+    /// A close after the echoes, answered in place and handled: the new ends of the answers and of the input read.
+    /// Apart, so the echo's own path stays short.
+    @inline(never)
+    private func answerClose(_ input: UnsafeMutableRawBufferPointer, _ answered: Int, _ end: Int) -> (Int, Int) {
+        guard case .webSocket(let open) = state,
+            let close = open.webSocket.answerCloseInPlace(input, at: end, answerAt: answered)
+        else { return (answered, end) }
+        _ = handle(close.event, on: open)
+        return (answered + close.answered, input.count)
     }
 
     /// Acts on one WebSocket event of `layer`; returns false when no further input should be parsed now.

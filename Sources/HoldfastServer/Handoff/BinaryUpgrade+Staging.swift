@@ -158,8 +158,7 @@ extension HandoffAttempt {
         return staged.round(
             connections, loopIndex: index, keepBytes: verify, outputs: outputs, progress: progress, last: last
         ) { key, differences in
-            logger.error(
-                "binary upgrade: stale staged copy of an unchanged connection",
+            logger.error("binary upgrade: stale staged copy of an unchanged connection",
                 metadata: ["fd": "\(key)", "differs": "\(differences)"])
         }
     }

@@ -28,8 +28,7 @@ extension Connection: StageableConnection {
     /// The last two are then draining and move as such.
     func endForHandoff() {
         guard let reason = handoffBlocker else { return }
-        logger.notice(
-            "binary upgrade: connection cannot be handed over, ending it",
+        logger.notice("binary upgrade: connection cannot be handed over, ending it",
             metadata: ["fd": "\(fd)", "reason": "\(reason)"])
         switch phase {
         case .tlsHandshake:

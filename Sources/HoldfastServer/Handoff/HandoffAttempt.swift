@@ -76,8 +76,7 @@ final class HandoffAttempt: @unchecked Sendable {
         stalled step: String, afterMilliseconds elapsed: Int,
         completion: @Sendable (Result<UpgradeRecord, UpgradeFailure>) -> Void
     ) {
-        logger.error(
-            "binary upgrade: a step stalled; abandoning it",
+        logger.error("binary upgrade: a step stalled; abandoning it",
             metadata: ["step": "\(step)", "elapsed-ms": "\(elapsed)", "state": "\(machine.state)"])
         var pending = machine.handle(.failed(.stalled(step: step, afterMilliseconds: elapsed)))
         if pending.isEmpty, case .rolledBack = machine.state {

@@ -114,8 +114,7 @@ final class RoomRuntime: ActorBehavior {
             // The messages on their way to durability are forgotten: their publishers hear it now.
             for answer in keep.publishWaiters.values { answer(.failed) }
             keep.publishWaiters = [:]
-            services.logger.notice(
-                "room restarted, presence rebuilt",
+            services.logger.notice("room restarted, presence rebuilt",
                 metadata: ["room": "\(topic)", "restarts": "\(context.restartCount)"])
             try run(.restarted, context: context)
         } else {

@@ -151,8 +151,7 @@ final class HandlerUpgrades: Sendable {
             if holdMilliseconds > 0 { usleep(UInt32(clamping: holdMilliseconds * 1_000)) }
             let suspended = MonotonicClock.nowNanoseconds()
             let result = CommitGate.run(prepared.swap, deadlineMilliseconds: swapTimeoutMilliseconds) {
-                logger.error(
-                    "handler swap abandoned at its deadline; a thread stays in the plugin's code",
+                logger.error("handler swap abandoned at its deadline; a thread stays in the plugin's code",
                     metadata: ["timeout-ms": "\(swapTimeoutMilliseconds)"])
             }
             for room in targets { room.resume() }
@@ -188,16 +187,14 @@ final class HandlerUpgrades: Sendable {
                 ])
             self.record(record)
         case .failure(let failure):
-            logger.warning(
-                "handler \(kind) refused, nothing changed",
+            logger.warning("handler \(kind) refused, nothing changed",
                 metadata: ["check": "\(failure.check)", "reason": "\(failure.reason)"])
             if failure.check != "upgrade_in_progress" {
                 self.record(
                     UpgradeRecord(
                         kind: kind, outcome: "refused", from: registry.current?.version ?? "", to: "",
                         pauseMilliseconds: 0, suspendMilliseconds: 0, migrateMilliseconds: 0, rooms: 0,
-                        error: "\(failure.check): \(failure.reason)")
-                )
+                        error: "\(failure.check): \(failure.reason)"))
             }
         }
         running.store(false, ordering: .releasing)
