@@ -25,7 +25,8 @@ import Testing
             buffer += bytes
             while closed == nil {
                 if fastPath {
-                    // As the server does: the echoes, then a close after them (answered over its own header).
+                    // The echoes, then a close right after them, answered in the same buffer (the server takes a
+                    // close when it comes first, and calls again after the echoes).
                     let (answers, consumed, closing) = buffer.withUnsafeMutableBytes { input in
                         var (answered, consumed) = connection.echoInPlace(input)
                         var closing: UInt16?

@@ -55,28 +55,27 @@ extension Connection {
         return .passUnretained(layer)
     }
 
-    /// `/ws/echo`'s fast path (see `WebSocketConnection.echoInPlace`): the answers to whole messages, and to a close
-    /// after them (`answerCloseInPlace`), are written over them and sent from there, on a plaintext socket with nothing
-    /// queued ahead; what the kernel does not take is queued. Returns the input bytes answered, nil for none. The
-    /// layer is used before the write, which may close; a close is handled (draining) before it, as `nextEvent`'s is.
+    /// `/ws/echo`'s fast path (see `WebSocketConnection.echoInPlace`): the answers to whole messages, or to a close
+    /// (`answerCloseInPlace`), are written over them and sent from there, on a plaintext socket with nothing queued
+    /// ahead; what the kernel does not take is queued. Returns the input bytes answered, nil for none. The layer is
+    /// used before the write, which may close; a close is handled (draining) before it, as `nextEvent`'s is.
     private func echoInPlace(_ input: UnsafeMutableRawBufferPointer) -> Int? {
         guard tls == nil, outboundOffset == outbound.count, let layer = echoLayer else { return nil }
-        var (answered, consumed) = layer._withUnsafeGuaranteedRef { $0.webSocket.echoInPlace(input) }
-        if consumed < input.count { (answered, consumed) = answerClose(input, answered, consumed) }
-        guard consumed > 0 else { return nil }
+        let (answered, consumed) = layer._withUnsafeGuaranteedRef { $0.webSocket.echoInPlace(input) }
+        guard consumed > 0 else { return answerClose(input) }
         writeNow(UnsafeRawBufferPointer(rebasing: input[..<answered]))  // the read event moved handoffGeneration
         return consumed
     }
 
-    /// A close after the echoes, answered in place and handled: the new ends of the answers and of the input read.
-    /// Apart, so the echo's own path stays short.
+    /// A close at the start of `input`, answered in place: apart, so the echo's own path stays as short as it was.
     @inline(never)
-    private func answerClose(_ input: UnsafeMutableRawBufferPointer, _ answered: Int, _ end: Int) -> (Int, Int) {
+    private func answerClose(_ input: UnsafeMutableRawBufferPointer) -> Int? {
         guard case .webSocket(let open) = state,
-            let close = open.webSocket.answerCloseInPlace(input, at: end, answerAt: answered)
-        else { return (answered, end) }
+            let close = open.webSocket.answerCloseInPlace(input, at: 0, answerAt: 0)
+        else { return nil }
         _ = handle(close.event, on: open)
-        return (answered + close.answered, input.count)
+        writeNow(UnsafeRawBufferPointer(rebasing: input[..<close.answered]))
+        return input.count
     }
 
     /// Acts on one WebSocket event of `layer`; returns false when no further input should be parsed now.
