@@ -80,11 +80,13 @@ extension WebSocketConnection {
     /// - Parameters:
     ///   - input: the unconsumed received bytes; the frame's payload is unmasked, and the reply overwrites at most
     ///     4 bytes from `answerOffset`, which must be at most `offset` (the frame's header has 6).
-    /// - Returns: the closed event and the reply's length, with the frame and everything after it consumed (as in
-    ///   ``nextEvent(input:output:)``); nil, with nothing changed, for anything else, which that then handles.
+    /// - Returns: what the closed event of ``nextEvent(input:output:)`` would carry (the peer's code and reason; the
+    ///   peer initiated, no fault) and the reply's length, with the frame and everything after it consumed (as
+    ///   there); nil, with nothing changed, for anything else, which ``nextEvent(input:output:)`` then handles. No
+    ///   event value: an enum of this size is destroyed through an outlined switch, once per connection.
     public mutating func answerCloseInPlace(
         _ input: UnsafeMutableRawBufferPointer, at offset: Int, answerAt answerOffset: Int
-    ) -> (event: WebSocketEvent, answered: Int)? {
+    ) -> (code: WebSocketCloseCode, reason: String, answered: Int)? {
         guard !closeSent, !finished, answerOffset <= offset, let base = input.baseAddress, input.count - offset >= 6,
             base.load(fromByteOffset: offset, as: UInt8.self) == 0x88
         else { return nil }
@@ -113,8 +115,7 @@ extension WebSocketConnection {
         let (hi, lo) = (UInt32(code.rawValue >> 8), UInt32(code.rawValue & 0xFF))
         let reply: UInt32 = code == .noStatusReceived ? 0x0088 : 0x0288 | hi << 16 | lo << 24
         base.storeBytes(of: reply.littleEndian, toByteOffset: answerOffset, as: UInt32.self)
-        let event = WebSocketEvent.closed(code: code, reason: reason, initiatedByPeer: true, error: nil)
-        return (event, code == .noStatusReceived ? 2 : 4)
+        return (code, reason, code == .noStatusReceived ? 2 : 4)
     }
 
     /// Copies `count` bytes XORed with the 4-byte `key` (in-memory order = wire order) from `source` to `target`, 8

@@ -148,7 +148,7 @@ extension Connection {
     /// no more output comes); a large one is released at once, and a shared run's dropped (emptying it would copy it).
     private func outputDrained() {
         if outbound.capacity > 64 * 1024 && !outboundShared { owner.transientBytes += outbound.capacity }
-        outbound.removeAllWritten(shared: outboundShared)
+        if outbound.capacity > 0 { outbound.removeAllWritten(shared: outboundShared) }  // none: nothing to release
         (outboundOffset, outboundShared) = (0, false)
         outboundMarks.drained()
     }

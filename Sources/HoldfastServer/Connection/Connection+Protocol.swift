@@ -62,18 +62,18 @@ extension Connection {
     private func echoInPlace(_ input: UnsafeMutableRawBufferPointer) -> Int? {
         guard tls == nil, outboundOffset == outbound.count, let layer = echoLayer else { return nil }
         let (answered, consumed) = layer._withUnsafeGuaranteedRef { $0.webSocket.echoInPlace(input) }
-        guard consumed > 0 else { return answerClose(input) }
+        guard consumed > 0 else { return answerClose(input, layer) }
         writeNow(UnsafeRawBufferPointer(rebasing: input[..<answered]))  // the read event moved handoffGeneration
         return consumed
     }
 
-    /// A close at the start of `input`, answered in place: apart, so the echo's own path stays as short as it was.
+    /// A close at the start of `input`, answered in place: apart, so the echo's own path stays as short as it was. The
+    /// layer goes with the state when the connection drains, after its last use here.
     @inline(never)
-    private func answerClose(_ input: UnsafeMutableRawBufferPointer) -> Int? {
-        guard case .webSocket(let open) = state,
-            let close = open.webSocket.answerCloseInPlace(input, at: 0, answerAt: 0)
-        else { return nil }
-        _ = handle(close.event, on: open)
+    private func answerClose(_ input: UnsafeMutableRawBufferPointer, _ layer: Unmanaged<WebSocketLayer>) -> Int? {
+        let answer = layer._withUnsafeGuaranteedRef { $0.webSocket.answerCloseInPlace(input, at: 0, answerAt: 0) }
+        guard let close = answer else { return nil }
+        closed(code: close.code, reason: close.reason, byPeer: true, error: nil)
         writeNow(UnsafeRawBufferPointer(rebasing: input[..<close.answered]))
         return input.count
     }
@@ -90,18 +90,24 @@ extension Connection {
         case .ping, .pong:
             break  // the pong for a ping is already queued by the protocol layer
         case .closed(let code, let reason, let initiatedByPeer, let error):
-            context.metrics.recordClose(code: code.rawValue, byPeer: initiatedByPeer)
-            if let error {
-                logger.info("WebSocket protocol error, closing", metadata: [
-                    "fd": "\(fd)", "code": "\(code.rawValue)", "error": "\(error)"])
-            } else if context.logsDebug {
-                logger.debug("WebSocket closed", metadata: [
-                    "fd": "\(fd)", "code": "\(code.rawValue)", "reason": "\(reason)", "by-peer": "\(initiatedByPeer)"])
-            }
-            closeAfterFlush()
+            closed(code: code, reason: reason, byPeer: initiatedByPeer, error: error)
             return false
         }
         return true
+    }
+
+    /// The WebSocket's close handshake ended or a fault closed it (its close frame is queued or written): counted,
+    /// logged, and the connection drains.
+    private func closed(code: WebSocketCloseCode, reason: String, byPeer: Bool, error: WebSocketProtocolError?) {
+        context.metrics.recordClose(code: code.rawValue, byPeer: byPeer)
+        if let error {
+            logger.info("WebSocket protocol error, closing", metadata: [
+                "fd": "\(fd)", "code": "\(code.rawValue)", "error": "\(error)"])
+        } else if context.logsDebug {
+            logger.debug("WebSocket closed", metadata: [
+                "fd": "\(fd)", "code": "\(code.rawValue)", "reason": "\(reason)", "by-peer": "\(byPeer)"])
+        }
+        closeAfterFlush()
     }
 
     /// A complete message from the client.

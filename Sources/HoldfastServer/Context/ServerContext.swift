@@ -87,14 +87,10 @@ extension ServerContext {
     }
 
     /// A process-unique id for a Phoenix socket (presence owner, room member identity).
-    func nextConnectionID() -> UInt64 {
-        connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue
-    }
+    func nextConnectionID() -> UInt64 { connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue }
 
     /// The last connection id handed out (a binary upgrade passes it on, so ids stay unique across processes).
-    func peekNextConnectionID() -> UInt64 {
-        connectionIDs.load(ordering: .relaxed)
-    }
+    func peekNextConnectionID() -> UInt64 { connectionIDs.load(ordering: .relaxed) }
 
     /// Continues numbering after the previous process's last id.
     func continueConnectionIDs(after last: UInt64) {
