@@ -46,8 +46,9 @@ public func feedWebSocket(
 }
 
 /// Runs `input` through an echo server in chunks of `chunk` bytes, the way the server does: with `fastPath`, whole
-/// messages are answered in place (`echoInPlace`) and the parser takes the rest; without it, the parser alone and
-/// `appendMessage`. Returns the bytes sent and the close code, if the connection closed.
+/// messages are answered in place (`echoInPlace`), a close that comes first too (`answerCloseInPlace`), and the
+/// parser takes the rest; without it, the parser alone and `appendMessage`. Returns the bytes sent and the close
+/// code, if the connection closed.
 public func echoWebSocket(
     _ input: [UInt8], chunk: Int, limits: WebSocketLimits, fastPath: Bool
 ) -> (output: [UInt8], closed: UInt16?) {
@@ -67,6 +68,12 @@ public func echoWebSocket(
                     let (answered, consumed) = connection.echoInPlace(bytes)
                     require(answered <= consumed && consumed <= bytes.count, "answered \(answered) of \(consumed)")
                     output += bytes[..<answered]
+                    if consumed == 0, let close = connection.answerCloseInPlace(bytes, at: 0, answerAt: 0) {
+                        require(close.answered == 2 || close.answered == 4, "a close answer of \(close.answered)")
+                        output += bytes[..<close.answered]
+                        closed = close.code.rawValue
+                        return bytes.count
+                    }
                     return consumed
                 }
                 if consumed > 0 {
