@@ -67,9 +67,7 @@ extension Connection {
         case phoenix(PhoenixSession)
 
         /// The Phoenix session, if this is one.
-        var session: PhoenixSession? {
-            if case .phoenix(let session) = self { session } else { nil }
-        }
+        var session: PhoenixSession? { if case .phoenix(let session) = self { session } else { nil } }
     }
 
     /// The HTTP phase's layer: the request parser, mutated in place (and the server API's reader).

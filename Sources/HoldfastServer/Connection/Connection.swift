@@ -164,11 +164,13 @@ final class Connection: EventHandler {
     func close() {
         guard phase != .closed else { return }
         handoffGeneration &+= 1
-        let session = phoenix
-        context.countOpen(-1, tls: isTLS, admin: isAdmin || isAPI)
+        let (session, wasTLS) = (phoenix, isTLS)
         state = .closed
-        owner.closeSocket(fd)
-        owner.remove(self)
+        Unmanaged.passUnretained(owner)._withUnsafeGuaranteedRef { owner in  // it outlives us: no retain per call
+            owner.context.countOpen(-1, tls: wasTLS, admin: isAdmin || isAPI)
+            owner.closeSocket(fd)
+            owner.remove(self)
+        }
         session?.connectionClosed()
     }
 
