@@ -279,9 +279,7 @@ public final class Server: Sendable {
             }
         }
         let deadline = MonotonicClock.nowMilliseconds() + configuration.server.shutdownTimeoutMilliseconds
-        while openConnections > 0 && MonotonicClock.nowMilliseconds() < deadline {
-            usleep(10_000)
-        }
+        while openConnections > 0 && MonotonicClock.nowMilliseconds() < deadline { usleep(10_000) }
         if openConnections > 0 {
             context.logger.warning(
                 "shutdown timeout reached, closing remaining connections", metadata: ["open": "\(openConnections)"])

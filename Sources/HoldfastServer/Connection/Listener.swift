@@ -85,7 +85,9 @@ final class Listener: EventHandler, @unchecked Sendable {
             overLimit: !isAdmin && !isAPI && open > context.configuration.server.maxConnections, isAdmin: isAdmin,
             isAPI: isAPI)
         do {
-            try loop.register(fd: client, interest: .readable, handler: connection, closesAlone: true)
+            try Unmanaged.passUnretained(loop)._withUnsafeGuaranteedRef {  // `unowned(unsafe)` retains it per call
+                try $0.register(fd: client, interest: .readable, handler: connection, closesAlone: true)
+            }
             connections.add(connection)
         } catch {
             context.logger.error("cannot register connection", metadata: ["error": "\(error)"])
