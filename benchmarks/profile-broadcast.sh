@@ -68,7 +68,7 @@ if [[ $MODE == callgrind ]]; then
     set_callgrind_launcher
 fi
 start_server "$PORT" "$OUT_DIR/server.log" env HOLDFAST_SECRET_KEY=$SECRET HOLDFAST_STATE_DIR="$state" \
-    HOLDFAST_LOG_LEVEL=warning HOLDFAST_MAX_CONNECTIONS=$((SUBSCRIBERS + PUBLISHERS + 100)) \
+    HOLDFAST_LOG_LEVEL=${LOG_LEVEL:-warning} HOLDFAST_MAX_CONNECTIONS=$((SUBSCRIBERS + PUBLISHERS + 100)) \
     "${launcher[@]}" "$SERVER" serve --listen "127.0.0.1:$PORT" --admin-port $((PORT + 1)) --event-loops "$EVENT_LOOPS"
 
 # The load outlasts the window; it is stopped once the window is measured.
