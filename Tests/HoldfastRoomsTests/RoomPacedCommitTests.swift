@@ -79,7 +79,7 @@ import Testing
         #expect(harness.handle(.commitDue(held: true)).persisted.isEmpty)
         let exported = harness.handle(.export(stagedPresence: nil))
         let snapshot = exported.compactMap { if case .exported(let snapshot) = $0 { snapshot } else { nil } }.first
-        #expect(snapshot??.pending.map(\.message.id) == [2])
+        #expect(snapshot?.pending.map(\.message.id) == [2])
     }
 
     @Test func theCountsSayWhichBatchesWereHeldJoinedOrAlone() {
