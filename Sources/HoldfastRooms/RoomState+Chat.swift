@@ -10,7 +10,7 @@ extension RoomState {
         // The batch a held one waits for is not handed out now: the held one goes out without it.
         if held, heldUntilBatch == nextBatch { releaseHeldBatches(.upgradeOrRestart, into: &actions) }
         guard !pending.isEmpty, !held else { return }
-        if commitAfterFanOut, configuration.durableBatches == .paced {
+        if commitAfterFanOut, configuration.durableBatches == .paced, !configuration.sequencedByStore {
             // After the turn that writes the last fan-out: the senders' next messages, read then, join this batch.
             commitAfterFanOut = false
             commitScheduled = true
