@@ -68,6 +68,7 @@
 #   HOLDFAST_TLS_PORT Holdfast's TLS port (default 4443)
 #   ROUNDS            interleaved rounds (default 3)
 #   DURATION          measured seconds per echo or broadcast run, after a 1 s warm-up (default 5)
+#   WARMUP            seconds of broadcast load before its measured window (default 1)
 #   PUBLISHERS        broadcast publishers, in addition to the subscribers (default 4)
 #   IN_FLIGHT         unacknowledged messages per publisher (default 8)
 #   BROADCAST_RATE    if set, the broadcast runs are open loop at this many messages/s over all publishers
@@ -95,6 +96,7 @@ NGINX_PORT=${NGINX_PORT:-9443}
 HOLDFAST_TLS_PORT=${HOLDFAST_TLS_PORT:-4443}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
 PUBLISHERS=${PUBLISHERS:-4}
 IN_FLIGHT=${IN_FLIGHT:-8}
 BROADCAST_RATE=${BROADCAST_RATE:-}
@@ -327,7 +329,7 @@ bench_args() {
         ;;
     broadcast)
         local load=(--publishers "$PUBLISHERS" --in-flight "$IN_FLIGHT" --duration "$DURATION"
-            --drain-timeout "$DRAIN_TIMEOUT")
+            --warmup "$WARMUP" --drain-timeout "$DRAIN_TIMEOUT")
         [[ -n $BROADCAST_RATE ]] && load+=(--rate "$BROADCAST_RATE")
         if [[ $name == holdfast ]]; then
             echo broadcast --url "ws://127.0.0.1:$port/socket/websocket" --secret "$SECRET" --size "$BODY" \

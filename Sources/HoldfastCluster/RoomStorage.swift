@@ -32,7 +32,8 @@ public struct RoomStorage {
             presenceWindowMilliseconds: configuration.channels.presenceWindowMilliseconds,
             historyLimit: configuration.channels.historyPerRoom, sequencedByStore: cluster != nil,
             presenceStateChunksFrom: configuration.channels.presenceStateChunksFrom,
-            durableBatches: DurableBatchJoining(rawValue: configuration.channels.joinDurableBatches) ?? .off)
+            durableBatches: DurableBatchJoining(rawValue: configuration.channels.joinDurableBatches) ?? .off,
+            batchCountsEvery: configuration.channels.batchCountsEvery)
         cluster?.start()
     }
 }

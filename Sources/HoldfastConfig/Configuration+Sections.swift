@@ -68,8 +68,12 @@ extension Configuration {
         public var presenceStateChunksFrom = 1_024
         /// A room's durable batch waits for the room's batches already being committed after it (at most one more
         /// commit), so their broadcasts reach each member in one write: `off`, `all` (the batch and its replies
-        /// wait) or `others` (its senders get it and their replies at once; only the other members' copies wait).
+        /// wait), `others` (its senders get it and their replies at once; only the other members' copies wait) or
+        /// `paced` (`others`, and a room's next commit starts once its last fan-out is written).
         public var joinDurableBatches = "off"
+        /// Each room logs what happened to its durable batches (held, joined, released alone and why) every this
+        /// many batches, at `notice` (0: never).
+        public var batchCountsEvery = 0
         /// Messages kept per room for recovery (`last_seen_id`).
         public var historyPerRoom = 1_000
 

@@ -140,14 +140,15 @@ extension ConfigurationKey {
         .integer("channels", "presence_window_ms", 0...10_000, \.channels.presenceWindowMilliseconds),
         .integer("channels", "presence_state_chunks_from", 0...10_000_000, \.channels.presenceStateChunksFrom),
         ConfigurationKey(
-            "channels", "join_durable_batches", expected: "off, all or others (false and true: off, all)"
+            "channels", "join_durable_batches", expected: "off, all, others or paced (false and true: off, all)"
         ) {
             let mode = ["false": "off", "true": "all"][$1.lowercased()] ?? $1.lowercased()
-            guard ["off", "all", "others"].contains(mode) else { return false }
+            guard ["off", "all", "others", "paced"].contains(mode) else { return false }
             $0.channels.joinDurableBatches = mode
             return true
         },
         .integer("channels", "history_per_room", 1...1_000_000, \.channels.historyPerRoom),
+        .integer("channels", "batch_counts_every", 0...1_000_000_000, \.channels.batchCountsEvery),
         .string("upgrade", "binary", \.upgrade.binary),
         .integer("upgrade", "ready_timeout_ms", 100...600_000, \.upgrade.readyTimeoutMilliseconds),
         .integer("upgrade", "done_timeout_ms", 100...600_000, \.upgrade.doneTimeoutMilliseconds),

@@ -60,3 +60,13 @@ extension Array where Element == EventLoop {
         }
     }
 }
+
+extension EventLoop {
+    /// Runs `body` on this loop once the turn that runs the tasks queued so far has written its flushes and read
+    /// its sockets (a timer due at once, set by a task queued behind them: timers run after the reads, and a
+    /// turn's catch-up between flushes runs tasks, never timers). A room's paced commit uses it to start after
+    /// its fan-out is written, with the messages that came meanwhile. Callable from any thread.
+    public func executeAfterTurn(_ body: @escaping @Sendable () -> Void) {
+        execute { [self] in _ = schedule(afterMilliseconds: 0, body) }
+    }
+}

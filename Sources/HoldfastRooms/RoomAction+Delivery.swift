@@ -4,7 +4,8 @@ extension RoomAction {
     public var isDelivery: Bool {
         switch self {
         case .broadcast, .finishJoin, .close, .reply, .push, .sendPresenceState, .admit, .dismiss: true
-        case .readHistory, .scheduleCommit, .persist, .wakeAt, .staged, .exported, .log, .answerPublish, .membership:
+        case .readHistory, .scheduleCommit, .scheduleCommitAfterFanOut, .persist, .wakeAt, .staged, .exported, .log,
+            .answerPublish, .membership:
             false
         }
     }

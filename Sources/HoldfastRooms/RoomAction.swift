@@ -27,6 +27,9 @@ public enum RoomAction: Sendable, Equatable {
     /// Queue ``RoomEvent/commitDue(held:)`` behind the messages already in the mailbox: one batch for all of
     /// them.
     case scheduleCommit
+    /// ``DurableBatchJoining/paced``: queue ``RoomEvent/commitDue(held:)`` once the deliveries sent so far are
+    /// written and what the members sent meanwhile is read (after the loop turn that writes them).
+    case scheduleCommitAfterFanOut
     /// Make these messages durable and answer ``RoomEvent/committed(batch:durable:)``.
     case persist(batch: Int, messages: [ChatMessage])
     /// Deliver ``RoomEvent/timer`` at this monotonic time (ms); at once if it has passed.

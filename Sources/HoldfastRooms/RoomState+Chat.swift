@@ -8,8 +8,18 @@ extension RoomState {
     mutating func commitDue(held: Bool, into actions: inout [RoomAction]) {
         commitScheduled = false
         // The batch a held one waits for is not handed out now: the held one goes out without it.
-        if held, heldUntilBatch == nextBatch { releaseHeldBatches(into: &actions) }
+        if held, heldUntilBatch == nextBatch { releaseHeldBatches(.upgradeOrRestart, into: &actions) }
         guard !pending.isEmpty, !held else { return }
+        if commitAfterFanOut, configuration.durableBatches == .paced, !configuration.sequencedByStore {
+            // After the turn that writes the last fan-out: the senders' next messages, read then, join this batch.
+            commitAfterFanOut = false
+            commitScheduled = true
+            batchCounts.commitsPaced += 1
+            actions.append(.scheduleCommitAfterFanOut)
+            return
+        }
+        commitAfterFanOut = false
+        if !inFlight.isEmpty { batchCounts.commitsAhead += 1 }
         let number = nextBatch
         nextBatch += 1
         inFlight[number] = pending
@@ -24,8 +34,10 @@ extension RoomState {
     /// for persistence waits for them (see `RoomState+HeldBatches.swift`).
     mutating func committed(batch number: Int, durable: Bool, into actions: inout [RoomAction]) {
         guard let batch = inFlight.removeValue(forKey: number) else { return }
+        if durable { batchCounts.countDurable(messages: batch.count) }
         if durable, holds(batch, number: number, into: &actions) { return }
-        releaseHeldBatches(into: &actions)
+        releaseHeldBatches(durable ? .joined : .laterFailed, into: &actions)
+        commitAfterFanOut = durable
         guard durable else {
             actions.append(.log(.error, "history append failed; messages not acknowledged"))
             let response = JSONValue.object([JSONMember("reason", .string("message not stored, try again"))])
@@ -36,7 +48,7 @@ extension RoomState {
             }
             return
         }
-        if configuration.durableBatches == .others, !configuration.sequencedByStore {
+        if configuration.durableBatches.servesSendersFirst, !configuration.sequencedByStore {
             return serveSendersFirst(batch, into: &actions)
         }
         broadcastDurable(batch, into: &actions)

@@ -16,24 +16,34 @@
 extension RoomState {
     /// Holds durable batch `number` if a later batch is out for persistence; false: it goes out now.
     mutating func holds(_ batch: [Accepted], number: Int, into actions: inout [RoomAction]) -> Bool {
-        guard configuration.durableBatches != .off, !configuration.sequencedByStore else { return false }
+        guard configuration.durableBatches != .off, !configuration.sequencedByStore else {
+            batchCounts.count(.setting)
+            return false
+        }
         if let until = heldUntilBatch {
-            guard number < until else { return false }
+            guard number < until else {
+                batchCounts.count(.endsHold)
+                return false
+            }
             // `.others` keeps one batch held: a new batch's senders must have the held one before their own.
-            if configuration.durableBatches == .others {
-                releaseHeldBatches(into: &actions)
+            if configuration.durableBatches.servesSendersFirst {
+                releaseHeldBatches(.secondDurable, into: &actions)
                 heldUntilBatch = until
             }
+            batchCounts.heldForInFlight += 1
         } else if let newest = inFlight.keys.max() {
             heldUntilBatch = newest
-        } else if configuration.durableBatches == .others, commitScheduled, !pending.isEmpty {
+            batchCounts.heldForInFlight += 1
+        } else if configuration.durableBatches.servesSendersFirst, commitScheduled, !pending.isEmpty {
             // `.others` also waits for the messages accepted meanwhile: their commit is queued, as the next batch.
             heldUntilBatch = nextBatch
+            batchCounts.heldForPending += 1
         } else {
+            batchCounts.count(.nothingLater)
             return false
         }
         heldDurable.append(batch)
-        if configuration.durableBatches == .others { serveSenders(of: batch, into: &actions) }
+        if configuration.durableBatches.servesSendersFirst { serveSenders(of: batch, into: &actions) }
         return true
     }
 
@@ -74,10 +84,11 @@ extension RoomState {
     }
 
     /// The durable batches held for the ones after them go out, in order.
-    mutating func releaseHeldBatches(into actions: inout [RoomAction]) {
+    mutating func releaseHeldBatches(_ reason: DurableBatchCounts.Reason, into actions: inout [RoomAction]) {
         heldUntilBatch = nil
         guard !heldDurable.isEmpty else { return }
-        if configuration.durableBatches == .others {
+        batchCounts.byReason[reason.rawValue] += heldDurable.count
+        if configuration.durableBatches.servesSendersFirst {
             actions.append(contentsOf: heldDeliveries)
             heldDeliveries.removeAll(keepingCapacity: true)
         } else {
@@ -92,7 +103,7 @@ extension RoomState {
         if case .committed = event { return }
         guard let first = actions.firstIndex(where: \.followsHeldBatch) else { return }
         var released: [RoomAction] = []
-        releaseHeldBatches(into: &released)
+        releaseHeldBatches(.delivery, into: &released)
         actions.insert(contentsOf: released, at: first)
     }
 }

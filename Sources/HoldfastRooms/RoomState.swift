@@ -35,11 +35,14 @@ public struct RoomConfiguration: Sendable, Equatable {
     /// Whether a batch made durable while later batches of the room are being committed waits for them, so their
     /// broadcasts reach each member in one write (see ``DurableBatchJoining``).
     public var durableBatches: DurableBatchJoining
+    /// Log ``RoomState/batchCounts`` every this many durable batches (0: never).
+    public var batchCountsEvery: Int
 
     public init(
         presenceRefPrefix: String, presenceWindowMilliseconds: Int64, historyLimit: Int, sequencedByStore: Bool = false,
-        presenceStateChunksFrom: Int = 1_024, durableBatches: DurableBatchJoining = .off
+        presenceStateChunksFrom: Int = 1_024, durableBatches: DurableBatchJoining = .off, batchCountsEvery: Int = 0
     ) {
+        self.batchCountsEvery = batchCountsEvery
         self.presenceRefPrefix = presenceRefPrefix
         self.presenceWindowMilliseconds = presenceWindowMilliseconds
         self.historyLimit = historyLimit
@@ -61,6 +64,14 @@ public enum DurableBatchJoining: String, Sendable, Equatable, CaseIterable {
     /// before the rest of the fan-out (held or not), so the publishers resend at once; every other member gets a
     /// held batch with the later ones in one write.
     case others
+    /// `others`, and the room's next commit starts only once the fan-out of its last durable batch is written:
+    /// the messages its senders send meanwhile join the batch waiting for that commit, so one batch accumulates
+    /// while one fan-out is written and each write carries every message in flight. A commit waits at most one
+    /// loop turn (the fan-out's writes) longer than with `others`.
+    case paced
+
+    /// Whether a batch's senders get it, and their replies, before the rest of its fan-out (`others`, `paced`).
+    public var servesSendersFirst: Bool { self == .others || self == .paced }
 }
 
 /// The time an event is handled at: the monotonic clock (timers) and the wall clock (timestamps).
@@ -166,6 +177,12 @@ public struct RoomState: Sendable {
     /// ``DurableBatchJoining/others``: the held batch's deliveries to everyone but its senders (who have it), built
     /// when it became durable; they go out before anything else reaches the members.
     var heldDeliveries: [RoomAction] = []
+    /// ``DurableBatchJoining/paced``: a durable batch's fan-out was made since the last commit was handed out, so
+    /// the next commit waits until it is written.
+    var commitAfterFanOut = false
+    /// What happened to the room's durable batches so far.
+    public internal(set) var batchCounts = DurableBatchCounts()
+    var batchCountsLoggedAt = 0
     /// Members that joined since the last presence flush: they get the whole `presence_state` at the flush
     /// (encoded once for all of them) instead of the diff.
     var awaitingState: [UInt64: Member] = [:]
@@ -274,7 +291,7 @@ public struct RoomState: Sendable {
         case .timer:
             timer(now: now, into: &actions)
         case .restarted:
-            releaseHeldBatches(into: &actions)
+            releaseHeldBatches(.upgradeOrRestart, into: &actions)
             resyncPresence(into: &actions)
         case .stage:
             actions.append(
@@ -283,7 +300,7 @@ public struct RoomState: Sendable {
                         topic: topic, presenceGeneration: presenceGeneration, presence: presence.exportState(),
                         assigns: memberAssigns, authors: authors, seatsGeneration: seatsGeneration)))
         case .export(let stagedPresence, let stagedSeats):
-            if inFlight.isEmpty { releaseHeldBatches(into: &actions) }
+            if inFlight.isEmpty { releaseHeldBatches(.upgradeOrRestart, into: &actions) }
             let exported = snapshot(stagedPresence: stagedPresence, stagedSeats: stagedSeats, now: now)
             if exported != nil { releaseReadyReplies(into: &actions) }
             actions.append(.exported(exported))
@@ -300,6 +317,11 @@ public struct RoomState: Sendable {
             if !pending.isEmpty { commitDue(held: false, into: &actions) }
         }
         if !heldDeliveries.isEmpty { releaseHeldBatchBeforeOthers(after: event, in: &actions) }
+        let every = configuration.batchCountsEvery
+        if every > 0, batchCounts.durable >= batchCountsLoggedAt + every {
+            batchCountsLoggedAt = batchCounts.durable  // last, so the line never splits a run of deliveries
+            actions.append(.log(.notice, "durable batches: \(batchCounts.summary)"))
+        }
         return actions
     }
 }

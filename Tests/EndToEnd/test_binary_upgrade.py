@@ -88,14 +88,16 @@ def wait_until_gone(pid: int, timeout: float = 10):
     return not process_alive(pid)
 
 
-def test_chat_traffic_survives_repeated_binary_upgrades(handoff_server, variant_binary, certificate):
+@pytest.mark.parametrize("batches", ["off", "paced"])
+def test_chat_traffic_survives_repeated_binary_upgrades(handoff_server, variant_binary, certificate, batches):
     """240 clients in 6 rooms (a quarter over TLS, half with permessage-deflate) send numbered messages through
     four binary upgrades (old, variant, old, variant): every message arrives once and in order, every send is
     acknowledged, no socket closes, no presence_diff, the same phx_refs, and connections opened while the
-    upgrades run are all served."""
+    upgrades run are all served; also with the rooms' commits paced after their fan-outs (`paced`), whose waiting
+    messages an upgrade carries in the rooms' snapshots."""
     from websockets.asyncio.client import connect
 
-    server = handoff_server()
+    server = handoff_server({"HOLDFAST_CHANNELS_JOIN_DURABLE_BATCHES": batches})
     original = holdfast_binary().resolve()
     first_pid = status_of(server)["pid"]
     rooms, per_room, messages_each = 6, 40, 16

@@ -1,8 +1,11 @@
 """`channels.join_durable_batches`: a durable batch reported while the room's next batches are being committed waits
 for them, and all of them go out as one run (`all`: the whole batch waits; `others`: its senders get it and their
-replies at once, only the other members' copies wait). Under a closed-loop load of four publishers every member must
+replies at once, only the other members' copies wait; `paced`: `others`, and a room's next commit starts once its
+last fan-out is written). Under a closed-loop load of four publishers every member must
 still get every message once, in the room's order, every publisher an ok for each message, and a publisher its own
 copy before its reply; a quiet room on the same loop, whose batches have nothing after them, must not wait at all."""
+
+import re
 
 import pytest
 
@@ -15,11 +18,12 @@ TOPIC = "room:bench"
 PROBE_TOPIC = "room:probe"
 
 
-@pytest.mark.parametrize("mode", ["true", "others"])
+@pytest.mark.parametrize("mode", ["true", "others", "paced"])
 def test_joined_batches_reach_every_member_once_in_order_with_the_copy_before_the_reply(server_factory, tmp_path, mode):
     server = server_factory({"HOLDFAST_SECRET_KEY": SECRET, "HOLDFAST_EVENT_LOOPS": "1",
                              "HOLDFAST_CHANNELS_JOIN_DURABLE_BATCHES": mode,
-                             "HOLDFAST_CHANNELS_RATE_LIMIT_MESSAGES": "1000000", "HOLDFAST_LOG_LEVEL": "info"})
+                             "HOLDFAST_CHANNELS_RATE_LIMIT_MESSAGES": "1000000", "HOLDFAST_LOG_LEVEL": "info",
+                             "HOLDFAST_CHANNELS_BATCH_COUNTS_EVERY": "5"})
     load = BroadcastLoad(server, SECRET, TOPIC, 300, tmp_path / "broadcast.json")
 
     # One message at a time in a room of its own: each batch is alone, so it goes out as soon as it is durable.
@@ -27,9 +31,21 @@ def test_joined_batches_reach_every_member_once_in_order_with_the_copy_before_th
     load.assert_clean()
     assert orders == [["copy", "reply"]] * 20
     assert ids == sorted(ids) and len(set(ids)) == 20, ids
+    # The rooms counted their durable batches: each was held or went out at once, for a reason counted.
+    lines = [line for line in server.log().splitlines() if "durable batches:" in line]
+    assert lines, server.log()[-2000:]
+    for line in lines:
+        counts = {key: int(value) for key, value in re.findall(r"([a-z-]+)=(\d+)", line.split("durable batches:")[1])}
+        assert counts["durable"] >= 5 and counts["messages"] >= counts["durable"], line
+        assert counts["held"] + counts["not-held-ends-hold"] + counts["not-held-nothing-later"] \
+            + counts["not-held-setting"] == counts["durable"], line
+        assert counts["joined"] + counts["later-failed"] + counts["second-durable"] + counts["delivery"] \
+            + counts["upgrade-or-restart"] <= counts["held"], line
+        if mode == "paced":
+            assert counts["commits-paced"] > 0, line
 
 
-@pytest.mark.parametrize("mode", ["true", "others"])
+@pytest.mark.parametrize("mode", ["true", "others", "paced"])
 def test_a_rejoin_replays_every_acknowledged_message_from_the_history(server_factory, mode):
     server = server_factory({"HOLDFAST_SECRET_KEY": SECRET, "HOLDFAST_CHANNELS_JOIN_DURABLE_BATCHES": mode})
     writers = [Phoenix(server, token=sign_token(SECRET.encode(), f"w{index}")) for index in range(3)]

@@ -126,6 +126,7 @@ import Testing
                 "channels.presence_state_chunks_from HOLDFAST_CHANNELS_PRESENCE_STATE_CHUNKS_FROM",
                 "channels.join_durable_batches HOLDFAST_CHANNELS_JOIN_DURABLE_BATCHES",
                 "channels.history_per_room HOLDFAST_CHANNELS_HISTORY_PER_ROOM",
+                "channels.batch_counts_every HOLDFAST_CHANNELS_BATCH_COUNTS_EVERY",
                 "upgrade.binary HOLDFAST_UPGRADE_BINARY", "upgrade.ready_timeout_ms HOLDFAST_UPGRADE_READY_TIMEOUT_MS",
                 "upgrade.done_timeout_ms HOLDFAST_UPGRADE_DONE_TIMEOUT_MS",
                 "upgrade.step_timeout_ms HOLDFAST_UPGRADE_STEP_TIMEOUT_MS",

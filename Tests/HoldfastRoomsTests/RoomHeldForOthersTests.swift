@@ -222,9 +222,14 @@ import Testing
             steps.append(harness.handle(.sequenced(batch: 0, ids: [1])))
             steps.append(harness.handle(.delivered([ChatMessage(id: 1, user: "alice", body: "one", timestamp: 5, clientID: nil)], upTo: 1)))
             steps.append(harness.handle(.sequenced(batch: 1, ids: [2])))
+            // A commit due after a delivery is handed out at once (`.paced` does not wait either).
+            _ = harness.handle(.chat(connectionID: 1, body: "three", clientID: nil, ref: "7"))
+            steps.append(harness.handle(.commitDue(held: false)))
             return steps
         }
         #expect(run(.others) == run(.off))
+        #expect(run(.paced) == run(.off))
+        #expect(run(.paced)[5].persisted.map(\.batch) == [2])
         #expect(run(.others)[2].replies.map(\.status) == ["ok"])
     }
 

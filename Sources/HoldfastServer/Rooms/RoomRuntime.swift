@@ -146,6 +146,7 @@ final class RoomRuntime: ActorBehavior {
     }
 
     private func perform(_ action: RoomAction, now: RoomInstant, context: ActorContext<RoomMessage>) throws {
+        let topic = self.topic  // for the deliveries' closures
         switch action {
         case .admit(let member):
             if let joining, joining.connectionID == member.connectionID { keep.add(joining) }
@@ -155,21 +156,17 @@ final class RoomRuntime: ActorBehavior {
             guard let endpoint = joining ?? keep.member(member.connectionID) else { return }
             deliver(to: endpoint) { $0.joinFinished(member: endpoint, ref: ref, result: result, extra: extra) }
         case .close(let member, _):
-            let topic = self.topic
             deliver(to: keep.member(member.connectionID)) { $0.channelClosed(topic: topic, joinRef: member.joinRef) }
         case .reply(let member, let ref, let status, let response):
-            let topic = self.topic
             deliver(to: keep.member(member.connectionID)) {
                 $0.reply(topic: topic, joinRef: member.joinRef, ref: ref, status: status, response: response)
             }
         case .push(let member, let message):
-            let topic = self.topic
             deliver(to: keep.member(member.connectionID)) { $0.push(message, topic: topic, joinRef: member.joinRef) }
         case .broadcast(let broadcast):
             keep.cluster?.relay(broadcast)
             fanOut(broadcast)
         case .sendPresenceState(let members, let payload):
-            let topic = self.topic
             let frame = PresenceStateFrame(  // clustered: the payload merged with every other node's members
                 topic: topic, payload: payload, merge: keep.cluster.map { $0.presenceState(local:) }, deflateLevel: services.deflateLevel)
             for member in members {
@@ -187,6 +184,8 @@ final class RoomRuntime: ActorBehavior {
         case .scheduleCommit:
             // Queued behind the messages already in the mailbox: one transaction for all of them.
             _ = context.ref.send(.commitPending)
+        case .scheduleCommitAfterFanOut:  // the deliveries were handed over first: after their writes and reads
+            context.loop.executeAfterTurn { [mailbox = context.ref] in _ = mailbox.send(.commitPending) }
         case .persist(let batch, let messages):
             let (webhooks, room, mailbox) = (services.webhooks, topic, context.ref)
             if let cluster = keep.cluster {
