@@ -15,7 +15,7 @@ public struct EncodedPresenceState: Sendable, Equatable {
     /// The whole payload as one JSON object.
     public var bytes: [UInt8] {
         var output: [UInt8] = [UInt8(ascii: "{")]
-        output.reserveCapacity(chunks.reduce(2) { $0 + $1.bytes.count + 1 })
+        output.reserveCapacity(chunks.reduce(2) { $0 + $1.count + 1 })
         for (index, chunk) in chunks.enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
             output.append(contentsOf: chunk.bytes)

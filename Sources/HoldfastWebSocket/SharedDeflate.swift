@@ -56,7 +56,7 @@ public final class SharedDeflate: Sendable {
         self.whole = nil
         self.pieces = pieces
         (self.opening, self.separator, self.closing) = (opening, separator, closing)
-        self.bodyCount = max(pieces.count, 1) + pieces.reduce(0) { $0 + $1.bytes.count } + closing.count
+        self.bodyCount = max(pieces.count, 1) + pieces.reduce(0) { $0 + $1.count } + closing.count
         self.level = min(max(level, 0), 9)
     }
 
@@ -81,7 +81,11 @@ public final class SharedDeflate: Sendable {
         for (index, piece) in pieces.enumerated() {
             let lead = index == 0 ? opening : separator
             let key = windowBits << 16 | level << 8 | Int(lead)
-            guard let part = piece.form(key, make: { Self.deflate([lead] + $0, windowBits: windowBits, level: level) })
+            // The compressed piece stands in for its text (a kept chunk's text is about 13 times its compression);
+            // a reader of the text gets it back by inflating the piece.
+            guard let part = piece.form(
+                key, make: { Self.deflate([lead] + $0, windowBits: windowBits, level: level) },
+                standingInWith: Self.inflateDroppingLead)
             else { return nil }
             output.append(contentsOf: part)
         }
@@ -89,6 +93,17 @@ public final class SharedDeflate: Sendable {
         else { return nil }
         output.append(contentsOf: last)
         return output
+    }
+
+    /// A piece's compressed part inflated back: the `count` bytes after its lead byte, or nil when it does not
+    /// inflate to exactly that many (or zlib cannot allocate an inflater).
+    @Sendable static func inflateDroppingLead(_ part: [UInt8], count: Int) -> [UInt8]? {
+        guard let stream = ZlibStream(inflateWindowBits: 15) else { return nil }
+        let buffer = MessageBuffer()
+        buffer.reserveFree(count + 1)
+        let outcome = part.withUnsafeBytes { stream.inflate($0, into: buffer, limit: count + 1) }
+        guard outcome == .ok, buffer.count == count + 1 else { return nil }
+        return Array(buffer.bytes.dropFirst())
     }
 
     /// `bytes` as raw deflate ending in a sync flush (tail included); nil when zlib fails.

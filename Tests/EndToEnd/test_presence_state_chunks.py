@@ -161,3 +161,63 @@ def test_joiners_get_the_whole_room_after_changes_in_a_room_kept_in_chunks(serve
         drain.join(5)
         for member in list(members.values()) + [first]:
             member.sock.close()
+
+
+def raw_state_of(member):
+    """Joins and returns (compressed, the presence_state payload's JSON text as sent, byte for byte)."""
+    member.join()
+    _, reply = member.until("phx_reply")
+    assert reply[4]["status"] == "ok"
+    while True:
+        first, payload, member.rest = next_frame(member.sock, member.rest)
+        compressed = bool(first & 0x40)
+        if compressed:
+            payload = zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff")
+        if b'"presence_state"' not in payload[:200]:
+            continue
+        opening = payload.index(b'"presence_state",') + len(b'"presence_state",')
+        assert payload.endswith(b"]"), payload[-20:]
+        return compressed, payload[opening:-1]
+
+
+def test_plain_and_compressed_joiners_read_the_same_bytes_of_a_room_kept_in_chunks(server_factory):
+    # A compressed joiner's state leaves the room's chunks held as their compression alone; a plain joiner then
+    # reads their text rebuilt from it, and every later joiner, plain or compressed, reads the same bytes for the
+    # same members: each state is the one before it with the newest member appended.
+    server = server_factory(
+        {
+            "HOLDFAST_SECRET_KEY": SECRET,
+            "HOLDFAST_CHANNELS_PRESENCE_WINDOW_MS": "20",
+            "HOLDFAST_CHANNELS_HEARTBEAT_TIMEOUT_MS": "600000",
+            "HOLDFAST_IDLE_TIMEOUT_MS": "0",
+        }
+    )
+    members = {}
+    for index in range(MEMBERS):
+        member = Member(server, f"u{index}")
+        member.join()
+        _, reply = member.until("phx_reply")
+        assert reply[4]["status"] == "ok"
+        members[f"u{index}"] = member
+    drain = Drain(members.values())
+    drain.start()
+    probes = []
+    try:
+        previous = None
+        for number, deflate in enumerate((True, False, True, True, False, False, True)):
+            probe = Member(server, f"probe-{number}", deflate=deflate)
+            probes.append(probe)
+            compressed, state = raw_state_of(probe)
+            assert compressed == deflate
+            users = list(json.loads(state))
+            assert len(users) == MEMBERS + number + 1 and users[-1] == f"probe-{number}"
+            if previous is not None:
+                assert state.startswith(previous[:-1] + b","), number
+            previous = state
+            drain.selector.register(probe.sock, selectors.EVENT_READ)
+            probe.sock.setblocking(False)
+    finally:
+        drain.stopped.set()
+        drain.join(5)
+        for member in list(members.values()) + probes:
+            member.sock.close()

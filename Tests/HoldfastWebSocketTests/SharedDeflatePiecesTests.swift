@@ -70,4 +70,38 @@ import Testing
         #expect(frame.payload != (try #require(shared.compressed(windowBits: 15))))
         #expect(ClientInflater().inflateMessage(frame.payload) == Array("[".utf8) + block + block + Array(",".utf8) + block + block + Array("]".utf8))
     }
+
+    @Test func aCompressedPieceStandsInForItsTextUntilTheTextIsReadAgain() throws {
+        let pieces = (0..<3).map { Self.piece($0) }
+        let texts = pieces.map(\.bytes)
+        let expected = Self.joined(pieces, closing: "}")
+        let first = SharedDeflate(pieces: pieces, opening: UInt8(ascii: "{"), separator: UInt8(ascii: ","), closing: Array("}".utf8), level: 6)
+        #expect(pieces.allSatisfy { $0.holdsText })
+        let compressed = try #require(first.compressed(windowBits: 15))
+        // Each piece now holds its compressed part alone, and still counts its text's bytes.
+        #expect(pieces.allSatisfy { !$0.holdsText })
+        #expect(pieces.map(\.count) == texts.map(\.count))
+        // A later body of the same pieces compresses to the same bytes from the kept parts, without the text.
+        let second = SharedDeflate(pieces: pieces, opening: UInt8(ascii: "{"), separator: UInt8(ascii: ","), closing: Array("}".utf8), level: 6)
+        let again = try #require(second.compressed(windowBits: 15))
+        #expect(again == compressed)
+        #expect(pieces.allSatisfy { !$0.holdsText })
+        // A reader of the text (a joiner without compression) gets it byte for byte, and it is kept from then on.
+        #expect(second.body == expected)
+        #expect(pieces.map(\.bytes) == texts)
+        #expect(pieces.allSatisfy { $0.holdsText })
+        // A narrower window's parts are made from the rebuilt text; the text stays.
+        let narrow = try #require(second.compressed(windowBits: 9))
+        #expect(ClientInflater().inflateMessage(narrow) == expected)
+        #expect(pieces.allSatisfy { $0.holdsText })
+    }
+
+    @Test func aFormThatDoesNotExpandToTheBytesNeverStandsInForThem() throws {
+        let piece = Self.piece(0)
+        let text = piece.bytes
+        let form = piece.form(1, make: { Array($0.prefix(8)) }, standingInWith: { form, _ in form })
+        #expect(form == Array(text.prefix(8)))
+        #expect(piece.holdsText)
+        #expect(piece.bytes == text)
+    }
 }
