@@ -223,6 +223,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs the loop on the calling thread until ``stop()``.
     public func run() {
         threadID.store(holdfast_gettid(), ordering: .relaxed)
+        nameThisThread("hf-loop-\(index)")
         while running {
             runTasks()
             // A task may have stopped the loop; sleeping now could block forever.
