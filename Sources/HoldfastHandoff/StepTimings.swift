@@ -38,7 +38,10 @@ public struct StepTimings: Sendable, CustomStringConvertible {
     public mutating func mark(_ name: String, since start: StepStart) {
         let now = StepStart()
         steps.append((name, Double(now.wall &- start.wall) / 1e6, Double(now.cpu &- start.cpu) / 1e6))
-        if let before = start.threads, let after = now.threads { threads.append((name, after.spent(since: before))) }
+        if let before = start.threads, let after = now.threads {
+            // The step's monotonic start, to line it up with a profile recorded on CLOCK_MONOTONIC.
+            threads.append(("\(name)@\(start.wall)", after.spent(since: before)))
+        }
     }
 
     /// A step the other process timed (wall time only), e.g. the new process's `rebuild`.

@@ -142,6 +142,11 @@ extension HandoffAttempt {
             usleep(100)
         }
         mark("commits", since: started)
+        // Still serving: the rooms fan the batches just made durable out and the loops write them, so the pause
+        // does not (the second round writes what rooms' turns in the first handed to other loops).
+        let flushing = StepStart()
+        for _ in 0..<2 { _ = runtime.loops.waitUntilFlushed(timeoutMilliseconds: 1_000) }
+        mark("flushed", since: flushing)
         return .completed(.commitsHeld)
     }
 
