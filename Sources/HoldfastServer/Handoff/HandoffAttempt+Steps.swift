@@ -147,6 +147,12 @@ extension HandoffAttempt {
         let flushing = StepStart()
         for _ in 0..<2 { _ = runtime.loops.waitUntilFlushed(timeoutMilliseconds: 1_000) }
         mark("flushed", since: flushing)
+        // A last catch-up round, still serving: the connections those writes moved cross now, not in the pause
+        // (with commits held, little changes after it).
+        _ = try restage()
+        closeDeferredSockets()
+        let answer = awaitReply(.staged)
+        guard case .received(.staged) = answer else { throw .rebuildFailed(reason: "last round: \(answer)") }
         return .completed(.commitsHeld)
     }
 
