@@ -27,7 +27,9 @@ public struct ThreadCPUSample: Sendable {
         guard let directory = opendir("/proc/self/task") else { return }
         defer { closedir(directory) }
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             guard let tid = Int32(name) else { continue }
             if let thread = Self.read(tid) { threads[tid] = thread }
         }
@@ -70,7 +72,8 @@ public struct ThreadCPUSample: Sendable {
             let user = now.userTicks &- (before?.userTicks ?? 0)
             let system = now.systemTicks &- (before?.systemTicks ?? 0)
             let name = tid == takenBy ? "upgrade" : now.name
-            rows.append((cpu, "\(name)/\(tid):cpu=\(Self.rounded(cpu)),wait=\(Self.rounded(wait)),u=\(user),s=\(system)"))
+            let counts = "cpu=\(Self.rounded(cpu)),wait=\(Self.rounded(wait)),u=\(user),s=\(system)"
+            rows.append((cpu, "\(name)/\(tid):\(counts)"))
         }
         return rows.sorted { $0.0 > $1.0 }.map(\.1).joined(separator: ";")
     }

@@ -31,13 +31,7 @@ extension HandoffAttempt {
 
     private func spawn(_ binary: String, inheriting end: HandoffChannel) throws(HandoffFailure) -> ChildProcess {
         // The same command line and environment, so the new process reads the same configuration.
-        let arguments = Array(CommandLine.arguments.dropFirst())
-        // WATCHDOG_PID names this process: the new one pings systemd's watchdog once it is the main process.
-        let own = [HandoffChannel.inheritedFDVariable, HandoffFeatures.offerVariable, HandoffFeatures.withheldVariable,
-            "WATCHDOG_PID"].map { $0 + "=" }
-        var environment = ProcessEnvironment.entries().filter { entry in !own.contains { entry.hasPrefix($0) } }
-        let features = HandoffFeatures.own(in: ProcessEnvironment.current())
-        environment += ["\(HandoffChannel.inheritedFDVariable)=3", HandoffFeatures.offer(from: getpid(), features)]
+        let (arguments, environment) = (Array(CommandLine.arguments[1...]), HandoffFeatures.successorEnvironment())
         do {
             // argv[0] stays the name the service was started as (say, a release layout's `current` link), so the
             // new process's own SIGUSR2 default follows that link too.
@@ -198,15 +192,10 @@ extension HandoffAttempt {
     /// between two consecutive barriers. With socket I/O paused, nothing can start new work after that.
     private func waitUntilQuiescent(step: String) throws(HandoffFailure) {
         let (started, rooms) = (StepStart(), context.rooms)
-        switch runtime.loops.waitUntilQuiescent(
-            before: { rooms.historyWriterIsIdle }, after: { rooms.allRooms.allSatisfy { $0.mailboxDepth == 0 } })
-        {
-        case .quiescent: mark(step, since: started)
-        case .unresponsive: throw .loopsUnresponsive(reason: "an event loop did not answer")
-        case .timedOut:
-            throw .notQuiescent(
-                reason: "the server did not settle within 5 s (history writes or room work kept going); try again")
-        }
+        if let failure = runtime.loops.waitUntilQuiescent(
+            before: { rooms.historyWriterIsIdle }, after: { rooms.allRooms.allSatisfy { $0.mailboxDepth == 0 } }
+        ).handoffFailure { throw failure }
+        mark(step, since: started)
     }
 
     /// Every loop exports what changed since staging and then blocks until the verdict.
