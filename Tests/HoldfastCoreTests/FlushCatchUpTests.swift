@@ -143,12 +143,15 @@ private func readAll(_ fd: Int32) -> String {
         let box = UncheckedBox(handlers)
         let seen = Mutex<[Bool]>([])
         // Queued during the first write, so it runs at the first look at the queue, between two writes.
-        handlers[0].onFirstFlush = { loop.execute { seen.withLock { $0.append(loop.hasPendingFlushes) } } }
+        handlers[0].onFirstFlush = {
+            loop.execute {
+                seen.withLock { $0.append(loop.hasPendingFlushes) }
+                // A later turn, with nothing queued.
+                loop.schedule(afterMilliseconds: 5) { seen.withLock { $0.append(loop.hasPendingFlushes) } }
+            }
+        }
         loop.execute { for handler in box.value { handler.append("B") } }
-        runLoop(loop, forMilliseconds: 30)
-        // A later turn, with nothing queued.
-        loop.execute { seen.withLock { $0.append(loop.hasPendingFlushes) } }
-        runLoop(loop, forMilliseconds: 30)
+        runLoop(loop, forMilliseconds: 50)
         #expect(seen.withLock { $0 } == [true, false])
         #expect(pairs.map { readAll($0.1) } == Array(repeating: "B", count: count))
     }

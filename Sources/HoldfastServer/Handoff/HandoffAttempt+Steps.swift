@@ -123,8 +123,8 @@ extension HandoffAttempt {
         return .completed(.listenersHeld)
     }
 
-    /// Still serving: rooms stop handing messages to the history writer (they keep them pending; the new
-    /// process commits them), and the batches already handed over complete. The pause then waits for no fsync.
+    /// Still serving: rooms stop handing messages to the history writer (they keep them pending; the new process
+    /// commits them), the batches already handed over complete, their fan-outs are written and a last round sent.
     func holdCommits() throws(HandoffFailure) -> HandoverMachine.Event {
         let started = StepStart()
         context.rooms.holdCommits(true)
@@ -136,8 +136,8 @@ extension HandoffAttempt {
             usleep(100)
         }
         mark("commits", since: started)
-        // Still serving: the rooms fan the batches just made durable out and the loops write them, so the pause
-        // does not (the second round writes what rooms' turns in the first handed to other loops).
+        // The pause then waits for no fsync and writes no fan-out (the second pass writes what the rooms' turns in
+        // the first handed to other loops).
         let flushing = StepStart()
         for _ in 0..<2 { _ = runtime.loops.waitUntilFlushed(timeoutMilliseconds: 1_000) }
         mark("flushed", since: flushing)
