@@ -128,12 +128,8 @@ extension HandoffAttempt {
     func holdCommits() throws(HandoffFailure) -> HandoverMachine.Event {
         let started = StepStart()
         context.rooms.holdCommits(true)
-        let deadline = MonotonicClock.nowMilliseconds() + 5_000
-        while !context.rooms.historyWriterIsIdle {
-            guard MonotonicClock.nowMilliseconds() < deadline else {
-                throw .notQuiescent(reason: "the history writer did not finish its commits within 5 s; try again")
-            }
-            usleep(100)
+        guard MonotonicClock.poll(timeoutMilliseconds: 5_000, until: { context.rooms.historyWriterIsIdle }) else {
+            throw .notQuiescent(reason: "the history writer did not finish its commits within 5 s; try again")
         }
         mark("commits", since: started)
         // The pause then waits for no fsync and writes no fan-out (the second pass writes what the rooms' turns in
@@ -141,12 +137,16 @@ extension HandoffAttempt {
         let flushing = StepStart()
         for _ in 0..<2 { _ = runtime.loops.waitUntilFlushed(timeoutMilliseconds: 1_000) }
         mark("flushed", since: flushing)
-        // A last catch-up round, still serving: the connections those writes moved cross now, not in the pause
-        // (with commits held, little changes after it).
-        _ = try restage()
-        closeDeferredSockets()
-        let answer = awaitReply(.staged)
-        guard case .received(.staged) = answer else { throw .rebuildFailed(reason: "last round: \(answer)") }
+        // Last catch-up rounds, still serving: the connections those writes moved cross now, not in the pause
+        // (with commits held, little changes after them; a second round when the first carried many, as the
+        // connections that read while it went out then cross in the second).
+        for _ in 1...2 {
+            guard case .roundSent(let changed) = try restage() else { break }
+            closeDeferredSockets()
+            let answer = awaitReply(.staged)
+            guard case .received(.staged) = answer else { throw .rebuildFailed(reason: "last round: \(answer)") }
+            if changed <= HandoverMachine.catchUpThreshold { break }
+        }
         return .completed(.commitsHeld)
     }
 
