@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -77,6 +78,8 @@ int holdfast_set_cloexec(int fd, int on) {
 }
 
 pid_t holdfast_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+void holdfast_name_thread(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 
 int holdfast_malloc_trim(void) { return malloc_trim(0); }
 

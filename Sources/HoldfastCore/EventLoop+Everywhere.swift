@@ -50,8 +50,13 @@ extension Array where Element == EventLoop {
         var previous: [UInt64]?
         while true {
             let idleBefore = before()
-            guard let counts = runOnEach({ index in self[index].workCount }) else { return .unresponsive }
-            if idleBefore, after(), let previous, zip(counts, previous).allSatisfy({ $0 == $1 + 1 }) {
+            // A loop in the middle of a fan-out's writes (its barrier ran between two handlers' flushes) is not idle.
+            guard let answers = runOnEach({ index in (self[index].workCount, self[index].hasPendingFlushes) })
+            else { return .unresponsive }
+            let counts = answers.map(\.0)
+            if idleBefore, after(), let previous, !answers.contains(where: \.1),
+                zip(counts, previous).allSatisfy({ $0 == $1 + 1 })
+            {
                 return .quiescent
             }
             previous = counts
@@ -68,5 +73,22 @@ extension EventLoop {
     /// its fan-out is written, with the messages that came meanwhile. Callable from any thread.
     public func executeAfterTurn(_ body: @escaping @Sendable () -> Void) {
         execute { [self] in _ = schedule(afterMilliseconds: 0, body) }
+    }
+}
+
+extension Array where Element == EventLoop {
+    /// Waits until every loop has run the tasks queued on it before the call and written what they queued
+    /// (``EventLoop/whenFlushed(_:)``), at most `timeoutMilliseconds`; false on timeout. The loops keep serving:
+    /// a binary upgrade calls it before it pauses socket I/O, so the fan-outs already accepted are written while
+    /// the server serves rather than in the pause.
+    public func waitUntilFlushed(timeoutMilliseconds: Int) -> Bool {
+        let finished = ThreadSemaphore()
+        for loop in self { loop.execute { loop.whenFlushed { finished.signal() } } }
+        let deadline = MonotonicClock.nowMilliseconds() + Int64(timeoutMilliseconds)
+        for _ in 0..<count {
+            let left = Int(deadline - MonotonicClock.nowMilliseconds())
+            guard left > 0, finished.wait(timeoutMilliseconds: left) else { return false }
+        }
+        return true
     }
 }

@@ -26,6 +26,10 @@ public final class EventLoop: @unchecked Sendable {
     private var table: [Slot] = []
     private var generationCounter: UInt32 = 0
     private var flushQueue: [any EventHandler] = []
+    /// True while ``runFlushes()`` writes (its batch is out of `flushQueue` then).
+    private var flushing = false
+    /// Run once the flushes of the current turn are done (see ``whenFlushed(_:)``).
+    private var afterFlushes: [() -> Void] = []
     private var timers = TimerHeap()
     private var running = true
     /// While set, the loop runs tasks, timers and flushes but dispatches no socket events (see ``pauseIO()``).
@@ -192,6 +196,14 @@ public final class EventLoop: @unchecked Sendable {
         execute { [self] in running = false }
     }
 
+    /// Runs `body` once every flush asked for so far in this turn is done, so everything that tasks queued before
+    /// it wrote has reached the kernel (or waits, unwritten, for its socket to drain). Loop thread only.
+    public func whenFlushed(_ body: @escaping () -> Void) { afterFlushes.append(body) }
+
+    /// Whether handlers still wait to be flushed in this turn (in the queue or in the batch being written): a
+    /// barrier task can run in the middle of a long fan-out's writes. Loop thread only.
+    public var hasPendingFlushes: Bool { flushing || !flushQueue.isEmpty }
+
     // MARK: Pausing I/O
 
     /// Stops dispatching socket events (readable, writable, accepts) until ``resumeIO()``; tasks, timers and
@@ -223,6 +235,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs the loop on the calling thread until ``stop()``.
     public func run() {
         threadID.store(holdfast_gettid(), ordering: .relaxed)
+        nameThisThread("hf-loop-\(index)")
         while running {
             runTasks()
             // A task may have stopped the loop; sleeping now could block forever.
@@ -307,6 +320,15 @@ public final class EventLoop: @unchecked Sendable {
     /// it in the batch that follows. Nothing waits for anything: the tasks run earlier than they would have, and
     /// each handler's bytes stay in the order they were queued.
     private func runFlushes() {
+        flushing = true
+        defer {
+            flushing = false
+            if !afterFlushes.isEmpty {
+                let waiting = afterFlushes
+                afterFlushes.removeAll()
+                for body in waiting { body() }
+            }
+        }
         var catchingUp = true
         // Flushing may enqueue more flushes (e.g. a write that frees room for another connection's data).
         while !flushQueue.isEmpty {

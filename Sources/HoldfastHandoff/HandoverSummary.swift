@@ -56,6 +56,6 @@ public struct HandoverSummary: Sendable {
             ("queued-bytes-in-pause", "\(final.queuedBytes)/\(final.queuedBeforeBytes)"),
             ("steps-ms", "\(timings)"), ("steps-cpu-ms", timings.cpuDescription),
             ("pause-cpu-ms", "\(pauseCPUMilliseconds)"),
-        ]
+        ] + (timings.threads.isEmpty ? [] : [("steps-threads", timings.threadsDescription)])
     }
 }

@@ -26,7 +26,10 @@ public final class StepWatchdog: Sendable {
     /// Starts watching on a thread of its own; `onStall(step, elapsed)` runs there when a step overruns.
     public init(limitMilliseconds: Int, onStall: @escaping @Sendable (String, Int) -> Void) {
         self.limitMilliseconds = limitMilliseconds
-        startThread { [self] in run(onStall: onStall) }
+        startThread { [self] in
+            nameThisThread("hf-watchdog")
+            run(onStall: onStall)
+        }
     }
 
     /// A step starts; false when the watchdog has claimed the attempt (stop: it is not yours any more).

@@ -33,7 +33,10 @@ public final class HistoryWriter: Sendable {
         wakeFD = holdfast_eventfd()
         self.logger = logger
         guard wakeFD >= 0 else { throw SystemError("eventfd") }
-        startThread { [self] in run() }
+        startThread { [self] in
+            nameThisThread("hf-history")
+            run()
+        }
     }
 
     /// Queues `messages` (ids increasing per room) for the next commit; `completion(durable)` runs on the writer

@@ -110,6 +110,63 @@ private func readAll(_ fd: Int32) -> String {
     }
 }
 
+/// A binary upgrade has the loops write the fan-outs already queued before it pauses socket I/O, and its quiescence
+/// check must not take a loop in the middle of a fan-out's writes for an idle one.
+@Suite struct WrittenBeforeThePauseTests {
+    @Test func waitUntilFlushedReturnsOnceEveryQueuedWriteIsOut() throws {
+        let loop = try EventLoop()
+        let count = EventLoop.catchUpInterval * 3
+        let pairs = (0..<count).map { _ in makeSocketPair() }
+        defer { for (a, b) in pairs { close(a); close(b) } }
+        let handlers = pairs.map { QueueingHandler(fd: $0.0, loop: loop) }
+        let box = UncheckedBox(handlers)
+        // A task that arrives during the writes (the catch-up) is written before the wait ends too.
+        handlers[0].onFirstFlush = { loop.execute { for handler in box.value { handler.append("C") } } }
+        let thread = TestThread { loop.run() }
+        thread.start()
+        loop.execute { for handler in box.value { handler.append("B") } }
+        let flushed = [loop].waitUntilFlushed(timeoutMilliseconds: 5_000)
+        // Read at once, with no sleep: every byte must be in the sockets already.
+        let received = pairs.map { readAll($0.1) }
+        loop.stop()
+        thread.join()
+        #expect(flushed)
+        #expect(received == Array(repeating: "BC", count: count))
+    }
+
+    @Test func aTaskRunInTheMiddleOfALargeFlushSeesItPending() throws {
+        let loop = try EventLoop()
+        let count = EventLoop.catchUpInterval * 2
+        let pairs = (0..<count).map { _ in makeSocketPair() }
+        defer { for (a, b) in pairs { close(a); close(b) } }
+        let handlers = pairs.map { QueueingHandler(fd: $0.0, loop: loop) }
+        let box = UncheckedBox(handlers)
+        let seen = Mutex<[Bool]>([])
+        // Queued during the first write, so it runs at the first look at the queue, between two writes.
+        handlers[0].onFirstFlush = {
+            loop.execute {
+                seen.withLock { $0.append(loop.hasPendingFlushes) }
+                // A later turn, with nothing queued.
+                loop.schedule(afterMilliseconds: 5) { seen.withLock { $0.append(loop.hasPendingFlushes) } }
+            }
+        }
+        loop.execute { for handler in box.value { handler.append("B") } }
+        runLoop(loop, forMilliseconds: 50)
+        #expect(seen.withLock { $0 } == [true, false])
+        #expect(pairs.map { readAll($0.1) } == Array(repeating: "B", count: count))
+    }
+
+    @Test func aLoopWithNothingQueuedAnswersAtOnce() throws {
+        let loops = try (0..<2).map { try EventLoop(index: $0) }
+        let threads = loops.map { loop in TestThread { loop.run() } }
+        for thread in threads { thread.start() }
+        let flushed = loops.waitUntilFlushed(timeoutMilliseconds: 5_000)
+        for loop in loops { loop.stop() }
+        for thread in threads { thread.join() }
+        #expect(flushed)
+    }
+}
+
 /// Hands non-Sendable test objects to loop tasks; the loop runs them on its one thread.
 private struct UncheckedBox<Value>: @unchecked Sendable {
     let value: Value

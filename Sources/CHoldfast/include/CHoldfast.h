@@ -39,6 +39,8 @@ int holdfast_accept(int listen_fd);
 int holdfast_set_nonblocking(int fd);
 int holdfast_set_cloexec(int fd, int on);
 pid_t holdfast_gettid(void);
+/// Names the calling thread (prctl PR_SET_NAME: the first 15 bytes), for top -H, perf and /proc.
+void holdfast_name_thread(const char *name);
 /// Returns freed heap pages to the kernel (glibc malloc_trim).
 int holdfast_malloc_trim(void);
 /// Bytes of the heap in use (mallinfo2's uordblks plus hblkhd, the mmapped chunks).

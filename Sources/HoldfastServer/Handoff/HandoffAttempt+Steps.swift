@@ -31,13 +31,7 @@ extension HandoffAttempt {
 
     private func spawn(_ binary: String, inheriting end: HandoffChannel) throws(HandoffFailure) -> ChildProcess {
         // The same command line and environment, so the new process reads the same configuration.
-        let arguments = Array(CommandLine.arguments.dropFirst())
-        // WATCHDOG_PID names this process: the new one pings systemd's watchdog once it is the main process.
-        let own = [HandoffChannel.inheritedFDVariable, HandoffFeatures.offerVariable, HandoffFeatures.withheldVariable,
-            "WATCHDOG_PID"].map { $0 + "=" }
-        var environment = ProcessEnvironment.entries().filter { entry in !own.contains { entry.hasPrefix($0) } }
-        let features = HandoffFeatures.own(in: ProcessEnvironment.current())
-        environment += ["\(HandoffChannel.inheritedFDVariable)=3", HandoffFeatures.offer(from: getpid(), features)]
+        let (arguments, environment) = (Array(CommandLine.arguments[1...]), HandoffFeatures.successorEnvironment())
         do {
             // argv[0] stays the name the service was started as (say, a release layout's `current` link), so the
             // new process's own SIGUSR2 default follows that link too.
@@ -129,19 +123,30 @@ extension HandoffAttempt {
         return .completed(.listenersHeld)
     }
 
-    /// Still serving: rooms stop handing messages to the history writer (they keep them pending; the new
-    /// process commits them), and the batches already handed over complete. The pause then waits for no fsync.
+    /// Still serving: rooms stop handing messages to the history writer (they keep them pending; the new process
+    /// commits them), the batches already handed over complete, their fan-outs are written and a last round sent.
     func holdCommits() throws(HandoffFailure) -> HandoverMachine.Event {
         let started = StepStart()
         context.rooms.holdCommits(true)
-        let deadline = MonotonicClock.nowMilliseconds() + 5_000
-        while !context.rooms.historyWriterIsIdle {
-            guard MonotonicClock.nowMilliseconds() < deadline else {
-                throw .notQuiescent(reason: "the history writer did not finish its commits within 5 s; try again")
-            }
-            usleep(100)
+        guard MonotonicClock.poll(timeoutMilliseconds: 5_000, until: { context.rooms.historyWriterIsIdle }) else {
+            throw .notQuiescent(reason: "the history writer did not finish its commits within 5 s; try again")
         }
         mark("commits", since: started)
+        // The pause then waits for no fsync and writes no fan-out (the second pass writes what the rooms' turns in
+        // the first handed to other loops).
+        let flushing = StepStart()
+        for _ in 0..<2 { _ = runtime.loops.waitUntilFlushed(timeoutMilliseconds: 1_000) }
+        mark("flushed", since: flushing)
+        // Last catch-up rounds, still serving: the connections those writes moved cross now, not in the pause
+        // (with commits held, little changes after them; a second round when the first carried many, as the
+        // connections that read while it went out then cross in the second).
+        for _ in 1...2 {
+            guard case .roundSent(let changed) = try restage() else { break }
+            closeDeferredSockets()
+            let answer = awaitReply(.staged)
+            guard case .received(.staged) = answer else { throw .rebuildFailed(reason: "last round: \(answer)") }
+            if changed <= HandoverMachine.catchUpThreshold { break }
+        }
         return .completed(.commitsHeld)
     }
 
@@ -187,15 +192,10 @@ extension HandoffAttempt {
     /// between two consecutive barriers. With socket I/O paused, nothing can start new work after that.
     private func waitUntilQuiescent(step: String) throws(HandoffFailure) {
         let (started, rooms) = (StepStart(), context.rooms)
-        switch runtime.loops.waitUntilQuiescent(
-            before: { rooms.historyWriterIsIdle }, after: { rooms.allRooms.allSatisfy { $0.mailboxDepth == 0 } })
-        {
-        case .quiescent: mark(step, since: started)
-        case .unresponsive: throw .loopsUnresponsive(reason: "an event loop did not answer")
-        case .timedOut:
-            throw .notQuiescent(
-                reason: "the server did not settle within 5 s (history writes or room work kept going); try again")
-        }
+        if let failure = runtime.loops.waitUntilQuiescent(
+            before: { rooms.historyWriterIsIdle }, after: { rooms.allRooms.allSatisfy { $0.mailboxDepth == 0 } }
+        ).handoffFailure { throw failure }
+        mark(step, since: started)
     }
 
     /// Every loop exports what changed since staging and then blocks until the verdict.
