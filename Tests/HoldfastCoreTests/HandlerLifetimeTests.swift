@@ -3,26 +3,33 @@ import HoldfastCore
 import Synchronization
 import Testing
 
+/// What the handlers of one test did, in order.
+private final class EventLog: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var entries: [String] { lines.withLock { $0 } }
+}
+
 /// A handler that writes what happens to it (its calls, its own work after letting go of itself, its end) to a
 /// shared log, so a test can see whether the loop freed it while its call still ran.
 private final class LoggingHandler: EventHandler, @unchecked Sendable {
     let name: String
-    let log: Mutex<[String]>
+    let log: EventLog
     var onEvent: ((LoggingHandler) -> Void)?
     var payload = [UInt8](repeating: 7, count: 64)  // touched after the handler lets go of itself
 
-    init(_ name: String, log: Mutex<[String]>) {
+    init(_ name: String, log: EventLog) {
         self.name = name
         self.log = log
     }
 
-    deinit { log.withLock { $0.append("\(name) freed") } }
+    deinit { log.append("\(name) freed") }
 
     override func handleEvent(readable: Bool, writable: Bool) {
-        log.withLock { $0.append("\(name) called") }
+        log.append("\(name) called")
         onEvent?(self)
         let sum = payload.reduce(0) { $0 &+ Int($1) }
-        log.withLock { $0.append("\(name) returned \(sum)") }
+        log.append("\(name) returned \(sum)")
     }
 }
 
@@ -33,7 +40,7 @@ private final class LoggingHandler: EventHandler, @unchecked Sendable {
     @Test func aHandlerClosingItselfLivesUntilItsCallReturns() throws {
         let loop = try EventLoop()
         let (a, b) = makeSocketPair()
-        let log = Mutex<[String]>([])
+        let log = EventLog()
         loop.execute {
             let handler = LoggingHandler("a", log: log)
             handler.onEvent = { _ in loop.close(fd: a) }
@@ -42,7 +49,7 @@ private final class LoggingHandler: EventHandler, @unchecked Sendable {
         _ = write(b, "x", 1)
         runLoop(loop, forMilliseconds: 50)
         close(b)
-        #expect(log.withLock { $0 } == ["a called", "a returned 448", "a freed"])
+        #expect(log.entries == ["a called", "a returned 448", "a freed"])
     }
 
     /// Replaced during its own call (as across an upgrade): the old handler lives until the call returns, is then
@@ -50,7 +57,7 @@ private final class LoggingHandler: EventHandler, @unchecked Sendable {
     @Test func aHandlerReplacedDuringItsCallLivesUntilItReturns() throws {
         let loop = try EventLoop()
         let (a, b) = makeSocketPair()
-        let log = Mutex<[String]>([])
+        let log = EventLog()
         loop.execute {
             let old = LoggingHandler("old", log: log)
             old.onEvent = { _ in
@@ -64,7 +71,7 @@ private final class LoggingHandler: EventHandler, @unchecked Sendable {
         runLoop(loop, forMilliseconds: 50)
         close(b)
         #expect(
-            log.withLock { $0 } == [
+            log.entries == [
                 "old called", "old returned 448", "old freed", "new called", "new returned 448", "new freed",
             ])
     }
@@ -75,7 +82,7 @@ private final class LoggingHandler: EventHandler, @unchecked Sendable {
         let loop = try EventLoop()
         let (p0, p1) = makeSocketPair()
         let (q0, q1) = makeSocketPair()
-        let log = Mutex<[String]>([])
+        let log = EventLog()
         loop.execute {
             let first = LoggingHandler("p", log: log)
             let second = LoggingHandler("q", log: log)
@@ -95,7 +102,7 @@ private final class LoggingHandler: EventHandler, @unchecked Sendable {
         runLoop(loop, forMilliseconds: 50)
         close(p1)
         close(q1)
-        let entries = log.withLock { $0 }
+        let entries = log.entries
         let caller = entries.first?.first.map(String.init) ?? "?"
         let other = caller == "p" ? "q" : "p"
         #expect(entries == ["\(caller) called", "\(other) freed", "\(caller) returned 448", "\(caller) freed"])
@@ -106,7 +113,7 @@ private final class LoggingHandler: EventHandler, @unchecked Sendable {
         let loop = try EventLoop()
         let (a, b) = makeSocketPair()
         let (c, d) = makeSocketPair()
-        let log = Mutex<[String]>([])
+        let log = EventLog()
         loop.execute {
             let handler = LoggingHandler("h", log: log)
             handler.onEvent = { _ in
@@ -121,6 +128,6 @@ private final class LoggingHandler: EventHandler, @unchecked Sendable {
         runLoop(loop, forMilliseconds: 50)
         close(b)
         close(d)
-        #expect(log.withLock { $0 } == ["h called", "h returned 448", "h freed"])
+        #expect(log.entries == ["h called", "h returned 448", "h freed"])
     }
 }
