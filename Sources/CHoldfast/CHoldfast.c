@@ -110,6 +110,7 @@ typedef union {
     char bytes[CMSG_SPACE(sizeof(int) * HOLDFAST_MAX_FDS_PER_MESSAGE)];
 } holdfast_control;
 
+#if !defined(__x86_64__)
 ssize_t holdfast_read(int fd, void *buf, size_t len) {
     return syscall(SYS_read, fd, buf, len);
 }
@@ -117,6 +118,9 @@ ssize_t holdfast_read(int fd, void *buf, size_t len) {
 ssize_t holdfast_send(int fd, const void *buf, size_t len) {
     return syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, NULL, 0);
 }
+#else
+_Static_assert(SYS_read == 0 && SYS_sendto == 44 && MSG_NOSIGNAL == 0x4000, "the header's inline system calls");
+#endif
 
 ssize_t holdfast_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds) {
     if (nfds < 0 || nfds > HOLDFAST_MAX_FDS_PER_MESSAGE) {

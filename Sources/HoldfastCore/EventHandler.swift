@@ -1,15 +1,19 @@
-/// Something registered with an ``EventLoop`` for readiness events on one file descriptor.
+/// Something registered with an ``EventLoop`` for readiness events on one file descriptor: subclass it and
+/// override both methods.
 ///
-/// All calls happen on the loop's thread. A handler is a class so the loop can keep it in its fd table and
-/// call it without copying state.
-public protocol EventHandler: AnyObject {
+/// All calls happen on the loop's thread. A handler is a class the loop knows by type, not a protocol, so the
+/// loop can call it through the reference its fd table holds, without retaining it for each event: a class-bound
+/// existential is retained around every call made through it.
+open class EventHandler {
+    public init() {}
+
     /// The fd became ready. `readable` covers data, EOF and errors (a read then reports them);
     /// `writable` means the kernel accepts bytes again.
-    func handleEvent(readable: Bool, writable: Bool)
+    open func handleEvent(readable: Bool, writable: Bool) {}
 
     /// Called once before the loop next sleeps, after the handler asked with ``EventLoop/scheduleFlush(_:)``:
     /// the place to write everything queued during this iteration in one system call.
-    func flush()
+    open func flush() {}
 }
 
 /// The readiness a handler wants to hear about.

@@ -13,6 +13,10 @@ import Synchronization
 ///
 /// Stale events: each registration carries a generation number packed with the fd into the epoll user data,
 /// so an event queued for an fd that was closed and reused in the same batch is recognised and dropped.
+///
+/// Handlers are called without a retain per event: the fd table holds each one (+1, taken by hand), and a handler
+/// that lets go of itself during its own call (a connection closing, or replaced across an upgrade) is kept until
+/// that call has returned.
 public final class EventLoop: @unchecked Sendable {
     /// This loop's position in its group (0-based).
     public let index: Int
@@ -25,7 +29,7 @@ public final class EventLoop: @unchecked Sendable {
     // Loop-thread state.
     private var table: [Slot] = []
     private var generationCounter: UInt32 = 0
-    private var flushQueue: [any EventHandler] = []
+    private var flushQueue: [EventHandler] = []
     /// True while ``runFlushes()`` writes (its batch is out of `flushQueue` then).
     private var flushing = false
     /// Run once the flushes of the current turn are done (see ``whenFlushed(_:)``).
@@ -37,6 +41,10 @@ public final class EventLoop: @unchecked Sendable {
     /// Tasks and timers run so far (see ``workCount``).
     private var completedWork: UInt64 = 0
     private var events: UnsafeMutablePointer<holdfast_event>
+    /// The handler the dispatch is calling, unretained, and that handler's own reference if the table let go of it
+    /// during the call: released once the call returns.
+    private var dispatching: UnsafeMutableRawPointer?
+    private var retired: Unmanaged<EventHandler>?
     private let eventCapacity = 1024
     // Cross-thread state.
     private let tasks = Mutex<[@Sendable () -> Void]>([])
@@ -49,7 +57,8 @@ public final class EventLoop: @unchecked Sendable {
         var generation: UInt32
         /// See `register(fd:interest:handler:closesAlone:)`; fits the padding after `generation`.
         var closesAlone = false
-        var handler: (any EventHandler)?
+        /// Retained by hand (``retain(_:)`` and ``release(_:)``), so the dispatch can call it without a retain.
+        var handler: Unmanaged<EventHandler>?
     }
 
     private static let wakeToken: UInt64 = UInt64.max
@@ -76,6 +85,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     deinit {
+        for slot in table { slot.handler?.release() }
         Glibc.close(epollFD)
         Glibc.close(wakeFD)
         readBuffer.deallocate()
@@ -94,7 +104,7 @@ public final class EventLoop: @unchecked Sendable {
     /// closing `fd` also takes it out of the epoll set and ``close(fd:shared:)`` needs no `epoll_ctl`. Sockets
     /// received from another process, which may still hold them, keep the default.
     public func register(
-        fd: Int32, interest: Interest, handler: any EventHandler, closesAlone: Bool = false
+        fd: Int32, interest: Interest, handler: EventHandler, closesAlone: Bool = false
     ) throws(SystemError) {
         let index = Int(fd)
         if index >= table.count {
@@ -104,10 +114,12 @@ public final class EventLoop: @unchecked Sendable {
             table.append(contentsOf: repeatElement(Slot(generation: 0, handler: nil), count: index - table.count + 1))
         }
         generationCounter &+= 1
-        table[index] = Slot(generation: generationCounter, closesAlone: closesAlone, handler: handler)
+        let previous = table[index].handler
+        table[index] = Slot(generation: generationCounter, closesAlone: closesAlone, handler: .passRetained(handler))
+        if let previous { release(previous) }
         let data = UInt64(UInt32(bitPattern: fd)) | UInt64(generationCounter) << 32
         guard holdfast_epoll_ctl(epollFD, 0, fd, epollEvents(interest), data) == 0 else {
-            table[index].handler = nil
+            clearHandler(at: index)
             throw SystemError("epoll_ctl(add)")
         }
     }
@@ -125,7 +137,7 @@ public final class EventLoop: @unchecked Sendable {
         let index = Int(fd)
         guard index < table.count, table[index].handler != nil else { return }
         _ = holdfast_epoll_ctl(epollFD, 2, fd, 0, 0)
-        table[index].handler = nil
+        clearHandler(at: index)
     }
 
     /// Stops watching `fd`, releases its handler and closes it. The kernel drops an epoll registration when the
@@ -136,7 +148,7 @@ public final class EventLoop: @unchecked Sendable {
         let index = Int(fd)
         if index < table.count, table[index].handler != nil {
             if shared || !table[index].closesAlone { _ = holdfast_epoll_ctl(epollFD, 2, fd, 0, 0) }
-            table[index].handler = nil
+            clearHandler(at: index)
         }
         Socket.close(fd)
     }
@@ -144,15 +156,32 @@ public final class EventLoop: @unchecked Sendable {
     /// Puts `handler` in place of the handler registered for `fd`, keeping the registration itself (no system
     /// call); false when `fd` is not registered. Loop thread, or before the loop runs.
     @discardableResult
-    public func replaceHandler(fd: Int32, with handler: any EventHandler) -> Bool {
+    public func replaceHandler(fd: Int32, with handler: EventHandler) -> Bool {
         let index = Int(fd)
-        guard index < table.count, table[index].handler != nil else { return false }
-        table[index].handler = handler
+        guard index < table.count, let previous = table[index].handler else { return false }
+        table[index].handler = .passRetained(handler)
+        release(previous)
         return true
     }
 
     /// Every registered handler, e.g. to close them all on shutdown or to sweep idle connections.
-    public var handlers: [any EventHandler] { table.compactMap(\.handler) }
+    public var handlers: [EventHandler] { table.compactMap { $0.handler?.takeUnretainedValue() } }
+
+    private func clearHandler(at index: Int) {
+        guard let handler = table[index].handler else { return }
+        table[index].handler = nil
+        release(handler)
+    }
+
+    /// Drops the table's reference to `handler`, unless the dispatch is calling it right now: then it lives until
+    /// that call returns (the call may well be what let go of it, e.g. a connection closing itself).
+    private func release(_ handler: Unmanaged<EventHandler>) {
+        if handler.toOpaque() == dispatching, retired == nil {
+            retired = handler
+        } else {
+            handler.release()  // when `retired` holds the same handler already, that reference keeps it alive
+        }
+    }
 
     private func epollEvents(_ interest: Interest) -> UInt32 {
         var events: UInt32 = 0
@@ -165,7 +194,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Asks the loop to call `handler.flush()` once before it next sleeps. The handler keeps its own flag so it
     /// enqueues itself at most once per iteration.
-    public func scheduleFlush(_ handler: any EventHandler) {
+    public func scheduleFlush(_ handler: EventHandler) {
         flushQueue.append(handler)
     }
 
@@ -291,10 +320,19 @@ public final class EventLoop: @unchecked Sendable {
                 continue  // stale: the fd was closed (and maybe reused) earlier in this batch
             }
             let errorOrHangup = event.events & (HOLDFAST_EPOLLERR | HOLDFAST_EPOLLHUP) != 0
-            handler.handleEvent(
-                readable: event.events & HOLDFAST_EPOLLIN != 0 || errorOrHangup,
-                writable: event.events & HOLDFAST_EPOLLOUT != 0
-            )
+            // Unretained: the table holds the handler, and `release(_:)` keeps it until this call returns.
+            dispatching = handler.toOpaque()
+            handler._withUnsafeGuaranteedRef {
+                $0.handleEvent(
+                    readable: event.events & HOLDFAST_EPOLLIN != 0 || errorOrHangup,
+                    writable: event.events & HOLDFAST_EPOLLOUT != 0
+                )
+            }
+            dispatching = nil
+            if let retired {
+                self.retired = nil
+                retired.release()
+            }
         }
     }
 

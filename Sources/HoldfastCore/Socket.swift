@@ -1,4 +1,4 @@
-import CHoldfast
+public import CHoldfast
 import Glibc
 
 /// Plain functions over socket file descriptors. Every fd Holdfast opens is non-blocking and close-on-exec, so
@@ -54,15 +54,38 @@ public enum Socket {
     }
 
     /// Reads into `buffer`; `.done(0)` means the peer closed its side.
-    @inline(__always)
+    ///
+    /// Inlinable, with the errno handling out of line: the echo's read and write then come down to the system
+    /// call itself in the caller, with no function of their own to enter (and registers to save) per call.
+    @inlinable @inline(__always)
     public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult<Int> {
-        retryingInterrupts("read") { holdfast_read(fd, buffer.baseAddress, buffer.count) }
+        while true {
+            let count = holdfast_read(fd, buffer.baseAddress, buffer.count)
+            if count >= 0 { return .done(count) }
+            if let outcome: IOResult<Int> = failure("read") { return outcome }
+        }
     }
 
     /// Writes as much of `bytes` as the kernel takes now, without raising `SIGPIPE`.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult<Int> {
-        retryingInterrupts("send") { holdfast_send(fd, bytes.baseAddress, bytes.count) }
+        while true {
+            let count = holdfast_send(fd, bytes.baseAddress, bytes.count)
+            if count >= 0 { return .done(count) }
+            if let outcome: IOResult<Int> = failure("send") { return outcome }
+        }
+    }
+
+    /// What a system call that returned -1 means, from errno, as ``retryingInterrupts(_:_:)`` decides it; nil for
+    /// an interrupted call, to be made again.
+    @usableFromInline @inline(never)
+    static func failure<T>(_ call: StaticString) -> IOResult<T>? {
+        let code = errno
+        switch code {
+        case EINTR: return nil
+        case EAGAIN, EWOULDBLOCK: return .wouldBlock
+        default: return .failed(SystemError("\(call)", code: code))
+        }
     }
 
     /// Writes as much of `first`, `second` and `third`, in order, as the kernel takes now, in one system call and

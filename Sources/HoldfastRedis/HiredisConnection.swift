@@ -207,7 +207,7 @@ final class HiredisConnection: EventHandler {
         }
     }
 
-    func handleEvent(readable: Bool, writable: Bool) {
+    override func handleEvent(readable: Bool, writable: Bool) {
         depth += 1
         defer { depth -= 1 }
         if readable, let context { redisAsyncHandleRead(context) }
@@ -218,7 +218,7 @@ final class HiredisConnection: EventHandler {
         }
     }
 
-    func flush() {
+    override func flush() {
         flushQueued = false
         guard writeWanted, let context, holdfast_redis_is_connected(context) != 0 else { return }
         writeWanted = false

@@ -78,7 +78,7 @@ final class ClientConnection: EventHandler {
 
     // MARK: Events
 
-    func handleEvent(readable: Bool, writable: Bool) {
+    override func handleEvent(readable: Bool, writable: Bool) {
         if state == .connecting {
             finishConnect()
             return
@@ -87,7 +87,7 @@ final class ClientConnection: EventHandler {
         if readable { readInput() }
     }
 
-    func flush() {
+    override func flush() {
         flushScheduled = false
         writeOutput()
     }

@@ -9,12 +9,12 @@ final class RecordingHandler: EventHandler, @unchecked Sendable {
     var events = 0
     var onFirstEvent: (() -> Void)?
 
-    func handleEvent(readable: Bool, writable: Bool) {
+    override func handleEvent(readable: Bool, writable: Bool) {
         events += 1
         if events == 1, let action = onFirstEvent { action() }
     }
 
-    func flush() {}
+    override func flush() {}
 }
 
 func makeSocketPair() -> (Int32, Int32) {

@@ -27,9 +27,9 @@ private final class QueueingHandler: EventHandler, @unchecked Sendable {
         loop.scheduleFlush(self)
     }
 
-    func handleEvent(readable: Bool, writable: Bool) {}
+    override func handleEvent(readable: Bool, writable: Bool) {}
 
-    func flush() {
+    override func flush() {
         scheduled = false
         if let action = onFirstFlush {
             onFirstFlush = nil

@@ -110,9 +110,6 @@ extension Connection {
         }
     }
 
-    /// The loop's flush; nothing to do when the output left already (see `readAndAnswer`).
-    func flush() { if flushScheduled { writeQueued() } }
-
     func writeQueued() {
         flushScheduled = false
         defer { if tls != nil || outboundOffset < outbound.count { outputGeneration &+= 1 } }

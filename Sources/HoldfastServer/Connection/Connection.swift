@@ -102,7 +102,10 @@ final class Connection: EventHandler {
 
     // MARK: Events
 
-    func handleEvent(readable: Bool, writable: Bool) {
+    /// The loop's flush; nothing to do when the output left already (see `readAndAnswer`).
+    override func flush() { if flushScheduled { writeQueued() } }
+
+    override func handleEvent(readable: Bool, writable: Bool) {
         if readable { handoffGeneration &+= 1 }  // writable alone only writes (which counts its own change)
         if writable { writeQueued() }
         guard readable && phase != .closed else { return }

@@ -40,7 +40,7 @@ final class Listener: EventHandler, @unchecked Sendable {
         self.connections = connections
     }
 
-    func handleEvent(readable: Bool, writable: Bool) {
+    override func handleEvent(readable: Bool, writable: Bool) {
         // Bounded per wake-up so a connection storm cannot starve the established connections.
         for _ in 0..<64 {
             switch Socket.accept(fd) {
@@ -60,7 +60,7 @@ final class Listener: EventHandler, @unchecked Sendable {
         }
     }
 
-    func flush() {}
+    override func flush() {}
 
     private func adopt(_ client: Int32) {
         var handshake: TLSServerHandshake?
