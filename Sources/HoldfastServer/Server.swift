@@ -169,7 +169,7 @@ public final class Server: Sendable {
     func prepareLoops() -> [LoopConnections] {
         group.loops.enumerated().map { index, loop in
             let connections = LoopConnections(loop: loop, context: context)
-            if index == 0 { connections.heapWatch = HeapWatch() }
+            if index == 0 { connections.heapWatch = HeapWatch(slackPercentOfInUse: configuration.server.heapTrimSlackPercent) }
             scheduleSweep(on: loop, connections: connections)
             return connections
         }

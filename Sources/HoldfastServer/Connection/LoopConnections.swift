@@ -86,7 +86,7 @@ final class LoopConnections: @unchecked Sendable {
         let openWebSockets = sweeps % 4 == 0
         forEach { $0.sweep(now: now, openWebSockets: openWebSockets) }
         trimHeapIfNeeded()
-        heapWatch?.tick()
+        if let freed = heapWatch?.tick(), context.logsDebug { context.logger.debug("heap trimmed", metadata: ["freed": "\(freed)"]) }
     }
 
     /// Runs `body` over a snapshot, so connections may close (and leave the list) while it runs; none is retained.
