@@ -54,6 +54,7 @@ public final class HeapWatch: @unchecked Sendable {
     private let slackPercentOfInUse: Int
     private let minimumThreshold: Int
     private let ticksPerCheck: Int
+    private let onTrim: ((Int) -> Void)?
     private var ticks = 0
     private var lowestSlack: Int?
     private var grewAtLastCheck = false
@@ -67,7 +68,12 @@ public final class HeapWatch: @unchecked Sendable {
     ///     at least `minimumThreshold` and at most `threshold`; 0 keeps `threshold` alone.
     ///   - minimumThreshold: the least threshold a share gives (default 1 MiB).
     ///   - ticksPerCheck: ``tick()`` calls per check (4 sweeps of 250 ms: a check a second).
-    public init(threshold: Int = 4 << 20, slackPercentOfInUse: Int = 0, minimumThreshold: Int = 1 << 20, ticksPerCheck: Int = 4) {
+    ///   - onTrim: told the slack given back after every trim ``tick()`` made (for a log line).
+    public init(
+        threshold: Int = 4 << 20, slackPercentOfInUse: Int = 0, minimumThreshold: Int = 1 << 20, ticksPerCheck: Int = 4,
+        onTrim: ((Int) -> Void)? = nil
+    ) {
+        self.onTrim = onTrim
         self.threshold = threshold
         self.slackPercentOfInUse = max(0, slackPercentOfInUse)
         self.minimumThreshold = min(minimumThreshold, threshold)
@@ -89,10 +95,12 @@ public final class HeapWatch: @unchecked Sendable {
         guard ticks >= ticksPerCheck else { return nil }
         ticks = 0
         guard let reading = Heap.reading() else { return nil }
-        return check(reading) {
+        let freed = check(reading) {
             Heap.trim()
             return Heap.reading()
         }
+        if let freed { onTrim?(freed) }
+        return freed
     }
 
     /// One check against `reading`; `trim` gives memory back and reads again. Returns the slack given back when
