@@ -33,7 +33,7 @@ extension Configuration {
         public var outboundHighWaterBytes = 256 * 1024
         /// Free resident heap, as a percentage of the heap in use (at least 1 MiB, at most 4 MiB), that has to
         /// stay above its floor for two checks before the heap is trimmed; 0 keeps a fixed 4 MiB.
-        public var heapTrimSlackPercent = 6
+        public var heapTrimSlackPercent = 0
         /// Origins allowed to open WebSockets; empty allows any.
         public var allowedOrigins: [String] = []
         /// Secret for signing connect tokens; generated into the state dir when empty.

@@ -45,7 +45,8 @@ public struct HeapReading: Sendable, Equatable {
 /// 14 MiB above its peers, 25 MiB in use in 44 MiB of arenas). The slack measures that directly, and a trim
 /// wherever it grew keeps it down. Waiting for a second check skips memory that traffic is about to reuse.
 ///
-/// A share of the heap in use: a large process's steady traffic moves more slack between checks than a small one's,
+/// A share of the heap in use also waits for the heap in use to be quiet (moving less than the threshold between
+/// two checks), so a burst is trimmed once it is over. A share: a large process's steady traffic moves more slack between checks than a small one's,
 /// while a fixed 4 MiB left a 19,000-member room's burst its freed presence text (1.8 MB of 17 MB in use) for good.
 ///
 /// Thread ownership: one thread (a loop's sweep).
@@ -58,6 +59,7 @@ public final class HeapWatch: @unchecked Sendable {
     private var ticks = 0
     private var lowestSlack: Int?
     private var grewAtLastCheck = false
+    private var inUseAtLastCheck: Int?
     /// Trims so far.
     public private(set) var trims = 0
 
@@ -108,7 +110,12 @@ public final class HeapWatch: @unchecked Sendable {
     public func check(_ reading: HeapReading, trim: () -> HeapReading?) -> Int? {
         let lowest = min(lowestSlack ?? reading.slack, reading.slack)
         lowestSlack = lowest
-        guard reading.slack - lowest >= threshold(at: reading) else {
+        let limit = threshold(at: reading)
+        // With a share, only a quiet heap is trimmed: in the middle of a burst (the heap in use still moving by
+        // the share or more a check) a trim hands back pages the burst faults straight in again.
+        let moving = slackPercentOfInUse > 0 && abs(reading.inUse - (inUseAtLastCheck ?? 0)) >= limit
+        inUseAtLastCheck = reading.inUse
+        guard reading.slack - lowest >= limit, !moving else {
             grewAtLastCheck = false
             return nil
         }

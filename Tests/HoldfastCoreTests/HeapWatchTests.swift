@@ -124,6 +124,21 @@ import Testing
         #expect(watch.trims == 0)
     }
 
+    @Test func aShareTrimsOnlyOnceTheHeapInUseIsQuiet() {
+        // A join burst: the heap in use grows 3 MiB a check while the slack stays high; no trim until it stops.
+        let watch = HeapWatch(slackPercentOfInUse: 6)
+        var trims = 0
+        _ = watch.check(reading(slack: mib, inUse: 5 * mib)) { trims += 1; return nil }
+        for step in 1...5 {
+            _ = watch.check(reading(slack: 5 * mib, inUse: (5 + 3 * step) * mib)) { trims += 1; return nil }
+        }
+        #expect(trims == 0)
+        _ = watch.check(reading(slack: 5 * mib, inUse: 20 * mib)) { trims += 1; return nil }
+        #expect(trims == 0)  // the first quiet check only counts as the first of two
+        _ = watch.check(reading(slack: 5 * mib, inUse: 20 * mib)) { trims += 1; return nil }
+        #expect(trims == 1)
+    }
+
     @Test func aShareStillWaitsForTheSecondCheckAndResetsTheFloor() {
         let inUse = 20 * mib
         let watch = HeapWatch(slackPercentOfInUse: 10)  // 2 MiB
