@@ -31,6 +31,10 @@ extension Configuration {
         public var maxOutboundBytes = 4 * 1024 * 1024
         /// Queued output above which the server stops reading from that connection until it drains.
         public var outboundHighWaterBytes = 256 * 1024
+        /// Free resident heap, as a percentage of the heap in use (at least 1 MiB, at most 4 MiB), that has to
+        /// stay above its floor for two checks, with the heap in use quiet, before the heap is trimmed; 0 keeps a
+        /// fixed 4 MiB.
+        public var heapTrimSlackPercent = 0
         /// Origins allowed to open WebSockets; empty allows any.
         public var allowedOrigins: [String] = []
         /// Secret for signing connect tokens; generated into the state dir when empty.

@@ -126,6 +126,7 @@ extension ConfigurationKey {
         .string("server", "state_dir", \.server.stateDirectory),
         .integer("server", "max_outbound_bytes", 4096...(1 << 30), \.server.maxOutboundBytes),
         .integer("server", "outbound_high_water_bytes", 1024...(1 << 30), \.server.outboundHighWaterBytes),
+        .integer("server", "heap_trim_slack_percent", 0...100, \.server.heapTrimSlackPercent),
         .list("server", "allowed_origins", \.server.allowedOrigins),
         .string("server", "secret_key", \.server.secretKey),
         .boolean("server", "allow_user_id_param", \.server.allowUserIDParam),

@@ -80,8 +80,9 @@ public struct PresenceState: Sendable {
     var byOwner: [PresenceOwner: Int32] = [:]
     /// Owner → key → phx_ref for the owners that track more than one key (they are not in `byOwner`).
     var byOwnerMany: [PresenceOwner: [String: String]] = [:]
-    /// Key → number of live metas.
-    var metasPerKey: [String: Int] = [:]
+    /// Key → number of live metas (32-bit: a dictionary keeps its values in an array of their own, so 4 bytes less
+    /// per slot; a key never has 2^31 metas, one per joined socket).
+    var metasPerKey: [String: Int32] = [:]
     /// ``encodedState()``'s chunks by number (tracking sequence / ``metasPerChunk``); a change drops its chunk.
     var encodedChunks: [UInt64: SharedBytes] = [:]
 
@@ -137,8 +138,8 @@ public struct PresenceState: Sendable {
     func isLive(_ index: Int) -> Bool { slotByRef[order[index].ref] == Int32(index) }
 
     /// The number of metas under `key` (for a room: the user's joined devices).
-    public func metaCount(forKey key: String) -> Int { metasPerKey[key] ?? 0 }
+    public func metaCount(forKey key: String) -> Int { Int(metasPerKey[key] ?? 0) }
 
     /// Metas per key, for every key with at least one.
-    public var metaCountsByKey: [String: Int] { metasPerKey }
+    public var metaCountsByKey: [String: Int] { metasPerKey.mapValues(Int.init) }
 }

@@ -167,9 +167,12 @@ public final class Server: Sendable {
 
     /// One connection list per loop, each swept every 250 ms once the loops run.
     func prepareLoops() -> [LoopConnections] {
-        group.loops.enumerated().map { index, loop in
+        let watch = HeapWatch(slackPercentOfInUse: configuration.server.heapTrimSlackPercent) { [logger = context.logger] in
+            logger.debug("heap trimmed", metadata: ["freed": "\($0)"])
+        }
+        return group.loops.enumerated().map { index, loop in
             let connections = LoopConnections(loop: loop, context: context)
-            if index == 0 { connections.heapWatch = HeapWatch() }
+            if index == 0 { connections.heapWatch = watch }
             scheduleSweep(on: loop, connections: connections)
             return connections
         }

@@ -114,6 +114,7 @@ import Testing
                 "server.state_dir HOLDFAST_STATE_DIR",
                 "server.max_outbound_bytes HOLDFAST_MAX_OUTBOUND_BYTES",
                 "server.outbound_high_water_bytes HOLDFAST_OUTBOUND_HIGH_WATER_BYTES",
+                "server.heap_trim_slack_percent HOLDFAST_HEAP_TRIM_SLACK_PERCENT",
                 "server.allowed_origins HOLDFAST_ALLOWED_ORIGINS", "server.secret_key HOLDFAST_SECRET_KEY",
                 "server.allow_user_id_param HOLDFAST_ALLOW_USER_ID_PARAM", "server.test_hooks HOLDFAST_TEST_HOOKS",
                 "server.handlers HOLDFAST_HANDLERS", "server.handler_config HOLDFAST_HANDLER_CONFIG",

@@ -82,7 +82,7 @@ extension Connection {
             close()
             return
         }
-        owner.transientBytes += sharedBody.count
+        owner.transient.bytes += sharedBody.count
         if written >= queued + head.count + sharedBody.count { return outputDrained() }
         outboundMarks.messageQueued(behind: queued)
         outboundMarks.wrote(written)
@@ -144,7 +144,7 @@ extension Connection {
     /// Everything is out: the buffer is kept when it is this connection's own and small (an idle sweep releases it if
     /// no more output comes); a large one is released at once, and a shared run's dropped (emptying it would copy it).
     private func outputDrained() {
-        if outbound.capacity > 64 * 1024 && !outboundShared { owner.transientBytes += outbound.capacity }
+        if outbound.capacity > 64 * 1024 && !outboundShared { owner.transient.bytes += outbound.capacity }
         if outbound.capacity > 0 { outbound.removeAllWritten(shared: outboundShared) }  // none: nothing to release
         (outboundOffset, outboundShared) = (0, false)
         outboundMarks.drained()

@@ -10,11 +10,8 @@ final class LoopConnections: @unchecked Sendable {
     let context: ServerContext
     private(set) var connections: [Connection] = []
     private var spare: [UInt8] = []  // a drained output buffer, for the next connection to queue output without one
-    /// Bytes of large transient output (buffers released, large bodies written) since the last heap trim (see
-    /// `trimHeapIfNeeded`): a burst leaves freed heap behind even when its largest buffers never reached a queue.
-    var transientBytes = 0
-    /// `transientBytes` at the previous sweep: trimming waits until a sweep interval added nothing.
-    private var transientAtLastSweep = 0
+    /// Large transient output released since the last heap trim (see ``TransientHeapTrim``).
+    var transient = TransientHeapTrim()
     private var sweeps: UInt = 0
     /// While a binary upgrade stages connections, closed sockets stay open (but unwatched) until the staging
     /// stream is sent: their fd numbers are on their way to the new process and must not be closed or reused.
@@ -64,19 +61,6 @@ final class LoopConnections: @unchecked Sendable {
 
     var count: Int { connections.count }
 
-    /// Large transient buffers (a presence_state for thousands of members, a slow reader's backlog) leave freed
-    /// pages that glibc keeps mapped; after enough of them, give them back so idle memory stays small.
-    ///
-    /// Only once the burst is over (a whole sweep interval released nothing): trimming in the middle of one hands
-    /// back pages the next buffers fault straight in again, and zeroing those pages cost more than half the
-    /// server's CPU in a 19,000-member join burst.
-    func trimHeapIfNeeded() {
-        defer { transientAtLastSweep = transientBytes }
-        guard transientBytes > 1 << 20, transientBytes == transientAtLastSweep else { return }
-        transientBytes = 0
-        Heap.trim()
-    }
-
     /// The periodic sweep at `now` (the server clock's monotonic reading): every connection enforces its
     /// deadlines, then the heap is trimmed if a burst is over.
     func sweep(now: Int64) {
@@ -85,7 +69,7 @@ final class LoopConnections: @unchecked Sendable {
         sweeps &+= 1
         let openWebSockets = sweeps % 4 == 0
         forEach { $0.sweep(now: now, openWebSockets: openWebSockets) }
-        trimHeapIfNeeded()
+        transient.sweep()
         heapWatch?.tick()
     }
 
