@@ -182,7 +182,12 @@ final class TakeoverRun {
     /// Starts the loops and the rooms. Without a COMMIT (`pause` nil) the old process went away after DONE, so
     /// the sockets are this process's alone.
     private func serve(pause: Double?) {
-        if pause == nil { context.logger.warning("the previous process went away after DONE; taking over") }
+        if pause == nil {
+            // A closed channel after DONE: the previous process committed and exits, or it rolls back and kills this
+            // one first. The sockets are read only once it has exited (this process, its child, is then re-parented).
+            if let old = header?.pid, old > 0 { while getppid() == old { usleep(1_000) } }
+            context.logger.warning("the previous process went away after DONE; taking over")
+        }
         self.pause = pause
         server.group.start()
         servingAfterCommitMilliseconds = Double(MonotonicClock.nowNanoseconds() - commitReceived) / 1e6
