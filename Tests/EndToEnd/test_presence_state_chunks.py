@@ -82,6 +82,33 @@ class Drain(threading.Thread):
             pass
 
 
+def full_room(server_factory, settings=None):
+    """Starts a server, joins MEMBERS raw members to the room and starts draining them.
+
+    Returns (server, the members by user, the drain).
+    """
+    server = server_factory(
+        {
+            "HOLDFAST_SECRET_KEY": SECRET,
+            "HOLDFAST_CHANNELS_PRESENCE_WINDOW_MS": "20",
+            # The raw members send no heartbeats; on a loaded machine the 1,300 joins alone can outlast the
+            # default 60 s, and a member closed for it would leave the room the probes check.
+            "HOLDFAST_CHANNELS_HEARTBEAT_TIMEOUT_MS": "600000",
+            "HOLDFAST_IDLE_TIMEOUT_MS": "0",
+            **(settings or {}),
+        }
+    )
+    members = {}
+    for index in range(MEMBERS):
+        member = Member(server, f"u{index}")
+        member.join()
+        _, reply = member.until("phx_reply")
+        assert reply[4]["status"] == "ok"
+        members[f"u{index}"] = member
+    drain = Drain(members.values())
+    drain.start()
+    return server, members, drain
+
 def state_of(member):
     """Joins and returns (compressed, the presence_state payload) after checking its metas are whole."""
     member.join()
@@ -96,26 +123,7 @@ def state_of(member):
 
 @pytest.mark.parametrize("chunks_from", ["1024", "0"])  # kept in chunks (the default), and encoded whole each time
 def test_joiners_get_the_whole_room_after_changes_in_a_room_kept_in_chunks(server_factory, chunks_from):
-    server = server_factory(
-        {
-            "HOLDFAST_SECRET_KEY": SECRET,
-            "HOLDFAST_CHANNELS_PRESENCE_WINDOW_MS": "20",
-            "HOLDFAST_CHANNELS_PRESENCE_STATE_CHUNKS_FROM": chunks_from,
-            # The raw members send no heartbeats; on a loaded machine the 1,300 joins alone can outlast the
-            # default 60 s, and a member closed for it would leave the room the probes check.
-            "HOLDFAST_CHANNELS_HEARTBEAT_TIMEOUT_MS": "600000",
-            "HOLDFAST_IDLE_TIMEOUT_MS": "0",
-        }
-    )
-    members = {}
-    for index in range(MEMBERS):
-        member = Member(server, f"u{index}")
-        member.join()
-        _, reply = member.until("phx_reply")
-        assert reply[4]["status"] == "ok"
-        members[f"u{index}"] = member
-    drain = Drain(members.values())
-    drain.start()
+    server, members, drain = full_room(server_factory, {"HOLDFAST_CHANNELS_PRESENCE_STATE_CHUNKS_FROM": chunks_from})
     expected = set(members)
     try:
         # The first large state: compressed once from its chunks, decoded by a client without any history.
@@ -184,23 +192,7 @@ def test_plain_and_compressed_joiners_read_the_same_bytes_of_a_room_kept_in_chun
     # A compressed joiner's state leaves the room's chunks held as their compression alone; a plain joiner then
     # reads their text rebuilt from it, and every later joiner, plain or compressed, reads the same bytes for the
     # same members: each state is the one before it with the newest member appended.
-    server = server_factory(
-        {
-            "HOLDFAST_SECRET_KEY": SECRET,
-            "HOLDFAST_CHANNELS_PRESENCE_WINDOW_MS": "20",
-            "HOLDFAST_CHANNELS_HEARTBEAT_TIMEOUT_MS": "600000",
-            "HOLDFAST_IDLE_TIMEOUT_MS": "0",
-        }
-    )
-    members = {}
-    for index in range(MEMBERS):
-        member = Member(server, f"u{index}")
-        member.join()
-        _, reply = member.until("phx_reply")
-        assert reply[4]["status"] == "ok"
-        members[f"u{index}"] = member
-    drain = Drain(members.values())
-    drain.start()
+    server, members, drain = full_room(server_factory)
     probes = []
     try:
         previous = None

@@ -55,23 +55,47 @@ private func readAll(_ fd: Int32) -> String {
     return String(decoding: bytes, as: UTF8.self)
 }
 
+/// `count` queueing handlers on real socket pairs, served by one loop. `closeAll()` closes the pairs: a test's
+/// `onFirstFlush` closures may hold the fixture, so it cannot rely on being freed.
+private final class QueuedSockets: @unchecked Sendable {
+    let loop: EventLoop
+    let pairs: [(Int32, Int32)]
+    let handlers: [QueueingHandler]
+
+    init(count: Int, loop: EventLoop) {
+        self.loop = loop
+        pairs = (0..<count).map { _ in makeSocketPair() }
+        handlers = pairs.map { QueueingHandler(fd: $0.0, loop: loop) }
+    }
+
+    /// Queues a loop task that gives every handler `text`.
+    func appendToAll(_ text: String) {
+        loop.execute { for handler in self.handlers { handler.append(text) } }
+    }
+
+    /// What each peer socket received so far.
+    var received: [String] { pairs.map { readAll($0.1) } }
+
+    func closeAll() {
+        for (a, b) in pairs {
+            close(a)
+            close(b)
+        }
+    }
+}
+
 /// A loop turn's large flush batch looks at the task queue as it goes: a task that arrives while it is written
 /// (a room's next durable batch) runs at once, and handlers not yet written send both in one write.
 @Suite struct FlushCatchUpTests {
     /// `count` handlers on real socket pairs get "B", and the first one flushed queues a task that gives every
     /// handler "C". Returns each handler's write count and what each peer socket received.
     private func run(handlers count: Int) throws -> (writes: [Int], received: [String]) {
-        let loop = try EventLoop()
-        let pairs = (0..<count).map { _ in makeSocketPair() }
-        defer { for (a, b) in pairs { close(a); close(b) } }
-        let handlers = pairs.map { QueueingHandler(fd: $0.0, loop: loop) }
-        let box = UncheckedBox(handlers)
-        handlers[0].onFirstFlush = {
-            loop.execute { for handler in box.value { handler.append("C") } }
-        }
-        loop.execute { for handler in box.value { handler.append("B") } }
-        runLoop(loop, forMilliseconds: 50)
-        return (handlers.map(\.writes), pairs.map { readAll($0.1) })
+        let sockets = QueuedSockets(count: count, loop: try EventLoop())
+        defer { sockets.closeAll() }
+        sockets.handlers[0].onFirstFlush = { sockets.appendToAll("C") }
+        sockets.appendToAll("B")
+        runLoop(sockets.loop, forMilliseconds: 50)
+        return (sockets.handlers.map(\.writes), sockets.received)
     }
 
     @Test func aTaskArrivingDuringALargeFlushJoinsTheWritesNotYetMade() throws {
@@ -96,17 +120,15 @@ private func readAll(_ fd: Int32) -> String {
     @Test func aStopRunDuringTheFlushEndsTheLoop() throws {
         let loop = try EventLoop()
         let count = EventLoop.catchUpInterval * 2
-        let pairs = (0..<count).map { _ in makeSocketPair() }
-        defer { for (a, b) in pairs { close(a); close(b) } }
-        let handlers = pairs.map { QueueingHandler(fd: $0.0, loop: loop) }
-        let box = UncheckedBox(handlers)
-        handlers[0].onFirstFlush = { loop.stop() }
-        loop.execute { for handler in box.value { handler.append("B") } }
+        let sockets = QueuedSockets(count: count, loop: loop)
+        defer { sockets.closeAll() }
+        sockets.handlers[0].onFirstFlush = { loop.stop() }
+        sockets.appendToAll("B")
         // No timer and no socket event would wake the loop: run() must return by itself.
         let thread = TestThread { loop.run() }
         thread.start()
         thread.join()
-        #expect(pairs.map { readAll($0.1) } == Array(repeating: "B", count: count))
+        #expect(sockets.received == Array(repeating: "B", count: count))
     }
 }
 
@@ -116,18 +138,16 @@ private func readAll(_ fd: Int32) -> String {
     @Test func waitUntilFlushedReturnsOnceEveryQueuedWriteIsOut() throws {
         let loop = try EventLoop()
         let count = EventLoop.catchUpInterval * 3
-        let pairs = (0..<count).map { _ in makeSocketPair() }
-        defer { for (a, b) in pairs { close(a); close(b) } }
-        let handlers = pairs.map { QueueingHandler(fd: $0.0, loop: loop) }
-        let box = UncheckedBox(handlers)
+        let sockets = QueuedSockets(count: count, loop: loop)
+        defer { sockets.closeAll() }
         // A task that arrives during the writes (the catch-up) is written before the wait ends too.
-        handlers[0].onFirstFlush = { loop.execute { for handler in box.value { handler.append("C") } } }
+        sockets.handlers[0].onFirstFlush = { sockets.appendToAll("C") }
         let thread = TestThread { loop.run() }
         thread.start()
-        loop.execute { for handler in box.value { handler.append("B") } }
+        sockets.appendToAll("B")
         let flushed = [loop].waitUntilFlushed(timeoutMilliseconds: 5_000)
         // Read at once, with no sleep: every byte must be in the sockets already.
-        let received = pairs.map { readAll($0.1) }
+        let received = sockets.received
         loop.stop()
         thread.join()
         #expect(flushed)
@@ -137,23 +157,21 @@ private func readAll(_ fd: Int32) -> String {
     @Test func aTaskRunInTheMiddleOfALargeFlushSeesItPending() throws {
         let loop = try EventLoop()
         let count = EventLoop.catchUpInterval * 2
-        let pairs = (0..<count).map { _ in makeSocketPair() }
-        defer { for (a, b) in pairs { close(a); close(b) } }
-        let handlers = pairs.map { QueueingHandler(fd: $0.0, loop: loop) }
-        let box = UncheckedBox(handlers)
+        let sockets = QueuedSockets(count: count, loop: loop)
+        defer { sockets.closeAll() }
         let seen = Mutex<[Bool]>([])
         // Queued during the first write, so it runs at the first look at the queue, between two writes.
-        handlers[0].onFirstFlush = {
+        sockets.handlers[0].onFirstFlush = {
             loop.execute {
                 seen.withLock { $0.append(loop.hasPendingFlushes) }
                 // A later turn, with nothing queued.
                 loop.schedule(afterMilliseconds: 5) { seen.withLock { $0.append(loop.hasPendingFlushes) } }
             }
         }
-        loop.execute { for handler in box.value { handler.append("B") } }
+        sockets.appendToAll("B")
         runLoop(loop, forMilliseconds: 50)
         #expect(seen.withLock { $0 } == [true, false])
-        #expect(pairs.map { readAll($0.1) } == Array(repeating: "B", count: count))
+        #expect(sockets.received == Array(repeating: "B", count: count))
     }
 
     @Test func aLoopWithNothingQueuedAnswersAtOnce() throws {
@@ -165,10 +183,4 @@ private func readAll(_ fd: Int32) -> String {
         for thread in threads { thread.join() }
         #expect(flushed)
     }
-}
-
-/// Hands non-Sendable test objects to loop tasks; the loop runs them on its one thread.
-private struct UncheckedBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

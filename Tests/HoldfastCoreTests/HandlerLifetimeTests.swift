@@ -33,6 +33,14 @@ private final class LoggingHandler: EventHandler, @unchecked Sendable {
     }
 }
 
+/// Writes a byte to each peer so that their other ends turn readable in one batch, runs the loop, then closes the
+/// peers.
+private func makeReadable(_ loop: EventLoop, peers: [Int32]) {
+    for peer in peers { _ = write(peer, "x", 1) }
+    runLoop(loop, forMilliseconds: 50)
+    for peer in peers { close(peer) }
+}
+
 /// The loop calls handlers without retaining them per event; these tests show that no handler is freed while
 /// its own call runs, and that a handler let go of earlier in a batch is neither called nor kept.
 @Suite struct HandlerLifetimeTests {
@@ -46,9 +54,7 @@ private final class LoggingHandler: EventHandler, @unchecked Sendable {
             handler.onEvent = { _ in loop.close(fd: a) }
             try? loop.register(fd: a, interest: .readable, handler: handler)
         }
-        _ = write(b, "x", 1)
-        runLoop(loop, forMilliseconds: 50)
-        close(b)
+        makeReadable(loop, peers: [b])
         #expect(log.entries == ["a called", "a returned 448", "a freed"])
     }
 
@@ -67,9 +73,7 @@ private final class LoggingHandler: EventHandler, @unchecked Sendable {
             }
             try? loop.register(fd: a, interest: .readable, handler: old)
         }
-        _ = write(b, "x", 1)
-        runLoop(loop, forMilliseconds: 50)
-        close(b)
+        makeReadable(loop, peers: [b])
         #expect(
             log.entries == [
                 "old called", "old returned 448", "old freed", "new called", "new returned 448", "new freed",
@@ -97,11 +101,7 @@ private final class LoggingHandler: EventHandler, @unchecked Sendable {
             try? loop.register(fd: p0, interest: .readable, handler: first)
             try? loop.register(fd: q0, interest: .readable, handler: second)
         }
-        _ = write(p1, "x", 1)
-        _ = write(q1, "x", 1)
-        runLoop(loop, forMilliseconds: 50)
-        close(p1)
-        close(q1)
+        makeReadable(loop, peers: [p1, q1])
         let entries = log.entries
         let caller = entries.first?.first.map(String.init) ?? "?"
         let other = caller == "p" ? "q" : "p"
@@ -123,11 +123,7 @@ private final class LoggingHandler: EventHandler, @unchecked Sendable {
             try? loop.register(fd: a, interest: .readable, handler: handler)
             try? loop.register(fd: c, interest: .readable, handler: handler)
         }
-        _ = write(b, "x", 1)
-        _ = write(d, "x", 1)
-        runLoop(loop, forMilliseconds: 50)
-        close(b)
-        close(d)
+        makeReadable(loop, peers: [b, d])
         #expect(log.entries == ["h called", "h returned 448", "h freed"])
     }
 }
