@@ -182,8 +182,8 @@ public struct RoomState: Sendable {
     /// ``DurableBatchJoining/paced``: a durable batch's fan-out was made since the last commit was handed out, so
     /// the next commit waits until it is written.
     var commitAfterFanOut = false
-    /// ``DurableBatchJoining/paced``: a commit waits for the fan-out's writes (its ``RoomAction/scheduleCommitAfterFanOut``
-    /// has not come back yet).
+    /// ``DurableBatchJoining/paced``: a commit waits for the fan-out's writes (its
+    /// ``RoomAction/scheduleCommitAfterFanOut`` has not come back yet).
     var pacedWaiting = false
     /// ``DurableBatchJoining/paced``: the messages the last paced commit handed out, the room's window (what its
     /// publishers send while one fan-out is written); 0 until one is known. A wait ends once this many are waiting.
