@@ -24,11 +24,12 @@
 #   SUBSCRIBERS  (default 1000)   PUBLISHERS (default 4)   IN_FLIGHT (default 8)   SIZE body bytes (default 100)
 #   WINDOW       measured seconds (default 20)   PORT (default 4460)   EVENT_LOOPS (default 1)
 #   PROCESSES    client processes for the subscribers (default 1)   LOG_LEVEL the server's (default warning)
+#   RATE         if set, open loop at this many messages/s over all publishers (IN_FLIGHT then unused)
 #   OUT_DIR      profile, reports and logs (default: a new temporary directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[[ $# -eq 2 && ($1 == callgrind || $1 == strace || $1 == perf || $1 == syscalls) ]] || { sed -n '2,26p' "$0" >&2; exit 2; }
+[[ $# -eq 2 && ($1 == callgrind || $1 == strace || $1 == perf || $1 == syscalls) ]] || { sed -n '2,28p' "$0" >&2; exit 2; }
 MODE=$1
 SERVER=$(realpath "$2")
 BENCH=${BENCH:-$(dirname "$SERVER")/holdfast-bench}
@@ -40,6 +41,7 @@ WINDOW=${WINDOW:-20}
 PORT=${PORT:-4460}
 EVENT_LOOPS=${EVENT_LOOPS:-1}
 PROCESSES=${PROCESSES:-1}  # client processes for the subscribers (compare-peers.sh uses 2 above 5,000)
+RATE=${RATE:-}
 OUT_DIR=${OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/holdfast-profile.XXXXXX")}
 SERVER_CPU=0
 CLIENT_CPU=${CLIENT_CPU:-1}  # the load generator, apart from the server (CPU 0)
@@ -76,7 +78,7 @@ start_server "$PORT" "$OUT_DIR/server.log" env HOLDFAST_SECRET_KEY=$SECRET HOLDF
 # The load outlasts the window; it is stopped once the window is measured.
 taskset -c "$CLIENT_CPU" "$BENCH" broadcast --url "ws://127.0.0.1:$PORT/socket/websocket" --secret "$SECRET" \
     --connections "$SUBSCRIBERS" --processes "$PROCESSES" --publishers "$PUBLISHERS" --in-flight "$IN_FLIGHT" \
-    --size "$SIZE" \
+    --size "$SIZE" ${RATE:+--rate "$RATE"} \
     --duration 3600 --warmup 0 --connect-timeout 600 >"$OUT_DIR/bench.log" 2>&1 &
 bench_pid=$!
 trap 'kill "$bench_pid" 2>/dev/null || true; stop_server' EXIT

@@ -73,8 +73,9 @@ extension Configuration {
         /// A room's durable batch waits for the room's batches already being committed after it (at most one more
         /// commit), so their broadcasts reach each member in one write: `off`, `all` (the batch and its replies
         /// wait), `others` (its senders get it and their replies at once; only the other members' copies wait) or
-        /// `paced` (`others`, and a room's next commit starts once its last fan-out is written).
-        public var joinDurableBatches = "off"
+        /// `paced` (`others`, and while the room keeps up, its next commit starts once its last fan-out is written;
+        /// the default: half the sends per delivery in a closed loop, and an open loop keeps up as with `off`).
+        public var joinDurableBatches = "paced"
         /// Each room logs what happened to its durable batches (held, joined, released alone and why) every this
         /// many batches, at `notice` (0: never).
         public var batchCountsEvery = 0

@@ -45,8 +45,14 @@ public struct DurableBatchCounts: Sendable, Equatable {
     public var heldForPending = 0
     /// Commits handed out while an earlier batch of the room was still out (the pipeline ran ahead).
     public var commitsAhead = 0
-    /// Commits handed out after waiting for the room's fan-out to be written (``RoomConfiguration/commitPacing``).
+    /// Commits that waited for the room's fan-out to be written (``DurableBatchJoining/paced``).
     public var commitsPaced = 0
+    /// Of those, the waits ended before the fan-out's last writes, once the messages waiting refilled the room's
+    /// window (``DurableBatchJoining/paced``).
+    public var pacedEarly = 0
+    /// Commits that did not wait after a fan-out because the room was behind (``DurableBatchJoining/paced``): the
+    /// messages waiting already filled its window, or a durable batch was held for the next commit.
+    public var pacingSkipped = 0
     /// Held batches by how they went out, and durable batches not held by why (``Reason``).
     public var byReason = [Int](repeating: 0, count: Reason.allCases.count)
 
@@ -69,6 +75,7 @@ public struct DurableBatchCounts: Sendable, Equatable {
         var fields = [
             "durable=\(durable)", "messages=\(messages)", "held=\(held)", "held-in-flight=\(heldForInFlight)",
             "held-pending=\(heldForPending)", "commits-ahead=\(commitsAhead)", "commits-paced=\(commitsPaced)",
+            "paced-early=\(pacedEarly)", "pacing-skipped=\(pacingSkipped)",
         ]
         for reason in Reason.allCases { fields.append("\(reason.label)=\(byReason[reason.rawValue])") }
         return fields.joined(separator: " ")

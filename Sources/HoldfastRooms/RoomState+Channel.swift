@@ -159,6 +159,8 @@ extension RoomState {
             commitScheduled = true
             // Behind the messages already in the mailbox: one transaction for all of them.
             actions.append(.scheduleCommit)
+        } else if pacedWaiting {
+            endPacedWaitIfRefilled(into: &actions)
         }
     }
 

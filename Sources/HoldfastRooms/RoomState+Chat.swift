@@ -7,18 +7,51 @@ extension RoomState {
     /// transaction). While commits are held they stay pending.
     mutating func commitDue(held: Bool, into actions: inout [RoomAction]) {
         commitScheduled = false
+        let endsWait = pacedWaiting
+        pacedWaiting = false
         // The batch a held one waits for is not handed out now: the held one goes out without it.
         if held, heldUntilBatch == nextBatch { releaseHeldBatches(.upgradeOrRestart, into: &actions) }
+        let early = pacedEarlyHandedOut
+        pacedEarlyHandedOut = nil
+        if let early, !held {
+            // The turn of a wait that ended early is over: what was read after it belongs to the same window.
+            pacedWindow = early + pending.count
+        } else if endsWait, !held, !pending.isEmpty {
+            pacedWindow = pending.count
+        }
         guard !pending.isEmpty, !held else { return }
         if commitAfterFanOut, configuration.durableBatches == .paced, !configuration.sequencedByStore {
-            // After the turn that writes the last fan-out: the senders' next messages, read then, join this batch.
             commitAfterFanOut = false
-            commitScheduled = true
-            batchCounts.commitsPaced += 1
-            actions.append(.scheduleCommitAfterFanOut)
-            return
+            // Pace only while the room keeps up: a batch already held for the next commit, or a window's worth of
+            // messages already waiting, means the room is behind, and a wait would only add a fan-out to its lag.
+            if heldUntilBatch != nil || (pacedWindow > 0 && pending.count >= pacedWindow) {
+                batchCounts.pacingSkipped += 1
+            } else {
+                // After the turn that writes the last fan-out: the senders' next messages, read then, join this batch.
+                commitScheduled = true
+                pacedWaiting = true
+                batchCounts.commitsPaced += 1
+                actions.append(.scheduleCommitAfterFanOut)
+                return
+            }
         }
         commitAfterFanOut = false
+        handOutPending(into: &actions)
+    }
+
+    /// ``DurableBatchJoining/paced``: a message accepted while a commit waits for the fan-out's writes. Once the
+    /// room's window has refilled, waiting longer gathers nothing more, so the commit goes out now and its
+    /// `fdatasync` overlaps the fan-out's last writes. The wait's own turn end still comes, as the commit scheduled
+    /// for the messages read after this one.
+    mutating func endPacedWaitIfRefilled(into actions: inout [RoomAction]) {
+        guard pacedWaiting, pacedWindow > 0, pending.count >= pacedWindow else { return }
+        pacedWaiting = false
+        pacedEarlyHandedOut = pending.count
+        batchCounts.pacedEarly += 1
+        handOutPending(into: &actions)
+    }
+
+    private mutating func handOutPending(into actions: inout [RoomAction]) {
         if !inFlight.isEmpty { batchCounts.commitsAhead += 1 }
         let number = nextBatch
         nextBatch += 1

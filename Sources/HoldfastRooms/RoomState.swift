@@ -67,7 +67,9 @@ public enum DurableBatchJoining: String, Sendable, Equatable, CaseIterable {
     /// `others`, and the room's next commit starts only once the fan-out of its last durable batch is written:
     /// the messages its senders send meanwhile join the batch waiting for that commit, so one batch accumulates
     /// while one fan-out is written and each write carries every message in flight. A commit waits at most one
-    /// loop turn (the fan-out's writes) longer than with `others`.
+    /// loop turn (the fan-out's writes) longer than with `others`, and only while the room keeps up: the wait ends
+    /// as soon as the messages waiting refill the room's window (what the last paced commit took), and there is no
+    /// wait when a window's worth is already waiting or a durable batch is held for the next commit.
     case paced
 
     /// Whether a batch's senders get it, and their replies, before the rest of its fan-out (`others`, `paced`).
@@ -180,6 +182,15 @@ public struct RoomState: Sendable {
     /// ``DurableBatchJoining/paced``: a durable batch's fan-out was made since the last commit was handed out, so
     /// the next commit waits until it is written.
     var commitAfterFanOut = false
+    /// ``DurableBatchJoining/paced``: a commit waits for the fan-out's writes (its
+    /// ``RoomAction/scheduleCommitAfterFanOut`` has not come back yet).
+    var pacedWaiting = false
+    /// ``DurableBatchJoining/paced``: the messages the last paced commit handed out, the room's window (what its
+    /// publishers send while one fan-out is written); 0 until one is known. A wait ends once this many are waiting.
+    public internal(set) var pacedWindow = 0
+    /// ``DurableBatchJoining/paced``: messages handed out by a wait that ended early, until its turn ends (the
+    /// messages read after them in that turn belong to the same window).
+    var pacedEarlyHandedOut: Int?
     /// What happened to the room's durable batches so far.
     public internal(set) var batchCounts = DurableBatchCounts()
     var batchCountsLoggedAt = 0

@@ -74,7 +74,7 @@ import Testing
 
     @Test func durableBatchJoiningTakesItsModesAndTheFormerBooleans() throws {
         var configuration = Configuration()
-        #expect(configuration.channels.joinDurableBatches == "off")
+        #expect(configuration.channels.joinDurableBatches == "paced")
         try configuration.apply(toml: "[channels]\njoin_durable_batches = \"others\"\n", source: "test")
         #expect(configuration.channels.joinDurableBatches == "others")
         try configuration.apply(toml: "[channels]\njoin_durable_batches = true\n", source: "test")

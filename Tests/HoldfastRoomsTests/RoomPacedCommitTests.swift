@@ -57,6 +57,94 @@ import Testing
         #expect(harness.room.batchCounts.commitsAhead == 1)
     }
 
+    /// Batch 0 (alice's "a") durable; then bob's "b" and alice's "c" in one paced commit, batch 1: a window of two.
+    private func roomWithAWindowOfTwo(_ inboxes: inout RoomHeldForOthersTests.Inboxes) -> RoomHarness {
+        var harness = room()
+        _ = harness.handle(.chat(connectionID: 1, body: "a", clientID: nil, ref: "1"))
+        _ = harness.handle(.commitDue(held: false))
+        inboxes.receive(harness.handle(.committed(batch: 0, durable: true)), seated: [1, 2, 3])
+        _ = harness.handle(.chat(connectionID: 2, body: "b", clientID: nil, ref: "2"))
+        #expect(harness.handle(.commitDue(held: false)) == [.scheduleCommitAfterFanOut])
+        _ = harness.handle(.chat(connectionID: 1, body: "c", clientID: nil, ref: "3"))
+        #expect(harness.handle(.commitDue(held: false)).persisted.map(\.batch) == [1])
+        #expect(harness.room.pacedWindow == 2)
+        return harness
+    }
+
+    @Test func aWaitEndsAsSoonAsTheWaitingMessagesRefillTheWindow() {
+        var inboxes = RoomHeldForOthersTests.Inboxes()
+        var harness = roomWithAWindowOfTwo(&inboxes)
+        inboxes.receive(harness.handle(.committed(batch: 1, durable: true)), seated: [1, 2, 3])
+        _ = harness.handle(.chat(connectionID: 2, body: "d", clientID: nil, ref: "4"))
+        #expect(harness.handle(.commitDue(held: false)) == [.scheduleCommitAfterFanOut])
+        // The second message refills the window of two: the commit goes out now, before the turn ends.
+        let early = harness.handle(.chat(connectionID: 1, body: "e", clientID: nil, ref: "5")).persisted
+        #expect(early.map(\.batch) == [2] && early.first?.messages.map(\.id) == [4, 5])
+        // A message read later in that turn waits for the turn's end, where the wait's own commit takes it.
+        #expect(harness.handle(.chat(connectionID: 1, body: "f", clientID: nil, ref: "6")).isEmpty)
+        let late = harness.handle(.commitDue(held: false)).persisted
+        #expect(late.map(\.batch) == [3] && late.first?.messages.map(\.id) == [6])
+        // Both came while one fan-out was written: the window is now three.
+        #expect(harness.room.pacedWindow == 3)
+        for batch in [2, 3] {
+            inboxes.receive(harness.handle(.committed(batch: batch, durable: true)), seated: [1, 2, 3])
+        }
+        #expect(inboxes.chat(1) == ["m1", "ok1", "m2", "m3", "ok3", "m4", "m5", "ok5", "m6", "ok6"])
+        #expect(inboxes.chat(2) == ["m1", "m2", "ok2", "m3", "m4", "ok4", "m5", "m6"])
+        #expect(inboxes.chat(3) == ["m1", "m2", "m3", "m4", "m5", "m6"])
+        #expect(harness.room.batchCounts.commitsPaced == 2 && harness.room.batchCounts.pacedEarly == 1)
+    }
+
+    @Test func noWaitWhenAWindowsWorthIsAlreadyWaiting() {
+        var inboxes = RoomHeldForOthersTests.Inboxes()
+        var harness = roomWithAWindowOfTwo(&inboxes)
+        inboxes.receive(harness.handle(.committed(batch: 1, durable: true)), seated: [1, 2, 3])
+        // Two messages read before the commit falls due: the room is behind, so no wait.
+        _ = harness.handle(.chat(connectionID: 2, body: "d", clientID: nil, ref: "4"))
+        _ = harness.handle(.chat(connectionID: 1, body: "e", clientID: nil, ref: "5"))
+        let persisted = harness.handle(.commitDue(held: false)).persisted
+        #expect(persisted.map(\.batch) == [2] && persisted.first?.messages.map(\.id) == [4, 5])
+        inboxes.receive(harness.handle(.committed(batch: 2, durable: true)), seated: [1, 2, 3])
+        #expect(inboxes.chat(3) == ["m1", "m2", "m3", "m4", "m5"])
+        #expect(inboxes.chat(2) == ["m1", "m2", "ok2", "m3", "m4", "ok4", "m5"])
+        #expect(harness.room.batchCounts.pacingSkipped == 1 && harness.room.batchCounts.commitsPaced == 1)
+    }
+
+    @Test func noWaitWhileABatchIsHeldForTheNextCommit() {
+        var harness = room()
+        var inboxes = RoomHeldForOthersTests.Inboxes()
+        _ = harness.handle(.chat(connectionID: 1, body: "a", clientID: nil, ref: "1"))
+        _ = harness.handle(.commitDue(held: false))
+        _ = harness.handle(.chat(connectionID: 2, body: "b", clientID: nil, ref: "2"))
+        _ = harness.handle(.commitDue(held: false))  // batch 1, ahead of batch 0
+        inboxes.receive(harness.handle(.committed(batch: 0, durable: true)), seated: [1, 2, 3])  // held for 1
+        _ = harness.handle(.chat(connectionID: 1, body: "c", clientID: nil, ref: "3"))
+        _ = harness.handle(.commitDue(held: false))  // batch 2, ahead again
+        inboxes.receive(harness.handle(.committed(batch: 1, durable: true)), seated: [1, 2, 3])  // 0 and 1 go out
+        _ = harness.handle(.chat(connectionID: 2, body: "d", clientID: nil, ref: "4"))
+        // Batch 2 is durable while "d" waits for its commit: held for it...
+        inboxes.receive(harness.handle(.committed(batch: 2, durable: true)), seated: [1, 2, 3])
+        #expect(harness.room.batchCounts.heldForPending == 1)
+        // ...so that commit, though a fan-out went out before it, does not wait: the room is a commit behind.
+        #expect(harness.handle(.commitDue(held: false)).persisted.map(\.batch) == [3])
+        inboxes.receive(harness.handle(.committed(batch: 3, durable: true)), seated: [1, 2, 3])
+        #expect(inboxes.chat(3) == ["m1", "m2", "m3", "m4"])
+        #expect(inboxes.chat(1) == ["m1", "ok1", "m2", "m3", "ok3", "m4"])
+        #expect(inboxes.chat(2) == ["m1", "m2", "ok2", "m3", "m4", "ok4"])
+        #expect(harness.room.batchCounts.pacingSkipped == 1 && harness.room.batchCounts.commitsPaced == 0)
+    }
+
+    @Test func aWindowThatShrinksIsLearnedAtTheNextFullWait() {
+        var inboxes = RoomHeldForOthersTests.Inboxes()
+        var harness = roomWithAWindowOfTwo(&inboxes)
+        inboxes.receive(harness.handle(.committed(batch: 1, durable: true)), seated: [1, 2, 3])
+        // Only one message comes while the fan-out is written: the wait lasts the turn, and the window is one.
+        _ = harness.handle(.chat(connectionID: 2, body: "d", clientID: nil, ref: "4"))
+        #expect(harness.handle(.commitDue(held: false)) == [.scheduleCommitAfterFanOut])
+        #expect(harness.handle(.commitDue(held: false)).persisted.map(\.batch) == [2])
+        #expect(harness.room.pacedWindow == 1)
+    }
+
     @Test func otherModesHandTheCommitOutAtOnce() {
         for mode in [DurableBatchJoining.off, .all, .others] {
             var harness = room(mode)
