@@ -67,6 +67,7 @@ struct PresenceBurstCommand: ParsableCommand {
             guard let kib = ProcStats.residentKiB(pid: pid) else { throw BenchError("cannot read VmRSS of process \(pid)") }
             return kib
         }
+        let anonymousBefore = serverPID.flatMap(ProcStats.residentAnonymousKiB)
         let fleet = try Fleet.connect(
             processes: processes, connectTimeout: connectTimeout, workerArguments: workerArguments, makeRunner: makeRunner)
         let start = MonotonicClock.nowNanoseconds() + 200_000_000
@@ -76,9 +77,11 @@ struct PresenceBurstCommand: ParsableCommand {
         if probes > 0 { try runProbes(target: target, plan: plan) }
         sleep(untilNanoseconds: MonotonicClock.nowNanoseconds() + UInt64(hold * 1e9))
         let after = serverPID.flatMap(ProcStats.residentKiB)
+        let anonymousAfter = serverPID.flatMap(ProcStats.residentAnonymousKiB)
         let result = try fleet.finish(closeTimeout: 5)
 
-        let report = PresenceBurstReport(self, result, rssBefore: before, rssAfter: after)
+        var report = PresenceBurstReport(self, result, rssBefore: before, rssAfter: after)
+        report.charge(anonymousBefore: anonymousBefore, anonymousAfter: anonymousAfter)
         print(report.summary)
         if let json { try writeJSON(report, to: json) }
         if result.hasFailures || result.membersComplete < connections { throw ExitCode(1) }
@@ -151,6 +154,12 @@ struct PresenceBurstReport: Codable {
     var serverRSSAfterKiB: Int?
     /// (RSS after the hold − RSS before connecting) / joined connections.
     var kibPerJoinedConnection: Double?
+    /// The anonymous part of the RSS (`RssAnon`: the heap, stacks) before and after, and its difference per joined
+    /// connection: without the pages of mapped files (code the burst runs first, shared with other processes),
+    /// which `kibPerJoinedConnection` includes.
+    var serverAnonymousBeforeKiB: Int?
+    var serverAnonymousAfterKiB: Int?
+    var anonymousKiBPerJoinedConnection: Double?
     var errors: ChannelErrors
 
     init(_ command: PresenceBurstCommand, _ result: ChannelResult, rssBefore: Int?, rssAfter: Int?) {
@@ -191,6 +200,14 @@ struct PresenceBurstReport: Codable {
         errors = ChannelErrors(result)
     }
 
+    /// Records the anonymous part of the server's RSS before connecting and after the hold.
+    mutating func charge(anonymousBefore: Int?, anonymousAfter: Int?) {
+        (serverAnonymousBeforeKiB, serverAnonymousAfterKiB) = (anonymousBefore, anonymousAfter)
+        if let anonymousBefore, let anonymousAfter, joined > 0 {
+            anonymousKiBPerJoinedConnection = Double(anonymousAfter - anonymousBefore) / Double(joined)
+        }
+    }
+
     var summary: String {
         var lines = [
             "presence-burst \(url) \(room): \(joined)/\(users) joined (\(tlsOpened)/\(tlsConnections) TLS connections "
@@ -213,6 +230,12 @@ struct PresenceBurstReport: Codable {
             lines.append(String(
                 format: "  server RSS: %d KiB before connecting, %d KiB after %.1f s hold: %.2f KiB per joined connection",
                 serverRSSBeforeKiB, serverRSSAfterKiB, holdSeconds, kibPerJoinedConnection ?? 0))
+        }
+        if let serverAnonymousBeforeKiB, let serverAnonymousAfterKiB {
+            lines.append(String(
+                format: "  of it anonymous (RssAnon, no mapped files): %d KiB before, %d KiB after: %.2f KiB per joined"
+                    + " connection",
+                serverAnonymousBeforeKiB, serverAnonymousAfterKiB, anonymousKiBPerJoinedConnection ?? 0))
         }
         lines.append(contentsOf: errors.lines)
         return lines.joined(separator: "\n")

@@ -38,3 +38,27 @@ def test_presence_burst_completes_every_view_and_times_every_probe(server_factor
         assert report["textBytesReceived"] > 2 * report["bytesReceived"]
     else:
         assert report["inflated"] == 0 and report["textBytesReceived"] == report["bytesReceived"]
+
+
+def test_presence_burst_charges_the_anonymous_part_of_the_server_memory_apart(server_factory, tmp_path):
+    """With --server-pid the report gives the RSS and, apart, its anonymous part (RssAnon, without mapped files)
+    before connecting and after the hold, each per joined connection."""
+    server = server_factory({"HOLDFAST_SECRET_KEY": SECRET})
+    report_path = tmp_path / "burst.json"
+    command = [
+        str(holdfast_binary().parent / "holdfast-bench"), "presence-burst",
+        "--url", f"ws://127.0.0.1:{server.port}/socket/websocket", "--secret", SECRET,
+        "--connections", str(USERS), "--join-concurrency", "1000", "--hold", "0.5", "--duration", "30",
+        "--server-pid", str(server.process.pid), "--json", str(report_path),
+    ]
+    result = subprocess.run(command, capture_output=True, timeout=90)
+    output = (result.stdout + result.stderr).decode(errors="replace")
+    assert result.returncode == 0, output
+    report = json.loads(report_path.read_text())
+    assert report["joined"] == USERS, output
+    for moment in ["Before", "After"]:
+        anonymous, resident = report[f"serverAnonymous{moment}KiB"], report[f"serverRSS{moment}KiB"]
+        assert 0 < anonymous < resident, output
+    growth = report["serverAnonymousAfterKiB"] - report["serverAnonymousBeforeKiB"]
+    assert report["anonymousKiBPerJoinedConnection"] == pytest.approx(growth / USERS), output
+    assert "of it anonymous (RssAnon, no mapped files)" in output

@@ -23,17 +23,24 @@ import Testing
             (EncodedPresenceState(chunks: [chunk([alice, bob]), chunk([carol])]), nil, .object([alice, bob, carol])),
             (EncodedPresenceState(chunks: [chunk([alice])]), { _ in JSON.encode(.object([alice, carol])) }, .object([alice, carol])),
         ]
+        // One frame for a run of members: repeated, alternating and returning join_refs and versions.
+        let members: [(String?, PhoenixSerializerVersion)] = [
+            (nil, .v1), (nil, .v2), ("7", .v1), ("7", .v1), ("7", .v2), ("7", .v2), (nil, .v2), ("1", .v2), ("7", .v1),
+        ]
         for (payload, merge, state) in cases {
-            for version in [PhoenixSerializerVersion.v1, .v2] {
-                for joinRef in [String?.none, "7"] {
-                    var expected: [UInt8] = []
-                    let message = PhoenixMessage(joinRef: joinRef, ref: nil, topic: "room:a\"b", event: "presence_state", payload: state)
-                    PhoenixSerializer.encode(message, version: version, into: &expected)
-                    let frame = PresenceStateFrame(topic: "room:a\"b", payload: payload, merge: merge, deflateLevel: 6)
-                    let (prefix, body) = frame.message(joinRef: joinRef, version: version)
-                    #expect(prefix + body.body == expected, "\(version) \(String(describing: joinRef))")
-                    #expect(body.bodyCount == body.body.count)
+            var frame = PresenceStateFrame(topic: "room:a\"b", payload: payload, merge: merge, deflateLevel: 6)
+            var previous: (String?, PhoenixSerializerVersion, [UInt8])?
+            for (joinRef, version) in members {
+                var expected: [UInt8] = []
+                let message = PhoenixMessage(joinRef: joinRef, ref: nil, topic: "room:a\"b", event: "presence_state", payload: state)
+                PhoenixSerializer.encode(message, version: version, into: &expected)
+                let (prefix, body) = frame.message(joinRef: joinRef, version: version)
+                #expect(prefix + body.body == expected, "\(version) \(String(describing: joinRef))")
+                #expect(body.bodyCount == body.body.count)
+                if let previous, previous.0 == joinRef, previous.1 == version {  // the same envelope: one buffer
+                    #expect(prefix.withUnsafeBufferPointer { $0.baseAddress } == previous.2.withUnsafeBufferPointer { $0.baseAddress })
                 }
+                previous = (joinRef, version, prefix)
             }
         }
     }

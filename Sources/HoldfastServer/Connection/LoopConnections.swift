@@ -13,31 +13,19 @@ final class LoopConnections: @unchecked Sendable {
     /// Large transient output released since the last heap trim (see ``TransientHeapTrim``).
     var transient = TransientHeapTrim()
     private var sweeps: UInt = 0
-    /// While a binary upgrade stages connections, closed sockets stay open (but unwatched) until the staging
-    /// stream is sent: their fd numbers are on their way to the new process and must not be closed or reused.
-    private var deferringCloses = false
-    private var deferredCloses: [Int32] = []
-    private var socketsShared = false  // an upgrade staged (sent) sockets: the new process may hold them too
+    private var closes = DeferredSocketCloses()  // held back while a binary upgrade stages connections
     /// On one loop only: gives freed heap back after any burst (see ``HeapWatch``).
     var heapWatch: HeapWatch?
     init(loop: EventLoop, context: ServerContext) { (self.loop, self.context) = (loop, context) }
 
     /// Closes a connection's socket, or keeps it (unwatched) until ``closeDeferredSockets()`` while deferring.
-    func closeSocket(_ fd: Int32) {
-        guard deferringCloses else { return loop.close(fd: fd, shared: socketsShared) }
-        loop.deregister(fd: fd)
-        deferredCloses.append(fd)
-    }
+    func closeSocket(_ fd: Int32) { closes.close(fd, on: loop) }
 
     /// Starts deferring socket closes (binary upgrade staging).
-    func deferCloses() { (deferringCloses, socketsShared) = (true, true) }
+    func deferCloses() { closes.startDeferring() }
 
     /// Ends deferring and closes what was deferred.
-    func closeDeferredSockets() {
-        deferringCloses = false
-        deferredCloses.forEach(Socket.close)
-        deferredCloses = []
-    }
+    func closeDeferredSockets() { closes.closeDeferred() }
 
     /// Trades an empty `output` for the spare when just one of them has storage: lends the spare or keeps `output`.
     func tradeSpare(_ output: inout [UInt8]) { if (output.capacity == 0) != (spare.capacity == 0) { swap(&output, &spare) } }

@@ -167,7 +167,7 @@ final class RoomRuntime: ActorBehavior {
             keep.cluster?.relay(broadcast)
             fanOut(broadcast)
         case .sendPresenceState(let members, let payload):
-            let frame = PresenceStateFrame(  // clustered: the payload merged with every other node's members
+            var frame = PresenceStateFrame(  // clustered: the payload merged with every other node's members
                 topic: topic, payload: payload, merge: keep.cluster.map { $0.presenceState(local:) }, deflateLevel: services.deflateLevel)
             for member in members {
                 let (prefix, body) = frame.message(joinRef: member.joinRef, version: member.version)
