@@ -1,5 +1,6 @@
 import Glibc
 import HoldfastCore
+import HoldfastHandoff
 
 /// The connections one event loop owns, for the periodic deadline sweep and for shutdown.
 ///
@@ -20,6 +21,8 @@ final class LoopConnections: @unchecked Sendable {
     private var socketsShared = false  // an upgrade staged (sent) sockets: the new process may hold them too
     /// On one loop only: gives freed heap back after any burst (see ``HeapWatch``).
     var heapWatch: HeapWatch?
+    /// While a binary upgrade stages: the connections changed since staged, which its rounds and pause visit alone.
+    var changed = ChangedSinceStaged<Connection>()
     init(loop: EventLoop, context: ServerContext) { (self.loop, self.context) = (loop, context) }
 
     /// Closes a connection's socket, or keeps it (unwatched) until ``closeDeferredSockets()`` while deferring.
@@ -46,6 +49,7 @@ final class LoopConnections: @unchecked Sendable {
         connection.slot = Int32(connections.count)
         if connections.count == connections.capacity { connections.reserveCapacity(connections.count * 9 / 8 + 16) }
         connections.append(connection)
+        changed.note(connection)
     }
 
     func remove(_ connection: Connection) {
