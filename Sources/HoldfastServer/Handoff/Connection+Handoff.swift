@@ -96,7 +96,6 @@ extension Connection: StageableConnection {
     }
 
     var isClosed: Bool { phase == .closed }
-
     /// What a round must send for this connection, staged at `generation`.
     func change(since generation: StagedGeneration) -> StagedChange {
         generation.change(
