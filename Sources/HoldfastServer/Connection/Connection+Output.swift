@@ -36,7 +36,7 @@ extension Connection {
             result = body(&outbound)
             if outbound.count > before { outboundMarks.messageQueued(behind: pending) }
         }
-        owner.changed.note(self)  // output queued: the staged copy's queue is stale
+        if pendingOutputBytes > pending { owner.changed.note(self) }  // output queued: the staged copy's is stale
         return result
     }
 
