@@ -12,6 +12,8 @@ public struct StagedLoop: Sendable {
     public var verifies = false
     /// The bytes queued for each connection when a round last sent them (none: nothing queued then).
     public var queued: [Int32: Int] = [:]
+    /// Connections on the loop that no round sends (the one asking for the upgrade), for the count of open ones.
+    public var withheld = 0
 
     /// Nothing staged yet.
     public init() {}

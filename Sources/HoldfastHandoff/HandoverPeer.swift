@@ -18,6 +18,27 @@ public enum HandoverPeer {
         return binary
     }
 
+    /// Creates the handoff channel and starts `binary` with its end as fd 3, this process's command line and the
+    /// successor's environment (so it reads the same configuration), argv[0] being `argv0`; returns this end.
+    public static func spawn(_ binary: String, argv0: String) throws(HandoffFailure) -> (HandoffChannel, ChildProcess) {
+        let (mine, theirs): (HandoffChannel, HandoffChannel)
+        do {
+            (mine, theirs) = try HandoffChannel.makePair()
+        } catch {
+            throw .channelFailed(reason: "\(error)")
+        }
+        defer { theirs.close() }
+        do {
+            let child = try ChildProcess.spawn(
+                path: binary, argv0: argv0, arguments: Array(CommandLine.arguments[1...]),
+                environment: HandoffFeatures.successorEnvironment(), inherit: theirs.fd)
+            return (mine, child)
+        } catch {
+            mine.close()
+            throw .spawnFailed(binary: binary, reason: "\(error)")
+        }
+    }
+
     /// Waits up to `timeoutMilliseconds` for the new process's next control message, checking every 50 ms
     /// whether it exited: the event the handover machine takes, whichever happened.
     public static func awaitAnswer(

@@ -1,6 +1,7 @@
 import Glibc
 import HoldfastConfig
 import HoldfastCore
+import HoldfastHandoff
 import HoldfastTLS
 import HoldfastWeb
 import HoldfastWebSocket
@@ -35,6 +36,7 @@ extension Connection {
             result = body(&outbound)
             if outbound.count > before { outboundMarks.messageQueued(behind: pending) }
         }
+        if pendingOutputBytes > pending { owner.changed.note(self) }  // output queued: the staged copy's is stale
         return result
     }
 
@@ -42,6 +44,7 @@ extension Connection {
     /// plaintext queue takes the joined buffer itself, copied only if more is queued behind it (copy on write).
     func appendJoined(_ frames: JoinedFrames) {
         outboundMarks.messagesQueued(behind: pendingOutputBytes, ends: frames.ends)
+        owner.changed.note(self)
         if tls != nil {
             plainOutbound += frames.bytes
         } else if outboundOffset == outbound.count {

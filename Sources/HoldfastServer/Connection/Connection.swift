@@ -2,6 +2,7 @@ import Glibc
 import HoldfastAPI
 import HoldfastConfig
 import HoldfastCore
+import HoldfastHandoff
 import HoldfastHTTP
 import HoldfastTLS
 import HoldfastWebSocket
@@ -43,8 +44,9 @@ final class Connection: EventHandler {
     /// sealing, a partial write). A binary upgrade copies every connection before it pauses and, in the pause, sends
     /// nothing for one whose generations stayed and has no output queued, and only the output of one whose state
     /// generation stayed (see `StagedGeneration`). 32 bits each, so both take the 8 bytes one took: an upgrade
-    /// compares them over seconds, far from a wrap.
-    var handoffGeneration: UInt32 = 0, outputGeneration: UInt32 = 0
+    /// compares them over seconds, far from a wrap. Either moving notes the connection as changed since staged.
+    var handoffGeneration: UInt32 = 0 { didSet { owner.changed.note(self) } }
+    var outputGeneration: UInt32 = 0 { didSet { owner.changed.note(self) } }
     /// Server API: the publish the request being answered waits for (a binary upgrade hands it over).
     var awaitedPublish: PublishWait?
     /// The phase and the protocol layer it runs (see ``State``).
@@ -64,6 +66,7 @@ final class Connection: EventHandler {
     var outboundMarks = OutboundMarks()
     /// Set by any received bytes; the idle sweep clears it.
     var sawTraffic = false
+    var markedChanged = false  // among its loop's connections changed since a binary upgrade staged them
     var loop: EventLoop { owner.loop }
     var context: ServerContext { owner.context }
     /// TLS only: decrypted bytes not consumed yet, and application bytes to seal at the next flush (one record for

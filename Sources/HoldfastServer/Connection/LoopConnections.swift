@@ -1,5 +1,6 @@
 import Glibc
 import HoldfastCore
+import HoldfastHandoff
 
 /// The connections one event loop owns, for the periodic deadline sweep and for shutdown.
 ///
@@ -16,6 +17,8 @@ final class LoopConnections: @unchecked Sendable {
     private var closes = DeferredSocketCloses()  // held back while a binary upgrade stages connections
     /// On one loop only: gives freed heap back after any burst (see ``HeapWatch``).
     var heapWatch: HeapWatch?
+    /// While a binary upgrade stages: the connections changed since staged, which its rounds and pause visit alone.
+    var changed = ChangedSinceStaged<Connection>()
     init(loop: EventLoop, context: ServerContext) { (self.loop, self.context) = (loop, context) }
 
     /// Closes a connection's socket, or keeps it (unwatched) until ``closeDeferredSockets()`` while deferring.
@@ -34,6 +37,7 @@ final class LoopConnections: @unchecked Sendable {
         connection.slot = Int32(connections.count)
         if connections.count == connections.capacity { connections.reserveCapacity(connections.count * 9 / 8 + 16) }
         connections.append(connection)
+        changed.note(connection)
     }
 
     func remove(_ connection: Connection) {

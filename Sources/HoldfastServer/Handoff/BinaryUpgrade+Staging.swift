@@ -38,17 +38,21 @@ extension HandoffAttempt {
             let copies = runtime.onEveryLoop(
                 timeoutMilliseconds: 30_000,
                 { index in
-                    runtime.connections[index].deferCloses()
-                    var records: [(key: Int32, generation: StagedGeneration, bytes: [UInt8])] = []
-                    runtime.connections[index].forEach { connection in
-                        guard connection.fd != requester, let snapshot = connection.handoffSnapshot(loopIndex: index)
-                        else {
-                            return
+                    let loopConnections = runtime.connections[index]
+                    loopConnections.deferCloses()
+                    loopConnections.changed.start()  // from here, rounds visit only what changes (or is not copied)
+                    var (records, withheld): ([(key: Int32, generation: StagedGeneration, bytes: [UInt8])], Int) = ([], 0)
+                    loopConnections.forEach { connection in
+                        guard connection.fd != requester else { return withheld += 1 }
+                        guard let snapshot = connection.handoffSnapshot(loopIndex: index) else {
+                            return loopConnections.changed.note(connection)
                         }
                         let updatable = outputs && snapshot.keptForUpdates != nil
-                        records.append((connection.fd, connection.stagedGeneration(updatable: updatable), snapshot.encode()))
+                        let generation = connection.stagedGeneration(updatable: updatable)
+                        if connection.change(since: generation) != .none { loopConnections.changed.note(connection) }
+                        records.append((connection.fd, generation, snapshot.encode()))
                     }
-                    return records
+                    return (records, withheld)
                 })
         else { throw .loopsUnresponsive(reason: "an event loop did not copy its connections") }
         let writer = HandoffWriter(channel: channel, timeoutMilliseconds: configuration.upgrade.doneTimeoutMilliseconds)
@@ -59,7 +63,7 @@ extension HandoffAttempt {
                     listener.isAdmin ? .admin : listener.isAPI ? .api : listener.isTLS ? .tls : .plain
                 try writer.add(state: ListenerSnapshot(kind: kind, loopIndex: loop.index).encode(), fd: listener.fd)
             }
-            for loopCopies in copies {
+            for (loopCopies, _) in copies {
                 for copy in loopCopies {
                     let record = KeyedConnectionRecord.encode(
                         kind: HandoffFormat.stagedConnectionRecord, key: copy.key, snapshot: copy.bytes)
@@ -74,7 +78,11 @@ extension HandoffAttempt {
         mark("staging", since: started)
         let verify = configuration.server.testHooks
         let progress = outputs && newProcess.features.contains(.stagedConnectionProgress)
-        let loops = copies.map { StagedLoop(copies: $0, keepBytes: verify, progress: progress) }
+        let loops = copies.map {
+            var loop = StagedLoop(copies: $0.0, keepBytes: verify, progress: progress)
+            loop.withheld = $0.1
+            return loop
+        }
         let presence = Dictionary(
             stagedRooms.map { ($0.topic, $0.presenceGeneration) }, uniquingKeysWith: { first, _ in first })
         staged = StagedHandoff(loops: loops, rooms: presence)
@@ -82,7 +90,7 @@ extension HandoffAttempt {
             staged.values = Dictionary(stagedRooms.map { ($0.topic, .init($0)) }) { first, _ in first }
             staged.seats = Dictionary(stagedRooms.map { ($0.topic, $0.seatsGeneration) }) { first, _ in first }
         }
-        return .roundSent(changed: copies.reduce(0) { $0 + $1.count })
+        return .roundSent(changed: copies.reduce(0) { $0 + $1.0.count })
     }
 
     /// A catch-up round, still serving: each loop copies the connections that changed since they were staged,
@@ -146,17 +154,20 @@ extension HandoffAttempt {
         return FinalConnections.merge(exported)
     }
 
-    /// On loop `index`: what changed since `staged` (see `StagedLoop.round`); a stale copy is logged loudly.
+    /// On loop `index`: what changed since `staged` (see `StagedLoop.round`), visiting only the connections noted
+    /// as changed since the last round (all of them with test hooks, which check the others are as staged); a stale
+    /// copy is logged loudly. A connection that no round can take as unchanged yet stays noted for the next.
     static func collectChanges(
         on index: Int, runtime: HandoffRuntime, requester: Int32?, staged: inout StagedLoop, verify: Bool,
         features: HandoffFeatures, last: Bool = false
     ) -> FinalConnections {
-        let logger = runtime.context.logger
-        let connections = runtime.connections[index].connections.lazy.filter { $0.fd != requester }
+        let (logger, loopConnections) = (runtime.context.logger, runtime.connections[index])
         let outputs = features.contains(.stagedConnectionOutput)
-        let progress = outputs && features.contains(.stagedConnectionProgress)
         return staged.round(
-            connections, loopIndex: index, keepBytes: verify, outputs: outputs, progress: progress, last: last
+            noted: &loopConnections.changed, count: loopConnections.count, requester: requester,
+            audit: verify ? loopConnections.connections.lazy.filter { $0.fd != requester } : nil, loopIndex: index,
+            keepBytes: verify, outputs: outputs, progress: outputs && features.contains(.stagedConnectionProgress),
+            last: last
         ) { key, differences in
             logger.error("binary upgrade: stale staged copy of an unchanged connection",
                 metadata: ["fd": "\(key)", "differs": "\(differences)"])

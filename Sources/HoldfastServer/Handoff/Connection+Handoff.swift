@@ -95,6 +95,7 @@ extension Connection: StageableConnection {
             output: pendingOutputBytes > 0 ? .max : UInt64(outputGeneration), updatable: updatable)
     }
 
+    var isClosed: Bool { phase == .closed }
     /// What a round must send for this connection, staged at `generation`.
     func change(since generation: StagedGeneration) -> StagedChange {
         generation.change(

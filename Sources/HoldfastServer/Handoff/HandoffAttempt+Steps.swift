@@ -11,39 +11,14 @@ import Logging
 extension HandoffAttempt {
     // MARK: The new process
 
-    /// Checks the binary, creates the channel and starts the new binary with its end as fd 3.
+    /// Checks the binary and starts it with its end of a new channel as fd 3. argv[0] stays the name the service was
+    /// started as (say, a release layout's `current` link), so the new process's own SIGUSR2 default follows it too.
     func spawnNewBinary() throws(HandoffFailure) -> HandoverMachine.Event {
         binary = try HandoverPeer.checkedBinary(path)
-        let (mine, theirs) = try makeChannel()
-        channel = mine
-        child = try spawn(binary, inheriting: theirs)
-        theirs.close()
+        let (mine, started) = try HandoverPeer.spawn(binary, argv0: context.handoff.startupExecutable)
+        (channel, child) = (mine, started)
+        logger.notice("binary upgrade: new process started", metadata: ["pid": "\(started.pid)", "binary": "\(binary)"])
         return .completed(.spawned)
-    }
-
-    private func makeChannel() throws(HandoffFailure) -> (HandoffChannel, HandoffChannel) {
-        do {
-            return try HandoffChannel.makePair()
-        } catch {
-            throw .channelFailed(reason: "\(error)")
-        }
-    }
-
-    private func spawn(_ binary: String, inheriting end: HandoffChannel) throws(HandoffFailure) -> ChildProcess {
-        // The same command line and environment, so the new process reads the same configuration.
-        let (arguments, environment) = (Array(CommandLine.arguments[1...]), HandoffFeatures.successorEnvironment())
-        do {
-            // argv[0] stays the name the service was started as (say, a release layout's `current` link), so the
-            // new process's own SIGUSR2 default follows that link too.
-            let child = try ChildProcess.spawn(
-                path: binary, argv0: context.handoff.startupExecutable, arguments: arguments, environment: environment,
-                inherit: end.fd)
-            logger.notice(
-                "binary upgrade: new process started", metadata: ["pid": "\(child.pid)", "binary": "\(binary)"])
-            return child
-        } catch {
-            throw .spawnFailed(binary: binary, reason: "\(error)")
-        }
     }
 
     /// Waits for the new process's answer to `step`, watching it: if it exits first, says how.

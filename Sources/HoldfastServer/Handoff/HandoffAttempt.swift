@@ -133,7 +133,10 @@ final class HandoffAttempt: @unchecked Sendable {
         case .resumeIO:
             _ = runtime.onEveryLoop { [runtime] index in runtime.loops[index].resumeIO() }
         case .releaseListeners:
-            _ = runtime.onEveryLoop { [runtime] index in runtime.listeners(of: index).forEach { $0.release() } }
+            _ = runtime.onEveryLoop { [runtime] index in
+                runtime.listeners(of: index).forEach { $0.release() }
+                runtime.connections[index].changed.stop()  // rolled back: a next attempt stages every connection anew
+            }
         case .releaseCommits:
             // Rooms commit what they kept pending.
             context.rooms.holdCommits(false)
