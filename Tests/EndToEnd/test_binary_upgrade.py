@@ -396,7 +396,7 @@ def test_the_load_harness_upgrade_run_passes_and_reports_every_upgrade(handoff_s
          "--tls-share", "0.2", "--secret", SECRET, "--connections", "120", "--rooms", "6", "--rate", "4",
          "--processes", "2", "--warmup", "0.5", "--admin-url", f"http://127.0.0.1:{server.admin_port}",
          "--admin-token", TOKEN, "--binary", str(variant_binary), "--binary", str(holdfast_binary().resolve()),
-         "--upgrades", "2", "--interval", "1.5", "--json", str(report)],
+         "--upgrades", "2", "--interval", "3", "--json", str(report)],
         capture_output=True, timeout=180)
     output = (result.stdout + result.stderr).decode(errors="replace")
     assert result.returncode == 0, output
