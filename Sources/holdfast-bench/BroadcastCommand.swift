@@ -95,9 +95,11 @@ struct BroadcastCommand: ParsableCommand {
         sleep(untilNanoseconds: window.measureStart)
         let (cpuBefore, clientBefore) = (serverPID.flatMap(ProcStats.cpuSeconds), fleet.clientCPUSeconds)
         let netBefore = KernelNetCounters.read()
+        let waitBefore = (serverPID.flatMap(ProcStats.runQueueWaitSeconds), fleet.clientRunQueueWaitSeconds)
         sleep(untilNanoseconds: window.measureEnd)
         let (cpuAfter, clientAfter) = (serverPID.flatMap(ProcStats.cpuSeconds), fleet.clientCPUSeconds)
         let netAfter = KernelNetCounters.read()
+        let waitAfter = (serverPID.flatMap(ProcStats.runQueueWaitSeconds), fleet.clientRunQueueWaitSeconds)
         // Drain: every ack, then every acknowledged message at every subscriber (these are checked, not timed).
         let drainDeadline = window.measureEnd + UInt64(drainTimeout * 1e9)
         publisherRunner.settle(deadline: drainDeadline, expected: 0)
@@ -108,6 +110,8 @@ struct BroadcastCommand: ParsableCommand {
         var report = BroadcastReport(
             self, result, cpu: cpuBefore.flatMap { before in cpuAfter.map { $0 - before } })
         report.clientCPUSeconds = clientBefore.flatMap { before in clientAfter.map { $0 - before } }
+        report.serverRunQueueWaitSeconds = waitBefore.0.flatMap { before in waitAfter.0.map { $0 - before } }
+        report.clientRunQueueWaitSeconds = waitBefore.1.flatMap { before in waitAfter.1.map { $0 - before } }
         report.kernelNetworkUntilWindow = netAtStart.flatMap { start in netBefore.map { $0.since(start) } }
         report.kernelNetworkInWindow = netBefore.flatMap { before in netAfter.map { $0.since(before) } }
         print(report.summary)
@@ -175,6 +179,10 @@ struct BroadcastReport: Codable {
     var serverCPUMicrosecondsPerDelivery: Double?
     /// CPU time of the client processes in the window (subscribers and publishers).
     var clientCPUSeconds: Double?
+    /// Seconds the server's and the client processes' threads waited for a CPU in the window (summed over
+    /// threads): low CPU time with little waiting means idle, with much waiting starved.
+    var serverRunQueueWaitSeconds: Double?
+    var clientRunQueueWaitSeconds: Double?
     /// Whole seconds of the window with less than a tenth of the median second's deliveries (or none at all).
     var stalledSeconds: Int
     /// The machine's network losses (see ``KernelNetCounters``) from the start to the window (connecting,
@@ -246,6 +254,13 @@ struct BroadcastReport: Codable {
             lines.append(String(format: "  server CPU: %.3f s, %.3f µs per delivery", serverCPUSeconds, serverCPUMicrosecondsPerDelivery ?? 0))
         }
         if let clientCPUSeconds { lines.append(String(format: "  client CPU: %.3f s", clientCPUSeconds)) }
+        if serverRunQueueWaitSeconds != nil || clientRunQueueWaitSeconds != nil {
+            lines.append(
+                "  waiting for a CPU in the window: "
+                    + [("server", serverRunQueueWaitSeconds), ("client", clientRunQueueWaitSeconds)]
+                    .compactMap { name, value in value.map { name + String(format: " %.3f s", $0) } }
+                    .joined(separator: ", "))
+        }
         if stalledSeconds > 0 { lines.append("  stalled seconds (under a tenth of the median): \(stalledSeconds)") }
         if let kernelNetworkUntilWindow { lines.append("  kernel network before the window: " + kernelNetworkUntilWindow.line) }
         if let kernelNetworkInWindow { lines.append("  kernel network in the window: " + kernelNetworkInWindow.line) }
