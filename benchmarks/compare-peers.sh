@@ -301,9 +301,13 @@ record() {
     handshakes | tls) pattern='per handshake' ;;
     *) pattern='per connection' ;;
     esac
-    local line
+    local line stalled
     line=$(grep -m1 "$pattern" "$OUT_DIR/$tag.bench.log" || true)
+    # A broadcast round with whole seconds of nothing says how long each side waited for a CPU and what the
+    # kernel's network lost meanwhile: starved, lossy, or a real stall.
+    stalled=$(grep -E "stalled seconds|waiting for a CPU|kernel network in" "$OUT_DIR/$tag.bench.log" || true)
     echo "  $tag: exit $rc${line:+,$line}" >&2
+    if [[ $stalled == *"stalled seconds"* ]]; then echo "$stalled" >&2; fi
 }
 
 # bench_args SCENARIO NAME CONNECTIONS: the holdfast-bench arguments of one run against server NAME.

@@ -187,11 +187,18 @@ class Report:
                     f"  {LABELS.get(name, name)}, {connections:,}, round {number}: {r['stalledSeconds']} s stalled "
                     f"(per second: {', '.join(f'{v:,}' for v in r.get('perSecond', []))}); in the window "
                     f"{net.get('backlogDrops', '?')} backlog drops, {net.get('retransmissionTimeouts', '?')} "
-                    f"retransmission timeouts, {net.get('synRetransmits', '?')} SYN retransmits")
+                    f"retransmission timeouts, {net.get('synRetransmits', '?')} SYN retransmits; CPU s used / "
+                    f"waited for: server {seconds(r.get('serverCPUSeconds'))} / "
+                    f"{seconds(r.get('serverRunQueueWaitSeconds'))}, client {seconds(r.get('clientCPUSeconds'))} / "
+                    f"{seconds(r.get('clientRunQueueWaitSeconds'))}")
         if lines:
             print("\nStalled broadcast rounds (seconds under a tenth of the round's median); their medians above "
                   "include them")
             print("\n".join(lines))
+
+
+def seconds(value):
+    return "?" if value is None else f"{value:.2f}"
 
 
 def verdict(ratio, test):
