@@ -82,6 +82,9 @@
 #   UWS_PORT          the uWebSockets peer's port (default 9001)
 #   SERVER_CPU        CPU the servers are pinned to (default 0)
 #   CLIENT_CPU        CPU the load generator is pinned to (default 1)
+#   NICENESS          if set, servers and load generator run at this niceness (e.g. -10, as root): on a busy
+#                     machine other work otherwise starves both sides (see docs/performance.md, "Stalled broadcast
+#                     rounds")
 #   OUT_DIR           where reports and logs go (default: a new temporary directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -363,7 +366,7 @@ run() {
     read -r -a args <<<"$(bench_args "$scenario" "$name" "$connections")"
     local cpu_before cpu_after
     cpu_before=$(cpu_ticks "$SERVER_PID")
-    timeout -k 5 "$limit" taskset -c "$CLIENT_CPU" "$BENCH" "${args[@]}" --json "$json" \
+    timeout -k 5 "$limit" "${PRIORITY[@]}" taskset -c "$CLIENT_CPU" "$BENCH" "${args[@]}" --json "$json" \
         >"$OUT_DIR/$tag.bench.log" 2>&1 || rc=$?
     cpu_after=$(cpu_ticks "$SERVER_PID")
     stop "$name"

@@ -10,6 +10,10 @@ RUNS="$OUT_DIR/runs.tsv"
 : >"$RUNS"
 
 SERVER_PID=""
+# NICENESS (optional): the servers and the load generator run at this niceness (negative needs root), so that other
+# work on a shared machine does not starve either side of a round. Unset: today's default priority.
+PRIORITY=()
+if [[ -n ${NICENESS:-} ]]; then PRIORITY=(nice -n "$NICENESS"); fi
 
 port_open() { (: <>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -44,7 +48,7 @@ start_server() {
         echo "port $port is already in use; stop whatever listens there first" >&2
         exit 1
     fi
-    taskset -c "$SERVER_CPU" "$@" >"$log" 2>&1 &
+    "${PRIORITY[@]}" taskset -c "$SERVER_CPU" "$@" >"$log" 2>&1 &
     SERVER_PID=$!
     local deadline=$((SECONDS + START_TIMEOUT))
     until port_open "$port"; do
