@@ -82,9 +82,9 @@
 #   UWS_PORT          the uWebSockets peer's port (default 9001)
 #   SERVER_CPU        CPU the servers are pinned to (default 0)
 #   CLIENT_CPU        CPU the load generator is pinned to (default 1)
-#   NICENESS          if set, servers and load generator run at this niceness (e.g. -10, as root): on a busy
-#                     machine other work otherwise starves both sides (see docs/performance.md, "Stalled broadcast
-#                     rounds")
+#   NICENESS          if set, the servers and the load generator each run in their own session at this
+#                     niceness (e.g. -10, as root): on a busy machine other sessions otherwise starve both sides
+#                     (see docs/performance.md, "Stalled broadcast rounds: the load generator starved")
 #   OUT_DIR           where reports and logs go (default: a new temporary directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
