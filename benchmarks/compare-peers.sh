@@ -84,7 +84,7 @@
 #   CLIENT_CPU        CPU the load generator is pinned to (default 1)
 #   NICENESS          if set, the servers and the load generator each run in their own session at this
 #                     niceness (e.g. -10, as root): on a busy machine other sessions otherwise starve both sides
-#                     (see docs/performance.md, "Stalled broadcast rounds: the load generator starved")
+#                     (see docs/performance.md, "Stalled broadcast rounds: the load generator starved, not blocked")
 #   OUT_DIR           where reports and logs go (default: a new temporary directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
