@@ -82,6 +82,9 @@
 #   UWS_PORT          the uWebSockets peer's port (default 9001)
 #   SERVER_CPU        CPU the servers are pinned to (default 0)
 #   CLIENT_CPU        CPU the load generator is pinned to (default 1)
+#   NICENESS          if set, the servers and the load generator each run in their own session at this
+#                     niceness (e.g. -10, as root): on a busy machine other sessions otherwise starve both sides
+#                     (see docs/performance.md, "Stalled broadcast rounds: the load generator starved, not blocked")
 #   OUT_DIR           where reports and logs go (default: a new temporary directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -301,9 +304,13 @@ record() {
     handshakes | tls) pattern='per handshake' ;;
     *) pattern='per connection' ;;
     esac
-    local line
+    local line stalled
     line=$(grep -m1 "$pattern" "$OUT_DIR/$tag.bench.log" || true)
+    # A broadcast round with whole seconds of nothing says how long each side waited for a CPU and what the
+    # kernel's network lost meanwhile: starved, lossy, or a real stall.
+    stalled=$(grep -E "stalled seconds|waiting for a CPU|kernel network in" "$OUT_DIR/$tag.bench.log" || true)
     echo "  $tag: exit $rc${line:+,$line}" >&2
+    if [[ $stalled == *"stalled seconds"* ]]; then echo "$stalled" >&2; fi
 }
 
 # bench_args SCENARIO NAME CONNECTIONS: the holdfast-bench arguments of one run against server NAME.
@@ -359,7 +366,7 @@ run() {
     read -r -a args <<<"$(bench_args "$scenario" "$name" "$connections")"
     local cpu_before cpu_after
     cpu_before=$(cpu_ticks "$SERVER_PID")
-    timeout -k 5 "$limit" taskset -c "$CLIENT_CPU" "$BENCH" "${args[@]}" --json "$json" \
+    timeout -k 5 "$limit" "${PRIORITY[@]}" taskset -c "$CLIENT_CPU" "$BENCH" "${args[@]}" --json "$json" \
         >"$OUT_DIR/$tag.bench.log" 2>&1 || rc=$?
     cpu_after=$(cpu_ticks "$SERVER_PID")
     stop "$name"

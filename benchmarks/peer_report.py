@@ -79,6 +79,7 @@ BROADCAST = [
     ("missing", lambda r: r["missingDeliveries"], "{:,.0f}", False),
     ("CPU µs/delivery", lambda r: r.get("serverCPUMicrosecondsPerDelivery"), "{:.2f}", True),
     ("server CPU", cpu_share, "{:.0%}", False),
+    ("stalled s", lambda r: r.get("stalledSeconds"), "{:.0f}", False),
 ]
 HANDSHAKES = [
     ("handshakes/s", lambda r: r["handshakesPerSecond"], "{:,.0f}", True),
@@ -172,6 +173,34 @@ class Report:
             show_rows(["what", "target", "ratio", "met"], rows)
 
 
+    def stalls(self):
+        """Broadcast rounds with whole seconds of (almost) nothing delivered, and what the kernel lost meanwhile: a
+        stall with backlog drops or retransmission timeouts in its window is TCP waiting out a timeout on loopback,
+        not the server or the client working."""
+        lines = []
+        for (scenario, name, connections), runs in self.reports.items():
+            for number, r in enumerate(runs, 1):
+                if scenario != "broadcast" or not r.get("stalledSeconds"):
+                    continue
+                net = r.get("kernelNetworkInWindow") or {}
+                lines.append(
+                    f"  {LABELS.get(name, name)}, {connections:,}, round {number}: {r['stalledSeconds']} s stalled "
+                    f"(per second: {', '.join(f'{v:,}' for v in r.get('perSecond', []))}); in the window "
+                    f"{net.get('backlogDrops', '?')} backlog drops, {net.get('retransmissionTimeouts', '?')} "
+                    f"retransmission timeouts, {net.get('synRetransmits', '?')} SYN retransmits; CPU s used / "
+                    f"waited for: server {seconds(r.get('serverCPUSeconds'))} / "
+                    f"{seconds(r.get('serverRunQueueWaitSeconds'))}, client {seconds(r.get('clientCPUSeconds'))} / "
+                    f"{seconds(r.get('clientRunQueueWaitSeconds'))}")
+        if lines:
+            print("\nStalled broadcast rounds (seconds under a tenth of the round's median); their medians above "
+                  "include them")
+            print("\n".join(lines))
+
+
+def seconds(value):
+    return "?" if value is None else f"{value:.2f}"
+
+
 def verdict(ratio, test):
     return "-" if ratio is None else ("yes" if test(ratio) else "NO")
 
@@ -225,6 +254,7 @@ def main():
         "uWebSockets peer (CPU of the nginx master and worker and of the peer)",
         HANDSHAKES)
     report.targets()
+    report.stalls()
     if any(report.failed.values()):
         print("\nSome runs failed or reported errors; see the bench logs next to the reports.")
 

@@ -10,6 +10,15 @@ RUNS="$OUT_DIR/runs.tsv"
 : >"$RUNS"
 
 SERVER_PID=""
+# NICENESS (optional): the servers and the load generator each run in a session of their own whose scheduler
+# autogroup has this niceness (negative needs root). With autogroups (kernel.sched_autogroup_enabled=1), every
+# session gets an equal share of the CPUs whatever its processes' nice values, so a benchmark sharing one session
+# with its script is starved by every other session on a busy machine. Unset: as before (the script's session).
+PRIORITY=()
+if [[ -n ${NICENESS:-} ]]; then
+    # shellcheck disable=SC2016  # expanded by the inner shell
+    PRIORITY=(setsid bash -c 'echo "$0" >/proc/self/autogroup 2>/dev/null || true; exec nice -n "$0" "$@"' "$NICENESS")
+fi
 
 port_open() { (: <>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -44,7 +53,7 @@ start_server() {
         echo "port $port is already in use; stop whatever listens there first" >&2
         exit 1
     fi
-    taskset -c "$SERVER_CPU" "$@" >"$log" 2>&1 &
+    "${PRIORITY[@]}" taskset -c "$SERVER_CPU" "$@" >"$log" 2>&1 &
     SERVER_PID=$!
     local deadline=$((SECONDS + START_TIMEOUT))
     until port_open "$port"; do

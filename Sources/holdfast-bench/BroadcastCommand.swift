@@ -72,6 +72,7 @@ struct BroadcastCommand: ParsableCommand {
             try WorkerMode.serve(runner: try ChannelRunner(plan: plan, users: subscriberUsers, threads: threads), connectTimeout: connectTimeout)
             return
         }
+        let netAtStart = KernelNetCounters.read()
         // Subscribers first (in workers, or in this process), then the publishers, so traffic meets a full room.
         let fleet: Fleet<ChannelRunner>
         let publisherRunner: ChannelRunner
@@ -93,8 +94,12 @@ struct BroadcastCommand: ParsableCommand {
         if processes > 1 { publisherRunner.begin(window) }
         sleep(untilNanoseconds: window.measureStart)
         let (cpuBefore, clientBefore) = (serverPID.flatMap(ProcStats.cpuSeconds), fleet.clientCPUSeconds)
+        let netBefore = KernelNetCounters.read()
+        let waitBefore = (serverPID.flatMap(ProcStats.runQueueWaitSeconds), fleet.clientRunQueueWaitSeconds)
         sleep(untilNanoseconds: window.measureEnd)
         let (cpuAfter, clientAfter) = (serverPID.flatMap(ProcStats.cpuSeconds), fleet.clientCPUSeconds)
+        let netAfter = KernelNetCounters.read()
+        let waitAfter = (serverPID.flatMap(ProcStats.runQueueWaitSeconds), fleet.clientRunQueueWaitSeconds)
         // Drain: every ack, then every acknowledged message at every subscriber (these are checked, not timed).
         let drainDeadline = window.measureEnd + UInt64(drainTimeout * 1e9)
         publisherRunner.settle(deadline: drainDeadline, expected: 0)
@@ -105,6 +110,10 @@ struct BroadcastCommand: ParsableCommand {
         var report = BroadcastReport(
             self, result, cpu: cpuBefore.flatMap { before in cpuAfter.map { $0 - before } })
         report.clientCPUSeconds = clientBefore.flatMap { before in clientAfter.map { $0 - before } }
+        report.serverRunQueueWaitSeconds = waitBefore.0.flatMap { before in waitAfter.0.map { $0 - before } }
+        report.clientRunQueueWaitSeconds = waitBefore.1.flatMap { before in waitAfter.1.map { $0 - before } }
+        report.kernelNetworkUntilWindow = netAtStart.flatMap { start in netBefore.map { $0.since(start) } }
+        report.kernelNetworkInWindow = netBefore.flatMap { before in netAfter.map { $0.since(before) } }
         print(report.summary)
         if let json { try writeJSON(report, to: json) }
         if result.hasFailures || report.missingDeliveries > 0 { throw ExitCode(1) }
@@ -170,6 +179,16 @@ struct BroadcastReport: Codable {
     var serverCPUMicrosecondsPerDelivery: Double?
     /// CPU time of the client processes in the window (subscribers and publishers).
     var clientCPUSeconds: Double?
+    /// Seconds the server's and the client processes' threads waited for a CPU in the window (summed over
+    /// threads): low CPU time with little waiting means idle, with much waiting starved.
+    var serverRunQueueWaitSeconds: Double?
+    var clientRunQueueWaitSeconds: Double?
+    /// Whole seconds of the window with less than a tenth of the median second's deliveries (or none at all).
+    var stalledSeconds: Int
+    /// The machine's network losses (see ``KernelNetCounters``) from the start to the window (connecting,
+    /// joining, warm-up), and in the window: a stall with losses there is TCP waiting out a retransmission timeout.
+    var kernelNetworkUntilWindow: KernelNetCounters?
+    var kernelNetworkInWindow: KernelNetCounters?
     var errors: ChannelErrors
 
     init(_ command: BroadcastCommand, _ result: ChannelResult, cpu: Double?) {
@@ -205,6 +224,8 @@ struct BroadcastReport: Codable {
         if result.tlsConnections > 0 { tlsFanoutLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.fanoutLatencyTLS)) }
         ackLatencyMicroseconds = LatencySummary(ChannelResult.histogram(result.ackLatency))
         serverCPUSeconds = cpu
+        let median = deliveriesPerSecondMedian
+        stalledSeconds = result.perSecond.prefix(max(1, Int(command.duration))).count { Double($0) * 10 < median || $0 == 0 }
         serverCPUMicrosecondsPerDelivery = cpu.flatMap { result.deliveriesMeasured > 0 ? $0 * 1e6 / Double(result.deliveriesMeasured) : nil }
         errors = ChannelErrors(result)
     }
@@ -233,6 +254,16 @@ struct BroadcastReport: Codable {
             lines.append(String(format: "  server CPU: %.3f s, %.3f µs per delivery", serverCPUSeconds, serverCPUMicrosecondsPerDelivery ?? 0))
         }
         if let clientCPUSeconds { lines.append(String(format: "  client CPU: %.3f s", clientCPUSeconds)) }
+        if serverRunQueueWaitSeconds != nil || clientRunQueueWaitSeconds != nil {
+            lines.append(
+                "  waiting for a CPU in the window: "
+                    + [("server", serverRunQueueWaitSeconds), ("client", clientRunQueueWaitSeconds)]
+                    .compactMap { name, value in value.map { name + String(format: " %.3f s", $0) } }
+                    .joined(separator: ", "))
+        }
+        if stalledSeconds > 0 { lines.append("  stalled seconds (under a tenth of the median): \(stalledSeconds)") }
+        if let kernelNetworkUntilWindow { lines.append("  kernel network before the window: " + kernelNetworkUntilWindow.line) }
+        if let kernelNetworkInWindow { lines.append("  kernel network in the window: " + kernelNetworkInWindow.line) }
         lines.append(contentsOf: errors.lines)
         return lines.joined(separator: "\n")
     }

@@ -79,6 +79,17 @@ enum Fleet<Runner: FleetRunner> {
         return readings.count == pids.count ? readings.reduce(0, +) : nil
     }
 
+    /// Seconds the client processes (this one and every worker) have waited for a CPU so far; see
+    /// ``ProcStats/runQueueWaitSeconds(pid:)``.
+    var clientRunQueueWaitSeconds: Double? {
+        let pids: [Int32] = switch self {
+        case .local: [getpid()]
+        case .workers(let workers): [getpid()] + workers.map(\.pid)
+        }
+        let readings = pids.compactMap(ProcStats.runQueueWaitSeconds)
+        return readings.count == pids.count ? readings.reduce(0, +) : nil
+    }
+
     /// Starts echo traffic for `window` everywhere.
     func begin(_ window: Window) throws {
         switch self {

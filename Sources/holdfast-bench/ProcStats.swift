@@ -16,6 +16,24 @@ enum ProcStats {
         return (user + system) / ticks
     }
 
+    /// Seconds the threads of `pid` have spent runnable but waiting for a CPU (the second field of each
+    /// `/proc/PID/task/TID/schedstat`, summed). A process that gets little CPU time and waited little was idle
+    /// (blocked, with nothing to do); one that waited much was starved by other work on its cores.
+    static func runQueueWaitSeconds(pid: Int32) -> Double? {
+        guard let directory = opendir("/proc/\(pid)/task") else { return nil }
+        defer { closedir(directory) }
+        var nanoseconds: UInt64 = 0
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard Int(name) != nil,
+                let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(name)/schedstat", encoding: .utf8)
+            else { continue }
+            let fields = text.split(separator: " ")
+            if fields.count > 1, let waited = UInt64(fields[1]) { nanoseconds += waited }
+        }
+        return Double(nanoseconds) / 1e9
+    }
+
     /// Resident set size of `pid` in KiB, from `VmRSS` in `/proc/PID/status`.
     static func residentKiB(pid: Int32) -> Int? { statusKiB(pid: pid, field: "VmRSS") }
 
