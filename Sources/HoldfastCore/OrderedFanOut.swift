@@ -96,9 +96,15 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
     public func run<Run>(prepare: (ArraySlice<Message>) -> Run, send: (Recipient, Run) -> Void) {
         var directedIn: [[Recipient]] = directed.isEmpty ? [] : Array(repeating: [], count: segments.count)
         let first = directedFirst && !directed.isEmpty
+        // The few recipients with deliveries of their own (a batch's publishers) are found among the members by
+        // comparing identities: hashing every member's cost more.
+        let few = directed.count <= Self.fewDirected ? Array(directed) : nil
         if first {
             for (position, segment) in segments.enumerated() {
-                directedIn[position] = segment.recipients.filter { directed.contains(ObjectIdentifier($0)) }
+                directedIn[position] = segment.recipients.filter {
+                    let id = ObjectIdentifier($0)
+                    return few?.contains(id) ?? directed.contains(id)
+                }
             }
             runSteps(directedIn, prepare: prepare, send: send)
         }
@@ -106,7 +112,8 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
         for (position, segment) in segments.enumerated() {
             let messages = prepare(segment.messages[...])
             for recipient in segment.recipients {
-                if !directed.isEmpty, directed.contains(ObjectIdentifier(recipient)) {
+                let id = ObjectIdentifier(recipient)
+                if !directed.isEmpty, few?.contains(id) ?? directed.contains(id) {
                     if !first { directedIn[position].append(recipient) }
                 } else {
                     send(recipient, messages)
@@ -116,6 +123,9 @@ public final class OrderedFanOut<Recipient: AnyObject, Message>: @unchecked Send
         guard !directed.isEmpty, !first else { return }
         runSteps(directedIn, prepare: prepare, send: send)
     }
+
+    /// Up to this many recipients with deliveries of their own are looked for by comparison rather than by hash.
+    @usableFromInline static var fewDirected: Int { 8 }
 
     /// The recipients with deliveries of their own (`directedIn`, per segment): every step in order.
     @inlinable

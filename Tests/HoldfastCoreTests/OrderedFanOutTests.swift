@@ -111,4 +111,23 @@ import Testing
         }
         #expect(order == ["publisher:m1", "publisher:reply", "publisher:m2", "a:m1", "a:m2", "b:m1", "b:m2"])
     }
+
+    /// Past `fewDirected` members with deliveries of their own, they are found by hash rather than by comparison:
+    /// the same deliveries either way, in order, first or last.
+    @Test(arguments: [false, true]) func manyMembersWithDeliveriesOfTheirOwnGetEverythingInOrder(first: Bool) {
+        let members = (0..<20).map { Member("m\($0)") }
+        let publishers = Array(members[..<(OrderedFanOut<Member, String>.fewDirected + 2)])
+        let fanOut = OrderedFanOut<Member, String>()
+        fanOut.directedFirst = first
+        let log = Log()
+        fanOut.broadcast("b1", to: members)
+        for publisher in publishers {
+            fanOut.deliver(to: publisher) { log.entries[publisher.name, default: []].append("reply") }
+        }
+        fanOut.broadcast("b2", to: members)
+        let (received, calls) = deliveries(fanOut, log: log)
+        for publisher in publishers { #expect(received[publisher.name] == ["b1", "reply", "b2"]) }
+        for member in members[publishers.count...] { #expect(received[member.name] == ["b1", "b2"]) }
+        #expect(calls == (members.count - publishers.count) + 2 * publishers.count)
+    }
 }

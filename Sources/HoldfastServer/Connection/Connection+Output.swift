@@ -17,7 +17,7 @@ extension Connection {
         guard !flushScheduled, phase != .closed else { return }
         guard force || pendingOutputBytes > 0 else { return }
         flushScheduled = true
-        loop.scheduleFlush(self)
+        Unmanaged.passUnretained(loop)._withUnsafeGuaranteedRef { $0.scheduleFlush(self) }  // the loop outlives us
     }
 
     /// Appends application bytes (a WebSocket frame, an HTTP response) to the right queue: straight to the socket
