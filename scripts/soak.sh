@@ -9,11 +9,12 @@
 # one Examples/ChatHandlersV2/build.sh prints). Options go to the bench after the ones set here, so they win:
 #   scripts/soak.sh .build/release/holdfast "$plugin" --duration 1h --svg docs/soak-1h.svg --json soak.json
 # Exits with the bench's status: non-zero on any loss, flap, server-closed connection, failed upgrade, or RSS
-# growth at or above the limit. SOAK_KEEP=1 keeps the temporary directory (server log in server.log).
+# growth at or above the limit. SOAK_KEEP=1 keeps the temporary directory (server log in server.log). The server
+# logs at info unless HOLDFAST_LOG_LEVEL says otherwise; other HOLDFAST_* settings in the environment reach it.
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 fi
 binary="$(realpath "$1")"
@@ -52,7 +53,7 @@ token="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 HOLDFAST_STATE_DIR="$work/state" HOLDFAST_SECRET_KEY="$secret" HOLDFAST_ADMIN_TOKEN="$token" \
     HOLDFAST_LISTEN=127.0.0.1:0 HOLDFAST_TLS_LISTEN=127.0.0.1:0 HOLDFAST_ADMIN_LISTEN=127.0.0.1:0 \
-    HOLDFAST_TLS_CERT="$work/cert.pem" HOLDFAST_TLS_KEY="$work/key.pem" HOLDFAST_LOG_LEVEL=info \
+    HOLDFAST_TLS_CERT="$work/cert.pem" HOLDFAST_TLS_KEY="$work/key.pem" HOLDFAST_LOG_LEVEL="${HOLDFAST_LOG_LEVEL:-info}" \
     "$binary" serve >/dev/null 2>"$work/server.log" &
 server=$!
 
