@@ -82,6 +82,8 @@
 #   UWS_PORT          the uWebSockets peer's port (default 9001)
 #   SERVER_CPU        CPU the servers are pinned to (default 0)
 #   CLIENT_CPU        CPU the load generator is pinned to (default 1)
+#   COUNT_SYSCALLS    if 1, the broadcast runs count the server's system calls in the window with perf (as root),
+#                     for its deliveries per socket write
 #   NICENESS          if set, the servers and the load generator each run in their own session at this
 #                     niceness (e.g. -10, as root): on a busy machine other sessions otherwise starve both sides
 #                     (see docs/performance.md, "Stalled broadcast rounds: the load generator starved, not blocked")
@@ -338,6 +340,13 @@ bench_args() {
         local load=(--publishers "$PUBLISHERS" --in-flight "$IN_FLIGHT" --duration "$DURATION"
             --warmup "$WARMUP" --drain-timeout "$DRAIN_TIMEOUT")
         [[ -n $BROADCAST_RATE ]] && load+=(--rate "$BROADCAST_RATE")
+        [[ ${COUNT_SYSCALLS:-0} == 1 ]] && load+=(--count-server-syscalls)
+        # The servers' own delivery counters, read at the window's edges (the Hummingbird peer keeps none).
+        case $name in
+        holdfast) load+=(--server-counts-url "http://127.0.0.1:$port/metrics") ;;
+        uws) load+=(--server-counts-url "http://127.0.0.1:$port/metrics"
+            --server-deliveries-metric uws_peer_deliveries_total) ;;
+        esac
         if [[ $name == holdfast ]]; then
             echo broadcast --url "ws://127.0.0.1:$port/socket/websocket" --secret "$SECRET" --size "$BODY" \
                 "${load[@]}" "${common[@]}"

@@ -63,6 +63,12 @@ def cpu_share(report):
     return None if cpu is None else cpu / report["durationSeconds"]
 
 
+def per_own_delivery(report, field):
+    """A CPU part (user or system seconds) per delivery the server counted itself, in µs."""
+    value, own = report.get(field), report.get("serverDeliveries")
+    return None if value is None or not own else value * 1e6 / own
+
+
 # Columns: header, value of one report, format, and whether the Holdfast/peer ratio means anything.
 ECHO = [
     ("msgs/s", lambda r: r["messagesPerSecondOverall"], "{:,.0f}", True),
@@ -78,6 +84,12 @@ BROADCAST = [
     ("fan-out p99 ms", lambda r: r["fanoutLatencyMicroseconds"]["p99"] / 1000, "{:,.1f}", True),
     ("missing", lambda r: r["missingDeliveries"], "{:,.0f}", False),
     ("CPU µs/delivery", lambda r: r.get("serverCPUMicrosecondsPerDelivery"), "{:.2f}", True),
+    # Divided by the deliveries the server counted itself in the window, not those its clients received in it.
+    ("CPU µs/own delivery", lambda r: r.get("serverCPUMicrosecondsPerServerDelivery"), "{:.3f}", True),
+    ("user µs/own", lambda r: per_own_delivery(r, "serverUserSeconds"), "{:.3f}", True),
+    # From before the first message to the last delivery of the drain: no window edge for a backlog to cross.
+    ("CPU µs/delivery, whole run", lambda r: r.get("serverCPUMicrosecondsPerDeliveryWholeRun"), "{:.3f}", True),
+    ("deliveries/write", lambda r: r.get("serverDeliveriesPerWrite"), "{:.1f}", True),
     ("server CPU", cpu_share, "{:.0%}", False),
     ("stalled s", lambda r: r.get("stalledSeconds"), "{:.0f}", False),
 ]
@@ -155,6 +167,8 @@ class Report:
         if "uws" in self.peers:
             for scenario, label, pick in (
                     ("echo", "CPU µs per echo", ECHO[3][1]), ("broadcast", "CPU µs per delivery", BROADCAST[5][1]),
+                    ("broadcast", "CPU µs per delivery the server made", BROADCAST[6][1]),
+                    ("broadcast", "CPU µs per delivery, whole run", BROADCAST[8][1]),
                     ("idle", "KiB per idle connection", IDLE[0][1]),
                     ("idle", "CPU µs per connection opened, held 5 s and closed", IDLE[4][1]),
                     ("handshakes", "CPU µs per handshake", HANDSHAKES[1][1])):
@@ -172,6 +186,26 @@ class Report:
             print("Targets (reported, not asserted)")
             show_rows(["what", "target", "ratio", "met"], rows)
 
+
+    def broadcast_rounds(self):
+        """Each broadcast round's CPU per delivery, both ways of dividing: a peer whose cost changes from round to
+        round (its batching depends on how its clients' messages fall into its loop's turns) shows it here."""
+        lines = []
+        for (scenario, name, connections), runs in self.reports.items():
+            if scenario != "broadcast":
+                continue
+            cells = []
+            for r in runs:
+                own, written = r.get("serverCPUMicrosecondsPerServerDelivery"), r.get("serverDeliveriesPerWrite")
+                whole = r.get("serverCPUMicrosecondsPerDeliveryWholeRun")
+                cells.append(f"{r.get('serverCPUMicrosecondsPerDelivery') or 0:.3f}"
+                             + ("" if own is None else f"/{own:.3f}") + ("" if whole is None else f"/{whole:.3f}")
+                             + ("" if written is None else f" ({written:.1f})"))
+            lines.append(f"  {LABELS.get(name, name)}, {connections:,}: " + ", ".join(cells))
+        if lines:
+            print("\nBroadcast rounds: CPU µs per delivery received in the window / per delivery the server made in it / "
+                  "per delivery over the whole run (deliveries per write)")
+            print("\n".join(lines))
 
     def stalls(self):
         """Broadcast rounds with whole seconds of (almost) nothing delivered, and what the kernel lost meanwhile: a
@@ -235,8 +269,13 @@ def main():
         f"Broadcast, {broadcast_load}, {duration} s per run; medians over rounds. Holdfast: a Phoenix room, "
         f"{body}-byte bodies, every message committed to SQLite before fan-out; peers: a raw relay of "
         f"{raw_size}-byte messages (the size of Holdfast's new_msg frame). deliveries/s counts subscribers only; "
-        "msgs/s = deliveries/s / subscribers; missing = deliveries of acknowledged messages that never arrived",
+        "msgs/s = deliveries/s / subscribers; missing = deliveries of acknowledged messages that never arrived; "
+        "CPU µs/delivery = server CPU in the window / deliveries its subscribers received in it; CPU µs/own delivery "
+        "= the same CPU / the deliveries the server counted itself in the window (publishers' copies included); "
+        "whole run = server CPU from before the first message to the drain's last delivery / every subscriber delivery; "
+        "deliveries/write = those / its socket writes in the window (COUNT_SYSCALLS=1)",
         BROADCAST)
+    report.broadcast_rounds()
     report.table(
         "idle",
         "Idle connections, held 5 s; medians over rounds (KiB/conn = server RSS growth / connections opened; "

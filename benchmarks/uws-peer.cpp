@@ -7,14 +7,19 @@
 //   /ws/broadcast  to a WebSocket subscribed to one topic; every message it receives is published to that
 //                  topic with the App's publish, so every client there gets it, its sender included (the
 //                  sender's copy is its acknowledgement in `holdfast-bench broadcast --raw`).
+//   /metrics       answers `uws_peer_deliveries_total N`: every publish counted as many times as the topic has
+//                  subscribers, so that the bench can divide the server's CPU by the deliveries it made (read
+//                  by `holdfast-bench broadcast --server-counts-url`, as Holdfast's own counter is).
 // Settings are uWebSockets' defaults except: no idle timeout and no automatic pings (the bench does not answer
 // them on a schedule), and a send buffer limit far above what a closed-loop run queues, so that nothing is
 // dropped for backpressure.
 
 #include "App.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 namespace {
@@ -52,10 +57,17 @@ int main(int argc, char **argv) {
 
     Behavior broadcast = benchmarkBehavior<Behavior>();
     broadcast.open = [](auto *ws) { ws->subscribe(topic); };
-    broadcast.message = [&app](auto *, std::string_view message, uWS::OpCode opCode) {
+    // Counted before the publish, from the topic's subscriber count: one addition per message, nothing per
+    // subscriber, so the count costs the peer nothing it would notice.
+    std::uint64_t deliveries = 0;
+    broadcast.message = [&app, &deliveries](auto *, std::string_view message, uWS::OpCode opCode) {
+        deliveries += app.numSubscribers(topic);
         app.publish(topic, message, opCode);
     };
     app.ws<NoUserData>("/ws/broadcast", std::move(broadcast));
+    app.get("/metrics", [&deliveries](auto *response, auto *) {
+        response->end("uws_peer_deliveries_total " + std::to_string(deliveries) + "\n");
+    });
 
     app.listen("127.0.0.1", port, [port](auto *listenSocket) {
         if (!listenSocket) {

@@ -43,6 +43,12 @@ struct BroadcastCommand: ParsableCommand {
     @Option(help: "Handshakes plus joins in progress at once, per process.") var concurrency = 256
     @Option(help: "Seconds allowed for opening and joining all connections.") var connectTimeout = 120.0
     @Option(name: .customLong("server-pid"), help: "Server process to charge CPU time to.") var serverPID: Int32?
+    @Option(help: "HTTP URL of the server's Prometheus counters: the deliveries it made are read at the window's edges.")
+    var serverCountsURL: String?
+    @Option(help: "The counter of deliveries at --server-counts-url.")
+    var serverDeliveriesMetric = "holdfast_broadcast_deliveries_total"
+    @Flag(help: "Count the --server-pid process's system calls in the window with perf (needs perf and root).")
+    var countServerSyscalls = false
     @Option(help: "Write a JSON report to this file.") var json: String?
     @OptionGroup var tls: TLSOptions
     @Option(help: .hidden) var worker: Int?
@@ -73,6 +79,9 @@ struct BroadcastCommand: ParsableCommand {
             return
         }
         let netAtStart = KernelNetCounters.read()
+        let deliveryCounter = try serverCountsURL.map { url throws(BenchError) in
+            try ServerDeliveryCounter(url: url, metric: serverDeliveriesMetric)
+        }
         // Subscribers first (in workers, or in this process), then the publishers, so traffic meets a full room.
         let fleet: Fleet<ChannelRunner>
         let publisherRunner: ChannelRunner
@@ -90,25 +99,38 @@ struct BroadcastCommand: ParsableCommand {
         let start = MonotonicClock.nowNanoseconds() + 200_000_000
         let window = Window(
             warmupStart: start, measureStart: start + UInt64(warmup * 1e9), measureEnd: start + UInt64((warmup + duration) * 1e9))
+        // The whole run, from before the first message to the last delivery of the drain, has no edges for a
+        // backlog to fall across: every message sent is delivered to every subscriber inside it.
+        let cpuBeforeRun = serverPID.flatMap(ProcStats.cpuSeconds)
         try fleet.begin(window)
         if processes > 1 { publisherRunner.begin(window) }
         sleep(untilNanoseconds: window.measureStart)
-        let (cpuBefore, clientBefore) = (serverPID.flatMap(ProcStats.cpuSeconds), fleet.clientCPUSeconds)
+        let (cpuBefore, clientBefore) = (serverPID.flatMap(ProcStats.cpuTimes), fleet.clientCPUSeconds)
+        let deliveredBefore = deliveryCounter?.read()
+        let syscallCounter = countServerSyscalls ? serverPID.flatMap { SyscallCounter(pid: $0) } : nil
         let netBefore = KernelNetCounters.read()
         let waitBefore = (serverPID.flatMap(ProcStats.runQueueWaitSeconds), fleet.clientRunQueueWaitSeconds)
         sleep(untilNanoseconds: window.measureEnd)
-        let (cpuAfter, clientAfter) = (serverPID.flatMap(ProcStats.cpuSeconds), fleet.clientCPUSeconds)
+        let (cpuAfter, clientAfter) = (serverPID.flatMap(ProcStats.cpuTimes), fleet.clientCPUSeconds)
+        let deliveredAfter = deliveryCounter?.read()
+        let syscalls = syscallCounter?.stop()
         let netAfter = KernelNetCounters.read()
         let waitAfter = (serverPID.flatMap(ProcStats.runQueueWaitSeconds), fleet.clientRunQueueWaitSeconds)
         // Drain: every ack, then every acknowledged message at every subscriber (these are checked, not timed).
         let drainDeadline = window.measureEnd + UInt64(drainTimeout * 1e9)
         publisherRunner.settle(deadline: drainDeadline, expected: 0)
         try fleet.settle(deadline: drainDeadline, expected: publisherRunner.acknowledged())
+        let cpuAfterRun = serverPID.flatMap(ProcStats.cpuSeconds)
         var result = try fleet.finish(closeTimeout: 2)
         if processes > 1 { result.merge(publisherRunner.finish(closeTimeout: 2)) }
 
-        var report = BroadcastReport(
-            self, result, cpu: cpuBefore.flatMap { before in cpuAfter.map { $0 - before } })
+        let cpu = cpuBefore.flatMap { before in cpuAfter.map { (user: $0.user - before.user, system: $0.system - before.system) } }
+        var report = BroadcastReport(self, result, cpu: cpu.map { $0.user + $0.system })
+        report.serverUserSeconds = cpu?.user
+        report.wholeRun(cpu: cpuBeforeRun.flatMap { before in cpuAfterRun.map { $0 - before } })
+        report.serverSystemSeconds = cpu?.system
+        report.count(serverDeliveries: deliveredBefore.flatMap { before in deliveredAfter.map { $0 &- before } },
+                     syscalls: syscalls)
         report.clientCPUSeconds = clientBefore.flatMap { before in clientAfter.map { $0 - before } }
         report.serverRunQueueWaitSeconds = waitBefore.0.flatMap { before in waitAfter.0.map { $0 - before } }
         report.clientRunQueueWaitSeconds = waitBefore.1.flatMap { before in waitAfter.1.map { $0 - before } }
@@ -177,6 +199,22 @@ struct BroadcastReport: Codable {
     var serverCPUSeconds: Double?
     /// Server CPU over the window divided by the deliveries (subscribers only) received in it.
     var serverCPUMicrosecondsPerDelivery: Double?
+    /// The two parts of `serverCPUSeconds`.
+    var serverUserSeconds: Double?
+    var serverSystemSeconds: Double?
+    /// Deliveries the server counted itself in the window (`--server-counts-url`; publishers' copies included),
+    /// and its CPU divided by them: what it did in the window, however far its clients were behind.
+    var serverDeliveries: UInt64?
+    var serverCPUMicrosecondsPerServerDelivery: Double?
+    /// The server's system calls in the window by name (`--count-server-syscalls`), and its deliveries per
+    /// socket write (sendto, sendmsg, writev and write together).
+    var serverSyscalls: [String: UInt64]?
+    var serverDeliveriesPerWrite: Double?
+    /// Every subscriber delivery of the run (warm-up, window and drain), and the server's CPU from before the first
+    /// message to the last of them divided by them (only when none is missing): no edge for a backlog to cross.
+    var subscriberDeliveriesTotal: UInt64
+    var serverCPUSecondsWholeRun: Double?
+    var serverCPUMicrosecondsPerDeliveryWholeRun: Double?
     /// CPU time of the client processes in the window (subscribers and publishers).
     var clientCPUSeconds: Double?
     /// Seconds the server's and the client processes' threads waited for a CPU in the window (summed over
@@ -217,6 +255,7 @@ struct BroadcastReport: Codable {
         perSecond = result.perSecond
         let expected = result.messagesAcked * UInt64(subscribersJoined)
         missingDeliveries = expected > result.deliveriesTotal ? expected - result.deliveriesTotal : 0
+        subscriberDeliveriesTotal = result.deliveriesTotal
         duplicatedDeliveries = result.duplicated
         reorderedDeliveries = result.reordered
         publisherDeliveries = result.publisherDeliveries
@@ -228,6 +267,25 @@ struct BroadcastReport: Codable {
         stalledSeconds = result.perSecond.prefix(max(1, Int(command.duration))).count { Double($0) * 10 < median || $0 == 0 }
         serverCPUMicrosecondsPerDelivery = cpu.flatMap { result.deliveriesMeasured > 0 ? $0 * 1e6 / Double(result.deliveriesMeasured) : nil }
         errors = ChannelErrors(result)
+    }
+
+    /// Notes the server's CPU from before the first message to the end of the drain.
+    mutating func wholeRun(cpu: Double?) {
+        serverCPUSecondsWholeRun = cpu
+        guard let cpu, missingDeliveries == 0, subscriberDeliveriesTotal > 0 else { return }
+        serverCPUMicrosecondsPerDeliveryWholeRun = cpu * 1e6 / Double(subscriberDeliveriesTotal)
+    }
+
+    /// Notes the server's own counts of the window.
+    mutating func count(serverDeliveries: UInt64?, syscalls: [String: UInt64]?) {
+        self.serverDeliveries = serverDeliveries
+        if let serverDeliveries, serverDeliveries > 0, let serverCPUSeconds {
+            serverCPUMicrosecondsPerServerDelivery = serverCPUSeconds * 1e6 / Double(serverDeliveries)
+        }
+        guard let syscalls, !syscalls.isEmpty else { return }
+        serverSyscalls = syscalls
+        let writes = SyscallCounter.writeCalls.reduce(0) { $0 + (syscalls[$1] ?? 0) }
+        if let serverDeliveries, writes > 0 { serverDeliveriesPerWrite = Double(serverDeliveries) / Double(writes) }
     }
 
     var summary: String {
@@ -252,6 +310,22 @@ struct BroadcastReport: Codable {
         ]
         if let serverCPUSeconds {
             lines.append(String(format: "  server CPU: %.3f s, %.3f µs per delivery", serverCPUSeconds, serverCPUMicrosecondsPerDelivery ?? 0))
+        }
+        if let serverUserSeconds, let serverSystemSeconds {
+            lines.append(String(format: "    user %.3f s, system %.3f s", serverUserSeconds, serverSystemSeconds))
+        }
+        if let serverCPUSecondsWholeRun {
+            lines.append(String(format: "  whole run (first message to last delivery): server CPU %.3f s, %.3f µs per delivery",
+                                serverCPUSecondsWholeRun, serverCPUMicrosecondsPerDeliveryWholeRun ?? 0))
+        }
+        if let serverDeliveries {
+            lines.append(String(format: "  server's own deliveries in window: %llu, %.3f µs of its CPU per delivery",
+                                serverDeliveries, serverCPUMicrosecondsPerServerDelivery ?? 0))
+        }
+        if let serverSyscalls {
+            let calls = SyscallCounter.calls.map { "\($0) \(serverSyscalls[$0] ?? 0)" }.joined(separator: ", ")
+            lines.append("  server system calls in window: " + calls
+                + (serverDeliveriesPerWrite.map { String(format: "; %.1f deliveries per write", $0) } ?? ""))
         }
         if let clientCPUSeconds { lines.append(String(format: "  client CPU: %.3f s", clientCPUSeconds)) }
         if serverRunQueueWaitSeconds != nil || clientRunQueueWaitSeconds != nil {

@@ -5,6 +5,11 @@ import Glibc
 enum ProcStats {
     /// User plus system CPU time of `pid` in seconds, from fields 14 and 15 of `/proc/PID/stat`.
     static func cpuSeconds(pid: Int32) -> Double? {
+        cpuTimes(pid: pid).map { $0.user + $0.system }
+    }
+
+    /// User and system CPU seconds of `pid` so far (clock-tick resolution).
+    static func cpuTimes(pid: Int32) -> (user: Double, system: Double)? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = text.lastIndex(of: ")")
         else { return nil }
@@ -13,7 +18,7 @@ enum ProcStats {
         // fields[0] is field 3 (state), so utime (14) and stime (15) sit at 11 and 12.
         guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        return (user + system) / ticks
+        return (user / ticks, system / ticks)
     }
 
     /// Seconds the threads of `pid` have spent runnable but waiting for a CPU (the second field of each

@@ -12,14 +12,15 @@ from phx import Phoenix, sign_token
 class BroadcastLoad:
     """Four publishers with eight messages in flight each to `connections` members of `topic`, for 3 s."""
 
-    def __init__(self, server, secret: str, topic: str, connections: int, report_path):
+    def __init__(self, server, secret: str, topic: str, connections: int, report_path, extra_args=()):
         self.connections = connections
         self.report_path = report_path
         bench = holdfast_binary().parent / "holdfast-bench"
         self.process = subprocess.Popen(
             [str(bench), "broadcast", "--url", f"{server.url}/socket/websocket", "--secret", secret, "--room", topic,
              "--connections", str(connections), "--publishers", "4", "--in-flight", "8", "--size", "64",
-             "--warmup", "0.5", "--duration", "3", "--connect-timeout", "60", "--json", str(report_path)],
+             "--warmup", "0.5", "--duration", "3", "--connect-timeout", "60", "--json", str(report_path),
+             *extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.output = []
         self.drain = threading.Thread(
@@ -37,6 +38,7 @@ class BroadcastLoad:
         assert (report["duplicatedDeliveries"], report["reorderedDeliveries"]) == (0, 0), report
         errors = {key: value for key, value in report["errors"].items() if key != "samples"}
         assert set(errors.values()) == {0}, report["errors"]
+        return report
 
 
 def probe_copy_then_reply(server, secret: str, topic: str, count: int = 20) -> tuple[list, list]:
