@@ -200,11 +200,13 @@ class Report:
                 whole = r.get("serverCPUMicrosecondsPerDeliveryWholeRun")
                 cells.append(f"{r.get('serverCPUMicrosecondsPerDelivery') or 0:.3f}"
                              + ("" if own is None else f"/{own:.3f}") + ("" if whole is None else f"/{whole:.3f}")
-                             + ("" if written is None else f" ({written:.1f})"))
+                             + ("" if written is None else f" ({written:.1f})")
+                             + f" [{(r.get('kernelNetworkInWindow') or {}).get('receiveCollapsed', '?')}]")
             lines.append(f"  {LABELS.get(name, name)}, {connections:,}: " + ", ".join(cells))
         if lines:
-            print("\nBroadcast rounds: CPU µs per delivery received in the window / per delivery the server made in it / "
-                  "per delivery over the whole run (deliveries per write)")
+            print("\nBroadcast rounds: CPU µs per delivery received in the window / per delivery the server made in "
+                  "it / per delivery over the whole run (deliveries per write) [packets the kernel collapsed in "
+                  "receive queues in the window]")
             print("\n".join(lines))
 
     def stalls(self):
@@ -272,7 +274,8 @@ def main():
         "msgs/s = deliveries/s / subscribers; missing = deliveries of acknowledged messages that never arrived; "
         "CPU µs/delivery = server CPU in the window / deliveries its subscribers received in it; CPU µs/own delivery "
         "= the same CPU / the deliveries the server counted itself in the window (publishers' copies included); "
-        "whole run = server CPU from before the first message to the drain's last delivery / every subscriber delivery; "
+        "whole run = server CPU from before the first message to the drain's last delivery / every subscriber "
+        "delivery; "
         "deliveries/write = those / its socket writes in the window (COUNT_SYSCALLS=1)",
         BROADCAST)
     report.broadcast_rounds()

@@ -43,7 +43,7 @@ struct BroadcastCommand: ParsableCommand {
     @Option(help: "Handshakes plus joins in progress at once, per process.") var concurrency = 256
     @Option(help: "Seconds allowed for opening and joining all connections.") var connectTimeout = 120.0
     @Option(name: .customLong("server-pid"), help: "Server process to charge CPU time to.") var serverPID: Int32?
-    @Option(help: "HTTP URL of the server's Prometheus counters: the deliveries it made are read at the window's edges.")
+    @Option(help: "HTTP URL of the server's Prometheus counters, read at the window's edges for its deliveries.")
     var serverCountsURL: String?
     @Option(help: "The counter of deliveries at --server-counts-url.")
     var serverDeliveriesMetric = "holdfast_broadcast_deliveries_total"
@@ -124,7 +124,9 @@ struct BroadcastCommand: ParsableCommand {
         var result = try fleet.finish(closeTimeout: 2)
         if processes > 1 { result.merge(publisherRunner.finish(closeTimeout: 2)) }
 
-        let cpu = cpuBefore.flatMap { before in cpuAfter.map { (user: $0.user - before.user, system: $0.system - before.system) } }
+        let cpu = cpuBefore.flatMap { before in
+            cpuAfter.map { (user: $0.user - before.user, system: $0.system - before.system) }
+        }
         var report = BroadcastReport(self, result, cpu: cpu.map { $0.user + $0.system })
         report.serverUserSeconds = cpu?.user
         report.wholeRun(cpu: cpuBeforeRun.flatMap { before in cpuAfterRun.map { $0 - before } })
@@ -315,7 +317,8 @@ struct BroadcastReport: Codable {
             lines.append(String(format: "    user %.3f s, system %.3f s", serverUserSeconds, serverSystemSeconds))
         }
         if let serverCPUSecondsWholeRun {
-            lines.append(String(format: "  whole run (first message to last delivery): server CPU %.3f s, %.3f µs per delivery",
+            lines.append(String(format: "  whole run (first message to last delivery): server CPU %.3f s, %.3f µs "
+                                + "per delivery",
                                 serverCPUSecondsWholeRun, serverCPUMicrosecondsPerDeliveryWholeRun ?? 0))
         }
         if let serverDeliveries {

@@ -19,6 +19,12 @@ struct KernelNetCounters: Codable, Equatable {
     var synRetransmits: UInt64 = 0
     /// Segments retransmitted for any reason (`Tcp: RetransSegs`), tail loss probes included.
     var retransmittedSegments: UInt64 = 0
+    /// Times a receiving socket over its memory limit had its queue pruned (`TcpExt: PruneCalled`), and packets
+    /// the pruning collapsed into fewer buffers, copying them (`TCPRcvCollapsed`). Not losses: the cost of a
+    /// backlog. A sender that runs far ahead of its reader pays for them in its own system time on loopback,
+    /// since the receive path runs in the sender's context there.
+    var receivePrunes: UInt64 = 0
+    var receiveCollapsed: UInt64 = 0
 
     /// The counters now; nil when `/proc/net` cannot be read (another OS, a restricted container).
     static func read() -> KernelNetCounters? {
@@ -35,6 +41,8 @@ struct KernelNetCounters: Codable, Equatable {
         counters.retransmissionTimeouts = tcpExt["TCPTimeouts"] ?? 0
         counters.synRetransmits = tcpExt["TCPSynRetrans"] ?? 0
         counters.retransmittedSegments = fields(snmp, table: "Tcp")["RetransSegs"] ?? 0
+        counters.receivePrunes = tcpExt["PruneCalled"] ?? 0
+        counters.receiveCollapsed = tcpExt["TCPRcvCollapsed"] ?? 0
         return counters
     }
 
@@ -44,7 +52,9 @@ struct KernelNetCounters: Codable, Equatable {
             backlogDrops: backlogDrops &- earlier.backlogDrops,
             retransmissionTimeouts: retransmissionTimeouts &- earlier.retransmissionTimeouts,
             synRetransmits: synRetransmits &- earlier.synRetransmits,
-            retransmittedSegments: retransmittedSegments &- earlier.retransmittedSegments)
+            retransmittedSegments: retransmittedSegments &- earlier.retransmittedSegments,
+            receivePrunes: receivePrunes &- earlier.receivePrunes,
+            receiveCollapsed: receiveCollapsed &- earlier.receiveCollapsed)
     }
 
     /// Whether packets were lost in a way that makes a sender wait a timeout (drops, RTOs, SYNs sent again).
@@ -53,7 +63,8 @@ struct KernelNetCounters: Codable, Equatable {
     /// One line for the summary.
     var line: String {
         "\(backlogDrops) backlog drops, \(retransmissionTimeouts) retransmission timeouts, "
-            + "\(synRetransmits) SYN retransmits, \(retransmittedSegments) segments retransmitted"
+            + "\(synRetransmits) SYN retransmits, \(retransmittedSegments) segments retransmitted; "
+            + "receive queues pruned \(receivePrunes) times, \(receiveCollapsed) packets collapsed"
     }
 
     /// `/proc/net/netstat` and `/proc/net/snmp` give each table as a line of names and a line of values, both
