@@ -108,5 +108,6 @@ def test_raw_broadcast_reports_a_stalled_server_and_what_the_machine_did_meanwhi
     assert "stalled seconds" in output
     assert report["clientRunQueueWaitSeconds"] >= 0 and report["serverRunQueueWaitSeconds"] >= 0
     for counters in (report["kernelNetworkUntilWindow"], report["kernelNetworkInWindow"]):
-        assert set(counters) == {"backlogDrops", "retransmissionTimeouts", "synRetransmits", "retransmittedSegments"}
+        assert set(counters) == {"backlogDrops", "retransmissionTimeouts", "synRetransmits", "retransmittedSegments",
+                                 "receivePrunes", "receiveCollapsed"}
         assert all(isinstance(value, int) and value >= 0 for value in counters.values())
