@@ -111,7 +111,9 @@ final class PhoenixSession: MemberEndpoint {  // with the endpoint's fields: 184
         guard let room = rooms.room(topic) else { return }
         let member = RoomMember(topic: topic, joinRef: joinRef, loop: connection.loop, room: room, endpoint: self)
         joined.insert(member)
-        room.send(.join(member, ref: ref, payload: payload))
+        // The payload waits in the mailbox while this loop reads the next joiners: a repeat of the previous one is
+        // sent as that one, so the decoded copy is freed with this frame instead of between two members' blocks.
+        room.send(.join(member, ref: ref, payload: connection.sharedJoinPayload(payload)))
     }
 
     private func handleIn(topic: String, event: String, payload: JSONValue, ref: String?, joinRef: String?) {

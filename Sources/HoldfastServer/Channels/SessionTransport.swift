@@ -1,5 +1,6 @@
 import HoldfastChannels
 import HoldfastCore
+import HoldfastJSON
 import HoldfastWebSocket
 import Logging
 
@@ -22,6 +23,9 @@ protocol SessionTransport: AnyObject {
     func sendBroadcasts(_ run: SharedFrameRun<EncodedBroadcast>, version: PhoenixSerializerVersion)
     /// Starts the WebSocket closing handshake.
     func closeWebSocket(code: WebSocketCloseCode, reason: String)
+    /// `payload`, or the loop's kept copy of the previous join's payload when it encodes alike (see
+    /// ``RepeatedJSONSharing``: a burst's payloads waiting for their room then leave no holes between its members).
+    func sharedJoinPayload(_ payload: JSONValue) -> JSONValue
     /// The session's state changed in a way a binary upgrade must carry (a join completed).
     func sessionStateChanged()
 }

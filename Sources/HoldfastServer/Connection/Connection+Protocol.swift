@@ -1,6 +1,7 @@
 import HoldfastChannels
 import HoldfastCore
 import HoldfastHTTP
+import HoldfastJSON
 import HoldfastWeb
 import HoldfastWebSocket
 import Logging
@@ -202,4 +203,5 @@ extension Connection {
 extension Connection: SessionTransport {
     /// A join completed: the channel's state changed (see ``handoffGeneration``).
     func sessionStateChanged() { handoffGeneration &+= 1 }
+    func sharedJoinPayload(_ payload: JSONValue) -> JSONValue { owner.joinPayloads.share(payload) }
 }

@@ -1,6 +1,7 @@
 import Glibc
 import HoldfastCore
 import HoldfastHandoff
+import HoldfastJSON
 
 /// The connections one event loop owns, for the periodic deadline sweep and for shutdown.
 ///
@@ -17,6 +18,8 @@ final class LoopConnections: @unchecked Sendable {
     private var closes = DeferredSocketCloses()  // held back while a binary upgrade stages connections
     /// On one loop only: gives freed heap back after any burst (see ``HeapWatch``).
     var heapWatch: HeapWatch?
+    /// Join payloads repeated from one join to the next on this loop, held once (see ``RepeatedJSONSharing``).
+    var joinPayloads = RepeatedJSONSharing()
     /// While a binary upgrade stages: the connections changed since staged, which its rounds and pause visit alone.
     var changed = ChangedSinceStaged<Connection>()
     init(loop: EventLoop, context: ServerContext) { (self.loop, self.context) = (loop, context) }
