@@ -48,6 +48,43 @@ import Testing
         Socket.close(accepted)
     }
 
+    /// A connected pair: a client socket and the listener's accepted socket (non-blocking).
+    private func connectedPair() throws -> (listener: Int32, client: Int32, server: Int32) {
+        let listener = try Socket.listen(on: SocketAddress(host: "127.0.0.1", port: 0), reusePort: false)
+        let port = try SocketAddress.local(of: listener).port
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        #expect(connected == 0)
+        for _ in 0..<100 {
+            if case .done(let server) = Socket.accept(listener) { return (listener, client, server) }
+            usleep(1000)
+        }
+        Issue.record("no connection accepted")
+        throw SystemError("accept", code: EAGAIN)
+    }
+
+    private func option(_ fd: Int32, _ level: Int32, _ name: Int32) -> Int32 {
+        var value: Int32 = -1
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        #expect(getsockopt(fd, level, name, &value, &length) == 0)
+        return value
+    }
+
+    @Test func acceptedSocketsInheritNoDelayFromTheListener() throws {
+        let (listener, client, server) = try connectedPair()
+        defer { [listener, client, server].forEach { Socket.close($0) } }
+        #expect(option(listener, Int32(IPPROTO_TCP), TCP_NODELAY) != 0)
+        #expect(option(server, Int32(IPPROTO_TCP), TCP_NODELAY) != 0)
+    }
+
     @Test func refusesAnAddressInUseWithATypedError() throws {
         let first = try Socket.listen(on: SocketAddress(host: "127.0.0.1", port: 0), reusePort: false)
         defer { Socket.close(first) }
