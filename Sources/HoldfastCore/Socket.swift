@@ -71,10 +71,17 @@ public enum Socket {
     }
 
     /// Writes as much of `bytes` as the kernel takes now, without raising `SIGPIPE`.
+    ///
+    /// `beforeShutdown`: the caller shuts down its write side (`shutdown(SHUT_WR)`) as soon as all of `bytes` is
+    /// written, so the kernel may hold them back for it (`MSG_MORE`): the bytes and the FIN then leave in one
+    /// segment, where they took two, each acknowledged by the peer. The shutdown sends what is held; so does the
+    /// peer's acknowledgement of anything in flight when the write is partial, and so does a close.
     @inlinable @inline(__always)
-    public static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult<Int> {
+    public static func write(
+        _ fd: Int32, _ bytes: UnsafeRawBufferPointer, beforeShutdown: Bool = false
+    ) -> IOResult<Int> {
         while true {
-            let count = holdfast_send(fd, bytes.baseAddress, bytes.count)
+            let count = holdfast_send(fd, bytes.baseAddress, bytes.count, beforeShutdown ? 1 : 0)
             if count >= 0 { return .done(count) }
             if let outcome: IOResult<Int> = failure("send") { return outcome }
         }
