@@ -115,11 +115,12 @@ ssize_t holdfast_read(int fd, void *buf, size_t len) {
     return syscall(SYS_read, fd, buf, len);
 }
 
-ssize_t holdfast_send(int fd, const void *buf, size_t len) {
-    return syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, NULL, 0);
+ssize_t holdfast_send(int fd, const void *buf, size_t len, int more) {
+    return syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0), NULL, 0);
 }
 #else
-_Static_assert(SYS_read == 0 && SYS_sendto == 44 && MSG_NOSIGNAL == 0x4000, "the header's inline system calls");
+_Static_assert(SYS_read == 0 && SYS_sendto == 44 && MSG_NOSIGNAL == 0x4000 && MSG_MORE == 0x8000,
+               "the header's inline system calls");
 #endif
 
 ssize_t holdfast_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds) {

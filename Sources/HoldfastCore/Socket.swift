@@ -12,6 +12,7 @@ public enum Socket {
         do {
             try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
             if reusePort { try setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1) }
+            try passNoDelayToAccepted(fd)
             try address.withSockAddr { pointer, length in
                 guard bind(fd, pointer, length) == 0 else { throw SystemError("bind(\(address))") }
             }
@@ -41,16 +42,19 @@ public enum Socket {
         return fds
     }
 
-    /// Accepts one connection as a non-blocking, close-on-exec fd with `TCP_NODELAY` set.
+    /// Accepts one connection as a non-blocking, close-on-exec fd. It has `TCP_NODELAY` when the listener has it
+    /// (see ``passNoDelayToAccepted(_:)``): Linux copies the option into every socket a listener accepts.
     @inline(__always)
     public static func accept(_ listener: Int32) -> IOResult<Int32> {
-        let result = retryingInterrupts("accept4") { holdfast_accept(listener) }
-        if case .done(let fd) = result {
-            var one: Int32 = 1
-            // Small WebSocket frames must not wait for Nagle's algorithm.
-            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        }
-        return result
+        retryingInterrupts("accept4") { holdfast_accept(listener) }
+    }
+
+    /// Sets `TCP_NODELAY` on a listening socket, so that every connection it accepts has it from the start: small
+    /// WebSocket frames must not wait for Nagle's algorithm, and setting it once here saves a `setsockopt` per
+    /// connection. ``listen(on:backlog:reusePort:)`` does it; a listener received from another process (which may
+    /// have set the option on each accepted socket instead) needs it once.
+    public static func passNoDelayToAccepted(_ listener: Int32) throws(SystemError) {
+        try setOption(listener, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
     }
 
     /// Reads into `buffer`; `.done(0)` means the peer closed its side.
@@ -67,10 +71,17 @@ public enum Socket {
     }
 
     /// Writes as much of `bytes` as the kernel takes now, without raising `SIGPIPE`.
+    ///
+    /// `beforeShutdown`: the caller shuts down its write side (`shutdown(SHUT_WR)`) as soon as all of `bytes` is
+    /// written, so the kernel may hold them back for it (`MSG_MORE`): the bytes and the FIN then leave in one
+    /// segment, where they took two, each acknowledged by the peer. The shutdown sends what is held; so does the
+    /// peer's acknowledgement of anything in flight when the write is partial, and so does a close.
     @inlinable @inline(__always)
-    public static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult<Int> {
+    public static func write(
+        _ fd: Int32, _ bytes: UnsafeRawBufferPointer, beforeShutdown: Bool = false
+    ) -> IOResult<Int> {
         while true {
-            let count = holdfast_send(fd, bytes.baseAddress, bytes.count)
+            let count = holdfast_send(fd, bytes.baseAddress, bytes.count, beforeShutdown ? 1 : 0)
             if count >= 0 { return .done(count) }
             if let outcome: IOResult<Int> = failure("send") { return outcome }
         }

@@ -46,6 +46,7 @@ extension Server {
                 case HandoffFormat.listenerRecord:
                     guard let fd else { throw HandoffStateError(reason: "a listener record without its socket") }
                     let listener = try ListenerSnapshot(decoding: state)
+                    try Socket.passNoDelayToAccepted(fd)  // the old process may have set it per accepted socket
                     stage.listeners.append(ListenerSpec(fd: fd, kind: listener.kind, loopIndex: listener.loopIndex))
                 case HandoffFormat.stagedConnectionRecord:
                     guard let fd else { throw HandoffStateError(reason: "a connection record without its socket") }

@@ -51,8 +51,9 @@ long holdfast_resident_private_bytes(void);
 /// The most fds one SCM_RIGHTS message may carry (the kernel's SCM_MAX_FD); more gives EINVAL from sendmsg.
 #define HOLDFAST_MAX_FDS_PER_MESSAGE 253
 
-/// read(2) and send(2) (with MSG_NOSIGNAL) as plain system calls. The libc wrappers are cancellation points,
-/// which in a multi-threaded process wrap every call in two more; no Holdfast thread is ever cancelled.
+/// read(2) and send(2) (with MSG_NOSIGNAL, and MSG_MORE when `more` is non-zero) as plain system calls. The libc
+/// wrappers are cancellation points, which in a multi-threaded process wrap every call in two more; no Holdfast
+/// thread is ever cancelled.
 /// -1 with errno set on failure, as the wrappers. On x86-64 the `syscall` instruction is issued inline (a header
 /// function Swift inlines into the echo's read and write), which skips two calls per system call: the wrapper's
 /// and libc's generic `syscall`.
@@ -75,9 +76,9 @@ static inline ssize_t holdfast_read(int fd, void *buf, size_t len) {
     return holdfast_syscall_result(result);
 }
 
-static inline ssize_t holdfast_send(int fd, const void *buf, size_t len) {
+static inline ssize_t holdfast_send(int fd, const void *buf, size_t len, int more) {
     long result;
-    register long flags __asm__("r10") = 0x4000L;  // MSG_NOSIGNAL
+    register long flags __asm__("r10") = more ? 0xC000L : 0x4000L;  // MSG_NOSIGNAL, | MSG_MORE
     register long address __asm__("r8") = 0L;
     register long addressLength __asm__("r9") = 0L;
     __asm__ volatile("syscall"
@@ -89,7 +90,7 @@ static inline ssize_t holdfast_send(int fd, const void *buf, size_t len) {
 }
 #else
 ssize_t holdfast_read(int fd, void *buf, size_t len);
-ssize_t holdfast_send(int fd, const void *buf, size_t len);
+ssize_t holdfast_send(int fd, const void *buf, size_t len, int more);
 #endif
 
 /// sendmsg of one message (`len` bytes of `buf`) with `nfds` (<= HOLDFAST_MAX_FDS_PER_MESSAGE) fds attached as

@@ -97,10 +97,11 @@ extension Connection {
         requestFlushIfNeeded()
     }
 
-    /// Writes `bytes` at once (plaintext, nothing queued ahead) and queues what the kernel does not take.
-    @inline(__always) func writeNow(_ bytes: UnsafeRawBufferPointer) {
+    /// Writes `bytes` at once (plaintext, nothing queued ahead) and queues what the kernel does not take;
+    /// `beforeShutdown` when the connection shuts its write side once they are out (see `Socket.write`).
+    @inline(__always) func writeNow(_ bytes: UnsafeRawBufferPointer, beforeShutdown: Bool = false) {
         var written = 0
-        switch Socket.write(fd, bytes) {
+        switch Socket.write(fd, bytes, beforeShutdown: beforeShutdown) {
         case .done(let count): written = count
         case .wouldBlock: break
         case .failed(let error):
@@ -119,8 +120,9 @@ extension Connection {
         guard phase != .closed else { return }
         sealPendingPlaintext()
         while outboundOffset < outbound.count {
-            let result = outbound.withUnsafeBytes { all in
-                Socket.write(fd, UnsafeRawBufferPointer(rebasing: all[outboundOffset...]))
+            let result = outbound.withUnsafeBytes { all in  // draining: the shutdown below follows the last write
+                let unwritten = UnsafeRawBufferPointer(rebasing: all[outboundOffset...])
+                return Socket.write(fd, unwritten, beforeShutdown: closeWhenFlushed)
             }
             switch result {
             case .done(let written):

@@ -74,8 +74,8 @@ extension Connection {
     private func answerClose(_ input: UnsafeMutableRawBufferPointer, _ layer: Unmanaged<WebSocketLayer>) -> Int? {
         let answer = layer._withUnsafeGuaranteedRef { $0.webSocket.answerCloseInPlace(input, at: 0, answerAt: 0) }
         guard let close = answer else { return nil }
-        closed(code: close.code, reason: close.reason, byPeer: true, error: nil)
-        writeNow(UnsafeRawBufferPointer(rebasing: input[..<close.answered]))
+        closed(code: close.code, reason: close.reason, byPeer: true, error: nil)  // draining: the shutdown follows
+        writeNow(UnsafeRawBufferPointer(rebasing: input[..<close.answered]), beforeShutdown: true)
         return input.count
     }
 
