@@ -30,8 +30,8 @@ public final class SharedTextVariants: Sendable {
     private let variants: [SharedTextMessage?]
     /// Whether a connection with nothing queued writes this message at once, while the fan-out has the connection
     /// at hand, rather than queueing it for the loop's flush (see ``SharedFrameRun/lonePlainFrame(variant:)``).
-    /// For a message that goes out alone (a presence diff): queued, it waits only for the flush, which visits
-    /// every member a second time for the one write; held back, nothing would join it there anyway.
+    /// For a message that goes out alone (a presence diff): queued, it waits for the flush, which visits every
+    /// member a second time for what is almost always that message's write alone.
     public let writtenAtOnce: Bool
 
     /// Variant `i` from `texts[i]`; nil where no connection reads that variant.
