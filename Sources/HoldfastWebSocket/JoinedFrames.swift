@@ -42,4 +42,13 @@ extension SharedFrameRun where Message == SharedTextVariants {
         let joined = frames(variant: variant) { $0.variant(variant)?.frame }
         return joined.bytes.count < limit ? joined : nil
     }
+
+    /// The ready-made frame of variant `variant` when the run is one message to be written at once
+    /// (``SharedTextVariants/writtenAtOnce``) that goes plain to every connection, compressing or not; nil otherwise.
+    public func lonePlainFrame(variant: Int) -> [UInt8]? {
+        guard messages.count == 1, let message = messages.first, message.writtenAtOnce,
+            let text = message.variant(variant), text.sendsPlain
+        else { return nil }
+        return text.frame
+    }
 }

@@ -28,10 +28,16 @@ public struct SharedTextMessage: Sendable {
 /// so handing it to many connections copies no buffers.
 public final class SharedTextVariants: Sendable {
     private let variants: [SharedTextMessage?]
+    /// Whether a connection with nothing queued writes this message at once, while the fan-out has the connection
+    /// at hand, rather than queueing it for the loop's flush (see ``SharedFrameRun/lonePlainFrame(variant:)``).
+    /// For a message that goes out alone (a presence diff): queued, it waits for the flush, which visits every
+    /// member a second time for what is almost always that message's write alone.
+    public let writtenAtOnce: Bool
 
     /// Variant `i` from `texts[i]`; nil where no connection reads that variant.
-    public init(_ texts: [[UInt8]?], deflateLevel: Int) {
+    public init(_ texts: [[UInt8]?], deflateLevel: Int, writtenAtOnce: Bool = false) {
         variants = texts.map { text in text.map { SharedTextMessage(text: $0, deflateLevel: deflateLevel) } }
+        self.writtenAtOnce = writtenAtOnce
     }
 
     /// Variant `index`, if it was made.

@@ -27,4 +27,23 @@ import Testing
         let onlyV2 = SharedTextVariants([nil, diff], deflateLevel: 6)
         #expect(!onlyV2.compressible(0) && !onlyV2.compressible(1))
     }
+
+    /// Only a run of one small message marked to go out at once hands out its frame for a write at once: a run of
+    /// several, an unmarked message, a large one (compressed for some) and a missing variant are queued as before.
+    @Test func aLoneSmallMessageMarkedToGoAtOnceHandsOutItsFrame() {
+        let diff = Array(#"[null,null,"room:a","presence_diff",{"joins":{},"leaves":{}}]"#.utf8)
+        let large = Array(repeating: UInt8(ascii: "b"), count: SharedTextMessage.plainBelow)
+        let marked = SharedTextVariants([nil, diff], deflateLevel: 6, writtenAtOnce: true)
+        let lone = SharedFrameRun([marked][...])
+        #expect(lone.lonePlainFrame(variant: 1) == marked.variant(1)?.frame)
+        #expect(lone.lonePlainFrame(variant: 0) == nil)  // nobody reads v1 here
+        let frames = ServerFrame.parse(lone.lonePlainFrame(variant: 1) ?? [])
+        #expect(frames.count == 1 && frames.first?.rsv1 == false && frames.first?.payload == diff)
+        #expect(SharedFrameRun([marked, marked][...]).lonePlainFrame(variant: 1) == nil)
+        let unmarked = SharedTextVariants([nil, diff], deflateLevel: 6)
+        #expect(!unmarked.writtenAtOnce)
+        #expect(SharedFrameRun([unmarked][...]).lonePlainFrame(variant: 1) == nil)
+        let big = SharedTextVariants([nil, large], deflateLevel: 6, writtenAtOnce: true)
+        #expect(SharedFrameRun([big][...]).lonePlainFrame(variant: 1) == nil)
+    }
 }

@@ -144,10 +144,17 @@ extension Connection {
     /// Sends broadcasts encoded once for all members: the run's frames, joined once, queued as is (an empty plaintext
     /// queue shares them) or, when large, frame by frame. On a compressing connection a message that is not small
     /// (`SharedTextMessage.sendsPlain`) goes compressed once for all members without context takeover, or for this
-    /// connection alone. Large frames may be written directly.
+    /// connection alone. Large frames may be written directly, and so is a lone small one meant to go out at once
+    /// (`SharedFrameRun.lonePlainFrame`) when nothing is queued ahead of it.
     func sendBroadcasts(_ run: SharedFrameRun<EncodedBroadcast>, version: PhoenixSerializerVersion) {
-        guard case .webSocket(let layer) = state else { return }
         let variant = version == .v1 ? 0 : 1
+        guard case .webSocket = state else { return }  // the layer unread (no retain) when the frame goes plain
+        if tls == nil, outboundOffset == outbound.count, !writableRegistered,
+            let frame = run.lonePlainFrame(variant: variant)
+        {
+            return frame.withUnsafeBytes { writeNow($0) }  // a lone diff: written now, the socket at hand
+        }
+        guard case .webSocket(let layer) = state else { return }
         let compresses = layer.webSocket.deflateParameters != nil && run.messages.contains { $0.compressible(variant) }
         if compresses { handoffGeneration &+= 1 } else if tls != nil { outputGeneration &+= 1 }
         let limit = tls == nil && pendingOutputBytes == 0 ? Int.max : Self.directWriteThreshold

@@ -220,8 +220,10 @@ final class RoomRuntime: ActorBehavior {
     /// Frames the room's texts once and adds them to each member loop's deliveries (the members left out, a few
     /// against a loop's list, are skipped there; `only`: a held batch's senders).
     private func fanOut(_ broadcast: RoomBroadcast) {
-        if broadcast.event == "presence_diff" { services.metrics.presenceDiffs.add(broadcast.recipients) }
-        let encoded = EncodedBroadcast([broadcast.v1, broadcast.v2], deflateLevel: services.deflateLevel)
+        let isDiff = broadcast.event == "presence_diff"
+        if isDiff { services.metrics.presenceDiffs.add(broadcast.recipients) }
+        let encoded = EncodedBroadcast(  // a diff goes out alone: each member's write at once (see its flag)
+            [broadcast.v1, broadcast.v2], deflateLevel: services.deflateLevel, writtenAtOnce: isDiff)
         let left = broadcast.except.compactMap { keep.member($0) }
         let only = broadcast.only.map { $0.compactMap { keep.member($0) }.map { ($0.loop, [$0]) } }
         for (loop, members) in only ?? keep.membersByLoop() {
