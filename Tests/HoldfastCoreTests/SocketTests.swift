@@ -1,5 +1,6 @@
 import Glibc
 import HoldfastCore
+import HoldfastTestSupport
 import Testing
 
 @Suite struct SocketTests {
@@ -52,17 +53,8 @@ import Testing
     private func connectedPair() throws -> (listener: Int32, client: Int32, server: Int32) {
         let listener = try Socket.listen(on: SocketAddress(host: "127.0.0.1", port: 0), reusePort: false)
         let port = try SocketAddress.local(of: listener).port
-        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        #expect(connected == 0)
+        let client = connectToLoopback(port: port)
+        #expect(client >= 0)
         for _ in 0..<100 {
             if case .done(let server) = Socket.accept(listener) { return (listener, client, server) }
             usleep(1000)
