@@ -111,15 +111,15 @@ typedef union {
 } holdfast_control;
 
 #if !defined(__x86_64__)
-ssize_t holdfast_read(int fd, void *buf, size_t len) {
-    return syscall(SYS_read, fd, buf, len);
+ssize_t holdfast_recv(int fd, void *buf, size_t len) {
+    return syscall(SYS_recvfrom, fd, buf, len, 0, NULL, NULL);
 }
 
 ssize_t holdfast_send(int fd, const void *buf, size_t len, int more) {
     return syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0), NULL, 0);
 }
 #else
-_Static_assert(SYS_read == 0 && SYS_sendto == 44 && MSG_NOSIGNAL == 0x4000 && MSG_MORE == 0x8000,
+_Static_assert(SYS_recvfrom == 45 && SYS_sendto == 44 && MSG_NOSIGNAL == 0x4000 && MSG_MORE == 0x8000,
                "the header's inline system calls");
 #endif
 

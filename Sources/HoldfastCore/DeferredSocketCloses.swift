@@ -10,6 +10,10 @@ public struct DeferredSocketCloses {
 
     public init() {}
 
+    /// Whether a close here ends the socket at once: not while deferring, nor once the sockets may be shared with a
+    /// new process (a `close` then sends no FIN while the other process holds the socket; `shutdown` still does).
+    public var closesAtOnce: Bool { !deferring && !shared }
+
     /// Closes `fd` on `loop`, or keeps it (unwatched) until ``closeDeferred()`` while deferring.
     public mutating func close(_ fd: Int32, on loop: EventLoop) {
         guard deferring else { return loop.close(fd: fd, shared: shared) }

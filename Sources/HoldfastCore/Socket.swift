@@ -57,16 +57,17 @@ public enum Socket {
         try setOption(listener, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
     }
 
-    /// Reads into `buffer`; `.done(0)` means the peer closed its side.
+    /// Reads from the socket `fd` into `buffer` (`recv`: see `holdfast_recv`); `.done(0)` means the peer closed its
+    /// side.
     ///
     /// Inlinable, with the errno handling out of line: the echo's read and write then come down to the system
     /// call itself in the caller, with no function of their own to enter (and registers to save) per call.
     @inlinable @inline(__always)
     public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> IOResult<Int> {
         while true {
-            let count = holdfast_read(fd, buffer.baseAddress, buffer.count)
+            let count = holdfast_recv(fd, buffer.baseAddress, buffer.count)
             if count >= 0 { return .done(count) }
-            if let outcome: IOResult<Int> = failure("read") { return outcome }
+            if let outcome: IOResult<Int> = failure("recv") { return outcome }
         }
     }
 

@@ -9,7 +9,10 @@ import struct
 import threading
 import time
 
+import pytest
+
 import rawws
+from phx import make_token
 
 
 def connect_echo(server) -> tuple[socket.socket, bytes]:
@@ -231,3 +234,34 @@ def test_closes_alone_and_behind_echoes_get_the_same_answers_and_counts(server):
         time.sleep(0.05)
     assert counts == expected_counts
     assert "WebSocket protocol error, closing" in server.log()  # the refused closes are logged
+
+
+def open_connections(server) -> int:
+    """`holdfast_connections_open`, counting the metrics request itself."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    body = b""
+    while chunk := sock.recv(65536):
+        body += chunk
+    sock.close()
+    return int(re.search(rb"^holdfast_connections_open (\d+)", body, re.M).group(1))
+
+
+@pytest.mark.parametrize("route", ["echo", "phoenix"])
+def test_after_the_peers_close_the_server_closes_first_without_waiting_for_its_fin(server, route):
+    """RFC 6455 §7.1.1: once the close handshake is done the server closes TCP first. Its FIN follows the close's
+    answer and the socket is closed (no longer counted open) by the time it arrives, while the client still holds
+    its side open; the client reads the whole answer, then EOF, with no reset."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    if route == "echo":  # answered in place, the echo ahead of it in the same write
+        rest = rawws.handshake(sock)
+        ahead = rawws.frame(0x1, b"before the close")
+    else:  # answered through the output queue
+        rest = rawws.handshake(sock, f"/socket/websocket?token={make_token(server, 'closer')}&vsn=2.0.0")
+        ahead = b""
+    sock.sendall(ahead + rawws.frame(0x8, struct.pack("!H", 1000) + b"done"))
+    answers, rest = answers_until_close(sock, rest)
+    assert answers == ([(0x1, b"before the close")] if ahead else []) + [(0x8, struct.pack("!H", 1000))]
+    assert rest == b"" and sock.recv(1) == b""
+    assert open_connections(server) == 1, "the server kept the socket open after its FIN"
+    sock.close()

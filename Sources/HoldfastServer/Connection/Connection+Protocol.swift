@@ -74,7 +74,7 @@ extension Connection {
     private func answerClose(_ input: UnsafeMutableRawBufferPointer, _ layer: Unmanaged<WebSocketLayer>) -> Int? {
         let answer = layer._withUnsafeGuaranteedRef { $0.webSocket.answerCloseInPlace(input, at: 0, answerAt: 0) }
         guard let close = answer else { return nil }
-        closed(code: close.code, reason: close.reason, byPeer: true, error: nil)  // draining: the shutdown follows
+        closed(code: close.code, reason: close.reason, byPeer: true, error: nil)  // draining: the close follows
         writeNow(UnsafeRawBufferPointer(rebasing: input[..<close.answered]), beforeShutdown: true)
         return input.count
     }
@@ -108,7 +108,11 @@ extension Connection {
             logger.debug("WebSocket closed", metadata: [
                 "fd": "\(fd)", "code": "\(code.rawValue)", "reason": "\(reason)", "by-peer": "\(byPeer)"])
         }
-        closeAfterFlush()
+        // The peer's close frame ended its side of the handshake (RFC 6455 §5.5.1: nothing follows it), so a
+        // plaintext socket closes as soon as the answer is out, as the RFC asks of a server, without waiting for
+        // the peer's FIN: one read, one `shutdown` and one wake-up fewer. TLS lingers for the peer's close_notify,
+        // and a protocol fault for whatever the faulty peer still sends.
+        closeAfterFlush(lingering: error != nil || tls != nil)
     }
 
     /// A complete message from the client.

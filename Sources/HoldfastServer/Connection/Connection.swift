@@ -66,7 +66,11 @@ final class Connection: EventHandler {
     var outboundMarks = OutboundMarks()
     /// Set by any received bytes; the idle sweep clears it.
     var sawTraffic = false
-    var markedChanged = false  // among its loop's connections changed since a binary upgrade staged them
+    var markedChanged = false
+    /// Close at once when the last output is out, instead of lingering: set when a plaintext WebSocket's close
+    /// handshake completed (see ``closeAfterFlush(lingering:)``). Not handed over in a binary upgrade, where the
+    /// connection lingers as before.
+    var closesOnceFlushed = false  // among its loop's connections changed since a binary upgrade staged them
     var loop: EventLoop { owner.loop }
     var context: ServerContext { owner.context }
     /// TLS only: decrypted bytes not consumed yet, and application bytes to seal at the next flush (one record for
@@ -180,18 +184,23 @@ final class Connection: EventHandler {
         session?.connectionClosed()
     }
 
-    /// Writes what is queued, shuts our write side and discards input until the peer closes (or a short deadline).
-    func closeAfterFlush() {
+    /// Writes what is queued, then shuts our write side and discards input until the peer closes (or a short
+    /// deadline). With `lingering` false it closes as soon as the output is out instead: for a peer that will send
+    /// nothing more, so no unread input can turn the close into a reset that destroys the last bytes in flight.
+    func closeAfterFlush(lingering: Bool = true) {
         guard phase != .closed, phase != .lingering else { return }
         handoffGeneration &+= 1
         state = .draining(state.application)
         closeWhenFlushed = true
+        closesOnceFlushed = !lingering
         requestFlushIfNeeded(force: true)
     }
 
     /// Called by the flush once `closeWhenFlushed` output is fully written.
     func beginLingering() {
         guard case .draining(let application) = state else { return }
+        // The close sends the held last bytes with the FIN, unless the socket may be shared with a new process.
+        if closesOnceFlushed && owner.closesSocketsAtOnce { return close() }
         handoffGeneration &+= 1
         state = .lingering(application)
         shutdown(fd, Int32(SHUT_WR))

@@ -27,6 +27,9 @@ final class LoopConnections: @unchecked Sendable {
     /// Closes a connection's socket, or keeps it (unwatched) until ``closeDeferredSockets()`` while deferring.
     func closeSocket(_ fd: Int32) { closes.close(fd, on: loop) }
 
+    /// Whether ``closeSocket(_:)`` ends the socket at once (see ``DeferredSocketCloses/closesAtOnce``).
+    var closesSocketsAtOnce: Bool { closes.closesAtOnce }
+
     /// Starts deferring socket closes (binary upgrade staging).
     func deferCloses() { closes.startDeferring() }
 
