@@ -42,4 +42,15 @@ import Testing
         box.closes.closeDeferred()
         #expect(read(b, &byte, 1) == 0, "the peer sees EOF once the deferred closes ran")
     }
+
+    @Test func closesEndSocketsAtOnceOnlyBeforeAnyStaging() {
+        // A close that must carry the FIN (a WebSocket closed without lingering) asks first: once sockets were
+        // staged, a new process may hold them, and only `shutdown` reaches the peer then.
+        var closes = DeferredSocketCloses()
+        #expect(closes.closesAtOnce)
+        closes.startDeferring()
+        #expect(!closes.closesAtOnce, "deferring")
+        closes.closeDeferred()
+        #expect(!closes.closesAtOnce, "shared with the process the sockets were staged for")
+    }
 }

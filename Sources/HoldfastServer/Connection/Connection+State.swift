@@ -54,6 +54,24 @@ extension Connection {
         }
     }
 
+    /// What a connection does once its queued output is all written. One byte, where two flags would grow every
+    /// connection past its 144-byte malloc chunk (see `ConnectionLayoutTests`).
+    enum AfterFlush: UInt8 {
+        /// Goes on serving.
+        case keepServing
+        /// Shuts its write side, then discards input until EOF or the deadline (``State/lingering``).
+        case linger
+        /// Closes at once: a plaintext WebSocket whose close handshake is complete, whose peer sends nothing more.
+        case close
+    }
+
+    /// Whether the connection ends once its queued output is written (a binary upgrade hands this over; the new
+    /// process lingers).
+    var closeWhenFlushed: Bool {
+        get { afterFlush != .keepServing }
+        set { afterFlush = newValue ? .linger : .keepServing }
+    }
+
     /// The phases, for comparisons and log lines (``State`` without the layers).
     enum Phase: Equatable {
         case tlsHandshake, http, webSocket, webSocketClosing, draining, lingering, closed

@@ -60,17 +60,14 @@ final class Connection: EventHandler {
     var flushScheduled = false
     var writableRegistered = false
     var readingPaused = false
-    var closeWhenFlushed = false
+    /// What the flush does once the queued output is all written (see ``closeAfterFlush(lingering:)``).
+    var afterFlush = AfterFlush.keepServing
     var outboundShared = false  // `outbound` may be a run shared with other connections (see `appendJoined`)
     /// Where queued messages start, for the slow-consumer check (see ``OutboundMarks``).
     var outboundMarks = OutboundMarks()
     /// Set by any received bytes; the idle sweep clears it.
     var sawTraffic = false
-    var markedChanged = false
-    /// Close at once when the last output is out, instead of lingering: set when a plaintext WebSocket's close
-    /// handshake completed (see ``closeAfterFlush(lingering:)``). Not handed over in a binary upgrade, where the
-    /// connection lingers as before.
-    var closesOnceFlushed = false  // among its loop's connections changed since a binary upgrade staged them
+    var markedChanged = false  // among its loop's connections changed since a binary upgrade staged them
     var loop: EventLoop { owner.loop }
     var context: ServerContext { owner.context }
     /// TLS only: decrypted bytes not consumed yet, and application bytes to seal at the next flush (one record for
@@ -191,8 +188,7 @@ final class Connection: EventHandler {
         guard phase != .closed, phase != .lingering else { return }
         handoffGeneration &+= 1
         state = .draining(state.application)
-        closeWhenFlushed = true
-        closesOnceFlushed = !lingering
+        afterFlush = lingering ? .linger : .close
         requestFlushIfNeeded(force: true)
     }
 
@@ -200,7 +196,7 @@ final class Connection: EventHandler {
     func beginLingering() {
         guard case .draining(let application) = state else { return }
         // The close sends the held last bytes with the FIN, unless the socket may be shared with a new process.
-        if closesOnceFlushed && owner.closesSocketsAtOnce { return close() }
+        if afterFlush == .close && owner.closesSocketsAtOnce { return close() }
         handoffGeneration &+= 1
         state = .lingering(application)
         shutdown(fd, Int32(SHUT_WR))
