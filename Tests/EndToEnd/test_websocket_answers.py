@@ -32,6 +32,17 @@ def answers_until_close(sock: socket.socket, rest: bytes, name: str = "connectio
             return answers, rest
 
 
+def metrics_text(server) -> str:
+    """The body of `GET /metrics`."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    body = b""
+    while chunk := sock.recv(65536):
+        body += chunk
+    sock.close()
+    return body.split(b"\r\n\r\n", 1)[1].decode()
+
+
 def expect_answers_then_join(
     sock: socket.socket, rest: bytes, expected: list[tuple[int, bytes]], name: str, sender: threading.Thread,
     failure: list,
@@ -217,13 +228,7 @@ def test_closes_alone_and_behind_echoes_get_the_same_answers_and_counts(server):
             expected_counts[label] = expected_counts.get(label, 0) + 1
     deadline = time.monotonic() + 10
     while True:
-        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-        sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        body = b""
-        while chunk := sock.recv(65536):
-            body += chunk
-        sock.close()
-        text = body.decode()
+        text = metrics_text(server)
         counts = {
             label: int(match.group(1)) if (match := re.search(
                 r'^holdfast_websocket_closes_total\{code="%s",initiator="%s"\} (\d+)' % label, text, re.M)) else 0
@@ -238,13 +243,7 @@ def test_closes_alone_and_behind_echoes_get_the_same_answers_and_counts(server):
 
 def open_connections(server) -> int:
     """`holdfast_connections_open`, counting the metrics request itself."""
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-    sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    body = b""
-    while chunk := sock.recv(65536):
-        body += chunk
-    sock.close()
-    return int(re.search(rb"^holdfast_connections_open (\d+)", body, re.M).group(1))
+    return int(re.search(r"^holdfast_connections_open (\d+)", metrics_text(server), re.M).group(1))
 
 
 @pytest.mark.parametrize("route", ["echo", "phoenix"])
