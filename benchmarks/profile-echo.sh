@@ -26,6 +26,7 @@
 #   CONNECTIONS  (default 1000)   SIZE payload bytes (default 20, below 126)
 #   WINDOW       measured seconds (default 20)   PORT (default 4470)
 #   OUT_DIR      profile, reports and logs (default: a new temporary directory)
+#   CALLGRIND_OPTIONS  extra valgrind options for MODE=callgrind (e.g. --cache-sim=yes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -29,9 +29,11 @@ stripped_copy() {
 }
 
 # Sets the array `launcher` to the valgrind command a callgrind run starts the server under (collection off until
-# the window).
+# the window). CALLGRIND_OPTIONS adds options, e.g. "--cache-sim=yes" for first- and last-level cache misses.
 set_callgrind_launcher() {
-    launcher=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT_DIR/callgrind.out")
+    local extra
+    read -r -a extra <<<"${CALLGRIND_OPTIONS:-}"
+    launcher=(valgrind --tool=callgrind "${extra[@]}" --instr-atstart=no --callgrind-out-file="$OUT_DIR/callgrind.out")
 }
 
 # Measures one window: runs the counter command $1 (prints a number) before and after WINDOW seconds with
